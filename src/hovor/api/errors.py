@@ -1,0 +1,52 @@
+"""Domain errors carry their HTTP status; one handler renders them in the v6 envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, *messages: str, form: dict[str, Any] | None = None) -> None:
+        super().__init__(messages[0] if messages else self.__class__.__name__)
+        self.messages = list(messages)
+        self.form = form
+
+    def payload(self) -> list[str] | dict[str, Any]:
+        if self.form is not None:
+            return {"primary": self.messages or ["Validation failed"], "form": self.form}
+        return self.messages
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class ValidationFailed(ApiError):
+    """Input that fails a rule; ``form`` maps each field to its messages."""
+
+    status = 400
+
+    def __init__(self, form: dict[str, Any], message: str = "Validation failed") -> None:
+        super().__init__(message, form=form)
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413

@@ -1,0 +1,361 @@
+"""The v6 list query: ``fields``, ``filter``, ``sort``, ``skip``/``take`` and ``q``.
+
+Parameters arrive PHP-style (``filter[filters][0][field]=stage``). They are parsed into a tree
+once, validated against the resource's declared fields, and compiled to SQLAlchemy. Unlike the
+reference, an unknown field anywhere is a 400 that names it, never a silently empty list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, true
+
+from hovor.api.errors import BadRequest
+from hovor.api.wire import from_wire
+
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_PART = re.compile(r"\[([^\[\]]*)\]")
+MAX_PARAMS = 500
+MAX_DEPTH = 8
+MAX_CONDITIONS = 100
+MAX_Q_LENGTH = 200
+
+OPERATORS = {
+    "eq",
+    "neq",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "like",
+    "notlike",
+    "begins",
+    "notbegins",
+    "ends",
+    "notends",
+    "in",
+    "notin",
+    "isnull",
+    "isnotnull",
+}
+# Spellings seen in other v6 clients, mapped to the canonical operator.
+ALIASES = {
+    "contains": "contains",
+    "doesnotcontain": "notcontains",
+    "notcontains": "notcontains",
+    "startswith": "begins",
+    "endswith": "ends",
+}
+
+
+def parse_brackets(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Turn ``a[b][0]=x`` pairs into nested dicts and lists."""
+    root: dict[str, Any] = {}
+    count = 0
+    for key, value in items:
+        count += 1
+        if count > MAX_PARAMS:
+            raise BadRequest(f"Too many query parameters (at most {MAX_PARAMS}).")
+        match = _KEY.match(key)
+        if not match:
+            raise BadRequest(f"Malformed query parameter name {key[:60]!r}.")
+        parts = [match.group(1), *_PART.findall(match.group(2))]
+        if len(parts) > MAX_DEPTH:
+            raise BadRequest(f"Query parameter {key[:60]!r} is nested too deeply.")
+        node: Any = root
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if part == "":
+                part = str(sum(1 for k in node if k.isdigit())) if isinstance(node, dict) else "0"
+            if not isinstance(node, dict):
+                raise BadRequest(f"Query parameter {key[:60]!r} conflicts with another parameter.")
+            if last:
+                if part in node:
+                    raise BadRequest(f"Query parameter {key[:60]!r} is given twice.")
+                node[part] = value
+            else:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise BadRequest(f"Query parameter {key[:60]!r} conflicts with another parameter.")
+                node = child
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if isinstance(node, dict):
+        converted = {k: _listify(v) for k, v in node.items()}
+        if converted and all(k.isdigit() for k in converted):
+            return [converted[k] for k in sorted(converted, key=int)]
+        return converted
+    return node
+
+
+@dataclass(frozen=True)
+class QueryField:
+    """A field as the query language sees it."""
+
+    name: str
+    column: Any
+    type: str  # str | int | float | bool | datetime
+    filter: bool = True
+    sort: bool = True
+
+
+@dataclass
+class ListQuery:
+    fields: list[str] | None = None
+    where: list[ColumnElement[bool]] = field(default_factory=list)
+    order: list[Any] = field(default_factory=list)
+    skip: int = 0
+    take: int = 100
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [v for v in (s.strip() for s in value.split(",")) if v]
+    raise BadRequest(f"{what} must be a list.")
+
+
+def _int(value: Any, what: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{what} must be a whole number.") from None
+    if number < minimum:
+        raise BadRequest(f"{what} must be at least {minimum}.")
+    return number
+
+
+class QueryCompiler:
+    def __init__(
+        self,
+        endpoint: str,
+        fields: Sequence[QueryField],
+        q_columns: Sequence[Any],
+        tz: str,
+        default_take: int,
+        max_take: int,
+        default_order: Sequence[Any],
+        tiebreak: Sequence[Any],
+    ) -> None:
+        self.endpoint = endpoint
+        self.fields = {f.name: f for f in fields}
+        self.q_columns = q_columns
+        self.tz = tz
+        self.default_take = default_take
+        self.max_take = max_take
+        self.default_order = list(default_order)
+        self.tiebreak = list(tiebreak)
+        self._conditions = 0
+
+    def _field(self, name: Any, purpose: str) -> QueryField:
+        if not isinstance(name, str) or not name:
+            raise BadRequest(f"A {purpose} needs a field name.")
+        found = self.fields.get(name)
+        if found is None:
+            raise BadRequest(
+                f"Unknown field {name[:60]!r} in {purpose} for {self.endpoint}. "
+                f"Known fields: {', '.join(sorted(self.fields))}."
+            )
+        if purpose == "filter" and not found.filter:
+            raise BadRequest(f"Field {name!r} of {self.endpoint} cannot be filtered on.")
+        if purpose == "sort" and not found.sort:
+            raise BadRequest(f"Field {name!r} of {self.endpoint} cannot be sorted on.")
+        return found
+
+    def compile(self, params: dict[str, Any]) -> ListQuery:
+        known = {"fields", "filter", "sort", "dir", "skip", "take", "q", "accessToken"}
+        extra = sorted(k for k in params if k not in known and not k.startswith("_"))
+        if extra:
+            raise BadRequest(f"Unknown query parameter {extra[0][:60]!r}.")
+        result = ListQuery(take=self.default_take)
+        if "fields" in params:
+            names = [str(n) for n in _as_list(params["fields"], "fields")]
+            for name in names:
+                self._field(name, "fields")
+            result.fields = names
+        if "filter" in params:
+            result.where.append(self._filter(params["filter"], 0))
+        if params.get("q"):
+            result.where.append(self._q(params["q"]))
+        result.order = self._sort(params.get("sort"), params.get("dir")) + self.tiebreak
+        if "skip" in params:
+            result.skip = _int(params["skip"], "skip")
+        if "take" in params:
+            result.take = _int(params["take"], "take", minimum=1)
+            if result.take > self.max_take:
+                raise BadRequest(f"take must be at most {self.max_take}.")
+        return result
+
+    # --- filters -------------------------------------------------------------------------
+    def _filter(self, node: Any, depth: int) -> ColumnElement[bool]:
+        if depth > 6:
+            raise BadRequest("filter is nested too deeply.")
+        if isinstance(node, list):
+            return and_(true(), *[self._filter(n, depth + 1) for n in node])
+        if not isinstance(node, dict):
+            raise BadRequest("filter must be an object or a list of conditions.")
+        if "filters" in node or "logic" in node:
+            unknown = set(node) - {"filters", "logic"}
+            if unknown:
+                raise BadRequest(f"Unknown key {sorted(unknown)[0][:40]!r} in a filter group.")
+            logic = str(node.get("logic", "and")).lower()
+            if logic not in ("and", "or"):
+                raise BadRequest("filter logic must be 'and' or 'or'.")
+            children = node.get("filters", [])
+            if isinstance(children, dict):
+                children = [children]
+            if not isinstance(children, list) or not children:
+                raise BadRequest("A filter group needs at least one filter.")
+            parts = [self._filter(child, depth + 1) for child in children]
+            return and_(*parts) if logic == "and" else or_(*parts)
+        if "field" in node:
+            return self._condition(node)
+        raise BadRequest("A filter needs field and operator, or logic and filters.")
+
+    def _condition(self, node: dict[str, Any]) -> ColumnElement[bool]:
+        self._conditions += 1
+        if self._conditions > MAX_CONDITIONS:
+            raise BadRequest(f"At most {MAX_CONDITIONS} filter conditions are allowed.")
+        unknown = set(node) - {"field", "operator", "value", "ignoreCase"}
+        if unknown:
+            raise BadRequest(f"Unknown key {sorted(unknown)[0][:40]!r} in a filter condition.")
+        f = self._field(node.get("field"), "filter")
+        op = str(node.get("operator", "eq")).lower()
+        op = ALIASES.get(op, op)
+        if op not in OPERATORS and op not in ("contains", "notcontains"):
+            raise BadRequest(f"Unknown filter operator {op[:30]!r}.")
+        ignore_case = str(node.get("ignoreCase", "")).lower() in ("1", "true", "yes")
+        col = f.column
+        if op == "isnull":
+            return col.is_(None)  # type: ignore[no-any-return]
+        if op == "isnotnull":
+            return col.is_not(None)  # type: ignore[no-any-return]
+        if "value" not in node:
+            raise BadRequest(f"Filter on {f.name!r} with {op!r} needs a value.")
+        raw = node["value"]
+        text_ops = {"like", "notlike", "begins", "notbegins", "ends", "notends", "contains", "notcontains"}
+        if op in text_ops:
+            if f.type != "str":
+                raise BadRequest(f"Operator {op!r} works on text fields; {f.name!r} is {f.type}.")
+            if not isinstance(raw, str):
+                raise BadRequest(f"Filter value for {f.name!r} must be text.")
+            return self._text(col, op, raw, ignore_case)
+        if op in ("in", "notin"):
+            values = [self._coerce(f, v) for v in _as_list(raw, f"value of {f.name!r}")]
+            if not values:
+                return false() if op == "in" else true()
+            if ignore_case and f.type == "str":
+                lowered = [str(v).lower() for v in values]
+                cond = func.lower(col).in_(lowered)
+            else:
+                cond = col.in_(values)
+            return cond if op == "in" else or_(~cond, col.is_(None))
+        if isinstance(raw, (list, dict)):
+            raise BadRequest(f"Filter value for {f.name!r} must be a single value.")
+        value = self._coerce(f, raw)
+        left = col
+        if ignore_case and f.type == "str":
+            left, value = func.lower(col), str(value).lower()
+        if op == "eq":
+            return left == value  # type: ignore[no-any-return]
+        if op == "neq":
+            # NULL is "not equal" to anything for a caller, whatever SQL's three-valued logic says.
+            return or_(left != value, col.is_(None))
+        comparisons = {"gt": left > value, "gte": left >= value, "lt": left < value, "lte": left <= value}
+        return comparisons[op]  # type: ignore[no-any-return]
+
+    def _text(self, col: Any, op: str, raw: str, ignore_case: bool) -> ColumnElement[bool]:
+        escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if op in ("like", "notlike"):
+            pattern, escape = raw, None  # SQL LIKE as the reference defines it: caller places %
+        elif op in ("begins", "notbegins"):
+            pattern, escape = escaped + "%", "\\"
+        elif op in ("ends", "notends"):
+            pattern, escape = "%" + escaped, "\\"
+        else:
+            pattern, escape = "%" + escaped + "%", "\\"
+        left = col
+        if ignore_case:
+            left, pattern = func.lower(col), pattern.lower()
+        cond = left.like(pattern, escape=escape) if escape else left.like(pattern)
+        if op.startswith("not"):
+            return or_(~cond, col.is_(None))
+        return cond  # type: ignore[no-any-return]
+
+    def _coerce(self, f: QueryField, value: Any) -> Any:
+        if isinstance(value, (list, dict)):
+            raise BadRequest(f"Filter value for {f.name!r} must be a single value.")
+        text = str(value)
+        try:
+            if f.type == "int":
+                return int(text)
+            if f.type == "float":
+                return float(text)
+            if f.type == "bool":
+                lowered = text.lower()
+                if lowered in ("1", "true", "yes"):
+                    return True
+                if lowered in ("0", "false", "no"):
+                    return False
+                raise ValueError
+            if f.type == "datetime":
+                return from_wire(text, self.tz)
+        except ValueError:
+            raise BadRequest(f"Filter value for {f.name!r} is not a valid {f.type}.") from None
+        return text
+
+    def _q(self, raw: Any) -> ColumnElement[bool]:
+        if not isinstance(raw, str):
+            raise BadRequest("q must be text.")
+        if len(raw) > MAX_Q_LENGTH:
+            raise BadRequest(f"q must be at most {MAX_Q_LENGTH} characters.")
+        if not self.q_columns:
+            raise BadRequest(f"{self.endpoint} does not support q search.")
+        terms = raw.split()[:10]
+        parts = []
+        for term in terms:
+            escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            parts.append(
+                or_(*[func.lower(cast(c, String)).like(pattern, escape="\\") for c in self.q_columns])
+            )
+        return and_(true(), *parts)
+
+    # --- sort ----------------------------------------------------------------------------
+    def _sort(self, raw: Any, direction: Any) -> list[Any]:
+        if raw is None or raw == "":
+            return list(self.default_order)
+        items: list[tuple[Any, Any]]
+        if isinstance(raw, str):
+            items = [(raw, direction or "asc")]
+        elif isinstance(raw, dict):
+            items = [(raw.get("field"), raw.get("dir", "asc"))]
+        elif isinstance(raw, list):
+            items = []
+            for entry in raw:
+                if isinstance(entry, str):
+                    items.append((entry, "asc"))
+                elif isinstance(entry, dict):
+                    unknown = set(entry) - {"field", "dir"}
+                    if unknown:
+                        raise BadRequest(f"Unknown key {sorted(unknown)[0][:40]!r} in sort.")
+                    items.append((entry.get("field"), entry.get("dir", "asc")))
+                else:
+                    raise BadRequest("sort entries need field and dir.")
+        else:
+            raise BadRequest("sort must be a field name or a list of {field, dir}.")
+        order = []
+        for name, dir_ in items:
+            f = self._field(name, "sort")
+            dir_text = str(dir_).lower()
+            if dir_text not in ("asc", "desc"):
+                raise BadRequest("sort dir must be 'asc' or 'desc'.")
+            order.append(f.column.desc() if dir_text == "desc" else f.column.asc())
+        return order

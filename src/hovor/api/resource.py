@@ -1,0 +1,95 @@
+"""A resource is declared once; the machinery turns it into v6 routes.
+
+A declaration names the model, the wire fields (and which can be filtered and sorted), the rights
+dimension that scopes it, its relations, its permission prefix, its input schemas and the three
+service functions that change it. Listing, filtering, sorting, paging, field selection, single
+reads, relation reads and the envelope are written once, in :mod:`hovor.api.router`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from hovor.api.query import QueryField
+from hovor.auth.caller import Caller
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What serialization needs to know about the request."""
+
+    caller: Caller
+    # Per-request facts a serializer needs (filled once by the resource's ``prepare``).
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> str:
+        return self.caller.timezone
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``{endpoint}/{name}/{relation}.json``: rows of ``target`` whose ``column`` holds this name."""
+
+    name: str
+    target: str
+    column: str
+
+
+Serializer = Callable[[Any, Ctx], dict[str, Any]]
+Creator = Callable[[Session, Caller, Any], Any]
+Updater = Callable[[Session, Caller, Any, Any], Any]
+Deleter = Callable[[Session, Caller, Any], None]
+
+
+@dataclass
+class Resource:
+    endpoint: str
+    model: Any
+    permission: str  # "crm:contacts" → crm:contacts:read etc.
+    fields: Sequence[QueryField]
+    serialize: Serializer
+    title: str = ""
+    create_schema: type[BaseModel] | None = None
+    update_schema: type[BaseModel] | None = None
+    create: Creator | None = None
+    update: Updater | None = None
+    delete: Deleter | None = None
+    key_type: type = str
+    # Rights dimension → column of the model that carries it (see hovor.auth.scope).
+    scope: dict[str, Any] = field(default_factory=dict)
+    q_columns: Sequence[Any] = ()
+    relations: Sequence[Relation] = ()
+    load_options: Sequence[Any] = ()
+    default_order: Sequence[Any] = ()
+    prepare: Callable[[Session, Ctx], None] | None = None
+
+    def perm(self, action: str) -> str:
+        return f"{self.permission}:{action}"
+
+    @property
+    def key_column(self) -> Any:
+        return self.model.name
+
+
+REGISTRY: dict[str, Resource] = {}
+
+
+def register(resource: Resource) -> Resource:
+    if resource.endpoint in REGISTRY:
+        raise ValueError(f"resource {resource.endpoint} declared twice")
+    names = [f.name for f in resource.fields]
+    if len(names) != len(set(names)):
+        raise ValueError(f"resource {resource.endpoint} declares a field twice")
+    REGISTRY[resource.endpoint] = resource
+    return resource
+
+
+def qf(name: str, column: Any, type_: str = "str", *, filter: bool = True, sort: bool = True) -> QueryField:
+    """A queryable wire field (short form for declarations)."""
+    return QueryField(name, column, type_, filter, sort)

@@ -1,0 +1,248 @@
+"""Builds the v6 routes of every registered resource: list, get, create, update, delete, relations.
+
+Every route states its permission in ``openapi_extra["x-permission"]``; the authorization matrix
+test reads it from there, so a route cannot be added without saying who may call it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.envelope import no_content, ok
+from hovor.api.errors import NotFound
+from hovor.api.query import QueryCompiler, parse_brackets
+from hovor.api.resource import REGISTRY, Ctx, Resource
+from hovor.auth.caller import Caller
+from hovor.auth.scope import visible
+
+
+def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) -> None:
+    func_.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+            for name, annotation, default in params
+        ]
+    )
+
+
+_BASE = [
+    ("request", Request, inspect.Parameter.empty),
+    ("session", DbSession, inspect.Parameter.empty),
+    ("caller", CurrentCaller, inspect.Parameter.empty),
+]
+
+
+def _key(resource: Resource, raw: str) -> Any:
+    if resource.key_type is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise NotFound("Record not found.") from None
+    return raw
+
+
+def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
+    """The one record a caller may see under this key, or 404 (also for other tenants' records)."""
+    stmt = (
+        select(resource.model)
+        .where(*visible(resource.model, caller, resource.scope))
+        .where(resource.key_column == _key(resource, raw_key))
+        .options(*resource.load_options)
+    )
+    obj = session.scalars(stmt).one_or_none()
+    if obj is None:
+        raise NotFound("Record not found.")
+    return obj
+
+
+def list_result(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    resource: Resource,
+    extra: list[Any] | None = None,
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    compiler = QueryCompiler(
+        resource.endpoint,
+        resource.fields,
+        resource.q_columns,
+        caller.timezone,
+        settings.default_page_size,
+        settings.max_page_size,
+        resource.default_order,
+        [resource.key_column.asc()],
+    )
+    query = compiler.compile(parse_brackets(request.query_params.multi_items()))
+    where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
+    total = session.scalar(select(func.count()).select_from(resource.model).where(*where)) or 0
+    stmt = (
+        select(resource.model)
+        .where(*where)
+        .order_by(*query.order)
+        .offset(query.skip)
+        .limit(query.take)
+        .options(*resource.load_options)
+    )
+    ctx = make_ctx(session, resource, caller)
+    rows = [resource.serialize(obj, ctx) for obj in session.scalars(stmt)]
+    if query.fields is not None:
+        wanted = query.fields
+        rows = [{k: row.get(k) for k in wanted} for row in rows]
+    return {"data": rows, "total": total}
+
+
+def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
+    ctx = Ctx(caller)
+    if resource.prepare is not None:
+        resource.prepare(session, ctx)
+    return ctx
+
+
+def _reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
+    session.flush()
+    fresh = load_visible(session, resource, caller, str(obj.name))
+    return resource.serialize(fresh, make_ctx(session, resource, caller))
+
+
+def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
+    ep = resource.endpoint
+    tag = [resource.title or ep]
+
+    def list_(request: Request, session: Session, caller: Caller) -> Any:
+        check(caller, resource.perm("read"))
+        return ok(request, list_result(request, session, caller, resource))
+
+    _signature(list_, _BASE)
+    router.add_api_route(
+        f"/api/v6/{ep}.json",
+        list_,
+        methods=["GET"],
+        tags=tag,
+        name=f"{ep}.list",
+        summary=f"List {ep}",
+        openapi_extra={"x-permission": resource.perm("read")},
+    )
+
+    def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+        check(caller, resource.perm("read"))
+        obj = load_visible(session, resource, caller, name)
+        return ok(request, resource.serialize(obj, make_ctx(session, resource, caller)))
+
+    _signature(get_, [*_BASE, ("name", str, inspect.Parameter.empty)])
+    router.add_api_route(
+        f"/api/v6/{ep}/{{name}}.json",
+        get_,
+        methods=["GET"],
+        tags=tag,
+        name=f"{ep}.get",
+        summary=f"Read one of {ep}",
+        openapi_extra={"x-permission": resource.perm("read")},
+    )
+
+    if resource.create is not None and resource.create_schema is not None:
+        creator = resource.create
+
+        def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
+            check(caller, resource.perm("create"))
+            obj = creator(session, caller, body)
+            result = _reload(session, resource, caller, obj)
+            session.commit()
+            return ok(request, result, status=201)
+
+        _signature(create_, [*_BASE, ("body", resource.create_schema, Body())])
+        router.add_api_route(
+            f"/api/v6/{ep}.json",
+            create_,
+            methods=["POST"],
+            tags=tag,
+            name=f"{ep}.create",
+            status_code=201,
+            summary=f"Create one of {ep}",
+            openapi_extra={"x-permission": resource.perm("create")},
+        )
+
+    if resource.update is not None and resource.update_schema is not None:
+        updater = resource.update
+
+        def update_(request: Request, session: Session, caller: Caller, name: str, body: Any) -> Any:
+            check(caller, resource.perm("update"))
+            obj = load_visible(session, resource, caller, name)
+            obj = updater(session, caller, obj, body)
+            result = _reload(session, resource, caller, obj)
+            session.commit()
+            return ok(request, result)
+
+        _signature(
+            update_, [*_BASE, ("name", str, inspect.Parameter.empty), ("body", resource.update_schema, Body())]
+        )
+        router.add_api_route(
+            f"/api/v6/{ep}/{{name}}.json",
+            update_,
+            methods=["PUT"],
+            tags=tag,
+            name=f"{ep}.update",
+            summary=f"Update one of {ep}",
+            openapi_extra={"x-permission": resource.perm("update")},
+        )
+
+    if resource.delete is not None:
+        deleter = resource.delete
+
+        def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+            check(caller, resource.perm("delete"))
+            obj = load_visible(session, resource, caller, name)
+            deleter(session, caller, obj)
+            session.commit()
+            return no_content()
+
+        _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
+        router.add_api_route(
+            f"/api/v6/{ep}/{{name}}.json",
+            delete_,
+            methods=["DELETE"],
+            tags=tag,
+            name=f"{ep}.delete",
+            status_code=204,
+            summary=f"Delete one of {ep}",
+            openapi_extra={"x-permission": resource.perm("delete")},
+        )
+
+    for relation in resource.relations:
+        _add_relation_route(router, resource, relation.name, relation.target, relation.column)
+
+
+def _add_relation_route(router: APIRouter, parent: Resource, rel: str, target_ep: str, column: str) -> None:
+    def relation_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+        target = REGISTRY[target_ep]
+        check(caller, parent.perm("read"))
+        check(caller, target.perm("read"))
+        obj = load_visible(session, parent, caller, name)
+        link = getattr(target.model, column) == obj.name
+        return ok(request, list_result(request, session, caller, target, [link]))
+
+    _signature(relation_, [*_BASE, ("name", str, inspect.Parameter.empty)])
+    target = REGISTRY[target_ep]
+    router.add_api_route(
+        f"/api/v6/{parent.endpoint}/{{name}}/{rel}.json",
+        relation_,
+        methods=["GET"],
+        tags=[parent.title or parent.endpoint],
+        name=f"{parent.endpoint}.{rel}",
+        summary=f"List the {rel} of one of {parent.endpoint}",
+        openapi_extra={"x-permission": f"{parent.perm('read')} {target.perm('read')}"},
+    )
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for resource in REGISTRY.values():
+        _add_resource_routes(router, resource)
+    return router

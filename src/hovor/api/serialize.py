@@ -1,0 +1,42 @@
+"""Small shared pieces of the wire shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, StringConstraints
+
+from hovor.api.resource import Ctx
+from hovor.api.wire import to_wire
+
+
+def stamps(obj: Any, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "created": to_wire(obj.created, ctx.tz),
+        "edited": to_wire(obj.edited, ctx.tz),
+        "created_by": getattr(obj, "created_by", None),
+        "edited_by": getattr(obj, "edited_by", None),
+    }
+
+
+def ref(obj: Any | None) -> dict[str, Any] | None:
+    """A reference to another record always has one shape on read: ``{"name", "title"}``."""
+    if obj is None:
+        return None
+    return {"name": obj.name, "title": obj.title}
+
+
+def _ref_in(value: Any) -> Any:
+    # Clients that read a record and send it back pass the nested object; accept its name.
+    if isinstance(value, dict) and "name" in value:
+        return value["name"]
+    return value
+
+
+# A reference on input: a record's name, or the nested object a read returned.
+RefIn = Annotated[
+    str, BeforeValidator(_ref_in), StringConstraints(min_length=1, max_length=64, strip_whitespace=True)
+]
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+Text255 = Annotated[str, StringConstraints(max_length=255, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=65535)]

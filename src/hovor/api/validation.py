@@ -1,0 +1,53 @@
+"""Turns input-validation failures into the v6 form-error shape, without echoing input values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+MESSAGES = {
+    "extra_forbidden": "Unknown field.",
+    "missing": "This field is required.",
+    "json_invalid": "Malformed JSON.",
+    "model_attributes_type": "The body must be a JSON object.",
+    "dict_type": "Must be an object.",
+    "list_type": "Must be a list.",
+    "string_type": "Must be text.",
+    "int_type": "Must be a whole number.",
+    "int_parsing": "Must be a whole number.",
+    "bool_type": "Must be true or false.",
+    "bool_parsing": "Must be true or false.",
+    "string_too_long": "Too long.",
+    "string_too_short": "Too short.",
+    "too_long": "Too many items.",
+    "string_pattern_mismatch": "Contains characters that are not allowed here.",
+    "value_error": "Not a valid value.",
+}
+
+
+# Fields a record shows but nobody writes; sending one says so instead of "unknown".
+READ_ONLY = frozenset(
+    {"title", "created", "edited", "created_by", "edited_by", "last_login", "builtin", "consents"}
+)
+
+
+def form_from_pydantic(errors: Sequence[Any]) -> dict[str, list[str]]:
+    form: dict[str, list[str]] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        key = ".".join(loc) or "body"
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            key = "body"
+        message = MESSAGES.get(kind)
+        if message is None:
+            # Pydantic's own messages state the rule (lengths, formats), never the input value.
+            message = str(err.get("msg", "Not valid."))
+        if kind == "value_error" and "email" in str(err.get("msg", "")):
+            message = "Not a valid e-mail address."
+        if kind == "extra_forbidden" and key in READ_ONLY:
+            message = "This field is read-only."
+        if kind == "missing" and key == "body":
+            message = "A JSON object body is required."
+        form.setdefault(key, []).append(message)
+    return form

@@ -1,0 +1,44 @@
+"""How values travel: v6 timestamps in the tenant's zone outside, aware UTC inside."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def to_wire(value: dt.datetime | None, tz: str) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(zone(tz)).strftime(WIRE_FORMAT)
+
+
+def from_wire(text: str, tz: str) -> dt.datetime:
+    """Parse a v6 timestamp (tenant-local, no offset), a date, or ISO 8601 with an offset."""
+    text = text.strip()
+    try:
+        value = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError as exc:
+        raise ValueError("not a timestamp: expected YYYY-MM-DD HH:MM:SS or ISO 8601") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone(tz))
+    return value.astimezone(dt.UTC)
+
+
+def now_wire(tz: str) -> str:
+    return dt.datetime.now(dt.UTC).astimezone(zone(tz)).strftime(WIRE_FORMAT)

@@ -1,0 +1,152 @@
+"""The FastAPI application: routers, middleware, error handlers. Engines are made here, not at import."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hovor import __version__
+from hovor.api.envelope import error_response, ok
+from hovor.api.errors import ApiError
+from hovor.api.validation import form_from_pydantic
+from hovor.config import Settings, get_settings
+from hovor.db import make_engine, make_session_factory
+
+log = logging.getLogger("hovor")
+
+
+class BodyLimit:
+    """Refuses bodies over the configured size before any handler reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = error_response(
+            request, 413, [f"The request body is larger than {self.limit} bytes."]
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc.status, exc.payload())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        body_errors = [e for e in errors if e.get("loc", ("",))[0] == "body"]
+        if body_errors:
+            return error_response(
+                request, 400, {"primary": ["Validation failed"], "form": form_from_pydantic(body_errors)}
+            )
+        return error_response(request, 400, ["Invalid request parameters."])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, [message], headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # The database refused a change that the services' own checks let through (a race between two
+        # requests, usually). Nothing was written; the message must not echo the values.
+        return error_response(request, 409, ["The change conflicts with existing data; nothing was saved."])
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(request: Request, exc: OperationalError) -> Response:
+        log.warning("database unavailable or busy: %s", type(exc.orig).__name__)
+        return error_response(request, 503, ["The database is busy; retry shortly."], {"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return error_response(request, 500, ["Internal error; nothing was saved."])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Importing the domain APIs registers their resources; it happens here, not at package import.
+    from hovor.api.router import build_router
+    from hovor.auth import api as auth_api
+    from hovor.crm import api as crm_api  # noqa: F401 - registers resources
+    from hovor.tenancy import api as tenancy_api
+
+    app = FastAPI(
+        title="hovor",
+        version=__version__,
+        description="Contact-centre data platform with GDPR built in. REST API in the Daktela v6 conventions.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    app.state.session_factory = make_session_factory(app.state.engine)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid[:64]
+        response: Response = await call_next(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _install_error_handlers(app)
+
+    app.include_router(auth_api.router)
+    app.include_router(tenancy_api.router)
+    app.include_router(build_router())
+
+    @app.get("/", include_in_schema=False, openapi_extra={"x-permission": "public"})
+    def root() -> Response:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["Service"], openapi_extra={"x-permission": "public"}, summary="Liveness")
+    def healthz(request: Request) -> Any:
+        return ok(request, {"status": "ok", "version": __version__})
+
+    return app

@@ -1,0 +1,221 @@
+"""Sign-in routes and the users, roles and profiles resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+
+from hovor.api.deps import CurrentCaller, DbSession
+from hovor.api.envelope import ok
+from hovor.api.errors import BadRequest, ValidationFailed
+from hovor.api.resource import Ctx, Resource, qf, register
+from hovor.api.serialize import stamps
+from hovor.api.validation import form_from_pydantic
+from hovor.api.wire import to_wire
+from hovor.auth import schemas, service, users
+from hovor.auth.models import Profile, Role, User
+
+router = APIRouter(tags=["Sign-in"])
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """Login accepts JSON and, as older v6 clients send it, a form post."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        import json
+
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("Malformed JSON body.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return data
+
+
+def _login_result(request: Request, result: service.LoginResult) -> dict[str, Any]:
+    tz = request.app.state.settings.timezone
+    return {
+        "accessToken": result.access_token,
+        "refreshToken": result.refresh_token,
+        "expires": to_wire(result.expires, tz),
+        "user": {"name": result.user.name, "title": result.user.title, "role": result.user.role},
+    }
+
+
+@router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")
+async def login(request: Request, session: DbSession) -> Any:
+    try:
+        body = schemas.LoginIn.model_validate(await _body(request))
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+    result = service.login(session, request.app.state.settings, body.username, body.password)
+    session.commit()
+    return ok(request, _login_result(request, result))
+
+
+@router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")
+async def refresh(request: Request, session: DbSession) -> Any:
+    try:
+        body = schemas.RefreshIn.model_validate(await _body(request))
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+    result = service.refresh(session, request.app.state.settings, body.refreshToken)
+    session.commit()
+    return ok(request, _login_result(request, result))
+
+
+@router.post(
+    "/api/v6/logout.json", openapi_extra={"x-permission": "authenticated"}, summary="Revoke this token"
+)
+def logout(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    service.logout(session, caller)
+    session.commit()
+    return ok(request, True)
+
+
+@router.get("/api/v6/whoim.json", openapi_extra={"x-permission": "authenticated"}, summary="Who am I")
+def whoim(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    user = session.get(User, (caller.tenant_id, caller.user))
+    assert user is not None
+    return ok(
+        request,
+        {
+            "user": serialize_user(user, Ctx(caller)),
+            "tenant": caller.tenant_id,
+            "permissions": sorted(caller.permissions),
+            "databases": None if caller.databases is None else sorted(caller.databases),
+            "timezone": caller.timezone,
+        },
+    )
+
+
+def serialize_user(user: User, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "title": user.title,
+        "email": user.email,
+        "phone": user.phone,
+        "extension": user.extension,
+        "role": user.role,
+        "profile": user.profile,
+        "deactivated": user.deactivated,
+        "last_login": to_wire(user.last_login, ctx.tz),
+        **stamps(user, ctx),
+    }
+
+
+def serialize_role(role: Role, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": role.name,
+        "title": role.title,
+        "description": role.description,
+        "permissions": list(role.permissions or []),
+        "builtin": role.builtin,
+        "created": to_wire(role.created, ctx.tz),
+        "edited": to_wire(role.edited, ctx.tz),
+    }
+
+
+def serialize_profile(profile: Profile, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "description": profile.description,
+        "databases": None if profile.databases is None else list(profile.databases),
+        "builtin": profile.builtin,
+        "created": to_wire(profile.created, ctx.tz),
+        "edited": to_wire(profile.edited, ctx.tz),
+    }
+
+
+register(
+    Resource(
+        endpoint="users",
+        title="Users",
+        model=User,
+        permission="admin:users",
+        fields=[
+            qf("name", User.name),
+            qf("title", User.title),
+            qf("email", User.email),
+            qf("phone", User.phone),
+            qf("extension", User.extension),
+            qf("role", User.role),
+            qf("profile", User.profile),
+            qf("deactivated", User.deactivated, "bool"),
+            qf("last_login", User.last_login, "datetime"),
+            qf("created", User.created, "datetime"),
+            qf("edited", User.edited, "datetime"),
+            qf("created_by", User.created_by),
+            qf("edited_by", User.edited_by),
+        ],
+        serialize=serialize_user,
+        create_schema=schemas.UserCreate,
+        update_schema=schemas.UserUpdate,
+        create=users.create_user,
+        update=users.update_user,
+        delete=users.delete_user,
+        q_columns=[User.name, User.title, User.email],
+        default_order=[User.name.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="roles",
+        title="Roles (accesses)",
+        model=Role,
+        permission="admin:roles",
+        fields=[
+            qf("name", Role.name),
+            qf("title", Role.title),
+            qf("description", Role.description),
+            qf("builtin", Role.builtin, "bool"),
+            qf("permissions", Role.permissions, filter=False, sort=False),
+            qf("created", Role.created, "datetime"),
+            qf("edited", Role.edited, "datetime"),
+        ],
+        serialize=serialize_role,
+        create_schema=schemas.RoleCreate,
+        update_schema=schemas.RoleUpdate,
+        create=users.create_role,
+        update=users.update_role,
+        delete=users.delete_role,
+        q_columns=[Role.name, Role.title],
+        default_order=[Role.name.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="profiles",
+        title="Profiles (rights)",
+        model=Profile,
+        permission="admin:profiles",
+        fields=[
+            qf("name", Profile.name),
+            qf("title", Profile.title),
+            qf("description", Profile.description),
+            qf("builtin", Profile.builtin, "bool"),
+            qf("databases", Profile.databases, filter=False, sort=False),
+            qf("created", Profile.created, "datetime"),
+            qf("edited", Profile.edited, "datetime"),
+        ],
+        serialize=serialize_profile,
+        create_schema=schemas.ProfileCreate,
+        update_schema=schemas.ProfileUpdate,
+        create=users.create_profile,
+        update=users.update_profile,
+        delete=users.delete_profile,
+        q_columns=[Profile.name, Profile.title],
+        default_order=[Profile.name.asc()],
+    )
+)

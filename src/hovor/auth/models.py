@@ -1,0 +1,135 @@
+"""Users (operators, who are data subjects too), roles, rights, tokens and platform staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hovor.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+
+OPERATOR_KEEP = "the operator's own account; anonymized with the account, not with a customer"
+
+
+class Role(Base):
+    """"Accesses": which modules and actions a user may use (a set of permissions)."""
+
+    __tablename__ = "roles"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    title: Mapped[str] = mapped_column(String(255), info=op())
+    description: Mapped[str | None] = mapped_column(Text, info=op("describes the role, not a person"))
+    permissions: Mapped[list[str]] = mapped_column(JSONType, default=list, info=op())
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+
+
+class Profile(Base):
+    """"Rights": which data a user may see (CRM databases now; queues and categories later)."""
+
+    __tablename__ = "profiles"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    title: Mapped[str] = mapped_column(String(255), info=op())
+    description: Mapped[str | None] = mapped_column(Text, info=op("describes the profile"))
+    # None means every database of the tenant; a list limits the user to those databases.
+    databases: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Login names are unique across the platform so a login needs no tenant selector.
+        UniqueConstraint("name"),
+        ForeignKeyConstraint(["tenant_id", "role"], ["roles.tenant_id", "roles.name"]),
+        ForeignKeyConstraint(["tenant_id", "profile"], ["profiles.tenant_id", "profiles.name"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(
+        String(64),
+        primary_key=True,
+        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "record key referenced by history"),
+    )
+    title: Mapped[str] = mapped_column(
+        String(255), info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
+    )
+    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
+    phone: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE, Owner.OPERATOR))
+    extension: Mapped[str | None] = mapped_column(
+        String(32), info=pd(Category.PHONE, Owner.OPERATOR, Erasure.NULL)
+    )
+    role: Mapped[str] = mapped_column(String(64), info=op())
+    profile: Mapped[str] = mapped_column(String(64), info=op())
+    password_hash: Mapped[str | None] = mapped_column(
+        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR)
+    )
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+    )
+    edited_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+    )
+
+
+class Token(Base):
+    """Access, refresh and API tokens. Only a SHA-256 of the token is stored."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"], ondelete="CASCADE"),
+        Index("ix_tokens_tenant_user", "tenant_id", "user"),
+    )
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("digest of a random secret"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), info=op())
+    user: Mapped[str] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+    )
+    kind: Mapped[str] = mapped_column(String(16), info=op("access | refresh | api"))
+    title: Mapped[str | None] = mapped_column(String(255), info=op("label an admin gives an API token"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
+    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    # A refresh token remembers which access token it was issued with, so logout ends both.
+    pair: Mapped[str | None] = mapped_column(String(64), info=op())
+
+
+class PlatformOperator(Base):
+    """Processor staff: they run the platform and never belong to a tenant."""
+
+    __tablename__ = "platform_operators"
+
+    name: Mapped[str] = mapped_column(
+        String(64),
+        primary_key=True,
+        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
+    )
+    title: Mapped[str] = mapped_column(
+        String(255), info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
+    )
+    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
+    password_hash: Mapped[str] = mapped_column(String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+
+

@@ -1,0 +1,76 @@
+"""Input shapes for users, roles and profiles. Unknown fields are refused, not ignored."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from hovor.api.serialize import Key, RefIn, Text255
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserCreate(Strict):
+    name: Key
+    title: Text255 = Field(min_length=1)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=32)
+    extension: str | None = Field(None, max_length=32, pattern=r"^[0-9*#+]{1,32}$")
+    role: RefIn
+    profile: RefIn = "all"
+    password: str | None = Field(None, max_length=1024)
+    deactivated: bool = False
+
+
+class UserUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=32)
+    extension: str | None = Field(None, max_length=32, pattern=r"^[0-9*#+]{1,32}$")
+    role: RefIn | None = None
+    profile: RefIn | None = None
+    password: str | None = Field(None, max_length=1024)
+    deactivated: bool | None = None
+
+
+class RoleCreate(Strict):
+    name: Key
+    title: Text255 = Field(min_length=1)
+    description: str | None = Field(None, max_length=4000)
+    permissions: list[str] = Field(default_factory=list, max_length=500)
+
+
+class RoleUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=4000)
+    permissions: list[str] | None = Field(None, max_length=500)
+
+
+class ProfileCreate(Strict):
+    name: Key
+    title: Text255 = Field(min_length=1)
+    description: str | None = Field(None, max_length=4000)
+    databases: list[RefIn] | None = Field(None, max_length=1000)
+
+
+class ProfileUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=4000)
+    databases: list[RefIn] | None = Field(None, max_length=1000)
+
+
+class LoginIn(Strict):
+    model_config = ConfigDict(extra="ignore")  # v6 clients send only_token and similar flags
+
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(Strict):
+    model_config = ConfigDict(extra="ignore")
+
+    refreshToken: str = Field(min_length=1, max_length=200)  # noqa: N815 - the v6 wire name

@@ -1,0 +1,160 @@
+"""Sign-in, tokens, and turning a token into a caller. Services never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import BadRequest, NotFound, Unauthorized
+from hovor.auth.caller import Caller
+from hovor.auth.models import Profile, Role, Token, User
+from hovor.auth.passwords import hash_password, needs_rehash, verify_password
+from hovor.config import Settings
+from hovor.db import utcnow
+from hovor.tenancy.models import Tenant
+
+TOKEN_BYTES = 32
+
+
+def digest(raw: str) -> str:
+    # Tokens are 256 random bits, so a plain SHA-256 is enough; a slow hash would only slow requests.
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None) -> Caller | None:
+    if len(raw) > 200:
+        return None
+    now = now or utcnow()
+    row = session.execute(
+        select(Token, User, Role.permissions, Profile.databases, Tenant.timezone, Tenant.country)
+        .join(User, (User.tenant_id == Token.tenant_id) & (User.name == Token.user))
+        .join(Role, (Role.tenant_id == User.tenant_id) & (Role.name == User.role))
+        .join(Profile, (Profile.tenant_id == User.tenant_id) & (Profile.name == User.profile))
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(Token.hash == digest(raw))
+    ).one_or_none()
+    if row is None:
+        return None
+    token, user, permissions, databases, tz, country = row
+    if token.kind == "refresh" or token.revoked is not None or token.expires <= now or user.deactivated:
+        return None
+    return Caller(
+        tenant_id=user.tenant_id,
+        user=user.name,
+        role=user.role,
+        permissions=frozenset(permissions or ()),
+        databases=None if databases is None else frozenset(databases),
+        timezone=tz,
+        country=country,
+        token_kind=token.kind,
+        token_hash=token.hash,
+    )
+
+
+def issue_token(
+    session: Session,
+    user: User,
+    kind: str,
+    lifetime: dt.timedelta,
+    title: str | None = None,
+    pair: str | None = None,
+) -> tuple[str, Token]:
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    token = Token(
+        hash=digest(raw),
+        tenant_id=user.tenant_id,
+        user=user.name,
+        kind=kind,
+        title=title,
+        created=utcnow(),
+        expires=utcnow() + lifetime,
+        pair=pair,
+    )
+    session.add(token)
+    session.flush()
+    return raw, token
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires: dt.datetime
+
+
+def _issue_pair(session: Session, user: User, settings: Settings) -> LoginResult:
+    access_raw, access = issue_token(
+        session, user, "access", dt.timedelta(seconds=settings.access_token_ttl_seconds)
+    )
+    refresh_raw, _ = issue_token(
+        session,
+        user,
+        "refresh",
+        dt.timedelta(seconds=settings.refresh_token_ttl_seconds),
+        pair=access.hash,
+    )
+    return LoginResult(user, access_raw, refresh_raw, access.expires)
+
+
+def login(session: Session, settings: Settings, username: str, password: str) -> LoginResult:
+    """Checks a user name and password; the answer never tells whether the user exists."""
+    user = session.scalars(select(User).where(User.name == username)).one_or_none()
+    valid = verify_password(user.password_hash if user else None, password, settings.hash_profile)
+    if user is None or not valid or user.deactivated:
+        raise Unauthorized("Wrong user name or password.")
+    assert user.password_hash is not None
+    if needs_rehash(user.password_hash, settings.hash_profile):
+        user.password_hash = hash_password(password, settings.hash_profile)
+    user.last_login = utcnow()
+    return _issue_pair(session, user, settings)
+
+
+def refresh(session: Session, settings: Settings, raw_refresh: str) -> LoginResult:
+    """Exchanges a refresh token for a new pair; the old refresh token is spent."""
+    now = utcnow()
+    token = session.get(Token, digest(raw_refresh)) if len(raw_refresh) <= 200 else None
+    if token is None or token.kind != "refresh" or token.revoked is not None or token.expires <= now:
+        raise Unauthorized("The refresh token is invalid, expired or revoked.")
+    user = session.get(User, (token.tenant_id, token.user))
+    if user is None or user.deactivated:
+        raise Unauthorized("The refresh token is invalid, expired or revoked.")
+    token.revoked = now
+    return _issue_pair(session, user, settings)
+
+
+def logout(session: Session, caller: Caller) -> None:
+    """Revokes the token in use and any refresh token issued with it."""
+    if caller.token_hash is None:
+        return
+    now = utcnow()
+    session.execute(
+        update(Token)
+        .where((Token.hash == caller.token_hash) | (Token.pair == caller.token_hash))
+        .where(Token.revoked.is_(None))
+        .values(revoked=now)
+    )
+
+
+def issue_api_token(
+    session: Session, settings: Settings, tenant_id: str, username: str, title: str | None, days: int | None
+) -> tuple[str, Token]:
+    user = session.get(User, (tenant_id, username))
+    if user is None:
+        raise NotFound("User not found.")
+    if days is not None and days <= 0:
+        raise BadRequest("A token lifetime must be at least one day.")
+    return issue_token(session, user, "api", dt.timedelta(days=days or settings.api_token_ttl_days), title)
+
+
+def revoke_tokens_of(session: Session, tenant_id: str, username: str) -> None:
+    session.execute(
+        update(Token)
+        .where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
+        .values(revoked=utcnow())
+    )

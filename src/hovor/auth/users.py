@@ -1,0 +1,247 @@
+"""Users, roles and profiles of a tenant. Services flush, never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.auth import schemas
+from hovor.auth.caller import Caller
+from hovor.auth.models import Profile, Role, Token, User
+from hovor.auth.passwords import hash_password
+from hovor.auth.permissions import unknown_permissions
+from hovor.config import Settings, get_settings
+from hovor.db import utcnow
+from hovor.privacy.identifiers import normalize_email, normalize_phone
+
+
+def check_password_policy(password: str, settings: Settings) -> None:
+    if len(password) < settings.password_min_length:
+        raise ValidationFailed(
+            {"password": [f"Use at least {settings.password_min_length} characters."]}
+        )
+
+
+def _check_key_unchanged(body: Any, current: str) -> None:
+    if body.name is not None and body.name != current:
+        raise ValidationFailed({"name": ["The key of a record cannot be changed."]})
+
+
+def _role_and_profile(session: Session, tenant_id: str, role: str | None, profile: str | None) -> None:
+    form: dict[str, list[str]] = {}
+    if role is not None and session.get(Role, (tenant_id, role)) is None:
+        form["role"] = ["No such role."]
+    if profile is not None and session.get(Profile, (tenant_id, profile)) is None:
+        form["profile"] = ["No such profile."]
+    if form:
+        raise ValidationFailed(form)
+
+
+def _contact_fields(values: dict[str, Any], country: str) -> dict[str, Any]:
+    form: dict[str, list[str]] = {}
+    out = dict(values)
+    if out.get("email"):
+        try:
+            out["email"] = normalize_email(out["email"])
+        except ValueError:
+            form["email"] = ["Not a valid e-mail address."]
+    if out.get("phone"):
+        try:
+            out["phone"] = normalize_phone(out["phone"], country)
+        except ValueError:
+            form["phone"] = ["Not a valid phone number."]
+    if form:
+        raise ValidationFailed(form)
+    return out
+
+
+def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> User:
+    settings = get_settings()
+    values = _contact_fields(body.model_dump(exclude={"password"}), caller.country)
+    _role_and_profile(session, caller.tenant_id, body.role, body.profile)
+    if session.scalar(select(func.count()).select_from(User).where(User.name == body.name)):
+        raise Conflict("This login name is taken.")
+    password_hash = None
+    if body.password is not None:
+        check_password_policy(body.password, settings)
+        password_hash = hash_password(body.password, settings.hash_profile)
+    user = User(tenant_id=caller.tenant_id, password_hash=password_hash, created_by=caller.user, **values)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, caller: Caller, user: User, body: schemas.UserUpdate) -> User:
+    settings = get_settings()
+    _check_key_unchanged(body, user.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name", "password"})
+    values = _contact_fields(sent, caller.country)
+    _role_and_profile(session, caller.tenant_id, values.get("role"), values.get("profile"))
+    if "title" in values and values["title"] is None:
+        raise ValidationFailed({"title": ["A user needs a name."]})
+    for key in ("role", "profile", "deactivated"):
+        if key in values and values[key] is None:
+            raise ValidationFailed({key: ["This field cannot be empty."]})
+    for key, value in values.items():
+        setattr(user, key, value)
+    if "password" in body.model_fields_set and body.password is not None:
+        check_password_policy(body.password, settings)
+        user.password_hash = hash_password(body.password, settings.hash_profile)
+        _revoke(session, user)
+    if values.get("deactivated"):
+        _revoke(session, user)
+    user.edited_by = caller.user
+    user.edited = utcnow()
+    session.flush()
+    return user
+
+
+def _revoke(session: Session, user: User) -> None:
+    session.execute(
+        update(Token)
+        .where(Token.tenant_id == user.tenant_id, Token.user == user.name, Token.revoked.is_(None))
+        .values(revoked=utcnow())
+    )
+
+
+def delete_user(session: Session, caller: Caller, user: User) -> None:
+    if user.name == caller.user:
+        raise Conflict("You cannot delete your own account.")
+    from hovor.crm.models import Account, Contact
+
+    for model in (Contact, Account):
+        session.execute(
+            update(model)
+            .where(model.tenant_id == user.tenant_id, model.user == user.name)
+            .values(user=None)
+        )
+    session.delete(user)
+    session.flush()
+
+
+# --- roles -------------------------------------------------------------------------------
+def _check_permissions(perms: list[str]) -> list[str]:
+    unknown = unknown_permissions(perms)
+    if unknown:
+        raise ValidationFailed({"permissions": [f"Unknown permission {p!r}." for p in unknown[:10]]})
+    return sorted(set(perms))
+
+
+def create_role(session: Session, caller: Caller, body: schemas.RoleCreate) -> Role:
+    if session.get(Role, (caller.tenant_id, body.name)) is not None:
+        raise Conflict("A role with this name exists.")
+    role = Role(
+        tenant_id=caller.tenant_id,
+        name=body.name,
+        title=body.title,
+        description=body.description,
+        permissions=_check_permissions(body.permissions),
+        builtin=False,
+    )
+    session.add(role)
+    session.flush()
+    return role
+
+
+def update_role(session: Session, caller: Caller, role: Role, body: schemas.RoleUpdate) -> Role:
+    _check_key_unchanged(body, role.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name"})
+    if role.builtin and "permissions" in sent:
+        raise Conflict("The permissions of a built-in role cannot be changed; create a role instead.")
+    if "permissions" in sent:
+        sent["permissions"] = _check_permissions(sent["permissions"] or [])
+    if "title" in sent and not sent["title"]:
+        raise ValidationFailed({"title": ["A role needs a title."]})
+    for key, value in sent.items():
+        setattr(role, key, value)
+    role.edited = utcnow()
+    session.flush()
+    return role
+
+
+def delete_role(session: Session, caller: Caller, role: Role) -> None:
+    if role.builtin:
+        raise Conflict("A built-in role cannot be deleted.")
+    in_use = session.scalar(
+        select(func.count()).select_from(User).where(User.tenant_id == role.tenant_id, User.role == role.name)
+    )
+    if in_use:
+        raise Conflict("The role is assigned to users; assign them another role first.")
+    session.delete(role)
+    session.flush()
+
+
+# --- profiles ----------------------------------------------------------------------------
+def _check_databases(session: Session, tenant_id: str, names: list[str] | None) -> list[str] | None:
+    if names is None:
+        return None
+    from hovor.crm.models import Database
+
+    unique = sorted(set(names))
+    found = set(
+        session.scalars(
+            select(Database.name).where(Database.tenant_id == tenant_id, Database.name.in_(unique))
+        )
+    )
+    missing = [n for n in unique if n not in found]
+    if missing:
+        raise ValidationFailed({"databases": [f"No such database {n!r}." for n in missing[:10]]})
+    return unique
+
+
+def create_profile(session: Session, caller: Caller, body: schemas.ProfileCreate) -> Profile:
+    if session.get(Profile, (caller.tenant_id, body.name)) is not None:
+        raise Conflict("A profile with this name exists.")
+    profile = Profile(
+        tenant_id=caller.tenant_id,
+        name=body.name,
+        title=body.title,
+        description=body.description,
+        databases=_check_databases(session, caller.tenant_id, body.databases),
+    )
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def update_profile(session: Session, caller: Caller, profile: Profile, body: schemas.ProfileUpdate) -> Profile:
+    _check_key_unchanged(body, profile.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name"})
+    if profile.builtin and "databases" in sent:
+        raise Conflict("The data scope of a built-in profile cannot be changed; create a profile instead.")
+    if "databases" in sent:
+        sent["databases"] = _check_databases(session, caller.tenant_id, sent["databases"])
+    if "title" in sent and not sent["title"]:
+        raise ValidationFailed({"title": ["A profile needs a title."]})
+    for key, value in sent.items():
+        setattr(profile, key, value)
+    profile.edited = utcnow()
+    session.flush()
+    return profile
+
+
+def delete_profile(session: Session, caller: Caller, profile: Profile) -> None:
+    if profile.builtin:
+        raise Conflict("A built-in profile cannot be deleted.")
+    in_use = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.tenant_id == profile.tenant_id, User.profile == profile.name)
+    )
+    if in_use:
+        raise Conflict("The profile is assigned to users; assign them another profile first.")
+    session.delete(profile)
+    session.flush()
+
+
+def forget_database(session: Session, tenant_id: str, database: str) -> None:
+    """Removes a deleted CRM database from every profile that listed it."""
+    for profile in session.scalars(
+        select(Profile).where(Profile.tenant_id == tenant_id, Profile.databases.is_not(None))
+    ):
+        if profile.databases and database in profile.databases:
+            profile.databases = [d for d in profile.databases if d != database]
+    session.flush()

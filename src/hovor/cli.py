@@ -1,0 +1,242 @@
+"""The ``hovor`` command: serve, migrate, and administer tenants and users."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from hovor.config import get_settings
+from hovor.db import make_engine, make_session_factory, unit_of_work
+
+app = typer.Typer(
+    help="hovor: contact-centre data platform with GDPR built in.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (one contact centre each).", no_args_is_help=True)
+user_app = typer.Typer(help="Users of a tenant.", no_args_is_help=True)
+operator_app = typer.Typer(help="Platform-operator staff accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(operator_app, name="operator")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_session_factory(make_engine(settings.resolved_database_url))
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from alembic import command
+
+    from hovor.migrations import alembic_config
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.resolved_database_url), revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied migration revision."""
+    from alembic import command
+
+    from hovor.migrations import alembic_config
+
+    command.current(alembic_config(get_settings().resolved_database_url))
+
+
+@tenant_app.command("create")
+def tenant_create(
+    tenant_id: Annotated[str, typer.Argument(help="Short id: lower-case letters, digits, dashes.")],
+    title: Annotated[str, typer.Option(help="Company name of the controller.")],
+    timezone: str = "Europe/Prague",
+    country: str = "CZ",
+    dpo_name: str | None = None,
+    dpo_email: str | None = None,
+) -> None:
+    """Create a tenant with its built-in roles and rights."""
+    from hovor.api.errors import ApiError
+    from hovor.tenancy.service import create_tenant
+
+    try:
+        with unit_of_work(_factory()) as session:
+            create_tenant(session, tenant_id, title, timezone, country, dpo_name, dpo_email)
+    except ApiError as exc:
+        _fail(f"{exc} {exc.form or ''}")
+    console.print(f"tenant {tenant_id} created")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    from hovor.tenancy.models import Tenant
+
+    table = Table("id", "title", "timezone", "country")
+    with unit_of_work(_factory()) as session:
+        for t in session.scalars(select(Tenant).order_by(Tenant.id)):
+            table.add_row(t.id, t.title, t.timezone, t.country)
+    console.print(table)
+
+
+@user_app.command("create")
+def user_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    name: Annotated[str, typer.Option(help="Login name (unique on the platform).")],
+    title: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="admin, supervisor, operator, dpo, auditor, integration, ...")],
+    email: str | None = None,
+    profile: str = "all",
+    password: Annotated[
+        str | None, typer.Option(help="Password; omitted: one is generated and printed once.")
+    ] = None,
+) -> None:
+    """Create a user of a tenant."""
+    from hovor.api.errors import ApiError
+    from hovor.auth.schemas import UserCreate
+    from hovor.auth.users import create_user
+    from hovor.demo import system_caller
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        with unit_of_work(_factory()) as session:
+            caller = system_caller(session, tenant)
+            create_user(
+                session,
+                caller,
+                UserCreate(name=name, title=title, role=role, profile=profile, email=email, password=password),
+            )
+    except (ApiError, LookupError) as exc:
+        _fail(f"{exc} {getattr(exc, 'form', None) or ''}")
+    console.print(f"user {name} created")
+    if generated:
+        console.print(f"password: {password}")
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Option(help="Login name.")],
+    title: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    days: Annotated[int | None, typer.Option(help="Lifetime in days (default from settings).")] = None,
+) -> None:
+    """Issue a long-lived API token for a user (an integration, usually). Printed once."""
+    from hovor.api.errors import ApiError
+    from hovor.auth.models import User
+    from hovor.auth.service import issue_api_token
+
+    settings = get_settings()
+    try:
+        with unit_of_work(_factory()) as session:
+            user = session.scalars(select(User).where(User.name == name)).one_or_none()
+            if user is None:
+                _fail("no such user")
+            assert user is not None
+            raw, _ = issue_api_token(session, settings, user.tenant_id, user.name, title, days)
+    except ApiError as exc:
+        _fail(str(exc))
+    console.print(raw)
+
+
+@operator_app.command("create")
+def operator_create(
+    name: Annotated[str, typer.Option(help="Staff login.")],
+    title: Annotated[str, typer.Option(help="Staff member's name.")],
+    email: str | None = None,
+    password: str | None = None,
+) -> None:
+    """Create a platform-operator (processor staff) account."""
+    from hovor.auth.models import PlatformOperator
+    from hovor.auth.passwords import hash_password
+
+    settings = get_settings()
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    with unit_of_work(_factory()) as session:
+        if session.get(PlatformOperator, name) is not None:
+            _fail("an operator with this name exists")
+        session.add(
+            PlatformOperator(
+                name=name, title=title, email=email, password_hash=hash_password(password, settings.hash_profile)
+            )
+        )
+    console.print(f"operator {name} created")
+    if generated:
+        console.print(f"password: {password}")
+
+
+@app.command()
+def demo(
+    contacts: Annotated[int, typer.Option(help="How many contacts to create.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed, for reproducible data.")] = 42,
+) -> None:
+    """Seed the demo tenant (once) and print its credentials."""
+    from hovor.demo import print_credentials, seed_demo
+
+    settings = get_settings()
+    credentials = seed_demo(_factory(), settings, contacts=contacts, seed=seed, console=console)
+    print_credentials(credentials, console)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    behind_proxy: Annotated[
+        str | None, typer.Option(help="Comma-separated addresses of the TLS-terminating proxies in front.")
+    ] = None,
+) -> None:
+    """Serve the API (and its OpenAPI page at /docs)."""
+    import uvicorn
+
+    if not _is_loopback(host) and not behind_proxy:
+        _fail(
+            "refusing to serve plain HTTP on a non-loopback address; "
+            "put hovor behind a TLS proxy and pass --behind-proxy ADDRESSES"
+        )
+    uvicorn.run(
+        "hovor.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=bool(behind_proxy),
+        forwarded_allow_ips=behind_proxy or "127.0.0.1",
+        log_level="info",
+        access_log=False,  # access logs would carry tokens passed as accessToken in URLs
+    )
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,105 @@
+"""One settings class for the whole service; every field is read from ``HOVOR_*`` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that only exist so a development checkout starts without setup. Production refuses them.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "dev-secret", "placeholder"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOVOR_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development",
+        description="Production refuses placeholder secrets and uses full-strength password hashing.",
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Directory for the embedded database, blobs and keys."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Empty means SQLite at <data_dir>/hovor.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    blob_store_url: str | None = Field(
+        None, description="Where blobs live: file:///path or s3://bucket/prefix. Empty means <data_dir>/blobs."
+    )
+    master_key_file: Path | None = Field(
+        None,
+        description="File holding the master key that wraps tenant keys. Empty means <data_dir>/master.key, "
+        "created on first start in development.",
+    )
+    secret_key: str = Field(
+        "dev-secret",
+        description="Server secret for keyed pseudonyms and signed values. Must be set in production.",
+    )
+    timezone: str = Field(
+        "Europe/Prague",
+        description="Default time zone of new tenants; wire timestamps are rendered in the tenant's zone.",
+    )
+    access_token_ttl_seconds: int = Field(3600, description="Lifetime of a login access token.", gt=0)
+    refresh_token_ttl_seconds: int = Field(
+        30 * 24 * 3600, description="Lifetime of a login refresh token.", gt=0
+    )
+    api_token_ttl_days: int = Field(
+        365, description="Default lifetime of a long-lived API token issued to an integration.", gt=0
+    )
+    max_body_bytes: int = Field(
+        1_000_000, description="Largest JSON request body accepted; larger bodies get 413.", gt=0
+    )
+    max_page_size: int = Field(1000, description="Largest `take` a list request may ask for.", gt=0)
+    default_page_size: int = Field(100, description="`take` used when a list request gives none.", gt=0)
+    password_hash_profile: Literal["owasp", "fast"] | None = Field(
+        None,
+        description="Argon2id parameters: 'owasp' (production strength) or 'fast' (tests). "
+        "Empty chooses 'fast' in test and 'owasp' otherwise.",
+    )
+    password_min_length: int = Field(10, description="Shortest password accepted for a user.", ge=8)
+    sql_echo: bool = Field(False, description="Log every SQL statement (never in production).")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError(
+                    "HOVOR_SECRET_KEY must be set to a random value of at least 32 characters in production"
+                )
+            if self.sql_echo:
+                raise ValueError("HOVOR_SQL_ECHO must be off in production: it would log personal data")
+            if self.password_hash_profile == "fast":
+                raise ValueError("HOVOR_PASSWORD_HASH_PROFILE=fast is not allowed in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hovor.db').resolve()}"
+
+    @property
+    def resolved_blob_store_url(self) -> str:
+        if self.blob_store_url:
+            return self.blob_store_url
+        return (self.data_dir / "blobs").resolve().as_uri()
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def hash_profile(self) -> Literal["owasp", "fast"]:
+        if self.password_hash_profile:
+            return self.password_hash_profile
+        return "fast" if self.environment == "test" else "owasp"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

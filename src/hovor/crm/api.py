@@ -1,0 +1,240 @@
+"""The CRM resources: databases, accounts, contacts and form fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
+
+from hovor.api.resource import Ctx, Relation, Resource, qf, register
+from hovor.api.serialize import ref, stamps
+from hovor.api.wire import to_wire
+from hovor.crm import schemas, service
+from hovor.crm.forms import hidden_field_names
+from hovor.crm.models import Account, Contact, Database, FormField
+
+
+def _prepare(object_type: str) -> Any:
+    def prepare(session: Session, ctx: Ctx) -> None:
+        if not ctx.caller.can("crm:forms:update"):
+            ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, object_type)
+
+    return prepare
+
+
+def _custom(values: dict[str, list[str]] | None, ctx: Ctx) -> dict[str, list[str]]:
+    hidden = ctx.cache.get("hidden", frozenset())
+    return {k: list(v) for k, v in (values or {}).items() if k not in hidden}
+
+
+def _consents(consents: dict[str, Any] | None, ctx: Ctx) -> dict[str, Any]:
+    hidden = ctx.cache.get("hidden", frozenset())
+    out = {}
+    for key, record in (consents or {}).items():
+        if key in hidden:
+            continue
+        out[key] = {
+            "value": record.get("value"),
+            "set_by": record.get("set_by"),
+            "set_at": _iso_to_wire(record.get("set_at"), ctx.tz),
+        }
+    return out
+
+
+def _iso_to_wire(value: str | None, tz: str) -> str | None:
+    if not value:
+        return None
+    import datetime as dt
+
+    return to_wire(dt.datetime.fromisoformat(value), tz)
+
+
+def serialize_database(db: Database, ctx: Ctx) -> dict[str, Any]:
+    return {"name": db.name, "title": db.title, "description": db.description, **stamps(db, ctx)}
+
+
+def serialize_account(account: Account, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": account.name,
+        "title": account.title,
+        "database": ref(account.database_obj),
+        "user": ref(account.user_obj),
+        "description": account.description,
+        "customFields": _custom(account.custom_fields, ctx),
+        "customFieldsConsent": _consents(account.consents, ctx),
+        **stamps(account, ctx),
+    }
+
+
+def serialize_contact(contact: Contact, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": contact.name,
+        "title": contact.title,
+        "firstname": contact.firstname,
+        "lastname": contact.lastname,
+        "database": ref(contact.database_obj),
+        "account": ref(contact.account_obj),
+        "user": ref(contact.user_obj),
+        "description": contact.description,
+        "customFields": _custom(contact.custom_fields, ctx),
+        "customFieldsConsent": _consents(contact.consents, ctx),
+        **stamps(contact, ctx),
+    }
+
+
+def serialize_form_field(field: FormField, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": field.name,
+        "title": field.title,
+        "object_type": field.object_type,
+        "database": field.database,
+        "type": field.type,
+        "required": field.required,
+        "readonly": field.readonly,
+        "hidden": field.hidden,
+        "multiple": field.multiple,
+        "regex": field.regex,
+        "options": field.options,
+        "position": field.position,
+        "created": to_wire(field.created, ctx.tz),
+        "edited": to_wire(field.edited, ctx.tz),
+    }
+
+
+def _stamp_fields(model: Any) -> list[Any]:
+    return [
+        qf("created", model.created, "datetime"),
+        qf("edited", model.edited, "datetime"),
+        qf("created_by", model.created_by),
+        qf("edited_by", model.edited_by),
+    ]
+
+
+register(
+    Resource(
+        endpoint="databases",
+        title="CRM databases",
+        model=Database,
+        permission="crm:databases",
+        fields=[
+            qf("name", Database.name),
+            qf("title", Database.title),
+            qf("description", Database.description),
+            *_stamp_fields(Database),
+        ],
+        serialize=serialize_database,
+        create_schema=schemas.DatabaseCreate,
+        update_schema=schemas.DatabaseUpdate,
+        create=service.create_database,
+        update=service.update_database,
+        delete=service.delete_database,
+        scope={"database": Database.name},
+        q_columns=[Database.title, Database.description],
+        relations=[
+            Relation("contacts", "contacts", "database"),
+            Relation("accounts", "accounts", "database"),
+        ],
+        default_order=[Database.title.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="accounts",
+        title="CRM accounts",
+        model=Account,
+        permission="crm:accounts",
+        fields=[
+            qf("name", Account.name),
+            qf("title", Account.title),
+            qf("database", Account.database),
+            qf("user", Account.user),
+            qf("description", Account.description),
+            qf("customFields", Account.custom_fields, filter=False, sort=False),
+            qf("customFieldsConsent", Account.consents, filter=False, sort=False),
+            *_stamp_fields(Account),
+        ],
+        serialize=serialize_account,
+        create_schema=schemas.AccountCreate,
+        update_schema=schemas.AccountUpdate,
+        create=service.create_account,
+        update=service.update_account,
+        delete=service.delete_account,
+        scope={"database": Account.database},
+        q_columns=[Account.title, Account.description, Account.custom_fields],
+        relations=[Relation("contacts", "contacts", "account")],
+        load_options=[selectinload(Account.database_obj), selectinload(Account.user_obj)],
+        default_order=[Account.title.asc()],
+        prepare=_prepare("accounts"),
+    )
+)
+
+register(
+    Resource(
+        endpoint="contacts",
+        title="CRM contacts",
+        model=Contact,
+        permission="crm:contacts",
+        fields=[
+            qf("name", Contact.name),
+            qf("title", Contact.title),
+            qf("firstname", Contact.firstname),
+            qf("lastname", Contact.lastname),
+            qf("database", Contact.database),
+            qf("account", Contact.account),
+            qf("user", Contact.user),
+            qf("description", Contact.description),
+            qf("customFields", Contact.custom_fields, filter=False, sort=False),
+            qf("customFieldsConsent", Contact.consents, filter=False, sort=False),
+            *_stamp_fields(Contact),
+        ],
+        serialize=serialize_contact,
+        create_schema=schemas.ContactCreate,
+        update_schema=schemas.ContactUpdate,
+        create=service.create_contact,
+        update=service.update_contact,
+        delete=service.delete_contact,
+        scope={"database": Contact.database},
+        q_columns=[Contact.title, Contact.description, Contact.custom_fields],
+        load_options=[
+            selectinload(Contact.database_obj),
+            selectinload(Contact.account_obj),
+            selectinload(Contact.user_obj),
+        ],
+        default_order=[Contact.lastname.asc(), Contact.firstname.asc()],
+        prepare=_prepare("contacts"),
+    )
+)
+
+register(
+    Resource(
+        endpoint="formFields",
+        title="Form fields (custom fields)",
+        model=FormField,
+        permission="crm:forms",
+        fields=[
+            qf("name", FormField.name),
+            qf("title", FormField.title),
+            qf("object_type", FormField.object_type),
+            qf("database", FormField.database),
+            qf("type", FormField.type),
+            qf("required", FormField.required, "bool"),
+            qf("readonly", FormField.readonly, "bool"),
+            qf("hidden", FormField.hidden, "bool"),
+            qf("multiple", FormField.multiple, "bool"),
+            qf("position", FormField.position, "int"),
+            qf("regex", FormField.regex, filter=False, sort=False),
+            qf("options", FormField.options, filter=False, sort=False),
+            qf("created", FormField.created, "datetime"),
+            qf("edited", FormField.edited, "datetime"),
+        ],
+        serialize=serialize_form_field,
+        create_schema=schemas.FormFieldCreate,
+        update_schema=schemas.FormFieldUpdate,
+        create=service.create_form_field,
+        update=service.update_form_field,
+        delete=service.delete_form_field,
+        q_columns=[FormField.name, FormField.title],
+        default_order=[FormField.object_type.asc(), FormField.position.asc()],
+    )
+)

@@ -1,0 +1,203 @@
+"""Custom fields: the form of each object type, and validation of ``customFields`` against it.
+
+On the wire ``customFields`` maps a field name to a list of strings, for every field type.
+Values are normalized on the way in (phones to E.164, e-mails case-folded, dates ISO) so the
+subject resolver can look them up exactly. A consent field records yes/no with who set it and when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import ValidationFailed
+from hovor.auth.caller import Caller
+from hovor.crm.models import FormField
+from hovor.db import utcnow
+from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.privacy.registry import Category
+
+FIELD_TYPES = (
+    "text",
+    "textarea",
+    "number",
+    "date",
+    "select",
+    "multiselect",
+    "checkbox",
+    "phone",
+    "email",
+    "address",
+    "consent",
+)
+OBJECT_TYPES = ("contacts", "accounts")
+
+# What personal data each custom-field type holds (DESIGN §5: custom fields declare it too).
+FIELD_CATEGORY = {
+    "text": Category.TEXT,
+    "textarea": Category.TEXT,
+    "number": Category.FORM,
+    "date": Category.FORM,
+    "select": Category.FORM,
+    "multiselect": Category.FORM,
+    "checkbox": Category.FORM,
+    "phone": Category.PHONE,
+    "email": Category.EMAIL,
+    "address": Category.ADDRESS,
+    "consent": Category.CONSENT,
+}
+
+MAX_VALUE_LENGTH = {"text": 1000, "textarea": 65535, "address": 2000}
+CONSENT_VALUES = ("yes", "no")
+CHECKBOX_TRUE = ("1", "true", "yes")
+CHECKBOX_FALSE = ("0", "false", "no", "")
+
+
+@dataclass(frozen=True)
+class CleanValues:
+    values: dict[str, list[str]]
+    consents: dict[str, Any]
+
+
+def form_for(session: Session, tenant_id: str, object_type: str, database: str | None) -> list[FormField]:
+    stmt = select(FormField).where(FormField.tenant_id == tenant_id, FormField.object_type == object_type)
+    if database is None:
+        stmt = stmt.where(FormField.database.is_(None))
+    else:
+        stmt = stmt.where(or_(FormField.database.is_(None), FormField.database == database))
+    return list(session.scalars(stmt.order_by(FormField.position, FormField.name)))
+
+
+def _clean_one(field: FormField, raw: str, country: str) -> str:
+    """Validates and normalizes one value. Messages state the rule, never the value."""
+    kind = field.type
+    if kind in ("text", "textarea", "address"):
+        if len(raw) > MAX_VALUE_LENGTH[kind]:
+            raise ValueError(f"At most {MAX_VALUE_LENGTH[kind]} characters.")
+        value = raw
+    elif kind == "number":
+        try:
+            number = Decimal(raw.strip())
+        except InvalidOperation:
+            raise ValueError("Must be a number.") from None
+        if not number.is_finite():
+            raise ValueError("Must be a number.")
+        value = format(number.normalize(), "f")
+    elif kind == "date":
+        try:
+            value = dt.date.fromisoformat(raw.strip()).isoformat()
+        except ValueError:
+            raise ValueError("Must be a date as YYYY-MM-DD.") from None
+    elif kind in ("select", "multiselect"):
+        if raw not in (field.options or []):
+            raise ValueError("Not one of the field's options.")
+        value = raw
+    elif kind == "checkbox":
+        lowered = raw.strip().lower()
+        if lowered in CHECKBOX_TRUE:
+            value = "1"
+        elif lowered in CHECKBOX_FALSE:
+            value = "0"
+        else:
+            raise ValueError("Must be 1 or 0.")
+    elif kind == "phone":
+        value = normalize_phone(raw, country)
+    elif kind == "email":
+        value = normalize_email(raw)
+    elif kind == "consent":
+        lowered = raw.strip().lower()
+        if lowered not in CONSENT_VALUES:
+            raise ValueError("Must be yes or no.")
+        value = lowered
+    else:  # pragma: no cover - types are checked when the field is defined
+        raise ValueError("Unknown field type.")
+    if field.regex and kind not in ("consent", "checkbox") and not re.fullmatch(field.regex, value):
+        raise ValueError("Does not match the field's pattern.")
+    return value
+
+
+def validate_custom_fields(
+    session: Session,
+    caller: Caller,
+    object_type: str,
+    database: str | None,
+    incoming: dict[str, Any] | None,
+    current_values: dict[str, list[str]] | None,
+    current_consents: dict[str, Any] | None,
+    *,
+    creating: bool,
+    may_edit_readonly: bool,
+) -> CleanValues:
+    """Merges ``incoming`` into the current values, checks every rule, and stamps consent changes."""
+    fields = {f.name: f for f in form_for(session, caller.tenant_id, object_type, database)}
+    values = {k: list(v) for k, v in (current_values or {}).items() if k in fields}
+    consents = dict(current_consents or {})
+    form: dict[str, list[str]] = {}
+    incoming = incoming or {}
+    if not isinstance(incoming, dict):
+        raise ValidationFailed({"customFields": ["Must be an object of field name to list of values."]})
+    for name, raw in incoming.items():
+        key = f"customFields.{name}"
+        field = fields.get(name)
+        if field is None:
+            form[key] = ["Unknown custom field for this form."]
+            continue
+        if isinstance(raw, str):
+            raw = [raw]
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            form[key] = ["Must be a list of strings."]
+            continue
+        raw = [v for v in raw if v != ""]
+        if field.readonly and not may_edit_readonly and raw != values.get(name, []):
+            form[key] = ["This field is read-only."]
+            continue
+        if len(raw) > 1 and not (field.multiple or field.type == "multiselect"):
+            form[key] = ["This field takes one value."]
+            continue
+        if len(raw) > 100:
+            form[key] = ["At most 100 values."]
+            continue
+        cleaned: list[str] = []
+        for item in raw:
+            try:
+                cleaned.append(_clean_one(field, item, caller.country))
+            except ValueError as exc:
+                form.setdefault(key, []).append(str(exc))
+        if key in form:
+            continue
+        if field.type == "consent" and cleaned != values.get(name, []):
+            consents[name] = {
+                "value": cleaned[0] if cleaned else None,
+                "set_by": caller.user,
+                "set_at": utcnow().isoformat(),
+            }
+        if cleaned:
+            values[name] = cleaned
+        else:
+            values.pop(name, None)
+    for name, field in fields.items():
+        if field.required and not values.get(name) and (creating or name in incoming):
+            form.setdefault(f"customFields.{name}", []).append("This field is required.")
+    if form:
+        raise ValidationFailed(form)
+    return CleanValues(values, {k: v for k, v in consents.items() if k in fields})
+
+
+def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> frozenset[str]:
+    return frozenset(
+        session.scalars(
+            select(FormField.name).where(
+                FormField.tenant_id == tenant_id,
+                FormField.object_type == object_type,
+                FormField.hidden.is_(True),
+            )
+        )
+    )

@@ -1,0 +1,92 @@
+"""Input shapes of the CRM. Unknown fields are refused; read-only fields say so."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hovor.api.serialize import Key, LongText, RefIn, Text255
+
+CustomFieldsIn = dict[str, list[str] | str | None]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DatabaseCreate(Strict):
+    name: Key | None = None
+    title: Text255 = Field(min_length=1)
+    description: LongText | None = None
+
+
+class DatabaseUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    description: LongText | None = None
+
+
+class AccountCreate(Strict):
+    name: Key | None = None
+    title: Text255 = Field(min_length=1)
+    database: RefIn
+    user: RefIn | None = None
+    description: LongText | None = None
+    customFields: CustomFieldsIn | None = None  # noqa: N815
+
+
+class AccountUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    database: RefIn | None = None
+    user: RefIn | None = None
+    description: LongText | None = None
+    customFields: CustomFieldsIn | None = None  # noqa: N815
+
+
+class ContactCreate(Strict):
+    name: Key | None = None
+    firstname: Text255 | None = None
+    lastname: Text255 = Field(min_length=1)
+    database: RefIn
+    account: RefIn | None = None
+    user: RefIn | None = None
+    description: LongText | None = None
+    customFields: CustomFieldsIn | None = None  # noqa: N815
+
+
+class ContactUpdate(Strict):
+    name: Key | None = None
+    firstname: Text255 | None = None
+    lastname: Text255 | None = Field(None, min_length=1)
+    database: RefIn | None = None
+    account: RefIn | None = None
+    user: RefIn | None = None
+    description: LongText | None = None
+    customFields: CustomFieldsIn | None = None  # noqa: N815
+
+
+class FormFieldCreate(Strict):
+    name: Key
+    title: Text255 = Field(min_length=1)
+    object_type: str = Field(pattern=r"^(contacts|accounts)$")
+    database: RefIn | None = None
+    type: str
+    required: bool = False
+    readonly: bool = False
+    hidden: bool = False
+    multiple: bool = False
+    regex: str | None = Field(None, max_length=500)
+    options: list[Text255] | None = Field(None, max_length=500)
+    position: int = Field(0, ge=0, le=100000)
+
+
+class FormFieldUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    required: bool | None = None
+    readonly: bool | None = None
+    hidden: bool | None = None
+    multiple: bool | None = None
+    regex: str | None = Field(None, max_length=500)
+    options: list[Text255] | None = Field(None, max_length=500)
+    position: int | None = Field(None, ge=0, le=100000)

@@ -1,0 +1,290 @@
+"""CRM rules: databases, accounts, contacts and their forms. Services flush, never commit."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.auth.caller import Caller
+from hovor.auth.models import User
+from hovor.auth.scope import get_visible, may_use
+from hovor.auth.users import forget_database
+from hovor.crm import schemas
+from hovor.crm.forms import FIELD_TYPES, validate_custom_fields
+from hovor.crm.models import Account, Contact, Database, FormField
+from hovor.db import new_name, utcnow
+
+
+def _key_unchanged(body: Any, current: str) -> None:
+    if body.name is not None and body.name != current:
+        raise ValidationFailed({"name": ["The key of a record cannot be changed."]})
+
+
+def _new_key(session: Session, model: Any, tenant_id: str, wanted: str | None, prefix: str) -> str:
+    if wanted is None:
+        return new_name(prefix)
+    if session.get(model, (tenant_id, wanted)) is not None:
+        raise Conflict("A record with this name already exists.")
+    return wanted
+
+
+def _database(session: Session, caller: Caller, name: str) -> Database:
+    db = get_visible(session, Database, caller, name, {"database": Database.name})
+    if db is None or not may_use(caller, "database", name):
+        raise ValidationFailed({"database": ["No such database, or your rights do not cover it."]})
+    return db
+
+
+def _user(session: Session, caller: Caller, name: str | None) -> str | None:
+    if name is None:
+        return None
+    if session.get(User, (caller.tenant_id, name)) is None:
+        raise ValidationFailed({"user": ["No such user."]})
+    return name
+
+
+def _stamp_edit(obj: Any, caller: Caller) -> None:
+    obj.edited = utcnow()
+    obj.edited_by = caller.user
+
+
+# --- databases ---------------------------------------------------------------------------
+def create_database(session: Session, caller: Caller, body: schemas.DatabaseCreate) -> Database:
+    db = Database(
+        tenant_id=caller.tenant_id,
+        name=_new_key(session, Database, caller.tenant_id, body.name, "databases"),
+        title=body.title,
+        description=body.description,
+        created_by=caller.user,
+    )
+    session.add(db)
+    session.flush()
+    return db
+
+
+def update_database(session: Session, caller: Caller, db: Database, body: schemas.DatabaseUpdate) -> Database:
+    _key_unchanged(body, db.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name"})
+    if "title" in sent and not sent["title"]:
+        raise ValidationFailed({"title": ["A database needs a title."]})
+    for key, value in sent.items():
+        setattr(db, key, value)
+    _stamp_edit(db, caller)
+    session.flush()
+    return db
+
+
+def delete_database(session: Session, caller: Caller, db: Database) -> None:
+    for model in (Contact, Account):
+        used = session.scalar(
+            select(func.count()).select_from(model).where(model.tenant_id == db.tenant_id, model.database == db.name)
+        )
+        if used:
+            raise Conflict("The database still holds contacts or accounts; move or delete them first.")
+    session.execute(
+        delete(FormField).where(FormField.tenant_id == db.tenant_id, FormField.database == db.name)
+    )
+    forget_database(session, db.tenant_id, db.name)
+    session.delete(db)
+    session.flush()
+
+
+# --- accounts ----------------------------------------------------------------------------
+def create_account(session: Session, caller: Caller, body: schemas.AccountCreate) -> Account:
+    db = _database(session, caller, body.database)
+    clean = validate_custom_fields(
+        session, caller, "accounts", db.name, body.customFields, None, None,
+        creating=True, may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    account = Account(
+        tenant_id=caller.tenant_id,
+        name=_new_key(session, Account, caller.tenant_id, body.name, "accounts"),
+        title=body.title,
+        database=db.name,
+        user=_user(session, caller, body.user),
+        description=body.description,
+        custom_fields=clean.values,
+        consents=clean.consents,
+        created_by=caller.user,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def update_account(session: Session, caller: Caller, account: Account, body: schemas.AccountUpdate) -> Account:
+    _key_unchanged(body, account.name)
+    sent = body.model_fields_set
+    if "title" in sent:
+        if not body.title:
+            raise ValidationFailed({"title": ["An account needs a title."]})
+        account.title = body.title
+    if "database" in sent and body.database != account.database:
+        if body.database is None:
+            raise ValidationFailed({"database": ["An account needs a database."]})
+        account.database = _database(session, caller, body.database).name
+    if "user" in sent:
+        account.user = _user(session, caller, body.user)
+    if "description" in sent:
+        account.description = body.description
+    clean = validate_custom_fields(
+        session, caller, "accounts", account.database,
+        body.customFields if "customFields" in sent else None,
+        account.custom_fields, account.consents,
+        creating=False, may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    account.custom_fields, account.consents = clean.values, clean.consents
+    _stamp_edit(account, caller)
+    session.flush()
+    return account
+
+
+def delete_account(session: Session, caller: Caller, account: Account) -> None:
+    # Contacts outlive their company: they lose the link, not their record.
+    session.execute(
+        update(Contact)
+        .where(Contact.tenant_id == account.tenant_id, Contact.account == account.name)
+        .values(account=None, edited=utcnow(), edited_by=caller.user)
+    )
+    session.delete(account)
+    session.flush()
+
+
+# --- contacts ----------------------------------------------------------------------------
+def full_name(firstname: str | None, lastname: str) -> str:
+    return " ".join(p for p in (firstname, lastname) if p)
+
+
+def _account(session: Session, caller: Caller, name: str | None, database: str) -> str | None:
+    if name is None:
+        return None
+    account = get_visible(session, Account, caller, name, {"database": Account.database})
+    if account is None:
+        raise ValidationFailed({"account": ["No such account, or your rights do not cover it."]})
+    if account.database != database:
+        raise ValidationFailed({"account": ["The account belongs to another database."]})
+    return account.name
+
+
+def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate) -> Contact:
+    db = _database(session, caller, body.database)
+    clean = validate_custom_fields(
+        session, caller, "contacts", db.name, body.customFields, None, None,
+        creating=True, may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    contact = Contact(
+        tenant_id=caller.tenant_id,
+        name=_new_key(session, Contact, caller.tenant_id, body.name, "contacts"),
+        firstname=body.firstname or None,
+        lastname=body.lastname,
+        title=full_name(body.firstname, body.lastname),
+        database=db.name,
+        account=_account(session, caller, body.account, db.name),
+        user=_user(session, caller, body.user),
+        description=body.description,
+        custom_fields=clean.values,
+        consents=clean.consents,
+        created_by=caller.user,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_contact(session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate) -> Contact:
+    _key_unchanged(body, contact.name)
+    sent = body.model_fields_set
+    if "lastname" in sent:
+        if not body.lastname:
+            raise ValidationFailed({"lastname": ["A contact needs a last name."]})
+        contact.lastname = body.lastname
+    if "firstname" in sent:
+        contact.firstname = body.firstname or None
+    contact.title = full_name(contact.firstname, contact.lastname)
+    if "database" in sent and body.database != contact.database:
+        if body.database is None:
+            raise ValidationFailed({"database": ["A contact needs a database."]})
+        contact.database = _database(session, caller, body.database).name
+        if "account" not in sent and contact.account is not None:
+            contact.account = _account(session, caller, contact.account, contact.database)
+    if "account" in sent:
+        contact.account = _account(session, caller, body.account, contact.database)
+    if "user" in sent:
+        contact.user = _user(session, caller, body.user)
+    if "description" in sent:
+        contact.description = body.description
+    clean = validate_custom_fields(
+        session, caller, "contacts", contact.database,
+        body.customFields if "customFields" in sent else None,
+        contact.custom_fields, contact.consents,
+        creating=False, may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    contact.custom_fields, contact.consents = clean.values, clean.consents
+    _stamp_edit(contact, caller)
+    session.flush()
+    return contact
+
+
+def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
+    session.delete(contact)
+    session.flush()
+
+
+# --- form fields -------------------------------------------------------------------------
+def _check_field_rules(kind: str, options: list[str] | None, regex: str | None) -> None:
+    form: dict[str, list[str]] = {}
+    if kind not in FIELD_TYPES:
+        form["type"] = [f"Use one of: {', '.join(FIELD_TYPES)}."]
+    if kind in ("select", "multiselect") and not options:
+        form["options"] = ["A select field needs options."]
+    if regex:
+        try:
+            re.compile(regex)
+        except re.error:
+            form["regex"] = ["Not a valid regular expression."]
+    if form:
+        raise ValidationFailed(form)
+
+
+def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldCreate) -> FormField:
+    _check_field_rules(body.type, body.options, body.regex)
+    if body.database is not None:
+        _database(session, caller, body.database)
+    if session.get(FormField, (caller.tenant_id, body.name)) is not None:
+        raise Conflict("A custom field with this name exists.")
+    field = FormField(tenant_id=caller.tenant_id, **body.model_dump())
+    session.add(field)
+    session.flush()
+    return field
+
+
+def update_form_field(session: Session, caller: Caller, field: FormField, body: schemas.FormFieldUpdate) -> FormField:
+    _key_unchanged(body, field.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name"})
+    _check_field_rules(field.type, sent.get("options", field.options), sent.get("regex", field.regex))
+    for key in ("title", "required", "readonly", "hidden", "multiple", "position"):
+        if key in sent and sent[key] is None:
+            raise ValidationFailed({key: ["This field cannot be empty."]})
+    for key, value in sent.items():
+        setattr(field, key, value)
+    field.edited = utcnow()
+    session.flush()
+    return field
+
+
+def delete_form_field(session: Session, caller: Caller, field: FormField) -> None:
+    """Deleting a field deletes its values too: data without a field would be kept for no purpose."""
+    model: Any = Contact if field.object_type == "contacts" else Account
+    stmt = select(model).where(model.tenant_id == field.tenant_id)
+    if field.database is not None:
+        stmt = stmt.where(model.database == field.database)
+    for record in session.scalars(stmt.execution_options(yield_per=500)):
+        if field.name in (record.custom_fields or {}) or field.name in (record.consents or {}):
+            record.custom_fields = {k: v for k, v in record.custom_fields.items() if k != field.name}
+            record.consents = {k: v for k, v in (record.consents or {}).items() if k != field.name}
+    session.delete(field)
+    session.flush()

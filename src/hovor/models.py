@@ -1,0 +1,8 @@
+"""Imports every domain's models so the metadata is complete (Alembic, the registry test)."""
+
+from hovor.auth import models as auth_models
+from hovor.crm import models as crm_models
+from hovor.db import Base
+from hovor.tenancy import models as tenancy_models
+
+__all__ = ["Base", "auth_models", "crm_models", "tenancy_models"]

@@ -1,0 +1,91 @@
+"""The personal-data registry: every column says what it holds, whose it is and what erasure does.
+
+A column's declaration lives in its ``info`` (``mapped_column(..., info=pd(...))``), so the model
+is the single place it is written. Everything privacy-related (erasure plans, subject exports,
+the subject resolver's targets, retention, the Art. 30 report) is derived from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, MetaData
+
+
+class Category(StrEnum):
+    PHONE = "identifier.phone"
+    EMAIL = "identifier.email"
+    SOCIAL = "identifier.social"
+    IP = "identifier.ip"
+    LOGIN = "identifier.login"
+    PERSON_NAME = "person.name"
+    ADDRESS = "person.address"
+    TEXT = "content.text"
+    HTML = "content.html"
+    AUDIO = "content.audio"
+    FILE = "content.file"
+    FORM = "content.form"  # custom-field values; each field's type says more
+    CONSENT = "consent"
+    CREDENTIAL = "security.credential"
+    OPERATIONAL = "operational"
+
+
+class Owner(StrEnum):
+    SUBJECT = "subject"  # the person the record is about (a contact, a caller)
+    OPERATOR = "operator"  # a user of the tenant (an agent is a data subject too)
+    NONE = "none"
+
+
+class Erasure(StrEnum):
+    NULL = "null"
+    PLACEHOLDER = "placeholder"
+    DELETE_ROW = "delete_row"
+    DELETE_BLOB = "delete_blob"
+    REDACT_TEXT = "redact_text"
+    KEEP = "keep"
+
+
+INFO_KEY = "pd"
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: Category
+    owner: Owner
+    erasure: Erasure
+    reason: str | None = None
+
+
+def pd(
+    category: Category,
+    owner: Owner = Owner.SUBJECT,
+    erasure: Erasure = Erasure.NULL,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Declare a column that holds personal data."""
+    if erasure is Erasure.KEEP and not reason:
+        raise ValueError("keeping personal data through erasure needs a stated reason")
+    return {INFO_KEY: Classification(category, owner, erasure, reason)}
+
+
+def op(reason: str = "no personal data") -> dict[str, Any]:
+    """Declare a column that holds no personal data (keys, flags, times, counters)."""
+    return {INFO_KEY: Classification(Category.OPERATIONAL, Owner.NONE, Erasure.KEEP, reason)}
+
+
+def classification(column: Column[Any]) -> Classification | None:
+    value = column.info.get(INFO_KEY)
+    return value if isinstance(value, Classification) else None
+
+
+def iter_columns(metadata: MetaData) -> Iterator[tuple[str, Column[Any], Classification | None]]:
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            yield table.name, column, classification(column)
+
+
+def unclassified(metadata: MetaData) -> list[str]:
+    return [f"{t}.{c.name}" for t, c, cls in iter_columns(metadata) if cls is None]

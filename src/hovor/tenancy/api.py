@@ -1,0 +1,89 @@
+"""The tenant's own settings, including its DPO's published contact (readable by every user)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.envelope import ok
+from hovor.api.errors import ValidationFailed
+from hovor.api.wire import to_wire
+from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.tenancy.models import Tenant
+from hovor.tenancy.service import check_settings
+
+router = APIRouter(tags=["Tenant"])
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(None, min_length=1, max_length=255)
+    timezone: str | None = Field(None, max_length=64)
+    country: str | None = Field(None, min_length=2, max_length=2)
+    dpo_name: str | None = Field(None, max_length=255)
+    dpo_email: EmailStr | None = None
+    dpo_phone: str | None = Field(None, max_length=32)
+    dpo_address: str | None = Field(None, max_length=2000)
+
+
+def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
+    tz = tenant.timezone
+    return {
+        "name": tenant.id,
+        "title": tenant.title,
+        "timezone": tenant.timezone,
+        "country": tenant.country,
+        "dpo": {
+            "name": tenant.dpo_name,
+            "email": tenant.dpo_email,
+            "phone": tenant.dpo_phone,
+            "address": tenant.dpo_address,
+        },
+        "created": to_wire(tenant.created, tz),
+        "edited": to_wire(tenant.edited, tz),
+    }
+
+
+@router.get(
+    "/api/v6/tenant.json",
+    openapi_extra={"x-permission": "authenticated"},
+    summary="This tenant and its DPO contact",
+)
+def get_tenant(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    tenant = session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    return ok(request, serialize_tenant(tenant))
+
+
+@router.put(
+    "/api/v6/tenant.json",
+    openapi_extra={"x-permission": "tenant:settings:update"},
+    summary="Change this tenant's settings and DPO contact",
+)
+def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, body: TenantUpdate) -> Any:
+    check(caller, "tenant:settings:update")
+    tenant = session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    sent = body.model_dump(exclude_unset=True)
+    check_settings(sent.get("timezone"), sent.get("country"))
+    for key in ("title", "timezone", "country"):
+        if key in sent and sent[key] is None:
+            raise ValidationFailed({key: ["This field cannot be empty."]})
+    if sent.get("dpo_email"):
+        sent["dpo_email"] = normalize_email(sent["dpo_email"])
+    if sent.get("dpo_phone"):
+        try:
+            sent["dpo_phone"] = normalize_phone(sent["dpo_phone"], sent.get("country") or tenant.country)
+        except ValueError:
+            raise ValidationFailed({"dpo_phone": ["Not a valid phone number."]}) from None
+    if "country" in sent:
+        sent["country"] = sent["country"].upper()
+    for key, value in sent.items():
+        setattr(tenant, key, value)
+    session.flush()
+    session.commit()
+    return ok(request, serialize_tenant(tenant))

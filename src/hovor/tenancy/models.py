@@ -1,0 +1,38 @@
+"""Tenants: one contact centre each, the controller of its data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hovor.db import Base, UTCDateTime, utcnow
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("tenant key"))
+    title: Mapped[str] = mapped_column(String(255), info=op("company name of the controller"))
+    timezone: Mapped[str] = mapped_column(String(64), info=op())
+    country: Mapped[str] = mapped_column(String(2), info=op("default region for phone numbers"))
+    dpo_name: Mapped[str | None] = mapped_column(
+        String(255),
+        info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
+    )
+    dpo_email: Mapped[str | None] = mapped_column(
+        String(320),
+        info=pd(Category.EMAIL, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
+    )
+    dpo_phone: Mapped[str | None] = mapped_column(
+        String(32),
+        info=pd(Category.PHONE, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
+    )
+    dpo_address: Mapped[str | None] = mapped_column(
+        Text,
+        info=pd(Category.ADDRESS, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())

@@ -1,0 +1,64 @@
+"""Tenants: creation with their built-in roles and rights, and their settings."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.api.wire import valid_zone
+from hovor.auth.models import Profile, Role
+from hovor.auth.permissions import BUILTIN_ROLES
+from hovor.tenancy.models import Tenant
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SUPPORTED_REGIONS = phonenumbers.SUPPORTED_REGIONS
+
+
+def check_settings(timezone: str | None, country: str | None) -> None:
+    form: dict[str, list[str]] = {}
+    if timezone is not None and not valid_zone(timezone):
+        form["timezone"] = ["Unknown time zone; use an IANA name such as Europe/Prague."]
+    if country is not None and country.upper() not in SUPPORTED_REGIONS:
+        form["country"] = ["Unknown country; use an ISO 3166 code such as CZ."]
+    if form:
+        raise ValidationFailed(form)
+
+
+def create_tenant(
+    session: Session,
+    tenant_id: str,
+    title: str,
+    timezone: str = "Europe/Prague",
+    country: str = "CZ",
+    dpo_name: str | None = None,
+    dpo_email: str | None = None,
+    dpo_phone: str | None = None,
+) -> Tenant:
+    if not TENANT_ID.match(tenant_id):
+        raise ValidationFailed({"id": ["Use 2-63 lower-case letters, digits and dashes."]})
+    check_settings(timezone, country)
+    if session.get(Tenant, tenant_id) is not None:
+        raise Conflict("A tenant with this id already exists.")
+    tenant = Tenant(
+        id=tenant_id,
+        title=title,
+        timezone=timezone,
+        country=country.upper(),
+        dpo_name=dpo_name,
+        dpo_email=dpo_email,
+        dpo_phone=dpo_phone,
+    )
+    session.add(tenant)
+    session.flush()
+    for name, (role_title, perms) in BUILTIN_ROLES.items():
+        session.add(
+            Role(tenant_id=tenant_id, name=name, title=role_title, permissions=sorted(perms), builtin=True)
+        )
+    session.add(
+        Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True)
+    )
+    session.flush()
+    return tenant
