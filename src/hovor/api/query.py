@@ -357,5 +357,6 @@ class QueryCompiler:
             dir_text = str(dir_).lower()
             if dir_text not in ("asc", "desc"):
                 raise BadRequest("sort dir must be 'asc' or 'desc'.")
-            order.append(f.column.desc() if dir_text == "desc" else f.column.asc())
+            # NULLs last in both directions, so SQLite and PostgreSQL page identically.
+            order.append((f.column.desc() if dir_text == "desc" else f.column.asc()).nulls_last())
         return order

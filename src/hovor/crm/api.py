@@ -201,7 +201,7 @@ register(
             selectinload(Contact.account_obj),
             selectinload(Contact.user_obj),
         ],
-        default_order=[Contact.lastname.asc(), Contact.firstname.asc()],
+        default_order=[Contact.lastname.asc(), Contact.firstname.asc().nulls_last()],
         prepare=_prepare("contacts"),
     )
 )

@@ -11,9 +11,9 @@ def normalize_phone(raw: str, country: str) -> str:
     try:
         number = phonenumbers.parse(raw, country.upper())
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
+        raise ValueError("Not a valid phone number.") from None
     if not phonenumbers.is_possible_number(number):
-        raise ValueError("not a possible phone number")
+        raise ValueError("Not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -21,5 +21,5 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError:
-        raise ValueError("not an e-mail address") from None
+        raise ValueError("Not a valid e-mail address.") from None
     return result.normalized.casefold()

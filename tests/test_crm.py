@@ -1,0 +1,244 @@
+"""CRM through the API: databases, accounts, contacts, forms, consent, rights scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import TenantFixture, data
+
+
+def add_field(client: Any, t: TenantFixture, **spec: Any) -> None:
+    body = {"object_type": "contacts", "title": spec["name"].title(), **spec}
+    r = client.post("/api/v6/formFields.json", json=body, headers=t.h())
+    assert r.status_code == 201, r.text
+
+
+def new_contact(client: Any, t: TenantFixture, role: str = "admin", **body: Any) -> dict[str, Any]:
+    payload = {"lastname": "Nováková", "firstname": "Jana", "database": "main", **body}
+    r = client.post("/api/v6/contacts.json", json=payload, headers=t.h(role))
+    assert r.status_code == 201, r.text
+    return data(r)  # type: ignore[no-any-return]
+
+
+def test_contact_lifecycle(client: Any, tenant: TenantFixture) -> None:
+    created = new_contact(client, tenant)
+    assert created["title"] == "Jana Nováková"
+    assert created["database"] == {"name": "main", "title": "Main"}
+    assert created["created_by"] == "acme-admin"
+    assert created["customFields"] == {}
+    name = created["name"]
+    assert name.startswith("contacts_")
+
+    r = client.put(f"/api/v6/contacts/{name}.json", json={"lastname": "Novák", "firstname": "Jan"}, headers=tenant.h())
+    assert r.status_code == 200
+    assert data(r)["title"] == "Jan Novák"
+    assert data(r)["edited_by"] == "acme-admin"
+
+    r = client.get(f"/api/v6/contacts/{name}.json", headers=tenant.h("operator"))
+    assert data(r)["lastname"] == "Novák"
+
+    r = client.delete(f"/api/v6/contacts/{name}.json", headers=tenant.h())
+    assert r.status_code == 204 and r.content == b""
+    assert client.get(f"/api/v6/contacts/{name}.json", headers=tenant.h()).status_code == 404
+
+
+def test_custom_fields_are_validated_and_normalized(client: Any, tenant: TenantFixture) -> None:
+    add_field(client, tenant, name="number", type="phone", multiple=True)
+    add_field(client, tenant, name="email", type="email")
+    add_field(client, tenant, name="segment", type="select", options=["B2B", "B2C"])
+    add_field(client, tenant, name="born", type="date")
+    add_field(client, tenant, name="ico", type="text", regex=r"\d{8}")
+    add_field(client, tenant, name="vip", type="checkbox")
+    add_field(client, tenant, name="source", type="text", required=True)
+
+    c = new_contact(
+        client,
+        tenant,
+        customFields={
+            "number": ["604 123 456", "+421 905 123 456"],
+            "email": "Jana.Novakova@Example.CZ",
+            "segment": ["B2B"],
+            "born": ["1980-02-29"],
+            "ico": ["12345678"],
+            "vip": ["true"],
+            "source": ["web"],
+        },
+    )
+    assert c["customFields"]["number"] == ["+420604123456", "+421905123456"]
+    assert c["customFields"]["email"] == ["jana.novakova@example.cz"]
+    assert c["customFields"]["vip"] == ["1"]
+
+    bad = {
+        "number": ["kočka mňau"],
+        "email": ["neni-mail"],
+        "segment": ["Other"],
+        "born": ["1981-02-29"],
+        "ico": ["1234"],
+        "unknown": ["x"],
+    }
+    r = client.post(
+        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "customFields": bad}, headers=tenant.h()
+    )
+    assert r.status_code == 400
+    form = r.json()["error"]["form"]
+    assert set(form) == {f"customFields.{k}" for k in [*bad, "source"]}
+    # Error messages state the rule, never the rejected value.
+    assert "kočka" not in r.text and "neni-mail" not in r.text
+
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"email": ["a@b.cz", "c@d.cz"]}}, headers=tenant.h()
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["form"] == {"customFields.email": ["This field takes one value."]}
+    # A partial update keeps the other fields' values.
+    r = client.put(f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"segment": "B2C"}}, headers=tenant.h())
+    assert data(r)["customFields"]["number"] == ["+420604123456", "+421905123456"]
+    assert data(r)["customFields"]["segment"] == ["B2C"]
+
+
+def test_consent_records_who_and_when(client: Any, tenant: TenantFixture) -> None:
+    add_field(client, tenant, name="consent", type="consent")
+    c = new_contact(client, tenant, role="operator", customFields={"consent": ["yes"]})
+    assert c["customFields"]["consent"] == ["yes"]
+    stamp = c["customFieldsConsent"]["consent"]
+    assert stamp["value"] == "yes" and stamp["set_by"] == "acme-operator"
+    assert len(stamp["set_at"]) == 19
+
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"consent": ["no"]}}, headers=tenant.h("supervisor")
+    )
+    assert data(r)["customFieldsConsent"]["consent"]["set_by"] == "acme-supervisor"
+    assert data(r)["customFieldsConsent"]["consent"]["value"] == "no"
+    # Saving other fields does not restamp the consent.
+    r = client.put(f"/api/v6/contacts/{c['name']}.json", json={"description": "x"}, headers=tenant.h("operator"))
+    assert data(r)["customFieldsConsent"]["consent"]["set_by"] == "acme-supervisor"
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"consent": ["maybe"]}}, headers=tenant.h()
+    )
+    assert r.json()["error"]["form"] == {"customFields.consent": ["Must be yes or no."]}
+
+
+def test_readonly_and_hidden_fields(client: Any, tenant: TenantFixture) -> None:
+    add_field(client, tenant, name="score", type="number", readonly=True)
+    add_field(client, tenant, name="internal", type="text", hidden=True)
+    c = new_contact(client, tenant, customFields={"score": ["7"], "internal": ["secret note"]})
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"score": ["9"]}}, headers=tenant.h("operator")
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["form"] == {"customFields.score": ["This field is read-only."]}
+    seen = data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h("operator")))
+    assert "internal" not in seen["customFields"] and seen["customFields"]["score"] == ["7"]
+    assert "internal" in data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["customFields"]
+
+
+def test_deleting_a_field_deletes_its_values(client: Any, tenant: TenantFixture) -> None:
+    add_field(client, tenant, name="nickname", type="text")
+    c = new_contact(client, tenant, customFields={"nickname": ["Janička"]})
+    assert client.delete("/api/v6/formFields/nickname.json", headers=tenant.h()).status_code == 204
+    add_field(client, tenant, name="nickname", type="text")
+    assert data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["customFields"] == {}
+
+
+def test_accounts_and_relations(client: Any, tenant: TenantFixture) -> None:
+    r = client.post("/api/v6/accounts.json", json={"title": "Pekárna Novák", "database": "main"}, headers=tenant.h())
+    account = data(r)["name"]
+    a = new_contact(client, tenant, account=account)
+    b = new_contact(client, tenant, lastname="Dvořák", account={"name": account, "title": "ignored"})
+    new_contact(client, tenant, lastname="Bez firmy")
+    rel = data(client.get(f"/api/v6/accounts/{account}/contacts.json", headers=tenant.h()))
+    assert rel["total"] == 2 and {c["name"] for c in rel["data"]} == {a["name"], b["name"]}
+    assert data(client.get("/api/v6/databases/main/contacts.json", headers=tenant.h()))["total"] == 3
+    assert data(client.get("/api/v6/databases/main/accounts.json", headers=tenant.h()))["total"] == 1
+
+    # Deleting the company keeps its people, without the link.
+    assert client.delete(f"/api/v6/accounts/{account}.json", headers=tenant.h()).status_code == 204
+    assert data(client.get(f"/api/v6/contacts/{a['name']}.json", headers=tenant.h()))["account"] is None
+
+    # A database that still holds contacts cannot be deleted.
+    r = client.delete("/api/v6/databases/main.json", headers=tenant.h())
+    assert r.status_code == 409
+
+
+def test_account_must_share_the_contacts_database(client: Any, tenant: TenantFixture) -> None:
+    client.post("/api/v6/databases.json", json={"name": "other", "title": "Other"}, headers=tenant.h())
+    acc = data(client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "other"}, headers=tenant.h()))
+    r = client.post(
+        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "account": acc["name"]}, headers=tenant.h()
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["form"] == {"account": ["The account belongs to another database."]}
+
+
+def test_profile_scopes_contacts_by_database(client: Any, tenant: TenantFixture) -> None:
+    client.post("/api/v6/databases.json", json={"name": "vip", "title": "VIP"}, headers=tenant.h())
+    hidden = new_contact(client, tenant, database="vip")
+    shown = new_contact(client, tenant, database="main")
+    r = client.post(
+        "/api/v6/profiles.json", json={"name": "main-only", "title": "Main only", "databases": ["main"]}, headers=tenant.h()
+    )
+    assert r.status_code == 201
+    r = client.put("/api/v6/users/acme-operator.json", json={"profile": "main-only"}, headers=tenant.h())
+    assert r.status_code == 200
+    op = tenant.h("operator")
+    listed = data(client.get("/api/v6/contacts.json", headers=op))
+    assert [c["name"] for c in listed["data"]] == [shown["name"]] and listed["total"] == 1
+    assert client.get(f"/api/v6/contacts/{hidden['name']}.json", headers=op).status_code == 404
+    assert client.put(f"/api/v6/contacts/{hidden['name']}.json", json={"description": "x"}, headers=op).status_code == 404
+    r = client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "vip"}, headers=op)
+    assert r.status_code == 400 and "database" in r.json()["error"]["form"]
+    assert client.get("/api/v6/databases/vip.json", headers=op).status_code == 404
+    # Moving a visible contact into a database outside the profile is refused as well.
+    r = client.put(f"/api/v6/contacts/{shown['name']}.json", json={"database": "vip"}, headers=op)
+    assert r.status_code == 400
+
+
+def test_profile_databases_must_exist_and_are_forgotten_on_delete(client: Any, tenant: TenantFixture) -> None:
+    r = client.post("/api/v6/profiles.json", json={"name": "p", "title": "P", "databases": ["nope"]}, headers=tenant.h())
+    assert r.status_code == 400
+    client.post("/api/v6/databases.json", json={"name": "tmp", "title": "Tmp"}, headers=tenant.h())
+    client.post("/api/v6/profiles.json", json={"name": "p", "title": "P", "databases": ["tmp", "main"]}, headers=tenant.h())
+    assert client.delete("/api/v6/databases/tmp.json", headers=tenant.h()).status_code == 204
+    assert data(client.get("/api/v6/profiles/p.json", headers=tenant.h()))["databases"] == ["main"]
+
+
+def test_tenant_settings_and_dpo_contact(client: Any, tenant: TenantFixture) -> None:
+    for role in ("operator", "integration", "auditor"):
+        t = data(client.get("/api/v6/tenant.json", headers=tenant.h(role)))
+        assert t["dpo"]["email"] == "dpo@acme.example"
+    assert client.put("/api/v6/tenant.json", json={"dpo_phone": "777 123 456"}, headers=tenant.h("operator")).status_code == 403
+    r = client.put("/api/v6/tenant.json", json={"dpo_phone": "777 123 456"}, headers=tenant.h())
+    assert data(r)["dpo"]["phone"] == "+420777123456"
+    r = client.put("/api/v6/tenant.json", json={"timezone": "Mars/Olympus"}, headers=tenant.h())
+    assert r.status_code == 400 and "timezone" in r.json()["error"]["form"]
+
+
+def test_roles_and_users(client: Any, tenant: TenantFixture) -> None:
+    r = client.post(
+        "/api/v6/roles.json", json={"name": "reader", "title": "Reader", "permissions": ["crm:contacts:read"]}, headers=tenant.h()
+    )
+    assert r.status_code == 201
+    r = client.post("/api/v6/roles.json", json={"name": "bad", "title": "Bad", "permissions": ["crm:everything"]}, headers=tenant.h())
+    assert r.status_code == 400
+    assert client.delete("/api/v6/roles/admin.json", headers=tenant.h()).status_code == 409
+    r = client.put("/api/v6/roles/operator.json", json={"permissions": []}, headers=tenant.h())
+    assert r.status_code == 409
+
+    r = client.post(
+        "/api/v6/users.json",
+        json={"name": "reader1", "title": "Čtenář", "role": "reader", "password": "long enough pw", "phone": "+420 601 111 222"},
+        headers=tenant.h(),
+    )
+    assert r.status_code == 201 and data(r)["phone"] == "+420601111222"
+    assert "password" not in data(r) and "password_hash" not in r.text
+    login = client.post("/api/v6/login.json", json={"username": "reader1", "password": "long enough pw"})
+    token = data(login)["accessToken"]
+    assert client.get("/api/v6/contacts.json", headers={"X-AUTH-TOKEN": token}).status_code == 200
+    assert client.get("/api/v6/accounts.json", headers={"X-AUTH-TOKEN": token}).status_code == 403
+    assert client.delete("/api/v6/roles/reader.json", headers=tenant.h()).status_code == 409
+
+    r = client.post("/api/v6/users.json", json={"name": "short", "title": "S", "role": "reader", "password": "123"}, headers=tenant.h())
+    assert r.status_code == 400 and "password" in r.json()["error"]["form"]
+    r = client.post("/api/v6/users.json", json={"name": "reader1", "title": "Dup", "role": "reader"}, headers=tenant.h())
+    assert r.status_code == 409
+    assert client.delete("/api/v6/users/acme-admin.json", headers=tenant.h()).status_code == 409
