@@ -48,13 +48,16 @@ def _key(resource: Resource, raw: str) -> Any:
     return raw
 
 
-def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
+def load_visible(
+    session: Session, resource: Resource, caller: Caller, raw_key: str, *, refresh: bool = False
+) -> Any:
     """The one record a caller may see under this key, or 404 (also for other tenants' records)."""
     stmt = (
         select(resource.model)
         .where(*visible(resource.model, caller, resource.scope))
         .where(resource.key_column == _key(resource, raw_key))
         .options(*resource.load_options)
+        .execution_options(populate_existing=refresh)
     )
     obj = session.scalars(stmt).one_or_none()
     if obj is None:
@@ -108,7 +111,8 @@ def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
 
 def _reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
     session.flush()
-    fresh = load_visible(session, resource, caller, str(obj.name))
+    # Re-read after the change so references (a contact's account, ...) show their new targets.
+    fresh = load_visible(session, resource, caller, str(obj.name), refresh=True)
     return resource.serialize(fresh, make_ctx(session, resource, caller))
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from typing import Any
+
+_TYPE_TAG = re.compile(r"[\[\]]|^(constrained-)?(str|int|float|bool|list|dict|none)$|-")
 
 MESSAGES = {
     "extra_forbidden": "Unknown field.",
@@ -34,7 +37,9 @@ READ_ONLY = frozenset(
 def form_from_pydantic(errors: Sequence[Any]) -> dict[str, list[str]]:
     form: dict[str, list[str]] = {}
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        # Union members show up in the location as type tags ("list[str]", "constrained-str"); a
+        # caller only needs the field path.
+        loc = [str(p) for p in err.get("loc", ()) if p != "body" and not _TYPE_TAG.search(str(p))]
         key = ".".join(loc) or "body"
         kind = err.get("type", "")
         if kind == "json_invalid":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
 
-CustomFieldsIn = dict[str, list[str] | str | None]
+# Shapes are checked against the form in hovor.crm.forms, with messages per field.
+CustomFieldsIn = dict[str, Any]
 
 
 class Strict(BaseModel):

@@ -1,0 +1,78 @@
+"""Bad input gets a clear error in the envelope, the right status, and writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import TenantFixture, data
+
+
+def count(client: Any, t: TenantFixture) -> int:
+    return int(data(client.get("/api/v6/contacts.json", headers=t.h()))["total"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "form_key"),
+    [
+        (b"{not json", 400, "body"),
+        (b"[1, 2]", 400, "body"),
+        (b"", 400, "body"),
+        (b'{"lastname": 5, "database": "main"}', 400, "lastname"),
+        (b'{"lastname": "X", "database": "main", "age": 3}', 400, "age"),
+        (b'{"lastname": "X", "database": "main", "created": "2020-01-01 00:00:00"}', 400, "created"),
+        (b'{"lastname": "X", "database": "nope"}', 400, "database"),
+        (b'{"lastname": "X", "database": "main", "customFields": {"x": [1]}}', 400, "customFields.x"),
+        (b'{"lastname": "X", "database": "main", "user": "ghost"}', 400, "user"),
+        (b'{"lastname": "", "database": "main"}', 400, "lastname"),
+        (b'{"lastname": "X", "database": "main", "name": "bad name!"}', 400, "name"),
+    ],
+)
+def test_bad_bodies_write_nothing(client: Any, tenant: TenantFixture, body: bytes, status: int, form_key: str) -> None:
+    r = client.post("/api/v6/contacts.json", content=body, headers={**tenant.h(), "content-type": "application/json"})
+    assert r.status_code == status, r.text
+    payload = r.json()
+    assert payload["result"] is None
+    assert form_key in payload["error"]["form"], payload
+    assert count(client, tenant) == 0
+
+
+def test_read_only_fields_say_so(client: Any, tenant: TenantFixture) -> None:
+    r = client.post(
+        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "title": "Y"}, headers=tenant.h()
+    )
+    assert r.json()["error"]["form"] == {"title": ["This field is read-only."]}
+
+
+def test_oversized_body_is_413(client: Any, tenant: TenantFixture) -> None:
+    big = {"lastname": "X", "database": "main", "description": "a" * 300_000}
+    r = client.post("/api/v6/contacts.json", json=big, headers=tenant.h())
+    assert r.status_code == 413
+    assert "larger than" in r.json()["error"][0]
+    assert count(client, tenant) == 0
+
+
+def test_key_cannot_change_and_duplicates_conflict(client: Any, tenant: TenantFixture) -> None:
+    c = data(client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "main", "name": "k1"}, headers=tenant.h()))
+    assert c["name"] == "k1"
+    r = client.put("/api/v6/contacts/k1.json", json={"name": "k2"}, headers=tenant.h())
+    assert r.status_code == 400
+    r = client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "main", "name": "k1"}, headers=tenant.h())
+    assert r.status_code == 409
+    assert count(client, tenant) == 1
+
+
+def test_failed_update_changes_nothing(client: Any, tenant: TenantFixture) -> None:
+    c = data(client.post("/api/v6/contacts.json", json={"lastname": "Před", "database": "main"}, headers=tenant.h()))
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"lastname": "Po", "customFields": {"nope": ["x"]}}, headers=tenant.h()
+    )
+    assert r.status_code == 400
+    assert data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["lastname"] == "Před"
+
+
+def test_unknown_endpoint_and_method(client: Any, tenant: TenantFixture) -> None:
+    r = client.get("/api/v6/nosuch.json", headers=tenant.h())
+    assert r.status_code == 404 and r.json()["error"] == ["No such endpoint."]
+    r = client.patch("/api/v6/contacts.json", headers=tenant.h())
+    assert r.status_code == 405 and r.json()["result"] is None
