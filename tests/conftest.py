@@ -151,12 +151,16 @@ def make_tenant(app: Any, tenant_id: str, tz: str = "Europe/Prague") -> TenantFi
 
     fixture = TenantFixture(tenant_id)
     with unit_of_work(app.state.session_factory) as session:
-        create_tenant(session, tenant_id, f"Tenant {tenant_id}", tz, "CZ", "DPO Office", f"dpo@{tenant_id}.example")
+        create_tenant(
+            session, tenant_id, f"Tenant {tenant_id}", tz, "CZ", "DPO Office", f"dpo@{tenant_id}.example"
+        )
         caller = system_caller(session, tenant_id)
         for role in ROLES:
             login = f"{tenant_id}-{role}"
             create_user(
-                session, caller, UserCreate(name=login, title=f"{role} of {tenant_id}", role=role, password="correct horse 1")
+                session,
+                caller,
+                UserCreate(name=login, title=f"{role} of {tenant_id}", role=role, password="correct horse 1"),
             )
             fixture.tokens[role], _ = issue_api_token(session, app.state.settings, tenant_id, login, None, 1)
         crm_service.create_database(session, caller, crm.DatabaseCreate(name="main", title="Main"))

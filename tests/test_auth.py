@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import TenantFixture, data
 from sqlalchemy import select, update
 
+from conftest import TenantFixture, data
 from hovor.auth.models import Token, User
 from hovor.auth.passwords import hash_password
 from hovor.db import unit_of_work
@@ -16,7 +16,9 @@ PASSWORD = "correct horse 1"
 
 
 def test_login_whoim_logout(client: Any, tenant: TenantFixture) -> None:
-    r = client.post("/api/v6/login.json", json={"username": "acme-operator", "password": PASSWORD, "only_token": "1"})
+    r = client.post(
+        "/api/v6/login.json", json={"username": "acme-operator", "password": PASSWORD, "only_token": "1"}
+    )
     result = data(r)
     token = result["accessToken"]
     assert result["refreshToken"] and result["user"]["name"] == "acme-operator"
@@ -47,11 +49,15 @@ def test_refresh_rotates_the_pair(client: Any, tenant: TenantFixture) -> None:
     first = data(client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD}))
     second = data(client.put("/api/v6/login.json", json={"refreshToken": first["refreshToken"]}))
     assert second["accessToken"] != first["accessToken"]
-    assert client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": second["accessToken"]}).status_code == 200
+    assert (
+        client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": second["accessToken"]}).status_code == 200
+    )
     # A spent refresh token cannot be used twice.
     assert client.put("/api/v6/login.json", json={"refreshToken": first["refreshToken"]}).status_code == 401
     # A refresh token is not an access token.
-    assert client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": second["refreshToken"]}).status_code == 401
+    assert (
+        client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": second["refreshToken"]}).status_code == 401
+    )
 
 
 def test_token_transports(client: Any, tenant: TenantFixture) -> None:
@@ -88,10 +94,14 @@ def test_expired_and_deactivated(client: Any, tenant: TenantFixture, session_fac
 
 
 def test_password_change_revokes_tokens(client: Any, tenant: TenantFixture) -> None:
-    r = client.put("/api/v6/users/acme-operator.json", json={"password": "a brand new secret"}, headers=tenant.h())
+    r = client.put(
+        "/api/v6/users/acme-operator.json", json={"password": "a brand new secret"}, headers=tenant.h()
+    )
     assert r.status_code == 200
     assert client.get("/api/v6/whoim.json", headers=tenant.h("operator")).status_code == 401
-    r = client.post("/api/v6/login.json", json={"username": "acme-operator", "password": "a brand new secret"})
+    r = client.post(
+        "/api/v6/login.json", json={"username": "acme-operator", "password": "a brand new secret"}
+    )
     assert r.status_code == 200
 
 
@@ -100,7 +110,10 @@ def test_rehash_on_login(client: Any, tenant: TenantFixture, session_factory: An
         user = s.scalars(select(User).where(User.name == "acme-admin")).one()
         user.password_hash = hash_password(PASSWORD, "owasp")  # parameters other than the configured ones
         old = user.password_hash
-    assert client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD}).status_code == 200
+    assert (
+        client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD}).status_code
+        == 200
+    )
     with unit_of_work(session_factory) as s:
         new = s.scalars(select(User.password_hash).where(User.name == "acme-admin")).one()
     assert new != old and "m=64" in new and "m=19456" in old

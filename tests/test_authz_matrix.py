@@ -1,4 +1,4 @@
-"""Every route × every built-in role × own and foreign tenant, against the permission each route
+"""Every route x every built-in role x own and foreign tenant, against the permission each route
 declares. A foreign tenant's record is a 404 for a role that could otherwise act on it, and a 403
 (which says nothing about the record) for a role that could not."""
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import ROLES, TenantFixture, make_tenant
 
+from conftest import ROLES, TenantFixture, make_tenant
 from hovor.auth.permissions import BUILTIN_ROLES
 from hovor.db import unit_of_work
 from hovor.demo import system_caller
@@ -30,12 +30,16 @@ def _fresh(app: Any, tenant: str, endpoint: str) -> str:
     with unit_of_work(app.state.session_factory) as s:
         c = system_caller(s, tenant)
         makers: dict[str, Callable[[], Any]] = {
-            "users": lambda: users.create_user(s, c, auth.UserCreate(name=f"{tenant}-u{n}", title="U", role="operator")),
+            "users": lambda: users.create_user(
+                s, c, auth.UserCreate(name=f"{tenant}-u{n}", title="U", role="operator")
+            ),
             "roles": lambda: users.create_role(s, c, auth.RoleCreate(name=f"r{n}", title="R")),
             "profiles": lambda: users.create_profile(s, c, auth.ProfileCreate(name=f"p{n}", title="P")),
             "databases": lambda: service.create_database(s, c, crm.DatabaseCreate(name=f"d{n}", title="D")),
             "accounts": lambda: service.create_account(s, c, crm.AccountCreate(title="A", database="main")),
-            "contacts": lambda: service.create_contact(s, c, crm.ContactCreate(lastname="K", database="main")),
+            "contacts": lambda: service.create_contact(
+                s, c, crm.ContactCreate(lastname="K", database="main")
+            ),
             "formFields": lambda: service.create_form_field(
                 s, c, crm.FormFieldCreate(name=f"f{n}", title="F", object_type="contacts", type="text")
             ),
@@ -94,7 +98,7 @@ def _endpoint_of(route: Route) -> str:
 @pytest.mark.parametrize("role", ROLES)
 def test_authorization_matrix(client: Any, app: Any, role: str) -> None:
     own = make_tenant(app, "own")
-    foreign = make_tenant(app, "foreign")
+    make_tenant(app, "foreign")
     checked = 0
     for route in _routes(app):
         declared = route.permission
@@ -111,10 +115,14 @@ def test_authorization_matrix(client: Any, app: Any, role: str) -> None:
         assert client.request(method, path).status_code == 401, path
 
         for target in ("own", "foreign") if has_key else ("own",):
-            headers = own.h(role) if not route.path.endswith("logout.json") else _fresh_token(client, own, role)
+            headers = (
+                own.h(role) if not route.path.endswith("logout.json") else _fresh_token(client, own, role)
+            )
             path = route.path.replace("{name}", _fresh(app, target, ep)) if has_key else route.path
             body = _create_body(ep) if method == "POST" and not path.endswith("logout.json") else {}
-            r = client.request(method, path, headers=headers, json=body if method in ("POST", "PUT") else None)
+            r = client.request(
+                method, path, headers=headers, json=body if method in ("POST", "PUT") else None
+            )
             where = f"{role} {method} {route.path} ({target}): {r.status_code} {r.text[:200]}"
             if not allowed:
                 assert r.status_code == 403, where
@@ -129,5 +137,7 @@ def test_authorization_matrix(client: Any, app: Any, role: str) -> None:
 
 
 def _fresh_token(client: Any, tenant: TenantFixture, role: str) -> dict[str, str]:
-    r = client.post("/api/v6/login.json", json={"username": f"{tenant.id}-{role}", "password": "correct horse 1"})
+    r = client.post(
+        "/api/v6/login.json", json={"username": f"{tenant.id}-{role}", "password": "correct horse 1"}
+    )
     return {"X-AUTH-TOKEN": r.json()["result"]["accessToken"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from conftest import TenantFixture, data
 
 
@@ -28,8 +29,12 @@ def count(client: Any, t: TenantFixture) -> int:
         (b'{"lastname": "X", "database": "main", "name": "bad name!"}', 400, "name"),
     ],
 )
-def test_bad_bodies_write_nothing(client: Any, tenant: TenantFixture, body: bytes, status: int, form_key: str) -> None:
-    r = client.post("/api/v6/contacts.json", content=body, headers={**tenant.h(), "content-type": "application/json"})
+def test_bad_bodies_write_nothing(
+    client: Any, tenant: TenantFixture, body: bytes, status: int, form_key: str
+) -> None:
+    r = client.post(
+        "/api/v6/contacts.json", content=body, headers={**tenant.h(), "content-type": "application/json"}
+    )
     assert r.status_code == status, r.text
     payload = r.json()
     assert payload["result"] is None
@@ -53,19 +58,33 @@ def test_oversized_body_is_413(client: Any, tenant: TenantFixture) -> None:
 
 
 def test_key_cannot_change_and_duplicates_conflict(client: Any, tenant: TenantFixture) -> None:
-    c = data(client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "main", "name": "k1"}, headers=tenant.h()))
+    c = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={"lastname": "X", "database": "main", "name": "k1"},
+            headers=tenant.h(),
+        )
+    )
     assert c["name"] == "k1"
     r = client.put("/api/v6/contacts/k1.json", json={"name": "k2"}, headers=tenant.h())
     assert r.status_code == 400
-    r = client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "main", "name": "k1"}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "name": "k1"}, headers=tenant.h()
+    )
     assert r.status_code == 409
     assert count(client, tenant) == 1
 
 
 def test_failed_update_changes_nothing(client: Any, tenant: TenantFixture) -> None:
-    c = data(client.post("/api/v6/contacts.json", json={"lastname": "Před", "database": "main"}, headers=tenant.h()))
+    c = data(
+        client.post(
+            "/api/v6/contacts.json", json={"lastname": "Před", "database": "main"}, headers=tenant.h()
+        )
+    )
     r = client.put(
-        f"/api/v6/contacts/{c['name']}.json", json={"lastname": "Po", "customFields": {"nope": ["x"]}}, headers=tenant.h()
+        f"/api/v6/contacts/{c['name']}.json",
+        json={"lastname": "Po", "customFields": {"nope": ["x"]}},
+        headers=tenant.h(),
     )
     assert r.status_code == 400
     assert data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["lastname"] == "Před"

@@ -29,7 +29,9 @@ def test_contact_lifecycle(client: Any, tenant: TenantFixture) -> None:
     name = created["name"]
     assert name.startswith("contacts_")
 
-    r = client.put(f"/api/v6/contacts/{name}.json", json={"lastname": "Novák", "firstname": "Jan"}, headers=tenant.h())
+    r = client.put(
+        f"/api/v6/contacts/{name}.json", json={"lastname": "Novák", "firstname": "Jan"}, headers=tenant.h()
+    )
     assert r.status_code == 200
     assert data(r)["title"] == "Jan Novák"
     assert data(r)["edited_by"] == "acme-admin"
@@ -77,7 +79,9 @@ def test_custom_fields_are_validated_and_normalized(client: Any, tenant: TenantF
         "unknown": ["x"],
     }
     r = client.post(
-        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "customFields": bad}, headers=tenant.h()
+        "/api/v6/contacts.json",
+        json={"lastname": "X", "database": "main", "customFields": bad},
+        headers=tenant.h(),
     )
     assert r.status_code == 400
     form = r.json()["error"]["form"]
@@ -86,12 +90,16 @@ def test_custom_fields_are_validated_and_normalized(client: Any, tenant: TenantF
     assert "kočka" not in r.text and "neni-mail" not in r.text
 
     r = client.put(
-        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"email": ["a@b.cz", "c@d.cz"]}}, headers=tenant.h()
+        f"/api/v6/contacts/{c['name']}.json",
+        json={"customFields": {"email": ["a@b.cz", "c@d.cz"]}},
+        headers=tenant.h(),
     )
     assert r.status_code == 400
     assert r.json()["error"]["form"] == {"customFields.email": ["This field takes one value."]}
     # A partial update keeps the other fields' values.
-    r = client.put(f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"segment": "B2C"}}, headers=tenant.h())
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"segment": "B2C"}}, headers=tenant.h()
+    )
     assert data(r)["customFields"]["number"] == ["+420604123456", "+421905123456"]
     assert data(r)["customFields"]["segment"] == ["B2C"]
 
@@ -105,15 +113,21 @@ def test_consent_records_who_and_when(client: Any, tenant: TenantFixture) -> Non
     assert len(stamp["set_at"]) == 19
 
     r = client.put(
-        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"consent": ["no"]}}, headers=tenant.h("supervisor")
+        f"/api/v6/contacts/{c['name']}.json",
+        json={"customFields": {"consent": ["no"]}},
+        headers=tenant.h("supervisor"),
     )
     assert data(r)["customFieldsConsent"]["consent"]["set_by"] == "acme-supervisor"
     assert data(r)["customFieldsConsent"]["consent"]["value"] == "no"
     # Saving other fields does not restamp the consent.
-    r = client.put(f"/api/v6/contacts/{c['name']}.json", json={"description": "x"}, headers=tenant.h("operator"))
+    r = client.put(
+        f"/api/v6/contacts/{c['name']}.json", json={"description": "x"}, headers=tenant.h("operator")
+    )
     assert data(r)["customFieldsConsent"]["consent"]["set_by"] == "acme-supervisor"
     r = client.put(
-        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"consent": ["maybe"]}}, headers=tenant.h()
+        f"/api/v6/contacts/{c['name']}.json",
+        json={"customFields": {"consent": ["maybe"]}},
+        headers=tenant.h(),
     )
     assert r.json()["error"]["form"] == {"customFields.consent": ["Must be yes or no."]}
 
@@ -123,13 +137,18 @@ def test_readonly_and_hidden_fields(client: Any, tenant: TenantFixture) -> None:
     add_field(client, tenant, name="internal", type="text", hidden=True)
     c = new_contact(client, tenant, customFields={"score": ["7"], "internal": ["secret note"]})
     r = client.put(
-        f"/api/v6/contacts/{c['name']}.json", json={"customFields": {"score": ["9"]}}, headers=tenant.h("operator")
+        f"/api/v6/contacts/{c['name']}.json",
+        json={"customFields": {"score": ["9"]}},
+        headers=tenant.h("operator"),
     )
     assert r.status_code == 400
     assert r.json()["error"]["form"] == {"customFields.score": ["This field is read-only."]}
     seen = data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h("operator")))
     assert "internal" not in seen["customFields"] and seen["customFields"]["score"] == ["7"]
-    assert "internal" in data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["customFields"]
+    assert (
+        "internal"
+        in data(client.get(f"/api/v6/contacts/{c['name']}.json", headers=tenant.h()))["customFields"]
+    )
 
 
 def test_deleting_a_field_deletes_its_values(client: Any, tenant: TenantFixture) -> None:
@@ -141,7 +160,9 @@ def test_deleting_a_field_deletes_its_values(client: Any, tenant: TenantFixture)
 
 
 def test_accounts_and_relations(client: Any, tenant: TenantFixture) -> None:
-    r = client.post("/api/v6/accounts.json", json={"title": "Pekárna Novák", "database": "main"}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/accounts.json", json={"title": "Pekárna Novák", "database": "main"}, headers=tenant.h()
+    )
     account = data(r)["name"]
     a = new_contact(client, tenant, account=account)
     b = new_contact(client, tenant, lastname="Dvořák", account={"name": account, "title": "ignored"})
@@ -162,9 +183,13 @@ def test_accounts_and_relations(client: Any, tenant: TenantFixture) -> None:
 
 def test_account_must_share_the_contacts_database(client: Any, tenant: TenantFixture) -> None:
     client.post("/api/v6/databases.json", json={"name": "other", "title": "Other"}, headers=tenant.h())
-    acc = data(client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "other"}, headers=tenant.h()))
+    acc = data(
+        client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "other"}, headers=tenant.h())
+    )
     r = client.post(
-        "/api/v6/contacts.json", json={"lastname": "X", "database": "main", "account": acc["name"]}, headers=tenant.h()
+        "/api/v6/contacts.json",
+        json={"lastname": "X", "database": "main", "account": acc["name"]},
+        headers=tenant.h(),
     )
     assert r.status_code == 400
     assert r.json()["error"]["form"] == {"account": ["The account belongs to another database."]}
@@ -175,7 +200,9 @@ def test_profile_scopes_contacts_by_database(client: Any, tenant: TenantFixture)
     hidden = new_contact(client, tenant, database="vip")
     shown = new_contact(client, tenant, database="main")
     r = client.post(
-        "/api/v6/profiles.json", json={"name": "main-only", "title": "Main only", "databases": ["main"]}, headers=tenant.h()
+        "/api/v6/profiles.json",
+        json={"name": "main-only", "title": "Main only", "databases": ["main"]},
+        headers=tenant.h(),
     )
     assert r.status_code == 201
     r = client.put("/api/v6/users/acme-operator.json", json={"profile": "main-only"}, headers=tenant.h())
@@ -184,7 +211,12 @@ def test_profile_scopes_contacts_by_database(client: Any, tenant: TenantFixture)
     listed = data(client.get("/api/v6/contacts.json", headers=op))
     assert [c["name"] for c in listed["data"]] == [shown["name"]] and listed["total"] == 1
     assert client.get(f"/api/v6/contacts/{hidden['name']}.json", headers=op).status_code == 404
-    assert client.put(f"/api/v6/contacts/{hidden['name']}.json", json={"description": "x"}, headers=op).status_code == 404
+    assert (
+        client.put(
+            f"/api/v6/contacts/{hidden['name']}.json", json={"description": "x"}, headers=op
+        ).status_code
+        == 404
+    )
     r = client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "vip"}, headers=op)
     assert r.status_code == 400 and "database" in r.json()["error"]["form"]
     assert client.get("/api/v6/databases/vip.json", headers=op).status_code == 404
@@ -194,10 +226,16 @@ def test_profile_scopes_contacts_by_database(client: Any, tenant: TenantFixture)
 
 
 def test_profile_databases_must_exist_and_are_forgotten_on_delete(client: Any, tenant: TenantFixture) -> None:
-    r = client.post("/api/v6/profiles.json", json={"name": "p", "title": "P", "databases": ["nope"]}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/profiles.json", json={"name": "p", "title": "P", "databases": ["nope"]}, headers=tenant.h()
+    )
     assert r.status_code == 400
     client.post("/api/v6/databases.json", json={"name": "tmp", "title": "Tmp"}, headers=tenant.h())
-    client.post("/api/v6/profiles.json", json={"name": "p", "title": "P", "databases": ["tmp", "main"]}, headers=tenant.h())
+    client.post(
+        "/api/v6/profiles.json",
+        json={"name": "p", "title": "P", "databases": ["tmp", "main"]},
+        headers=tenant.h(),
+    )
     assert client.delete("/api/v6/databases/tmp.json", headers=tenant.h()).status_code == 204
     assert data(client.get("/api/v6/profiles/p.json", headers=tenant.h()))["databases"] == ["main"]
 
@@ -206,7 +244,12 @@ def test_tenant_settings_and_dpo_contact(client: Any, tenant: TenantFixture) -> 
     for role in ("operator", "integration", "auditor"):
         t = data(client.get("/api/v6/tenant.json", headers=tenant.h(role)))
         assert t["dpo"]["email"] == "dpo@acme.example"
-    assert client.put("/api/v6/tenant.json", json={"dpo_phone": "777 123 456"}, headers=tenant.h("operator")).status_code == 403
+    assert (
+        client.put(
+            "/api/v6/tenant.json", json={"dpo_phone": "777 123 456"}, headers=tenant.h("operator")
+        ).status_code
+        == 403
+    )
     r = client.put("/api/v6/tenant.json", json={"dpo_phone": "777 123 456"}, headers=tenant.h())
     assert data(r)["dpo"]["phone"] == "+420777123456"
     r = client.put("/api/v6/tenant.json", json={"timezone": "Mars/Olympus"}, headers=tenant.h())
@@ -215,10 +258,16 @@ def test_tenant_settings_and_dpo_contact(client: Any, tenant: TenantFixture) -> 
 
 def test_roles_and_users(client: Any, tenant: TenantFixture) -> None:
     r = client.post(
-        "/api/v6/roles.json", json={"name": "reader", "title": "Reader", "permissions": ["crm:contacts:read"]}, headers=tenant.h()
+        "/api/v6/roles.json",
+        json={"name": "reader", "title": "Reader", "permissions": ["crm:contacts:read"]},
+        headers=tenant.h(),
     )
     assert r.status_code == 201
-    r = client.post("/api/v6/roles.json", json={"name": "bad", "title": "Bad", "permissions": ["crm:everything"]}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/roles.json",
+        json={"name": "bad", "title": "Bad", "permissions": ["crm:everything"]},
+        headers=tenant.h(),
+    )
     assert r.status_code == 400
     assert client.delete("/api/v6/roles/admin.json", headers=tenant.h()).status_code == 409
     r = client.put("/api/v6/roles/operator.json", json={"permissions": []}, headers=tenant.h())
@@ -226,7 +275,13 @@ def test_roles_and_users(client: Any, tenant: TenantFixture) -> None:
 
     r = client.post(
         "/api/v6/users.json",
-        json={"name": "reader1", "title": "Čtenář", "role": "reader", "password": "long enough pw", "phone": "+420 601 111 222"},
+        json={
+            "name": "reader1",
+            "title": "Čtenář",
+            "role": "reader",
+            "password": "long enough pw",
+            "phone": "+420 601 111 222",
+        },
         headers=tenant.h(),
     )
     assert r.status_code == 201 and data(r)["phone"] == "+420601111222"
@@ -237,8 +292,14 @@ def test_roles_and_users(client: Any, tenant: TenantFixture) -> None:
     assert client.get("/api/v6/accounts.json", headers={"X-AUTH-TOKEN": token}).status_code == 403
     assert client.delete("/api/v6/roles/reader.json", headers=tenant.h()).status_code == 409
 
-    r = client.post("/api/v6/users.json", json={"name": "short", "title": "S", "role": "reader", "password": "123"}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/users.json",
+        json={"name": "short", "title": "S", "role": "reader", "password": "123"},
+        headers=tenant.h(),
+    )
     assert r.status_code == 400 and "password" in r.json()["error"]["form"]
-    r = client.post("/api/v6/users.json", json={"name": "reader1", "title": "Dup", "role": "reader"}, headers=tenant.h())
+    r = client.post(
+        "/api/v6/users.json", json={"name": "reader1", "title": "Dup", "role": "reader"}, headers=tenant.h()
+    )
     assert r.status_code == 409
     assert client.delete("/api/v6/users/acme-admin.json", headers=tenant.h()).status_code == 409

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import TenantFixture, data
 
+from conftest import TenantFixture, data
 from hovor.api.errors import BadRequest
 from hovor.api.query import parse_brackets
 
@@ -29,7 +29,9 @@ def people(client: Any, tenant: TenantFixture) -> dict[str, str]:
 
 
 def lastnames(client: Any, tenant: TenantFixture, params: dict[str, Any]) -> list[str]:
-    r = client.get("/api/v6/contacts.json", params={**params, "sort[0][field]": "lastname"}, headers=tenant.h())
+    r = client.get(
+        "/api/v6/contacts.json", params={**params, "sort[0][field]": "lastname"}, headers=tenant.h()
+    )
     assert r.status_code == 200, r.text
     return [c["lastname"] for c in data(r)["data"]]
 
@@ -64,7 +66,9 @@ def flat(field: str, op: str, value: Any = None, i: int = 0) -> dict[str, Any]:
         ("lte", "Novák", ["Dvořák", "Novák"]),
     ],
 )
-def test_operators_on_text(client: Any, tenant: TenantFixture, people: Any, op: str, value: Any, expected: Any) -> None:
+def test_operators_on_text(
+    client: Any, tenant: TenantFixture, people: Any, op: str, value: Any, expected: Any
+) -> None:
     params = flat("lastname", op, value)
     if op in ("gt", "gte", "lt", "lte"):
         # Where "Č" sorts depends on the database's collation; keep it out of range comparisons.
@@ -80,7 +84,9 @@ def test_null_operators_and_neq_includes_null(client: Any, tenant: TenantFixture
     assert "Novák" in lastnames(client, tenant, flat("description", "notlike", "vip%"))
 
 
-def test_like_wildcards_are_literal_in_begins_and_contains(client: Any, tenant: TenantFixture, people: Any) -> None:
+def test_like_wildcards_are_literal_in_begins_and_contains(
+    client: Any, tenant: TenantFixture, people: Any
+) -> None:
     assert lastnames(client, tenant, flat("description", "contains", "100%")) == ["Dvořák"]
     assert lastnames(client, tenant, flat("description", "begins", "vip_")) == ["Svobodová"]
     assert sorted(lastnames(client, tenant, flat("description", "like", "vip_%"))) == ["Dvořák", "Svobodová"]
@@ -118,7 +124,13 @@ def test_sort_paging_and_total(client: Any, tenant: TenantFixture, people: Any) 
     h = tenant.h()
     r = client.get(
         "/api/v6/contacts.json",
-        params={"sort[0][field]": "firstname", "sort[0][dir]": "desc", "skip": 1, "take": 2, "fields[0]": "firstname"},
+        params={
+            "sort[0][field]": "firstname",
+            "sort[0][dir]": "desc",
+            "skip": 1,
+            "take": 2,
+            "fields[0]": "firstname",
+        },
         headers=h,
     )
     result = data(r)
@@ -154,11 +166,26 @@ def test_datetime_filters_use_the_tenant_zone(client: Any, tenant: TenantFixture
     [
         ({"fields[0]": "nosuch"}, "Unknown field 'nosuch'"),
         ({"sort[0][field]": "nosuch"}, "Unknown field 'nosuch' in sort"),
-        ({"filter[0][field]": "nosuch", "filter[0][operator]": "eq", "filter[0][value]": "x"}, "Unknown field"),
-        ({"filter[0][field]": "lastname", "filter[0][operator]": "approx", "filter[0][value]": "x"}, "operator"),
-        ({"filter[0][field]": "created", "filter[0][operator]": "eq", "filter[0][value]": "yesterday"}, "datetime"),
-        ({"filter[0][field]": "created", "filter[0][operator]": "like", "filter[0][value]": "2%"}, "text fields"),
-        ({"filter[0][field]": "customFields", "filter[0][operator]": "eq", "filter[0][value]": "x"}, "cannot be filtered"),
+        (
+            {"filter[0][field]": "nosuch", "filter[0][operator]": "eq", "filter[0][value]": "x"},
+            "Unknown field",
+        ),
+        (
+            {"filter[0][field]": "lastname", "filter[0][operator]": "approx", "filter[0][value]": "x"},
+            "operator",
+        ),
+        (
+            {"filter[0][field]": "created", "filter[0][operator]": "eq", "filter[0][value]": "yesterday"},
+            "datetime",
+        ),
+        (
+            {"filter[0][field]": "created", "filter[0][operator]": "like", "filter[0][value]": "2%"},
+            "text fields",
+        ),
+        (
+            {"filter[0][field]": "customFields", "filter[0][operator]": "eq", "filter[0][value]": "x"},
+            "cannot be filtered",
+        ),
         ({"take": "1001"}, "take must be at most 1000"),
         ({"take": "0"}, "take must be at least 1"),
         ({"skip": "-1"}, "skip must be at least 0"),
@@ -179,9 +206,18 @@ def test_bad_queries_are_400_never_an_empty_list(
 
 def test_bracket_parser() -> None:
     parsed = parse_brackets(
-        [("filter[logic]", "and"), ("filter[filters][0][field]", "a"), ("filter[filters][1][field]", "b"), ("fields[]", "x"), ("fields[]", "y")]
+        [
+            ("filter[logic]", "and"),
+            ("filter[filters][0][field]", "a"),
+            ("filter[filters][1][field]", "b"),
+            ("fields[]", "x"),
+            ("fields[]", "y"),
+        ]
     )
-    assert parsed == {"filter": {"logic": "and", "filters": [{"field": "a"}, {"field": "b"}]}, "fields": ["x", "y"]}
+    assert parsed == {
+        "filter": {"logic": "and", "filters": [{"field": "a"}, {"field": "b"}]},
+        "fields": ["x", "y"],
+    }
     with pytest.raises(BadRequest):
         parse_brackets([("a", "1"), ("a[b]", "2")])
     with pytest.raises(BadRequest):

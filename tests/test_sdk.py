@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import TenantFixture
 from daktela import (
     AuthMethod,
     DaktelaClient,
@@ -19,6 +18,8 @@ from daktela import (
     DaktelaValidationException,
 )
 from daktela.http import RetryConfig
+
+from conftest import TenantFixture
 
 
 def sdk(client: Any, token: str, method: AuthMethod = AuthMethod.HEADER) -> DaktelaClient:
@@ -38,7 +39,12 @@ def crm(client: Any, tenant: TenantFixture) -> DaktelaClient:
     ):
         api.post(
             "contacts",
-            {"firstname": first, "lastname": last, "database": "main", "customFields": {"number": [f"60{i} 123 456"]}},
+            {
+                "firstname": first,
+                "lastname": last,
+                "database": "main",
+                "customFields": {"number": [f"60{i} 123 456"]},
+            },
         )
     return api
 
@@ -58,7 +64,12 @@ def test_ping_health_and_login(client: Any, tenant: TenantFixture) -> None:
 
 
 def test_read_list_with_fields_filters_sort(crm: DaktelaClient) -> None:
-    q = DaktelaQuery().fields("name", "lastname").filter(DaktelaFilter.begins("lastname", "Nov")).sort(DaktelaSort.asc("lastname"))
+    q = (
+        DaktelaQuery()
+        .fields("name", "lastname")
+        .filter(DaktelaFilter.begins("lastname", "Nov"))
+        .sort(DaktelaSort.asc("lastname"))
+    )
     resp = crm.get("contacts", q)
     assert resp.total == 2
     assert [c["lastname"] for c in resp.data] == ["Novák", "Nováková"]
@@ -71,7 +82,9 @@ def test_read_list_with_fields_filters_sort(crm: DaktelaClient) -> None:
         )
     )
     assert sorted(c["lastname"] for c in crm.get("contacts", nested).data) == ["Nováková", "Černý"]
-    assert crm.get("contacts", DaktelaQuery().filter(DaktelaFilter.in_("firstname", ["Eva", "Petr"]))).total == 2
+    assert (
+        crm.get("contacts", DaktelaQuery().filter(DaktelaFilter.in_("firstname", ["Eva", "Petr"]))).total == 2
+    )
     assert crm.get("contacts", DaktelaQuery().filter(DaktelaFilter.is_null("account"))).total == 5
     assert crm.get("contacts", DaktelaQuery().param("q", "dvořák")).total == 1
 
@@ -83,14 +96,19 @@ def test_read_list_with_fields_filters_sort(crm: DaktelaClient) -> None:
 def test_pagination_and_iterate(crm: DaktelaClient) -> None:
     page = crm.get("contacts", DaktelaQuery().sort(DaktelaSort.asc("firstname")).pagination(take=2, skip=2))
     assert page.total == 5 and [c["firstname"] for c in page.data] == ["Jana", "Karel"]
-    names = [c["lastname"] for c in crm.iterate("contacts", DaktelaQuery().sort(DaktelaSort.asc("name")), page_size=2)]
+    names = [
+        c["lastname"]
+        for c in crm.iterate("contacts", DaktelaQuery().sort(DaktelaSort.asc("name")), page_size=2)
+    ]
     assert len(names) == 5 and len(set(names)) == 5
 
 
 def test_update_delete_and_relations(crm: DaktelaClient) -> None:
     acc = crm.post("accounts", {"title": "Pekárna", "database": "main"}).data
     contact = crm.get("contacts", DaktelaQuery().filter(DaktelaFilter.eq("lastname", "Dvořák"))).data[0]
-    updated = crm.put(f"contacts/{contact['name']}", {"account": acc["name"], "description": "stálý zákazník"})
+    updated = crm.put(
+        f"contacts/{contact['name']}", {"account": acc["name"], "description": "stálý zákazník"}
+    )
     assert updated.data["account"]["name"] == acc["name"]
     rel = crm.get_relation("accounts", acc["name"], "contacts")
     assert rel.total == 1 and rel.data[0]["name"] == contact["name"]
@@ -120,7 +138,9 @@ def test_exception_types(client: Any, tenant: TenantFixture, crm: DaktelaClient)
         crm.get("contacts", DaktelaQuery().sort(DaktelaSort.asc("nosuchfield")))
 
 
-def test_foreign_tenant_is_not_found(client: Any, tenant: TenantFixture, other_tenant: TenantFixture, crm: DaktelaClient) -> None:
+def test_foreign_tenant_is_not_found(
+    client: Any, tenant: TenantFixture, other_tenant: TenantFixture, crm: DaktelaClient
+) -> None:
     victim = crm.get("contacts").data[0]["name"]
     foreign = sdk(client, other_tenant.tokens["admin"])
     with pytest.raises(DaktelaNotFoundException):

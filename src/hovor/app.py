@@ -57,9 +57,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        response = error_response(
-            request, 413, [f"The request body is larger than {self.limit} bytes."]
-        )
+        response = error_response(request, 413, [f"The request body is larger than {self.limit} bytes."])
         await response(scope, receive, send)
 
 
@@ -116,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="hovor",
         version=__version__,
-        description="Contact-centre data platform with GDPR built in. REST API in the Daktela v6 conventions.",
+        description="Contact-centre data platform with GDPR built in, in the Daktela v6 REST conventions.",
         docs_url="/docs",
         openapi_url="/openapi.json",
     )

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.config import get_settings
 from hovor.db import make_engine, make_session_factory, unit_of_work
@@ -33,7 +34,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return make_session_factory(make_engine(settings.resolved_database_url))
@@ -126,7 +127,9 @@ def user_create(
             create_user(
                 session,
                 caller,
-                UserCreate(name=name, title=title, role=role, profile=profile, email=email, password=password),
+                UserCreate(
+                    name=name, title=title, role=role, profile=profile, email=email, password=password
+                ),
             )
     except (ApiError, LookupError) as exc:
         _fail(f"{exc} {getattr(exc, 'form', None) or ''}")
@@ -178,7 +181,10 @@ def operator_create(
             _fail("an operator with this name exists")
         session.add(
             PlatformOperator(
-                name=name, title=title, email=email, password_hash=hash_password(password, settings.hash_profile)
+                name=name,
+                title=title,
+                email=email,
+                password_hash=hash_password(password, settings.hash_profile),
             )
         )
     console.print(f"operator {name} created")

@@ -20,16 +20,15 @@ class Settings(BaseSettings):
         "development",
         description="Production refuses placeholder secrets and uses full-strength password hashing.",
     )
-    data_dir: Path = Field(
-        Path("var"), description="Directory for the embedded database, blobs and keys."
-    )
+    data_dir: Path = Field(Path("var"), description="Directory for the embedded database, blobs and keys.")
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL. Empty means SQLite at <data_dir>/hovor.db. "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     )
     blob_store_url: str | None = Field(
-        None, description="Where blobs live: file:///path or s3://bucket/prefix. Empty means <data_dir>/blobs."
+        None,
+        description="Where blobs live: file:///path or s3://bucket/prefix. Empty means <data_dir>/blobs.",
     )
     master_key_file: Path | None = Field(
         None,

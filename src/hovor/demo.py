@@ -83,7 +83,7 @@ def seed_demo(
             )
     faker = Faker("cs_CZ")
     Faker.seed(seed)
-    rnd = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    rnd = random.Random(seed)
     creds: dict[str, Any] = {"tenant": DEMO_TENANT, "users": []}
     with unit_of_work(factory) as session:
         create_tenant(
@@ -101,28 +101,27 @@ def seed_demo(
             create_user(
                 session,
                 caller,
-                UserCreate(name=login, title=title, role=role, password=password, email=f"{login}@demo.example"),
+                UserCreate(
+                    name=login, title=title, role=role, password=password, email=f"{login}@demo.example"
+                ),
             )
             token, _ = issue_api_token(session, settings, DEMO_TENANT, login, "demo", None)
             creds["users"].append({"login": login, "role": role, "password": password, "token": token})
         db = crm_service.create_database(
             session, caller, crm.DatabaseCreate(name="customers", title="Zákazníci")
         )
-        for position, (name, title, kind, extra) in enumerate(
-            [
-                ("number", "Telefon", "phone", {"multiple": True}),
-                ("email", "E-mail", "email", {"multiple": True}),
-                ("address", "Adresa", "address", {}),
-                ("consent_marketing", "Souhlas s marketingem", "consent", {}),
-                ("segment", "Segment", "select", {"options": ["B2C", "B2B", "VIP"]}),
-            ]
-        ):
+        contact_form: list[dict[str, Any]] = [
+            {"name": "number", "title": "Telefon", "type": "phone", "multiple": True},
+            {"name": "email", "title": "E-mail", "type": "email", "multiple": True},
+            {"name": "address", "title": "Adresa", "type": "address"},
+            {"name": "consent_marketing", "title": "Souhlas s marketingem", "type": "consent"},
+            {"name": "segment", "title": "Segment", "type": "select", "options": ["B2C", "B2B", "VIP"]},
+        ]
+        for position, spec in enumerate(contact_form):
             crm_service.create_form_field(
                 session,
                 caller,
-                crm.FormFieldCreate(
-                    name=name, title=title, object_type="contacts", type=kind, position=position, **extra
-                ),
+                crm.FormFieldCreate.model_validate({**spec, "object_type": "contacts", "position": position}),
             )
         crm_service.create_form_field(
             session,
@@ -180,7 +179,8 @@ def print_credentials(creds: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]Demo tenant[/bold] {creds['tenant']}: users, passwords and API tokens")
     for user in creds["users"]:
         console.print(
-            f"  {user['login']:<12} role={user['role']:<12} password={user['password']}  token={user['token']}",
+            f"  {user['login']:<12} role={user['role']:<12} "
+            f"password={user['password']}  token={user['token']}",
             soft_wrap=True,
             highlight=False,
         )

@@ -21,7 +21,9 @@ def ok(request: Request, result: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"error": [], "result": result, "_time": now_wire(_tz(request))}, status_code=status)
 
 
-def error_response(request: Request, status: int, error: Any, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status: int, error: Any, headers: dict[str, str] | None = None
+) -> Response:
     return JSONResponse(
         {"error": error, "result": None, "_time": now_wire(_tz(request))}, status_code=status, headers=headers
     )

@@ -55,9 +55,7 @@ ALIASES = {
 def parse_brackets(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Turn ``a[b][0]=x`` pairs into nested dicts and lists."""
     root: dict[str, Any] = {}
-    count = 0
-    for key, value in items:
-        count += 1
+    for count, (key, value) in enumerate(items, start=1):
         if count > MAX_PARAMS:
             raise BadRequest(f"Too many query parameters (at most {MAX_PARAMS}).")
         match = _KEY.match(key)
@@ -234,9 +232,9 @@ class QueryCompiler:
         ignore_case = str(node.get("ignoreCase", "")).lower() in ("1", "true", "yes")
         col = f.column
         if op == "isnull":
-            return col.is_(None)  # type: ignore[no-any-return]
+            return col.is_(None)
         if op == "isnotnull":
-            return col.is_not(None)  # type: ignore[no-any-return]
+            return col.is_not(None)
         if "value" not in node:
             raise BadRequest(f"Filter on {f.name!r} with {op!r} needs a value.")
         raw = node["value"]
@@ -264,12 +262,12 @@ class QueryCompiler:
         if ignore_case and f.type == "str":
             left, value = func.lower(col), str(value).lower()
         if op == "eq":
-            return left == value  # type: ignore[no-any-return]
+            return left == value
         if op == "neq":
             # NULL is "not equal" to anything for a caller, whatever SQL's three-valued logic says.
             return or_(left != value, col.is_(None))
         comparisons = {"gt": left > value, "gte": left >= value, "lt": left < value, "lte": left <= value}
-        return comparisons[op]  # type: ignore[no-any-return]
+        return comparisons[op]
 
     def _text(self, col: Any, op: str, raw: str, ignore_case: bool) -> ColumnElement[bool]:
         escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -287,7 +285,7 @@ class QueryCompiler:
         cond = left.like(pattern, escape=escape) if escape else left.like(pattern)
         if op.startswith("not"):
             return or_(~cond, col.is_(None))
-        return cond  # type: ignore[no-any-return]
+        return cond
 
     def _coerce(self, f: QueryField, value: Any) -> Any:
         if isinstance(value, (list, dict)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -118,7 +119,7 @@ def _reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> d
 
 def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
     ep = resource.endpoint
-    tag = [resource.title or ep]
+    tag: list[str | Enum] = [resource.title or ep]
 
     def list_(request: Request, session: Session, caller: Caller) -> Any:
         check(caller, resource.perm("read"))
@@ -185,7 +186,8 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             return ok(request, result)
 
         _signature(
-            update_, [*_BASE, ("name", str, inspect.Parameter.empty), ("body", resource.update_schema, Body())]
+            update_,
+            [*_BASE, ("name", str, inspect.Parameter.empty), ("body", resource.update_schema, Body())],
         )
         router.add_api_route(
             f"/api/v6/{ep}/{{name}}.json",
@@ -238,7 +240,7 @@ def _add_relation_route(router: APIRouter, parent: Resource, rel: str, target_ep
         f"/api/v6/{parent.endpoint}/{{name}}/{rel}.json",
         relation_,
         methods=["GET"],
-        tags=[parent.title or parent.endpoint],
+        tags=list[str | Enum]([parent.title or parent.endpoint]),
         name=f"{parent.endpoint}.{rel}",
         summary=f"List the {rel} of one of {parent.endpoint}",
         openapi_extra={"x-permission": f"{parent.perm('read')} {target.perm('read')}"},

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from typing import Any
 
 _TYPE_TAG = re.compile(r"[\[\]]|^(constrained-)?(str|int|float|bool|list|dict|none)$|-")

@@ -22,7 +22,7 @@ OPERATOR_KEEP = "the operator's own account; anonymized with the account, not wi
 
 
 class Role(Base):
-    """"Accesses": which modules and actions a user may use (a set of permissions)."""
+    """ "Accesses": which modules and actions a user may use (a set of permissions)."""
 
     __tablename__ = "roles"
 
@@ -37,7 +37,7 @@ class Role(Base):
 
 
 class Profile(Base):
-    """"Rights": which data a user may see (CRM databases now; queues and categories later)."""
+    """ "Rights": which data a user may see (CRM databases now; queues and categories later)."""
 
     __tablename__ = "profiles"
 
@@ -131,5 +131,3 @@ class PlatformOperator(Base):
     email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
     password_hash: Mapped[str] = mapped_column(String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-
-

@@ -10,15 +10,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # OWASP's minimum for Argon2id: m=19 MiB, t=2, p=1. "fast" keeps the test suite quick; production
 # configuration refuses it.
-PROFILES = {
-    "owasp": {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1},
-    "fast": {"time_cost": 1, "memory_cost": 64, "parallelism": 1},
+PROFILES: dict[str, tuple[int, int, int]] = {
+    # time_cost, memory_cost (KiB), parallelism
+    "owasp": (2, 19 * 1024, 1),
+    "fast": (1, 64, 1),
 }
 
 
 @lru_cache
 def hasher(profile: Literal["owasp", "fast"]) -> PasswordHasher:
-    return PasswordHasher(**PROFILES[profile])
+    time_cost, memory_cost, parallelism = PROFILES[profile]
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def hash_password(password: str, profile: Literal["owasp", "fast"]) -> str:

@@ -73,4 +73,4 @@ class LoginIn(Strict):
 class RefreshIn(Strict):
     model_config = ConfigDict(extra="ignore")
 
-    refreshToken: str = Field(min_length=1, max_length=200)  # noqa: N815 - the v6 wire name
+    refreshToken: str = Field(min_length=1, max_length=200)

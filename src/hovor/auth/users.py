@@ -20,9 +20,7 @@ from hovor.privacy.identifiers import normalize_email, normalize_phone
 
 def check_password_policy(password: str, settings: Settings) -> None:
     if len(password) < settings.password_min_length:
-        raise ValidationFailed(
-            {"password": [f"Use at least {settings.password_min_length} characters."]}
-        )
+        raise ValidationFailed({"password": [f"Use at least {settings.password_min_length} characters."]})
 
 
 def _check_key_unchanged(body: Any, current: str) -> None:
@@ -114,9 +112,7 @@ def delete_user(session: Session, caller: Caller, user: User) -> None:
 
     for model in (Contact, Account):
         session.execute(
-            update(model)
-            .where(model.tenant_id == user.tenant_id, model.user == user.name)
-            .values(user=None)
+            update(model).where(model.tenant_id == user.tenant_id, model.user == user.name).values(user=None)
         )
     session.delete(user)
     session.flush()
@@ -207,7 +203,9 @@ def create_profile(session: Session, caller: Caller, body: schemas.ProfileCreate
     return profile
 
 
-def update_profile(session: Session, caller: Caller, profile: Profile, body: schemas.ProfileUpdate) -> Profile:
+def update_profile(
+    session: Session, caller: Caller, profile: Profile, body: schemas.ProfileUpdate
+) -> Profile:
     _check_key_unchanged(body, profile.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     if profile.builtin and "databases" in sent:

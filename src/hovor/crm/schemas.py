@@ -34,7 +34,7 @@ class AccountCreate(Strict):
     database: RefIn
     user: RefIn | None = None
     description: LongText | None = None
-    customFields: CustomFieldsIn | None = None  # noqa: N815
+    customFields: CustomFieldsIn | None = None
 
 
 class AccountUpdate(Strict):
@@ -43,7 +43,7 @@ class AccountUpdate(Strict):
     database: RefIn | None = None
     user: RefIn | None = None
     description: LongText | None = None
-    customFields: CustomFieldsIn | None = None  # noqa: N815
+    customFields: CustomFieldsIn | None = None
 
 
 class ContactCreate(Strict):
@@ -54,7 +54,7 @@ class ContactCreate(Strict):
     account: RefIn | None = None
     user: RefIn | None = None
     description: LongText | None = None
-    customFields: CustomFieldsIn | None = None  # noqa: N815
+    customFields: CustomFieldsIn | None = None
 
 
 class ContactUpdate(Strict):
@@ -65,7 +65,7 @@ class ContactUpdate(Strict):
     account: RefIn | None = None
     user: RefIn | None = None
     description: LongText | None = None
-    customFields: CustomFieldsIn | None = None  # noqa: N815
+    customFields: CustomFieldsIn | None = None
 
 
 class FormFieldCreate(Strict):

@@ -81,7 +81,9 @@ def update_database(session: Session, caller: Caller, db: Database, body: schema
 def delete_database(session: Session, caller: Caller, db: Database) -> None:
     for model in (Contact, Account):
         used = session.scalar(
-            select(func.count()).select_from(model).where(model.tenant_id == db.tenant_id, model.database == db.name)
+            select(func.count())
+            .select_from(model)
+            .where(model.tenant_id == db.tenant_id, model.database == db.name)
         )
         if used:
             raise Conflict("The database still holds contacts or accounts; move or delete them first.")
@@ -97,8 +99,15 @@ def delete_database(session: Session, caller: Caller, db: Database) -> None:
 def create_account(session: Session, caller: Caller, body: schemas.AccountCreate) -> Account:
     db = _database(session, caller, body.database)
     clean = validate_custom_fields(
-        session, caller, "accounts", db.name, body.customFields, None, None,
-        creating=True, may_edit_readonly=caller.can("crm:forms:update"),
+        session,
+        caller,
+        "accounts",
+        db.name,
+        body.customFields,
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can("crm:forms:update"),
     )
     account = Account(
         tenant_id=caller.tenant_id,
@@ -116,7 +125,9 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
     return account
 
 
-def update_account(session: Session, caller: Caller, account: Account, body: schemas.AccountUpdate) -> Account:
+def update_account(
+    session: Session, caller: Caller, account: Account, body: schemas.AccountUpdate
+) -> Account:
     _key_unchanged(body, account.name)
     sent = body.model_fields_set
     if "title" in sent:
@@ -132,10 +143,15 @@ def update_account(session: Session, caller: Caller, account: Account, body: sch
     if "description" in sent:
         account.description = body.description
     clean = validate_custom_fields(
-        session, caller, "accounts", account.database,
+        session,
+        caller,
+        "accounts",
+        account.database,
         body.customFields if "customFields" in sent else None,
-        account.custom_fields, account.consents,
-        creating=False, may_edit_readonly=caller.can("crm:forms:update"),
+        account.custom_fields,
+        account.consents,
+        creating=False,
+        may_edit_readonly=caller.can("crm:forms:update"),
     )
     account.custom_fields, account.consents = clean.values, clean.consents
     _stamp_edit(account, caller)
@@ -173,8 +189,15 @@ def _account(session: Session, caller: Caller, name: str | None, database: str) 
 def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate) -> Contact:
     db = _database(session, caller, body.database)
     clean = validate_custom_fields(
-        session, caller, "contacts", db.name, body.customFields, None, None,
-        creating=True, may_edit_readonly=caller.can("crm:forms:update"),
+        session,
+        caller,
+        "contacts",
+        db.name,
+        body.customFields,
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can("crm:forms:update"),
     )
     contact = Contact(
         tenant_id=caller.tenant_id,
@@ -195,7 +218,9 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
     return contact
 
 
-def update_contact(session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate) -> Contact:
+def update_contact(
+    session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate
+) -> Contact:
     _key_unchanged(body, contact.name)
     sent = body.model_fields_set
     if "lastname" in sent:
@@ -218,10 +243,15 @@ def update_contact(session: Session, caller: Caller, contact: Contact, body: sch
     if "description" in sent:
         contact.description = body.description
     clean = validate_custom_fields(
-        session, caller, "contacts", contact.database,
+        session,
+        caller,
+        "contacts",
+        contact.database,
         body.customFields if "customFields" in sent else None,
-        contact.custom_fields, contact.consents,
-        creating=False, may_edit_readonly=caller.can("crm:forms:update"),
+        contact.custom_fields,
+        contact.consents,
+        creating=False,
+        may_edit_readonly=caller.can("crm:forms:update"),
     )
     contact.custom_fields, contact.consents = clean.values, clean.consents
     _stamp_edit(contact, caller)
@@ -262,7 +292,9 @@ def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldC
     return field
 
 
-def update_form_field(session: Session, caller: Caller, field: FormField, body: schemas.FormFieldUpdate) -> FormField:
+def update_form_field(
+    session: Session, caller: Caller, field: FormField, body: schemas.FormFieldUpdate
+) -> FormField:
     _key_unchanged(body, field.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     _check_field_rules(field.type, sent.get("options", field.options), sent.get("regex", field.regex))

@@ -20,7 +20,9 @@ class Tenant(Base):
     country: Mapped[str] = mapped_column(String(2), info=op("default region for phone numbers"))
     dpo_name: Mapped[str | None] = mapped_column(
         String(255),
-        info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
+        info=pd(
+            Category.PERSON_NAME, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"
+        ),
     )
     dpo_email: Mapped[str | None] = mapped_column(
         String(320),

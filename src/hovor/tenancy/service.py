@@ -57,8 +57,6 @@ def create_tenant(
         session.add(
             Role(tenant_id=tenant_id, name=name, title=role_title, permissions=sorted(perms), builtin=True)
         )
-    session.add(
-        Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True)
-    )
+    session.add(Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True))
     session.flush()
     return tenant

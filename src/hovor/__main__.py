@@ -1,0 +1,3 @@
+from hovor.cli import app
+
+app()

@@ -1,0 +1,121 @@
+"""The ``hovor`` command as an operator uses it: migrate, create tenants and users, issue tokens,
+seed the demo twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hovor.app import create_app
+from hovor.config import Settings, get_settings
+
+
+def hovor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hovor", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, backend: str) -> dict[str, str]:
+    from conftest import PG_BASE, _fresh_pg_database
+
+    e = {**os.environ, "HOVOR_DATA_DIR": str(tmp_path / "var"), "HOVOR_ENVIRONMENT": "test", "COLUMNS": "200"}
+    if backend == "postgres":
+        assert PG_BASE is not None
+        e["HOVOR_DATABASE_URL"] = _fresh_pg_database(
+            f"hovor_cli_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        )
+    else:
+        e.pop("HOVOR_DATABASE_URL", None)
+    r = hovor(e, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    return e
+
+
+def app_for(env: dict[str, str]) -> Any:
+    get_settings.cache_clear()
+    return create_app(
+        Settings(
+            data_dir=Path(env["HOVOR_DATA_DIR"]),
+            database_url=env.get("HOVOR_DATABASE_URL"),
+            environment="test",
+        )
+    )
+
+
+def test_tenant_user_token(env: dict[str, str]) -> None:
+    r = hovor(env, "tenant", "create", "kc-brno", "--title", "KC Brno", "--dpo-email", "dpo@kc.example")
+    assert r.returncode == 0, r.stderr
+    assert hovor(env, "tenant", "create", "kc-brno", "--title", "Again").returncode == 2
+    assert hovor(env, "tenant", "create", "Bad Id!", "--title", "X").returncode == 2
+    r = hovor(
+        env,
+        "user",
+        "create",
+        "--tenant",
+        "kc-brno",
+        "--name",
+        "pbx",
+        "--title",
+        "PBX",
+        "--role",
+        "integration",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "password:" in r.stdout
+    r = hovor(env, "user", "token", "--name", "pbx", "--title", "call push", "--days", "30")
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip().splitlines()[-1]
+    r = hovor(env, "user", "create", "--tenant", "nope", "--name", "x", "--title", "X", "--role", "admin")
+    assert r.returncode == 2
+
+    with TestClient(app_for(env)) as client:
+        who = client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": token}).json()["result"]
+        assert who["user"]["name"] == "pbx" and who["tenant"] == "kc-brno"
+        assert "crm:contacts:create" in who["permissions"]
+
+
+def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
+    first = hovor(env, "demo", "--contacts", "40")
+    assert first.returncode == 0, first.stderr
+    second = hovor(env, "demo", "--contacts", "40")
+    assert second.returncode == 0, second.stderr
+    creds = json.loads((Path(env["HOVOR_DATA_DIR"]) / "demo-credentials.json").read_text())
+    assert oct((Path(env["HOVOR_DATA_DIR"]) / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
+    roles = {u["role"] for u in creds["users"]}
+    assert roles == {"admin", "supervisor", "operator", "dpo", "integration"}
+    for user in creds["users"]:
+        assert user["token"] in first.stdout and user["token"] in second.stdout
+
+    with TestClient(app_for(env)) as client:
+        admin = next(u for u in creds["users"] if u["role"] == "admin")
+        h = {"X-AUTH-TOKEN": admin["token"]}
+        contacts = client.get("/api/v6/contacts.json", params={"take": 1000}, headers=h).json()["result"]
+        assert contacts["total"] == 40  # the second run added nothing
+        sample = contacts["data"][0]
+        assert sample["customFields"]["number"][0].startswith("+420")
+        fields = client.get("/api/v6/formFields.json", headers=h).json()["result"]["data"]
+        assert {f["type"] for f in fields} >= {"phone", "email", "address", "consent"}
+        r = client.post(
+            "/api/v6/login.json", json={"username": admin["login"], "password": admin["password"]}
+        )
+        assert r.status_code == 200
+
+
+def test_serve_refuses_plain_http_on_a_public_address(env: dict[str, str]) -> None:
+    r = hovor(env, "serve", "--host", "0.0.0.0", "--port", "8999")
+    assert r.returncode == 2
+    assert "refusing" in r.stderr
