@@ -35,6 +35,8 @@ err = Console(stderr=True)
 
 
 def _factory() -> sessionmaker[Session]:
+    import hovor.models  # noqa: F401 - every mapper, so references across domains resolve
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return make_session_factory(make_engine(settings.resolved_database_url))

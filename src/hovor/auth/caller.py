@@ -15,6 +15,9 @@ class Caller:
     databases: frozenset[str] | None
     timezone: str
     country: str
+    # None: every queue / ticket category; otherwise only these.
+    queues: frozenset[str] | None = None
+    categories: frozenset[str] | None = None
     token_kind: str = "access"
     token_hash: str | None = field(default=None, repr=False)
 

@@ -37,7 +37,9 @@ class Role(Base):
 
 
 class Profile(Base):
-    """ "Rights": which data a user may see (CRM databases now; queues and categories later)."""
+    """ "Rights": which data a user may see: CRM databases, queues and ticket categories.
+
+    For each dimension, None means all of the tenant's; a list limits the user to those."""
 
     __tablename__ = "profiles"
 
@@ -45,8 +47,9 @@ class Profile(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
     title: Mapped[str] = mapped_column(String(255), info=op())
     description: Mapped[str | None] = mapped_column(Text, info=op("describes the profile"))
-    # None means every database of the tenant; a list limits the user to those databases.
     databases: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
+    queues: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
+    categories: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
     builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())

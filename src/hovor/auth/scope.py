@@ -1,47 +1,109 @@
 """The one choke point that decides which rows a caller may see.
 
 Every read and every write of a tenant-owned row goes through :func:`visible`: first the tenant,
-then the caller's rights (the CRM databases of their profile; queues and ticket categories join
-here as those domains arrive). Nothing else filters by tenant by hand.
+then the caller's rights — the CRM databases, queues and ticket categories of their profile. A
+child record (a recording, a message, an attachment) is visible when its parent is: its scope
+names the parent model and the column linking to it, and the parent's own scope applies.
+Nothing else filters by tenant by hand.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from hovor.auth.caller import Caller
 
-# Rights dimensions a resource can be scoped by, and where a caller's grant for it is kept.
-DIMENSIONS = ("database",)
+DIMENSIONS = ("database", "queue", "category")
+
+
+@dataclass(frozen=True)
+class Via:
+    """Scope a child by its parent: ``link`` on the child holds the parent's ``name``.
+
+    ``optional`` children (an attachment may hang on a ticket or on an activity) pass when the
+    link is empty; combine several ``Via`` with :class:`AnyOf`.
+    """
+
+    parent: Any
+    link: Any
+    scope: dict[str, Any]
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Visible when any of the ``Via`` parents it names is visible (and at least one link is set)."""
+
+    parents: tuple[Via, ...]
+
+
+def _grant(caller: Caller, dimension: str) -> frozenset[str] | None:
+    if dimension == "database":
+        return caller.databases
+    if dimension == "queue":
+        return caller.queues
+    if dimension == "category":
+        return caller.categories
+    raise ValueError(f"unknown rights dimension {dimension}")
+
+
+def _via(model: Any, caller: Caller, via: Via) -> ColumnElement[bool]:
+    parent = via.parent
+    return exists(
+        select(1)
+        .select_from(parent)
+        .where(
+            parent.tenant_id == model.tenant_id, parent.name == via.link, *_rights(parent, caller, via.scope)
+        )
+    )
+
+
+def _rights(model: Any, caller: Caller, scope: dict[str, Any] | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for dimension, target in (scope or {}).items():
+        if dimension == "via":
+            conditions.append(_via(model, caller, target))
+            continue
+        if dimension == "any":
+            parts = [(_via(model, caller, v) & v.link.is_not(None)) for v in target.parents]
+            conditions.append(or_(*parts))
+            continue
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"unknown rights dimension {dimension}")
+        allowed = _grant(caller, dimension)
+        if allowed is not None:
+            # A record without a queue (a standalone comment) is visible to everyone who may see
+            # the record type; one in a queue only to those whose rights cover the queue.
+            inside = target.in_(sorted(allowed)) if allowed else false()
+            conditions.append(or_(target.is_(None), inside) if dimension != "database" else inside)
+    return conditions
 
 
 def visible(model: Any, caller: Caller, scope: dict[str, Any] | None = None) -> list[ColumnElement[bool]]:
     """Conditions limiting ``model`` to what ``caller`` may see.
 
-    ``scope`` maps a rights dimension to the column of ``model`` that carries it.
+    ``scope`` maps a rights dimension to the column of ``model`` that carries it, ``"via"`` to a
+    :class:`Via`, or ``"any"`` to an :class:`AnyOf`.
     """
-    conditions: list[ColumnElement[bool]] = [model.tenant_id == caller.tenant_id]
-    for dimension, column in (scope or {}).items():
-        if dimension not in DIMENSIONS:
-            raise ValueError(f"unknown rights dimension {dimension}")
-        allowed = caller.databases if dimension == "database" else None
-        if allowed is not None:
-            conditions.append(column.in_(sorted(allowed)) if allowed else false())
-    return conditions
+    return [model.tenant_id == caller.tenant_id, *_rights(model, caller, scope)]
 
 
 def visible_select(model: Any, caller: Caller, scope: dict[str, Any] | None = None) -> Select[Any]:
     return select(model).where(*visible(model, caller, scope))
 
 
-def may_use(caller: Caller, dimension: str, value: str) -> bool:
+def may_use(caller: Caller, dimension: str, value: str | None) -> bool:
     """Whether the caller's rights cover a value of a dimension (used when writing a reference)."""
-    if dimension == "database":
-        return caller.databases is None or value in caller.databases
-    raise ValueError(f"unknown rights dimension {dimension}")
+    allowed = _grant(caller, dimension)
+    if allowed is None:
+        return True
+    if value is None:
+        return dimension != "database"
+    return value in allowed
 
 
 def get_visible(

@@ -26,12 +26,16 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _grant(values: list[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
 def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None) -> Caller | None:
     if len(raw) > 200:
         return None
     now = now or utcnow()
     row = session.execute(
-        select(Token, User, Role.permissions, Profile.databases, Tenant.timezone, Tenant.country)
+        select(Token, User, Role.permissions, Profile, Tenant.timezone, Tenant.country)
         .join(User, (User.tenant_id == Token.tenant_id) & (User.name == Token.user))
         .join(Role, (Role.tenant_id == User.tenant_id) & (Role.name == User.role))
         .join(Profile, (Profile.tenant_id == User.tenant_id) & (Profile.name == User.profile))
@@ -40,7 +44,7 @@ def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None
     ).one_or_none()
     if row is None:
         return None
-    token, user, permissions, databases, tz, country = row
+    token, user, permissions, profile, tz, country = row
     if token.kind == "refresh" or token.revoked is not None or token.expires <= now or user.deactivated:
         return None
     return Caller(
@@ -48,7 +52,9 @@ def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None
         user=user.name,
         role=user.role,
         permissions=frozenset(permissions or ()),
-        databases=None if databases is None else frozenset(databases),
+        databases=_grant(profile.databases),
+        queues=_grant(profile.queues),
+        categories=_grant(profile.categories),
         timezone=tz,
         country=country,
         token_kind=token.kind,

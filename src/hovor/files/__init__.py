@@ -1,0 +1,1 @@
+"""Encrypted blobs: recordings, attachments and every other file."""

@@ -1,0 +1,186 @@
+"""Storing, reading and destroying blobs.
+
+Writing: the object is encrypted and stored before the owning transaction commits; the row and
+its wrapped data key commit with the owner. Destroying always runs in this order, so a crash at
+any point leaves nothing readable and nothing unfindable:
+
+1. ``destroy_key`` (in the caller's transaction): the wrapped data key is erased and the row
+   marked destroyed. From this commit on, no copy of the object can be decrypted.
+2. ``reap``: the object is deleted from the store (a missing object is fine), then
+3. the row is deleted. Each blob is reaped in its own transaction; a restart finishes the work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hovor import faults
+from hovor.api.errors import PayloadTooLarge
+from hovor.config import Settings
+from hovor.db import new_name, unit_of_work, utcnow
+from hovor.files import crypto
+from hovor.files.models import Blob, TenantKey
+from hovor.files.stores import BlobStore, open_store
+
+
+class Unreadable(Exception):
+    """The blob's key is destroyed (or its bytes fail authentication)."""
+
+
+@dataclass
+class ByteRange:
+    start: int
+    end: int  # exclusive
+
+
+class Files:
+    def __init__(self, settings: Settings, store: BlobStore | None = None) -> None:
+        self.store = store or open_store(settings.resolved_blob_store_url)
+        self.master = crypto.load_master_key(
+            settings.resolved_master_key_file, create=settings.environment != "production"
+        )
+
+    # --- keys --------------------------------------------------------------------------------
+    def _tenant_key(self, session: Session, tenant_id: str, version: int | None = None) -> tuple[int, bytes]:
+        stmt = select(TenantKey).where(TenantKey.tenant_id == tenant_id)
+        if version is None:
+            stmt = stmt.where(TenantKey.destroyed.is_(None)).order_by(TenantKey.version.desc()).limit(1)
+        else:
+            stmt = stmt.where(TenantKey.version == version)
+        row = session.scalars(stmt).first()
+        if row is None and version is None:
+            row = TenantKey(
+                tenant_id=tenant_id, version=1, wrapped=crypto.wrap(self.master, crypto.new_key(), tenant_id)
+            )
+            session.add(row)
+            session.flush()
+        if row is None or row.wrapped is None:
+            raise Unreadable("the tenant key is destroyed")
+        return row.version, crypto.unwrap(self.master, row.wrapped, tenant_id)
+
+    # --- write -------------------------------------------------------------------------------
+    def put(
+        self,
+        session: Session,
+        tenant_id: str,
+        source: Iterable[bytes],
+        mime: str,
+        max_bytes: int | None = None,
+    ) -> Blob:
+        version, tenant_key = self._tenant_key(session, tenant_id)
+        name = new_name("blob")
+        data_key = crypto.new_key()
+        encryptor = crypto.Encryptor(data_key, name)
+
+        def limited() -> Iterator[bytes]:
+            seen = 0
+            for piece in source:
+                seen += len(piece)
+                if max_bytes is not None and seen > max_bytes:
+                    raise PayloadTooLarge(f"The file is larger than {max_bytes} bytes.")
+                yield piece
+
+        store_key = secrets.token_hex(16)
+        sealed = encryptor.encrypt(limited())
+        header = next(sealed)
+        stored = self.store.put(store_key, _prepend(header, sealed))
+        blob = Blob(
+            tenant_id=tenant_id,
+            name=name,
+            store_key=store_key,
+            key_version=version,
+            wrapped_key=crypto.wrap(tenant_key, data_key, f"{tenant_id}/{name}"),
+            header=header,
+            size=encryptor.plain_size,
+            stored_size=stored,
+            mime=mime,
+        )
+        session.add(blob)
+        session.flush()
+        return blob
+
+    # --- read --------------------------------------------------------------------------------
+    def read(self, session: Session, blob: Blob, byte_range: ByteRange | None = None) -> Iterator[bytes]:
+        """Plaintext bytes of ``blob`` (or of a range of it), decrypted chunk by chunk."""
+        if blob.wrapped_key is None:
+            raise Unreadable("the blob is destroyed")
+        _, tenant_key = self._tenant_key(session, blob.tenant_id, blob.key_version)
+        data_key = crypto.unwrap(tenant_key, blob.wrapped_key, f"{blob.tenant_id}/{blob.name}")
+        layout = crypto.Layout(blob.header, blob.size)
+        start, end = (0, blob.size) if byte_range is None else (byte_range.start, byte_range.end)
+        if blob.size == 0 or end <= start:
+            # Still authenticate the (empty) final chunk so a swapped object is caught.
+            return self._plain(data_key, blob, layout, 0, 0, 0, 0)
+        first, last = start // layout.chunk_size, (end - 1) // layout.chunk_size
+        return self._plain(data_key, blob, layout, first, last, start, end)
+
+    def _plain(
+        self, data_key: bytes, blob: Blob, layout: crypto.Layout, first: int, last: int, start: int, end: int
+    ) -> Iterator[bytes]:
+        span_start, span_end = layout.stored_span(first, last)
+        sealed = self.store.read(blob.store_key, span_start, span_end)
+        offset = first * layout.chunk_size
+        try:
+            for chunk in crypto.decrypt_chunks(data_key, blob.name, layout, first, last, sealed):
+                lo, hi = max(start - offset, 0), min(end - offset, len(chunk))
+                offset += len(chunk)
+                if hi > lo:
+                    yield chunk[lo:hi]
+        except crypto.IntegrityError as exc:
+            raise Unreadable(str(exc)) from None
+
+    # --- destroy -----------------------------------------------------------------------------
+    def destroy_key(self, session: Session, blob: Blob) -> None:
+        """Step 1: make the blob unreadable, in the caller's transaction."""
+        blob.wrapped_key = None
+        blob.destroyed = blob.destroyed or utcnow()
+        session.flush()
+
+    def reap(self, factory: sessionmaker[Session], limit: int = 1000) -> int:
+        """Steps 2 and 3 for destroyed blobs: delete the object, then the row. Idempotent."""
+        done = 0
+        while done < limit:
+            with unit_of_work(factory) as session:
+                blob = session.scalars(
+                    select(Blob).where(Blob.destroyed.is_not(None)).order_by(Blob.destroyed).limit(1)
+                ).first()
+                if blob is None:
+                    return done
+                faults.point("blob.after_key")
+                self.store.delete(blob.store_key)
+                faults.point("blob.after_object")
+                session.delete(blob)
+            done += 1
+        return done
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """One ``bytes=a-b`` range (what players send); None for a full read. ValueError if unsatisfiable."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None  # multi-range or unknown units: answer with the whole file
+    first, _, last = spec.strip().partition("-")
+    if first == "":
+        if not last.isdigit() or int(last) == 0:
+            raise ValueError("unsatisfiable range")
+        start, end = max(size - int(last), 0), size
+    else:
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise ValueError("malformed range")
+        start = int(first)
+        end = min(int(last) + 1, size) if last else size
+    if start >= size or end <= start:
+        raise ValueError("unsatisfiable range")
+    return ByteRange(start, end)
