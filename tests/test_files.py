@@ -159,14 +159,23 @@ def s3_client() -> Iterator[Any]:
         aws_secret_access_key="test",
         region_name="eu-central-1",
     )
-    client.create_bucket(Bucket="hovor", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     yield client
     server.stop()
 
 
-def test_s3_store(files_env: Any, s3_client: Any) -> None:
+@pytest.fixture
+def bucket(s3_client: Any) -> str:
+    # moto keeps its buckets per process, so every test gets a bucket of its own.
+    import uuid
+
+    name = f"hovor-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    return name
+
+
+def test_s3_store(files_env: Any, s3_client: Any, bucket: str) -> None:
     settings, factory = files_env
-    store = S3Store("hovor", "tenants/", s3_client)
+    store = S3Store(bucket, "tenants/", s3_client)
     store.PART_SIZE = 5 * 1024 * 1024  # S3's smallest part, so this test crosses a part boundary
     files = Files(settings, store=store)
     data = os.urandom(6 * 1024 * 1024 + 123)
@@ -174,7 +183,7 @@ def test_s3_store(files_env: Any, s3_client: Any) -> None:
         blob = files.put(s, "t1", pieces(data, 1 << 20), "audio/wav")
         assert b"".join(files.read(s, blob)) == data
         assert b"".join(files.read(s, blob, ByteRange(5_000_000, 5_300_000))) == data[5_000_000:5_300_000]
-        raw = s3_client.get_object(Bucket="hovor", Key=f"tenants/{blob.store_key}")["Body"].read()
+        raw = s3_client.get_object(Bucket=bucket, Key=f"tenants/{blob.store_key}")["Body"].read()
         assert data[:1000] not in raw
         files.destroy_key(s, blob)
     files.reap(factory)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hovor import __version__
 from hovor.api.envelope import error_response, ok
-from hovor.api.errors import ApiError
+from hovor.api.errors import ApiError, PayloadTooLarge
 from hovor.api.validation import form_from_pydantic
 from hovor.config import Settings, get_settings
 from hovor.db import make_engine, make_session_factory
@@ -23,21 +25,28 @@ from hovor.db import make_engine, make_session_factory
 log = logging.getLogger("hovor")
 
 
-class BodyLimit:
-    """Refuses bodies over the configured size before any handler reads them."""
+UPLOAD_SUFFIXES = ("/recording.json", "/attachments.json", "/import.json")
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuses bodies over the configured size before any handler reads them. File uploads have
+    their own, larger limit (and stream to disk instead of memory)."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.json_limit = limit
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["method"] == "POST" and scope["path"].endswith(UPLOAD_SUFFIXES)
+        limit = self.upload_limit if upload else self.json_limit
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, limit)
             return
         seen = 0
 
@@ -46,23 +55,20 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
+                if seen > limit:
+                    # An ApiError, so the route's error handling answers 413 if the route reads it.
+                    raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        except PayloadTooLarge:
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         request = Request(scope, receive)
-        response = error_response(request, 413, [f"The request body is larger than {self.limit} bytes."])
+        response = error_response(request, 413, [f"The request body is larger than {limit} bytes."])
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -106,12 +112,24 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Importing the domain APIs registers their resources; it happens here, not at package import.
+    from hovor.activities import api as activities_api
     from hovor.api.router import build_router
     from hovor.auth import api as auth_api
+    from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
     from hovor.crm import api as crm_api  # noqa: F401 - registers resources
+    from hovor.files.service import Files
+    from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
     from hovor.tenancy import api as tenancy_api
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Finish blob deletions a previous process started but did not complete.
+        app.state.files.reap(app.state.session_factory)
+        yield
+        app.state.engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="hovor",
         version=__version__,
         description="Contact-centre data platform with GDPR built in, in the Daktela v6 REST conventions.",
@@ -121,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.files = Files(settings)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Response:
@@ -132,11 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     _install_error_handlers(app)
 
     app.include_router(auth_api.router)
     app.include_router(tenancy_api.router)
+    app.include_router(activities_api.router)
     app.include_router(build_router())
 
     @app.get("/", include_in_schema=False, openapi_extra={"x-permission": "public"})

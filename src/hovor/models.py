@@ -1,9 +1,21 @@
 """Imports every domain's models so the metadata is complete (Alembic, the registry test)."""
 
+from hovor.activities import models as activities_models
 from hovor.auth import models as auth_models
+from hovor.campaigns import models as campaigns_models
 from hovor.crm import models as crm_models
 from hovor.db import Base
 from hovor.files import models as files_models
+from hovor.helpdesk import models as helpdesk_models
 from hovor.tenancy import models as tenancy_models
 
-__all__ = ["Base", "auth_models", "crm_models", "files_models", "tenancy_models"]
+__all__ = [
+    "Base",
+    "activities_models",
+    "auth_models",
+    "campaigns_models",
+    "crm_models",
+    "files_models",
+    "helpdesk_models",
+    "tenancy_models",
+]

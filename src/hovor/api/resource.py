@@ -44,7 +44,7 @@ class Relation:
 Serializer = Callable[[Any, Ctx], dict[str, Any]]
 Creator = Callable[[Session, Caller, Any], Any]
 Updater = Callable[[Session, Caller, Any, Any], Any]
-Deleter = Callable[[Session, Caller, Any], None]
+Deleter = Callable[..., None]  # (session, caller, record[, files=])
 
 
 @dataclass
@@ -68,6 +68,8 @@ class Resource:
     load_options: Sequence[Any] = ()
     default_order: Sequence[Any] = ()
     prepare: Callable[[Session, Ctx], None] | None = None
+    # The delete function takes the blob store as ``files=``: deleting shreds the record's blobs.
+    uses_files: bool = False
 
     def perm(self, action: str) -> str:
         return f"{self.permission}:{action}"
@@ -78,6 +80,17 @@ class Resource:
 
 
 REGISTRY: dict[str, Resource] = {}
+# Relations a domain adds to another domain's resource (contacts/{name}/tickets is declared by the
+# helpdesk, which knows tickets); applied when the routes are built, whatever the import order.
+EXTRA_RELATIONS: list[tuple[str, Relation]] = []
+
+
+def relate(parent: str, relation: Relation) -> None:
+    EXTRA_RELATIONS.append((parent, relation))
+
+
+def relations_of(resource: Resource) -> list[Relation]:
+    return [*resource.relations, *(r for parent, r in EXTRA_RELATIONS if parent == resource.endpoint)]
 
 
 def register(resource: Resource) -> Resource:

@@ -12,14 +12,16 @@ from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.errors import NotFound
 from hovor.api.query import QueryCompiler, parse_brackets
-from hovor.api.resource import REGISTRY, Ctx, Resource
+from hovor.api.resource import REGISTRY, Ctx, Resource, relations_of
 from hovor.auth.caller import Caller
 from hovor.auth.scope import visible
 
@@ -49,16 +51,13 @@ def _key(resource: Resource, raw: str) -> Any:
     return raw
 
 
-def load_visible(
-    session: Session, resource: Resource, caller: Caller, raw_key: str, *, refresh: bool = False
-) -> Any:
+def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
     """The one record a caller may see under this key, or 404 (also for other tenants' records)."""
     stmt = (
         select(resource.model)
         .where(*visible(resource.model, caller, resource.scope))
         .where(resource.key_column == _key(resource, raw_key))
         .options(*resource.load_options)
-        .execution_options(populate_existing=refresh)
     )
     obj = session.scalars(stmt).one_or_none()
     if obj is None:
@@ -103,6 +102,18 @@ def list_result(
     return {"data": rows, "total": total}
 
 
+def _extras(request: Request, resource: Resource) -> dict[str, Any]:
+    return {"files": request.app.state.files} if resource.uses_files else {}
+
+
+def after_shredding(request: Request, response: Response) -> Response:
+    """Once the response is out, remove the objects and rows of blobs whose keys this request
+    destroyed. If the process dies first, the reaper at the next start finishes the work."""
+    app = request.app
+    response.background = BackgroundTask(app.state.files.reap, app.state.session_factory, 1000)
+    return response
+
+
 def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
     ctx = Ctx(caller)
     if resource.prepare is not None:
@@ -110,10 +121,13 @@ def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
     return ctx
 
 
-def _reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
+def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
     session.flush()
-    # Re-read after the change so references (a contact's account, ...) show their new targets.
-    fresh = load_visible(session, resource, caller, str(obj.name), refresh=True)
+    # Re-read after the change so references (a contact's account, ...) show their new targets:
+    # expired objects are loaded again, eager loaders included. (populate_existing would not do:
+    # it leaves many-to-one selectin relationships unloaded for objects already in the session.)
+    session.expire_all()
+    fresh = load_visible(session, resource, caller, str(obj.name))
     return resource.serialize(fresh, make_ctx(session, resource, caller))
 
 
@@ -158,7 +172,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
             check(caller, resource.perm("create"))
             obj = creator(session, caller, body)
-            result = _reload(session, resource, caller, obj)
+            result = reload(session, resource, caller, obj)
             session.commit()
             return ok(request, result, status=201)
 
@@ -181,7 +195,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             check(caller, resource.perm("update"))
             obj = load_visible(session, resource, caller, name)
             obj = updater(session, caller, obj, body)
-            result = _reload(session, resource, caller, obj)
+            result = reload(session, resource, caller, obj)
             session.commit()
             return ok(request, result)
 
@@ -205,9 +219,9 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
             check(caller, resource.perm("delete"))
             obj = load_visible(session, resource, caller, name)
-            deleter(session, caller, obj)
+            deleter(session, caller, obj, **_extras(request, resource))
             session.commit()
-            return no_content()
+            return after_shredding(request, no_content()) if resource.uses_files else no_content()
 
         _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
         router.add_api_route(
@@ -221,7 +235,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             openapi_extra={"x-permission": resource.perm("delete")},
         )
 
-    for relation in resource.relations:
+    for relation in relations_of(resource):
         _add_relation_route(router, resource, relation.name, relation.target, relation.column)
 
 

@@ -23,6 +23,17 @@ VOCABULARY: frozenset[str] = frozenset(
         *_crud("admin:roles"),
         *_crud("admin:profiles"),
         *_crud("admin:tokens", ("create", "read", "delete")),
+        *_crud("admin:queues"),
+        *_crud("helpdesk:categories"),
+        *_crud("helpdesk:tickets"),
+        *_crud("activities:activities"),
+        *_crud("activities:messages", ("create", "read")),
+        *_crud("activities:transcripts", ("create", "read")),
+        # Listening to or downloading a recording is a read of personal data in its own right.
+        *_crud("activities:recordings", ("create", "read")),
+        *_crud("activities:attachments", ("create", "read", "delete")),
+        *_crud("campaigns:types"),
+        *_crud("campaigns:records"),
         "tenant:settings:read",
         "tenant:settings:update",
         # The DPO right of the product page, split into what it allows.
@@ -37,53 +48,61 @@ VOCABULARY: frozenset[str] = frozenset(
 DPO_PERMISSIONS = frozenset(p for p in VOCABULARY if p.startswith("dpo:"))
 
 
-def _all(prefix: str) -> set[str]:
-    return {p for p in VOCABULARY if p.startswith(prefix)}
-
+READ_CONFIG = {
+    "crm:databases:read",
+    "crm:forms:read",
+    "admin:users:read",
+    "admin:queues:read",
+    "helpdesk:categories:read",
+    "campaigns:types:read",
+}
+WORK = {
+    *_crud("crm:accounts", ("create", "read", "update")),
+    *_crud("crm:contacts", ("create", "read", "update")),
+    *_crud("helpdesk:tickets", ("create", "read", "update")),
+    *_crud("activities:activities", ("create", "read", "update")),
+    *_crud("activities:messages", ("create", "read")),
+    "activities:transcripts:read",
+    "activities:recordings:read",
+    "activities:attachments:create",
+    "activities:attachments:read",
+    *_crud("campaigns:records", ("create", "read", "update")),
+}
+READ_ALL = {p for p in VOCABULARY if p.endswith(":read") and not p.startswith(("audit:", "admin:tokens"))}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "admin": (
         "Administrator",
-        frozenset(_all("crm:") | _all("admin:") | _all("tenant:") | {"audit:log:read"}),
+        frozenset(p for p in VOCABULARY if not p.startswith("dpo:")),
     ),
     "supervisor": (
         "Supervisor",
         frozenset(
-            {
-                "crm:databases:read",
-                "crm:forms:read",
-                "admin:users:read",
+            READ_CONFIG
+            | WORK
+            | {
                 "tenant:settings:read",
-                *_crud("crm:accounts"),
-                *_crud("crm:contacts"),
+                "crm:accounts:delete",
+                "crm:contacts:delete",
+                "helpdesk:tickets:delete",
+                "campaigns:records:delete",
+                "activities:attachments:delete",
             }
         ),
     ),
-    "operator": (
-        "Operator",
-        frozenset(
-            {
-                "crm:databases:read",
-                "crm:forms:read",
-                "admin:users:read",
-                *_crud("crm:accounts", ("create", "read", "update")),
-                *_crud("crm:contacts", ("create", "read", "update")),
-            }
-        ),
-    ),
+    "operator": ("Operator", frozenset(READ_CONFIG | WORK)),
     "dpo": (
         "Data protection officer",
         frozenset(
             DPO_PERMISSIONS
+            | READ_ALL
             | {
-                "crm:databases:read",
-                "crm:forms:read",
-                "crm:accounts:read",
+                # The product page's Delete button: contacts, tickets with attachments, records.
                 "crm:accounts:delete",
-                "crm:contacts:read",
                 "crm:contacts:delete",
-                "admin:users:read",
-                "tenant:settings:read",
+                "helpdesk:tickets:delete",
+                "campaigns:records:delete",
+                "activities:attachments:delete",
                 "tenant:settings:update",
                 "audit:log:read",
             }
@@ -93,11 +112,14 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "integration": (
         "Integration",
         frozenset(
-            {
-                "crm:databases:read",
-                "crm:forms:read",
-                *_crud("crm:accounts"),
-                *_crud("crm:contacts"),
+            READ_CONFIG
+            | WORK
+            | {
+                "crm:accounts:delete",
+                "crm:contacts:delete",
+                "campaigns:records:delete",
+                "activities:recordings:create",
+                "activities:transcripts:create",
             }
         ),
     ),

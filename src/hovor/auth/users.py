@@ -16,16 +16,12 @@ from hovor.auth.permissions import unknown_permissions
 from hovor.config import Settings, get_settings
 from hovor.db import utcnow
 from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.records import key_unchanged
 
 
 def check_password_policy(password: str, settings: Settings) -> None:
     if len(password) < settings.password_min_length:
         raise ValidationFailed({"password": [f"Use at least {settings.password_min_length} characters."]})
-
-
-def _check_key_unchanged(body: Any, current: str) -> None:
-    if body.name is not None and body.name != current:
-        raise ValidationFailed({"name": ["The key of a record cannot be changed."]})
 
 
 def _role_and_profile(session: Session, tenant_id: str, role: str | None, profile: str | None) -> None:
@@ -74,7 +70,7 @@ def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> U
 
 def update_user(session: Session, caller: Caller, user: User, body: schemas.UserUpdate) -> User:
     settings = get_settings()
-    _check_key_unchanged(body, user.name)
+    key_unchanged(body, user.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name", "password"})
     values = _contact_fields(sent, caller.country)
     _role_and_profile(session, caller.tenant_id, values.get("role"), values.get("profile"))
@@ -108,9 +104,13 @@ def _revoke(session: Session, user: User) -> None:
 def delete_user(session: Session, caller: Caller, user: User) -> None:
     if user.name == caller.user:
         raise Conflict("You cannot delete your own account.")
+    from hovor.activities.models import Activity
+    from hovor.campaigns.models import CampaignRecord
     from hovor.crm.models import Account, Contact
+    from hovor.helpdesk.models import Ticket
 
-    for model in (Contact, Account):
+    # Records the user owned or handled stay; they lose the link to the deleted account.
+    for model in (Contact, Account, Activity, Ticket, CampaignRecord):
         session.execute(
             update(model).where(model.tenant_id == user.tenant_id, model.user == user.name).values(user=None)
         )
@@ -143,7 +143,7 @@ def create_role(session: Session, caller: Caller, body: schemas.RoleCreate) -> R
 
 
 def update_role(session: Session, caller: Caller, role: Role, body: schemas.RoleUpdate) -> Role:
-    _check_key_unchanged(body, role.name)
+    key_unchanged(body, role.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     if role.builtin and "permissions" in sent:
         raise Conflict("The permissions of a built-in role cannot be changed; create a role instead.")
@@ -206,7 +206,7 @@ def create_profile(session: Session, caller: Caller, body: schemas.ProfileCreate
 def update_profile(
     session: Session, caller: Caller, profile: Profile, body: schemas.ProfileUpdate
 ) -> Profile:
-    _check_key_unchanged(body, profile.name)
+    key_unchanged(body, profile.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     if profile.builtin and "databases" in sent:
         raise Conflict("The data scope of a built-in profile cannot be changed; create a profile instead.")

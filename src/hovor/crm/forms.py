@@ -36,7 +36,14 @@ FIELD_TYPES = (
     "address",
     "consent",
 )
-OBJECT_TYPES = ("contacts", "accounts")
+# Which column of a form field says which form it belongs to, per object type.
+OBJECT_TYPES = {
+    "contacts": "database",
+    "accounts": "database",
+    "records": "record_type",
+    "tickets": None,
+    "activities": None,
+}
 
 # What personal data each custom-field type holds (DESIGN §5: custom fields declare it too).
 FIELD_CATEGORY = {
@@ -65,12 +72,14 @@ class CleanValues:
     consents: dict[str, Any]
 
 
-def form_for(session: Session, tenant_id: str, object_type: str, database: str | None) -> list[FormField]:
+def form_for(session: Session, tenant_id: str, object_type: str, form: str | None) -> list[FormField]:
+    """The fields of one form: the tenant-wide ones of the object type plus those of ``form``
+    (the record's CRM database, or the campaign record's type)."""
     stmt = select(FormField).where(FormField.tenant_id == tenant_id, FormField.object_type == object_type)
-    if database is None:
-        stmt = stmt.where(FormField.database.is_(None))
-    else:
-        stmt = stmt.where(or_(FormField.database.is_(None), FormField.database == database))
+    scope_attr = OBJECT_TYPES[object_type]
+    if scope_attr is not None:
+        column = getattr(FormField, scope_attr)
+        stmt = stmt.where(column.is_(None) if form is None else or_(column.is_(None), column == form))
     return list(session.scalars(stmt.order_by(FormField.position, FormField.name)))
 
 
@@ -126,7 +135,7 @@ def validate_custom_fields(
     session: Session,
     caller: Caller,
     object_type: str,
-    database: str | None,
+    form_name: str | None,
     incoming: dict[str, Any] | None,
     current_values: dict[str, list[str]] | None,
     current_consents: dict[str, Any] | None,
@@ -135,7 +144,7 @@ def validate_custom_fields(
     may_edit_readonly: bool,
 ) -> CleanValues:
     """Merges ``incoming`` into the current values, checks every rule, and stamps consent changes."""
-    fields = {f.name: f for f in form_for(session, caller.tenant_id, object_type, database)}
+    fields = {f.name: f for f in form_for(session, caller.tenant_id, object_type, form_name)}
     values = {k: list(v) for k, v in (current_values or {}).items() if k in fields}
     consents = dict(current_consents or {})
     form: dict[str, list[str]] = {}

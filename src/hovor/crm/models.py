@@ -107,11 +107,13 @@ class Contact(AuditStamps, Base):
 
 class FormField(Base):
     """One custom field of a form. Contacts and accounts have a form per CRM database
-    (``database`` set) or a tenant-wide one (``database`` empty)."""
+    (``database`` set) or a tenant-wide one; campaign records one per record type; tickets and
+    activities one per tenant."""
 
     __tablename__ = "form_fields"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "database"], ["crm_databases.tenant_id", "crm_databases.name"]),
+        ForeignKeyConstraint(["tenant_id", "record_type"], ["record_types.tenant_id", "record_types.name"]),
         Index("ix_form_fields_tenant_object", "tenant_id", "object_type"),
     )
 
@@ -120,6 +122,7 @@ class FormField(Base):
     title: Mapped[str] = mapped_column(String(255), info=op("field label"))
     object_type: Mapped[str] = mapped_column(String(32), info=op("contacts | accounts | ..."))
     database: Mapped[str | None] = mapped_column(String(64), info=op())
+    record_type: Mapped[str | None] = mapped_column(String(64), info=op())
     type: Mapped[str] = mapped_column(String(16), info=op())
     required: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
     readonly: Mapped[bool] = mapped_column(Boolean, default=False, info=op())

@@ -71,8 +71,9 @@ class ContactUpdate(Strict):
 class FormFieldCreate(Strict):
     name: Key
     title: Text255 = Field(min_length=1)
-    object_type: str = Field(pattern=r"^(contacts|accounts)$")
+    object_type: str = Field(pattern=r"^(contacts|accounts|tickets|records|activities)$")
     database: RefIn | None = None
+    record_type: RefIn | None = None
     type: str
     required: bool = False
     readonly: bool = False

@@ -10,26 +10,13 @@ from sqlalchemy.orm import Session
 
 from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth.caller import Caller
-from hovor.auth.models import User
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_database
 from hovor.crm import schemas
-from hovor.crm.forms import FIELD_TYPES, validate_custom_fields
+from hovor.crm.forms import FIELD_TYPES, OBJECT_TYPES, validate_custom_fields
 from hovor.crm.models import Account, Contact, Database, FormField
-from hovor.db import new_name, utcnow
-
-
-def _key_unchanged(body: Any, current: str) -> None:
-    if body.name is not None and body.name != current:
-        raise ValidationFailed({"name": ["The key of a record cannot be changed."]})
-
-
-def _new_key(session: Session, model: Any, tenant_id: str, wanted: str | None, prefix: str) -> str:
-    if wanted is None:
-        return new_name(prefix)
-    if session.get(model, (tenant_id, wanted)) is not None:
-        raise Conflict("A record with this name already exists.")
-    return wanted
+from hovor.db import utcnow
+from hovor.records import key_unchanged, new_key, stamp_edit, user_ref
 
 
 def _database(session: Session, caller: Caller, name: str) -> Database:
@@ -39,24 +26,11 @@ def _database(session: Session, caller: Caller, name: str) -> Database:
     return db
 
 
-def _user(session: Session, caller: Caller, name: str | None) -> str | None:
-    if name is None:
-        return None
-    if session.get(User, (caller.tenant_id, name)) is None:
-        raise ValidationFailed({"user": ["No such user."]})
-    return name
-
-
-def _stamp_edit(obj: Any, caller: Caller) -> None:
-    obj.edited = utcnow()
-    obj.edited_by = caller.user
-
-
 # --- databases ---------------------------------------------------------------------------
 def create_database(session: Session, caller: Caller, body: schemas.DatabaseCreate) -> Database:
     db = Database(
         tenant_id=caller.tenant_id,
-        name=_new_key(session, Database, caller.tenant_id, body.name, "databases"),
+        name=new_key(session, Database, caller.tenant_id, body.name, "databases"),
         title=body.title,
         description=body.description,
         created_by=caller.user,
@@ -67,13 +41,13 @@ def create_database(session: Session, caller: Caller, body: schemas.DatabaseCrea
 
 
 def update_database(session: Session, caller: Caller, db: Database, body: schemas.DatabaseUpdate) -> Database:
-    _key_unchanged(body, db.name)
+    key_unchanged(body, db.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     if "title" in sent and not sent["title"]:
         raise ValidationFailed({"title": ["A database needs a title."]})
     for key, value in sent.items():
         setattr(db, key, value)
-    _stamp_edit(db, caller)
+    stamp_edit(db, caller)
     session.flush()
     return db
 
@@ -111,10 +85,10 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
     )
     account = Account(
         tenant_id=caller.tenant_id,
-        name=_new_key(session, Account, caller.tenant_id, body.name, "accounts"),
+        name=new_key(session, Account, caller.tenant_id, body.name, "accounts"),
         title=body.title,
         database=db.name,
-        user=_user(session, caller, body.user),
+        user=user_ref(session, caller, body.user),
         description=body.description,
         custom_fields=clean.values,
         consents=clean.consents,
@@ -128,7 +102,7 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
 def update_account(
     session: Session, caller: Caller, account: Account, body: schemas.AccountUpdate
 ) -> Account:
-    _key_unchanged(body, account.name)
+    key_unchanged(body, account.name)
     sent = body.model_fields_set
     if "title" in sent:
         if not body.title:
@@ -139,7 +113,7 @@ def update_account(
             raise ValidationFailed({"database": ["An account needs a database."]})
         account.database = _database(session, caller, body.database).name
     if "user" in sent:
-        account.user = _user(session, caller, body.user)
+        account.user = user_ref(session, caller, body.user)
     if "description" in sent:
         account.description = body.description
     clean = validate_custom_fields(
@@ -154,7 +128,7 @@ def update_account(
         may_edit_readonly=caller.can("crm:forms:update"),
     )
     account.custom_fields, account.consents = clean.values, clean.consents
-    _stamp_edit(account, caller)
+    stamp_edit(account, caller)
     session.flush()
     return account
 
@@ -201,13 +175,13 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
     )
     contact = Contact(
         tenant_id=caller.tenant_id,
-        name=_new_key(session, Contact, caller.tenant_id, body.name, "contacts"),
+        name=new_key(session, Contact, caller.tenant_id, body.name, "contacts"),
         firstname=body.firstname or None,
         lastname=body.lastname,
         title=full_name(body.firstname, body.lastname),
         database=db.name,
         account=_account(session, caller, body.account, db.name),
-        user=_user(session, caller, body.user),
+        user=user_ref(session, caller, body.user),
         description=body.description,
         custom_fields=clean.values,
         consents=clean.consents,
@@ -221,7 +195,7 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
 def update_contact(
     session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate
 ) -> Contact:
-    _key_unchanged(body, contact.name)
+    key_unchanged(body, contact.name)
     sent = body.model_fields_set
     if "lastname" in sent:
         if not body.lastname:
@@ -239,7 +213,7 @@ def update_contact(
     if "account" in sent:
         contact.account = _account(session, caller, body.account, contact.database)
     if "user" in sent:
-        contact.user = _user(session, caller, body.user)
+        contact.user = user_ref(session, caller, body.user)
     if "description" in sent:
         contact.description = body.description
     clean = validate_custom_fields(
@@ -254,14 +228,31 @@ def update_contact(
         may_edit_readonly=caller.can("crm:forms:update"),
     )
     contact.custom_fields, contact.consents = clean.values, clean.consents
-    _stamp_edit(contact, caller)
+    stamp_edit(contact, caller)
     session.flush()
     return contact
 
 
 def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
+    """Deletes the contact; its calls, tickets and campaign records stay and lose the link.
+
+    (GDPR erasure, which also anonymizes those, is a separate operation.)"""
+    for model in _linked_to_contact():
+        session.execute(
+            update(model)
+            .where(model.tenant_id == contact.tenant_id, model.contact == contact.name)
+            .values(contact=None)
+        )
     session.delete(contact)
     session.flush()
+
+
+def _linked_to_contact() -> list[Any]:
+    from hovor.activities.models import Activity
+    from hovor.campaigns.models import CampaignRecord
+    from hovor.helpdesk.models import Ticket
+
+    return [Activity, Ticket, CampaignRecord]
 
 
 # --- form fields -------------------------------------------------------------------------
@@ -282,8 +273,17 @@ def _check_field_rules(kind: str, options: list[str] | None, regex: str | None) 
 
 def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldCreate) -> FormField:
     _check_field_rules(body.type, body.options, body.regex)
+    form_attr = OBJECT_TYPES[body.object_type]
+    for attr in ("database", "record_type"):
+        if getattr(body, attr) is not None and attr != form_attr:
+            raise ValidationFailed({attr: [f"Fields of {body.object_type} do not belong to a {attr}."]})
     if body.database is not None:
         _database(session, caller, body.database)
+    if body.record_type is not None:
+        from hovor.campaigns.models import RecordType
+
+        if get_visible(session, RecordType, caller, body.record_type) is None:
+            raise ValidationFailed({"record_type": ["No such record type."]})
     if session.get(FormField, (caller.tenant_id, body.name)) is not None:
         raise Conflict("A custom field with this name exists.")
     field = FormField(tenant_id=caller.tenant_id, **body.model_dump())
@@ -295,7 +295,7 @@ def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldC
 def update_form_field(
     session: Session, caller: Caller, field: FormField, body: schemas.FormFieldUpdate
 ) -> FormField:
-    _key_unchanged(body, field.name)
+    key_unchanged(body, field.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     _check_field_rules(field.type, sent.get("options", field.options), sent.get("regex", field.regex))
     for key in ("title", "required", "readonly", "hidden", "multiple", "position"):
@@ -310,13 +310,30 @@ def update_form_field(
 
 def delete_form_field(session: Session, caller: Caller, field: FormField) -> None:
     """Deleting a field deletes its values too: data without a field would be kept for no purpose."""
-    model: Any = Contact if field.object_type == "contacts" else Account
+    model = _form_owner(field.object_type)
     stmt = select(model).where(model.tenant_id == field.tenant_id)
     if field.database is not None:
         stmt = stmt.where(model.database == field.database)
+    if field.record_type is not None:
+        stmt = stmt.where(model.record_type == field.record_type)
     for record in session.scalars(stmt.execution_options(yield_per=500)):
         if field.name in (record.custom_fields or {}) or field.name in (record.consents or {}):
             record.custom_fields = {k: v for k, v in record.custom_fields.items() if k != field.name}
             record.consents = {k: v for k, v in (record.consents or {}).items() if k != field.name}
     session.delete(field)
     session.flush()
+
+
+def _form_owner(object_type: str) -> Any:
+    from hovor.activities.models import Activity
+    from hovor.campaigns.models import CampaignRecord
+    from hovor.helpdesk.models import Ticket
+
+    owners = {
+        "contacts": Contact,
+        "accounts": Account,
+        "records": CampaignRecord,
+        "tickets": Ticket,
+        "activities": Activity,
+    }
+    return owners[object_type]

@@ -21,6 +21,7 @@ class Category(StrEnum):
     SOCIAL = "identifier.social"
     IP = "identifier.ip"
     LOGIN = "identifier.login"
+    RECORD_LINK = "identifier.record"  # the key of a record about the person (a contact)
     PERSON_NAME = "person.name"
     ADDRESS = "person.address"
     TEXT = "content.text"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.db import Base, UTCDateTime, utcnow
@@ -38,3 +38,13 @@ class Tenant(Base):
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+
+
+class Counter(Base):
+    """Per-tenant sequences (ticket numbers): one row per kind, advanced under a row lock."""
+
+    __tablename__ = "tenant_counters"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, info=op())
+    value: Mapped[int] = mapped_column(Integer, default=0, info=op())

@@ -1,0 +1,1 @@
+"""Queues and activities on every channel: calls, e-mail, web chat, SMS, Messenger, comments."""

@@ -1,0 +1,91 @@
+"""Recognises call recordings by their content (never by the name or the header a client sends)
+and reads their duration with mutagen."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from hovor.api.errors import ValidationFailed
+
+NOT_AUDIO = "Not a WAV, MP3 or OGG recording."
+
+
+def sniff(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return None
+
+
+def inspect(fh: IO[bytes]) -> tuple[str, float]:
+    """(mime type, duration in seconds) of a recording, or a form error on ``file``."""
+    fh.seek(0)
+    mime = sniff(fh.read(16))
+    fh.seek(0)
+    if mime is None:
+        raise ValidationFailed({"file": [NOT_AUDIO]})
+    info: Any = None
+    try:
+        if mime == "audio/wav":
+            from mutagen.wave import WAVE
+
+            info = WAVE(fh).info
+        elif mime == "audio/mpeg":
+            from mutagen.mp3 import MP3
+
+            info = MP3(fh).info
+        else:
+            from mutagen.oggopus import OggOpus
+            from mutagen.oggvorbis import OggVorbis
+
+            for kind in (OggVorbis, OggOpus):
+                try:
+                    fh.seek(0)
+                    info = kind(fh).info
+                    break
+                except Exception:  # noqa: S112 - try the next Ogg codec
+                    continue
+    except Exception:
+        info = None
+    finally:
+        fh.seek(0)
+    if info is None or not getattr(info, "length", 0):
+        raise ValidationFailed({"file": [NOT_AUDIO + " The file could not be read as audio."]})
+    return mime, round(float(info.length), 3)
+
+
+def synth_wav(seconds: float = 2.0, seed: int = 0, rate: int = 8000) -> bytes:
+    """A short telephone-quality WAV that sounds like two voices taking turns (for the demo and
+    tests): vowel-like harmonics with a wandering pitch, syllable envelopes and pauses."""
+    import io
+    import math
+    import random
+    import struct
+    import wave
+
+    rnd = random.Random(seed)
+    frames = bytearray()
+    t = 0
+    total = int(seconds * rate)
+    while t < total:
+        pitch = rnd.choice((110.0, 210.0)) * rnd.uniform(0.9, 1.1)
+        syllable = int(rate * rnd.uniform(0.12, 0.3))
+        for i in range(min(syllable, total - t)):
+            env = math.sin(math.pi * i / syllable)
+            f = pitch * (1 + 0.05 * math.sin(2 * math.pi * 3 * i / rate))
+            x = sum(math.sin(2 * math.pi * f * h * (t + i) / rate) / h for h in (1, 2, 3, 5))
+            frames += struct.pack("<h", int(9000 * env * x / 2))
+        t += syllable
+        gap = int(rate * rnd.uniform(0.02, 0.25))
+        frames += b"\x00\x00" * min(gap, max(total - t, 0))
+        t += gap
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(frames))
+    return buffer.getvalue()

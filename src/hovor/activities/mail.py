@@ -1,0 +1,105 @@
+"""Parsing raw RFC 822 messages with the standard library's ``email`` package.
+
+``policy.default`` decodes headers (RFC 2047) and bodies in their declared charsets
+(ISO-8859-2, Windows-1250, UTF-8 ...) to text; attachments and inline images come out as bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+# Headers kept with the message. Received chains and the like carry routing detail (and IP
+# addresses) nobody needs to run a contact centre.
+KEPT_HEADERS = ("From", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID", "In-Reply-To", "References")
+
+
+@dataclass
+class ParsedPart:
+    filename: str
+    mime: str
+    data: bytes
+    inline: bool
+    cid: str | None
+
+
+@dataclass
+class ParsedMail:
+    subject: str | None
+    sender: str | None
+    recipients: list[str]
+    date: dt.datetime | None
+    text: str | None
+    html: str | None
+    headers: dict[str, str]
+    parts: list[ParsedPart] = field(default_factory=list)
+
+
+def _text(part: MIMEPart | None) -> str | None:
+    if part is None:
+        return None
+    try:
+        return str(part.get_content())
+    except (LookupError, UnicodeDecodeError):
+        # An unknown or lying charset: keep what can be read rather than lose the message.
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else None
+
+
+def parse(raw: bytes) -> ParsedMail:
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    headers = {}
+    for name in KEPT_HEADERS:
+        value = msg.get(name)
+        if value is not None:
+            headers[name] = str(value)[:4000]
+    senders = getaddresses([str(msg.get("From", ""))])
+    recipients = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
+    date = None
+    if msg.get("Date"):
+        try:
+            date = parsedate_to_datetime(str(msg["Date"]))
+            if date.tzinfo is None:
+                date = date.replace(tzinfo=dt.UTC)
+        except (TypeError, ValueError):
+            date = None
+    text_part = msg.get_body(preferencelist=("plain",))
+    html_part = msg.get_body(preferencelist=("html",))
+    body_parts = {id(p) for p in (text_part, html_part) if p is not None}
+    parts: list[ParsedPart] = []
+    for part in msg.walk():
+        if part.is_multipart() or id(part) in body_parts:
+            continue
+        disposition = part.get_content_disposition()
+        cid = part.get("Content-ID")
+        filename = part.get_filename()
+        if disposition is None and cid is None and filename is None:
+            continue  # an alternative body we did not pick
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        parts.append(
+            ParsedPart(
+                filename=filename or (f"inline-{len(parts) + 1}" if cid else f"attachment-{len(parts) + 1}"),
+                mime=part.get_content_type(),
+                data=data,
+                inline=disposition == "inline" or (cid is not None and disposition != "attachment"),
+                cid=str(cid).strip("<>") if cid else None,
+            )
+        )
+    subject = msg.get("Subject")
+    return ParsedMail(
+        subject=str(subject) if subject is not None else None,
+        sender=senders[0][1] if senders and senders[0][1] else None,
+        recipients=recipients,
+        date=date,
+        text=_text(text_part),
+        html=_text(html_part),
+        headers=headers,
+        parts=parts,
+    )

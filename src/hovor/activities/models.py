@@ -1,0 +1,272 @@
+"""Queues, activities and their channel items.
+
+An activity is the channel-neutral wrapper (who, when, which queue, how long); its channel item
+(call, e-mail, web chat, SMS, Messenger) shares its key and holds what the channel carries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hovor.auth.models import User
+from hovor.crm.models import AuditStamps, Contact
+from hovor.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+
+STATS = "kept for statistics after anonymization"
+
+
+class Queue(AuditStamps, Base):
+    __tablename__ = "queues"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("queue number"))
+    title: Mapped[str] = mapped_column(String(255), info=op("queue label"))
+    type: Mapped[str] = mapped_column(String(16), info=op())
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=op("queue settings"))
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+
+
+def _of_activity(column: str = "name") -> ForeignKeyConstraint:
+    """A channel item (or a child row) goes with its activity."""
+    return ForeignKeyConstraint(
+        ["tenant_id", column], ["activities.tenant_id", "activities.name"], ondelete="CASCADE"
+    )
+
+
+class Activity(AuditStamps, Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
+        ForeignKeyConstraint(["tenant_id", "contact"], ["crm_contacts.tenant_id", "crm_contacts.name"]),
+        ForeignKeyConstraint(["tenant_id", "ticket"], ["tickets.tenant_id", "tickets.name"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "record"], ["campaign_records.tenant_id", "campaign_records.name"]
+        ),
+        Index("ix_activities_tenant_queue_time", "tenant_id", "queue", "time"),
+        Index("ix_activities_tenant_time", "tenant_id", "time"),
+        Index("ix_activities_tenant_contact", "tenant_id", "contact"),
+        Index("ix_activities_tenant_ticket", "tenant_id", "ticket"),
+        Index("ix_activities_tenant_record", "tenant_id", "record"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    type: Mapped[str] = mapped_column(String(16), info=op("CALL | EMAIL | CHAT | SMS | FBM | COMMENT"))
+    queue: Mapped[str | None] = mapped_column(String(64), info=op())
+    user: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "handling operator; " + STATS)
+    )
+    contact: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.RECORD_LINK, erasure=Erasure.NULL)
+    )
+    ticket: Mapped[int | None] = mapped_column(Integer, info=op())
+    record: Mapped[str | None] = mapped_column(String(64), info=op())
+    title: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.NULL))
+    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.NULL))
+    action: Mapped[str] = mapped_column(String(16), default="CLOSE", info=op())
+    important: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op(STATS))
+    time_open: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op(STATS))
+    time_close: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op(STATS))
+    duration: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
+        JSONType, default=dict, info=pd(Category.FORM)
+    )
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
+
+    queue_obj: Mapped[Queue | None] = relationship(viewonly=True, lazy="raise")
+    user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
+    contact_obj: Mapped[Contact | None] = relationship(viewonly=True, lazy="raise")
+    call: Mapped[CallItem | None] = relationship(viewonly=True, lazy="raise")
+    email: Mapped[EmailItem | None] = relationship(viewonly=True, lazy="raise")
+    web: Mapped[WebItem | None] = relationship(viewonly=True, lazy="raise")
+    sms: Mapped[SmsItem | None] = relationship(viewonly=True, lazy="raise")
+    fbm: Mapped[FbmItem | None] = relationship(viewonly=True, lazy="raise")
+
+
+class CallItem(Base):
+    __tablename__ = "activity_calls"
+    __table_args__ = (_of_activity(), Index("ix_activity_calls_tenant_clid", "tenant_id", "clid"))
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
+    clid: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
+    did: Mapped[str | None] = mapped_column(String(32), info=op("the contact centre's own number"))
+    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False, info=op(STATS))
+    waiting_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
+    ringing_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
+    hold_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
+    duration: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
+    disposition: Mapped[str | None] = mapped_column(String(64), info=op(STATS))
+
+    activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
+    recording: Mapped[Recording | None] = relationship(
+        viewonly=True,
+        lazy="raise",
+        uselist=False,
+        primaryjoin="and_(CallItem.tenant_id == foreign(Recording.tenant_id), "
+        "CallItem.name == foreign(Recording.name))",
+    )
+
+
+class Recording(Base):
+    """The audio of a call: one encrypted blob."""
+
+    __tablename__ = "call_recordings"
+    __table_args__ = (
+        _of_activity(),
+        ForeignKeyConstraint(["tenant_id", "blob"], ["blobs.tenant_id", "blobs.name"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the call activity's key"))
+    blob: Mapped[str] = mapped_column(String(64), info=pd(Category.AUDIO, erasure=Erasure.DELETE_BLOB))
+    mime: Mapped[str] = mapped_column(String(64), info=op())
+    duration: Mapped[float | None] = mapped_column(Float, info=op(STATS))
+    size: Mapped[int] = mapped_column(Integer, info=op())
+    status: Mapped[str] = mapped_column(String(16), default="Converted", info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+
+
+class TranscriptSegment(Base):
+    __tablename__ = "call_transcripts"
+    __table_args__ = (
+        _of_activity("activity"),
+        Index("ix_call_transcripts_tenant_activity", "tenant_id", "activity", "start"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    activity: Mapped[str] = mapped_column(String(64), info=op())
+    start: Mapped[float] = mapped_column(Float, info=op("seconds from the start of the call"))
+    end: Mapped[float] = mapped_column(Float, info=op())
+    speaker: Mapped[str] = mapped_column(String(16), info=op("agent | customer"))
+    text: Mapped[str] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    confidence: Mapped[float | None] = mapped_column(Float, info=op())
+
+
+class EmailItem(Base):
+    __tablename__ = "activity_emails"
+    __table_args__ = (
+        _of_activity(),
+        Index("ix_activity_emails_tenant_address", "tenant_id", "address"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
+    address: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
+    title: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT))
+    text: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
+    html: Mapped[str | None] = mapped_column(Text, info=pd(Category.HTML))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.TEXT))
+    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+    state: Mapped[str] = mapped_column(String(16), default="SENT", info=op())
+    message_id: Mapped[str | None] = mapped_column(String(998), info=pd(Category.TEXT, erasure=Erasure.NULL))
+
+    activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
+
+
+class WebItem(Base):
+    """A web chat; the customer typed their name, e-mail and phone into the chat window."""
+
+    __tablename__ = "activity_webs"
+    __table_args__ = (
+        _of_activity(),
+        Index("ix_activity_webs_tenant_email", "tenant_id", "email"),
+        Index("ix_activity_webs_tenant_phone", "tenant_id", "phone"),
+        Index("ix_activity_webs_tenant_ip", "tenant_id", "ipaddress"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
+    title: Mapped[str | None] = mapped_column(String(255), info=pd(Category.PERSON_NAME))
+    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
+    phone: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
+    ipaddress: Mapped[str | None] = mapped_column(String(45), info=pd(Category.IP))
+    browser: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT))
+    gdpr: Mapped[bool] = mapped_column(
+        Boolean, default=False, info=pd(Category.CONSENT, erasure=Erasure.KEEP, reason="proof of consent")
+    )
+
+    activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
+
+
+class SmsItem(Base):
+    __tablename__ = "activity_sms"
+    __table_args__ = (_of_activity(), Index("ix_activity_sms_tenant_sender", "tenant_id", "sender"))
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
+    sender: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
+    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+
+    activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
+
+
+class FbmItem(Base):
+    __tablename__ = "activity_fbm"
+    __table_args__ = (_of_activity(), Index("ix_activity_fbm_tenant_sender", "tenant_id", "sender"))
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
+    sender: Mapped[str | None] = mapped_column(String(128), info=pd(Category.SOCIAL))
+    title: Mapped[str | None] = mapped_column(String(255), info=pd(Category.PERSON_NAME))
+    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+
+    activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
+
+
+class Message(Base):
+    """One message of a web chat, SMS thread or Messenger conversation."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        _of_activity("activity"),
+        Index("ix_messages_tenant_activity_time", "tenant_id", "activity", "time"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    activity: Mapped[str] = mapped_column(String(64), info=op())
+    direction: Mapped[str] = mapped_column(String(8), info=op("IN | OUT"))
+    text: Mapped[str] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    user: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operator who wrote it")
+    )
+
+
+class Attachment(Base):
+    """A file on a ticket or an activity (an e-mail's attachments, inline images included)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "activity"], ["activities.tenant_id", "activities.name"]),
+        ForeignKeyConstraint(["tenant_id", "ticket"], ["tickets.tenant_id", "tickets.name"]),
+        ForeignKeyConstraint(["tenant_id", "blob"], ["blobs.tenant_id", "blobs.name"]),
+        Index("ix_attachments_tenant_activity", "tenant_id", "activity"),
+        Index("ix_attachments_tenant_ticket", "tenant_id", "ticket"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    activity: Mapped[str | None] = mapped_column(String(64), info=op())
+    ticket: Mapped[int | None] = mapped_column(Integer, info=op())
+    blob: Mapped[str] = mapped_column(String(64), info=pd(Category.FILE, erasure=Erasure.DELETE_BLOB))
+    title: Mapped[str] = mapped_column(String(255), info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    mime: Mapped[str] = mapped_column(String(128), info=op())
+    size: Mapped[int] = mapped_column(Integer, info=op())
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    cid: Mapped[str | None] = mapped_column(String(255), info=op("content id inside an e-mail"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "uploading operator")
+    )

@@ -1,0 +1,150 @@
+"""Input shapes of queues, activities and their channel items."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, IPvAnyAddress
+
+from hovor.api.serialize import Key, LongText, RefIn, Text255
+
+QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
+Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]
+Seconds = int
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueueOptions(BaseModel):
+    """Known options are checked; other v6 options are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    record_calls: bool = True
+    # Days; 0 or empty means the tenant's ceiling (enforced by the retention sweep).
+    recordings_retention: int | None = Field(None, ge=0, le=36500)
+
+
+class QueueCreate(Strict):
+    name: Key
+    title: Text255 = Field(min_length=1)
+    type: QueueType
+    options: QueueOptions = Field(default_factory=QueueOptions)
+    deactivated: bool = False
+
+
+class QueueUpdate(Strict):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    options: QueueOptions | None = None
+    deactivated: bool | None = None
+
+
+class ActivityFields(Strict):
+    """The channel-neutral part every activity shares."""
+
+    queue: RefIn | None = None
+    user: RefIn | None = None
+    contact: RefIn | None = None
+    ticket: int | None = None
+    record: RefIn | None = None
+    title: str | None = Field(None, max_length=1000)
+    description: LongText | None = None
+    action: Action | None = None
+    important: bool | None = None
+    time: str | None = Field(None, max_length=40, description="YYYY-MM-DD HH:MM:SS (tenant zone) or ISO 8601")
+    time_close: str | None = Field(None, max_length=40)
+    duration: Seconds | None = Field(None, ge=0, le=10**7)
+    customFields: dict[str, Any] | None = None
+
+
+class CommentCreate(ActivityFields):
+    """``POST activities.json`` makes comments (``type`` COMMENT or empty).
+
+    Calls, e-mails, chats, SMS and Messenger conversations have their own endpoints."""
+
+    type: Literal["COMMENT", ""] = "COMMENT"
+    description: LongText = Field(min_length=1)
+
+
+class ActivityUpdate(ActivityFields):
+    name: Key | None = None
+
+
+class CallCreate(ActivityFields):
+    clid: str | None = Field(None, max_length=32)
+    did: str | None = Field(None, max_length=32)
+    direction: Literal["in", "out", "internal"]
+    answered: bool = False
+    waiting_time: Seconds | None = Field(None, ge=0, le=10**7)
+    ringing_time: Seconds | None = Field(None, ge=0, le=10**7)
+    hold_time: Seconds | None = Field(None, ge=0, le=10**7)
+    disposition: str | None = Field(None, max_length=64)
+
+
+class CallUpdate(ActivityFields):
+    name: Key | None = None
+    answered: bool | None = None
+    waiting_time: Seconds | None = Field(None, ge=0, le=10**7)
+    ringing_time: Seconds | None = Field(None, ge=0, le=10**7)
+    hold_time: Seconds | None = Field(None, ge=0, le=10**7)
+    disposition: str | None = Field(None, max_length=64)
+
+
+class EmailCreate(ActivityFields):
+    address: EmailStr | None = None
+    text: LongText | None = None
+    html: str | None = Field(None, max_length=5_000_000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=200)
+    direction: Literal["in", "out"]
+    state: Literal["SENT", "FAILED", "WAIT", "POSTPROCESSING", "DRAFT"] = "SENT"
+
+
+class EmailUpdate(ActivityFields):
+    name: Key | None = None
+    state: Literal["SENT", "FAILED", "WAIT", "POSTPROCESSING", "DRAFT"] | None = None
+
+
+class WebCreate(ActivityFields):
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=32)
+    ipaddress: IPvAnyAddress | None = None
+    browser: str | None = Field(None, max_length=1000)
+    gdpr: bool = False
+
+
+class WebUpdate(ActivityFields):
+    name: Key | None = None
+    gdpr: bool | None = None
+
+
+class SmsCreate(ActivityFields):
+    sender: str = Field(max_length=32)
+    direction: Literal["in", "out"]
+
+
+class FbmCreate(ActivityFields):
+    sender: str = Field(min_length=1, max_length=128)
+    direction: Literal["in", "out"]
+
+
+class ThreadUpdate(ActivityFields):
+    name: Key | None = None
+
+
+class MessageCreate(Strict):
+    activity: RefIn
+    direction: Literal["IN", "OUT", "in", "out"]
+    text: LongText = Field(min_length=1)
+    time: str | None = Field(None, max_length=40)
+
+
+class TranscriptCreate(Strict):
+    activity: RefIn
+    start: float = Field(ge=0, le=10**6)
+    end: float = Field(ge=0, le=10**6)
+    speaker: Literal["agent", "customer"]
+    text: LongText = Field(min_length=1)
+    confidence: float | None = Field(None, ge=0, le=1)

@@ -1,0 +1,465 @@
+"""Queues, activities, channel items, messages, transcripts, recordings and attachments.
+
+Services flush, never commit. Blobs are written through :class:`hovor.files.service.Files`, and
+destroyed key-first (the objects and rows go once the transaction has committed).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from hovor.activities import schemas
+from hovor.activities.models import (
+    Activity,
+    Attachment,
+    CallItem,
+    EmailItem,
+    FbmItem,
+    Message,
+    Queue,
+    Recording,
+    SmsItem,
+    TranscriptSegment,
+    WebItem,
+)
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.api.wire import from_wire
+from hovor.auth.caller import Caller
+from hovor.auth.scope import get_visible, may_use
+from hovor.crm.forms import validate_custom_fields
+from hovor.db import new_name, utcnow
+from hovor.files.models import Blob
+from hovor.files.service import Files
+from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.records import apply, contact_ref, key_unchanged, stamp_edit, user_ref
+
+
+@dataclass(frozen=True)
+class Channel:
+    type: str
+    item: Any
+    queue_types: tuple[str, ...]
+
+
+CALL_QUEUES = ("in", "out", "progressive", "dialer")
+CHANNELS = {
+    "CALL": Channel("CALL", CallItem, CALL_QUEUES),
+    "EMAIL": Channel("EMAIL", EmailItem, ("email",)),
+    "CHAT": Channel("CHAT", WebItem, ("chat",)),
+    "SMS": Channel("SMS", SmsItem, ("sms",)),
+    "FBM": Channel("FBM", FbmItem, ("fbm",)),
+}
+THREADS = ("CHAT", "SMS", "FBM")
+
+
+# --- queues ------------------------------------------------------------------------------------
+def create_queue(session: Session, caller: Caller, body: schemas.QueueCreate) -> Queue:
+    if session.get(Queue, (caller.tenant_id, body.name)) is not None:
+        raise Conflict("A queue with this number exists.")
+    queue = Queue(
+        tenant_id=caller.tenant_id,
+        name=body.name,
+        title=body.title,
+        type=body.type,
+        options=body.options.model_dump(),
+        deactivated=body.deactivated,
+        created_by=caller.user,
+    )
+    session.add(queue)
+    session.flush()
+    return queue
+
+
+def update_queue(session: Session, caller: Caller, queue: Queue, body: schemas.QueueUpdate) -> Queue:
+    key_unchanged(body, queue.name)
+    sent = body.model_dump(exclude_unset=True, exclude={"name", "options"})
+    apply(queue, sent, required=("title", "deactivated"))
+    if "options" in body.model_fields_set:
+        if body.options is None:
+            raise ValidationFailed({"options": ["This field cannot be empty."]})
+        queue.options = {**(queue.options or {}), **body.options.model_dump(exclude_unset=True)}
+    stamp_edit(queue, caller)
+    session.flush()
+    return queue
+
+
+def delete_queue(session: Session, caller: Caller, queue: Queue) -> None:
+    used = session.scalar(
+        select(func.count())
+        .select_from(Activity)
+        .where(Activity.tenant_id == queue.tenant_id, Activity.queue == queue.name)
+    )
+    if used:
+        raise Conflict("The queue has activities; deactivate it instead.")
+    session.delete(queue)
+    session.flush()
+
+
+# --- the activity wrapper ----------------------------------------------------------------------
+def _time(value: str | None, caller: Caller, field: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return from_wire(value, caller.timezone)
+    except ValueError:
+        raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
+
+
+def _queue(session: Session, caller: Caller, name: str | None, activity_type: str) -> str | None:
+    if name is None:
+        return None
+    queue = get_visible(session, Queue, caller, name, {"queue": Queue.name})
+    if queue is None or not may_use(caller, "queue", name):
+        raise ValidationFailed({"queue": ["No such queue, or your rights do not cover it."]})
+    channel = CHANNELS.get(activity_type)
+    if channel is not None and queue.type not in channel.queue_types:
+        raise ValidationFailed({"queue": [f"A {queue.type} queue does not take {activity_type} activities."]})
+    return queue.name
+
+
+def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
+    if number is None:
+        return None
+    from hovor.helpdesk.models import Ticket
+
+    found = get_visible(session, Ticket, caller, number, {"category": Ticket.category})
+    if found is None:
+        raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
+    found.last_activity = utcnow()
+    return number
+
+
+def _record(session: Session, caller: Caller, name: str | None) -> str | None:
+    if name is None:
+        return None
+    from hovor.campaigns.models import CampaignRecord
+
+    if get_visible(session, CampaignRecord, caller, name, {"queue": CampaignRecord.queue}) is None:
+        raise ValidationFailed({"record": ["No such campaign record, or your rights do not cover it."]})
+    return name
+
+
+WRAPPER = set(schemas.ActivityFields.model_fields)
+
+
+def _wrapper_values(session: Session, caller: Caller, body: BaseModel, activity_type: str) -> dict[str, Any]:
+    """The sent wrapper fields, each checked and resolved."""
+    sent = body.model_fields_set & WRAPPER
+    data: Any = body
+    values: dict[str, Any] = {}
+    resolvers = {
+        "queue": lambda v: _queue(session, caller, v, activity_type),
+        "user": lambda v: user_ref(session, caller, v),
+        "contact": lambda v: contact_ref(session, caller, v),
+        "ticket": lambda v: _ticket(session, caller, v),
+        "record": lambda v: _record(session, caller, v),
+        "time": lambda v: _time(v, caller, "time"),
+        "time_close": lambda v: _time(v, caller, "time_close"),
+    }
+    for key in sent - {"customFields"}:
+        value = getattr(data, key)
+        values[key] = resolvers[key](value) if key in resolvers else value
+    return values
+
+
+def _new_activity(session: Session, caller: Caller, activity_type: str, body: BaseModel) -> Activity:
+    values = _wrapper_values(session, caller, body, activity_type)
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "activities",
+        None,
+        getattr(body, "customFields", None),
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    now = utcnow()
+    activity = Activity(
+        tenant_id=caller.tenant_id,
+        name=new_name("activities"),
+        type=activity_type,
+        created_by=caller.user,
+        time=values.pop("time", None) or now,
+        time_open=now,
+        action=values.pop("action", None) or "CLOSE",
+        important=bool(values.pop("important", False)),
+        custom_fields=clean.values,
+        consents=clean.consents,
+        **values,
+    )
+    if activity.action == "CLOSE" and activity.time_close is None:
+        activity.time_close = now
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: BaseModel) -> None:
+    key_unchanged(body, activity.name)
+    values = _wrapper_values(session, caller, body, activity.type)
+    apply(activity, values, required=("time", "action", "important"))
+    if "customFields" in body.model_fields_set:
+        clean = validate_custom_fields(
+            session,
+            caller,
+            "activities",
+            None,
+            getattr(body, "customFields", None),
+            activity.custom_fields,
+            activity.consents,
+            creating=False,
+            may_edit_readonly=caller.can("crm:forms:update"),
+        )
+        activity.custom_fields, activity.consents = clean.values, clean.consents
+    if values.get("action") == "CLOSE" and activity.time_close is None:
+        activity.time_close = utcnow()
+    stamp_edit(activity, caller)
+
+
+def create_comment(session: Session, caller: Caller, body: schemas.CommentCreate) -> Activity:
+    return _new_activity(session, caller, "COMMENT", body)
+
+
+def update_activity(
+    session: Session, caller: Caller, activity: Activity, body: schemas.ActivityUpdate
+) -> Activity:
+    _update_wrapper(session, caller, activity, body)
+    session.flush()
+    return activity
+
+
+def delete_activity(session: Session, caller: Caller, activity: Activity, files: Files) -> None:
+    """Deletes an activity with everything it holds: item, messages, transcript, recording, files."""
+    recording = session.get(Recording, (activity.tenant_id, activity.name))
+    if recording is not None:
+        _drop_recording(session, recording, files)
+    for attachment in session.scalars(
+        select(Attachment).where(
+            Attachment.tenant_id == activity.tenant_id, Attachment.activity == activity.name
+        )
+    ):
+        delete_attachment(session, caller, attachment, files)
+    for model in (Message, TranscriptSegment):
+        session.execute(
+            delete(model).where(model.tenant_id == activity.tenant_id, model.activity == activity.name)
+        )
+    channel = CHANNELS.get(activity.type)
+    if channel is not None:
+        session.execute(
+            delete(channel.item).where(
+                channel.item.tenant_id == activity.tenant_id, channel.item.name == activity.name
+            )
+        )
+    session.delete(activity)
+    session.flush()
+
+
+# --- channel items -----------------------------------------------------------------------------
+def _phone(value: str | None, caller: Caller, field: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_phone(value, caller.country)
+    except ValueError:
+        raise ValidationFailed({field: ["Not a valid phone number."]}) from None
+
+
+def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any]:
+    if activity_type == "CALL":
+        return {
+            "clid": _phone(body.clid, caller, "clid"),
+            "did": _phone(body.did, caller, "did"),
+            "direction": body.direction,
+            "answered": body.answered,
+            "waiting_time": body.waiting_time,
+            "ringing_time": body.ringing_time,
+            "hold_time": body.hold_time,
+            "duration": body.duration,
+            "disposition": body.disposition,
+        }
+    if activity_type == "EMAIL":
+        return {
+            "address": normalize_email(body.address) if body.address else None,
+            "title": body.title,
+            "text": body.text,
+            "html": body.html,
+            "headers": body.headers,
+            "direction": body.direction,
+            "state": body.state,
+            "message_id": body.headers.get("Message-ID"),
+        }
+    if activity_type == "CHAT":
+        return {
+            "title": body.title,
+            "email": normalize_email(body.email) if body.email else None,
+            "phone": _phone(body.phone, caller, "phone"),
+            "ipaddress": str(ipaddress.ip_address(body.ipaddress)) if body.ipaddress else None,
+            "browser": body.browser,
+            "gdpr": body.gdpr,
+        }
+    if activity_type == "SMS":
+        return {"sender": _phone(body.sender, caller, "sender"), "direction": body.direction}
+    if activity_type == "FBM":
+        return {"sender": body.sender, "title": body.title, "direction": body.direction}
+    raise ValueError(activity_type)
+
+
+def create_channel_item(session: Session, caller: Caller, activity_type: str, body: Any) -> Any:
+    channel = CHANNELS[activity_type]
+    item_values = _item_values(activity_type, body, caller)
+    activity = _new_activity(session, caller, activity_type, body)
+    item = channel.item(tenant_id=caller.tenant_id, name=activity.name, **item_values)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) -> Any:
+    activity = session.get(Activity, (item.tenant_id, item.name))
+    assert activity is not None
+    _update_wrapper(session, caller, activity, body)
+    own = body.model_fields_set - WRAPPER - {"name"}
+    values = {k: getattr(body, k) for k in own}
+    if activity.type in ("CHAT", "FBM") and "title" in body.model_fields_set:
+        values["title"] = body.title
+    if activity.type == "EMAIL" and "title" in body.model_fields_set:
+        values["title"] = body.title
+    apply(item, values, required=("answered", "gdpr", "state"))
+    session.flush()
+    return item
+
+
+def delete_channel_item(session: Session, caller: Caller, item: Any, files: Files) -> None:
+    activity = session.get(Activity, (item.tenant_id, item.name))
+    assert activity is not None
+    delete_activity(session, caller, activity, files)
+
+
+def channel_functions(activity_type: str) -> tuple[Any, Any, Any]:
+    def create(session: Session, caller: Caller, body: Any) -> Any:
+        return create_channel_item(session, caller, activity_type, body)
+
+    return create, update_channel_item, delete_channel_item
+
+
+# --- messages and transcripts ------------------------------------------------------------------
+def _activity_of(session: Session, caller: Caller, name: str, types: Iterable[str]) -> Activity:
+    activity = get_visible(session, Activity, caller, name, {"queue": Activity.queue})
+    if activity is None:
+        raise ValidationFailed({"activity": ["No such activity, or your rights do not cover it."]})
+    if activity.type not in types:
+        raise ValidationFailed({"activity": [f"A {activity.type} activity does not take this."]})
+    return activity
+
+
+def create_message(session: Session, caller: Caller, body: schemas.MessageCreate) -> Message:
+    activity = _activity_of(session, caller, body.activity, THREADS)
+    if activity.anonymized:
+        raise Conflict("The conversation is anonymized.")
+    message = Message(
+        tenant_id=caller.tenant_id,
+        name=new_name("messages"),
+        activity=activity.name,
+        direction=body.direction.upper(),
+        text=body.text,
+        time=_time(body.time, caller, "time") or utcnow(),
+        user=caller.user if body.direction.upper() == "OUT" else None,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def create_transcript(session: Session, caller: Caller, body: schemas.TranscriptCreate) -> TranscriptSegment:
+    activity = _activity_of(session, caller, body.activity, ("CALL",))
+    if body.end < body.start:
+        raise ValidationFailed({"end": ["A segment cannot end before it starts."]})
+    segment = TranscriptSegment(
+        tenant_id=caller.tenant_id,
+        name=new_name("transcripts"),
+        activity=activity.name,
+        start=body.start,
+        end=body.end,
+        speaker=body.speaker,
+        text=body.text,
+        confidence=body.confidence,
+    )
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+# --- recordings and attachments ----------------------------------------------------------------
+def _drop_recording(session: Session, recording: Recording, files: Files) -> None:
+    blob = session.get(Blob, (recording.tenant_id, recording.blob))
+    session.delete(recording)
+    session.flush()
+    if blob is not None:
+        files.destroy_key(session, blob)
+
+
+def attach_recording(
+    session: Session, activity: Activity, blob: Blob, duration: float | None, files: Files
+) -> Recording:
+    """Files an uploaded recording on a call; a recording already there is replaced and shredded."""
+    previous = session.get(Recording, (activity.tenant_id, activity.name))
+    if previous is not None:
+        _drop_recording(session, previous, files)
+    recording = Recording(
+        tenant_id=activity.tenant_id,
+        name=activity.name,
+        blob=blob.name,
+        mime=blob.mime,
+        duration=duration,
+        size=blob.size,
+        status="Converted",
+    )
+    session.add(recording)
+    session.flush()
+    return recording
+
+
+def add_attachment(
+    session: Session,
+    caller: Caller,
+    blob: Blob,
+    title: str,
+    *,
+    ticket: int | None = None,
+    activity: str | None = None,
+    inline: bool = False,
+    cid: str | None = None,
+) -> Attachment:
+    attachment = Attachment(
+        tenant_id=caller.tenant_id,
+        name=new_name("attachments"),
+        ticket=ticket,
+        activity=activity,
+        blob=blob.name,
+        title=title[:255] or "attachment",
+        mime=blob.mime,
+        size=blob.size,
+        inline=inline,
+        cid=cid,
+        created_by=caller.user,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
+    blob = session.get(Blob, (attachment.tenant_id, attachment.blob))
+    session.delete(attachment)
+    session.flush()
+    if blob is not None:
+        files.destroy_key(session, blob)

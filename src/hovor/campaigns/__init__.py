@@ -1,0 +1,1 @@
+"""Outbound campaigns: record types (forms) and records to dial."""

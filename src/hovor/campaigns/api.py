@@ -1,0 +1,123 @@
+"""The campaign resources: record types and records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
+
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
+from hovor.api.serialize import ref, stamps
+from hovor.api.wire import to_wire
+from hovor.campaigns import schemas, service
+from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.crm.forms import hidden_field_names
+
+
+def serialize_type(t: RecordType, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "title": t.title,
+        "queue": ref(t.queue_obj),
+        "description": t.description,
+        **stamps(t, ctx),
+    }
+
+
+def _prepare(session: Session, ctx: Ctx) -> None:
+    if not ctx.caller.can("crm:forms:update"):
+        ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, "records")
+
+
+def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
+    hidden = ctx.cache.get("hidden", frozenset())
+    return {
+        "name": r.name,
+        "record_type": ref(r.record_type_obj),
+        "queue": r.queue,
+        "contact": ref(r.contact_obj),
+        "user": ref(r.user_obj),
+        "number": r.number,
+        "action": r.action,
+        "nextcall": to_wire(r.nextcall, ctx.tz),
+        "anonymized": r.anonymized,
+        "customFields": {k: list(v) for k, v in (r.custom_fields or {}).items() if k not in hidden},
+        **stamps(r, ctx),
+    }
+
+
+def _stamp_fields(model: Any) -> list[Any]:
+    return [
+        qf("created", model.created, "datetime"),
+        qf("edited", model.edited, "datetime"),
+        qf("created_by", model.created_by),
+        qf("edited_by", model.edited_by),
+    ]
+
+
+register(
+    Resource(
+        endpoint="campaignsTypes",
+        title="Campaign record types",
+        model=RecordType,
+        permission="campaigns:types",
+        fields=[
+            qf("name", RecordType.name),
+            qf("title", RecordType.title),
+            qf("queue", RecordType.queue),
+            qf("description", RecordType.description),
+            *_stamp_fields(RecordType),
+        ],
+        serialize=serialize_type,
+        create_schema=schemas.RecordTypeCreate,
+        update_schema=schemas.RecordTypeUpdate,
+        create=service.create_type,
+        update=service.update_type,
+        delete=service.delete_type,
+        scope={"queue": RecordType.queue},
+        q_columns=[RecordType.title],
+        relations=[Relation("records", "campaignsRecords", "record_type")],
+        load_options=[selectinload(RecordType.queue_obj)],
+        default_order=[RecordType.title.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="campaignsRecords",
+        title="Campaign records",
+        model=CampaignRecord,
+        permission="campaigns:records",
+        fields=[
+            qf("name", CampaignRecord.name),
+            qf("record_type", CampaignRecord.record_type),
+            qf("queue", CampaignRecord.queue),
+            qf("contact", CampaignRecord.contact),
+            qf("user", CampaignRecord.user),
+            qf("number", CampaignRecord.number),
+            qf("action", CampaignRecord.action, "int"),
+            qf("nextcall", CampaignRecord.nextcall, "datetime"),
+            qf("anonymized", CampaignRecord.anonymized, "bool"),
+            qf("customFields", CampaignRecord.custom_fields, filter=False, sort=False),
+            *_stamp_fields(CampaignRecord),
+        ],
+        serialize=serialize_record,
+        create_schema=schemas.RecordCreate,
+        update_schema=schemas.RecordUpdate,
+        create=service.create_record,
+        update=service.update_record,
+        delete=service.delete_record,
+        scope={"queue": CampaignRecord.queue},
+        q_columns=[CampaignRecord.number, CampaignRecord.custom_fields],
+        relations=[Relation("activities", "activities", "record")],
+        load_options=[
+            selectinload(CampaignRecord.record_type_obj),
+            selectinload(CampaignRecord.contact_obj),
+            selectinload(CampaignRecord.user_obj),
+        ],
+        default_order=[CampaignRecord.created.desc()],
+        prepare=_prepare,
+    )
+)
+
+relate("contacts", Relation("campaignsRecords", "campaignsRecords", "contact"))

@@ -1,0 +1,64 @@
+"""Record types (the campaign's form and script) and the records a dialer works through."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hovor.activities.models import Queue
+from hovor.auth.models import User
+from hovor.crm.models import AuditStamps, Contact
+from hovor.db import Base, JSONType, UTCDateTime
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+
+
+class RecordType(AuditStamps, Base):
+    __tablename__ = "record_types"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),)
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    title: Mapped[str] = mapped_column(String(255), info=op("campaign name"))
+    queue: Mapped[str | None] = mapped_column(String(64), info=op())
+    description: Mapped[str | None] = mapped_column(Text, info=op("the campaign's script"))
+
+    queue_obj: Mapped[Queue | None] = relationship(viewonly=True, lazy="raise")
+
+
+class CampaignRecord(AuditStamps, Base):
+    __tablename__ = "campaign_records"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "record_type"], ["record_types.tenant_id", "record_types.name"]),
+        ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),
+        ForeignKeyConstraint(["tenant_id", "contact"], ["crm_contacts.tenant_id", "crm_contacts.name"]),
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
+        Index("ix_campaign_records_tenant_type", "tenant_id", "record_type"),
+        Index("ix_campaign_records_tenant_number", "tenant_id", "number"),
+        Index("ix_campaign_records_tenant_contact", "tenant_id", "contact"),
+        Index("ix_campaign_records_tenant_nextcall", "tenant_id", "action", "nextcall"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    record_type: Mapped[str] = mapped_column(String(64), info=op())
+    # Copied from the record type when the record is made, so rights by queue apply directly.
+    queue: Mapped[str | None] = mapped_column(String(64), info=op())
+    contact: Mapped[str | None] = mapped_column(String(64), info=pd(Category.RECORD_LINK))
+    user: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
+    )
+    number: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
+    action: Mapped[int] = mapped_column(Integer, default=1, info=op("dialer state 0-6"))
+    nextcall: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
+        JSONType, default=dict, info=pd(Category.FORM)
+    )
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+
+    record_type_obj: Mapped[RecordType] = relationship(viewonly=True, lazy="raise")
+    contact_obj: Mapped[Contact | None] = relationship(viewonly=True, lazy="raise")
+    user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")

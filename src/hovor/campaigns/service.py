@@ -1,0 +1,183 @@
+"""Campaign rules. Services flush, never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hovor.activities.models import Activity, Queue
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.api.wire import from_wire
+from hovor.auth.caller import Caller
+from hovor.auth.scope import get_visible, may_use
+from hovor.campaigns import schemas
+from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.crm.forms import validate_custom_fields
+from hovor.privacy.identifiers import normalize_phone
+from hovor.records import apply, contact_ref, key_unchanged, new_key, stamp_edit, user_ref
+
+DIAL_QUEUES = ("out", "progressive", "dialer")
+
+
+def _queue(session: Session, caller: Caller, name: str | None) -> str | None:
+    if name is None:
+        return None
+    queue = get_visible(session, Queue, caller, name, {"queue": Queue.name})
+    if queue is None or not may_use(caller, "queue", name):
+        raise ValidationFailed({"queue": ["No such queue, or your rights do not cover it."]})
+    if queue.type not in DIAL_QUEUES:
+        raise ValidationFailed({"queue": ["A campaign dials from an out, progressive or dialer queue."]})
+    return queue.name
+
+
+def create_type(session: Session, caller: Caller, body: schemas.RecordTypeCreate) -> RecordType:
+    record_type = RecordType(
+        tenant_id=caller.tenant_id,
+        name=new_key(session, RecordType, caller.tenant_id, body.name, "recordtypes"),
+        title=body.title,
+        queue=_queue(session, caller, body.queue),
+        description=body.description,
+        created_by=caller.user,
+    )
+    session.add(record_type)
+    session.flush()
+    return record_type
+
+
+def update_type(
+    session: Session, caller: Caller, record_type: RecordType, body: schemas.RecordTypeUpdate
+) -> RecordType:
+    key_unchanged(body, record_type.name)
+    values = body.model_dump(exclude_unset=True, exclude={"name"})
+    if "queue" in values:
+        values["queue"] = _queue(session, caller, values["queue"])
+        # Records follow their campaign's queue, so rights by queue keep applying to them.
+        session.execute(
+            update(CampaignRecord)
+            .where(
+                CampaignRecord.tenant_id == record_type.tenant_id,
+                CampaignRecord.record_type == record_type.name,
+            )
+            .values(queue=values["queue"])
+        )
+    apply(record_type, values, required=("title",))
+    stamp_edit(record_type, caller)
+    session.flush()
+    return record_type
+
+
+def delete_type(session: Session, caller: Caller, record_type: RecordType) -> None:
+    used = session.scalar(
+        select(func.count())
+        .select_from(CampaignRecord)
+        .where(
+            CampaignRecord.tenant_id == record_type.tenant_id, CampaignRecord.record_type == record_type.name
+        )
+    )
+    if used:
+        raise Conflict("The record type still has records; delete them first.")
+    session.delete(record_type)
+    session.flush()
+
+
+def _number(value: str | None, caller: Caller) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_phone(value, caller.country)
+    except ValueError:
+        raise ValidationFailed({"number": ["Not a valid phone number."]}) from None
+
+
+def _nextcall(value: str | None, caller: Caller) -> Any:
+    if not value:
+        return None
+    try:
+        return from_wire(value, caller.timezone)
+    except ValueError:
+        raise ValidationFailed(
+            {"nextcall": ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}
+        ) from None
+
+
+def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) -> CampaignRecord:
+    record_type = get_visible(session, RecordType, caller, body.record_type)
+    if record_type is None:
+        raise ValidationFailed({"record_type": ["No such record type."]})
+    if not may_use(caller, "queue", record_type.queue):
+        raise ValidationFailed({"record_type": ["Your rights do not cover this campaign's queue."]})
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "records",
+        record_type.name,
+        body.customFields,
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    record = CampaignRecord(
+        tenant_id=caller.tenant_id,
+        name=new_key(session, CampaignRecord, caller.tenant_id, body.name, "records"),
+        record_type=record_type.name,
+        queue=record_type.queue,
+        contact=contact_ref(session, caller, body.contact),
+        user=user_ref(session, caller, body.user),
+        number=_number(body.number, caller),
+        action=body.action,
+        nextcall=_nextcall(body.nextcall, caller),
+        custom_fields=clean.values,
+        consents=clean.consents,
+        created_by=caller.user,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def update_record(
+    session: Session, caller: Caller, record: CampaignRecord, body: schemas.RecordUpdate
+) -> CampaignRecord:
+    key_unchanged(body, record.name)
+    sent = body.model_fields_set
+    values: dict[str, Any] = {}
+    if "contact" in sent:
+        values["contact"] = contact_ref(session, caller, body.contact)
+    if "user" in sent:
+        values["user"] = user_ref(session, caller, body.user)
+    if "number" in sent:
+        values["number"] = _number(body.number, caller)
+    if "action" in sent:
+        values["action"] = body.action
+    if "nextcall" in sent:
+        values["nextcall"] = _nextcall(body.nextcall, caller)
+    apply(record, values, required=("action",))
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "records",
+        record.record_type,
+        body.customFields if "customFields" in sent else None,
+        record.custom_fields,
+        record.consents,
+        creating=False,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    record.custom_fields, record.consents = clean.values, clean.consents
+    stamp_edit(record, caller)
+    session.flush()
+    return record
+
+
+def delete_record(session: Session, caller: Caller, record: CampaignRecord) -> None:
+    """Deletes a campaign record; the calls made for it stay and lose the link."""
+    session.execute(
+        update(Activity)
+        .where(Activity.tenant_id == record.tenant_id, Activity.record == record.name)
+        .values(record=None)
+    )
+    session.delete(record)
+    session.flush()

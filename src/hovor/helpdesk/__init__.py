@@ -1,0 +1,1 @@
+"""Helpdesk: ticket categories and tickets."""

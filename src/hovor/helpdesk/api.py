@@ -1,0 +1,137 @@
+"""The helpdesk resources: ticket categories and tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
+
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
+from hovor.api.serialize import ref, stamps
+from hovor.api.wire import to_wire
+from hovor.crm.forms import hidden_field_names
+from hovor.helpdesk import schemas, service
+from hovor.helpdesk.models import Ticket, TicketCategory
+
+
+def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "title": c.title,
+        "sla_response": c.sla_response,
+        "sla_solution": c.sla_solution,
+        "auto_archive_days": c.auto_archive_days,
+        **stamps(c, ctx),
+    }
+
+
+def _prepare(session: Session, ctx: Ctx) -> None:
+    if not ctx.caller.can("crm:forms:update"):
+        ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, "tickets")
+
+
+def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
+    hidden = ctx.cache.get("hidden", frozenset())
+    return {
+        "name": t.name,
+        "title": t.title,
+        "category": ref(t.category_obj),
+        "user": ref(t.user_obj),
+        "contact": ref(t.contact_obj),
+        "email": t.email,
+        "stage": t.stage,
+        "priority": t.priority,
+        "description": t.description,
+        "followers": list(t.followers or []),
+        "closed": to_wire(t.closed, ctx.tz),
+        "last_activity": to_wire(t.last_activity, ctx.tz),
+        "anonymized": t.anonymized,
+        "customFields": {k: list(v) for k, v in (t.custom_fields or {}).items() if k not in hidden},
+        **stamps(t, ctx),
+    }
+
+
+def _stamp_fields(model: Any) -> list[Any]:
+    return [
+        qf("created", model.created, "datetime"),
+        qf("edited", model.edited, "datetime"),
+        qf("created_by", model.created_by),
+        qf("edited_by", model.edited_by),
+    ]
+
+
+register(
+    Resource(
+        endpoint="ticketsCategories",
+        title="Ticket categories",
+        model=TicketCategory,
+        permission="helpdesk:categories",
+        fields=[
+            qf("name", TicketCategory.name),
+            qf("title", TicketCategory.title),
+            qf("sla_response", TicketCategory.sla_response, "int"),
+            qf("sla_solution", TicketCategory.sla_solution, "int"),
+            qf("auto_archive_days", TicketCategory.auto_archive_days, "int"),
+            *_stamp_fields(TicketCategory),
+        ],
+        serialize=serialize_category,
+        create_schema=schemas.CategoryCreate,
+        update_schema=schemas.CategoryUpdate,
+        create=service.create_category,
+        update=service.update_category,
+        delete=service.delete_category,
+        scope={"category": TicketCategory.name},
+        q_columns=[TicketCategory.title],
+        relations=[Relation("tickets", "tickets", "category")],
+        default_order=[TicketCategory.title.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="tickets",
+        title="Tickets",
+        model=Ticket,
+        permission="helpdesk:tickets",
+        key_type=int,
+        fields=[
+            qf("name", Ticket.name, "int"),
+            qf("title", Ticket.title),
+            qf("category", Ticket.category),
+            qf("user", Ticket.user),
+            qf("contact", Ticket.contact),
+            qf("email", Ticket.email),
+            qf("stage", Ticket.stage),
+            qf("priority", Ticket.priority),
+            qf("description", Ticket.description),
+            qf("followers", Ticket.followers, filter=False, sort=False),
+            qf("closed", Ticket.closed, "datetime"),
+            qf("last_activity", Ticket.last_activity, "datetime"),
+            qf("anonymized", Ticket.anonymized, "bool"),
+            qf("customFields", Ticket.custom_fields, filter=False, sort=False),
+            *_stamp_fields(Ticket),
+        ],
+        serialize=serialize_ticket,
+        create_schema=schemas.TicketCreate,
+        update_schema=schemas.TicketUpdate,
+        create=service.create_ticket,
+        update=service.update_ticket,
+        delete=service.delete_ticket,
+        scope={"category": Ticket.category},
+        q_columns=[Ticket.title, Ticket.description, Ticket.email],
+        relations=[
+            Relation("activities", "activities", "ticket"),
+            Relation("attachments", "attachments", "ticket"),
+        ],
+        load_options=[
+            selectinload(Ticket.category_obj),
+            selectinload(Ticket.user_obj),
+            selectinload(Ticket.contact_obj),
+        ],
+        default_order=[Ticket.name.desc()],
+        prepare=_prepare,
+        uses_files=True,
+    )
+)
+
+relate("contacts", Relation("tickets", "tickets", "contact"))

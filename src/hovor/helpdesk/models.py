@@ -1,0 +1,69 @@
+"""Ticket categories and tickets. Tickets are numbered per tenant, as v6 clients expect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hovor.auth.models import User
+from hovor.crm.models import AuditStamps, Contact
+from hovor.db import Base, JSONType, UTCDateTime
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+
+
+class TicketCategory(AuditStamps, Base):
+    __tablename__ = "ticket_categories"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    title: Mapped[str] = mapped_column(String(255), info=op("category label"))
+    sla_response: Mapped[int | None] = mapped_column(Integer, info=op("minutes to first answer"))
+    sla_solution: Mapped[int | None] = mapped_column(Integer, info=op("minutes to solution"))
+    auto_archive_days: Mapped[int | None] = mapped_column(Integer, info=op())
+
+
+class Ticket(AuditStamps, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "category"], ["ticket_categories.tenant_id", "ticket_categories.name"]
+        ),
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
+        ForeignKeyConstraint(["tenant_id", "contact"], ["crm_contacts.tenant_id", "crm_contacts.name"]),
+        Index("ix_tickets_tenant_category", "tenant_id", "category"),
+        Index("ix_tickets_tenant_contact", "tenant_id", "contact"),
+        Index("ix_tickets_tenant_email", "tenant_id", "email"),
+        Index("ix_tickets_tenant_stage_edited", "tenant_id", "stage", "edited"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, info=op("ticket number")
+    )
+    title: Mapped[str] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.PLACEHOLDER))
+    category: Mapped[str] = mapped_column(String(64), info=op())
+    user: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
+    )
+    contact: Mapped[str | None] = mapped_column(String(64), info=pd(Category.RECORD_LINK))
+    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
+    stage: Mapped[str] = mapped_column(String(8), default="OPEN", info=op())
+    priority: Mapped[str] = mapped_column(String(8), default="MEDIUM", info=op())
+    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
+    followers: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operators following")
+    )
+    custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
+        JSONType, default=dict, info=pd(Category.FORM)
+    )
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
+    closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+
+    category_obj: Mapped[TicketCategory] = relationship(viewonly=True, lazy="raise")
+    user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
+    contact_obj: Mapped[Contact | None] = relationship(viewonly=True, lazy="raise")

@@ -1,0 +1,189 @@
+"""Helpdesk rules. Services flush, never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.auth.caller import Caller
+from hovor.auth.scope import get_visible, may_use
+from hovor.crm.forms import validate_custom_fields
+from hovor.db import utcnow
+from hovor.files.service import Files
+from hovor.helpdesk import schemas
+from hovor.helpdesk.models import Ticket, TicketCategory
+from hovor.privacy.identifiers import normalize_email
+from hovor.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
+
+
+def create_category(session: Session, caller: Caller, body: schemas.CategoryCreate) -> TicketCategory:
+    category = TicketCategory(
+        tenant_id=caller.tenant_id,
+        name=new_key(session, TicketCategory, caller.tenant_id, body.name, "categories"),
+        created_by=caller.user,
+        **body.model_dump(exclude={"name"}),
+    )
+    session.add(category)
+    session.flush()
+    return category
+
+
+def update_category(
+    session: Session, caller: Caller, category: TicketCategory, body: schemas.CategoryUpdate
+) -> TicketCategory:
+    key_unchanged(body, category.name)
+    apply(category, body.model_dump(exclude_unset=True, exclude={"name"}), required=("title",))
+    stamp_edit(category, caller)
+    session.flush()
+    return category
+
+
+def delete_category(session: Session, caller: Caller, category: TicketCategory) -> None:
+    used = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.tenant_id == category.tenant_id, Ticket.category == category.name)
+    )
+    if used:
+        raise Conflict("The category still holds tickets; move or delete them first.")
+    session.delete(category)
+    session.flush()
+
+
+def _category(session: Session, caller: Caller, name: str) -> str:
+    found = get_visible(session, TicketCategory, caller, name, {"category": TicketCategory.name})
+    if found is None or not may_use(caller, "category", name):
+        raise ValidationFailed({"category": ["No such category, or your rights do not cover it."]})
+    return found.name
+
+
+def _followers(session: Session, caller: Caller, names: list[str]) -> list[str]:
+    for name in names:
+        user_ref(session, caller, name, field="followers")
+    return sorted(set(names))
+
+
+def _email(value: str | None) -> str | None:
+    return normalize_email(value) if value else None
+
+
+def _stage_changed(ticket: Ticket, stage: str) -> None:
+    if stage in ("CLOSE", "ARCHIVE") and ticket.closed is None:
+        ticket.closed = utcnow()
+    elif stage in ("OPEN", "WAIT"):
+        ticket.closed = None
+    ticket.stage = stage
+
+
+def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) -> Ticket:
+    category = _category(session, caller, body.category)
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "tickets",
+        None,
+        body.customFields,
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    ticket = Ticket(
+        tenant_id=caller.tenant_id,
+        name=next_number(session, caller.tenant_id, "tickets"),
+        title=body.title,
+        category=category,
+        user=user_ref(session, caller, body.user),
+        contact=contact_ref(session, caller, body.contact),
+        email=_email(body.email),
+        priority=body.priority,
+        description=body.description,
+        followers=_followers(session, caller, body.followers),
+        custom_fields=clean.values,
+        consents=clean.consents,
+        created_by=caller.user,
+        last_activity=utcnow(),
+    )
+    _stage_changed(ticket, body.stage)
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schemas.TicketUpdate) -> Ticket:
+    key_unchanged(body, ticket.name)
+    sent = body.model_fields_set
+    values: dict[str, Any] = {}
+    if "title" in sent:
+        values["title"] = body.title
+    if "category" in sent:
+        values["category"] = _category(session, caller, body.category) if body.category else None
+    if "user" in sent:
+        values["user"] = user_ref(session, caller, body.user)
+    if "contact" in sent:
+        values["contact"] = contact_ref(session, caller, body.contact)
+    if "email" in sent:
+        values["email"] = _email(body.email)
+    if "priority" in sent:
+        values["priority"] = body.priority
+    if "description" in sent:
+        values["description"] = body.description
+    if "followers" in sent:
+        values["followers"] = _followers(session, caller, body.followers or [])
+    apply(ticket, values, required=("title", "category", "priority"))
+    if "stage" in sent:
+        if body.stage is None:
+            raise ValidationFailed({"stage": ["This field cannot be empty."]})
+        _stage_changed(ticket, body.stage)
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "tickets",
+        None,
+        body.customFields if "customFields" in sent else None,
+        ticket.custom_fields,
+        ticket.consents,
+        creating=False,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    ticket.custom_fields, ticket.consents = clean.values, clean.consents
+    stamp_edit(ticket, caller)
+    session.flush()
+    return ticket
+
+
+def delete_ticket(session: Session, caller: Caller, ticket: Ticket, files: Files) -> None:
+    """Deletes a ticket with its comments and attachments; the blobs are crypto-shredded.
+
+    Calls, e-mails and chats filed under the ticket stay (they are records of their own) and
+    lose the link.
+    """
+    from hovor.activities.models import Activity, Attachment
+    from hovor.activities.service import delete_attachment
+
+    for attachment in session.scalars(
+        select(Attachment).where(Attachment.tenant_id == ticket.tenant_id, Attachment.ticket == ticket.name)
+    ):
+        delete_attachment(session, caller, attachment, files)
+    comments = select(Activity.name).where(
+        Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name, Activity.type == "COMMENT"
+    )
+    for attachment in session.scalars(
+        select(Attachment).where(Attachment.tenant_id == ticket.tenant_id, Attachment.activity.in_(comments))
+    ):
+        delete_attachment(session, caller, attachment, files)
+    session.execute(
+        delete(Activity).where(
+            Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name, Activity.type == "COMMENT"
+        )
+    )
+    session.execute(
+        update(Activity)
+        .where(Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name)
+        .values(ticket=None)
+    )
+    session.delete(ticket)
+    session.flush()

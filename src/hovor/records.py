@@ -1,0 +1,76 @@
+"""Rules every record type shares: keys, stamps, references to users and contacts, counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from hovor.api.errors import Conflict, ValidationFailed
+from hovor.auth.caller import Caller
+from hovor.auth.models import User
+from hovor.auth.scope import get_visible
+from hovor.db import new_name, utcnow
+from hovor.tenancy.models import Counter
+
+
+def key_unchanged(body: Any, current: Any) -> None:
+    if getattr(body, "name", None) is not None and str(body.name) != str(current):
+        raise ValidationFailed({"name": ["The key of a record cannot be changed."]})
+
+
+def new_key(session: Session, model: Any, tenant_id: str, wanted: str | None, prefix: str) -> str:
+    if wanted is None:
+        return new_name(prefix)
+    if session.get(model, (tenant_id, wanted)) is not None:
+        raise Conflict("A record with this name already exists.")
+    return wanted
+
+
+def user_ref(session: Session, caller: Caller, name: str | None, field: str = "user") -> str | None:
+    if name is None:
+        return None
+    if session.get(User, (caller.tenant_id, name)) is None:
+        raise ValidationFailed({field: ["No such user."]})
+    return name
+
+
+def contact_ref(session: Session, caller: Caller, name: str | None) -> str | None:
+    """A contact the caller may see, or a form error (never a hint about contacts they may not)."""
+    if name is None:
+        return None
+    from hovor.crm.models import Contact
+
+    contact = get_visible(session, Contact, caller, name, {"database": Contact.database})
+    if contact is None:
+        raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
+    return contact.name
+
+
+def stamp_edit(obj: Any, caller: Caller) -> None:
+    obj.edited = utcnow()
+    obj.edited_by = caller.user
+
+
+def apply(obj: Any, values: dict[str, Any], required: tuple[str, ...] = ()) -> None:
+    """Sets sent values; a required field may not be emptied."""
+    for key, value in values.items():
+        if key in required and value in (None, ""):
+            raise ValidationFailed({key: ["This field cannot be empty."]})
+        setattr(obj, key, value)
+
+
+def next_number(session: Session, tenant_id: str, kind: str) -> int:
+    """The next number of a per-tenant sequence; the row lock serialises concurrent callers."""
+    value = session.execute(
+        update(Counter)
+        .where(Counter.tenant_id == tenant_id, Counter.kind == kind)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar()
+    if value is None:
+        session.add(Counter(tenant_id=tenant_id, kind=kind, value=1))
+        session.flush()
+        return 1
+    return int(value)
