@@ -29,6 +29,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(operator_app, name="operator")
+privacy_app = typer.Typer(help="The personal-data registry and privacy operations.", no_args_is_help=True)
+files_app = typer.Typer(help="The encrypted blob store.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(files_app, name="files")
 
 console = Console()
 err = Console(stderr=True)
@@ -192,6 +196,59 @@ def operator_create(
     console.print(f"operator {name} created")
     if generated:
         console.print(f"password: {password}")
+
+
+@privacy_app.command("schema")
+def privacy_schema(
+    personal_only: Annotated[
+        bool, typer.Option("--personal", help="Only columns holding personal data.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """Print what every column holds, whose data it is and what erasure does to it."""
+    import json
+
+    import hovor.models
+    from hovor.crm.forms import FIELD_CATEGORY
+    from hovor.privacy.registry import Category, iter_columns
+
+    table = Table(
+        "table", "column", "category", "whose", "erasure", "why kept", title="Personal-data registry"
+    )
+    for table_name, column, cls in iter_columns(hovor.models.Base.metadata):
+        if cls is None:
+            row = [table_name, column.name, "UNCLASSIFIED", "", "", ""]
+        else:
+            if personal_only and cls.category is Category.OPERATIONAL:
+                continue
+            row = [
+                table_name,
+                column.name,
+                cls.category.value,
+                cls.owner.value,
+                cls.erasure.value,
+                cls.reason or "",
+            ]
+        if as_json:
+            keys = ("table", "column", "category", "owner", "erasure", "reason")
+            console.print_json(json.dumps(dict(zip(keys, row, strict=True))))
+        else:
+            table.add_row(*row)
+    if not as_json:
+        console.print(table)
+        custom = Table("custom-field type", "category", title="Custom fields declare their data by type")
+        for kind, category in FIELD_CATEGORY.items():
+            custom.add_row(kind, category.value)
+        console.print(custom)
+
+
+@files_app.command("reap")
+def files_reap() -> None:
+    """Finish deleting blobs whose keys are destroyed (object, then row). Safe to run any time."""
+    from hovor.files.service import Files
+
+    done = Files(get_settings()).reap(_factory(), limit=10**9)
+    console.print(f"{done} blob(s) removed")
 
 
 @app.command()

@@ -32,7 +32,9 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # Full precision inside (messages a few milliseconds apart keep their order); the wire shows
+    # whole seconds, and filters compare whole seconds (hovor.api.query).
+    return dt.datetime.now(dt.UTC)
 
 
 def new_name(prefix: str) -> str:

@@ -33,6 +33,7 @@ from hovor.api.errors import Conflict, ValidationFailed
 from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
+from hovor.auth.users import forget_grant
 from hovor.crm.forms import validate_custom_fields
 from hovor.db import new_name, utcnow
 from hovor.files.models import Blob
@@ -98,6 +99,7 @@ def delete_queue(session: Session, caller: Caller, queue: Queue) -> None:
     )
     if used:
         raise Conflict("The queue has activities; deactivate it instead.")
+    forget_grant(session, queue.tenant_id, "queues", queue.name)
     session.delete(queue)
     session.flush()
 

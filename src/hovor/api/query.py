@@ -7,6 +7,7 @@ reference, an unknown field anywhere is a 400 that names it, never a silently em
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,6 +259,8 @@ class QueryCompiler:
         if isinstance(raw, (list, dict)):
             raise BadRequest(f"Filter value for {f.name!r} must be a single value.")
         value = self._coerce(f, raw)
+        if f.type == "datetime":
+            return self._second(col, op, value)
         left = col
         if ignore_case and f.type == "str":
             left, value = func.lower(col), str(value).lower()
@@ -267,6 +270,22 @@ class QueryCompiler:
             # NULL is "not equal" to anything for a caller, whatever SQL's three-valued logic says.
             return or_(left != value, col.is_(None))
         comparisons = {"gt": left > value, "gte": left >= value, "lt": left < value, "lte": left <= value}
+        return comparisons[op]
+
+    @staticmethod
+    def _second(col: Any, op: str, value: dt.datetime) -> ColumnElement[bool]:
+        """A timestamp on the wire names a whole second; compare against that second."""
+        start = value.replace(microsecond=0)
+        end = start + dt.timedelta(seconds=1)
+        within = and_(col >= start, col < end)
+        comparisons = {
+            "eq": within,
+            "neq": or_(~within, col.is_(None)),
+            "gt": col >= end,
+            "gte": col >= start,
+            "lt": col < start,
+            "lte": col < end,
+        }
         return comparisons[op]
 
     def _text(self, col: Any, op: str, raw: str, ignore_case: bool) -> ColumnElement[bool]:

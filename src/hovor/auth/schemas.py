@@ -53,7 +53,10 @@ class ProfileCreate(Strict):
     name: Key
     title: Text255 = Field(min_length=1)
     description: str | None = Field(None, max_length=4000)
+    # For each dimension: null (or absent) means all; a list limits the user to those.
     databases: list[RefIn] | None = Field(None, max_length=1000)
+    queues: list[RefIn] | None = Field(None, max_length=1000)
+    categories: list[RefIn] | None = Field(None, max_length=1000)
 
 
 class ProfileUpdate(Strict):
@@ -61,6 +64,8 @@ class ProfileUpdate(Strict):
     title: Text255 | None = Field(None, min_length=1)
     description: str | None = Field(None, max_length=4000)
     databases: list[RefIn] | None = Field(None, max_length=1000)
+    queues: list[RefIn] | None = Field(None, max_length=1000)
+    categories: list[RefIn] | None = Field(None, max_length=1000)
 
 
 class LoginIn(Strict):

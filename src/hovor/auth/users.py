@@ -171,20 +171,35 @@ def delete_role(session: Session, caller: Caller, role: Role) -> None:
 
 
 # --- profiles ----------------------------------------------------------------------------
-def _check_databases(session: Session, tenant_id: str, names: list[str] | None) -> list[str] | None:
+def _dimension_models() -> dict[str, Any]:
+    from hovor.activities.models import Queue
+    from hovor.crm.models import Database
+    from hovor.helpdesk.models import TicketCategory
+
+    return {"databases": Database, "queues": Queue, "categories": TicketCategory}
+
+
+def _check_grant(
+    session: Session, tenant_id: str, dimension: str, names: list[str] | None
+) -> list[str] | None:
+    """A profile's list for one rights dimension: every name must exist in the tenant."""
     if names is None:
         return None
-    from hovor.crm.models import Database
-
+    model = _dimension_models()[dimension]
     unique = sorted(set(names))
     found = set(
-        session.scalars(
-            select(Database.name).where(Database.tenant_id == tenant_id, Database.name.in_(unique))
-        )
+        session.scalars(select(model.name).where(model.tenant_id == tenant_id, model.name.in_(unique)))
     )
     missing = [n for n in unique if n not in found]
     if missing:
-        raise ValidationFailed({"databases": [f"No such database {n!r}." for n in missing[:10]]})
+        raise ValidationFailed(
+            {
+                dimension: [
+                    f"No such {dimension[:-1] if dimension != 'categories' else 'category'} {n!r}."
+                    for n in missing[:10]
+                ]
+            }
+        )
     return unique
 
 
@@ -196,7 +211,7 @@ def create_profile(session: Session, caller: Caller, body: schemas.ProfileCreate
         name=body.name,
         title=body.title,
         description=body.description,
-        databases=_check_databases(session, caller.tenant_id, body.databases),
+        **{d: _check_grant(session, caller.tenant_id, d, getattr(body, d)) for d in DIMENSIONS},
     )
     session.add(profile)
     session.flush()
@@ -208,10 +223,11 @@ def update_profile(
 ) -> Profile:
     key_unchanged(body, profile.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
-    if profile.builtin and "databases" in sent:
+    if profile.builtin and any(d in sent for d in DIMENSIONS):
         raise Conflict("The data scope of a built-in profile cannot be changed; create a profile instead.")
-    if "databases" in sent:
-        sent["databases"] = _check_databases(session, caller.tenant_id, sent["databases"])
+    for dimension in DIMENSIONS:
+        if dimension in sent:
+            sent[dimension] = _check_grant(session, caller.tenant_id, dimension, sent[dimension])
     if "title" in sent and not sent["title"]:
         raise ValidationFailed({"title": ["A profile needs a title."]})
     for key, value in sent.items():
@@ -235,11 +251,16 @@ def delete_profile(session: Session, caller: Caller, profile: Profile) -> None:
     session.flush()
 
 
-def forget_database(session: Session, tenant_id: str, database: str) -> None:
-    """Removes a deleted CRM database from every profile that listed it."""
+DIMENSIONS = ("databases", "queues", "categories")
+
+
+def forget_grant(session: Session, tenant_id: str, dimension: str, name: str) -> None:
+    """Removes a deleted database, queue or category from every profile that listed it."""
+    column = getattr(Profile, dimension)
     for profile in session.scalars(
-        select(Profile).where(Profile.tenant_id == tenant_id, Profile.databases.is_not(None))
+        select(Profile).where(Profile.tenant_id == tenant_id, column.is_not(None))
     ):
-        if profile.databases and database in profile.databases:
-            profile.databases = [d for d in profile.databases if d != database]
+        granted = getattr(profile, dimension)
+        if granted and name in granted:
+            setattr(profile, dimension, [n for n in granted if n != name])
     session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
-from hovor.auth.users import forget_database
+from hovor.auth.users import forget_grant
 from hovor.crm import schemas
 from hovor.crm.forms import FIELD_TYPES, OBJECT_TYPES, validate_custom_fields
 from hovor.crm.models import Account, Contact, Database, FormField
@@ -64,7 +64,7 @@ def delete_database(session: Session, caller: Caller, db: Database) -> None:
     session.execute(
         delete(FormField).where(FormField.tenant_id == db.tenant_id, FormField.database == db.name)
     )
-    forget_database(session, db.tenant_id, db.name)
+    forget_grant(session, db.tenant_id, "databases", db.name)
     session.delete(db)
     session.flush()
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
+from hovor.auth.users import forget_grant
 from hovor.crm.forms import validate_custom_fields
 from hovor.db import utcnow
 from hovor.files.service import Files
@@ -49,6 +50,7 @@ def delete_category(session: Session, caller: Caller, category: TicketCategory) 
     )
     if used:
         raise Conflict("The category still holds tickets; move or delete them first.")
+    forget_grant(session, category.tenant_id, "categories", category.name)
     session.delete(category)
     session.flush()
 
