@@ -41,7 +41,7 @@ def test_outlook_windows_1250(client: Any, tenant: TenantFixture, mailq: None) -
     assert m["address"] == "jiri.dvorak@example.cz"
     assert "zboží dorazilo poškozené. Žádám o výměnu." in m["text"]
     assert "Jiří Dvořák" in m["text"]
-    assert "<p>posílám reklamaci – zboží dorazilo poškozené" in m["html"]
+    assert "<p>posílám reklamaci \u2013 zboží dorazilo poškozené" in m["html"]
     assert m["headers"]["Message-ID"] == "<DB9PR01MB1234.eurprd01.prod.outlook.com>"
     assert "Received" not in m["headers"]  # routing headers (with relay IP addresses) are not kept
     assert m["time"] == "2026-11-02 10:15:00"  # +0100 is Prague winter time
@@ -66,7 +66,7 @@ def test_thunderbird_iso_8859_2_with_pdf(client: Any, tenant: TenantFixture, mai
 
 def test_gmail_inline_image_and_attachment(client: Any, tenant: TenantFixture, mailq: None) -> None:
     m = import_eml(client, tenant, "gmail-inline-image.eml")
-    assert m["title"] == "Rozbitý displej – fotka"
+    assert m["title"] == "Rozbitý displej \u2013 fotka"
     assert m["address"] == "katerina.novakova@example.com"
     assert "Kateřina Nováková" in m["text"]
     assert 'src="cid:ii_lq1w2e3r0"' in m["html"]
