@@ -109,10 +109,71 @@ def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
         assert sample["customFields"]["number"][0].startswith("+420")
         fields = client.get("/api/v6/formFields.json", headers=h).json()["result"]["data"]
         assert {f["type"] for f in fields} >= {"phone", "email", "address", "consent"}
+        # Every kind of record is there to look at.
+        for endpoint in (
+            "activitiesCall",
+            "activitiesEmail",
+            "activitiesWeb",
+            "activitiesSms",
+            "activitiesFbm",
+            "activitiesMessages",
+            "activitiesCallTranscripts",
+            "activitiesCallRecordings",
+            "attachments",
+            "tickets",
+            "campaignsRecords",
+        ):
+            total = client.get(f"/api/v6/{endpoint}.json", headers=h).json()["result"]["total"]
+            assert total > 0, endpoint
         r = client.post(
             "/api/v6/login.json", json={"username": admin["login"], "password": admin["password"]}
         )
         assert r.status_code == 200
+
+
+def test_serve_starts_in_a_fresh_process_and_answers(env: dict[str, str]) -> None:
+    """What `make run` does: a new process imports only what `hovor serve` imports."""
+    import socket
+    import time
+
+    import httpx
+
+    assert hovor(env, "demo", "--contacts", "10").returncode == 0
+    creds = json.loads((Path(env["HOVOR_DATA_DIR"]) / "demo-credentials.json").read_text())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hovor", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            pytest.fail((proc.stdout.read() if proc.stdout else b"").decode()[-3000:])
+        token = creds["users"][0]["token"]
+        r = httpx.get(f"{base}/api/v6/activities.json", headers={"X-AUTH-TOKEN": token}, params={"take": 1})
+        assert r.status_code == 200 and r.json()["result"]["total"] > 0
+        assert httpx.get(f"{base}/openapi.json").status_code == 200
+        rec = httpx.get(
+            f"{base}/api/v6/activitiesCallRecordings.json", headers={"X-AUTH-TOKEN": token}
+        ).json()
+        audio = httpx.get(
+            base + rec["result"]["data"][0]["url"], headers={"X-AUTH-TOKEN": token, "Range": "bytes=0-11"}
+        )
+        assert audio.status_code == 206 and audio.content[:4] == b"RIFF"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_serve_refuses_plain_http_on_a_public_address(env: dict[str, str]) -> None:

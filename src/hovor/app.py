@@ -112,6 +112,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Importing the domain APIs registers their resources; it happens here, not at package import.
+    # Every model first, so relationships across domains resolve when the APIs build their loaders.
+    import hovor.models  # noqa: F401
     from hovor.activities import api as activities_api
     from hovor.api.router import build_router
     from hovor.auth import api as auth_api
