@@ -60,7 +60,19 @@ BACKENDS = ["sqlite", *(["postgres"] if PG_BASE else [])]
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The process id keeps two test runs on one server (a CI run beside a developer's) apart.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+CREATED: list[str] = []
+
+
+def _drop_created() -> None:
+    if not CREATED or PG_BASE is None:
+        return
+    with psycopg.connect(_dsn(PG_BASE), autocommit=True) as conn:
+        for name in CREATED:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _fresh_pg_database(name: str) -> str:
@@ -68,6 +80,7 @@ def _fresh_pg_database(name: str) -> str:
     with psycopg.connect(_dsn(PG_BASE), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+    CREATED.append(name)
     return make_url(PG_BASE).set(database=name).render_as_string(hide_password=False)
 
 
@@ -79,6 +92,12 @@ def migrated_url(backend: str, tmp: Path, suffix: str = "") -> str:
         url = _fresh_pg_database(f"hovor_test_{_worker()}{suffix}")
     command.upgrade(alembic_config(url), "head")
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    _drop_created()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

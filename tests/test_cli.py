@@ -30,14 +30,12 @@ def hovor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path, backend: str) -> dict[str, str]:
-    from conftest import PG_BASE, _fresh_pg_database
+    from conftest import PG_BASE, _fresh_pg_database, _worker
 
     e = {**os.environ, "HOVOR_DATA_DIR": str(tmp_path / "var"), "HOVOR_ENVIRONMENT": "test", "COLUMNS": "200"}
     if backend == "postgres":
         assert PG_BASE is not None
-        e["HOVOR_DATABASE_URL"] = _fresh_pg_database(
-            f"hovor_cli_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-        )
+        e["HOVOR_DATABASE_URL"] = _fresh_pg_database(f"hovor_cli_{_worker()}")
     else:
         e.pop("HOVOR_DATABASE_URL", None)
     r = hovor(e, "db", "upgrade")

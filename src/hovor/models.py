@@ -7,6 +7,7 @@ from hovor.crm import models as crm_models
 from hovor.db import Base
 from hovor.files import models as files_models
 from hovor.helpdesk import models as helpdesk_models
+from hovor.privacy import models as privacy_models
 from hovor.tenancy import models as tenancy_models
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "crm_models",
     "files_models",
     "helpdesk_models",
+    "privacy_models",
     "tenancy_models",
 ]

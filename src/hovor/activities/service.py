@@ -34,11 +34,12 @@ from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
-from hovor.crm.forms import validate_custom_fields
+from hovor.crm.forms import store_custom_fields, validate_custom_fields
 from hovor.db import new_name, utcnow
 from hovor.files.models import Blob
 from hovor.files.service import Files
 from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, stamp_edit, user_ref
 
 
@@ -202,6 +203,7 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
         activity.time_close = now
     session.add(activity)
     session.flush()
+    store_custom_fields(session, activity, "activities", clean)
     return activity
 
 
@@ -221,7 +223,7 @@ def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: 
             creating=False,
             may_edit_readonly=caller.can("crm:forms:update"),
         )
-        activity.custom_fields, activity.consents = clean.values, clean.consents
+        store_custom_fields(session, activity, "activities", clean)
     if values.get("action") == "CLOSE" and activity.time_close is None:
         activity.time_close = utcnow()
     stamp_edit(activity, caller)
@@ -261,6 +263,7 @@ def delete_activity(session: Session, caller: Caller, activity: Activity, files:
                 channel.item.tenant_id == activity.tenant_id, channel.item.name == activity.name
             )
         )
+    unindex(session, activity.tenant_id, "activities", activity.name)
     session.delete(activity)
     session.flush()
 

@@ -14,8 +14,9 @@ from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
-from hovor.crm.forms import validate_custom_fields
+from hovor.crm.forms import store_custom_fields, validate_custom_fields
 from hovor.privacy.identifiers import normalize_phone
+from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, new_key, stamp_edit, user_ref
 
 DIAL_QUEUES = ("out", "progressive", "dialer")
@@ -135,6 +136,7 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
     )
     session.add(record)
     session.flush()
+    store_custom_fields(session, record, "records", clean)
     return record
 
 
@@ -166,7 +168,7 @@ def update_record(
         creating=False,
         may_edit_readonly=caller.can("crm:forms:update"),
     )
-    record.custom_fields, record.consents = clean.values, clean.consents
+    store_custom_fields(session, record, "records", clean)
     stamp_edit(record, caller)
     session.flush()
     return record
@@ -179,5 +181,6 @@ def delete_record(session: Session, caller: Caller, record: CampaignRecord) -> N
         .where(Activity.tenant_id == record.tenant_id, Activity.record == record.name)
         .values(record=None)
     )
+    unindex(session, record.tenant_id, "records", record.name)
     session.delete(record)
     session.flush()

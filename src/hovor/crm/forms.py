@@ -66,10 +66,16 @@ CHECKBOX_TRUE = ("1", "true", "yes")
 CHECKBOX_FALSE = ("0", "false", "no", "")
 
 
+# Custom-field types whose values identify a person, and the kind they are indexed under.
+IDENTIFIER_KINDS = {"phone": "phone", "email": "email"}
+
+
 @dataclass(frozen=True)
 class CleanValues:
     values: dict[str, list[str]]
     consents: dict[str, Any]
+    # (kind, value, field) of every phone and e-mail value, for the identifier index.
+    identifiers: tuple[tuple[str, str, str], ...] = ()
 
 
 def form_for(session: Session, tenant_id: str, object_type: str, form: str | None) -> list[FormField]:
@@ -197,7 +203,21 @@ def validate_custom_fields(
             form.setdefault(f"customFields.{name}", []).append("This field is required.")
     if form:
         raise ValidationFailed(form)
-    return CleanValues(values, {k: v for k, v in consents.items() if k in fields})
+    identifiers = tuple(
+        (IDENTIFIER_KINDS[fields[name].type], value, name)
+        for name, vals in values.items()
+        if fields[name].type in IDENTIFIER_KINDS
+        for value in vals
+    )
+    return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers)
+
+
+def store_custom_fields(session: Session, record: Any, object_type: str, clean: CleanValues) -> None:
+    """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
+    from hovor.privacy.index import reindex
+
+    record.custom_fields, record.consents = clean.values, clean.consents
+    reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers)
 
 
 def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> frozenset[str]:

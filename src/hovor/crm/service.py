@@ -13,9 +13,10 @@ from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
 from hovor.crm import schemas
-from hovor.crm.forms import FIELD_TYPES, OBJECT_TYPES, validate_custom_fields
+from hovor.crm.forms import FIELD_TYPES, OBJECT_TYPES, store_custom_fields, validate_custom_fields
 from hovor.crm.models import Account, Contact, Database, FormField
 from hovor.db import utcnow
+from hovor.privacy.index import unindex, unindex_field
 from hovor.records import key_unchanged, new_key, stamp_edit, user_ref
 
 
@@ -96,6 +97,7 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
     )
     session.add(account)
     session.flush()
+    store_custom_fields(session, account, "accounts", clean)
     return account
 
 
@@ -127,7 +129,7 @@ def update_account(
         creating=False,
         may_edit_readonly=caller.can("crm:forms:update"),
     )
-    account.custom_fields, account.consents = clean.values, clean.consents
+    store_custom_fields(session, account, "accounts", clean)
     stamp_edit(account, caller)
     session.flush()
     return account
@@ -140,6 +142,7 @@ def delete_account(session: Session, caller: Caller, account: Account) -> None:
         .where(Contact.tenant_id == account.tenant_id, Contact.account == account.name)
         .values(account=None, edited=utcnow(), edited_by=caller.user)
     )
+    unindex(session, account.tenant_id, "accounts", account.name)
     session.delete(account)
     session.flush()
 
@@ -189,6 +192,7 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
     )
     session.add(contact)
     session.flush()
+    store_custom_fields(session, contact, "contacts", clean)
     return contact
 
 
@@ -227,7 +231,7 @@ def update_contact(
         creating=False,
         may_edit_readonly=caller.can("crm:forms:update"),
     )
-    contact.custom_fields, contact.consents = clean.values, clean.consents
+    store_custom_fields(session, contact, "contacts", clean)
     stamp_edit(contact, caller)
     session.flush()
     return contact
@@ -243,6 +247,7 @@ def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
             .where(model.tenant_id == contact.tenant_id, model.contact == contact.name)
             .values(contact=None)
         )
+    unindex(session, contact.tenant_id, "contacts", contact.name)
     session.delete(contact)
     session.flush()
 
@@ -320,6 +325,7 @@ def delete_form_field(session: Session, caller: Caller, field: FormField) -> Non
         if field.name in (record.custom_fields or {}) or field.name in (record.consents or {}):
             record.custom_fields = {k: v for k, v in record.custom_fields.items() if k != field.name}
             record.consents = {k: v for k, v in (record.consents or {}).items() if k != field.name}
+    unindex_field(session, field.tenant_id, field.object_type, field.name)
     session.delete(field)
     session.flush()
 

@@ -11,12 +11,13 @@ from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
-from hovor.crm.forms import validate_custom_fields
+from hovor.crm.forms import store_custom_fields, validate_custom_fields
 from hovor.db import utcnow
 from hovor.files.service import Files
 from hovor.helpdesk import schemas
 from hovor.helpdesk.models import Ticket, TicketCategory
 from hovor.privacy.identifiers import normalize_email
+from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
 
 
@@ -112,6 +113,7 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
     _stage_changed(ticket, body.stage)
     session.add(ticket)
     session.flush()
+    store_custom_fields(session, ticket, "tickets", clean)
     return ticket
 
 
@@ -151,7 +153,7 @@ def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schema
         creating=False,
         may_edit_readonly=caller.can("crm:forms:update"),
     )
-    ticket.custom_fields, ticket.consents = clean.values, clean.consents
+    store_custom_fields(session, ticket, "tickets", clean)
     stamp_edit(ticket, caller)
     session.flush()
     return ticket
@@ -187,5 +189,6 @@ def delete_ticket(session: Session, caller: Caller, ticket: Ticket, files: Files
         .where(Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name)
         .values(ticket=None)
     )
+    unindex(session, ticket.tenant_id, "tickets", str(ticket.name))
     session.delete(ticket)
     session.flush()

@@ -21,6 +21,7 @@ class Category(StrEnum):
     SOCIAL = "identifier.social"
     IP = "identifier.ip"
     LOGIN = "identifier.login"
+    CONTACT_POINT = "identifier.contact_point"  # a phone number or an e-mail address
     RECORD_LINK = "identifier.record"  # the key of a record about the person (a contact)
     PERSON_NAME = "person.name"
     ADDRESS = "person.address"

@@ -1,0 +1,139 @@
+"""The identifier index and the resolver built on it: every record carrying a phone or e-mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from conftest import TenantFixture, data
+from hovor.db import unit_of_work
+from hovor.demo import system_caller
+from hovor.privacy.models import Identifier
+from hovor.privacy.resolver import resolve
+
+PHONE = "+420604123456"
+
+
+def resolved(session_factory: Any, tenant: str, **kw: str) -> dict[str, list[str]]:
+    with unit_of_work(session_factory) as s:
+        return resolve(s, system_caller(s, tenant), **kw)
+
+
+def test_resolve_phone_and_email_everywhere(client: Any, tenant: TenantFixture, session_factory: Any) -> None:
+    h = tenant.h()
+    client.post(
+        "/api/v6/formFields.json",
+        json={"name": "number", "title": "T", "object_type": "contacts", "type": "phone", "multiple": True},
+        headers=h,
+    )
+    client.post(
+        "/api/v6/formFields.json",
+        json={"name": "email", "title": "E", "object_type": "contacts", "type": "email"},
+        headers=h,
+    )
+    for name, kind in (("100", "in"), ("101", "out"), ("400", "chat"), ("500", "sms"), ("300", "email")):
+        client.post("/api/v6/queues.json", json={"name": name, "title": name, "type": kind}, headers=h)
+    jana = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={
+                "lastname": "Nováková",
+                "database": "main",
+                "customFields": {"number": ["604 123 456", "777 000 111"], "email": ["Jana@Example.cz"]},
+            },
+            headers=h,
+        )
+    )
+    dup = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={
+                "lastname": "Nováková J.",
+                "database": "main",
+                "customFields": {"number": ["+420604123456"]},
+            },
+            headers=h,
+        )
+    )
+    other = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={"lastname": "Jiná", "database": "main", "customFields": {"number": ["605 000 000"]}},
+            headers=h,
+        )
+    )
+    call = data(
+        client.post(
+            "/api/v6/activitiesCall.json",
+            json={"queue": "100", "direction": "in", "clid": "604123456"},
+            headers=h,
+        )
+    )
+    sms = data(
+        client.post(
+            "/api/v6/activitiesSms.json",
+            json={"queue": "500", "sender": "00420604123456", "direction": "in"},
+            headers=h,
+        )
+    )
+    chat = data(
+        client.post(
+            "/api/v6/activitiesWeb.json",
+            json={"queue": "400", "phone": "604 123 456", "email": "jana@example.cz"},
+            headers=h,
+        )
+    )
+    mail = data(
+        client.post(
+            "/api/v6/activitiesEmail.json",
+            json={"queue": "300", "direction": "in", "address": "JANA@example.cz"},
+            headers=h,
+        )
+    )
+    client.post("/api/v6/campaignsTypes.json", json={"name": "k", "title": "K", "queue": "101"}, headers=h)
+    rec = data(
+        client.post(
+            "/api/v6/campaignsRecords.json", json={"record_type": "k", "number": "604123456"}, headers=h
+        )
+    )
+
+    assert resolved(session_factory, "acme", phone=PHONE) == {
+        "activitiesCall": [call["name"]],
+        "activitiesSms": [sms["name"]],
+        "activitiesWeb": [chat["name"]],
+        "campaignsRecords": [rec["name"]],
+        "contacts": sorted([jana["name"], dup["name"]]),
+    }
+    assert resolved(session_factory, "acme", email="jana@example.cz") == {
+        "activitiesEmail": [mail["name"]],
+        "activitiesWeb": [chat["name"]],
+        "contacts": [jana["name"]],
+    }
+    assert other["name"] not in str(resolved(session_factory, "acme", phone=PHONE))
+
+    # The index follows changes: an edited number, a deleted contact, a deleted field.
+    client.put(
+        f"/api/v6/contacts/{dup['name']}.json", json={"customFields": {"number": ["606 111 222"]}}, headers=h
+    )
+    assert resolved(session_factory, "acme", phone=PHONE)["contacts"] == [jana["name"]]
+    client.delete(f"/api/v6/contacts/{jana['name']}.json", headers=h)
+    assert "contacts" not in resolved(session_factory, "acme", phone=PHONE)
+    client.delete("/api/v6/formFields/number.json", headers=h)
+    with unit_of_work(session_factory) as s:
+        assert s.scalars(select(Identifier).where(Identifier.field == "number")).all() == []
+
+
+def test_resolver_respects_tenant_and_rights(
+    client: Any, tenant: TenantFixture, other_tenant: TenantFixture, session_factory: Any
+) -> None:
+    for t in (tenant, other_tenant):
+        client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=t.h())
+        client.post(
+            "/api/v6/activitiesCall.json",
+            json={"queue": "100", "direction": "in", "clid": PHONE},
+            headers=t.h(),
+        )
+    own = resolved(session_factory, "acme", phone=PHONE)
+    theirs = resolved(session_factory, "globex", phone=PHONE)
+    assert len(own["activitiesCall"]) == 1 and own != theirs
