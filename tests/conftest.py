@@ -117,6 +117,8 @@ def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         database_url=db_url,
         data_dir=tmp_path_factory.mktemp("data"),
         max_body_bytes=200_000,
+        # Tests change tokens and users directly in the database; the cache has its own test.
+        auth_cache_seconds=0,
     )
 
 

@@ -130,3 +130,47 @@ def test_timestamps_follow_the_tenant_zone(client: Any, app: Any) -> None:
     fb = dt.datetime.strptime(b, "%Y-%m-%d %H:%M:%S")
     offset = (fb - fa).total_seconds() / 3600
     assert 6.9 < offset < 8.1  # Tokyo is 7 or 8 hours ahead of Prague, depending on summer time
+
+
+def test_caller_cache_reuses_then_forgets() -> None:
+    import time as _time
+
+    from hovor.auth.caller import Caller
+    from hovor.auth.service import CallerCache
+
+    cache = CallerCache(ttl=0.3)
+    caller = Caller("t", "u", "admin", frozenset(), None, "Europe/Prague", "CZ", token_hash="h1")
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    cache.put("h1", caller, far)
+    assert cache.get("h1") is caller
+    cache.forget_user("t", "u")
+    assert cache.get("h1") is None
+    cache.put("h1", caller, far)
+    _time.sleep(0.35)
+    assert cache.get("h1") is None  # the TTL bounds how long a revocation elsewhere goes unseen
+    # An entry never outlives its token.
+    cache.put("h1", caller, dt.datetime.now(dt.UTC) + dt.timedelta(milliseconds=50))
+    _time.sleep(0.1)
+    assert cache.get("h1") is None
+    assert CallerCache(ttl=0).put("h2", caller, far) is None and CallerCache(ttl=0).get("h2") is None
+
+
+def test_logout_takes_effect_at_once_with_the_cache_on(client: Any, tenant: TenantFixture, app: Any) -> None:
+    from hovor.auth.service import CallerCache
+
+    saved = app.state.caller_cache
+    app.state.caller_cache = CallerCache(ttl=60)
+    try:
+        token = data(
+            client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD})
+        )["accessToken"]
+        h = {"X-AUTH-TOKEN": token}
+        assert client.get("/api/v6/whoim.json", headers=h).status_code == 200  # now cached
+        client.post("/api/v6/logout.json", headers=h)
+        assert client.get("/api/v6/whoim.json", headers=h).status_code == 401
+        op = tenant.h("operator")
+        assert client.get("/api/v6/whoim.json", headers=op).status_code == 200
+        client.put("/api/v6/users/acme-operator.json", json={"deactivated": True}, headers=tenant.h())
+        assert client.get("/api/v6/whoim.json", headers=op).status_code == 401
+    finally:
+        app.state.caller_cache = saved

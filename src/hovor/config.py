@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(
         30 * 24 * 3600, description="Lifetime of a login refresh token.", gt=0
     )
+    auth_cache_seconds: float = Field(
+        2.0,
+        description="How long a worker may reuse a resolved token without asking the database again. "
+        "A revocation elsewhere takes effect in other workers within this time; 0 disables the cache.",
+        ge=0,
+    )
     api_token_ttl_days: int = Field(
         365, description="Default lifetime of a long-lived API token issued to an integration.", gt=0
     )

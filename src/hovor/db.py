@@ -79,27 +79,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Matches the request threadpool (anyio's default of 40 threads), so a request never waits for a
+# connection that another thread could have had.
+POOL_SIZE = 40
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        # Writers serialise on SQLite; BEGIN IMMEDIATE takes the write lock up front so two
-        # transactions never deadlock upgrading their read locks.
+        # One connection per request thread, kept open: overflow connections would be closed and
+        # reopened under load, paying the connect and the pragmas every time.
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "isolation_level": None},
+            pool_size=POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=30,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers begin deferred and never wait for each other (WAL). A unit of work that will
+            # write begins IMMEDIATE: it takes the write lock up front, so two writers queue on
+            # busy_timeout instead of deadlocking when both try to upgrade a read lock.
+            mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=8)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+BEGIN_OPTION = "hovor_sqlite_begin"
+
+
+def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
+    """Sessions for units of work that write (the default) or only read.
+
+    The difference matters on SQLite only (see the ``begin`` listener in :func:`make_engine`)."""
+    bind = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if writes else "DEFERRED"})
+    return sessionmaker(bind, expire_on_commit=False, autoflush=True)
 
 
 @contextmanager

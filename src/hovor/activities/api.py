@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from hovor.activities import schemas, service
 from hovor.activities.audio import inspect
@@ -212,17 +212,17 @@ def _stamp_fields(model: Any) -> list[Any]:
 
 
 WRAPPER_LOADS = (
-    selectinload(Activity.queue_obj),
-    selectinload(Activity.user_obj),
-    selectinload(Activity.contact_obj),
+    joinedload(Activity.queue_obj),
+    joinedload(Activity.user_obj),
+    joinedload(Activity.contact_obj),
 )
 ACTIVITY_LOADS = (
     *WRAPPER_LOADS,
-    selectinload(Activity.call).selectinload(CallItem.recording),
-    selectinload(Activity.email),
-    selectinload(Activity.web),
-    selectinload(Activity.sms),
-    selectinload(Activity.fbm),
+    joinedload(Activity.call).joinedload(CallItem.recording),
+    joinedload(Activity.email),
+    joinedload(Activity.web),
+    joinedload(Activity.sms),
+    joinedload(Activity.fbm),
 )
 
 register(
@@ -315,7 +315,7 @@ def _channel(
 ) -> None:
     create, update, delete = service.channel_functions(activity_type)
     loads = [
-        selectinload(model.activity).selectinload(opt)
+        joinedload(model.activity).joinedload(opt)
         for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
     ]
     item_rel = {
@@ -325,11 +325,9 @@ def _channel(
         "SMS": Activity.sms,
         "FBM": Activity.fbm,
     }[activity_type]
-    loads.append(selectinload(model.activity).selectinload(item_rel))
+    loads.append(joinedload(model.activity).joinedload(item_rel))
     if activity_type == "CALL":
-        loads.append(
-            selectinload(model.activity).selectinload(Activity.call).selectinload(CallItem.recording)
-        )
+        loads.append(joinedload(model.activity).joinedload(Activity.call).joinedload(CallItem.recording))
     register(
         Resource(
             endpoint=endpoint,

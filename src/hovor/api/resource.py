@@ -70,6 +70,8 @@ class Resource:
     prepare: Callable[[Session, Ctx], None] | None = None
     # The delete function takes the blob store as ``files=``: deleting shreds the record's blobs.
     uses_files: bool = False
+    # Called with (app state, record) once an update or delete has committed.
+    after_change: Callable[[Any, Any], None] | None = None
 
     def perm(self, action: str) -> str:
         return f"{self.permission}:{action}"

@@ -135,7 +135,9 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
     ep = resource.endpoint
     tag: list[str | Enum] = [resource.title or ep]
 
-    def list_(request: Request, session: Session, caller: Caller) -> Any:
+    # Reads run on the event loop: a thread-pool hop costs more (about 0.4 ms here) than the few
+    # indexed queries of a page or a record. Writes, uploads and exports stay in the pool.
+    async def list_(request: Request, session: Session, caller: Caller) -> Any:
         check(caller, resource.perm("read"))
         return ok(request, list_result(request, session, caller, resource))
 
@@ -150,7 +152,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         openapi_extra={"x-permission": resource.perm("read")},
     )
 
-    def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+    async def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
         check(caller, resource.perm("read"))
         obj = load_visible(session, resource, caller, name)
         return ok(request, resource.serialize(obj, make_ctx(session, resource, caller)))
@@ -197,6 +199,8 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             obj = updater(session, caller, obj, body)
             result = reload(session, resource, caller, obj)
             session.commit()
+            if resource.after_change is not None:
+                resource.after_change(request.app.state, obj)
             return ok(request, result)
 
         _signature(
@@ -221,6 +225,8 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             obj = load_visible(session, resource, caller, name)
             deleter(session, caller, obj, **_extras(request, resource))
             session.commit()
+            if resource.after_change is not None:
+                resource.after_change(request.app.state, obj)
             return after_shredding(request, no_content()) if resource.uses_files else no_content()
 
         _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
@@ -240,7 +246,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
 
 
 def _add_relation_route(router: APIRouter, parent: Resource, rel: str, target_ep: str, column: str) -> None:
-    def relation_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+    async def relation_(request: Request, session: Session, caller: Caller, name: str) -> Any:
         target = REGISTRY[target_ep]
         check(caller, parent.perm("read"))
         check(caller, target.perm("read"))

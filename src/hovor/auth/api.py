@@ -78,6 +78,7 @@ async def refresh(request: Request, session: DbSession) -> Any:
 def logout(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     service.logout(session, caller)
     session.commit()
+    request.app.state.caller_cache.forget(caller.token_hash)
     return ok(request, True)
 
 
@@ -140,6 +141,16 @@ def serialize_profile(profile: Profile, ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _forget_user(state: Any, user: User) -> None:
+    # A new password, deactivation, or another role or profile applies at once in this worker.
+    state.caller_cache.forget_user(user.tenant_id, user.name)
+
+
+def _forget_everyone(state: Any, _: Any) -> None:
+    # A role's permissions or a profile's scope changed: every cached caller may be affected.
+    state.caller_cache.clear()
+
+
 register(
     Resource(
         endpoint="users",
@@ -167,6 +178,7 @@ register(
         create=users.create_user,
         update=users.update_user,
         delete=users.delete_user,
+        after_change=_forget_user,
         q_columns=[User.name, User.title, User.email],
         default_order=[User.name.asc()],
     )
@@ -193,6 +205,7 @@ register(
         create=users.create_role,
         update=users.update_role,
         delete=users.delete_role,
+        after_change=_forget_everyone,
         q_columns=[Role.name, Role.title],
         default_order=[Role.name.asc()],
     )
@@ -221,6 +234,7 @@ register(
         create=users.create_profile,
         update=users.update_profile,
         delete=users.delete_profile,
+        after_change=_forget_everyone,
         q_columns=[Profile.name, Profile.title],
         default_order=[Profile.name.asc()],
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import BadRequest, NotFound, Unauthorized
@@ -30,24 +32,86 @@ def _grant(values: list[str] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(values)
 
 
-def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None) -> Caller | None:
+class CallerCache:
+    """Recently resolved tokens of this worker process, kept for a few seconds.
+
+    Resolving a token is a four-table join on every request; most requests come from a client
+    that sent the same token a moment ago. Entries expire after ``ttl`` seconds and are dropped at
+    once when this worker revokes the token; revocations in other workers take effect within the
+    TTL."""
+
+    MAX = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Caller]] = {}
+
+    def get(self, token_hash: str) -> Caller | None:
+        hit = self._entries.get(token_hash)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._entries.pop(token_hash, None)
+            return None
+        return hit[1]
+
+    def put(self, token_hash: str, caller: Caller, token_expires: dt.datetime) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.MAX:
+            self._entries.clear()
+        remaining = (token_expires - utcnow()).total_seconds()
+        self._entries[token_hash] = (time.monotonic() + min(self.ttl, remaining), caller)
+
+    def forget_user(self, tenant_id: str, user: str) -> None:
+        for key, (_, caller) in list(self._entries.items()):
+            if caller.tenant_id == tenant_id and caller.user == user:
+                self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def forget(self, token_hash: str | None) -> None:
+        if token_hash:
+            self._entries.pop(token_hash, None)
+
+
+def resolve_token(factory: Any, cache: CallerCache, raw: str) -> Caller | None:
+    """The caller of a token, from the cache or from a short read transaction of its own (so a
+    writing request does not hold a write lock while it authenticates)."""
     if len(raw) > 200:
         return None
-    now = now or utcnow()
-    row = session.execute(
-        select(Token, User, Role.permissions, Profile, Tenant.timezone, Tenant.country)
-        .join(User, (User.tenant_id == Token.tenant_id) & (User.name == Token.user))
-        .join(Role, (Role.tenant_id == User.tenant_id) & (Role.name == User.role))
-        .join(Profile, (Profile.tenant_id == User.tenant_id) & (Profile.name == User.profile))
-        .join(Tenant, Tenant.id == User.tenant_id)
-        .where(Token.hash == digest(raw))
-    ).one_or_none()
+    token_hash = digest(raw)
+    cached = cache.get(token_hash)
+    if cached is not None:
+        return cached
+    with factory() as session:
+        found = _lookup(session, token_hash, utcnow())
+    if found is None:
+        return None
+    caller, expires = found
+    cache.put(token_hash, caller, expires)
+    return caller
+
+
+_TOKEN_QUERY = (
+    select(Token, User, Role.permissions, Profile, Tenant.timezone, Tenant.country)
+    .join(User, (User.tenant_id == Token.tenant_id) & (User.name == Token.user))
+    .join(Role, (Role.tenant_id == User.tenant_id) & (Role.name == User.role))
+    .join(Profile, (Profile.tenant_id == User.tenant_id) & (Profile.name == User.profile))
+    .join(Tenant, Tenant.id == User.tenant_id)
+    .where(Token.hash == bindparam("token_hash"))
+)
+
+
+def _lookup(session: Session, token_hash: str, now: dt.datetime) -> tuple[Caller, dt.datetime] | None:
+    row = session.execute(_TOKEN_QUERY, {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     token, user, permissions, profile, tz, country = row
     if token.kind == "refresh" or token.revoked is not None or token.expires <= now or user.deactivated:
         return None
-    return Caller(
+    caller = Caller(
         tenant_id=user.tenant_id,
         user=user.name,
         role=user.role,
@@ -60,6 +124,7 @@ def caller_from_token(session: Session, raw: str, now: dt.datetime | None = None
         token_kind=token.kind,
         token_hash=token.hash,
     )
+    return caller, token.expires
 
 
 def issue_token(

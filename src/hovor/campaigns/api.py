@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
 from hovor.api.serialize import ref, stamps
@@ -77,7 +77,7 @@ register(
         scope={"queue": RecordType.queue},
         q_columns=[RecordType.title],
         relations=[Relation("records", "campaignsRecords", "record_type")],
-        load_options=[selectinload(RecordType.queue_obj)],
+        load_options=[joinedload(RecordType.queue_obj)],
         default_order=[RecordType.title.asc()],
     )
 )
@@ -111,9 +111,9 @@ register(
         q_columns=[CampaignRecord.number, CampaignRecord.custom_fields],
         relations=[Relation("activities", "activities", "record")],
         load_options=[
-            selectinload(CampaignRecord.record_type_obj),
-            selectinload(CampaignRecord.contact_obj),
-            selectinload(CampaignRecord.user_obj),
+            joinedload(CampaignRecord.record_type_obj),
+            joinedload(CampaignRecord.contact_obj),
+            joinedload(CampaignRecord.user_obj),
         ],
         default_order=[CampaignRecord.created.desc()],
         prepare=_prepare,

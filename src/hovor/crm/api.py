@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register
 from hovor.api.serialize import ref, stamps
@@ -164,7 +164,7 @@ register(
         scope={"database": Account.database},
         q_columns=[Account.title, Account.description, Account.custom_fields],
         relations=[Relation("contacts", "contacts", "account")],
-        load_options=[selectinload(Account.database_obj), selectinload(Account.user_obj)],
+        load_options=[joinedload(Account.database_obj), joinedload(Account.user_obj)],
         default_order=[Account.title.asc()],
         prepare=_prepare("accounts"),
     )
@@ -198,9 +198,9 @@ register(
         scope={"database": Contact.database},
         q_columns=[Contact.title, Contact.description, Contact.custom_fields],
         load_options=[
-            selectinload(Contact.database_obj),
-            selectinload(Contact.account_obj),
-            selectinload(Contact.user_obj),
+            joinedload(Contact.database_obj),
+            joinedload(Contact.account_obj),
+            joinedload(Contact.user_obj),
         ],
         default_order=[Contact.lastname.asc(), Contact.firstname.asc().nulls_last()],
         prepare=_prepare("contacts"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
 from hovor.api.serialize import ref, stamps
@@ -124,9 +124,9 @@ register(
             Relation("attachments", "attachments", "ticket"),
         ],
         load_options=[
-            selectinload(Ticket.category_obj),
-            selectinload(Ticket.user_obj),
-            selectinload(Ticket.contact_obj),
+            joinedload(Ticket.category_obj),
+            joinedload(Ticket.user_obj),
+            joinedload(Ticket.contact_obj),
         ],
         default_order=[Ticket.name.desc()],
         prepare=_prepare,

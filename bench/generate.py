@@ -1,0 +1,497 @@
+"""Fills a benchmark tenant with realistic data through bulk inserts (not through the API).
+
+    python -m bench.generate --size small|medium|large --db URL [--data-dir DIR] [--seed N]
+
+Czech names, addresses, phone numbers and e-mails come from Faker's cs_CZ locale; activities on
+every channel in realistic proportions (calls most common) spread over three years; recordings are
+real WAV audio, encrypted like any blob. The same seed gives the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from faker import Faker
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, insert, text
+
+import hovor.models  # noqa: F401
+from bench.common import META, SIZES, TENANT, Size, data_dir_for, settings_for
+from hovor.activities.audio import synth_wav
+from hovor.activities.models import (
+    Activity,
+    CallItem,
+    EmailItem,
+    FbmItem,
+    Message,
+    Queue,
+    Recording,
+    SmsItem,
+    TranscriptSegment,
+    WebItem,
+)
+from hovor.auth.schemas import UserCreate
+from hovor.auth.service import issue_api_token
+from hovor.auth.users import create_user
+from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.crm import schemas as crm
+from hovor.crm import service as crm_service
+from hovor.crm.models import Account, Contact
+from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.demo import system_caller
+from hovor.files.service import Files
+from hovor.helpdesk.models import Ticket, TicketCategory
+from hovor.migrations import alembic_config
+from hovor.privacy.identifiers import normalize_phone
+from hovor.privacy.models import Identifier
+from hovor.tenancy.models import Counter
+from hovor.tenancy.service import create_tenant
+
+BATCH = 10_000
+CHANNEL_MIX = [("CALL", 0.60), ("EMAIL", 0.15), ("CHAT", 0.10), ("SMS", 0.10), ("FBM", 0.05)]
+CALL_QUEUES = [(f"10{i}", "in" if i < 6 else "out") for i in range(10)]
+OTHER_QUEUES = [("300", "email"), ("301", "email"), ("400", "chat"), ("500", "sms"), ("600", "fbm")]
+QUEUE_OF = {"EMAIL": ["300", "301"], "CHAT": ["400"], "SMS": ["500"], "FBM": ["600"]}
+ITEM = {"CALL": CallItem, "EMAIL": EmailItem, "CHAT": WebItem, "SMS": SmsItem, "FBM": FbmItem}
+YEARS = 3
+
+
+class Generator:
+    def __init__(self, size: Size, db_url: str, data_dir: Path, seed: int, console: Console) -> None:
+        self.size = size
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.rnd = random.Random(seed)
+        self.faker = Faker("cs_CZ")
+        self.faker.seed_instance(seed)
+        self.console = console
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.settings = settings_for(db_url, data_dir)
+        self.engine: Engine = make_engine(db_url)
+        self.factory = make_session_factory(self.engine)
+        self.contacts: list[str] = []
+        self.phones: list[str] = []
+        self.operators: list[str] = []
+        self.calls: list[str] = []
+
+    def key(self, prefix: str) -> str:
+        return f"{prefix}_{self.rnd.getrandbits(80):020x}"
+
+    def when(self) -> dt.datetime:
+        return self.now - dt.timedelta(seconds=self.rnd.randrange(YEARS * 365 * 86400))
+
+    def bulk(
+        self, progress: Progress, label: str, model: Any, total: int, rows: Iterator[dict[str, Any]]
+    ) -> None:
+        task = progress.add_task(label, total=total)
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(insert(model), batch)
+            progress.advance(task, len(batch))
+            batch.clear()
+
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                flush()
+        if batch:
+            flush()
+
+    def stamps(self, when: dt.datetime) -> dict[str, Any]:
+        return {"created": when, "edited": None, "created_by": "admin", "edited_by": None}
+
+    # --- phases ------------------------------------------------------------------------------
+    def schema(self) -> None:
+        command.upgrade(alembic_config(self.db_url), "head")
+
+    def tenant(self) -> str:
+        with unit_of_work(self.factory) as s:
+            create_tenant(
+                s, TENANT, "Benchmark Contact Centre", "Europe/Prague", "CZ", "DPO", "dpo@bench.example"
+            )
+            caller = system_caller(s, TENANT)
+            create_user(s, caller, UserCreate(name="bench-admin", title="Admin", role="admin"))
+            self.operators = [f"bench-op{i:02d}" for i in range(1, 21)]
+            for login in self.operators:
+                create_user(s, caller, UserCreate(name=login, title=self.faker.name(), role="operator"))
+            token, _ = issue_api_token(s, self.settings, TENANT, "bench-admin", "bench", 30)
+            crm_service.create_database(s, caller, crm.DatabaseCreate(name="main", title="Zákazníci"))
+            for position, (name, kind) in enumerate(
+                [("number", "phone"), ("email", "email"), ("address", "address"), ("consent", "consent")]
+            ):
+                crm_service.create_form_field(
+                    s,
+                    caller,
+                    crm.FormFieldCreate(
+                        name=name,
+                        title=name,
+                        object_type="contacts",
+                        type=kind,
+                        position=position,
+                        multiple=kind in ("phone", "email"),
+                    ),
+                )
+            for name, kind in CALL_QUEUES + OTHER_QUEUES:
+                s.add(
+                    Queue(
+                        tenant_id=TENANT,
+                        name=name,
+                        title=f"Fronta {name}",
+                        type=kind,
+                        options={},
+                        **self.stamps(self.now),
+                    )
+                )
+            for name in ("reklamace", "dotazy", "fakturace", "technika", "obchod"):
+                s.add(
+                    TicketCategory(tenant_id=TENANT, name=name, title=name.title(), **self.stamps(self.now))
+                )
+            s.add(
+                RecordType(
+                    tenant_id=TENANT, name="kampan", title="Kampaň", queue="106", **self.stamps(self.now)
+                )
+            )
+        return token
+
+    def crm(self, progress: Progress) -> None:
+        accounts = [self.key("accounts") for _ in range(max(1, self.size.contacts // 10))]
+
+        def account_rows() -> Iterator[dict[str, Any]]:
+            for name in accounts:
+                yield {
+                    "tenant_id": TENANT,
+                    "name": name,
+                    "title": self.faker.company(),
+                    "database": "main",
+                    "user": None,
+                    "description": None,
+                    "custom_fields": {},
+                    "consents": {},
+                    **self.stamps(self.when()),
+                }
+
+        self.bulk(progress, "accounts", Account, len(accounts), account_rows())
+        identifiers: list[dict[str, Any]] = []
+
+        def contact_rows() -> Iterator[dict[str, Any]]:
+            for _ in range(self.size.contacts):
+                female = self.rnd.random() < 0.5
+                first = self.faker.first_name_female() if female else self.faker.first_name_male()
+                last = self.faker.last_name_female() if female else self.faker.last_name_male()
+                name = self.key("contacts")
+                phone = normalize_phone(self.faker.phone_number(), "CZ")
+                email = self.faker.email().lower()
+                self.contacts.append(name)
+                self.phones.append(phone)
+                identifiers.append(
+                    {
+                        "tenant_id": TENANT,
+                        "object_type": "contacts",
+                        "object_name": name,
+                        "field": "number",
+                        "value": phone,
+                        "kind": "phone",
+                    }
+                )
+                identifiers.append(
+                    {
+                        "tenant_id": TENANT,
+                        "object_type": "contacts",
+                        "object_name": name,
+                        "field": "email",
+                        "value": email,
+                        "kind": "email",
+                    }
+                )
+                yield {
+                    "tenant_id": TENANT,
+                    "name": name,
+                    "title": f"{first} {last}",
+                    "firstname": first,
+                    "lastname": last,
+                    "database": "main",
+                    "account": self.rnd.choice(accounts) if self.rnd.random() < 0.5 else None,
+                    "user": self.rnd.choice(self.operators) if self.rnd.random() < 0.3 else None,
+                    "description": None,
+                    "custom_fields": {
+                        "number": [phone],
+                        "email": [email],
+                        "address": [self.faker.address().replace("\n", ", ")],
+                    },
+                    "consents": {},
+                    **self.stamps(self.when()),
+                }
+
+        self.bulk(progress, "contacts", Contact, self.size.contacts, contact_rows())
+        self.bulk(progress, "identifier index", Identifier, len(identifiers), iter(identifiers))
+
+    def tickets(self, progress: Progress) -> list[int]:
+        count = max(1, self.size.contacts // 10)
+        numbers = list(range(1, count + 1))
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for number in numbers:
+                when = self.when()
+                stage = self.rnd.choice(["OPEN", "WAIT", "CLOSE", "CLOSE", "ARCHIVE"])
+                yield {
+                    "tenant_id": TENANT,
+                    "name": number,
+                    "title": self.rnd.choice(
+                        ["Reklamace zboží", "Dotaz na fakturu", "Změna adresy", "Nefunkční přihlášení"]
+                    ),
+                    "category": self.rnd.choice(["reklamace", "dotazy", "fakturace", "technika", "obchod"]),
+                    "user": self.rnd.choice(self.operators),
+                    "contact": self.rnd.choice(self.contacts),
+                    "email": None,
+                    "stage": stage,
+                    "priority": self.rnd.choice(["LOW", "MEDIUM", "HIGH"]),
+                    "description": "Zákazník popsal problém telefonicky.",
+                    "followers": [],
+                    "custom_fields": {},
+                    "consents": {},
+                    "closed": when if stage in ("CLOSE", "ARCHIVE") else None,
+                    "last_activity": when,
+                    "anonymized": False,
+                    **self.stamps(when),
+                }
+
+        self.bulk(progress, "tickets", Ticket, count, rows())
+        with self.engine.begin() as conn:
+            conn.execute(insert(Counter), [{"tenant_id": TENANT, "kind": "tickets", "value": count}])
+        return numbers
+
+    def activities(self, progress: Progress, tickets: list[int]) -> None:
+        kinds = [k for k, _ in CHANNEL_MIX]
+        weights = [w for _, w in CHANNEL_MIX]
+        items: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+        messages: list[dict[str, Any]] = []
+        words = ["Dobrý den", "Děkuji", "Kdy dorazí zásilka?", "Posílám číslo objednávky", "Na shledanou"]
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for _ in range(self.size.activities):
+                kind = self.rnd.choices(kinds, weights)[0]
+                name = self.key("activities")
+                when = self.when()
+                duration = self.rnd.randrange(20, 900)
+                known = self.rnd.random() < 0.7
+                index = self.rnd.randrange(len(self.contacts))
+                contact = self.contacts[index] if known else None
+                phone = (
+                    self.phones[index]
+                    if known
+                    else normalize_phone(f"60{self.rnd.randrange(10**7):07d}", "CZ")
+                )
+                queue = self.rnd.choice(CALL_QUEUES)[0] if kind == "CALL" else self.rnd.choice(QUEUE_OF[kind])
+                item: dict[str, Any] = {"tenant_id": TENANT, "name": name}
+                if kind == "CALL":
+                    self.calls.append(name)
+                    item |= {
+                        "clid": phone,
+                        "did": "+420222333444",
+                        "direction": "in" if queue < "106" else "out",
+                        "answered": self.rnd.random() < 0.85,
+                        "waiting_time": self.rnd.randrange(0, 120),
+                        "ringing_time": self.rnd.randrange(0, 30),
+                        "hold_time": 0,
+                        "duration": duration,
+                        "disposition": None,
+                    }
+                elif kind == "EMAIL":
+                    item |= {
+                        "address": f"zakaznik{self.rnd.randrange(10**6)}@example.cz",
+                        "title": "Dotaz",
+                        "text": "Dobrý den, prosím o informaci o stavu objednávky.",
+                        "html": None,
+                        "headers": {},
+                        "direction": "in",
+                        "state": "SENT",
+                        "message_id": None,
+                    }
+                elif kind == "CHAT":
+                    item |= {
+                        "title": "Zákazník",
+                        "email": None,
+                        "phone": phone,
+                        "gdpr": True,
+                        "ipaddress": f"198.51.100.{self.rnd.randrange(1, 254)}",
+                        "browser": "Firefox",
+                    }
+                elif kind == "SMS":
+                    item |= {"sender": phone, "direction": "in"}
+                else:
+                    item |= {
+                        "sender": str(10**15 + self.rnd.randrange(10**15)),
+                        "title": "Zákazník",
+                        "direction": "in",
+                    }
+                items[kind].append(item)
+                if kind in ("CHAT", "SMS", "FBM"):
+                    for i in range(2):
+                        messages.append(
+                            {
+                                "tenant_id": TENANT,
+                                "name": self.key("messages"),
+                                "activity": name,
+                                "direction": "IN" if i == 0 else "OUT",
+                                "text": self.rnd.choice(words),
+                                "time": when + dt.timedelta(seconds=30 * i),
+                                "user": None,
+                            }
+                        )
+                yield {
+                    "tenant_id": TENANT,
+                    "name": name,
+                    "type": kind,
+                    "queue": queue,
+                    "user": self.rnd.choice(self.operators),
+                    "contact": contact,
+                    "ticket": self.rnd.choice(tickets) if self.rnd.random() < 0.1 else None,
+                    "record": None,
+                    "title": None,
+                    "description": None,
+                    "action": "CLOSE",
+                    "important": False,
+                    "time": when,
+                    "time_open": when,
+                    "time_close": when + dt.timedelta(seconds=duration),
+                    "duration": duration,
+                    "anonymized": False,
+                    "custom_fields": {},
+                    "consents": {},
+                    **self.stamps(when),
+                }
+
+        self.bulk(progress, "activities", Activity, self.size.activities, rows())
+        for kind, model in ITEM.items():
+            self.bulk(progress, f"{kind.lower()} items", model, len(items[kind]), iter(items[kind]))
+            items[kind] = []
+        self.bulk(progress, "messages", Message, len(messages), iter(messages))
+
+    def recordings(self, progress: Progress) -> None:
+        files = Files(self.settings)
+        pool = [synth_wav(self.rnd.uniform(1.0, 2.5), seed=i) for i in range(16)]
+        chosen = self.rnd.sample(self.calls, min(self.size.recordings, len(self.calls)))
+        task = progress.add_task("recordings (encrypted)", total=len(chosen))
+        lines = ["Dobrý den, zákaznická linka.", "Volám kvůli objednávce.", "Zásilka dorazí zítra."]
+        for start in range(0, len(chosen), 500):
+            with unit_of_work(self.factory) as s:
+                for call in chosen[start : start + 500]:
+                    audio = self.rnd.choice(pool)
+                    blob = files.put(s, TENANT, [audio], "audio/wav")
+                    s.add(
+                        Recording(
+                            tenant_id=TENANT,
+                            name=call,
+                            blob=blob.name,
+                            mime="audio/wav",
+                            duration=round((len(audio) - 44) / 16000, 3),
+                            size=len(audio),
+                            status="Converted",
+                        )
+                    )
+                    for i, line in enumerate(lines):
+                        s.add(
+                            TranscriptSegment(
+                                tenant_id=TENANT,
+                                name=self.key("transcripts"),
+                                activity=call,
+                                start=i * 2.0,
+                                end=i * 2.0 + 1.8,
+                                speaker="agent" if i % 2 == 0 else "customer",
+                                text=line,
+                            )
+                        )
+            progress.advance(task, len(chosen[start : start + 500]))
+
+    def campaign(self, progress: Progress) -> None:
+        count = max(1, self.size.contacts // 5)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for _ in range(count):
+                index = self.rnd.randrange(len(self.contacts))
+                yield {
+                    "tenant_id": TENANT,
+                    "name": self.key("records"),
+                    "record_type": "kampan",
+                    "queue": "106",
+                    "contact": self.contacts[index],
+                    "user": None,
+                    "number": self.phones[index],
+                    "action": self.rnd.choice([1, 1, 5, 6]),
+                    "nextcall": None,
+                    "custom_fields": {},
+                    "consents": {},
+                    "anonymized": False,
+                    **self.stamps(self.when()),
+                }
+
+        self.bulk(progress, "campaign records", CampaignRecord, count, rows())
+
+    def analyze(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--db", required=True, help="SQLAlchemy URL of an empty database")
+    parser.add_argument("--data-dir", help="blob store and keys (default var/bench/<db name>)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    console = Console(stderr=True)
+    data_dir = data_dir_for(args.db, args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    gen = Generator(SIZES[args.size], args.db, data_dir, args.seed, console)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def phase(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.monotonic()
+        result = fn()
+        timings[name] = round(time.monotonic() - t0, 1)
+        return result
+
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        phase("schema", gen.schema)
+        token = phase("tenant", gen.tenant)
+        phase("crm", lambda: gen.crm(progress))
+        tickets = phase("tickets", lambda: gen.tickets(progress))
+        phase("activities", lambda: gen.activities(progress, tickets))
+        phase("recordings", lambda: gen.recordings(progress))
+        phase("campaign", lambda: gen.campaign(progress))
+        phase("analyze", gen.analyze)
+    sample = gen.rnd.sample(range(len(gen.contacts)), min(2000, len(gen.contacts)))
+    meta = {
+        "size": args.size,
+        "seed": args.seed,
+        "db": args.db,
+        "tenant": TENANT,
+        "token": token,
+        "contacts": [gen.contacts[i] for i in sample],
+        "phones": [gen.phones[i] for i in sample],
+        "queues": [q for q, _ in CALL_QUEUES],
+        "now": gen.now.isoformat(),
+        "generated_seconds": round(time.monotonic() - started, 1),
+        "phases": timings,
+    }
+    (data_dir / META).write_text(json.dumps(meta, indent=1))
+    print(json.dumps({k: meta[k] for k in ("size", "db", "generated_seconds", "phases")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,471 @@
+"""Runs one benchmark scenario and prints one JSON object: hovor's figures, its baseline's, and
+the ratio, all measured in the same run.
+
+    python -m bench.run SCENARIO --db URL [--data-dir DIR] [--seconds N]
+    python -m bench.run all --db URL
+
+Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts.
+HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
+compete with the server for the interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import data_dir_for, emit, env_for, load_meta, stats_ms
+
+WORKERS = 2
+SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {}
+
+
+def scenario(
+    fn: Callable[[argparse.Namespace], dict[str, Any]],
+) -> Callable[[argparse.Namespace], dict[str, Any]]:
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+# --- plumbing --------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+@contextmanager
+def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        (proc.stderr.read() if proc.stderr else b"").decode()[-3000:]
+                    ) from None
+                time.sleep(0.2)
+        time.sleep(1.0)  # let every worker finish starting
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def hovor_server(args: argparse.Namespace, port: int, workers: int = WORKERS) -> Any:
+    cmd = [sys.executable, "-m", "hovor", "serve", "--port", str(port), "--workers", str(workers)]
+    return server(cmd, env_for(args.db, args.data_dir), port)
+
+
+def bare_server(args: argparse.Namespace, port: int) -> Any:
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    cmd = [
+        uvicorn,
+        "bench.bare:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return server(cmd, {**os.environ, "BENCH_DB_URL": args.db}, port)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", fh.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(fh.name)
+    result: dict[str, Any] = {"connections": connections, "seconds": seconds}
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    result["rps"] = float(match.group(1)) if match else 0.0
+    for pct, value, unit in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)", out, re.M):
+        result[f"p{pct}_ms"] = round(float(value) * _UNITS[unit], 3)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = int(errors.group(1)) if errors else 0
+    sockets = re.search(r"Socket errors: (.*)", out)
+    if sockets:
+        result["socket_errors"] = sockets.group(1)
+    total = re.search(r"(\d+) requests in", out)
+    result["requests"] = int(total.group(1)) if total else 0
+    return result
+
+
+class Raw:
+    """The plain driver, for baselines: no SQLAlchemy, no hovor."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite"):
+            self.conn: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+            self.p = "?"
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(
+                url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+            )
+            self.p = "%s"
+
+    def q(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return list(self.conn.execute(sql.replace("?", self.p), params).fetchall())
+
+    def x(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.conn.execute(sql.replace("?", self.p), params)
+
+
+def timed(fn: Callable[[], Any], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else 0.0
+
+
+# --- scenarios -------------------------------------------------------------------------------------
+@scenario
+def api_get_contact(args: argparse.Namespace) -> dict[str, Any]:
+    """Single contact reads over HTTP by many concurrent clients; hovor with 2 workers against the
+    bare endpoint (same framework and server, plain driver) and the row by primary key in SQL."""
+    meta = load_meta(args.data_dir)
+    names = Path(tempfile.mkstemp(suffix=".txt")[1])
+    names.write_text("\n".join(meta["contacts"]))
+    script = f"""
+local names = {{}}
+for line in io.lines("{names}") do names[#names + 1] = line end
+local i = math.random(#names)
+request = function()
+  i = i % #names + 1
+  local path = "/api/v6/contacts/" .. names[i] .. ".json"
+  return wrk.format("GET", path, {{["X-AUTH-TOKEN"] = "{meta["token"]}"}})
+end
+"""
+    port = free_port()
+    with hovor_server(args, port) as proc:
+        wrk(f"http://127.0.0.1:{port}", script, 3, 32)  # warm up
+        hovor = wrk(f"http://127.0.0.1:{port}", script, args.seconds, 64)
+        workers = children(proc.pid)
+        hovor["worker_rss_mb"] = max((rss_mb(w) for w in workers), default=rss_mb(proc.pid))
+    port = free_port()
+    with bare_server(args, port):
+        wrk(f"http://127.0.0.1:{port}", script, 3, 32)
+        bare = wrk(f"http://127.0.0.1:{port}", script, args.seconds, 64)
+    names.unlink()
+    raw = Raw(args.db)
+    sql = "SELECT * FROM crm_contacts WHERE tenant_id = ? AND name = ?"
+    picks = iter(random.Random(1).choices(meta["contacts"], k=20000))
+    samples = timed(lambda: raw.q(sql, ("bench", next(picks))), 20000)
+    baseline = {**stats_ms(samples), "ops_per_s": round(len(samples) / sum(samples))}
+    return {
+        "hovor": hovor,
+        "bare_endpoint": bare,
+        "sql_by_primary_key": baseline,
+        "ratio_hovor_to_bare_rps": ratio(hovor["rps"], bare["rps"]),
+        "targets": {
+            "rps>=2000": hovor["rps"] >= 2000,
+            "ratio>=0.40": hovor["rps"] >= 0.4 * bare["rps"],
+            "rss<=200MB": hovor["worker_rss_mb"] <= 200,
+            "no_errors": hovor["non_2xx"] == 0,
+        },
+    }
+
+
+def _windows(meta: dict[str, Any], n: int) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    rnd = random.Random(7)
+    now = dt.datetime.fromisoformat(meta["now"])
+    out = []
+    for _ in range(n):
+        end = now - dt.timedelta(days=rnd.randrange(0, 3 * 365 - 30))
+        out.append((rnd.choice(meta["queues"]), end - dt.timedelta(days=30), end))
+    return out
+
+
+@scenario
+def api_list_activities(args: argparse.Namespace) -> dict[str, Any]:
+    """A page of 100 activities of one queue in a 30-day window, newest first, with total."""
+    meta = load_meta(args.data_dir)
+    windows = _windows(meta, args.n)
+    port = free_port()
+    h = {"X-AUTH-TOKEN": meta["token"]}
+    samples: list[float] = []
+    totals: list[int] = []
+    with (
+        hovor_server(args, port, workers=1),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=h) as c,
+    ):
+        for queue, start, end in windows[:10]:
+            c.get("/api/v6/activities.json", params=_list_params(queue, start, end))
+        for queue, start, end in windows:
+            t0 = time.perf_counter()
+            r = c.get("/api/v6/activities.json", params=_list_params(queue, start, end))
+            samples.append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text[:300]
+            totals.append(r.json()["result"]["total"])
+    raw = Raw(args.db)
+    count_sql = "SELECT count(*) FROM activities WHERE tenant_id = ? AND queue = ? AND time >= ? AND time < ?"
+    page_sql = (
+        "SELECT * FROM activities WHERE tenant_id = ? AND queue = ? AND time >= ? AND time < ?"
+        " ORDER BY time DESC, name ASC LIMIT 100"
+    )
+    it = iter(windows)
+
+    def baseline() -> None:
+        queue, start, end = next(it)
+        params = ("bench", queue, _naive(start), _naive(end))
+        raw.q(count_sql, params)
+        raw.q(page_sql, params)
+
+    base = timed(baseline, len(windows))
+    hovor = stats_ms(samples)
+    sql = stats_ms(base)
+    return {
+        "hovor": {**hovor, "mean_total": round(sum(totals) / len(totals))},
+        "sql": sql,
+        "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"]),
+        "targets": {"p50<=25ms": hovor["p50_ms"] <= 25, "ratio<=3": hovor["p50_ms"] <= 3 * sql["p50_ms"]},
+    }
+
+
+def _naive(value: dt.datetime) -> Any:
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _list_params(queue: str, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+    return {
+        "filter[0][field]": "queue",
+        "filter[0][operator]": "eq",
+        "filter[0][value]": queue,
+        "filter[1][field]": "time",
+        "filter[1][operator]": "gte",
+        "filter[1][value]": start.isoformat(),
+        "filter[2][field]": "time",
+        "filter[2][operator]": "lt",
+        "filter[2][value]": end.isoformat(),
+        "sort[0][field]": "time",
+        "sort[0][dir]": "desc",
+        "take": "100",
+    }
+
+
+@scenario
+def api_ingest_calls(args: argparse.Namespace) -> dict[str, Any]:
+    """Calls created through the API by a PBX-like client; baseline: the same two inserts per call
+    (activity and call item) in SQL, one transaction each."""
+    meta = load_meta(args.data_dir)
+    phones = ", ".join(f'"{p}"' for p in meta["phones"][:500])
+    script = f"""
+local phones = {{ {phones} }}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-AUTH-TOKEN"] = "{meta["token"]}"
+request = function()
+  local body = '{{"queue":"100","direction":"in","clid":"' .. phones[math.random(#phones)] ..
+    '","answered":true,"waiting_time":12,"duration":184}}'
+  return wrk.format(nil, "/api/v6/activitiesCall.json", nil, body)
+end
+"""
+    port = free_port()
+    with hovor_server(args, port) as proc:
+        hovor = wrk(f"http://127.0.0.1:{port}", script, args.seconds, 16)
+        hovor["worker_rss_mb"] = max((rss_mb(w) for w in children(proc.pid)), default=0.0)
+    raw = Raw(args.db)
+    rnd = random.Random(3)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    activity_sql = (
+        "INSERT INTO activities (tenant_id, name, type, queue, action, important, time, time_open,"
+        " time_close, duration, anonymized, custom_fields, consents, created, created_by)"
+        " VALUES (?, ?, 'CALL', '100', 'CLOSE', false, ?, ?, ?, 184, false, '{}', '{}', ?, 'bench-admin')"
+    )
+    call_sql = (
+        "INSERT INTO activity_calls (tenant_id, name, clid, direction, answered, waiting_time, duration)"
+        " VALUES (?, ?, ?, 'in', true, 12, 184)"
+    )
+
+    def one() -> None:
+        name = f"activities_{rnd.getrandbits(80):020x}"
+        raw.x("BEGIN")
+        raw.x(activity_sql, ("bench", name, now, now, now, now))
+        raw.x(call_sql, ("bench", name, rnd.choice(meta["phones"])))
+        raw.x("COMMIT")
+
+    n = 3000
+    samples = timed(one, n)
+    baseline = {"calls_per_s": round(n / sum(samples)), **stats_ms(samples)}
+    return {
+        "hovor": {**hovor, "calls_per_s": hovor["rps"]},
+        "sql_sequential": baseline,
+        "ratio": ratio(hovor["rps"], baseline["calls_per_s"]),
+        "targets": {"calls_per_s>=1000": hovor["rps"] >= 1000, "no_errors": hovor["non_2xx"] == 0},
+    }
+
+
+@scenario
+def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
+    """Every record carrying one phone number, through the resolver service; baseline: the same
+    indexed lookups written by hand in SQL."""
+    import hovor.models
+    from hovor.db import make_engine, make_session_factory
+    from hovor.demo import system_caller
+    from hovor.privacy.resolver import resolve
+
+    meta = load_meta(args.data_dir)
+    phones = random.Random(5).choices(meta["phones"], k=args.n)
+    factory = make_session_factory(make_engine(args.db))
+    found = 0
+    with factory() as session:
+        caller = system_caller(session, "bench")
+        it = iter(phones)
+
+        def run() -> None:
+            nonlocal found
+            found += sum(len(v) for v in resolve(session, caller, phone=next(it)).values())
+
+        resolve(session, caller, phone=phones[0])
+        samples = timed(run, len(phones))
+    raw = Raw(args.db)
+    lookups = [
+        "SELECT object_type, object_name FROM identifiers"
+        " WHERE tenant_id = ? AND kind = 'phone' AND value = ?",
+        "SELECT name FROM campaign_records WHERE tenant_id = ? AND number = ?",
+        "SELECT name FROM activity_calls WHERE tenant_id = ? AND clid = ?",
+        "SELECT name FROM activity_webs WHERE tenant_id = ? AND phone = ?",
+        "SELECT name FROM activity_sms WHERE tenant_id = ? AND sender = ?",
+    ]
+    it2 = iter(phones)
+
+    def base() -> None:
+        phone = next(it2)
+        for sql in lookups:
+            raw.q(sql, ("bench", phone))
+
+    base_samples = timed(base, len(phones))
+    hovor = stats_ms(samples)
+    sql = stats_ms(base_samples)
+    return {
+        "hovor": {**hovor, "records_per_lookup": round(found / len(phones), 1)},
+        "sql": sql,
+        "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"]),
+        "targets": {"p50<=5ms": hovor["p50_ms"] <= 5},
+    }
+
+
+@scenario
+def q_search_contacts(args: argparse.Namespace) -> dict[str, Any]:
+    """``q=`` search of contacts by a last name, first page of 20 with total."""
+    meta = load_meta(args.data_dir)
+    raw = Raw(args.db)
+    names = [
+        r[0] for r in raw.q("SELECT lastname FROM crm_contacts WHERE tenant_id = ? LIMIT 2000", ("bench",))
+    ]
+    terms = random.Random(9).choices(names, k=args.n)
+    port = free_port()
+    samples: list[float] = []
+    h = {"X-AUTH-TOKEN": meta["token"]}
+    with (
+        hovor_server(args, port, workers=1),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=h) as c,
+    ):
+        for term in terms:
+            t0 = time.perf_counter()
+            r = c.get("/api/v6/contacts.json", params={"q": term, "take": "20"})
+            samples.append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text[:300]
+    like = "lower(title) LIKE ? OR lower(description) LIKE ? OR lower(CAST(custom_fields AS TEXT)) LIKE ?"
+    count_sql = f"SELECT count(*) FROM crm_contacts WHERE tenant_id = ? AND ({like})"
+    page_sql = (
+        f"SELECT * FROM crm_contacts WHERE tenant_id = ? AND ({like}) ORDER BY lastname, firstname LIMIT 20"
+    )
+    it = iter(terms)
+
+    def base() -> None:
+        pattern = f"%{next(it).lower()}%"
+        raw.q(count_sql, ("bench", pattern, pattern, pattern))
+        raw.q(page_sql, ("bench", pattern, pattern, pattern))
+
+    base_samples = timed(base, len(terms))
+    hovor = stats_ms(samples)
+    sql = stats_ms(base_samples)
+    return {"hovor": hovor, "sql": sql, "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"])}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP load run")
+    parser.add_argument("-n", type=int, default=200, help="operations for latency scenarios")
+    args = parser.parse_args(argv)
+    args.data_dir = data_dir_for(args.db, args.data_dir)
+    meta = load_meta(args.data_dir)
+    for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
+        started = time.monotonic()
+        result = SCENARIOS[name](args)
+        emit(
+            {
+                "scenario": name,
+                "size": meta["size"],
+                "db": args.db.split("://")[0],
+                **result,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+
+
+if __name__ == "__main__":
+    main()
