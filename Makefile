@@ -7,6 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .PHONY: run test lint typecheck pytest bench clean install
+BENCH_DB ?= var/bench-small.db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,13 @@ pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
+
+# Every scenario on the small size: a quick sanity run (docs/benchmarks.md has the medium figures).
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	rm -rf $(BENCH_DB) $(BENCH_DB)-wal $(BENCH_DB)-shm var/bench/$(notdir $(basename $(BENCH_DB)))
+	$(BIN)/python -m bench.generate --size small --db sqlite:///$(abspath $(BENCH_DB))
+	$(BIN)/python -m bench.run all --db sqlite:///$(abspath $(BENCH_DB)) --seconds 5
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

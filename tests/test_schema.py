@@ -83,3 +83,54 @@ def test_timestamps_are_stored_in_utc(client: Any, engine: Any, app: Any) -> Non
         stored = dt.datetime.fromisoformat(stored)
     assert stored.tzinfo is None
     assert abs((dt.datetime.now(dt.UTC).replace(tzinfo=None) - stored).total_seconds()) < 120
+
+
+def test_sqlite_writers_queue_and_readers_do_not_wait(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from hovor.db import make_session_factory, unit_of_work
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE n (i INTEGER)"))
+    writes, reads = make_session_factory(engine), make_session_factory(engine, writes=False)
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(50):
+                with unit_of_work(writes) as s:
+                    s.execute(text("INSERT INTO n VALUES (:i)"), {"i": k * 1000 + i})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with unit_of_work(reads) as s:
+        assert s.execute(text("SELECT count(*) FROM n")).scalar() == 400
+
+    # While a writer holds the write lock, a reader still answers at once.
+    holding = threading.Event()
+    release = threading.Event()
+
+    def long_writer() -> None:
+        with unit_of_work(writes) as s:
+            s.execute(text("INSERT INTO n VALUES (-1)"))
+            holding.set()
+            release.wait(5)
+
+    t = threading.Thread(target=long_writer)
+    t.start()
+    holding.wait(5)
+    started = time.monotonic()
+    with unit_of_work(reads) as s:
+        assert s.execute(text("SELECT count(*) FROM n")).scalar() == 400
+    assert time.monotonic() - started < 0.5
+    release.set()
+    t.join()
+    engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -97,20 +99,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             pool_timeout=30,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite has one writer at a time. Left to itself, every waiting thread retries the lock
+        # in SQLite's busy handler, which sleeps in steps of up to 100 ms: under load, writes spend
+        # most of their time asleep. Instead the writers of this process queue on a lock of ours
+        # (woken the moment it is free) and only one of them at a time contends with other
+        # processes in SQLite. Held from BEGIN IMMEDIATE to COMMIT or ROLLBACK; code must not
+        # await between its first write statement and its commit.
+        writer = threading.Lock()
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # Readers begin deferred and never wait for each other (WAL). A unit of work that will
-            # write begins IMMEDIATE: it takes the write lock up front, so two writers queue on
-            # busy_timeout instead of deadlocking when both try to upgrade a read lock.
+            # write begins IMMEDIATE: it takes the write lock up front, so two writers queue
+            # instead of deadlocking when both try to upgrade a read lock.
             mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            if mode == "IMMEDIATE":
+                if not writer.acquire(timeout=WRITE_WAIT_SECONDS):
+                    raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
+                conn.info[_HOLDS_WRITER] = True
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            except BaseException:
+                _release(conn)
+                raise
 
+        def _release(conn: Any) -> None:
+            if conn.info.pop(_HOLDS_WRITER, False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=8)
 
 
 BEGIN_OPTION = "hovor_sqlite_begin"
+_HOLDS_WRITER = "hovor_holds_writer_lock"
+WRITE_WAIT_SECONDS = 30
 
 
 def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:

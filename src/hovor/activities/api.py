@@ -10,9 +10,10 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from hovor.activities import schemas, service
 from hovor.activities.audio import inspect
@@ -211,18 +212,18 @@ def _stamp_fields(model: Any) -> list[Any]:
     ]
 
 
-WRAPPER_LOADS = (
-    joinedload(Activity.queue_obj),
-    joinedload(Activity.user_obj),
-    joinedload(Activity.contact_obj),
+WRAPPER_PATHS = (
+    (Activity.queue_obj,),
+    (Activity.user_obj,),
+    (Activity.contact_obj,),
 )
-ACTIVITY_LOADS = (
-    *WRAPPER_LOADS,
-    joinedload(Activity.call).joinedload(CallItem.recording),
-    joinedload(Activity.email),
-    joinedload(Activity.web),
-    joinedload(Activity.sms),
-    joinedload(Activity.fbm),
+ACTIVITY_PATHS = (
+    *WRAPPER_PATHS,
+    (Activity.call, CallItem.recording),
+    (Activity.email,),
+    (Activity.web,),
+    (Activity.sms,),
+    (Activity.fbm,),
 )
 
 register(
@@ -294,7 +295,7 @@ register(
             Relation("transcripts", "activitiesCallTranscripts", "activity"),
             Relation("attachments", "attachments", "activity"),
         ],
-        load_options=ACTIVITY_LOADS,
+        eager=ACTIVITY_PATHS,
         default_order=[Activity.time.desc()],
         uses_files=True,
     )
@@ -310,13 +311,11 @@ def _channel(
     create_schema: Any,
     update_schema: Any,
     relations: list[Relation],
-    extra_loads: tuple[Any, ...] = (),
     q_columns: tuple[Any, ...] = (),
 ) -> None:
     create, update, delete = service.channel_functions(activity_type)
-    loads = [
-        joinedload(model.activity).joinedload(opt)
-        for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
+    loads: list[tuple[Any, ...]] = [
+        (model.activity, opt) for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
     ]
     item_rel = {
         "CALL": Activity.call,
@@ -325,9 +324,9 @@ def _channel(
         "SMS": Activity.sms,
         "FBM": Activity.fbm,
     }[activity_type]
-    loads.append(joinedload(model.activity).joinedload(item_rel))
+    loads.append((model.activity, item_rel))
     if activity_type == "CALL":
-        loads.append(joinedload(model.activity).joinedload(Activity.call).joinedload(CallItem.recording))
+        loads.append((model.activity, Activity.call, CallItem.recording))
     register(
         Resource(
             endpoint=endpoint,
@@ -344,7 +343,7 @@ def _channel(
             scope=via_activity(model.name),
             q_columns=q_columns,
             relations=relations,
-            load_options=[*loads, *extra_loads],
+            eager=loads,
             default_order=[model.name.desc()],
             uses_files=True,
         )
@@ -594,48 +593,59 @@ def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
 )
 async def upload_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     check(caller, "activities:recordings:create")
-    item = load_visible(session, REGISTRY["activitiesCall"], caller, name)
     settings = request.app.state.settings
+    # The upload is received on the event loop; everything after it (queries, encryption of what
+    # may be a gigabyte) runs in the thread pool, in one go, so no write transaction spans an await.
     fh, _, _ = await _spool(request, settings.max_upload_bytes)
-    with fh:
-        mime, duration = inspect(fh)
-        files: Files = request.app.state.files
-        blob = files.put(session, caller.tenant_id, _chunks(fh), mime, settings.max_upload_bytes)
-    activity = session.get(Activity, (caller.tenant_id, item.name))
-    assert activity is not None
-    recording = service.attach_recording(session, activity, blob, duration, files)
-    result = serialize_recording(recording, Ctx(caller))
-    session.commit()
+
+    def store() -> dict[str, Any]:
+        with fh:
+            item = load_visible(session, REGISTRY["activitiesCall"], caller, name)
+            mime, duration = inspect(fh)
+            files: Files = request.app.state.files
+            blob = files.put(session, caller.tenant_id, _chunks(fh), mime, settings.max_upload_bytes)
+        activity = session.get(Activity, (caller.tenant_id, item.name))
+        assert activity is not None
+        recording = service.attach_recording(session, activity, blob, duration, files)
+        result = serialize_recording(recording, Ctx(caller))
+        session.commit()
+        return result
+
+    result = await run_in_threadpool(store)
     return after_shredding(request, ok(request, result, status=201))
 
 
 def _upload_target(kind: str) -> Any:
     async def upload(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
         check(caller, "activities:attachments:create")
-        parent = load_visible(session, REGISTRY[kind], caller, name)
         settings = request.app.state.settings
         fh, filename, content_type = await _spool(request, settings.max_upload_bytes)
-        title = Path(filename or "attachment").name[:255]
-        mime = (content_type or "").split(";")[0].strip() or mimetypes.guess_type(title)[0]
-        with fh:
-            blob = request.app.state.files.put(
+
+        def store() -> dict[str, Any]:
+            parent = load_visible(session, REGISTRY[kind], caller, name)
+            title = Path(filename or "attachment").name[:255]
+            mime = (content_type or "").split(";")[0].strip() or mimetypes.guess_type(title)[0]
+            with fh:
+                blob = request.app.state.files.put(
+                    session,
+                    caller.tenant_id,
+                    _chunks(fh),
+                    mime or "application/octet-stream",
+                    settings.max_upload_bytes,
+                )
+            attachment = service.add_attachment(
                 session,
-                caller.tenant_id,
-                _chunks(fh),
-                mime or "application/octet-stream",
-                settings.max_upload_bytes,
+                caller,
+                blob,
+                title,
+                ticket=parent.name if kind == "tickets" else None,
+                activity=parent.name if kind == "activities" else None,
             )
-        attachment = service.add_attachment(
-            session,
-            caller,
-            blob,
-            title,
-            ticket=parent.name if kind == "tickets" else None,
-            activity=parent.name if kind == "activities" else None,
-        )
-        result = serialize_attachment(attachment, Ctx(caller))
-        session.commit()
-        return ok(request, result, status=201)
+            result = serialize_attachment(attachment, Ctx(caller))
+            session.commit()
+            return result
+
+        return ok(request, await run_in_threadpool(store), status=201)
 
     return upload
 
@@ -697,17 +707,21 @@ async def import_email(
         body = schemas.EmailCreate.model_validate(payload)
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-    item = service.create_channel_item(session, caller, "EMAIL", body)
-    files: Files = request.app.state.files
-    for part in mail.parts:
-        blob = files.put(session, caller.tenant_id, [part.data], part.mime, settings.max_upload_bytes)
-        service.add_attachment(
-            session, caller, blob, part.filename, activity=item.name, inline=part.inline, cid=part.cid
-        )
-    result = reload(session, REGISTRY["activitiesEmail"], caller, item)
-    result["attachments"] = len(mail.parts)
-    session.commit()
-    return ok(request, result, status=201)
+
+    def store() -> dict[str, Any]:
+        item = service.create_channel_item(session, caller, "EMAIL", body)
+        files: Files = request.app.state.files
+        for part in mail.parts:
+            blob = files.put(session, caller.tenant_id, [part.data], part.mime, settings.max_upload_bytes)
+            service.add_attachment(
+                session, caller, blob, part.filename, activity=item.name, inline=part.inline, cid=part.cid
+            )
+        result = reload(session, REGISTRY["activitiesEmail"], caller, item)
+        result["attachments"] = len(mail.parts)
+        session.commit()
+        return result
+
+    return ok(request, await run_in_threadpool(store), status=201)
 
 
 # --- downloads ---------------------------------------------------------------------------------

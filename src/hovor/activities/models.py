@@ -48,8 +48,9 @@ class Activity(AuditStamps, Base):
         ForeignKeyConstraint(
             ["tenant_id", "record"], ["campaign_records.tenant_id", "campaign_records.name"]
         ),
-        Index("ix_activities_tenant_queue_time", "tenant_id", "queue", "time"),
-        Index("ix_activities_tenant_time", "tenant_id", "time"),
+        # The key last: pages sorted by time break ties by key, and this index serves both.
+        Index("ix_activities_tenant_queue_time", "tenant_id", "queue", "time", "name"),
+        Index("ix_activities_tenant_time", "tenant_id", "time", "name"),
         Index("ix_activities_tenant_contact", "tenant_id", "contact"),
         Index("ix_activities_tenant_ticket", "tenant_id", "ticket"),
         Index("ix_activities_tenant_record", "tenant_id", "record"),

@@ -203,7 +203,7 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
         activity.time_close = now
     session.add(activity)
     session.flush()
-    store_custom_fields(session, activity, "activities", clean)
+    store_custom_fields(session, activity, "activities", clean, creating=True)
     return activity
 
 

@@ -113,6 +113,17 @@ class ListQuery:
     take: int = 100
 
 
+def _is_desc(clause: Any) -> bool:
+    from sqlalchemy.sql import operators
+
+    element = clause
+    while element is not None:
+        if getattr(element, "modifier", None) is operators.desc_op:
+            return True
+        element = getattr(element, "element", None)
+    return False
+
+
 def _as_list(value: Any, what: str) -> list[Any]:
     if isinstance(value, list):
         return value
@@ -183,7 +194,8 @@ class QueryCompiler:
             result.where.append(self._filter(params["filter"], 0))
         if params.get("q"):
             result.where.append(self._q(params["q"]))
-        result.order = self._sort(params.get("sort"), params.get("dir")) + self.tiebreak
+        order = self._sort(params.get("sort"), params.get("dir"))
+        result.order = order + self._tiebreak(order)
         if "skip" in params:
             result.skip = _int(params["skip"], "skip")
         if "take" in params:
@@ -345,6 +357,12 @@ class QueryCompiler:
             )
         return and_(true(), *parts)
 
+    def _tiebreak(self, order: list[Any]) -> list[Any]:
+        """The key breaks ties so pages are stable. It runs in the direction of the last sort, so
+        an index on (…, sorted column, key) serves the whole ORDER BY without a sort step."""
+        descending = bool(order) and _is_desc(order[-1])
+        return [key.desc() if descending else key.asc() for key in self.tiebreak]
+
     # --- sort ----------------------------------------------------------------------------
     def _sort(self, raw: Any, direction: Any) -> list[Any]:
         if raw is None or raw == "":
@@ -374,6 +392,10 @@ class QueryCompiler:
             dir_text = str(dir_).lower()
             if dir_text not in ("asc", "desc"):
                 raise BadRequest("sort dir must be 'asc' or 'desc'.")
-            # NULLs last in both directions, so SQLite and PostgreSQL page identically.
-            order.append((f.column.desc() if dir_text == "desc" else f.column.asc()).nulls_last())
+            clause = f.column.desc() if dir_text == "desc" else f.column.asc()
+            # NULLs last in both directions, so SQLite and PostgreSQL page identically. Only where
+            # a column can be NULL: on a NOT NULL column the clause would keep PostgreSQL from
+            # walking an index backwards.
+            nullable = getattr(getattr(f.column, "expression", f.column), "nullable", True)
+            order.append(clause.nulls_last() if nullable else clause)
         return order

@@ -65,7 +65,11 @@ class Resource:
     scope: dict[str, Any] = field(default_factory=dict)
     q_columns: Sequence[Any] = ()
     relations: Sequence[Relation] = ()
-    load_options: Sequence[Any] = ()
+    # To-one relationship paths serialization follows, e.g. (Activity.call, CallItem.recording),
+    # loaded with joins in the same query: the page is read in index order and each row gets
+    # primary-key lookups. ("selectin" would send composite keys as a row-value IN list, which
+    # SQLite answers with a full scan.)
+    eager: Sequence[tuple[Any, ...]] = ()
     default_order: Sequence[Any] = ()
     prepare: Callable[[Session, Ctx], None] | None = None
     # The delete function takes the blob store as ``files=``: deleting shreds the record's blobs.

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
 from hovor.api.deps import CurrentCaller, DbSession, check
@@ -42,6 +42,16 @@ _BASE = [
 ]
 
 
+def _eager(resource: Resource, strategy: Any) -> list[Any]:
+    options = []
+    for path in resource.eager:
+        option = strategy(path[0])
+        for attr in path[1:]:
+            option = getattr(option, strategy.__name__)(attr)
+        options.append(option)
+    return options
+
+
 def _key(resource: Resource, raw: str) -> Any:
     if resource.key_type is int:
         try:
@@ -57,7 +67,7 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
         select(resource.model)
         .where(*visible(resource.model, caller, resource.scope))
         .where(resource.key_column == _key(resource, raw_key))
-        .options(*resource.load_options)
+        .options(*_eager(resource, joinedload))
     )
     obj = session.scalars(stmt).one_or_none()
     if obj is None:
@@ -81,7 +91,7 @@ def list_result(
         settings.default_page_size,
         settings.max_page_size,
         resource.default_order,
-        [resource.key_column.asc()],
+        [resource.key_column],
     )
     query = compiler.compile(parse_brackets(request.query_params.multi_items()))
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
@@ -92,7 +102,7 @@ def list_result(
         .order_by(*query.order)
         .offset(query.skip)
         .limit(query.take)
-        .options(*resource.load_options)
+        .options(*_eager(resource, joinedload))
     )
     ctx = make_ctx(session, resource, caller)
     rows = [resource.serialize(obj, ctx) for obj in session.scalars(stmt)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from hovor.api.deps import CurrentCaller, DbSession
@@ -56,9 +57,14 @@ async def login(request: Request, session: DbSession) -> Any:
         body = schemas.LoginIn.model_validate(await _body(request))
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-    result = service.login(session, request.app.state.settings, body.username, body.password)
-    session.commit()
-    return ok(request, _login_result(request, result))
+
+    def sign_in() -> service.LoginResult:
+        # Argon2 is slow on purpose; it runs in the thread pool, not on the event loop.
+        result = service.login(session, request.app.state.settings, body.username, body.password)
+        session.commit()
+        return result
+
+    return ok(request, _login_result(request, await run_in_threadpool(sign_in)))
 
 
 @router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")
@@ -67,9 +73,13 @@ async def refresh(request: Request, session: DbSession) -> Any:
         body = schemas.RefreshIn.model_validate(await _body(request))
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-    result = service.refresh(session, request.app.state.settings, body.refreshToken)
-    session.commit()
-    return ok(request, _login_result(request, result))
+
+    def renew() -> service.LoginResult:
+        result = service.refresh(session, request.app.state.settings, body.refreshToken)
+        session.commit()
+        return result
+
+    return ok(request, _login_result(request, await run_in_threadpool(renew)))
 
 
 @router.post(

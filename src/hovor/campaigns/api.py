@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
 from hovor.api.serialize import ref, stamps
@@ -77,7 +77,7 @@ register(
         scope={"queue": RecordType.queue},
         q_columns=[RecordType.title],
         relations=[Relation("records", "campaignsRecords", "record_type")],
-        load_options=[joinedload(RecordType.queue_obj)],
+        eager=[(RecordType.queue_obj,)],
         default_order=[RecordType.title.asc()],
     )
 )
@@ -110,10 +110,10 @@ register(
         scope={"queue": CampaignRecord.queue},
         q_columns=[CampaignRecord.number, CampaignRecord.custom_fields],
         relations=[Relation("activities", "activities", "record")],
-        load_options=[
-            joinedload(CampaignRecord.record_type_obj),
-            joinedload(CampaignRecord.contact_obj),
-            joinedload(CampaignRecord.user_obj),
+        eager=[
+            (CampaignRecord.record_type_obj,),
+            (CampaignRecord.contact_obj,),
+            (CampaignRecord.user_obj,),
         ],
         default_order=[CampaignRecord.created.desc()],
         prepare=_prepare,

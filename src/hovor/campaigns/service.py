@@ -136,7 +136,7 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
     )
     session.add(record)
     session.flush()
-    store_custom_fields(session, record, "records", clean)
+    store_custom_fields(session, record, "records", clean, creating=True)
     return record
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register
 from hovor.api.serialize import ref, stamps
@@ -164,7 +164,7 @@ register(
         scope={"database": Account.database},
         q_columns=[Account.title, Account.description, Account.custom_fields],
         relations=[Relation("contacts", "contacts", "account")],
-        load_options=[joinedload(Account.database_obj), joinedload(Account.user_obj)],
+        eager=[(Account.database_obj,), (Account.user_obj,)],
         default_order=[Account.title.asc()],
         prepare=_prepare("accounts"),
     )
@@ -197,10 +197,10 @@ register(
         delete=service.delete_contact,
         scope={"database": Contact.database},
         q_columns=[Contact.title, Contact.description, Contact.custom_fields],
-        load_options=[
-            joinedload(Contact.database_obj),
-            joinedload(Contact.account_obj),
-            joinedload(Contact.user_obj),
+        eager=[
+            (Contact.database_obj,),
+            (Contact.account_obj,),
+            (Contact.user_obj,),
         ],
         default_order=[Contact.lastname.asc(), Contact.firstname.asc().nulls_last()],
         prepare=_prepare("contacts"),

@@ -212,12 +212,16 @@ def validate_custom_fields(
     return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers)
 
 
-def store_custom_fields(session: Session, record: Any, object_type: str, clean: CleanValues) -> None:
+def store_custom_fields(
+    session: Session, record: Any, object_type: str, clean: CleanValues, *, creating: bool = False
+) -> None:
     """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
     from hovor.privacy.index import reindex
 
     record.custom_fields, record.consents = clean.values, clean.consents
-    reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers)
+    if creating and not clean.identifiers:
+        return  # a new record has no index rows to replace
+    reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers, creating=creating)
 
 
 def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> frozenset[str]:

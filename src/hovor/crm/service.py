@@ -97,7 +97,7 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
     )
     session.add(account)
     session.flush()
-    store_custom_fields(session, account, "accounts", clean)
+    store_custom_fields(session, account, "accounts", clean, creating=True)
     return account
 
 
@@ -192,7 +192,7 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
     )
     session.add(contact)
     session.flush()
-    store_custom_fields(session, contact, "contacts", clean)
+    store_custom_fields(session, contact, "contacts", clean, creating=True)
     return contact
 
 

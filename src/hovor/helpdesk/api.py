@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
 from hovor.api.serialize import ref, stamps
@@ -123,10 +123,10 @@ register(
             Relation("activities", "activities", "ticket"),
             Relation("attachments", "attachments", "ticket"),
         ],
-        load_options=[
-            joinedload(Ticket.category_obj),
-            joinedload(Ticket.user_obj),
-            joinedload(Ticket.contact_obj),
+        eager=[
+            (Ticket.category_obj,),
+            (Ticket.user_obj,),
+            (Ticket.contact_obj,),
         ],
         default_order=[Ticket.name.desc()],
         prepare=_prepare,

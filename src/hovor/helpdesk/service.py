@@ -113,7 +113,7 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
     _stage_changed(ticket, body.stage)
     session.add(ticket)
     session.flush()
-    store_custom_fields(session, ticket, "tickets", clean)
+    store_custom_fields(session, ticket, "tickets", clean, creating=True)
     return ticket
 
 

@@ -11,9 +11,16 @@ from hovor.privacy.models import Identifier
 
 
 def reindex(
-    session: Session, tenant_id: str, object_type: str, name: str, identifiers: Iterable[tuple[str, str, str]]
+    session: Session,
+    tenant_id: str,
+    object_type: str,
+    name: str,
+    identifiers: Iterable[tuple[str, str, str]],
+    *,
+    creating: bool = False,
 ) -> None:
-    unindex(session, tenant_id, object_type, name)
+    if not creating:
+        unindex(session, tenant_id, object_type, name)
     rows = {(field, value): kind for kind, value, field in identifiers}
     session.add_all(
         Identifier(
