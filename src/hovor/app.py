@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every model first, so relationships across domains resolve when the APIs build their loaders.
     import hovor.models  # noqa: F401
     from hovor.activities import api as activities_api
+    from hovor.api.routeindex import RouteIndex
     from hovor.api.router import build_router
     from hovor.auth import api as auth_api
     from hovor.auth.service import CallerCache
@@ -179,10 +180,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     _install_error_handlers(app)
 
+    routes: list[Any] = []
     for router in (auth_api.router, tenancy_api.router, activities_api.router, build_router()):
         # Added to the app's own router, not included: an included router is matched route by route
         # behind a wrapper of its own, which costs milliseconds per request at this route count.
-        app.router.routes.extend(router.routes)
+        routes.extend(router.routes)
+    # The index answers first; the routes themselves stay for OpenAPI and as the fallback.
+    app.router.routes.insert(0, RouteIndex(routes))
+    app.router.routes.extend(routes)
 
     @app.get("/", include_in_schema=False, openapi_extra={"x-permission": "public"})
     def root() -> Response:
