@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import random
 import re
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -335,7 +336,7 @@ end
     )
 
     def one() -> None:
-        name = f"activities_{rnd.getrandbits(80):020x}"
+        name = f"activities_{secrets.token_hex(10)}"  # fresh keys on every run
         raw.x("BEGIN")
         raw.x(activity_sql, ("bench", name, now, now, now, now))
         raw.x(call_sql, ("bench", name, rnd.choice(meta["phones"])))
