@@ -300,3 +300,21 @@ def test_rights_by_queue_and_category(client: Any, tenant: TenantFixture, setup:
     # A deleted queue disappears from the profiles that named it.
     admin.delete("queues/600")
     assert admin.get_one("profiles", "linka").data["queues"] == ["100"]
+
+
+def test_contact_names_follow_database_rights(
+    client: Any, tenant: TenantFixture, setup: dict[str, Any]
+) -> None:
+    admin = setup["admin"]
+    admin.post("databases", {"name": "vip", "title": "VIP"})
+    vip = admin.post("contacts", {"firstname": "Tajná", "lastname": "Osoba", "database": "vip"}).data
+    call = admin.post("activitiesCall", {"queue": "100", "direction": "in", "contact": vip["name"]}).data
+    ticket = admin.post("tickets", {"title": "T", "category": "rekl", "contact": vip["name"]}).data
+    admin.post("profiles", {"name": "main-db", "title": "Main", "databases": ["main"]})
+    admin.put("users/acme-operator", {"profile": "main-db"})
+    op = sdk(client, tenant.tokens["operator"])
+    # The call and the ticket are visible (queues and categories are not limited), the person not.
+    assert op.get_one("activities", call["name"]).data["contact"] == {"name": vip["name"], "title": None}
+    assert op.get_one("tickets", str(ticket["name"])).data["contact"] == {"name": vip["name"], "title": None}
+    assert "Tajná" not in str(op.get("activities").data)
+    assert admin.get_one("activities", call["name"]).data["contact"]["title"] == "Tajná Osoba"

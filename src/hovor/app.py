@@ -156,8 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Finish blob deletions a previous process started but did not complete.
-        app.state.files.reap(app.state.session_factory)
+        # Finish blob deletions a previous process started but did not complete. A store that
+        # cannot be reached right now must not keep the service from starting: the next reap retries.
+        try:
+            app.state.files.reap(app.state.session_factory)
+        except Exception:
+            log.exception("blob reaper failed at start; will retry")
         yield
         app.state.engine.dispose()
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         2 * 1024**3, description="Largest file upload (recording, attachment, e-mail) accepted.", gt=0
     )
+    max_email_bytes: int = Field(
+        50 * 1024**2, description="Largest raw e-mail accepted by the import (it is parsed in memory).", gt=0
+    )
     max_page_size: int = Field(1000, description="Largest `take` a list request may ask for.", gt=0)
     default_page_size: int = Field(100, description="`take` used when a list request gives none.", gt=0)
     password_hash_profile: Literal["owasp", "fast"] | None = Field(

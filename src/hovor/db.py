@@ -93,6 +93,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # errors and logs must not carry the values (personal data)
             connect_args={"check_same_thread": False, "isolation_level": None},
             pool_size=POOL_SIZE,
             max_overflow=0,
@@ -130,7 +131,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "commit", _release)
         event.listen(engine, "rollback", _release)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=8)
+    return create_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=8
+    )
 
 
 BEGIN_OPTION = "hovor_sqlite_begin"

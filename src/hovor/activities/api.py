@@ -36,7 +36,7 @@ from hovor.api.envelope import ok
 from hovor.api.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.api.resource import REGISTRY, Ctx, Relation, Resource, qf, register, relate
 from hovor.api.router import after_shredding, load_visible, reload
-from hovor.api.serialize import ref, stamps
+from hovor.api.serialize import contact_ref, ref, stamps
 from hovor.api.validation import form_from_pydantic
 from hovor.api.wire import to_wire
 from hovor.auth.caller import Caller
@@ -131,7 +131,7 @@ def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
         "type": a.type,
         "queue": ref(a.queue_obj),
         "user": ref(a.user_obj),
-        "contact": ref(a.contact_obj),
+        "contact": contact_ref(a.contact_obj, ctx),
         "ticket": a.ticket,
         "record": a.record,
         "title": a.title,
@@ -599,11 +599,18 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
     fh, _, _ = await _spool(request, settings.max_upload_bytes)
 
     def store() -> dict[str, Any]:
+        files: Files = request.app.state.files
+        state = request.app.state
+        # Rights, content checks and encryption come first, with no write transaction open; the
+        # write transaction below only files the rows.
+        with state.read_session_factory() as reader:
+            load_visible(reader, REGISTRY["activitiesCall"], caller, name)
         with fh:
-            item = load_visible(session, REGISTRY["activitiesCall"], caller, name)
             mime, duration = inspect(fh)
-            files: Files = request.app.state.files
-            blob = files.put(session, caller.tenant_id, _chunks(fh), mime, settings.max_upload_bytes)
+            version, key = files.writing_key(state.session_factory, caller.tenant_id)
+            blob = files.seal(caller.tenant_id, version, key, _chunks(fh), mime, settings.max_upload_bytes)
+        item = load_visible(session, REGISTRY["activitiesCall"], caller, name)
+        files.adopt(session, blob)
         activity = session.get(Activity, (caller.tenant_id, item.name))
         assert activity is not None
         recording = service.attach_recording(session, activity, blob, duration, files)
@@ -622,17 +629,23 @@ def _upload_target(kind: str) -> Any:
         fh, filename, content_type = await _spool(request, settings.max_upload_bytes)
 
         def store() -> dict[str, Any]:
-            parent = load_visible(session, REGISTRY[kind], caller, name)
+            state = request.app.state
+            with state.read_session_factory() as reader:  # rights first, without the write lock
+                load_visible(reader, REGISTRY[kind], caller, name)
             title = Path(filename or "attachment").name[:255]
             mime = (content_type or "").split(";")[0].strip() or mimetypes.guess_type(title)[0]
             with fh:
-                blob = request.app.state.files.put(
-                    session,
+                version, key = state.files.writing_key(state.session_factory, caller.tenant_id)
+                blob = state.files.seal(
                     caller.tenant_id,
+                    version,
+                    key,
                     _chunks(fh),
                     mime or "application/octet-stream",
                     settings.max_upload_bytes,
                 )
+            parent = load_visible(session, REGISTRY[kind], caller, name)
+            state.files.adopt(session, blob)
             attachment = service.add_attachment(
                 session,
                 caller,
@@ -680,10 +693,10 @@ async def import_email(
 ) -> Any:
     check(caller, "activities:activities:create")
     settings = request.app.state.settings
-    fh, _, _ = await _spool(request, settings.max_upload_bytes)
+    fh, _, _ = await _spool(request, settings.max_email_bytes)
     with fh:
         raw = fh.read()
-    mail = parse(raw)
+    mail = await run_in_threadpool(parse, raw)  # MIME parsing is CPU work: off the event loop
     if mail.sender is None and not mail.headers:
         raise ValidationFailed({"body": ["Not an RFC 822 message."]})
     address = mail.sender if direction == "in" else (mail.recipients[0] if mail.recipients else None)
@@ -732,9 +745,12 @@ def _stream_blob(request: Request, session: Session, blob: Blob, filename: str, 
     except ValueError:
         return Response(status_code=416, headers={"Content-Range": f"bytes */{blob.size}"})
     try:
-        body = files.read(session, blob, wanted)
+        body = files.read(session, blob, wanted)  # keys are unwrapped here, before streaming
     except Unreadable:
         raise NotFound("The file is no longer available.") from None
+    # The stream needs no database: give the connection back now, not after the last byte of a
+    # long download (and end the read transaction, so the WAL can be checkpointed meanwhile).
+    session.close()
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     headers = {
         "Accept-Ranges": "bytes",

@@ -450,7 +450,7 @@ def add_attachment(
         ticket=ticket,
         activity=activity,
         blob=blob.name,
-        title=title[:255] or "attachment",
+        title=_safe_name(title),
         mime=blob.mime,
         size=blob.size,
         inline=inline,
@@ -460,6 +460,12 @@ def add_attachment(
     session.add(attachment)
     session.flush()
     return attachment
+
+
+def _safe_name(title: str) -> str:
+    """A file name fit for a header: no control characters or path separators."""
+    cleaned = "".join(c for c in title if c.isprintable() and c not in "/\\").strip()
+    return cleaned[:255] or "attachment"
 
 
 def delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:

@@ -24,6 +24,8 @@ MAX_PARAMS = 500
 MAX_DEPTH = 8
 MAX_CONDITIONS = 100
 MAX_Q_LENGTH = 200
+MAX_IN_VALUES = 1000
+MAX_SKIP = 10_000_000
 
 OPERATORS = {
     "eq",
@@ -198,6 +200,8 @@ class QueryCompiler:
         result.order = order + self._tiebreak(order)
         if "skip" in params:
             result.skip = _int(params["skip"], "skip")
+            if result.skip > MAX_SKIP:
+                raise BadRequest(f"skip must be at most {MAX_SKIP}; narrow the filter instead.")
         if "take" in params:
             result.take = _int(params["take"], "take", minimum=1)
             if result.take > self.max_take:
@@ -259,7 +263,16 @@ class QueryCompiler:
                 raise BadRequest(f"Filter value for {f.name!r} must be text.")
             return self._text(col, op, raw, ignore_case)
         if op in ("in", "notin"):
-            values = [self._coerce(f, v) for v in _as_list(raw, f"value of {f.name!r}")]
+            listed = _as_list(raw, f"value of {f.name!r}")
+            if len(listed) > MAX_IN_VALUES:
+                raise BadRequest(f"At most {MAX_IN_VALUES} values for {op!r}.")
+            if f.type == "datetime":
+                # Like the other operators: a wire timestamp names a whole second.
+                matches = (
+                    or_(*[self._second(col, "eq", self._coerce(f, v)) for v in listed]) if listed else false()
+                )
+                return matches if op == "in" else or_(~matches, col.is_(None))
+            values = [self._coerce(f, v) for v in listed]
             if not values:
                 return false() if op == "in" else true()
             if ignore_case and f.type == "str":

@@ -46,17 +46,12 @@ class RouteIndex(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        partial: tuple[Any, Scope] | None = None
         for candidate in _candidates(scope["path"]):
             for route in self.by_shape.get(candidate, ()):
                 match, child = route.matches(scope)
                 if match is Match.FULL:
                     return Match.FULL, {**child, ROUTE_KEY: route}
-                if match is Match.PARTIAL and partial is None:
-                    partial = (route, child)
-        if partial is not None:
-            # The path exists but not with this method: let the ordinary routes answer 405.
-            return Match.NONE, {}
+        # Unknown path, or a known one with another method: the ordinary routes answer 404 or 405.
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:

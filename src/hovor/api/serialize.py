@@ -26,6 +26,18 @@ def ref(obj: Any | None) -> dict[str, Any] | None:
     return {"name": obj.name, "title": obj.title}
 
 
+def contact_ref(contact: Any | None, ctx: Ctx) -> dict[str, Any] | None:
+    """A contact referenced from an activity, ticket or campaign record. Those are scoped by
+    queue or category, not by CRM database: the contact's name shows only to callers whose rights
+    cover the contact's database; others see that there is a contact, not who it is."""
+    if contact is None:
+        return None
+    allowed = ctx.caller.databases
+    if allowed is not None and contact.database not in allowed:
+        return {"name": contact.name, "title": None}
+    return ref(contact)
+
+
 def _ref_in(value: Any) -> Any:
     # Clients that read a record and send it back pass the nested object; accept its name.
     if isinstance(value, dict) and "name" in value:

@@ -58,9 +58,14 @@ async def login(request: Request, session: DbSession) -> Any:
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
+    settings = request.app.state.settings
+
     def sign_in() -> service.LoginResult:
-        # Argon2 is slow on purpose; it runs in the thread pool, not on the event loop.
-        result = service.login(session, request.app.state.settings, body.username, body.password)
+        # Argon2 is slow on purpose: it runs in the thread pool, in a read transaction, so neither
+        # the event loop nor SQLite's write lock waits for it. Only the stamp and the tokens write.
+        with request.app.state.read_session_factory() as reader:
+            verified = service.verify(reader, settings, body.username, body.password)
+        result = service.start_session(session, settings, verified, body.password)
         session.commit()
         return result
 

@@ -173,14 +173,29 @@ def _issue_pair(session: Session, user: User, settings: Settings) -> LoginResult
     return LoginResult(user, access_raw, refresh_raw, access.expires)
 
 
-def login(session: Session, settings: Settings, username: str, password: str) -> LoginResult:
-    """Checks a user name and password; the answer never tells whether the user exists."""
+@dataclass(frozen=True)
+class Verified:
+    tenant_id: str
+    name: str
+    needs_rehash: bool
+
+
+def verify(session: Session, settings: Settings, username: str, password: str) -> Verified:
+    """Checks a user name and password (read only); the answer never tells whether the user exists."""
     user = session.scalars(select(User).where(User.name == username)).one_or_none()
     valid = verify_password(user.password_hash if user else None, password, settings.hash_profile)
     if user is None or not valid or user.deactivated:
         raise Unauthorized("Wrong user name or password.")
     assert user.password_hash is not None
-    if needs_rehash(user.password_hash, settings.hash_profile):
+    return Verified(user.tenant_id, user.name, needs_rehash(user.password_hash, settings.hash_profile))
+
+
+def start_session(session: Session, settings: Settings, verified: Verified, password: str) -> LoginResult:
+    """Stamps the login, upgrades the hash if its parameters changed, and issues a token pair."""
+    user = session.get(User, (verified.tenant_id, verified.name))
+    if user is None or user.deactivated:
+        raise Unauthorized("Wrong user name or password.")
+    if verified.needs_rehash:
         user.password_hash = hash_password(password, settings.hash_profile)
     user.last_login = utcnow()
     return _issue_pair(session, user, settings)

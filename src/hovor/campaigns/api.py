@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
-from hovor.api.serialize import ref, stamps
+from hovor.api.serialize import contact_ref, ref, stamps
 from hovor.api.wire import to_wire
 from hovor.campaigns import schemas, service
 from hovor.campaigns.models import CampaignRecord, RecordType
@@ -35,7 +35,7 @@ def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
         "name": r.name,
         "record_type": ref(r.record_type_obj),
         "queue": r.queue,
-        "contact": ref(r.contact_obj),
+        "contact": contact_ref(r.contact_obj, ctx),
         "user": ref(r.user_obj),
         "number": r.number,
         "action": r.action,

@@ -12,11 +12,12 @@ any point leaves nothing readable and nothing unfindable:
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor import faults
@@ -26,6 +27,8 @@ from hovor.db import new_name, unit_of_work, utcnow
 from hovor.files import crypto
 from hovor.files.models import Blob, TenantKey
 from hovor.files.stores import BlobStore, open_store
+
+log = logging.getLogger("hovor.files")
 
 
 class Unreadable(Exception):
@@ -72,7 +75,35 @@ class Files:
         mime: str,
         max_bytes: int | None = None,
     ) -> Blob:
+        """Encrypts and stores ``source`` and adds its row to ``session``."""
         version, tenant_key = self._tenant_key(session, tenant_id)
+        return self.adopt(session, self.seal(tenant_id, version, tenant_key, source, mime, max_bytes))
+
+    @staticmethod
+    def adopt(session: Session, blob: Blob) -> Blob:
+        """Files a sealed blob's row in ``session`` (flushed, so rows that reference it can follow)."""
+        session.add(blob)
+        session.flush()
+        return blob
+
+    def writing_key(self, factory: sessionmaker[Session], tenant_id: str) -> tuple[int, bytes]:
+        """The tenant key to encrypt with, made (in a short transaction of its own) on first use."""
+        with unit_of_work(factory) as session:
+            return self._tenant_key(session, tenant_id)
+
+    def seal(
+        self,
+        tenant_id: str,
+        version: int,
+        tenant_key: bytes,
+        source: Iterable[bytes],
+        mime: str,
+        max_bytes: int | None = None,
+    ) -> Blob:
+        """Encrypts and stores ``source``; returns its row, not yet added to any session.
+
+        Needs no transaction, so a large upload is encrypted and written without holding a
+        database lock; the caller adds the row in the transaction that files it."""
         name = new_name("blob")
         data_key = crypto.new_key()
         encryptor = crypto.Encryptor(data_key, name)
@@ -89,7 +120,7 @@ class Files:
         sealed = encryptor.encrypt(limited())
         header = next(sealed)
         stored = self.store.put(store_key, _prepend(header, sealed))
-        blob = Blob(
+        return Blob(
             tenant_id=tenant_id,
             name=name,
             store_key=store_key,
@@ -100,17 +131,17 @@ class Files:
             stored_size=stored,
             mime=mime,
         )
-        session.add(blob)
-        session.flush()
-        return blob
 
     # --- read --------------------------------------------------------------------------------
     def read(self, session: Session, blob: Blob, byte_range: ByteRange | None = None) -> Iterator[bytes]:
         """Plaintext bytes of ``blob`` (or of a range of it), decrypted chunk by chunk."""
         if blob.wrapped_key is None:
             raise Unreadable("the blob is destroyed")
-        _, tenant_key = self._tenant_key(session, blob.tenant_id, blob.key_version)
-        data_key = crypto.unwrap(tenant_key, blob.wrapped_key, f"{blob.tenant_id}/{blob.name}")
+        try:
+            _, tenant_key = self._tenant_key(session, blob.tenant_id, blob.key_version)
+            data_key = crypto.unwrap(tenant_key, blob.wrapped_key, f"{blob.tenant_id}/{blob.name}")
+        except crypto.IntegrityError as exc:
+            raise Unreadable(str(exc)) from None
         layout = crypto.Layout(blob.header, blob.size)
         start, end = (0, blob.size) if byte_range is None else (byte_range.start, byte_range.end)
         if blob.size == 0 or end <= start:
@@ -142,19 +173,34 @@ class Files:
         session.flush()
 
     def reap(self, factory: sessionmaker[Session], limit: int = 1000) -> int:
-        """Steps 2 and 3 for destroyed blobs: delete the object, then the row. Idempotent."""
+        """Steps 2 and 3 for destroyed blobs: delete the object, then the row. Idempotent.
+
+        The object is deleted outside any write transaction (a slow store must not hold SQLite's
+        write lock); a blob whose object cannot be deleted now is skipped and retried next time."""
         done = 0
+        failed: set[tuple[str, str]] = set()
         while done < limit:
+            with factory() as session:
+                pending = session.execute(
+                    select(Blob.tenant_id, Blob.name, Blob.store_key)
+                    .where(Blob.destroyed.is_not(None))
+                    .order_by(Blob.destroyed)
+                    .limit(len(failed) + 1)
+                ).all()
+            todo = [row for row in pending if (row.tenant_id, row.name) not in failed]
+            if not todo:
+                return done
+            tenant_id, name, store_key = todo[0]
+            faults.point("blob.after_key")
+            try:
+                self.store.delete(store_key)
+            except Exception:
+                log.warning("could not delete a destroyed blob's object yet; will retry")
+                failed.add((tenant_id, name))
+                continue
+            faults.point("blob.after_object")
             with unit_of_work(factory) as session:
-                blob = session.scalars(
-                    select(Blob).where(Blob.destroyed.is_not(None)).order_by(Blob.destroyed).limit(1)
-                ).first()
-                if blob is None:
-                    return done
-                faults.point("blob.after_key")
-                self.store.delete(blob.store_key)
-                faults.point("blob.after_object")
-                session.delete(blob)
+                session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name == name))
             done += 1
         return done
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
-from hovor.api.serialize import ref, stamps
+from hovor.api.serialize import contact_ref, ref, stamps
 from hovor.api.wire import to_wire
 from hovor.crm.forms import hidden_field_names
 from hovor.helpdesk import schemas, service
@@ -37,7 +37,7 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
         "title": t.title,
         "category": ref(t.category_obj),
         "user": ref(t.user_obj),
-        "contact": ref(t.contact_obj),
+        "contact": contact_ref(t.contact_obj, ctx),
         "email": t.email,
         "stage": t.stage,
         "priority": t.priority,

@@ -179,6 +179,8 @@ def delete_ticket(session: Session, caller: Caller, ticket: Ticket, files: Files
         select(Attachment).where(Attachment.tenant_id == ticket.tenant_id, Attachment.activity.in_(comments))
     ):
         delete_attachment(session, caller, attachment, files)
+    for comment in session.scalars(comments):
+        unindex(session, ticket.tenant_id, "activities", comment)
     session.execute(
         delete(Activity).where(
             Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name, Activity.type == "COMMENT"
