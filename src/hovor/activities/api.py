@@ -34,13 +34,14 @@ from hovor.activities.models import (
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
 from hovor.api.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
-from hovor.api.resource import REGISTRY, Ctx, Relation, Resource, qf, register, relate
+from hovor.api.resource import REGISTRY, Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.router import after_shredding, load_visible, reload
-from hovor.api.serialize import contact_ref, ref, stamps
+from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.api.validation import form_from_pydantic
 from hovor.api.wire import to_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import AnyOf, Via
+from hovor.crm.forms import hidden_fields_preparer
 from hovor.files.models import Blob
 from hovor.files.service import Files, Unreadable, parse_range
 from hovor.helpdesk.models import Ticket
@@ -143,7 +144,7 @@ def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
         "time_close": to_wire(a.time_close, ctx.tz),
         "duration": a.duration,
         "anonymized": a.anonymized,
-        "customFields": {k: list(v) for k, v in (a.custom_fields or {}).items()},
+        "customFields": visible_custom_fields(a.custom_fields, ctx),
         **stamps(a, ctx),
     }
 
@@ -203,15 +204,6 @@ def serialize_attachment(a: Attachment, ctx: Ctx) -> dict[str, Any]:
 
 
 # --- declarations ------------------------------------------------------------------------------
-def _stamp_fields(model: Any) -> list[Any]:
-    return [
-        qf("created", model.created, "datetime"),
-        qf("edited", model.edited, "datetime"),
-        qf("created_by", model.created_by),
-        qf("edited_by", model.edited_by),
-    ]
-
-
 WRAPPER_PATHS = (
     (Activity.queue_obj,),
     (Activity.user_obj,),
@@ -238,7 +230,7 @@ register(
             qf("type", Queue.type),
             qf("deactivated", Queue.deactivated, "bool"),
             qf("options", Queue.options, filter=False, sort=False),
-            *_stamp_fields(Queue),
+            *stamp_fields(Queue),
         ],
         serialize=serialize_queue,
         create_schema=schemas.QueueCreate,
@@ -272,7 +264,7 @@ ACTIVITY_FIELDS = [
     qf("anonymized", Activity.anonymized, "bool"),
     qf("customFields", Activity.custom_fields, filter=False, sort=False),
     qf("item", Activity.name, filter=False, sort=False),
-    *_stamp_fields(Activity),
+    *stamp_fields(Activity),
 ]
 
 register(
@@ -297,6 +289,7 @@ register(
         ],
         eager=ACTIVITY_PATHS,
         default_order=[Activity.time.desc()],
+        prepare=hidden_fields_preparer("activities"),
         uses_files=True,
     )
 )
@@ -345,6 +338,7 @@ def _channel(
             relations=relations,
             eager=loads,
             default_order=[model.name.desc()],
+            prepare=hidden_fields_preparer("activities"),
             uses_files=True,
         )
     )

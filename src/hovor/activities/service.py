@@ -34,7 +34,7 @@ from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
-from hovor.crm.forms import store_custom_fields, validate_custom_fields
+from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.db import new_name, utcnow
 from hovor.files.models import Blob
 from hovor.files.service import Files
@@ -211,19 +211,7 @@ def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: 
     key_unchanged(body, activity.name)
     values = _wrapper_values(session, caller, body, activity.type)
     apply(activity, values, required=("time", "action", "important"))
-    if "customFields" in body.model_fields_set:
-        clean = validate_custom_fields(
-            session,
-            caller,
-            "activities",
-            None,
-            getattr(body, "customFields", None),
-            activity.custom_fields,
-            activity.consents,
-            creating=False,
-            may_edit_readonly=caller.can("crm:forms:update"),
-        )
-        store_custom_fields(session, activity, "activities", clean)
+    update_custom_fields(session, caller, activity, "activities", None, body)
     if values.get("action") == "CLOSE" and activity.time_close is None:
         activity.time_close = utcnow()
     stamp_edit(activity, caller)

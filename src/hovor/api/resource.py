@@ -112,3 +112,13 @@ def register(resource: Resource) -> Resource:
 def qf(name: str, column: Any, type_: str = "str", *, filter: bool = True, sort: bool = True) -> QueryField:
     """A queryable wire field (short form for declarations)."""
     return QueryField(name, column, type_, filter, sort)
+
+
+def stamp_fields(model: Any) -> list[QueryField]:
+    """The created/edited stamps every v6 record carries, as queryable fields."""
+    return [
+        qf("created", model.created, "datetime"),
+        qf("edited", model.edited, "datetime"),
+        qf("created_by", model.created_by),
+        qf("edited_by", model.edited_by),
+    ]

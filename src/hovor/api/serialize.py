@@ -52,3 +52,9 @@ RefIn = Annotated[
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 Text255 = Annotated[str, StringConstraints(max_length=255, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=65535)]
+
+
+def visible_custom_fields(values: dict[str, list[str]] | None, ctx: Ctx) -> dict[str, list[str]]:
+    """``customFields`` on the wire, without the fields the caller may not see (see ``prepare``)."""
+    hidden = ctx.cache.get("hidden", frozenset())
+    return {k: list(v) for k, v in (values or {}).items() if k not in hidden}

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
-from hovor.api.serialize import contact_ref, ref, stamps
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
+from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.api.wire import to_wire
 from hovor.campaigns import schemas, service
 from hovor.campaigns.models import CampaignRecord, RecordType
-from hovor.crm.forms import hidden_field_names
+from hovor.crm.forms import hidden_fields_preparer
 
 
 def serialize_type(t: RecordType, ctx: Ctx) -> dict[str, Any]:
@@ -24,13 +22,7 @@ def serialize_type(t: RecordType, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _prepare(session: Session, ctx: Ctx) -> None:
-    if not ctx.caller.can("crm:forms:update"):
-        ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, "records")
-
-
 def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
-    hidden = ctx.cache.get("hidden", frozenset())
     return {
         "name": r.name,
         "record_type": ref(r.record_type_obj),
@@ -41,18 +33,9 @@ def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
         "action": r.action,
         "nextcall": to_wire(r.nextcall, ctx.tz),
         "anonymized": r.anonymized,
-        "customFields": {k: list(v) for k, v in (r.custom_fields or {}).items() if k not in hidden},
+        "customFields": visible_custom_fields(r.custom_fields, ctx),
         **stamps(r, ctx),
     }
-
-
-def _stamp_fields(model: Any) -> list[Any]:
-    return [
-        qf("created", model.created, "datetime"),
-        qf("edited", model.edited, "datetime"),
-        qf("created_by", model.created_by),
-        qf("edited_by", model.edited_by),
-    ]
 
 
 register(
@@ -66,7 +49,7 @@ register(
             qf("title", RecordType.title),
             qf("queue", RecordType.queue),
             qf("description", RecordType.description),
-            *_stamp_fields(RecordType),
+            *stamp_fields(RecordType),
         ],
         serialize=serialize_type,
         create_schema=schemas.RecordTypeCreate,
@@ -99,7 +82,7 @@ register(
             qf("nextcall", CampaignRecord.nextcall, "datetime"),
             qf("anonymized", CampaignRecord.anonymized, "bool"),
             qf("customFields", CampaignRecord.custom_fields, filter=False, sort=False),
-            *_stamp_fields(CampaignRecord),
+            *stamp_fields(CampaignRecord),
         ],
         serialize=serialize_record,
         create_schema=schemas.RecordCreate,
@@ -116,7 +99,7 @@ register(
             (CampaignRecord.user_obj,),
         ],
         default_order=[CampaignRecord.created.desc()],
-        prepare=_prepare,
+        prepare=hidden_fields_preparer("records"),
     )
 )
 

@@ -14,7 +14,7 @@ from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
-from hovor.crm.forms import store_custom_fields, validate_custom_fields
+from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.privacy.identifiers import normalize_phone
 from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, new_key, stamp_edit, user_ref
@@ -157,18 +157,7 @@ def update_record(
     if "nextcall" in sent:
         values["nextcall"] = _nextcall(body.nextcall, caller)
     apply(record, values, required=("action",))
-    clean = validate_custom_fields(
-        session,
-        caller,
-        "records",
-        record.record_type,
-        body.customFields if "customFields" in sent else None,
-        record.custom_fields,
-        record.consents,
-        creating=False,
-        may_edit_readonly=caller.can("crm:forms:update"),
-    )
-    store_custom_fields(session, record, "records", clean)
+    update_custom_fields(session, caller, record, "records", record.record_type, body)
     stamp_edit(record, caller)
     session.flush()
     return record

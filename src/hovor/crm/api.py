@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from hovor.api.resource import Ctx, Relation, Resource, qf, register
-from hovor.api.serialize import ref, stamps
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, stamp_fields
+from hovor.api.serialize import ref, stamps, visible_custom_fields
 from hovor.api.wire import to_wire
 from hovor.crm import schemas, service
-from hovor.crm.forms import hidden_field_names
+from hovor.crm.forms import hidden_fields_preparer
 from hovor.crm.models import Account, Contact, Database, FormField
-
-
-def _prepare(object_type: str) -> Any:
-    def prepare(session: Session, ctx: Ctx) -> None:
-        if not ctx.caller.can("crm:forms:update"):
-            ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, object_type)
-
-    return prepare
-
-
-def _custom(values: dict[str, list[str]] | None, ctx: Ctx) -> dict[str, list[str]]:
-    hidden = ctx.cache.get("hidden", frozenset())
-    return {k: list(v) for k, v in (values or {}).items() if k not in hidden}
 
 
 def _consents(consents: dict[str, Any] | None, ctx: Ctx) -> dict[str, Any]:
@@ -60,7 +45,7 @@ def serialize_account(account: Account, ctx: Ctx) -> dict[str, Any]:
         "database": ref(account.database_obj),
         "user": ref(account.user_obj),
         "description": account.description,
-        "customFields": _custom(account.custom_fields, ctx),
+        "customFields": visible_custom_fields(account.custom_fields, ctx),
         "customFieldsConsent": _consents(account.consents, ctx),
         **stamps(account, ctx),
     }
@@ -76,7 +61,7 @@ def serialize_contact(contact: Contact, ctx: Ctx) -> dict[str, Any]:
         "account": ref(contact.account_obj),
         "user": ref(contact.user_obj),
         "description": contact.description,
-        "customFields": _custom(contact.custom_fields, ctx),
+        "customFields": visible_custom_fields(contact.custom_fields, ctx),
         "customFieldsConsent": _consents(contact.consents, ctx),
         **stamps(contact, ctx),
     }
@@ -102,15 +87,6 @@ def serialize_form_field(field: FormField, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _stamp_fields(model: Any) -> list[Any]:
-    return [
-        qf("created", model.created, "datetime"),
-        qf("edited", model.edited, "datetime"),
-        qf("created_by", model.created_by),
-        qf("edited_by", model.edited_by),
-    ]
-
-
 register(
     Resource(
         endpoint="databases",
@@ -121,7 +97,7 @@ register(
             qf("name", Database.name),
             qf("title", Database.title),
             qf("description", Database.description),
-            *_stamp_fields(Database),
+            *stamp_fields(Database),
         ],
         serialize=serialize_database,
         create_schema=schemas.DatabaseCreate,
@@ -153,7 +129,7 @@ register(
             qf("description", Account.description),
             qf("customFields", Account.custom_fields, filter=False, sort=False),
             qf("customFieldsConsent", Account.consents, filter=False, sort=False),
-            *_stamp_fields(Account),
+            *stamp_fields(Account),
         ],
         serialize=serialize_account,
         create_schema=schemas.AccountCreate,
@@ -166,7 +142,7 @@ register(
         relations=[Relation("contacts", "contacts", "account")],
         eager=[(Account.database_obj,), (Account.user_obj,)],
         default_order=[Account.title.asc()],
-        prepare=_prepare("accounts"),
+        prepare=hidden_fields_preparer("accounts"),
     )
 )
 
@@ -187,7 +163,7 @@ register(
             qf("description", Contact.description),
             qf("customFields", Contact.custom_fields, filter=False, sort=False),
             qf("customFieldsConsent", Contact.consents, filter=False, sort=False),
-            *_stamp_fields(Contact),
+            *stamp_fields(Contact),
         ],
         serialize=serialize_contact,
         create_schema=schemas.ContactCreate,
@@ -203,7 +179,7 @@ register(
             (Contact.user_obj,),
         ],
         default_order=[Contact.lastname.asc(), Contact.firstname.asc().nulls_last()],
-        prepare=_prepare("contacts"),
+        prepare=hidden_fields_preparer("contacts"),
     )
 )
 

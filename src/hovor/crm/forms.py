@@ -234,3 +234,32 @@ def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> fr
             )
         )
     )
+
+
+def hidden_fields_preparer(object_type: str) -> Any:
+    """A resource ``prepare`` hook: notes, once per request, which fields the caller may not see."""
+
+    def prepare(session: Session, ctx: Any) -> None:
+        if not ctx.caller.can("crm:forms:update"):
+            ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, object_type)
+
+    return prepare
+
+
+def update_custom_fields(
+    session: Session, caller: Caller, record: Any, object_type: str, form_name: str | None, body: Any
+) -> None:
+    """Merges the ``customFields`` a PUT sent (if any) into a record, checks and stores them."""
+    sent = body.customFields if "customFields" in body.model_fields_set else None
+    clean = validate_custom_fields(
+        session,
+        caller,
+        object_type,
+        form_name,
+        sent,
+        record.custom_fields,
+        record.consents,
+        creating=False,
+        may_edit_readonly=caller.can("crm:forms:update"),
+    )
+    store_custom_fields(session, record, object_type, clean)

@@ -13,7 +13,13 @@ from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
 from hovor.crm import schemas
-from hovor.crm.forms import FIELD_TYPES, OBJECT_TYPES, store_custom_fields, validate_custom_fields
+from hovor.crm.forms import (
+    FIELD_TYPES,
+    OBJECT_TYPES,
+    store_custom_fields,
+    update_custom_fields,
+    validate_custom_fields,
+)
 from hovor.crm.models import Account, Contact, Database, FormField
 from hovor.db import utcnow
 from hovor.privacy.index import unindex, unindex_field
@@ -118,18 +124,7 @@ def update_account(
         account.user = user_ref(session, caller, body.user)
     if "description" in sent:
         account.description = body.description
-    clean = validate_custom_fields(
-        session,
-        caller,
-        "accounts",
-        account.database,
-        body.customFields if "customFields" in sent else None,
-        account.custom_fields,
-        account.consents,
-        creating=False,
-        may_edit_readonly=caller.can("crm:forms:update"),
-    )
-    store_custom_fields(session, account, "accounts", clean)
+    update_custom_fields(session, caller, account, "accounts", account.database, body)
     stamp_edit(account, caller)
     session.flush()
     return account
@@ -220,18 +215,7 @@ def update_contact(
         contact.user = user_ref(session, caller, body.user)
     if "description" in sent:
         contact.description = body.description
-    clean = validate_custom_fields(
-        session,
-        caller,
-        "contacts",
-        contact.database,
-        body.customFields if "customFields" in sent else None,
-        contact.custom_fields,
-        contact.consents,
-        creating=False,
-        may_edit_readonly=caller.can("crm:forms:update"),
-    )
-    store_custom_fields(session, contact, "contacts", clean)
+    update_custom_fields(session, caller, contact, "contacts", contact.database, body)
     stamp_edit(contact, caller)
     session.flush()
     return contact

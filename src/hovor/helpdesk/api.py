@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
-from hovor.api.serialize import contact_ref, ref, stamps
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
+from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.api.wire import to_wire
-from hovor.crm.forms import hidden_field_names
+from hovor.crm.forms import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
 from hovor.helpdesk.models import Ticket, TicketCategory
 
@@ -25,13 +23,7 @@ def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _prepare(session: Session, ctx: Ctx) -> None:
-    if not ctx.caller.can("crm:forms:update"):
-        ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, "tickets")
-
-
 def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
-    hidden = ctx.cache.get("hidden", frozenset())
     return {
         "name": t.name,
         "title": t.title,
@@ -46,18 +38,9 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
         "closed": to_wire(t.closed, ctx.tz),
         "last_activity": to_wire(t.last_activity, ctx.tz),
         "anonymized": t.anonymized,
-        "customFields": {k: list(v) for k, v in (t.custom_fields or {}).items() if k not in hidden},
+        "customFields": visible_custom_fields(t.custom_fields, ctx),
         **stamps(t, ctx),
     }
-
-
-def _stamp_fields(model: Any) -> list[Any]:
-    return [
-        qf("created", model.created, "datetime"),
-        qf("edited", model.edited, "datetime"),
-        qf("created_by", model.created_by),
-        qf("edited_by", model.edited_by),
-    ]
 
 
 register(
@@ -72,7 +55,7 @@ register(
             qf("sla_response", TicketCategory.sla_response, "int"),
             qf("sla_solution", TicketCategory.sla_solution, "int"),
             qf("auto_archive_days", TicketCategory.auto_archive_days, "int"),
-            *_stamp_fields(TicketCategory),
+            *stamp_fields(TicketCategory),
         ],
         serialize=serialize_category,
         create_schema=schemas.CategoryCreate,
@@ -109,7 +92,7 @@ register(
             qf("last_activity", Ticket.last_activity, "datetime"),
             qf("anonymized", Ticket.anonymized, "bool"),
             qf("customFields", Ticket.custom_fields, filter=False, sort=False),
-            *_stamp_fields(Ticket),
+            *stamp_fields(Ticket),
         ],
         serialize=serialize_ticket,
         create_schema=schemas.TicketCreate,
@@ -129,7 +112,7 @@ register(
             (Ticket.contact_obj,),
         ],
         default_order=[Ticket.name.desc()],
-        prepare=_prepare,
+        prepare=hidden_fields_preparer("tickets"),
         uses_files=True,
     )
 )

@@ -11,7 +11,7 @@ from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
-from hovor.crm.forms import store_custom_fields, validate_custom_fields
+from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.db import utcnow
 from hovor.files.service import Files
 from hovor.helpdesk import schemas
@@ -142,18 +142,7 @@ def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schema
         if body.stage is None:
             raise ValidationFailed({"stage": ["This field cannot be empty."]})
         _stage_changed(ticket, body.stage)
-    clean = validate_custom_fields(
-        session,
-        caller,
-        "tickets",
-        None,
-        body.customFields if "customFields" in sent else None,
-        ticket.custom_fields,
-        ticket.consents,
-        creating=False,
-        may_edit_readonly=caller.can("crm:forms:update"),
-    )
-    store_custom_fields(session, ticket, "tickets", clean)
+    update_custom_fields(session, caller, ticket, "tickets", None, body)
     stamp_edit(ticket, caller)
     session.flush()
     return ticket
