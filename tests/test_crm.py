@@ -303,3 +303,24 @@ def test_roles_and_users(client: Any, tenant: TenantFixture) -> None:
     )
     assert r.status_code == 409
     assert client.delete("/api/v6/users/acme-admin.json", headers=tenant.h()).status_code == 409
+
+
+def test_q_does_not_search_fields_the_caller_cannot_see(client: Any, tenant: TenantFixture) -> None:
+    add_field(client, tenant, name="note", type="text")
+    add_field(client, tenant, name="secret", type="text", hidden=True)
+    new_contact(client, tenant, customFields={"note": ["modrá"], "secret": ["dlužník"]})
+
+    def found(role: str, term: str) -> int:
+        r = client.get("/api/v6/contacts.json", params={"q": term}, headers=tenant.h(role))
+        return int(data(r)["total"])
+
+    assert found("admin", "dlužník") == 1  # may see hidden fields, may search them
+    assert found("operator", "dlužník") == 0  # may not: the value cannot be probed by search
+    assert found("operator", "nováková") == 1  # names are still searched
+    assert found("admin", "MODRÁ") == 1  # case folding beyond ASCII
+
+
+def test_q_folds_czech_capitals(client: Any, tenant: TenantFixture) -> None:
+    new_contact(client, tenant, firstname="Řehoř", lastname="Černý")
+    r = client.get("/api/v6/contacts.json", params={"q": "černý řehoř"}, headers=tenant.h())
+    assert data(r)["total"] == 1

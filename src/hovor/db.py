@@ -7,6 +7,7 @@ stored as naive UTC and handed back as an aware UTC ``datetime``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import threading
 from collections.abc import Iterator
@@ -67,7 +68,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 JSONType = JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _json(value: Any) -> str:
+    # Text as text, not \u escapes: "Nováková" must be findable inside custom-field values.
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's own lower() folds ASCII only; searches must find "Černý" when asked for "černý".
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     # secure_delete overwrites freed pages with zeros, so erased rows do not linger in the file.
     for pragma in (
@@ -94,6 +106,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             hide_parameters=True,  # errors and logs must not carry the values (personal data)
+            json_serializer=_json,
             connect_args={"check_same_thread": False, "isolation_level": None},
             pool_size=POOL_SIZE,
             max_overflow=0,
@@ -132,7 +145,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "rollback", _release)
         return engine
     return create_engine(
-        url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=8
+        url,
+        echo=echo,
+        hide_parameters=True,
+        json_serializer=_json,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=8,
     )
 
 

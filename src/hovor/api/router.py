@@ -83,10 +83,17 @@ def list_result(
     extra: list[Any] | None = None,
 ) -> dict[str, Any]:
     settings = request.app.state.settings
+    ctx = make_ctx(session, resource, caller)
+    q_columns = list(resource.q_columns)
+    if ctx.cache.get("hidden"):
+        # A caller who may not see some custom fields must not find records by their values
+        # either: q then leaves the custom-field values out of its search.
+        custom = getattr(resource.model, "custom_fields", None)
+        q_columns = [c for c in q_columns if c is not custom]
     compiler = QueryCompiler(
         resource.endpoint,
         resource.fields,
-        resource.q_columns,
+        q_columns,
         caller.timezone,
         settings.default_page_size,
         settings.max_page_size,
@@ -104,7 +111,6 @@ def list_result(
         .limit(query.take)
         .options(*_eager(resource, joinedload))
     )
-    ctx = make_ctx(session, resource, caller)
     rows = [resource.serialize(obj, ctx) for obj in session.scalars(stmt)]
     if query.fields is not None:
         wanted = query.fields
