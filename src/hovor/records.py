@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import Conflict, ValidationFailed
+from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.models import User
 from hovor.auth.scope import get_visible
 from hovor.db import new_name, utcnow
+from hovor.privacy.identifiers import normalize_phone
 from hovor.tenancy.models import Counter
 
 
@@ -46,6 +49,26 @@ def contact_ref(session: Session, caller: Caller, name: str | None) -> str | Non
     if contact is None:
         raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
     return contact.name
+
+
+def phone_field(value: str | None, caller: Caller, field: str) -> str | None:
+    """A phone number from input, in E.164 (national numbers in the tenant's country), or a form error."""
+    if not value:
+        return None
+    try:
+        return normalize_phone(value, caller.country)
+    except ValueError:
+        raise ValidationFailed({field: ["Not a valid phone number."]}) from None
+
+
+def time_field(value: str | None, caller: Caller, field: str) -> dt.datetime | None:
+    """A timestamp from input (v6 wall time in the tenant's zone, or ISO 8601), or a form error."""
+    if value is None:
+        return None
+    try:
+        return from_wire(value, caller.timezone)
+    except ValueError:
+        raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
 
 
 def stamp_edit(obj: Any, caller: Caller) -> None:

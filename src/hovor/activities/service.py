@@ -30,7 +30,6 @@ from hovor.activities.models import (
     WebItem,
 )
 from hovor.api.errors import Conflict, ValidationFailed
-from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
@@ -38,9 +37,9 @@ from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_
 from hovor.db import new_name, utcnow
 from hovor.files.models import Blob
 from hovor.files.service import Files
-from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.privacy.identifiers import normalize_email
 from hovor.privacy.index import unindex
-from hovor.records import apply, contact_ref, key_unchanged, stamp_edit, user_ref
+from hovor.records import apply, contact_ref, key_unchanged, phone_field, stamp_edit, time_field, user_ref
 
 
 @dataclass(frozen=True)
@@ -106,15 +105,6 @@ def delete_queue(session: Session, caller: Caller, queue: Queue) -> None:
 
 
 # --- the activity wrapper ----------------------------------------------------------------------
-def _time(value: str | None, caller: Caller, field: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return from_wire(value, caller.timezone)
-    except ValueError:
-        raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
-
-
 def _queue(session: Session, caller: Caller, name: str | None, activity_type: str) -> str | None:
     if name is None:
         return None
@@ -163,8 +153,8 @@ def _wrapper_values(session: Session, caller: Caller, body: BaseModel, activity_
         "contact": lambda v: contact_ref(session, caller, v),
         "ticket": lambda v: _ticket(session, caller, v),
         "record": lambda v: _record(session, caller, v),
-        "time": lambda v: _time(v, caller, "time"),
-        "time_close": lambda v: _time(v, caller, "time_close"),
+        "time": lambda v: time_field(v, caller, "time"),
+        "time_close": lambda v: time_field(v, caller, "time_close"),
     }
     for key in sent - {"customFields"}:
         value = getattr(data, key)
@@ -257,20 +247,11 @@ def delete_activity(session: Session, caller: Caller, activity: Activity, files:
 
 
 # --- channel items -----------------------------------------------------------------------------
-def _phone(value: str | None, caller: Caller, field: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalize_phone(value, caller.country)
-    except ValueError:
-        raise ValidationFailed({field: ["Not a valid phone number."]}) from None
-
-
 def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any]:
     if activity_type == "CALL":
         return {
-            "clid": _phone(body.clid, caller, "clid"),
-            "did": _phone(body.did, caller, "did"),
+            "clid": phone_field(body.clid, caller, "clid"),
+            "did": phone_field(body.did, caller, "did"),
             "direction": body.direction,
             "answered": body.answered,
             "waiting_time": body.waiting_time,
@@ -294,13 +275,13 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
         return {
             "title": body.title,
             "email": normalize_email(body.email) if body.email else None,
-            "phone": _phone(body.phone, caller, "phone"),
+            "phone": phone_field(body.phone, caller, "phone"),
             "ipaddress": str(ipaddress.ip_address(body.ipaddress)) if body.ipaddress else None,
             "browser": body.browser,
             "gdpr": body.gdpr,
         }
     if activity_type == "SMS":
-        return {"sender": _phone(body.sender, caller, "sender"), "direction": body.direction}
+        return {"sender": phone_field(body.sender, caller, "sender"), "direction": body.direction}
     if activity_type == "FBM":
         return {"sender": body.sender, "title": body.title, "direction": body.direction}
     raise ValueError(activity_type)
@@ -364,7 +345,7 @@ def create_message(session: Session, caller: Caller, body: schemas.MessageCreate
         activity=activity.name,
         direction=body.direction.upper(),
         text=body.text,
-        time=_time(body.time, caller, "time") or utcnow(),
+        time=time_field(body.time, caller, "time") or utcnow(),
         user=caller.user if body.direction.upper() == "OUT" else None,
     )
     session.add(message)

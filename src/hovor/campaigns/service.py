@@ -9,15 +9,22 @@ from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, Queue
 from hovor.api.errors import Conflict, ValidationFailed
-from hovor.api.wire import from_wire
 from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
-from hovor.privacy.identifiers import normalize_phone
 from hovor.privacy.index import unindex
-from hovor.records import apply, contact_ref, key_unchanged, new_key, stamp_edit, user_ref
+from hovor.records import (
+    apply,
+    contact_ref,
+    key_unchanged,
+    new_key,
+    phone_field,
+    stamp_edit,
+    time_field,
+    user_ref,
+)
 
 DIAL_QUEUES = ("out", "progressive", "dialer")
 
@@ -83,26 +90,6 @@ def delete_type(session: Session, caller: Caller, record_type: RecordType) -> No
     session.flush()
 
 
-def _number(value: str | None, caller: Caller) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalize_phone(value, caller.country)
-    except ValueError:
-        raise ValidationFailed({"number": ["Not a valid phone number."]}) from None
-
-
-def _nextcall(value: str | None, caller: Caller) -> Any:
-    if not value:
-        return None
-    try:
-        return from_wire(value, caller.timezone)
-    except ValueError:
-        raise ValidationFailed(
-            {"nextcall": ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}
-        ) from None
-
-
 def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) -> CampaignRecord:
     record_type = get_visible(session, RecordType, caller, body.record_type)
     if record_type is None:
@@ -127,9 +114,9 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
         queue=record_type.queue,
         contact=contact_ref(session, caller, body.contact),
         user=user_ref(session, caller, body.user),
-        number=_number(body.number, caller),
+        number=phone_field(body.number, caller, "number"),
         action=body.action,
-        nextcall=_nextcall(body.nextcall, caller),
+        nextcall=time_field(body.nextcall or None, caller, "nextcall"),
         custom_fields=clean.values,
         consents=clean.consents,
         created_by=caller.user,
@@ -151,11 +138,11 @@ def update_record(
     if "user" in sent:
         values["user"] = user_ref(session, caller, body.user)
     if "number" in sent:
-        values["number"] = _number(body.number, caller)
+        values["number"] = phone_field(body.number, caller, "number")
     if "action" in sent:
         values["action"] = body.action
     if "nextcall" in sent:
-        values["nextcall"] = _nextcall(body.nextcall, caller)
+        values["nextcall"] = time_field(body.nextcall or None, caller, "nextcall")
     apply(record, values, required=("action",))
     update_custom_fields(session, caller, record, "records", record.record_type, body)
     stamp_edit(record, caller)
