@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
+from hovor.audit import log as audit
 from hovor.auth.permissions import BUILTIN_ROLES
 from hovor.db import unit_of_work
 from hovor.demo import system_caller
@@ -38,6 +39,8 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
     from hovor.helpdesk import schemas as desk
     from hovor.helpdesk import service as desks
 
+    if kind == "auditLog":
+        return _fresh_entry(app, tenant)
     n = next(counter)
     files = app.state.files
     with unit_of_work(app.state.session_factory) as s:
@@ -110,6 +113,20 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             ),
         }
         return str(makers[kind]().name)
+
+
+def _fresh_entry(app: Any, tenant: str) -> str:
+    """A new audit entry's sequence number. Sequences are per tenant, so the foreign tenant's chain
+    is first made longer than the own one: "foreign entry 7" must not be the caller's own entry 7."""
+    actor = audit.Actor.system("test")
+    with unit_of_work(app.state.session_factory) as s:
+        own_head = audit.head(s, "own")[0]
+        head = audit.head(s, tenant)[0]
+        extra = max(0, own_head + 500 - head) if tenant == "foreign" else 0
+        for _ in range(extra + 1):
+            audit.record(s, tenant, "crm.contact.update", actor, "contacts", "x", {"fields": []})
+    with unit_of_work(app.state.session_factory) as s:
+        return str(audit.head(s, tenant)[0])
 
 
 def _create_body(app: Any, kind: str) -> dict[str, Any]:

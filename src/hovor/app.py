@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,7 +22,7 @@ from hovor.api.envelope import error_response, ok
 from hovor.api.errors import ApiError, PayloadTooLarge
 from hovor.api.validation import form_from_pydantic
 from hovor.config import Settings, get_settings
-from hovor.db import make_engine, make_session_factory
+from hovor.db import make_engine, make_session_factory, unit_of_work
 
 log = logging.getLogger("hovor")
 
@@ -138,6 +140,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 500, ["Internal error; nothing was saved."])
 
 
+async def _checkpoint_periodically(app: FastAPI) -> None:
+    """Sign a checkpoint of every audit chain that moved, every ``audit_checkpoint_seconds``."""
+    from hovor.audit.chain import sign_checkpoints
+
+    def sign() -> None:
+        with unit_of_work(app.state.session_factory) as session:
+            sign_checkpoints(session, app.state.audit_signer)
+
+    while True:
+        await asyncio.sleep(app.state.settings.audit_checkpoint_seconds)
+        try:
+            await run_in_threadpool(sign)
+        except IntegrityError:
+            pass  # another worker signed the same head a moment earlier
+        except Exception:
+            log.exception("signing audit checkpoints failed; will retry")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Importing the domain APIs registers their resources; it happens here, not at package import.
@@ -146,6 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hovor.activities import api as activities_api
     from hovor.api.routeindex import RouteIndex
     from hovor.api.router import build_router
+    from hovor.audit import api as audit_api
+    from hovor.audit.keys import Pseudonyms, signing_key
     from hovor.auth import api as auth_api
     from hovor.auth.service import CallerCache
     from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
@@ -162,7 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.files.reap(app.state.session_factory)
         except Exception:
             log.exception("blob reaper failed at start; will retry")
+        checkpoints = asyncio.create_task(_checkpoint_periodically(app))
         yield
+        checkpoints.cancel()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -179,13 +203,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_session_factory(app.state.engine, writes=False)
     app.state.caller_cache = CallerCache(settings.auth_cache_seconds)
     app.state.files = Files(settings)
+    app.state.pseudonyms = Pseudonyms(settings.secret_key)
+    app.state.audit_signer = signing_key(settings)
 
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     _install_error_handlers(app)
 
     routes: list[Any] = []
-    for router in (auth_api.router, tenancy_api.router, activities_api.router, build_router()):
+    for router in (
+        auth_api.router,
+        tenancy_api.router,
+        activities_api.router,
+        audit_api.router,
+        build_router(),
+    ):
         # Added to the app's own router, not included: an included router is matched route by route
         # behind a wrapper of its own, which costs milliseconds per request at this route count.
         routes.extend(router.routes)

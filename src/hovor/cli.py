@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import sys
+from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hovor.audit import log as audit
 from hovor.config import get_settings
 from hovor.db import make_engine, make_session_factory, unit_of_work
 
@@ -33,6 +36,14 @@ privacy_app = typer.Typer(help="The personal-data registry and privacy operation
 files_app = typer.Typer(help="The encrypted blob store.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(files_app, name="files")
+
+audit_app = typer.Typer(help="The audit log: verify, export, signed checkpoints.", no_args_is_help=True)
+checkpoints_app = typer.Typer(help="Signed checkpoints of the audit chains.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+audit_app.add_typer(checkpoints_app, name="checkpoints")
+
+# Changes made from this command line are the platform operator's, recorded as such.
+CLI = audit.Actor("system", "cli")
 
 console = Console()
 err = Console(stderr=True)
@@ -89,7 +100,7 @@ def tenant_create(
 
     try:
         with unit_of_work(_factory()) as session:
-            create_tenant(session, tenant_id, title, timezone, country, dpo_name, dpo_email)
+            create_tenant(session, tenant_id, title, timezone, country, dpo_name, dpo_email, actor=CLI)
     except ApiError as exc:
         _fail(f"{exc} {exc.form or ''}")
     console.print(f"tenant {tenant_id} created")
@@ -137,6 +148,7 @@ def user_create(
                     name=name, title=title, role=role, profile=profile, email=email, password=password
                 ),
             )
+            audit.record(session, tenant, "auth.user.create", CLI, "users", name, {"fields": ["role"]})
     except (ApiError, LookupError) as exc:
         _fail(f"{exc} {getattr(exc, 'form', None) or ''}")
     console.print(f"user {name} created")
@@ -162,7 +174,9 @@ def user_token(
             if user is None:
                 _fail("no such user")
             assert user is not None
-            raw, _ = issue_api_token(session, settings, user.tenant_id, user.name, title, days)
+            raw, token = issue_api_token(session, settings, user.tenant_id, user.name, title, days)
+            details = {"kind": "api", "token": token.hash[:16]}
+            audit.record(session, user.tenant_id, "auth.token.create", CLI, "users", user.name, details)
     except ApiError as exc:
         _fail(str(exc))
     console.print(raw)
@@ -193,6 +207,7 @@ def operator_create(
                 password_hash=hash_password(password, settings.hash_profile),
             )
         )
+        audit.record(session, audit.PLATFORM, "auth.operator.create", CLI, "operators", name)
     console.print(f"operator {name} created")
     if generated:
         console.print(f"password: {password}")
@@ -262,6 +277,172 @@ def demo(
     settings = get_settings()
     credentials = seed_demo(_factory(), settings, contacts=contacts, seed=seed, console=console)
     print_credentials(credentials, console)
+
+
+def _tenants_of_log(session: Session, tenant: str | None) -> list[str]:
+    from hovor.audit.chain import tenants_with_entries
+
+    return [tenant] if tenant else tenants_with_entries(session)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    tenant: Annotated[str | None, typer.Option(help="One tenant's chain (default: every chain).")] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoints exported earlier (JSON Lines): also detects truncation and rewrites."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute every chain, check every checkpoint signature; exit 1 at the first broken entry."""
+    import json
+
+    from rich.progress import Progress
+
+    from hovor.audit.chain import read_exported, verify_tenant
+    from hovor.audit.keys import signing_key
+
+    settings = get_settings()
+    exported = []
+    if checkpoints is not None:
+        try:
+            exported = read_exported(checkpoints.read_text().splitlines())
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+    trusted = [signing_key(settings).public_key()]
+    reports = []
+    with unit_of_work(_factory()) as session, Progress(console=err, transient=True) as progress:
+        names = sorted({*_tenants_of_log(session, tenant), *(c.tenant for c in exported if not tenant)})
+        for name in names:
+            task = progress.add_task(f"verifying {name}", total=None)
+            report = verify_tenant(session, name, trusted, exported, partial(progress.advance, task))
+            progress.remove_task(task)
+            reports.append(report)
+    if as_json:
+        console.print_json(json.dumps([r.as_dict() for r in reports]))
+    else:
+        table = Table("chain", "entries", "head", "checkpoints", "exported", "result")
+        for r in reports:
+            first = r.first_broken
+            verdict = (
+                "[green]intact[/green]"
+                if first is None
+                else f"[red]broken at {first.seq}: {first.reason}[/red]"
+            )
+            table.add_row(
+                r.tenant,
+                str(r.entries),
+                str(r.head_seq),
+                str(r.checkpoints),
+                str(r.exported_checkpoints),
+                verdict,
+            )
+        console.print(table)
+    if any(not r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+    """Sign a checkpoint of every chain whose head moved since its last checkpoint."""
+    from hovor.audit.chain import sign_checkpoints
+    from hovor.audit.keys import signing_key
+
+    key = signing_key(get_settings())
+    with unit_of_work(_factory()) as session:
+        made = sign_checkpoints(session, key, tenant)
+        for cp in made:
+            console.print(f"{cp.tenant_id}: checkpoint at {cp.seq}")
+    console.print(f"{len(made)} checkpoint(s) signed")
+
+
+@checkpoints_app.command("export")
+def audit_checkpoints_export(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON Lines); '-' for standard output.")],
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+) -> None:
+    """Write the signed checkpoints out, to be kept where the database's administrators cannot reach."""
+    import json
+
+    from hovor.audit.chain import export_checkpoints
+    from hovor.audit.keys import signing_key
+
+    public = signing_key(get_settings()).public_key()
+    with unit_of_work(_factory()) as session:
+        lines = [json.dumps(cp, sort_keys=True) for cp in export_checkpoints(session, public, tenant)]
+    _write_lines(out, lines)
+    err.print(f"{len(lines)} checkpoint(s) exported")
+
+
+def _write_lines(out: Path, lines: list[str]) -> None:
+    if str(out) == "-":
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        return
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    tmp.replace(out)  # whole or not at all
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON Lines); '-' for standard output.")],
+    tenant: Annotated[str | None, typer.Option(help="One tenant's chain (default: every chain).")] = None,
+) -> None:
+    """Export audit entries as JSON Lines, oldest first, with a progress bar."""
+    import json
+
+    from rich.progress import Progress
+    from sqlalchemy import func
+
+    from hovor.audit.log import stamp
+    from hovor.audit.models import AuditEntry
+
+    factory = _factory()
+    target = sys.stdout if str(out) == "-" else None
+    tmp = None if target else out.with_name(out.name + ".partial")
+    count = 0
+    with unit_of_work(factory) as session:
+        names = _tenants_of_log(session, tenant)
+        total = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.tenant_id.in_(names))
+        )
+        fh = target or open(tmp, "w", encoding="utf-8")  # type: ignore[arg-type]  # noqa: SIM115
+        try:
+            with Progress(console=err) as progress:
+                task = progress.add_task("exporting", total=total)
+                for name in names:
+                    stmt = (
+                        select(AuditEntry)
+                        .where(AuditEntry.tenant_id == name)
+                        .order_by(AuditEntry.name)
+                        .execution_options(yield_per=2000)
+                    )
+                    for e in session.scalars(stmt):
+                        row = {
+                            "tenant": e.tenant_id,
+                            "seq": e.name,
+                            "at": stamp(e.at),
+                            "actor_type": e.actor_type,
+                            "actor": e.actor,
+                            "ip": e.ip,
+                            "action": e.action,
+                            "object_type": e.object_type,
+                            "object_key": e.object_key,
+                            "request_id": e.request_id,
+                            "details": e.details,
+                            "prev_hash": e.prev_hash,
+                            "hash": e.hash,
+                        }
+                        fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                        count += 1
+                        progress.advance(task)
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+    if tmp is not None:
+        tmp.replace(out)
+    err.print(f"{count} entr{'y' if count == 1 else 'ies'} exported")
 
 
 def _is_loopback(host: str) -> bool:

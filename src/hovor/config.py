@@ -35,6 +35,14 @@ class Settings(BaseSettings):
         description="File holding the master key that wraps tenant keys. Empty means <data_dir>/master.key, "
         "created on first start in development.",
     )
+    audit_signing_key_file: Path | None = Field(
+        None,
+        description="File holding the Ed25519 key that signs audit checkpoints. Empty means "
+        "<data_dir>/audit-signing.key, created on first start in development.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        3600, description="How often `hovor serve` signs a checkpoint of every audit chain that moved.", gt=0
+    )
     secret_key: str = Field(
         "dev-secret",
         description="Server secret for keyed pseudonyms and signed values. Must be set in production.",
@@ -103,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_audit_signing_key_file(self) -> Path:
+        return self.audit_signing_key_file or self.data_dir / "audit-signing.key"
 
     @property
     def hash_profile(self) -> Literal["owasp", "fast"]:

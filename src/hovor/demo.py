@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import track
 from sqlalchemy.orm import Session, sessionmaker
 
+from hovor.audit import log as audit
 from hovor.auth.caller import Caller
 from hovor.auth.models import Role
 from hovor.auth.schemas import UserCreate
@@ -63,6 +64,9 @@ def system_caller(session: Session, tenant_id: str, user: str = "system") -> Cal
     )
 
 
+DEMO_ACTOR = audit.Actor.system("demo")
+
+
 def credentials_file(settings: Settings) -> Path:
     return settings.data_dir / "demo-credentials.json"
 
@@ -96,6 +100,16 @@ def seed_demo(
             "CZ",
             dpo_name="Pověřenec pro ochranu osobních údajů",
             dpo_email="dpo@demo.example",
+            actor=DEMO_ACTOR,
+        )
+        audit.record(
+            session,
+            DEMO_TENANT,
+            "tenancy.demo.seed",
+            DEMO_ACTOR,
+            "tenant",
+            DEMO_TENANT,
+            {"contacts": contacts},
         )
         caller = system_caller(session, DEMO_TENANT, user="admin")
         for login, title, role in DEMO_USERS:

@@ -1,6 +1,7 @@
 """Imports every domain's models so the metadata is complete (Alembic, the registry test)."""
 
 from hovor.activities import models as activities_models
+from hovor.audit import models as audit_models
 from hovor.auth import models as auth_models
 from hovor.campaigns import models as campaigns_models
 from hovor.crm import models as crm_models
@@ -13,6 +14,7 @@ from hovor.tenancy import models as tenancy_models
 __all__ = [
     "Base",
     "activities_models",
+    "audit_models",
     "auth_models",
     "campaigns_models",
     "crm_models",

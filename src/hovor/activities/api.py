@@ -39,6 +39,7 @@ from hovor.api.router import after_shredding, load_visible, reload
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.api.validation import form_from_pydantic
 from hovor.api.wire import to_wire
+from hovor.audit import log as audit
 from hovor.auth.caller import Caller
 from hovor.auth.scope import AnyOf, Via
 from hovor.crm.forms import hidden_fields_preparer
@@ -221,6 +222,7 @@ ACTIVITY_PATHS = (
 register(
     Resource(
         endpoint="queues",
+        audit="activities.queue",
         title="Queues",
         model=Queue,
         permission="admin:queues",
@@ -270,6 +272,7 @@ ACTIVITY_FIELDS = [
 register(
     Resource(
         endpoint="activities",
+        audit="activities.activity",
         title="Activities",
         model=Activity,
         permission="activities:activities",
@@ -323,6 +326,7 @@ def _channel(
     register(
         Resource(
             endpoint=endpoint,
+            audit="activities.activity",
             title=title,
             model=model,
             permission="activities:activities",
@@ -424,6 +428,7 @@ _channel(
 register(
     Resource(
         endpoint="activitiesMessages",
+        audit="activities.message",
         title="Messages (chat, SMS, Messenger)",
         model=Message,
         permission="activities:messages",
@@ -447,6 +452,7 @@ register(
 register(
     Resource(
         endpoint="activitiesCallTranscripts",
+        audit="activities.transcript",
         title="Call transcripts",
         model=TranscriptSegment,
         permission="activities:transcripts",
@@ -471,6 +477,7 @@ register(
 register(
     Resource(
         endpoint="activitiesCallRecordings",
+        audit="activities.recording",
         title="Call recordings",
         model=Recording,
         permission="activities:recordings",
@@ -505,6 +512,7 @@ def _delete_attachment(session: Session, caller: Caller, attachment: Attachment,
 register(
     Resource(
         endpoint="attachments",
+        audit="activities.attachment",
         title="Attachments",
         model=Attachment,
         permission="activities:attachments",
@@ -609,6 +617,15 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
         assert activity is not None
         recording = service.attach_recording(session, activity, blob, duration, files)
         result = serialize_recording(recording, Ctx(caller))
+        audit.record(
+            session,
+            caller.tenant_id,
+            "activities.recording.create",
+            audit.actor_of(request),
+            "activitiesCallRecordings",
+            recording.name,
+            {"call": item.name, "bytes": blob.size},
+        )
         session.commit()
         return result
 
@@ -649,6 +666,15 @@ def _upload_target(kind: str) -> Any:
                 activity=parent.name if kind == "activities" else None,
             )
             result = serialize_attachment(attachment, Ctx(caller))
+            audit.record(
+                session,
+                caller.tenant_id,
+                "activities.attachment.create",
+                audit.actor_of(request),
+                "attachments",
+                attachment.name,
+                {kind: parent.name, "bytes": blob.size},
+            )
             session.commit()
             return result
 
@@ -725,6 +751,15 @@ async def import_email(
             )
         result = reload(session, REGISTRY["activitiesEmail"], caller, item)
         result["attachments"] = len(mail.parts)
+        audit.record(
+            session,
+            caller.tenant_id,
+            "activities.email.import",
+            audit.actor_of(request),
+            "activitiesEmail",
+            item.name,
+            {"attachments": len(mail.parts), "bytes": len(raw)},
+        )
         session.commit()
         return result
 
@@ -732,7 +767,15 @@ async def import_email(
 
 
 # --- downloads ---------------------------------------------------------------------------------
-def _stream_blob(request: Request, session: Session, blob: Blob, filename: str, disposition: str) -> Response:
+def _stream_blob(
+    request: Request,
+    session: Session,
+    blob: Blob,
+    filename: str,
+    disposition: str,
+    audited: tuple[str, str, str],
+) -> Response:
+    """Stream a blob; ``audited`` is (action, object type, key) of the read's audit entry."""
     files: Files = request.app.state.files
     try:
         wanted = parse_range(request.headers.get("range"), blob.size)
@@ -742,6 +785,18 @@ def _stream_blob(request: Request, session: Session, blob: Blob, filename: str, 
         body = files.read(session, blob, wanted)  # keys are unwrapped here, before streaming
     except Unreadable:
         raise NotFound("The file is no longer available.") from None
+    if wanted is None or wanted.start == 0:
+        # One entry per playback or download: a player's follow-up range requests are the same read.
+        action, object_type, key = audited
+        audit.record_now(
+            request.app.state.session_factory,
+            blob.tenant_id,
+            action,
+            audit.actor_of(request),
+            object_type=object_type,
+            object_key=key,
+            details={"range": wanted is not None},
+        )
     # The stream needs no database: give the connection back now, not after the last byte of a
     # long download (and end the read transaction, so the WAL can be checkpointed meanwhile).
     session.close()
@@ -778,8 +833,12 @@ def download_recording(request: Request, session: DbSession, caller: CurrentCall
     if blob is None:
         raise NotFound("The file is no longer available.")
     disposition = "attachment" if "download" in request.query_params else "inline"
+    action = "activities.recording.download" if disposition == "attachment" else "activities.recording.play"
     # The file name is the record key, never the caller's number or name.
-    return _stream_blob(request, session, blob, f"{name}.{EXTENSIONS.get(blob.mime, 'bin')}", disposition)
+    filename = f"{name}.{EXTENSIONS.get(blob.mime, 'bin')}"
+    return _stream_blob(
+        request, session, blob, filename, disposition, (action, "activitiesCallRecordings", recording.name)
+    )
 
 
 @router.get(
@@ -795,7 +854,8 @@ def download_attachment(request: Request, session: DbSession, caller: CurrentCal
     if blob is None:
         raise NotFound("The file is no longer available.")
     disposition = "attachment" if "download" in request.query_params or not attachment.inline else "inline"
-    return _stream_blob(request, session, blob, attachment.title, disposition)
+    audited = ("activities.attachment.download", "attachments", attachment.name)
+    return _stream_blob(request, session, blob, attachment.title, disposition, audited)
 
 
 @router.get(

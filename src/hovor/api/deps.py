@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import Forbidden, Unauthorized
+from hovor.audit import log as audit
 from hovor.auth import service as auth_service
 from hovor.auth.caller import Caller
 
@@ -33,6 +34,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     state = request.app.state
     factory = state.read_session_factory if request.method in READ_METHODS else state.session_factory
     session: Session = factory()
+    if request.method not in READ_METHODS:
+        # A request that changes records must say so in the audit log (hovor.audit.log).
+        audit.require(session)
     try:
         yield session
     finally:

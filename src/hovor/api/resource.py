@@ -76,6 +76,11 @@ class Resource:
     uses_files: bool = False
     # Called with (app state, record) once an update or delete has committed.
     after_change: Callable[[Any, Any], None] | None = None
+    # The object's name in the audit log (``crm.contact``): its changes are recorded as
+    # ``crm.contact.create`` etc. (hovor.audit.actions lists them all).
+    audit: str = ""
+    # Further audit entries an update implies, from the record before and after (a user's new role).
+    audit_also: Callable[[dict[str, Any], dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
 
     def perm(self, action: str) -> str:
         return f"{self.permission}:{action}"

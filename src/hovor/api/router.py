@@ -22,6 +22,7 @@ from hovor.api.envelope import no_content, ok
 from hovor.api.errors import NotFound
 from hovor.api.query import QueryCompiler, parse_brackets
 from hovor.api.resource import REGISTRY, Ctx, Resource, relations_of
+from hovor.audit import log as audit
 from hovor.auth.caller import Caller
 from hovor.auth.scope import visible
 
@@ -130,6 +131,46 @@ def after_shredding(request: Request, response: Response) -> Response:
     return response
 
 
+# Stamps change with every edit; they say nothing about what the edit was.
+_STAMPS = frozenset({"edited", "edited_by", "created", "created_by"})
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Names of the wire fields whose values differ (custom fields one by one), never the values."""
+    names: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if key in _STAMPS:
+            continue
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict) and key == "customFields":
+            names.extend(f"{key}.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+        else:
+            names.append(key)
+    return names
+
+
+def record_change(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    resource: Resource,
+    verb: str,
+    key: Any,
+    details: dict[str, Any] | None,
+) -> None:
+    audit.record(
+        session,
+        caller.tenant_id,
+        f"{resource.audit}.{verb}",
+        audit.actor_of(request),
+        resource.endpoint,
+        key,
+        details,
+    )
+
+
 def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
     ctx = Ctx(caller)
     if resource.prepare is not None:
@@ -191,6 +232,8 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             check(caller, resource.perm("create"))
             obj = creator(session, caller, body)
             result = reload(session, resource, caller, obj)
+            fields = sorted(body.model_fields_set)
+            record_change(request, session, caller, resource, "create", obj.name, {"fields": fields})
             session.commit()
             return ok(request, result, status=201)
 
@@ -212,8 +255,19 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         def update_(request: Request, session: Session, caller: Caller, name: str, body: Any) -> Any:
             check(caller, resource.perm("update"))
             obj = load_visible(session, resource, caller, name)
+            before = resource.serialize(obj, make_ctx(session, resource, caller))
             obj = updater(session, caller, obj, body)
             result = reload(session, resource, caller, obj)
+            # Write-only fields (a password) do not show in the record: sent means changed.
+            write_only = [f for f in body.model_fields_set if f not in result and f not in before]
+            changed = sorted([*changed_fields(before, result), *write_only])
+            record_change(request, session, caller, resource, "update", obj.name, {"fields": changed})
+            if resource.audit_also is not None:
+                for action, details in resource.audit_also(before, result):
+                    actor = audit.actor_of(request)
+                    audit.record(
+                        session, caller.tenant_id, action, actor, resource.endpoint, obj.name, details
+                    )
             session.commit()
             if resource.after_change is not None:
                 resource.after_change(request.app.state, obj)
@@ -240,6 +294,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             check(caller, resource.perm("delete"))
             obj = load_visible(session, resource, caller, name)
             deleter(session, caller, obj, **_extras(request, resource))
+            record_change(request, session, caller, resource, "delete", obj.name, None)
             session.commit()
             if resource.after_change is not None:
                 resource.after_change(request.app.state, obj)

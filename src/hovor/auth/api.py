@@ -15,6 +15,7 @@ from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
 from hovor.api.validation import form_from_pydantic
 from hovor.api.wire import to_wire
+from hovor.audit import log as audit
 from hovor.auth import schemas, service, users
 from hovor.auth.models import Profile, Role, User
 
@@ -60,12 +61,27 @@ async def login(request: Request, session: DbSession) -> Any:
 
     settings = request.app.state.settings
 
+    state = request.app.state
+
     def sign_in() -> service.LoginResult:
         # Argon2 is slow on purpose: it runs in the thread pool, in a read transaction, so neither
         # the event loop nor SQLite's write lock waits for it. Only the stamp and the tokens write.
-        with request.app.state.read_session_factory() as reader:
-            verified = service.verify(reader, settings, body.username, body.password)
+        actor = audit.actor_of(request)
+        try:
+            with state.read_session_factory() as reader:
+                verified = service.verify(reader, settings, body.username, body.password)
+        except service.LoginFailed as failed:
+            if failed.tenant_id is None:
+                # Nobody by that name: the platform's chain, with the attempted name as a pseudonym.
+                tenant, details = audit.PLATFORM, {"login": state.pseudonyms(audit.PLATFORM, body.username)}
+            else:
+                tenant, details = failed.tenant_id, {"reason": failed.reason}
+            audit.record(session, tenant, "auth.login.fail", actor, "users", failed.user, details)
+            session.commit()
+            raise
         result = service.start_session(session, settings, verified, body.password)
+        who = audit.Actor("user", verified.name, actor.ip, actor.request_id)
+        audit.record(session, verified.tenant_id, "auth.login.success", who, "users", verified.name)
         session.commit()
         return result
 
@@ -81,6 +97,9 @@ async def refresh(request: Request, session: DbSession) -> Any:
 
     def renew() -> service.LoginResult:
         result = service.refresh(session, request.app.state.settings, body.refreshToken)
+        actor = audit.actor_of(request)
+        who = audit.Actor("user", result.user.name, actor.ip, actor.request_id)
+        audit.record(session, result.user.tenant_id, "auth.token.refresh", who, "users", result.user.name)
         session.commit()
         return result
 
@@ -92,6 +111,7 @@ async def refresh(request: Request, session: DbSession) -> Any:
 )
 def logout(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     service.logout(session, caller)
+    audit.record(session, caller.tenant_id, "auth.logout", audit.actor_of(request), "users", caller.user)
     session.commit()
     request.app.state.caller_cache.forget(caller.token_hash)
     return ok(request, True)
@@ -166,9 +186,16 @@ def _forget_everyone(state: Any, _: Any) -> None:
     state.caller_cache.clear()
 
 
+def _role_change(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    if before.get("role") == after.get("role"):
+        return []
+    return [("auth.role.change", {"from": before.get("role"), "to": after.get("role")})]
+
+
 register(
     Resource(
         endpoint="users",
+        audit="auth.user",
         title="Users",
         model=User,
         permission="admin:users",
@@ -194,6 +221,7 @@ register(
         update=users.update_user,
         delete=users.delete_user,
         after_change=_forget_user,
+        audit_also=_role_change,
         q_columns=[User.name, User.title, User.email],
         default_order=[User.name.asc()],
     )
@@ -202,6 +230,7 @@ register(
 register(
     Resource(
         endpoint="roles",
+        audit="auth.role",
         title="Roles (accesses)",
         model=Role,
         permission="admin:roles",
@@ -229,6 +258,7 @@ register(
 register(
     Resource(
         endpoint="profiles",
+        audit="auth.profile",
         title="Profiles (rights)",
         model=Profile,
         permission="admin:profiles",

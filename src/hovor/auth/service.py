@@ -173,6 +173,14 @@ def _issue_pair(session: Session, user: User, settings: Settings) -> LoginResult
     return LoginResult(user, access_raw, refresh_raw, access.expires)
 
 
+class LoginFailed(Unauthorized):
+    """A failed sign-in; the answer is the same whatever the reason, the audit entry is not."""
+
+    def __init__(self, tenant_id: str | None, user: str | None, reason: str) -> None:
+        super().__init__("Wrong user name or password.")
+        self.tenant_id, self.user, self.reason = tenant_id, user, reason
+
+
 @dataclass(frozen=True)
 class Verified:
     tenant_id: str
@@ -184,8 +192,10 @@ def verify(session: Session, settings: Settings, username: str, password: str) -
     """Checks a user name and password (read only); the answer never tells whether the user exists."""
     user = session.scalars(select(User).where(User.name == username)).one_or_none()
     valid = verify_password(user.password_hash if user else None, password, settings.hash_profile)
-    if user is None or not valid or user.deactivated:
-        raise Unauthorized("Wrong user name or password.")
+    if user is None:
+        raise LoginFailed(None, None, "unknown")
+    if not valid or user.deactivated:
+        raise LoginFailed(user.tenant_id, user.name, "deactivated" if valid else "password")
     assert user.password_hash is not None
     return Verified(user.tenant_id, user.name, needs_rehash(user.password_hash, settings.hash_profile))
 

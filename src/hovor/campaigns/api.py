@@ -41,6 +41,7 @@ def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
 register(
     Resource(
         endpoint="campaignsTypes",
+        audit="campaigns.type",
         title="Campaign record types",
         model=RecordType,
         permission="campaigns:types",
@@ -68,6 +69,7 @@ register(
 register(
     Resource(
         endpoint="campaignsRecords",
+        audit="campaigns.record",
         title="Campaign records",
         model=CampaignRecord,
         permission="campaigns:records",

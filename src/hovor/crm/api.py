@@ -90,6 +90,7 @@ def serialize_form_field(field: FormField, ctx: Ctx) -> dict[str, Any]:
 register(
     Resource(
         endpoint="databases",
+        audit="crm.database",
         title="CRM databases",
         model=Database,
         permission="crm:databases",
@@ -118,6 +119,7 @@ register(
 register(
     Resource(
         endpoint="accounts",
+        audit="crm.account",
         title="CRM accounts",
         model=Account,
         permission="crm:accounts",
@@ -149,6 +151,7 @@ register(
 register(
     Resource(
         endpoint="contacts",
+        audit="crm.contact",
         title="CRM contacts",
         model=Contact,
         permission="crm:contacts",
@@ -186,6 +189,7 @@ register(
 register(
     Resource(
         endpoint="formFields",
+        audit="crm.form_field",
         title="Form fields (custom fields)",
         model=FormField,
         permission="crm:forms",

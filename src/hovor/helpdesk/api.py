@@ -46,6 +46,7 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
 register(
     Resource(
         endpoint="ticketsCategories",
+        audit="helpdesk.category",
         title="Ticket categories",
         model=TicketCategory,
         permission="helpdesk:categories",
@@ -73,6 +74,7 @@ register(
 register(
     Resource(
         endpoint="tickets",
+        audit="helpdesk.ticket",
         title="Tickets",
         model=Ticket,
         permission="helpdesk:tickets",

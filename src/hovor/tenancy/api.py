@@ -11,6 +11,7 @@ from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
 from hovor.api.errors import ValidationFailed
 from hovor.api.wire import to_wire
+from hovor.audit import log as audit
 from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import check_settings
@@ -82,8 +83,18 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
             raise ValidationFailed({"dpo_phone": ["Not a valid phone number."]}) from None
     if "country" in sent:
         sent["country"] = sent["country"].upper()
+    changed = sorted(k for k, v in sent.items() if getattr(tenant, k) != v)
     for key, value in sent.items():
         setattr(tenant, key, value)
     session.flush()
+    audit.record(
+        session,
+        caller.tenant_id,
+        "tenancy.tenant.update",
+        audit.actor_of(request),
+        "tenant",
+        caller.tenant_id,
+        {"fields": changed},
+    )
     session.commit()
     return ok(request, serialize_tenant(tenant))

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from hovor.api.errors import Conflict, ValidationFailed
 from hovor.api.wire import valid_zone
+from hovor.audit import log as audit
+from hovor.audit.log import Actor
 from hovor.auth.models import Profile, Role
 from hovor.auth.permissions import BUILTIN_ROLES
 from hovor.tenancy.models import Tenant
@@ -36,6 +38,7 @@ def create_tenant(
     dpo_name: str | None = None,
     dpo_email: str | None = None,
     dpo_phone: str | None = None,
+    actor: Actor | None = None,
 ) -> Tenant:
     if not TENANT_ID.match(tenant_id):
         raise ValidationFailed({"id": ["Use 2-63 lower-case letters, digits and dashes."]})
@@ -59,4 +62,8 @@ def create_tenant(
         )
     session.add(Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True))
     session.flush()
+    # The first entry of the tenant's audit chain.
+    audit.record(
+        session, tenant_id, "tenancy.tenant.create", actor or Actor.system("hovor"), "tenant", tenant_id
+    )
     return tenant

@@ -1,0 +1,1 @@
+"""The audit log: one append-only hash chain per tenant, signed checkpoints, verification."""

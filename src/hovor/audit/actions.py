@@ -1,0 +1,53 @@
+"""The fixed vocabulary of audit actions: ``area.object.verb``.
+
+An action outside this list is refused when it is recorded, so a typo cannot start a new kind of
+entry that nobody filters for. Each resource names its object (``Resource.audit``) and gets the
+create/update/delete verbs it offers; the test suite checks that every one is listed here.
+"""
+
+from __future__ import annotations
+
+CRUD = ("create", "update", "delete")
+
+_OBJECTS = (
+    "tenancy.tenant",
+    "crm.database",
+    "crm.account",
+    "crm.contact",
+    "crm.form_field",
+    "auth.user",
+    "auth.role",
+    "auth.profile",
+    "activities.queue",
+    "activities.activity",
+    "activities.message",
+    "activities.transcript",
+    "activities.recording",
+    "activities.attachment",
+    "helpdesk.category",
+    "helpdesk.ticket",
+    "campaigns.type",
+    "campaigns.record",
+)
+
+_OTHERS = (
+    # sign-in and tokens
+    "auth.login.success",
+    "auth.login.fail",
+    "auth.logout",
+    "auth.token.refresh",
+    "auth.token.create",
+    "auth.token.revoke",
+    "auth.role.change",  # a user's role changed (beside the auth.user.update entry)
+    "auth.operator.create",  # platform-operator staff account
+    # reads of personal data that matter
+    "activities.recording.play",
+    "activities.recording.download",
+    "activities.attachment.download",
+    "activities.email.import",
+    # platform and maintenance
+    "tenancy.demo.seed",
+    "audit.export",
+)
+
+ACTIONS: frozenset[str] = frozenset([*(f"{o}.{v}" for o in _OBJECTS for v in CRUD), *_OTHERS])

@@ -1,0 +1,78 @@
+"""``auditLog.json`` in the v6 list conventions, and ``auditLog/verify.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.envelope import ok
+from hovor.api.resource import Ctx, Resource, qf, register
+from hovor.api.wire import to_wire
+from hovor.audit.chain import verify_tenant
+from hovor.audit.models import AuditEntry
+
+router = APIRouter()
+PERMISSION = "audit:log:read"
+
+
+def serialize_entry(entry: AuditEntry, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "time": to_wire(entry.at, ctx.tz),
+        "actor_type": entry.actor_type,
+        "actor": entry.actor,
+        "ip": entry.ip,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_key": entry.object_key,
+        "request_id": entry.request_id,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+register(
+    Resource(
+        endpoint="auditLog",
+        title="Audit log",
+        model=AuditEntry,
+        permission="audit:log",
+        fields=[
+            qf("name", AuditEntry.name, "int"),
+            qf("time", AuditEntry.at, "datetime"),
+            qf("actor_type", AuditEntry.actor_type),
+            qf("actor", AuditEntry.actor),
+            qf("ip", AuditEntry.ip),
+            qf("action", AuditEntry.action),
+            qf("object_type", AuditEntry.object_type),
+            qf("object_key", AuditEntry.object_key),
+            qf("request_id", AuditEntry.request_id),
+            qf("details", AuditEntry.details, filter=False, sort=False),
+            qf("prev_hash", AuditEntry.prev_hash, sort=False),
+            qf("hash", AuditEntry.hash, sort=False),
+        ],
+        serialize=serialize_entry,
+        key_type=int,
+        default_order=[AuditEntry.name.desc()],
+    )
+)
+
+
+@router.get(
+    "/api/v6/auditLog/verify.json",
+    tags=["Audit log"],
+    summary="Recompute this tenant's audit chain and check its signed checkpoints",
+    openapi_extra={"x-permission": PERMISSION},
+)
+def verify(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    check(caller, PERMISSION)
+    return ok(request, verify_for(session, request.app.state, caller.tenant_id))
+
+
+def verify_for(session: Session, state: Any, tenant_id: str) -> dict[str, Any]:
+    report = verify_tenant(session, tenant_id, [state.audit_signer.public_key()])
+    return report.as_dict()

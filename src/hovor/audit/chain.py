@@ -1,0 +1,261 @@
+"""Signed checkpoints of the chains, their export, and verification.
+
+A checkpoint signs (tenant, sequence, head hash, time) with the platform's Ed25519 key. Kept in
+the database they let ``verify`` prove the chain up to them; exported and held elsewhere they also
+expose a chain that was truncated or rewritten wholesale with fresh hashes, which no check inside
+the database alone can see.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from hovor.audit.keys import decode_public, encode_public, key_id
+from hovor.audit.log import GENESIS, canonical, chain_hash, content_of, head, stamp
+from hovor.audit.models import AuditCheckpoint, AuditEntry
+from hovor.db import utcnow
+
+
+def _message(tenant_id: str, seq: int, hash_: str, at: str) -> bytes:
+    return canonical({"tenant": tenant_id, "seq": seq, "hash": hash_, "at": at})
+
+
+def tenants_with_entries(session: Session) -> list[str]:
+    return list(session.scalars(select(distinct(AuditEntry.tenant_id)).order_by(AuditEntry.tenant_id)))
+
+
+def sign_checkpoints(
+    session: Session, key: Ed25519PrivateKey, tenant_id: str | None = None
+) -> list[AuditCheckpoint]:
+    """A checkpoint of every chain (or one) whose head moved since its last checkpoint."""
+    made = []
+    kid = key_id(key.public_key())
+    for tid in [tenant_id] if tenant_id else tenants_with_entries(session):
+        seq, hash_ = head(session, tid)
+        last = session.scalar(select(func.max(AuditCheckpoint.seq)).where(AuditCheckpoint.tenant_id == tid))
+        if seq == 0 or (last is not None and last >= seq):
+            continue
+        at = utcnow()
+        signature = key.sign(_message(tid, seq, hash_, stamp(at)))
+        cp = AuditCheckpoint(
+            tenant_id=tid,
+            seq=seq,
+            hash=hash_,
+            at=at,
+            key_id=kid,
+            signature=base64.b64encode(signature).decode(),
+        )
+        session.add(cp)
+        made.append(cp)
+    session.flush()
+    return made
+
+
+def export_checkpoints(
+    session: Session, public: Ed25519PublicKey, tenant_id: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Checkpoints as self-contained JSON objects (each carries the public key that verifies it)."""
+    stmt = select(AuditCheckpoint).order_by(AuditCheckpoint.tenant_id, AuditCheckpoint.seq)
+    if tenant_id:
+        stmt = stmt.where(AuditCheckpoint.tenant_id == tenant_id)
+    encoded = encode_public(public)
+    kid = key_id(public)
+    for cp in session.scalars(stmt):
+        yield {
+            "tenant": cp.tenant_id,
+            "seq": cp.seq,
+            "hash": cp.hash,
+            "at": stamp(cp.at),
+            "key_id": cp.key_id,
+            "public_key": encoded if cp.key_id == kid else None,
+            "signature": cp.signature,
+        }
+
+
+@dataclass
+class Broken:
+    seq: int
+    reason: str
+
+
+@dataclass
+class TenantReport:
+    tenant: str
+    entries: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    checkpoints: int = 0
+    exported_checkpoints: int = 0
+    problems: list[Broken] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_broken(self) -> Broken | None:
+        return min(self.problems, key=lambda b: b.seq) if self.problems else None
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.first_broken
+        return {
+            "tenant": self.tenant,
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "checkpoints": self.checkpoints,
+            "exported_checkpoints": self.exported_checkpoints,
+            "first_broken": asdict(first) if first else None,
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    tenant: str
+    seq: int
+    hash: str
+    at: str
+    key_id: str
+    signature: str
+    public_key: str | None = None
+
+
+def read_exported(lines: Iterable[str]) -> list[Checkpoint]:
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            out.append(
+                Checkpoint(
+                    str(data["tenant"]),
+                    int(data["seq"]),
+                    str(data["hash"]),
+                    str(data["at"]),
+                    str(data["key_id"]),
+                    str(data["signature"]),
+                    data.get("public_key"),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"line {n} of the checkpoint file is not a checkpoint") from None
+    return out
+
+
+def _signature_ok(cp: Checkpoint, keys: dict[str, Ed25519PublicKey]) -> bool:
+    key = keys.get(cp.key_id)
+    if key is None:
+        return False
+    try:
+        key.verify(base64.b64decode(cp.signature), _message(cp.tenant, cp.seq, cp.hash, cp.at))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_tenant(
+    session: Session,
+    tenant_id: str,
+    trusted: Iterable[Ed25519PublicKey],
+    exported: Iterable[Checkpoint] = (),
+    progress: Callable[[int], None] | None = None,
+) -> TenantReport:
+    """Recompute the chain of ``tenant_id`` and check every checkpoint against it."""
+    report = TenantReport(tenant_id)
+    keys = {key_id(k): k for k in trusted}
+    stored = [
+        Checkpoint(c.tenant_id, c.seq, c.hash, stamp(c.at), c.key_id, c.signature)
+        for c in session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.tenant_id == tenant_id))
+    ]
+    outside = [c for c in exported if c.tenant == tenant_id]
+    for cp in outside:
+        # An exported checkpoint carries its public key; it was made outside the attacker's reach.
+        if cp.public_key and cp.key_id not in keys:
+            try:
+                key = decode_public(cp.public_key)
+            except ValueError:
+                continue
+            if key_id(key) == cp.key_id:
+                keys[cp.key_id] = key
+    report.checkpoints, report.exported_checkpoints = len(stored), len(outside)
+    wanted = {c.seq for c in [*stored, *outside]}
+    hashes: dict[int, str] = {}
+
+    expected, prev = 1, GENESIS
+    broken = False
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.tenant_id == tenant_id)
+        .order_by(AuditEntry.name)
+        .execution_options(yield_per=2000)
+    )
+    for entry in session.scalars(stmt):
+        report.entries += 1
+        if progress and report.entries % 2000 == 0:
+            progress(2000)
+        seq = int(entry.name)
+        if seq in wanted:
+            hashes[seq] = entry.hash
+        report.head_seq, report.head_hash = seq, entry.hash
+        if broken:
+            continue
+        content = content_of(
+            entry.tenant_id,
+            seq,
+            entry.at,
+            entry.actor_type,
+            entry.actor,
+            entry.ip,
+            entry.action,
+            entry.object_type,
+            entry.object_key,
+            entry.request_id,
+            entry.details,
+        )
+        if seq != expected:
+            report.problems.append(Broken(expected, f"entry {expected} is missing (the next entry is {seq})"))
+            broken = True
+        elif entry.prev_hash != prev:
+            report.problems.append(Broken(seq, "the link to the previous entry is broken"))
+            broken = True
+        elif chain_hash(prev, content) != entry.hash:
+            report.problems.append(Broken(seq, "the entry does not match its hash (it was altered)"))
+            broken = True
+        expected, prev = seq + 1, entry.hash
+    if progress:
+        progress(report.entries % 2000)
+
+    for origin, checkpoints in (("stored", stored), ("exported", outside)):
+        for cp in sorted(checkpoints, key=lambda c: c.seq):
+            if not _signature_ok(cp, keys):
+                report.problems.append(
+                    Broken(cp.seq, f"the {origin} checkpoint at {cp.seq} has no valid signature")
+                )
+            elif cp.seq > report.head_seq:
+                report.problems.append(
+                    Broken(
+                        report.head_seq + 1,
+                        f"the chain ends at {report.head_seq} but a {origin} checkpoint signed entry {cp.seq}"
+                        " (entries were removed from its end)",
+                    )
+                )
+            elif hashes.get(cp.seq) != cp.hash:
+                report.problems.append(
+                    Broken(
+                        cp.seq,
+                        f"entry {cp.seq} differs from the {origin} signed checkpoint (rewritten chain)",
+                    )
+                )
+    return report

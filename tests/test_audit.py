@@ -1,0 +1,408 @@
+"""The audit log: every change has its entry in the same transaction, the chain is linear under
+concurrent writers, tampering of every kind is caught, and no entry holds personal data."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from conftest import TenantFixture, data
+from hovor.activities.audio import synth_wav
+from hovor.api.resource import REGISTRY
+from hovor.audit import log as audit
+from hovor.audit.actions import ACTIONS
+from hovor.audit.chain import Checkpoint, export_checkpoints, sign_checkpoints, verify_tenant
+from hovor.audit.log import GENESIS, chain_hash, content_of
+from hovor.audit.models import AuditCheckpoint, AuditEntry
+from hovor.crm import schemas as crm
+from hovor.crm import service as crm_service
+from hovor.crm.models import Contact
+from hovor.db import unit_of_work
+from hovor.demo import system_caller
+from test_cli import app_for, hovor
+from test_cli import env as env  # the fixture
+
+SYSTEM = audit.Actor.system("test")
+
+
+def entries(session_factory: Any, tenant: str = "acme") -> list[AuditEntry]:
+    with session_factory() as s:
+        stmt = select(AuditEntry).where(AuditEntry.tenant_id == tenant).order_by(AuditEntry.name)
+        return list(s.scalars(stmt))
+
+
+def verify(app: Any, tenant: str = "acme", exported: list[Checkpoint] | None = None) -> Any:
+    with app.state.session_factory() as s:
+        return verify_tenant(s, tenant, [app.state.audit_signer.public_key()], exported or [])
+
+
+def export(app: Any, tenant: str = "acme") -> list[Checkpoint]:
+    with unit_of_work(app.state.session_factory) as s:
+        sign_checkpoints(s, app.state.audit_signer, tenant)
+        return [Checkpoint(**cp) for cp in export_checkpoints(s, app.state.audit_signer.public_key(), tenant)]
+
+
+def test_every_change_of_a_contact_is_recorded_with_field_names(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    before = len(entries(session_factory))
+    r = client.post(
+        "/api/v6/contacts.json", json={"lastname": "Nováková", "database": "main"}, headers=tenant.h()
+    )
+    name = data(r)["name"]
+    r = client.put(f"/api/v6/contacts/{name}.json", json={"firstname": "Jana"}, headers=tenant.h())
+    assert r.status_code == 200, r.text
+    client.delete(f"/api/v6/contacts/{name}.json", headers=tenant.h())
+    new = entries(session_factory)[before:]
+    assert [e.action for e in new] == ["crm.contact.create", "crm.contact.update", "crm.contact.delete"]
+    assert all(e.object_type == "contacts" and e.object_key == name for e in new)
+    assert all(e.actor == "acme-admin" and e.actor_type == "token" for e in new)
+    assert new[0].details == {"fields": ["database", "lastname"]}
+    assert new[1].details == {"fields": ["firstname", "title"]}  # the title is the display name
+    assert all(e.ip and e.request_id for e in new)
+    assert verify(client.app).ok
+
+
+def test_a_refused_change_leaves_no_entry(client: Any, tenant: TenantFixture, session_factory: Any) -> None:
+    before = len(entries(session_factory))
+    r = client.post("/api/v6/contacts.json", json={"lastname": "X", "database": "nope"}, headers=tenant.h())
+    assert r.status_code == 400
+    assert client.put("/api/v6/contacts/none.json", json={}, headers=tenant.h()).status_code == 404
+    assert len(entries(session_factory)) == before
+
+
+def test_a_change_without_its_entry_cannot_commit(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    with session_factory() as s:
+        audit.require(s)
+        caller = system_caller(s, "acme")
+        crm_service.create_contact(s, caller, crm.ContactCreate(lastname="Tichý", database="main"))
+        with pytest.raises(audit.AuditMissing):
+            s.commit()
+        s.rollback()
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Contact).where(Contact.lastname == "Tichý")) == 0
+
+
+def test_role_change_login_and_token_events(client: Any, tenant: TenantFixture, session_factory: Any) -> None:
+    client.put("/api/v6/users/acme-operator.json", json={"role": "supervisor"}, headers=tenant.h())
+    ok = client.post("/api/v6/login.json", json={"username": "acme-dpo", "password": "correct horse 1"})
+    token = data(ok)["accessToken"]
+    client.post("/api/v6/logout.json", headers={"X-AUTH-TOKEN": token})
+    bad = client.post("/api/v6/login.json", json={"username": "acme-dpo", "password": "wrong horse"})
+    assert bad.status_code == 401
+    by_action = {e.action: e for e in entries(session_factory)}
+    assert by_action["auth.role.change"].details == {"from": "operator", "to": "supervisor"}
+    assert by_action["auth.user.update"].details == {"fields": ["role"]}
+    assert by_action["auth.login.success"].actor == "acme-dpo"
+    assert by_action["auth.logout"].object_key == "acme-dpo"
+    assert by_action["auth.login.fail"].details == {"reason": "password"}
+
+
+def test_unknown_login_lands_on_the_platform_chain_as_a_pseudonym(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    attempted = "jana.novakova@example.cz"
+    assert (
+        client.post("/api/v6/login.json", json={"username": attempted, "password": "x" * 12}).status_code
+        == 401
+    )
+    client.post("/api/v6/login.json", json={"username": attempted.upper(), "password": "y" * 12})
+    fails = [e for e in entries(session_factory, audit.PLATFORM) if e.action == "auth.login.fail"]
+    assert len(fails) == 2
+    # The same name gives the same pseudonym (attempts can be linked), never the name itself.
+    assert fails[0].details == fails[1].details
+    assert fails[0].details["login"].startswith("ps_")
+    assert attempted not in json.dumps(fails[0].details)
+
+
+def test_no_personal_data_in_any_entry(client: Any, tenant: TenantFixture, session_factory: Any) -> None:
+    name, phone, email = ("Květoslava", "Zelinková"), "+420 777 123 456", "kvetoslava.zelinkova@example.cz"
+    client.post(
+        "/api/v6/formFields.json",
+        json={"name": "phone", "title": "Phone", "object_type": "contacts", "type": "phone"},
+        headers=tenant.h(),
+    )
+    client.post(
+        "/api/v6/formFields.json",
+        json={"name": "email", "title": "E-mail", "object_type": "contacts", "type": "email"},
+        headers=tenant.h(),
+    )
+    r = client.post(
+        "/api/v6/contacts.json",
+        json={
+            "firstname": name[0],
+            "lastname": name[1],
+            "database": "main",
+            "customFields": {"phone": [phone], "email": [email]},
+        },
+        headers=tenant.h(),
+    )
+    assert r.status_code == 201, r.text
+    key = data(r)["name"]
+    r = client.put(
+        f"/api/v6/contacts/{key}.json",
+        json={"lastname": name[1] + "ová", "customFields": {"phone": ["+420777123457"], "email": [email]}},
+        headers=tenant.h(),
+    )
+    assert r.status_code == 200, r.text
+    client.post("/api/v6/login.json", json={"username": email, "password": "whatever-it-is"})
+    assert client.delete(f"/api/v6/contacts/{key}.json", headers=tenant.h()).status_code == 204
+
+    forbidden = [name[0], name[1], "777123456", "777 123 456", "777123457", email, email.split("@")[0]]
+    with session_factory() as s:
+        rows = s.scalars(select(AuditEntry)).all()
+    assert len(rows) >= 5
+    for row in rows:
+        text = json.dumps([getattr(row, c.key) for c in AuditEntry.__mapper__.column_attrs], default=str)
+        for value in forbidden:
+            assert value.casefold() not in text.casefold(), (row.action, value)
+    changed = [r for r in rows if r.action == "crm.contact.update"]
+    assert changed[0].details == {"fields": ["customFields.phone", "lastname", "title"]}
+
+
+def test_reading_a_recording_is_recorded_once_per_playback(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=tenant.h())
+    call = data(
+        client.post(
+            "/api/v6/activitiesCall.json", json={"queue": "100", "direction": "in"}, headers=tenant.h()
+        )
+    )["name"]
+    wav = synth_wav(1.0)
+    h = {**tenant.h(), "content-type": "audio/wav"}
+    assert (
+        client.post(f"/api/v6/activitiesCall/{call}/recording.json", content=wav, headers=h).status_code
+        == 201
+    )
+    client.get(f"/file/recording/{call}", headers=tenant.h())
+    client.get(f"/file/recording/{call}", headers={**tenant.h(), "Range": "bytes=100-"})  # the player seeks
+    client.get(f"/file/recording/{call}", params={"download": "1"}, headers=tenant.h("supervisor"))
+    actions = [e.action for e in entries(session_factory) if e.action.startswith("activities.recording")]
+    assert actions == [
+        "activities.recording.create",
+        "activities.recording.play",
+        "activities.recording.download",
+    ]
+
+
+# --- tampering ---------------------------------------------------------------------------------
+def _fill(app: Any, n: int = 30) -> None:
+    with unit_of_work(app.state.session_factory) as s:
+        for i in range(n):
+            audit.record(s, "acme", "crm.contact.update", SYSTEM, "contacts", f"c{i}", {"fields": ["title"]})
+
+
+def test_an_altered_entry_is_found(client: Any, tenant: TenantFixture, app: Any) -> None:
+    _fill(app)
+    assert verify(app).ok
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(
+            update(AuditEntry)
+            .where(AuditEntry.tenant_id == "acme", AuditEntry.name == 12)
+            .values(details={"fields": ["lastname"]})
+        )
+    report = verify(app)
+    assert not report.ok
+    assert report.first_broken.seq == 12
+    assert "altered" in report.first_broken.reason
+
+
+def test_a_deleted_entry_is_found(client: Any, tenant: TenantFixture, app: Any) -> None:
+    _fill(app)
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.tenant_id == "acme", AuditEntry.name == 9))
+    report = verify(app)
+    assert report.first_broken.seq == 9
+    assert "missing" in report.first_broken.reason
+
+
+def test_a_truncated_tail_is_found_with_exported_checkpoints(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    _fill(app)
+    exported = export(app)
+    head = exported[-1].seq
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.tenant_id == "acme", AuditEntry.name > head - 5))
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tenant_id == "acme"))
+    # What is left is a valid chain on its own: only a checkpoint kept elsewhere can tell.
+    assert verify(app).ok
+    report = verify(app, exported=exported)
+    assert not report.ok
+    assert report.first_broken.seq == head - 4
+    assert "removed" in report.first_broken.reason
+
+
+def test_a_stored_checkpoint_alone_finds_a_truncated_tail(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    _fill(app)
+    head = export(app)[-1].seq
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.tenant_id == "acme", AuditEntry.name == head))
+    assert verify(app).first_broken.seq == head
+
+
+def test_a_chain_rewritten_with_fresh_hashes_is_found_with_exported_checkpoints(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    _fill(app)
+    exported = export(app)
+    rows = entries(app.state.session_factory)
+    prev = GENESIS
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tenant_id == "acme"))
+        for e in rows:
+            details = {"fields": ["nothing happened"]} if e.name == 5 else e.details
+            content = content_of(
+                e.tenant_id,
+                e.name,
+                e.at,
+                e.actor_type,
+                e.actor,
+                e.ip,
+                e.action,
+                e.object_type,
+                e.object_key,
+                e.request_id,
+                details,
+            )
+            digest = chain_hash(prev, content)
+            s.execute(
+                update(AuditEntry)
+                .where(AuditEntry.tenant_id == "acme", AuditEntry.name == e.name)
+                .values(details=details, prev_hash=prev, hash=digest)
+            )
+            prev = digest
+    assert verify(app).ok  # internally consistent...
+    report = verify(app, exported=exported)  # ...but not what was signed
+    assert not report.ok
+    assert "rewritten" in report.first_broken.reason
+
+
+def test_a_forged_checkpoint_is_refused(client: Any, tenant: TenantFixture, app: Any) -> None:
+    _fill(app, 3)
+    cp = export(app)[-1]
+    forged = Checkpoint(cp.tenant, cp.seq, "f" * 64, cp.at, cp.key_id, cp.signature, cp.public_key)
+    report = verify(app, exported=[forged])
+    assert "signature" in report.first_broken.reason
+
+
+# --- concurrency -------------------------------------------------------------------------------
+def test_eight_concurrent_writers_keep_one_linear_chain(client: Any, tenant: TenantFixture, app: Any) -> None:
+    factory = app.state.session_factory
+    start = len(entries(factory))
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(200):
+                with unit_of_work(factory) as s:
+                    audit.require(s)
+                    caller = system_caller(s, "acme")
+                    contact = crm_service.create_contact(
+                        s, caller, crm.ContactCreate(lastname=f"W{n}-{i}", database="main")
+                    )
+                    audit.record(s, "acme", "crm.contact.create", SYSTEM, "contacts", contact.name)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = entries(factory)
+    assert len(rows) - start == 1600
+    assert [e.name for e in rows] == list(range(1, len(rows) + 1))
+    report = verify(app)
+    assert report.ok, report.as_dict()
+
+
+# --- the API and the command line -------------------------------------------------------------
+def test_audit_log_api_lists_filters_and_verifies(client: Any, tenant: TenantFixture) -> None:
+    client.post("/api/v6/contacts.json", json={"lastname": "A", "database": "main"}, headers=tenant.h())
+    for role in ("admin", "dpo", "auditor"):
+        r = client.get(
+            "/api/v6/auditLog.json",
+            params={
+                "filter[field]": "action",
+                "filter[operator]": "eq",
+                "filter[value]": "crm.contact.create",
+            },
+            headers=tenant.h(role),
+        )
+        assert r.status_code == 200, r.text
+        assert data(r)["total"] == 1
+        assert data(r)["data"][0]["object_type"] == "contacts"
+    for role in ("operator", "supervisor", "integration"):
+        assert client.get("/api/v6/auditLog.json", headers=tenant.h(role)).status_code == 403
+    newest = data(client.get("/api/v6/auditLog.json", params={"take": 1}, headers=tenant.h("auditor")))
+    assert newest["data"][0]["name"] == newest["total"]
+    r = client.get("/api/v6/auditLog/verify.json", headers=tenant.h("auditor"))
+    assert r.status_code == 200
+    assert data(r)["ok"] is True and data(r)["entries"] == newest["total"]
+
+
+def test_the_vocabulary_covers_every_resource() -> None:
+    for resource in REGISTRY.values():
+        for verb, fn in (
+            ("create", resource.create),
+            ("update", resource.update),
+            ("delete", resource.delete),
+        ):
+            if fn is not None:
+                assert f"{resource.audit}.{verb}" in ACTIONS, resource.endpoint
+
+
+def test_cli_checkpoint_export_verify(env: dict[str, str], tmp_path: Path) -> None:
+    assert hovor(env, "tenant", "create", "kc-ostrava", "--title", "KC").returncode == 0
+    r = hovor(
+        env,
+        "user",
+        "create",
+        "--tenant",
+        "kc-ostrava",
+        "--name",
+        "kc-admin",
+        "--title",
+        "A",
+        "--role",
+        "admin",
+    )
+    assert r.returncode == 0, r.stderr
+    r = hovor(env, "audit", "checkpoint")
+    assert r.returncode == 0 and "1 checkpoint(s) signed" in r.stdout, r.stdout + r.stderr
+    kept = tmp_path / "checkpoints.jsonl"
+    assert hovor(env, "audit", "checkpoints", "export", "--out", str(kept)).returncode == 0
+    [cp] = [json.loads(line) for line in kept.read_text().splitlines()]
+    assert cp["tenant"] == "kc-ostrava" and cp["seq"] == 2 and cp["public_key"]
+
+    log = tmp_path / "log.jsonl"
+    r = hovor(env, "audit", "export", "--out", str(log))
+    assert r.returncode == 0, r.stderr
+    actions = [json.loads(line)["action"] for line in log.read_text().splitlines()]
+    assert actions == ["tenancy.tenant.create", "auth.user.create"]
+
+    r = hovor(env, "audit", "verify", "--checkpoints", str(kept), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)[0]["ok"] is True
+
+    # Someone removes the newest entry and the stored checkpoint: the kept checkpoint tells.
+    app = app_for(env)
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.name == 2))
+        s.execute(delete(AuditCheckpoint))
+    assert hovor(env, "audit", "verify").returncode == 0
+    r = hovor(env, "audit", "verify", "--checkpoints", str(kept))
+    assert r.returncode == 1
+    assert "broken at 2" in r.stdout
