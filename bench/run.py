@@ -4,7 +4,8 @@ the ratio, all measured in the same run.
     python -m bench.run SCENARIO --db URL [--data-dir DIR] [--seconds N]
     python -m bench.run all --db URL
 
-Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts.
+Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
+audit_overhead.
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -440,6 +441,53 @@ def q_search_contacts(args: argparse.Namespace) -> dict[str, Any]:
     hovor = stats_ms(samples)
     sql = stats_ms(base_samples)
     return {"hovor": hovor, "sql": sql, "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"])}
+
+
+@scenario
+def audit_overhead(args: argparse.Namespace) -> dict[str, Any]:
+    """A contact created through the API (in process, the whole route), with its audit entry and
+    without it; baseline: the same route with the audit log switched off in this process only.
+    Blocks of 50 writes alternate between the two, so drift in the machine affects both alike."""
+    from fastapi.testclient import TestClient
+
+    from bench.common import settings_for
+    from hovor.app import create_app
+    from hovor.audit import log as audit
+
+    meta = load_meta(args.data_dir)
+    app = create_app(settings_for(args.db, args.data_dir))
+    headers = {"X-AUTH-TOKEN": meta["token"]}
+    real = (audit.record, audit.require)
+
+    def switch(on: bool) -> None:
+        audit.record, audit.require = real if on else (lambda *a, **k: None, lambda *a, **k: None)  # type: ignore[assignment]
+
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    rounds = max(2, args.n // 50)
+    with TestClient(app) as client:
+
+        def write() -> None:
+            body = {"lastname": f"Bench{secrets.token_hex(3)}", "database": "main"}
+            r = client.post("/api/v6/contacts.json", json=body, headers=headers)
+            assert r.status_code == 201, r.text
+
+        for on in (True, False):  # warm both paths
+            switch(on)
+            timed(write, 20)
+        for i in range(rounds * 2):
+            on = i % 2 == 0
+            switch(on)
+            samples[on].extend(timed(write, 50))
+    switch(True)
+    with_audit, without = stats_ms(samples[True]), stats_ms(samples[False])
+    r50 = ratio(with_audit["p50_ms"], without["p50_ms"])
+    return {
+        "hovor": with_audit,
+        "without_audit": without,
+        "ratio_p50": r50,
+        "ratio_mean": ratio(with_audit["mean_ms"], without["mean_ms"]),
+        "targets": {"ratio<=1.15": r50 <= 1.15},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
