@@ -7,10 +7,11 @@ read by :func:`hovor.auth.scope.visible`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, CallItem, EmailItem, SmsItem, WebItem
@@ -52,51 +53,60 @@ GROUP_OF = {
 }
 
 
-def _indexed(session: Session, caller: Caller, kind: str, value: str, found: dict[str, set[str]]) -> None:
-    hits: dict[str, list[str]] = {}
-    for object_type, name in session.execute(
-        select(Identifier.object_type, Identifier.object_name).where(
-            Identifier.tenant_id == caller.tenant_id, Identifier.kind == kind, Identifier.value == value
+def _indexed(caller: Caller, kind: str, value: Any) -> list[Any]:
+    """One select per indexed record type: its visible records named in the identifier index."""
+    out = []
+    for object_type, (model, scope) in INDEXED.items():
+        names = select(Identifier.object_name).where(
+            Identifier.tenant_id == caller.tenant_id,
+            Identifier.kind == kind,
+            Identifier.value == value,
+            Identifier.object_type == object_type,
         )
-    ):
-        hits.setdefault(object_type, []).append(name)
-    for object_type, names in hits.items():
-        model, scope = INDEXED[object_type]
-        keys: list[Any] = [int(n) for n in names] if object_type == "tickets" else names
-        visible_names = session.scalars(
-            select(model.name).where(model.name.in_(keys), *visible(model, caller, scope))
+        keys = select(cast(names.subquery().c.object_name, Integer)) if object_type == "tickets" else names
+        out.append(
+            _named(GROUP_OF[object_type], model, [model.name.in_(keys), *visible(model, caller, scope)])
         )
-        seen = {str(n) for n in visible_names}
-        if seen:
-            found.setdefault(GROUP_OF[object_type], set()).update(seen)
+    return out
 
 
-def _columns(
-    session: Session,
-    caller: Caller,
-    columns: list[tuple[str, Any, Any, dict[str, Any]]],
-    value: str,
-    found: dict[str, set[str]],
-) -> None:
-    for group, model, column, scope in columns:
-        names = session.scalars(select(model.name).where(column == value, *visible(model, caller, scope)))
-        hits = {str(n) for n in names}
-        if hits:
-            found.setdefault(group, set()).update(hits)
+def _columns(caller: Caller, columns: list[tuple[str, Any, Any, dict[str, Any]]], value: Any) -> list[Any]:
+    return [
+        _named(group, model, [column == value, *visible(model, caller, scope)])
+        for group, model, column, scope in columns
+    ]
+
+
+def _named(group: str, model: Any, where: list[Any]) -> Any:
+    return select(literal(group).label("grp"), cast(model.name, String).label("key")).where(*where)
+
+
+@lru_cache(maxsize=256)
+def _statement(caller: Caller, phone: bool, email: bool) -> Any:
+    """The lookup for a caller's rights, built once: building nine scoped selects costs more
+    than running them. The values are bound at execution."""
+    parts: list[Any] = []
+    if phone:
+        value = bindparam("phone", type_=String)
+        parts += [*_indexed(caller, "phone", value), *_columns(caller, PHONE_COLUMNS, value)]
+    if email:
+        value = bindparam("email", type_=String)
+        parts += [*_indexed(caller, "email", value), *_columns(caller, EMAIL_COLUMNS, value)]
+    return union_all(*parts)
 
 
 def resolve(
     session: Session, caller: Caller, *, phone: str | None = None, email: str | None = None
 ) -> dict[str, list[str]]:
-    """Keys of every visible record carrying ``phone`` (E.164) or ``email`` (case-folded), by type."""
+    """Keys of every visible record carrying ``phone`` (E.164) or ``email`` (case-folded), by type.
+
+    Every lookup is an index probe; they go to the database as one UNION ALL, one round trip."""
     found: dict[str, set[str]] = {}
-    steps: list[Callable[[], None]] = []
-    if phone:
-        steps.append(lambda: _indexed(session, caller, "phone", phone, found))
-        steps.append(lambda: _columns(session, caller, PHONE_COLUMNS, phone, found))
-    if email:
-        steps.append(lambda: _indexed(session, caller, "email", email, found))
-        steps.append(lambda: _columns(session, caller, EMAIL_COLUMNS, email, found))
-    for step in steps:
-        step()
+    if phone or email:
+        # The cache key is the caller's rights only (a token's hash would make every sign-in new).
+        rights = replace(caller, token_hash=None, token_kind="access", user="", permissions=frozenset())
+        stmt = _statement(rights, bool(phone), bool(email))
+        params = {k: v for k, v in (("phone", phone), ("email", email)) if v}
+        for group, key in session.execute(stmt, params):
+            found.setdefault(group, set()).add(str(key))
     return {group: sorted(names) for group, names in sorted(found.items())}
