@@ -406,3 +406,40 @@ def test_cli_checkpoint_export_verify(env: dict[str, str], tmp_path: Path) -> No
     r = hovor(env, "audit", "verify", "--checkpoints", str(kept))
     assert r.returncode == 1
     assert "broken at 2" in r.stdout
+
+
+def test_a_batch_of_calls_is_all_or_nothing_with_an_entry_per_call(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=tenant.h())
+    calls = [
+        {"queue": "100", "direction": "in", "clid": f"+420 601 000 00{i}", "duration": i} for i in range(3)
+    ]
+    before = len(entries(session_factory))
+    r = client.post(
+        "/api/v6/activitiesCall/batch.json", json={"data": calls}, headers=tenant.h("integration")
+    )
+    assert r.status_code == 201, r.text
+    keys = [row["name"] for row in data(r)["data"]]
+    assert len(keys) == 3
+    r = client.get(f"/api/v6/activitiesCall/{keys[2]}.json", headers=tenant.h())
+    assert data(r)["clid"] == "+420601000002"
+    new = entries(session_factory)[before:]
+    assert [(e.action, e.object_key) for e in new] == [("activities.activity.create", k) for k in keys]
+
+    bad = [*calls, {"queue": "100", "direction": "in", "clid": "not a number"}, calls[0]]
+    r = client.post("/api/v6/activitiesCall/batch.json", json={"data": bad}, headers=tenant.h("integration"))
+    assert r.status_code == 400
+    assert list(r.json()["error"]["form"]) == ["data.3.clid"]
+    wrong_queue = [{**calls[0], "queue": "nope"}]
+    r = client.post(
+        "/api/v6/activitiesCall/batch.json", json={"data": wrong_queue}, headers=tenant.h("integration")
+    )
+    assert r.status_code == 400 and "data.0.queue" in r.json()["error"]["form"]
+    r = client.post(
+        "/api/v6/activitiesCall/batch.json", json={"data": calls * 334}, headers=tenant.h("integration")
+    )
+    assert r.status_code == 400
+    total = data(client.get("/api/v6/activitiesCall.json", headers=tenant.h()))["total"]
+    assert total == 3
+    assert len(entries(session_factory)) == before + 3

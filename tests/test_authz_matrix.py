@@ -222,6 +222,8 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
     elif path.endswith("/import.json"):
         kwargs["content"] = EML
         kwargs["headers"] = {"content-type": "message/rfc822"}
+    elif path.endswith("/batch.json"):
+        kwargs["json"] = {"data": [_create_body(app, kind)]}
     elif route.method == "POST" and not path.endswith("logout.json"):
         kwargs["json"] = _create_body(app, kind)
     elif route.method == "PUT":

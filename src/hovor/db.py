@@ -168,6 +168,30 @@ def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
 
 
+_MEMO = "hovor_memo"
+
+
+@contextmanager
+def memoizing(session: Session) -> Iterator[None]:
+    """Within this block, :func:`memo` answers repeated lookups (a queue, a form) from memory: for
+    a batch of records that all refer to the same few. Nothing in the block may change what is
+    memoized."""
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def memo(session: Session, key: tuple[Any, ...], compute: Any) -> Any:
+    cache = session.info.get(_MEMO)
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A transaction owned by the caller (a CLI command or a job): commit on success, else roll back."""

@@ -344,6 +344,7 @@ def _channel(
             default_order=[model.name.desc()],
             prepare=hidden_fields_preparer("activities"),
             uses_files=True,
+            batch=True,
         )
     )
 

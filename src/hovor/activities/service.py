@@ -34,7 +34,7 @@ from hovor.auth.caller import Caller
 from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
 from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
-from hovor.db import new_name, utcnow
+from hovor.db import memo, new_name, utcnow
 from hovor.files.models import Blob
 from hovor.files.service import Files
 from hovor.privacy.identifiers import normalize_email
@@ -108,7 +108,11 @@ def delete_queue(session: Session, caller: Caller, queue: Queue) -> None:
 def _queue(session: Session, caller: Caller, name: str | None, activity_type: str) -> str | None:
     if name is None:
         return None
-    queue = get_visible(session, Queue, caller, name, {"queue": Queue.name})
+    queue = memo(
+        session,
+        ("queue", caller, name),
+        lambda: get_visible(session, Queue, caller, name, {"queue": Queue.name}),
+    )
     if queue is None or not may_use(caller, "queue", name):
         raise ValidationFailed({"queue": ["No such queue, or your rights do not cover it."]})
     channel = CHANNELS.get(activity_type)
@@ -192,7 +196,6 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
     if activity.action == "CLOSE" and activity.time_close is None:
         activity.time_close = now
     session.add(activity)
-    session.flush()
     store_custom_fields(session, activity, "activities", clean, creating=True)
     return activity
 
@@ -292,8 +295,7 @@ def create_channel_item(session: Session, caller: Caller, activity_type: str, bo
     item_values = _item_values(activity_type, body, caller)
     activity = _new_activity(session, caller, activity_type, body)
     item = channel.item(tenant_id=caller.tenant_id, name=activity.name, **item_values)
-    session.add(item)
-    session.flush()
+    session.add(item)  # flushed with the next query or the commit (a batch: all rows at once)
     return item
 
 

@@ -79,6 +79,8 @@ class Resource:
     # The object's name in the audit log (``crm.contact``): its changes are recorded as
     # ``crm.contact.create`` etc. (hovor.audit.actions lists them all).
     audit: str = ""
+    # Also offer ``POST {endpoint}/batch.json`` (many records in one transaction).
+    batch: bool = False
     # Further audit entries an update implies, from the record before and after (a user's new role).
     audit_also: Callable[[dict[str, Any], dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hovor.api.errors import ValidationFailed
 from hovor.auth.caller import Caller
 from hovor.crm.models import FormField
-from hovor.db import utcnow
+from hovor.db import memo, utcnow
 from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.privacy.registry import Category
 
@@ -150,7 +150,9 @@ def validate_custom_fields(
     may_edit_readonly: bool,
 ) -> CleanValues:
     """Merges ``incoming`` into the current values, checks every rule, and stamps consent changes."""
-    fields = {f.name: f for f in form_for(session, caller.tenant_id, object_type, form_name)}
+    memo_key = ("form", caller.tenant_id, object_type, form_name)
+    form_fields = memo(session, memo_key, lambda: form_for(session, caller.tenant_id, object_type, form_name))
+    fields = {f.name: f for f in form_fields}
     values = {k: list(v) for k, v in (current_values or {}).items() if k in fields}
     consents = dict(current_consents or {})
     form: dict[str, list[str]] = {}
