@@ -21,6 +21,7 @@ from starlette.background import BackgroundTask
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.errors import ApiError, NotFound, ValidationFailed
+from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
 from hovor.api.resource import REGISTRY, Ctx, Resource, relations_of
 from hovor.audit import log as audit
@@ -78,6 +79,19 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return obj
 
 
+def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
+    """Like :func:`load_visible`, for serializing only: plain objects, no ORM identity (see
+    hovor.api.flat)."""
+    plan = plan_for(resource)
+    stmt = plan.base.where(*visible(resource.model, caller, resource.scope)).where(
+        resource.key_column == _key(resource, raw_key)
+    )
+    found = plan.objects(session.execute(stmt))
+    if not found:
+        raise NotFound("Record not found.")
+    return found[0]
+
+
 def list_result(
     request: Request,
     session: Session,
@@ -106,15 +120,9 @@ def list_result(
     query = compiler.compile(parse_brackets(request.query_params.multi_items()))
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
     total = session.scalar(select(func.count()).select_from(resource.model).where(*where)) or 0
-    stmt = (
-        select(resource.model)
-        .where(*where)
-        .order_by(*query.order)
-        .offset(query.skip)
-        .limit(query.take)
-        .options(*_eager(resource, joinedload))
-    )
-    rows = [resource.serialize(obj, ctx) for obj in session.scalars(stmt)]
+    plan = plan_for(resource)
+    stmt = plan.base.where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
+    rows = [resource.serialize(obj, ctx) for obj in plan.objects(session.execute(stmt))]
     if query.fields is not None:
         wanted = query.fields
         rows = [{k: row.get(k) for k in wanted} for row in rows]
@@ -213,7 +221,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
 
     async def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
         check(caller, resource.perm("read"))
-        obj = load_visible(session, resource, caller, name)
+        obj = read_visible(session, resource, caller, name)
         return ok(request, resource.serialize(obj, make_ctx(session, resource, caller)))
 
     _signature(get_, [*_BASE, ("name", str, inspect.Parameter.empty)])
