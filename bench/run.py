@@ -263,22 +263,49 @@ def api_list_activities(args: argparse.Namespace) -> dict[str, Any]:
         "SELECT * FROM activities WHERE tenant_id = ? AND queue = ? AND time >= ? AND time < ?"
         " ORDER BY time DESC, name ASC LIMIT 100"
     )
-    it = iter(windows)
+    # What the page shows: each activity with its channel item, recording, queue, operator and
+    # contact (their titles), in one joined query.
+    joined_sql = (
+        "SELECT a.*, c.*, r.*, e.*, w.*, s.*, f.*, q.title, u.title, k.title, k.database"
+        " FROM activities a"
+        " LEFT JOIN activity_calls c ON c.tenant_id = a.tenant_id AND c.name = a.name"
+        " LEFT JOIN call_recordings r ON r.tenant_id = c.tenant_id AND r.name = c.name"
+        " LEFT JOIN activity_emails e ON e.tenant_id = a.tenant_id AND e.name = a.name"
+        " LEFT JOIN activity_webs w ON w.tenant_id = a.tenant_id AND w.name = a.name"
+        " LEFT JOIN activity_sms s ON s.tenant_id = a.tenant_id AND s.name = a.name"
+        " LEFT JOIN activity_fbm f ON f.tenant_id = a.tenant_id AND f.name = a.name"
+        " LEFT JOIN queues q ON q.tenant_id = a.tenant_id AND q.name = a.queue"
+        ' LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.name = a."user"'
+        " LEFT JOIN crm_contacts k ON k.tenant_id = a.tenant_id AND k.name = a.contact"
+        " WHERE a.tenant_id = ? AND a.queue = ? AND a.time >= ? AND a.time < ?"
+        " ORDER BY a.time DESC, a.name ASC LIMIT 100"
+    )
 
-    def baseline() -> None:
-        queue, start, end = next(it)
-        params = ("bench", queue, _naive(start), _naive(end))
-        raw.q(count_sql, params)
-        raw.q(page_sql, params)
+    def measure(page: str) -> list[float]:
+        it = iter(windows)
 
-    base = timed(baseline, len(windows))
+        def baseline() -> None:
+            queue, start, end = next(it)
+            params = ("bench", queue, _naive(start), _naive(end))
+            raw.q(count_sql, params)
+            raw.q(page, params)
+
+        return timed(baseline, len(windows))
+
     hovor = stats_ms(samples)
-    sql = stats_ms(base)
+    sql = stats_ms(measure(page_sql))
+    joined = stats_ms(measure(joined_sql))
     return {
         "hovor": {**hovor, "mean_total": round(sum(totals) / len(totals))},
         "sql": sql,
+        "sql_joined": joined,
         "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"]),
-        "targets": {"p50<=25ms": hovor["p50_ms"] <= 25, "ratio<=3": hovor["p50_ms"] <= 3 * sql["p50_ms"]},
+        "ratio_p50_joined": ratio(hovor["p50_ms"], joined["p50_ms"]),
+        "targets": {
+            "p50<=25ms": hovor["p50_ms"] <= 25,
+            "ratio<=3 (activities only)": hovor["p50_ms"] <= 3 * sql["p50_ms"],
+            "ratio<=3 (the page's joins)": hovor["p50_ms"] <= 3 * joined["p50_ms"],
+        },
     }
 
 

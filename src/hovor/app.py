@@ -201,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.read_session_factory = make_session_factory(app.state.engine, writes=False)
+    app.state.snapshot_session_factory = make_session_factory(app.state.engine, writes=False, snapshot=True)
     app.state.caller_cache = CallerCache(settings.auth_cache_seconds)
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)

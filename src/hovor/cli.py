@@ -57,6 +57,14 @@ def _factory() -> sessionmaker[Session]:
     return make_session_factory(make_engine(settings.resolved_database_url))
 
 
+def _snapshot() -> sessionmaker[Session]:
+    """Long reads (verify, export) in one consistent snapshot, without taking the write lock."""
+    import hovor.models  # noqa: F401
+
+    settings = get_settings()
+    return make_session_factory(make_engine(settings.resolved_database_url), writes=False, snapshot=True)
+
+
 def _fail(message: str) -> None:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
@@ -311,7 +319,7 @@ def audit_verify(
             _fail(str(exc))
     trusted = [signing_key(settings).public_key()]
     reports = []
-    with unit_of_work(_factory()) as session, Progress(console=err, transient=True) as progress:
+    with unit_of_work(_snapshot()) as session, Progress(console=err, transient=True) as progress:
         names = sorted({*_tenants_of_log(session, tenant), *(c.tenant for c in exported if not tenant)})
         for name in names:
             task = progress.add_task(f"verifying {name}", total=None)
@@ -398,7 +406,7 @@ def audit_export(
     from hovor.audit.log import stamp
     from hovor.audit.models import AuditEntry
 
-    factory = _factory()
+    factory = _snapshot()
     target = sys.stdout if str(out) == "-" else None
     tmp = None if target else out.with_name(out.name + ".partial")
     count = 0

@@ -144,14 +144,17 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "commit", _release)
         event.listen(engine, "rollback", _release)
         return engine
+    # No pre-ping: it costs a round trip on every checkout, more than a primary-key read. A
+    # connection that died with a server restart fails its first statement instead; SQLAlchemy then
+    # recognises the disconnect and empties the pool, and the request answers 503 (retry).
     return create_engine(
         url,
         echo=echo,
         hide_parameters=True,
         json_serializer=_json,
-        pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=8,
+        pool_recycle=3600,
     )
 
 
@@ -160,11 +163,24 @@ _HOLDS_WRITER = "hovor_holds_writer_lock"
 WRITE_WAIT_SECONDS = 30
 
 
-def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
+def make_session_factory(
+    engine: Engine, *, writes: bool = True, snapshot: bool = False
+) -> sessionmaker[Session]:
     """Sessions for units of work that write (the default) or only read.
 
-    The difference matters on SQLite only (see the ``begin`` listener in :func:`make_engine`)."""
-    bind = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if writes else "DEFERRED"})
+    Reads on PostgreSQL run without a transaction, statement by statement; ``snapshot`` reads run
+    in one REPEATABLE READ transaction instead (long reads that must see one state: verifying or
+    exporting the audit log, streaming with a server-side cursor). On SQLite every read is a
+    deferred transaction, which is a snapshot already (see the ``begin`` listener in
+    :func:`make_engine`)."""
+    options: dict[str, Any] = {BEGIN_OPTION: "IMMEDIATE" if writes else "DEFERRED"}
+    if snapshot and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    elif not writes and engine.dialect.name == "postgresql":
+        # Reads run statement by statement: under READ COMMITTED every statement has its own
+        # snapshot anyway, so a transaction would only add BEGIN and ROLLBACK round trips.
+        options["isolation_level"] = "AUTOCOMMIT"
+    bind = engine.execution_options(**options)
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
 
 

@@ -19,6 +19,12 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import aliased
 
+# A relationship named ``*_obj`` is a reference (a contact's account, an activity's queue): its
+# serializers show ``{"name", "title"}`` (and a contact's database decides whether its name shows),
+# so only those columns are read; never, say, a user's password hash.
+REFERENCE_SUFFIX = "_obj"
+REFERENCE_COLUMNS = frozenset({"tenant_id", "name", "title", "database"})
+
 
 @dataclass(frozen=True)
 class _Node:
@@ -40,6 +46,8 @@ class FlatPlan:
 
         def add(parent: int, key: str, entity: Any, mapper: Any) -> int:
             columns = tuple(attr.key for attr in mapper.column_attrs)
+            if key.endswith(REFERENCE_SUFFIX):
+                columns = tuple(c for c in columns if c in REFERENCE_COLUMNS)
             pk = mapper.primary_key[-1]
             pk_key = next(attr.key for attr in mapper.column_attrs if pk in attr.columns)
             first = len(selected)
@@ -61,28 +69,37 @@ class FlatPlan:
                 joins.append(getattr(nodes[parent].entity, rel.key).of_type(alias))
                 by_path[prefix] = add(parent, rel.key, alias, target_mapper)
         self.nodes = tuple(nodes)
-        stmt = select(*selected).select_from(model)
-        for join in joins:
+        self._selected, self._joins = selected, joins
+        self.base: Select[Any] = self._joined(select(*selected).select_from(model))
+
+    def _joined(self, stmt: Select[Any]) -> Select[Any]:
+        for join in self._joins:
             stmt = stmt.outerjoin(join)
-        self.base: Select[Any] = stmt
+        return stmt
+
+    def over(self, page: Any, onclause: Any) -> Select[Any]:
+        """The joins for the rows of ``page`` (a subquery of keys), with ``page`` first in FROM:
+        PostgreSQL keeps the written join order beyond ``join_collapse_limit`` relations, and the
+        page must drive the lookups."""
+        return self._joined(select(*self._selected).select_from(page).join(self.model, onclause))
 
     def objects(self, rows: Any) -> list[Any]:
         out = []
-        nodes = self.nodes
+        shapes = [
+            (n.parent, n.key, n.columns, n.first, n.first + len(n.columns), n.present) for n in self.nodes
+        ]
         for row in rows:
+            values = tuple(row)
             made: list[Any] = []
-            for node in nodes:
-                parent = made[node.parent] if node.parent >= 0 else None
-                if node.parent >= 0 and (parent is None or row[node.present] is None):
+            for parent_at, key, columns, first, last, present in shapes:
+                parent = made[parent_at] if parent_at >= 0 else None
+                if parent_at >= 0 and (parent is None or values[present] is None):
                     obj = None
                 else:
-                    obj = SimpleNamespace(
-                        **dict(
-                            zip(node.columns, row[node.first : node.first + len(node.columns)], strict=True)
-                        )
-                    )
+                    obj = SimpleNamespace()
+                    obj.__dict__.update(zip(columns, values[first:last], strict=True))
                 if parent is not None:
-                    setattr(parent, node.key, obj)
+                    setattr(parent, key, obj)
                 made.append(obj)
             out.append(made[0])
         return out

@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
@@ -135,8 +136,12 @@ def list_result(
     query = compiler.compile(parse_brackets(request.query_params.multi_items()))
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
     total = session.scalar(select(func.count()).select_from(resource.model).where(*where)) or 0
+    # The page's keys first, then the joins for those rows only: joining before the limit would
+    # look up the related records of every matching row, not just of the hundred shown.
     plan = plan_for(resource)
-    stmt = plan.base.where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
+    pk = sa_inspect(resource.model).primary_key
+    page = select(*pk).where(*where).order_by(*query.order).offset(query.skip).limit(query.take).subquery()
+    stmt = plan.over(page, and_(*(c == page.c[c.name] for c in pk))).order_by(*query.order)
     rows = [resource.serialize(obj, ctx) for obj in plan.objects(session.connection().execute(stmt))]
     if query.fields is not None:
         wanted = query.fields
@@ -205,11 +210,9 @@ def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
 
 def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
     session.flush()
-    # Re-read after the change so references (a contact's account, ...) show their new targets:
-    # expired objects are loaded again, eager loaders included. (populate_existing would not do:
-    # it leaves many-to-one selectin relationships unloaded for objects already in the session.)
-    session.expire_all()
-    fresh = load_visible(session, resource, caller, str(obj.name))
+    # Re-read after the change, as a read would (references such as a contact's account show their
+    # new targets), inside the same transaction: the answer is what the commit will hold.
+    fresh = read_visible(session, resource, caller, str(obj.name))
     return resource.serialize(fresh, make_ctx(session, resource, caller))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import CurrentCaller, check
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.wire import to_wire
@@ -68,11 +67,10 @@ register(
     summary="Recompute this tenant's audit chain and check its signed checkpoints",
     openapi_extra={"x-permission": PERMISSION},
 )
-def verify(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+def verify(request: Request, caller: CurrentCaller) -> Any:
     check(caller, PERMISSION)
-    return ok(request, verify_for(session, request.app.state, caller.tenant_id))
-
-
-def verify_for(session: Session, state: Any, tenant_id: str) -> dict[str, Any]:
-    report = verify_tenant(session, tenant_id, [state.audit_signer.public_key()])
-    return report.as_dict()
+    state = request.app.state
+    # One consistent snapshot of the chain and its checkpoints, read with a server-side cursor.
+    with state.snapshot_session_factory() as session:
+        report = verify_tenant(session, caller.tenant_id, [state.audit_signer.public_key()])
+    return ok(request, report.as_dict())
