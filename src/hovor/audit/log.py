@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy import BigInteger, Table, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit.actions import ACTIONS
@@ -175,13 +175,19 @@ def lock_key(tenant_id: str) -> int:
     )
 
 
+# Built once: the statements of every append (their SQLAlchemy cache keys are memoized on them).
+_HEAD = (
+    select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.hash)
+    .where(AUDIT_TABLE.c.tenant_id == bindparam("tenant"))
+    .order_by(AUDIT_TABLE.c.seq.desc())
+    .limit(1)
+)
+_INSERT = insert(AUDIT_TABLE)
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
 def head(session: Session, tenant_id: str) -> tuple[int, str]:
-    row = session.execute(
-        select(AuditEntry.name, AuditEntry.hash)
-        .where(AuditEntry.tenant_id == tenant_id)
-        .order_by(AuditEntry.name.desc())
-        .limit(1)
-    ).one_or_none()
+    row = session.connection().execute(_HEAD, {"tenant": tenant_id}).one_or_none()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -193,7 +199,7 @@ def append(session: Session, events: Sequence[Event]) -> None:
         by_tenant.setdefault(ev.tenant_id, []).append(ev)
     for tenant_id in sorted(by_tenant):
         if conn.dialect.name == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(lock_key(tenant_id))))
+            conn.execute(_LOCK, {"key": lock_key(tenant_id)})
         seq, prev = head(session, tenant_id)
         rows = []
         for ev in by_tenant[tenant_id]:
@@ -231,7 +237,7 @@ def append(session: Session, events: Sequence[Event]) -> None:
                 }
             )
             prev = digest
-        conn.execute(insert(AUDIT_TABLE), rows)
+        conn.execute(_INSERT, rows)
 
 
 # --- session hooks -----------------------------------------------------------------------------
