@@ -77,12 +77,6 @@ class FlatPlan:
             stmt = stmt.outerjoin(join)
         return stmt
 
-    def over(self, page: Any, onclause: Any) -> Select[Any]:
-        """The joins for the rows of ``page`` (a subquery of keys), with ``page`` first in FROM:
-        PostgreSQL keeps the written join order beyond ``join_collapse_limit`` relations, and the
-        page must drive the lookups."""
-        return self._joined(select(*self._selected).select_from(page).join(self.model, onclause))
-
     def objects(self, rows: Any) -> list[Any]:
         out = []
         shapes = [
