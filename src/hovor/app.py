@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,10 @@ from hovor.db import make_engine, make_session_factory, unit_of_work
 log = logging.getLogger("hovor")
 
 
+# Letters, digits, dashes, underscores, with at least one letter (a bare number may be a phone).
+REQUEST_ID = re.compile(rb"(?=[^A-Za-z]*[A-Za-z])[A-Za-z0-9_-]{8,64}")
+
+
 class StandardHeaders:
     """A request id (the caller's, or a new one) and headers every answer carries. Pure ASGI: the
     BaseHTTPMiddleware alternative costs a task and a queue per request."""
@@ -38,8 +43,10 @@ class StandardHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"x-request-id", b"")[:64]
-        rid = given.decode("latin-1") if given else uuid.uuid4().hex
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        # The id lands in logs and in the audit log, which must never hold personal data: a
+        # caller's id is kept only if it looks like one (an e-mail address or a phone number does not).
+        rid = given.decode("ascii") if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
         async def with_headers(message: Message) -> None:

@@ -450,6 +450,10 @@ def audit_export(
                 fh.close()
     if tmp is not None:
         tmp.replace(out)
+    # Reading the log out is itself on the record, in each chain that was exported.
+    with unit_of_work(_factory()) as session:
+        for name in names:
+            audit.record(session, name, "audit.export", CLI, "auditLog", None, {"entries": count})
     err.print(f"{count} entr{'y' if count == 1 else 'ies'} exported")
 
 

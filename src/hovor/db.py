@@ -147,6 +147,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # No pre-ping: it costs a round trip on every checkout, more than a primary-key read. A
     # connection that died with a server restart fails its first statement instead; SQLAlchemy then
     # recognises the disconnect and empties the pool, and the request answers 503 (retry).
+    # Connections are recycled after five minutes, inside the idle timeouts of common NATs and
+    # poolers, so idle connections dropped by the network are rarely met.
     return create_engine(
         url,
         echo=echo,
@@ -154,7 +156,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         json_serializer=_json,
         pool_size=POOL_SIZE,
         max_overflow=8,
-        pool_recycle=3600,
+        pool_recycle=300,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mimetypes
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -768,6 +770,32 @@ async def import_email(
 
 
 # --- downloads ---------------------------------------------------------------------------------
+class RecentReads:
+    """Which reads of a file were audited lately, so a player's follow-up range requests (seeking
+    in a recording) do not each add an entry, while no read goes unrecorded: a request from the
+    first byte is always recorded; a range further in is recorded unless the same actor's read of
+    the same file was recorded within ``window`` seconds in this process."""
+
+    def __init__(self, window: float = 600.0) -> None:
+        self.window = window
+        self._seen: dict[tuple[Any, ...], float] = {}
+        self._lock = threading.Lock()
+
+    def first(self, from_start: bool, key: tuple[Any, ...]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: t for k, t in self._seen.items() if now - t < self.window}
+            recent = key in self._seen and now - self._seen[key] < self.window
+            if from_start or not recent:
+                self._seen[key] = now
+                return True
+            return False
+
+
+_READS = RecentReads()
+
+
 def _stream_blob(
     request: Request,
     session: Session,
@@ -786,14 +814,14 @@ def _stream_blob(
         body = files.read(session, blob, wanted)  # keys are unwrapped here, before streaming
     except Unreadable:
         raise NotFound("The file is no longer available.") from None
-    if wanted is None or wanted.start == 0:
-        # One entry per playback or download: a player's follow-up range requests are the same read.
-        action, object_type, key = audited
+    action, object_type, key = audited
+    actor = audit.actor_of(request)
+    if _READS.first(wanted is None or wanted.start == 0, (blob.tenant_id, actor.kind, actor.id, action, key)):
         audit.record_now(
             request.app.state.session_factory,
             blob.tenant_id,
             action,
-            audit.actor_of(request),
+            actor,
             object_type=object_type,
             object_key=key,
             details={"range": wanted is not None},

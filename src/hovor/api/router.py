@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from enum import Enum
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -80,14 +80,24 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return obj
 
 
-@cache
-def _by_keys(endpoint: str) -> Any:
-    """The records of one tenant with the given keys, with their joins (see :func:`list_result`)."""
+def _rights(caller: Caller) -> tuple[Any, ...]:
+    """What :func:`hovor.auth.scope.visible` reads of a caller: the key of statements built once."""
+    return (caller.tenant_id, caller.databases, caller.queues, caller.categories)
+
+
+def _visible_to(resource: Resource, rights: tuple[Any, ...]) -> list[Any]:
+    tenant_id, databases, queues, categories = rights
+    caller = Caller(tenant_id, "", "", frozenset(), databases, "UTC", "", queues, categories)
+    return visible(resource.model, caller, resource.scope)
+
+
+@lru_cache(maxsize=4096)
+def _by_keys(endpoint: str, rights: tuple[Any, ...]) -> Any:
+    """The visible records with the given keys, with their joins (see :func:`list_result`). The
+    rights are checked again here: on PostgreSQL the keys were read by another statement."""
     resource = REGISTRY[endpoint]
-    model = resource.model
-    return plan_for(resource).base.where(
-        model.tenant_id == bindparam("tenant"), resource.key_column.in_(bindparam("keys", expanding=True))
-    )
+    keys = resource.key_column.in_(bindparam("keys", expanding=True))
+    return plan_for(resource).base.where(*_visible_to(resource, rights)).where(keys)
 
 
 @lru_cache(maxsize=4096)
@@ -95,23 +105,16 @@ def _read_statement(endpoint: str, rights: tuple[Any, ...]) -> Any:
     """A single read for one set of rights, built once: building it (and SQLAlchemy's cache key
     for it, which is memoized on the statement object) costs more than running it."""
     resource = REGISTRY[endpoint]
-    tenant_id, databases, queues, categories = rights
-    caller = Caller(tenant_id, "", "", frozenset(), databases, "UTC", "", queues, categories)
-    return (
-        plan_for(resource)
-        .base.where(*visible(resource.model, caller, resource.scope))
-        .where(resource.key_column == bindparam("key"))
-    )
+    key = resource.key_column == bindparam("key")
+    return plan_for(resource).base.where(*_visible_to(resource, rights)).where(key)
 
 
 def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
     """Like :func:`load_visible`, for serializing only: plain objects, no ORM identity (see
     hovor.api.flat)."""
     key = _key(resource, raw_key)
-    rights = (caller.tenant_id, caller.databases, caller.queues, caller.categories)
-    found = plan_for(resource).objects(
-        session.connection().execute(_read_statement(resource.endpoint, rights), {"key": key})
-    )
+    stmt = _read_statement(resource.endpoint, _rights(caller))
+    found = plan_for(resource).objects(session.connection().execute(stmt, {"key": key}))
     if not found:
         raise NotFound("Record not found.")
     return found[0]
@@ -156,11 +159,8 @@ def list_result(
     keys = list(conn.execute(page).scalars())
     found = {}
     if keys:
-        params = {"tenant": caller.tenant_id, "keys": keys}
-        found = {
-            obj.name: obj
-            for obj in plan_for(resource).objects(conn.execute(_by_keys(resource.endpoint), params))
-        }
+        stmt = _by_keys(resource.endpoint, _rights(caller))
+        found = {obj.name: obj for obj in plan_for(resource).objects(conn.execute(stmt, {"keys": keys}))}
     rows = [resource.serialize(found[k], ctx) for k in keys if k in found]
     if query.fields is not None:
         wanted = query.fields
@@ -377,7 +377,10 @@ def _create_all(
         try:
             obj = creator(session, caller, item)
         except ApiError as exc:
-            # Say which record failed; nothing of the batch is kept.
+            # Say which record failed; nothing of the batch is kept. A refusal that is not about
+            # the record's content (403, 404, 409) keeps its status.
+            if exc.status != 400:
+                raise
             if exc.form is None:
                 raise ValidationFailed({f"data.{i}": exc.messages}) from None
             raise ValidationFailed({f"data.{i}.{k}": v for k, v in exc.form.items()}) from None

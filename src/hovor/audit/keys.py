@@ -59,12 +59,21 @@ def load_signing_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written aside and linked into place: several workers starting at once all end up with the
+    # one key that won, and nobody ever reads a half-written file.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(raw)
         out.flush()
         os.fsync(out.fileno())
-    return key
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
 
 
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
