@@ -403,7 +403,7 @@ def audit_export(
     from rich.progress import Progress
     from sqlalchemy import func
 
-    from hovor.audit.log import stamp
+    from hovor.audit.chain import chain_entries, entry_content
     from hovor.audit.models import AuditEntry
 
     factory = _snapshot()
@@ -420,28 +420,8 @@ def audit_export(
             with Progress(console=err) as progress:
                 task = progress.add_task("exporting", total=total)
                 for name in names:
-                    stmt = (
-                        select(AuditEntry)
-                        .where(AuditEntry.tenant_id == name)
-                        .order_by(AuditEntry.name)
-                        .execution_options(yield_per=2000)
-                    )
-                    for e in session.scalars(stmt):
-                        row = {
-                            "tenant": e.tenant_id,
-                            "seq": e.name,
-                            "at": stamp(e.at),
-                            "actor_type": e.actor_type,
-                            "actor": e.actor,
-                            "ip": e.ip,
-                            "action": e.action,
-                            "object_type": e.object_type,
-                            "object_key": e.object_key,
-                            "request_id": e.request_id,
-                            "details": e.details,
-                            "prev_hash": e.prev_hash,
-                            "hash": e.hash,
-                        }
+                    for e in chain_entries(session, name):
+                        row = {**entry_content(e), "prev_hash": e.prev_hash, "hash": e.hash}
                         fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
                         count += 1
                         progress.advance(task)

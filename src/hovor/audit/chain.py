@@ -25,6 +25,34 @@ from hovor.audit.models import AuditCheckpoint, AuditEntry
 from hovor.db import utcnow
 
 
+def chain_entries(session: Session, tenant_id: str) -> Iterator[AuditEntry]:
+    """A tenant's entries in sequence order, streamed (a server-side cursor on PostgreSQL)."""
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.tenant_id == tenant_id)
+        .order_by(AuditEntry.name)
+        .execution_options(yield_per=2000)
+    )
+    yield from session.scalars(stmt)
+
+
+def entry_content(entry: AuditEntry) -> dict[str, Any]:
+    """What an entry's hash covers, as stored."""
+    return content_of(
+        entry.tenant_id,
+        int(entry.name),
+        entry.at,
+        entry.actor_type,
+        entry.actor,
+        entry.ip,
+        entry.action,
+        entry.object_type,
+        entry.object_key,
+        entry.request_id,
+        entry.details,
+    )
+
+
 def _message(tenant_id: str, seq: int, hash_: str, at: str) -> bytes:
     return canonical({"tenant": tenant_id, "seq": seq, "hash": hash_, "at": at})
 
@@ -195,13 +223,7 @@ def verify_tenant(
 
     expected, prev = 1, GENESIS
     broken = False
-    stmt = (
-        select(AuditEntry)
-        .where(AuditEntry.tenant_id == tenant_id)
-        .order_by(AuditEntry.name)
-        .execution_options(yield_per=2000)
-    )
-    for entry in session.scalars(stmt):
+    for entry in chain_entries(session, tenant_id):
         report.entries += 1
         if progress and report.entries % 2000 == 0:
             progress(2000)
@@ -211,19 +233,7 @@ def verify_tenant(
         report.head_seq, report.head_hash = seq, entry.hash
         if broken:
             continue
-        content = content_of(
-            entry.tenant_id,
-            seq,
-            entry.at,
-            entry.actor_type,
-            entry.actor,
-            entry.ip,
-            entry.action,
-            entry.object_type,
-            entry.object_key,
-            entry.request_id,
-            entry.details,
-        )
+        content = entry_content(entry)
         if seq != expected:
             report.problems.append(Broken(expected, f"entry {expected} is missing (the next entry is {seq})"))
             broken = True
