@@ -69,13 +69,10 @@ class FlatPlan:
                 joins.append(getattr(nodes[parent].entity, rel.key).of_type(alias))
                 by_path[prefix] = add(parent, rel.key, alias, target_mapper)
         self.nodes = tuple(nodes)
-        self._selected, self._joins = selected, joins
-        self.base: Select[Any] = self._joined(select(*selected).select_from(model))
-
-    def _joined(self, stmt: Select[Any]) -> Select[Any]:
-        for join in self._joins:
+        stmt = select(*selected).select_from(model)
+        for join in joins:
             stmt = stmt.outerjoin(join)
-        return stmt
+        self.base: Select[Any] = stmt
 
     def objects(self, rows: Any) -> list[Any]:
         out = []
