@@ -17,6 +17,8 @@ from hovor.audit import log as audit
 from hovor.auth.permissions import BUILTIN_ROLES
 from hovor.db import unit_of_work
 from hovor.demo import system_caller
+from hovor.jobs import service as jobs
+from hovor.privacy.models import LegalHold
 
 counter = itertools.count()
 WAV = synth_wav(0.5)
@@ -48,6 +50,18 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
 
         def call() -> Any:
             return acts.create_channel_item(s, c, "CALL", act.CallCreate(direction="in", clid="601000000"))
+
+        def contact() -> Any:
+            return service.create_contact(s, c, crm.ContactCreate(lastname="K", database="main"))
+
+        def transcribed() -> Any:
+            item = call()
+            acts.create_transcript(
+                s,
+                c,
+                act.TranscriptCreate(activity=item.name, start=0, end=1, speaker="agent", text="dobrý den"),
+            )
+            return item
 
         def chat() -> Any:
             return acts.create_channel_item(s, c, "CHAT", act.WebCreate(title="Zákazník"))
@@ -111,8 +125,21 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "campaignsRecords": lambda: camps.create_record(
                 s, c, camp.RecordCreate(record_type=record_type().name, number="601000000")
             ),
+            "callTranscribed": transcribed,
+            "legalHolds": lambda: LegalHold(
+                tenant_id=tenant,
+                name=f"hold{n}",
+                object_type="contacts",
+                object_key=str(contact().name),
+                reason="Spor",
+                created_by="system",
+            ),
+            "jobs": lambda: jobs.enqueue(s, tenant, "erasure", {"contact": "x"}, "system", target="x"),
         }
-        return str(makers[kind]().name)
+        made = makers[kind]()
+        if kind == "legalHolds":
+            s.add(made)
+        return str(made.name)
 
 
 def _fresh_entry(app: Any, tenant: str) -> str:
@@ -138,6 +165,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"activity": call, "start": 0, "end": 1.5, "speaker": "customer", "text": "dobrý den"}
     if kind == "campaignsRecords":
         return {"record_type": _fresh(app, "own", "campaignsTypes"), "number": "601 000 000"}
+    if kind == "legalHolds":
+        return {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     return {
         "users": {"name": f"new-user-{n}", "title": "New", "role": "operator"},
         "roles": {"name": f"role{n}", "title": "Role"},
@@ -191,16 +220,19 @@ def _allowed(role: str, declared: str) -> bool:
 
 
 # Which record a route's {name} (or ?name=) stands for, where the path does not say it directly.
-FILE_ROUTES = {
+PATH_KINDS = {
     "/file/recording/{name}": "activitiesCallRecordings",
     "/file/attachments/{name}": "attachments",
     "/file/download.php": "attachments",
+    # A call that has what the route deletes (uploading to it replaces the recording).
+    "/api/v6/activitiesCall/{name}/recording.json": "activitiesCallRecordings",
+    "/api/v6/activitiesCall/{name}/transcript.json": "callTranscribed",
 }
 
 
 def _kind_of(route: Route) -> str:
-    if route.path in FILE_ROUTES:
-        return FILE_ROUTES[route.path]
+    if route.path in PATH_KINDS:
+        return PATH_KINDS[route.path]
     return route.path.removeprefix("/api/v6/").split("/")[0].removesuffix(".json")
 
 
@@ -222,6 +254,10 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
     elif path.endswith("/import.json"):
         kwargs["content"] = EML
         kwargs["headers"] = {"content-type": "message/rfc822"}
+    elif path.endswith("/erasure.json") and route.method == "POST":
+        kwargs["json"] = {}
+    elif path.endswith("/subjects.json"):
+        kwargs["params"] = {"phone": "601 000 000"}
     elif path.endswith("/batch.json"):
         kwargs["json"] = {"data": [_create_body(app, kind)]}
     elif route.method == "POST" and not path.endswith("logout.json"):
@@ -278,7 +314,7 @@ def test_authorization_matrix(client: Any, app: Any, role: str) -> None:
                 assert r.status_code == 404, where
                 assert r.json()["result"] is None, where
             else:
-                assert r.status_code in (200, 201, 204, 206), where
+                assert r.status_code in (200, 201, 202, 204, 206), where
             checked += 1
     assert checked > 120
 

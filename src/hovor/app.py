@@ -181,6 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hovor.crm import api as crm_api  # noqa: F401 - registers resources
     from hovor.files.service import Files
     from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
+    from hovor.jobs.service import Worker, env_of
+    from hovor.privacy import api as privacy_api
+    from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
     from hovor.tenancy import api as tenancy_api
 
     @asynccontextmanager
@@ -192,8 +195,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             log.exception("blob reaper failed at start; will retry")
         checkpoints = asyncio.create_task(_checkpoint_periodically(app))
+        worker = None
+        if settings.jobs_in_process:
+            worker = Worker(env_of(app.state))
+            worker.start()
+            app.state.job_worker = worker
         yield
         checkpoints.cancel()
+        if worker is not None:
+            worker.stop()
+            app.state.job_worker = None
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -213,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)
     app.state.audit_signer = signing_key(settings)
+    app.state.job_worker = None
 
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
@@ -224,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tenancy_api.router,
         activities_api.router,
         audit_api.router,
+        privacy_api.router,
         build_router(),
     ):
         # Added to the app's own router, not included: an included router is matched route by route

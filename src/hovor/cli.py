@@ -437,6 +437,85 @@ def audit_export(
     err.print(f"{count} entr{'y' if count == 1 else 'ies'} exported")
 
 
+jobs_app = typer.Typer(help="Jobs: erasures and other long work.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _job_env() -> object:
+    import hovor.models  # noqa: F401
+    from hovor.audit.keys import signing_key
+    from hovor.files.service import Files
+    from hovor.jobs.service import Env
+    from hovor.privacy import erasure  # noqa: F401 - registers the erasure job
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    return Env(settings, make_session_factory(engine), Files(settings), signing_key(settings), engine)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's jobs.")] = None,
+    state: Annotated[str | None, typer.Option(help="queued | running | done | failed")] = None,
+    limit: int = 50,
+) -> None:
+    """The newest jobs with their state and step."""
+    from hovor.jobs.models import Job
+
+    with _factory()() as session:
+        stmt = select(Job).order_by(Job.created.desc()).limit(limit)
+        if tenant:
+            stmt = stmt.where(Job.tenant_id == tenant)
+        if state:
+            stmt = stmt.where(Job.state == state)
+        table = Table("tenant", "job", "kind", "state", "step", "attempts", "created", "finished", "error")
+        for job in session.scalars(stmt):
+            table.add_row(
+                job.tenant_id,
+                job.name,
+                job.kind,
+                job.state,
+                job.step or "",
+                str(job.attempts),
+                audit.stamp(job.created),
+                audit.stamp(job.finished) if job.finished else "",
+                job.error or "",
+            )
+    console.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run() -> None:
+    """Run every due job now, in this process, and stop."""
+    from hovor.jobs.service import Env, run_pending
+
+    env = _job_env()
+    assert isinstance(env, Env)
+    done = run_pending(env)
+    console.print(f"{done} job(s) run")
+
+
+@app.command()
+def worker() -> None:
+    """Run jobs until stopped (Ctrl-C). Several workers may run at once on PostgreSQL."""
+    import signal
+    import threading
+
+    from hovor.jobs.service import Env, Worker
+
+    env = _job_env()
+    assert isinstance(env, Env)
+    runner = Worker(env)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    runner.start()
+    console.print("worker running; Ctrl-C stops it")
+    stopped.wait()
+    runner.stop()
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         3600, description="How often `hovor serve` signs a checkpoint of every audit chain that moved.", gt=0
     )
+    jobs_in_process: bool = Field(
+        True, description="`hovor serve` runs a job worker in each process (`hovor worker` runs one alone)."
+    )
+    job_poll_seconds: float = Field(1.0, description="How often an idle worker looks for jobs.", gt=0)
+    job_lease_seconds: float = Field(
+        120,
+        description="A running job whose worker has not reported for this long is taken over by another "
+        "worker (its worker died).",
+        gt=0,
+    )
+    erasure_wait_seconds: float = Field(
+        10,
+        description="How long `DELETE contacts/{name}.json?anonymize=1` waits for its erasure job to "
+        "finish before answering 202 with the job to follow.",
+        ge=0,
+    )
     secret_key: str = Field(
         "dev-secret",
         description="Server secret for keyed pseudonyms and signed values. Must be set in production.",

@@ -8,6 +8,7 @@ from hovor.crm import models as crm_models
 from hovor.db import Base
 from hovor.files import models as files_models
 from hovor.helpdesk import models as helpdesk_models
+from hovor.jobs import models as jobs_models
 from hovor.privacy import models as privacy_models
 from hovor.tenancy import models as tenancy_models
 
@@ -20,6 +21,7 @@ __all__ = [
     "crm_models",
     "files_models",
     "helpdesk_models",
+    "jobs_models",
     "privacy_models",
     "tenancy_models",
 ]

@@ -68,7 +68,9 @@ class Activity(AuditStamps, Base):
     )
     ticket: Mapped[int | None] = mapped_column(Integer, info=op())
     record: Mapped[str | None] = mapped_column(String(64), info=op())
-    title: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.NULL))
+    title: Mapped[str | None] = mapped_column(
+        String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT)
+    )
     description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.NULL))
     action: Mapped[str] = mapped_column(String(16), default="CLOSE", info=op())
     important: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
@@ -164,7 +166,9 @@ class EmailItem(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
     address: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
-    title: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT))
+    title: Mapped[str | None] = mapped_column(
+        String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT)
+    )
     text: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
     html: Mapped[str | None] = mapped_column(Text, info=pd(Category.HTML))
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.TEXT))
@@ -184,6 +188,7 @@ class WebItem(Base):
         Index("ix_activity_webs_tenant_email", "tenant_id", "email"),
         Index("ix_activity_webs_tenant_phone", "tenant_id", "phone"),
         Index("ix_activity_webs_tenant_ip", "tenant_id", "ipaddress"),
+        Index("ix_activity_webs_tenant_title", "tenant_id", "title"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
@@ -214,7 +219,11 @@ class SmsItem(Base):
 
 class FbmItem(Base):
     __tablename__ = "activity_fbm"
-    __table_args__ = (_of_activity(), Index("ix_activity_fbm_tenant_sender", "tenant_id", "sender"))
+    __table_args__ = (
+        _of_activity(),
+        Index("ix_activity_fbm_tenant_sender", "tenant_id", "sender"),
+        Index("ix_activity_fbm_tenant_title", "tenant_id", "title"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))

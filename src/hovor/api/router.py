@@ -180,6 +180,14 @@ def after_shredding(request: Request, response: Response) -> Response:
     return response
 
 
+# Another meaning of DELETE on a resource, chosen by the query (``contacts?anonymize=1`` is a GDPR
+# erasure): answers the request, or returns None to let the plain delete go on. Filled by the
+# privacy domain, which the generic routes do not import.
+DELETE_VARIANTS: dict[str, Callable[[Request, Session, Caller, str], Any]] = {}
+# Called before every plain delete with (request, session, caller, endpoint, record).
+DELETE_GUARD: list[Callable[[Request, Session, Caller, str, Any], None] | None] = [None]
+
+
 # Stamps change with every edit; they say nothing about what the edit was.
 _STAMPS = frozenset({"edited", "edited_by", "created", "created_by"})
 
@@ -341,8 +349,17 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         deleter = resource.delete
 
         def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+            variant = DELETE_VARIANTS.get(resource.endpoint)
+            if variant is not None:
+                answer = variant(request, session, caller, name)
+                if answer is not None:
+                    return answer
             check(caller, resource.perm("delete"))
             obj = load_visible(session, resource, caller, name)
+            guard = DELETE_GUARD[0]
+            if guard is not None:
+                # Legal holds refuse the delete; a tombstone records it (hovor.privacy.deletes).
+                guard(request, session, caller, resource.endpoint, obj)
             deleter(session, caller, obj, **_extras(request, resource))
             record_change(request, session, caller, resource, "delete", obj.name, None)
             session.commit()

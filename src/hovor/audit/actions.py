@@ -28,6 +28,7 @@ _OBJECTS = (
     "helpdesk.ticket",
     "campaigns.type",
     "campaigns.record",
+    "privacy.hold",
 )
 
 _OTHERS = (
@@ -45,6 +46,17 @@ _OTHERS = (
     "activities.recording.download",
     "activities.attachment.download",
     "activities.email.import",
+    # the data protection officer's work
+    "privacy.subjects.search",  # details: pseudonyms of the identifiers searched, counts
+    "privacy.erasure.preview",
+    "privacy.erasure.request",  # the job is enqueued
+    "privacy.erasure.chunk",  # one committed chunk of an erasure: counts and record keys
+    "privacy.erasure.done",
+    "privacy.erasure.failed",
+    "privacy.recording.delete",
+    "privacy.transcript.delete",
+    "privacy.communication.delete",
+    "privacy.record.delete",  # a plain delete's tombstoned record (beside the resource's entry)
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",

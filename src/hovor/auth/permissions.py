@@ -41,6 +41,8 @@ VOCABULARY: frozenset[str] = frozenset(
         "dpo:communications:delete",
         "dpo:subjects:erase",
         "dpo:subjects:search",
+        *_crud("dpo:holds"),
+        "admin:jobs:read",
         "audit:log:read",
     ]
 )

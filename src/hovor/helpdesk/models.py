@@ -43,7 +43,7 @@ class Ticket(AuditStamps, Base):
     name: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=False, info=op("ticket number")
     )
-    title: Mapped[str] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.PLACEHOLDER))
+    title: Mapped[str] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT))
     category: Mapped[str] = mapped_column(String(64), info=op())
     user: Mapped[str | None] = mapped_column(
         String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")

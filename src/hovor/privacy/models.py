@@ -3,11 +3,13 @@ so the subject resolver finds them with an index lookup instead of scanning JSON
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base
-from hovor.privacy.registry import Category, Erasure, op, pd
+from hovor.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.privacy.registry import Category, Erasure, Owner, op, pd
 
 
 class Identifier(Base):
@@ -24,3 +26,49 @@ class Identifier(Base):
         String(320), primary_key=True, info=pd(Category.CONTACT_POINT, erasure=Erasure.DELETE_ROW)
     )
     kind: Mapped[str] = mapped_column(String(8), info=op("phone | email"))
+
+
+class Tombstone(Base):
+    """That a record was deleted or erased, when and by what: never what it held.
+
+    A restore of a backup replays the tombstones newer than the backup before serving data."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (
+        Index("ix_tombstones_tenant_record", "tenant_id", "record_type", "record_key"),
+        Index("ix_tombstones_tenant_at", "tenant_id", "at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    record_type: Mapped[str] = mapped_column(String(32), info=op("contacts | activities | ..."))
+    record_key: Mapped[str] = mapped_column(String(64), info=op("the record's key, an id"))
+    action: Mapped[str] = mapped_column(String(16), info=op("delete | anonymize | dpo | retention"))
+    fields: Mapped[list[str] | None] = mapped_column(JSONType, info=op("names of the fields cleared"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    job: Mapped[str | None] = mapped_column(String(64), info=op())
+    request_id: Mapped[str | None] = mapped_column(String(64), info=op())
+
+
+class LegalHold(Base):
+    """Keeps a record (a contact, ticket, activity, or everything in a queue or campaign) from
+    deletion, erasure and retention while a legal matter lasts."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_tenant_object", "tenant_id", "object_type", "object_key"),)
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    object_type: Mapped[str] = mapped_column(
+        String(32), info=op("contacts | tickets | activities | queues | campaignsTypes")
+    )
+    object_key: Mapped[str] = mapped_column(String(64), info=op("the held record's key"))
+    reason: Mapped[str] = mapped_column(
+        String(1000),
+        info=pd(Category.TEXT, Owner.NONE, Erasure.KEEP, "the legal matter; kept as long as the hold"),
+    )
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op("none: until released"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who placed the hold")
+    )

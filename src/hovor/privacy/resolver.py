@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, String, bindparam, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from hovor.activities.models import Activity, CallItem, EmailItem, SmsItem, WebItem
+from hovor.activities.models import Activity, CallItem, EmailItem, FbmItem, SmsItem, WebItem
 from hovor.auth.caller import Caller
 from hovor.auth.scope import Via, visible
 from hovor.campaigns.models import CampaignRecord
@@ -43,6 +43,19 @@ EMAIL_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
     ("tickets", Ticket, Ticket.email, {"category": Ticket.category}),
     ("activitiesEmail", EmailItem, EmailItem.address, {"via": Via(Activity, EmailItem.name, ACTIVITY_SCOPE)}),
     ("activitiesWeb", WebItem, WebItem.email, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
+]
+SOCIAL_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
+    ("activitiesFbm", FbmItem, FbmItem.sender, {"via": Via(Activity, FbmItem.name, ACTIVITY_SCOPE)}),
+]
+IP_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
+    ("activitiesWeb", WebItem, WebItem.ipaddress, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
+]
+# A person's full name as typed into a chat window or a Messenger profile, or an account's name
+# (a sole trader). Contacts are matched by surname and given name (their indexed columns).
+FULLNAME_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
+    ("accounts", Account, Account.title, {"database": Account.database}),
+    ("activitiesWeb", WebItem, WebItem.title, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
+    ("activitiesFbm", FbmItem, FbmItem.title, {"via": Via(Activity, FbmItem.name, ACTIVITY_SCOPE)}),
 ]
 GROUP_OF = {
     "contacts": "contacts",
@@ -81,32 +94,70 @@ def _named(group: str, model: Any, where: list[Any]) -> Any:
     return select(literal(group).label("grp"), cast(model.name, String).label("key")).where(*where)
 
 
+KINDS = ("phone", "email", "social", "ip", "name")
+
+
 @lru_cache(maxsize=256)
-def _statement(caller: Caller, phone: bool, email: bool) -> Any:
-    """The lookup for a caller's rights, built once: building nine scoped selects costs more
-    than running them. The values are bound at execution."""
+def _statement(caller: Caller, kinds: tuple[str, ...]) -> Any:
+    """The lookup for a caller's rights and the kinds of identifier given, built once: building
+    a dozen scoped selects costs more than running them. The values are bound at execution."""
     parts: list[Any] = []
-    if phone:
+    if "phone" in kinds:
         value = bindparam("phone", type_=String)
         parts += [*_indexed(caller, "phone", value), *_columns(caller, PHONE_COLUMNS, value)]
-    if email:
+    if "email" in kinds:
         value = bindparam("email", type_=String)
         parts += [*_indexed(caller, "email", value), *_columns(caller, EMAIL_COLUMNS, value)]
+    if "social" in kinds:
+        parts += _columns(caller, SOCIAL_COLUMNS, bindparam("social", type_=String))
+    if "ip" in kinds:
+        parts += _columns(caller, IP_COLUMNS, bindparam("ip", type_=String))
+    if "name" in kinds:
+        parts += _columns(caller, FULLNAME_COLUMNS, bindparam("fullname", type_=String))
+        parts.append(
+            _named(
+                "contacts",
+                Contact,
+                [
+                    Contact.lastname == bindparam("lastname", type_=String),
+                    Contact.firstname == bindparam("firstname", type_=String),
+                    *visible(Contact, caller, {"database": Contact.database}),
+                ],
+            )
+        )
     return union_all(*parts)
 
 
+def rights_of(caller: Caller) -> Caller:
+    """The part of a caller that decides what they see: the cache key of the lookups."""
+    return replace(caller, token_hash=None, token_kind="access", user="", permissions=frozenset())
+
+
 def resolve(
-    session: Session, caller: Caller, *, phone: str | None = None, email: str | None = None
+    session: Session,
+    caller: Caller,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    social: str | None = None,
+    ip: str | None = None,
+    name: tuple[str, str] | None = None,
 ) -> dict[str, list[str]]:
-    """Keys of every visible record carrying ``phone`` (E.164) or ``email`` (case-folded), by type.
+    """Keys of every visible record carrying ``phone`` (E.164), ``email`` (case-folded), a
+    Messenger ``social`` id, an ``ip`` address, or a person's ``name`` (given name, surname), by type.
 
     Every lookup is an index probe; they go to the database as one UNION ALL, one round trip."""
+    params: dict[str, Any] = {}
+    for kind, value in (("phone", phone), ("email", email), ("social", social), ("ip", ip)):
+        if value:
+            params[kind] = value
+    if name and name[1]:
+        first, last = name
+        params.update(firstname=first or "", lastname=last, fullname=f"{first} {last}".strip())
+    kinds = tuple(k for k in KINDS if k in params or (k == "name" and "lastname" in params))
     found: dict[str, set[str]] = {}
-    if phone or email:
-        # The cache key is the caller's rights only (a token's hash would make every sign-in new).
-        rights = replace(caller, token_hash=None, token_kind="access", user="", permissions=frozenset())
-        stmt = _statement(rights, bool(phone), bool(email))
-        params = {k: v for k, v in (("phone", phone), ("email", email)) if v}
+    if kinds:
+        stmt = _statement(rights_of(caller), kinds)
         for group, key in session.execute(stmt, params):
             found.setdefault(group, set()).add(str(key))
     return {group: sorted(names) for group, names in sorted(found.items())}

@@ -1,0 +1,97 @@
+"""What every plain delete of a record with personal data does besides deleting: it is refused
+while a legal hold covers the record, and it leaves a tombstone (record type and key, time, request;
+never what the record held). The blobs of the record are crypto-shredded by the domain's delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from hovor.activities.models import Activity
+from hovor.auth.caller import Caller
+from hovor.db import new_name
+from hovor.helpdesk.models import Ticket
+from hovor.privacy import holds
+from hovor.privacy.models import Tombstone
+
+CHANNELS = (
+    "activities",
+    "activitiesCall",
+    "activitiesEmail",
+    "activitiesWeb",
+    "activitiesSms",
+    "activitiesFbm",
+)
+
+
+def _activity_pairs(session: Session, obj: Any) -> list[holds.Pair]:
+    activity = obj if isinstance(obj, Activity) else session.get(Activity, (obj.tenant_id, obj.name))
+    return holds.of_activity(activity) if activity is not None else []
+
+
+def _attachment_pairs(session: Session, obj: Any) -> list[holds.Pair]:
+    pairs: list[holds.Pair] = []
+    if obj.activity is not None:
+        activity = session.get(Activity, (obj.tenant_id, obj.activity))
+        if activity is not None:
+            pairs += holds.of_activity(activity)
+    if obj.ticket is not None:
+        ticket = session.get(Ticket, (obj.tenant_id, obj.ticket))
+        if ticket is not None:
+            pairs += holds.of_ticket(ticket)
+    return pairs
+
+
+# Endpoint → (the tombstone's record type, the hold pairs of a record).
+GUARDED: dict[str, tuple[str, Callable[[Session, Any], list[holds.Pair]]]] = {
+    "contacts": ("contacts", lambda s, o: holds.of_contact(o)),
+    "accounts": ("accounts", lambda s, o: []),
+    "tickets": ("tickets", lambda s, o: holds.of_ticket(o)),
+    "campaignsRecords": ("campaignsRecords", lambda s, o: holds.of_record(o)),
+    "attachments": ("attachments", _attachment_pairs),
+    **{ep: ("activities", _activity_pairs) for ep in CHANNELS},
+}
+
+
+def tombstone(
+    session: Session,
+    tenant_id: str,
+    record_type: str,
+    key: Any,
+    action: str,
+    *,
+    fields: list[str] | None = None,
+    job: str | None = None,
+    request_id: str | None = None,
+) -> None:
+    session.add(
+        Tombstone(
+            tenant_id=tenant_id,
+            name=new_name("tombstones"),
+            record_type=record_type,
+            record_key=str(key),
+            action=action,
+            fields=fields,
+            job=job,
+            request_id=request_id,
+        )
+    )
+
+
+def guard_delete(request: Request, session: Session, caller: Caller, endpoint: str, obj: Any) -> None:
+    guarded = GUARDED.get(endpoint)
+    if guarded is None:
+        return
+    record_type, pairs = guarded
+    holds.check(session, caller.tenant_id, pairs(session, obj), "record")
+    tombstone(
+        session,
+        caller.tenant_id,
+        record_type,
+        obj.name,
+        "delete",
+        request_id=getattr(request.state, "request_id", None),
+    )

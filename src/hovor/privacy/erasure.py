@@ -1,0 +1,887 @@
+"""GDPR erasure of a contact, driven by the personal-data registry.
+
+What happens to each column comes from its declaration (:mod:`hovor.privacy.registry`), never from
+code per table: ``null`` empties it, ``placeholder`` writes a neutral word, ``redact_text`` keeps the
+text with every identifier and the person's name taken out, ``delete_row`` and ``delete_blob``
+remove the row (and shred its file). Columns that are not the subject's (an operator's login, a
+queue, times and durations) stay, so statistics survive.
+
+An erasure is a job (:mod:`hovor.jobs`) of idempotent steps:
+
+``plan``       the records concerned, by key (the contact, its duplicates and what the DPO included;
+               tickets, campaign records and activities linked to them); legal holds re-checked.
+``mentions``   the person's name forms, phone numbers and e-mail addresses redacted in other people's
+               records (a ``LIKE`` pre-filter in SQL, then :class:`~hovor.privacy.redact.Redactor`).
+``anonymize``  the person's own records, in chunks: tombstone, shred blobs, clear fields, delete
+               rows, one transaction and one audit entry per chunk.
+``contact``    the contacts themselves deleted (last: their name is what the steps before redact).
+``shred``      the objects of the shredded blobs deleted from the store.
+``compact``    SQLite's WAL truncated (``secure_delete`` verified on); PostgreSQL's touched tables
+               vacuumed.
+``certificate`` counts per record type and field, signed like audit checkpoints.
+
+A job killed at any point is taken over and resumes at its first unfinished step; a step redone
+finds its finished chunks already done (cleared fields stay cleared, redacted text no longer
+matches), so the end state is the same as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Column, String, Text, cast, delete, inspect, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from hovor.activities.models import (
+    Activity,
+    Attachment,
+    CallItem,
+    EmailItem,
+    FbmItem,
+    Message,
+    Recording,
+    SmsItem,
+    TranscriptSegment,
+    WebItem,
+)
+from hovor.audit import log as audit
+from hovor.audit.keys import encode_public, key_id
+from hovor.auth.caller import Caller
+from hovor.campaigns.models import CampaignRecord
+from hovor.crm.models import Account, Contact
+from hovor.db import Base, new_name, unit_of_work, utcnow
+from hovor.files.models import Blob
+from hovor.helpdesk.models import Ticket
+from hovor.jobs import service as jobs
+from hovor.privacy import holds
+from hovor.privacy.models import Identifier, Tombstone
+from hovor.privacy.redact import Redactor, name_forms, probes
+from hovor.privacy.registry import Category, Erasure, Owner, classification
+from hovor.privacy.resolver import resolve
+
+KIND = "erasure"
+CHUNK = 200
+PLACEHOLDER = "[erased]"
+
+# The record types an erasure plans, in the order they are anonymized.
+TYPES = ("activities", "tickets", "campaignsRecords", "accounts", "contacts")
+MODELS: dict[str, Any] = {
+    "activities": Activity,
+    "tickets": Ticket,
+    "campaignsRecords": CampaignRecord,
+    "accounts": Account,
+    "contacts": Contact,
+}
+# Rows that belong to a record and go with it: (model, the column holding the record's key).
+CHILDREN: dict[str, list[tuple[Any, str]]] = {
+    "activities": [
+        (CallItem, "name"),
+        (EmailItem, "name"),
+        (WebItem, "name"),
+        (SmsItem, "name"),
+        (FbmItem, "name"),
+        (Recording, "name"),
+        (TranscriptSegment, "activity"),
+        (Message, "activity"),
+        (Attachment, "activity"),
+    ],
+    "tickets": [(Attachment, "ticket")],
+}
+# The identifier index's name for each record type.
+INDEX_TYPE = {
+    "activities": "activities",
+    "tickets": "tickets",
+    "campaignsRecords": "records",
+    "accounts": "accounts",
+    "contacts": "contacts",
+}
+# Resolver groups (record kinds as the subjects endpoint names them) → planned record type.
+GROUP_TYPE = {
+    "contacts": "contacts",
+    "accounts": "accounts",
+    "tickets": "tickets",
+    "campaignsRecords": "campaignsRecords",
+    "activities": "activities",
+    "activitiesCall": "activities",
+    "activitiesEmail": "activities",
+    "activitiesWeb": "activities",
+    "activitiesSms": "activities",
+    "activitiesFbm": "activities",
+}
+FREE_TEXT = (Category.TEXT, Category.HTML, Category.FORM)
+
+
+# --- the plan ------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """Keys of the records an erasure changes, by type. No personal data: it is stored in the job."""
+
+    keys: dict[str, list[str]] = field(default_factory=lambda: {t: [] for t in TYPES})
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {t: sorted(set(v)) for t, v in self.keys.items()}
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.keys.values())
+
+
+def _keys(session: Session, stmt: Any) -> set[str]:
+    return {str(k) for k in session.scalars(stmt)}
+
+
+def _in_chunks(keys: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(keys), size):
+        yield keys[i : i + size]
+
+
+def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str, list[str]]) -> Plan:
+    """The contact, the records linked to it, and the records the DPO chose to include."""
+    contacts = {contact, *include.get("contacts", [])}
+    plan = Plan()
+    plan.keys["contacts"] = sorted(contacts)
+    tickets = {str(k) for k in include.get("tickets", [])}
+    records = set(include.get("campaignsRecords", []))
+    activities = set(include.get("activities", []))
+    for chunk in _in_chunks(sorted(contacts)):
+        tickets |= _keys(
+            session, select(Ticket.name).where(Ticket.tenant_id == tenant_id, Ticket.contact.in_(chunk))
+        )
+        records |= _keys(
+            session,
+            select(CampaignRecord.name).where(
+                CampaignRecord.tenant_id == tenant_id, CampaignRecord.contact.in_(chunk)
+            ),
+        )
+        activities |= _keys(
+            session, select(Activity.name).where(Activity.tenant_id == tenant_id, Activity.contact.in_(chunk))
+        )
+    ticket_ints = sorted(int(t) for t in tickets if t.isdigit())
+    for chunk_i in _in_chunks([str(t) for t in ticket_ints]):
+        activities |= _keys(
+            session,
+            select(Activity.name).where(
+                Activity.tenant_id == tenant_id, Activity.ticket.in_([int(t) for t in chunk_i])
+            ),
+        )
+    for chunk in _in_chunks(sorted(records)):
+        activities |= _keys(
+            session, select(Activity.name).where(Activity.tenant_id == tenant_id, Activity.record.in_(chunk))
+        )
+    plan.keys["tickets"] = [str(t) for t in ticket_ints]
+    plan.keys["campaignsRecords"] = sorted(records)
+    plan.keys["activities"] = sorted(activities)
+    plan.keys["accounts"] = sorted(set(include.get("accounts", [])))
+    return plan
+
+
+def hold_pairs(session: Session, tenant_id: str, plan: Plan) -> Iterator[holds.Pair]:
+    yield from (("contacts", k) for k in plan.keys["contacts"])
+    for chunk in _in_chunks(plan.keys["activities"]):
+        for row in session.execute(
+            select(Activity.name, Activity.queue, Activity.contact, Activity.ticket).where(
+                Activity.tenant_id == tenant_id, Activity.name.in_(chunk)
+            )
+        ):
+            yield from holds.of_activity(row)
+    for chunk in _in_chunks(plan.keys["tickets"]):
+        for trow in session.execute(
+            select(Ticket.name, Ticket.contact).where(
+                Ticket.tenant_id == tenant_id, Ticket.name.in_([int(k) for k in chunk])
+            )
+        ):
+            yield from holds.of_ticket(trow)
+    for chunk in _in_chunks(plan.keys["campaignsRecords"]):
+        for rrow in session.execute(
+            select(CampaignRecord.record_type, CampaignRecord.queue, CampaignRecord.contact).where(
+                CampaignRecord.tenant_id == tenant_id, CampaignRecord.name.in_(chunk)
+            )
+        ):
+            yield from holds.of_record(rrow)
+
+
+def check_holds(session: Session, tenant_id: str, plan: Plan) -> None:
+    holds.check(session, tenant_id, hold_pairs(session, tenant_id, plan), "erasure")
+
+
+# --- who the person is ---------------------------------------------------------------------------
+@dataclass
+class Identity:
+    """The person's identifiers as found in the records of the plan. Held in memory only."""
+
+    names: list[tuple[str | None, str | None]] = field(default_factory=list)
+    phones: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    socials: set[str] = field(default_factory=set)
+    ips: set[str] = field(default_factory=set)
+
+    def redactor(self, country: str) -> Redactor:
+        given: set[str] = set()
+        surname: set[str] = set()
+        for first, last in self.names:
+            g, s = name_forms(first, last)
+            given |= g
+            surname |= s
+        return Redactor(country, given, surname, set(self.phones), {e.casefold() for e in self.emails})
+
+
+def identity(session: Session, tenant_id: str, plan: Plan) -> Identity:
+    ident = Identity()
+    for chunk in _in_chunks(plan.keys["contacts"]):
+        for first, last in session.execute(
+            select(Contact.firstname, Contact.lastname).where(
+                Contact.tenant_id == tenant_id, Contact.name.in_(chunk)
+            )
+        ):
+            ident.names.append((first, last))
+        for kind, value in session.execute(
+            select(Identifier.kind, Identifier.value).where(
+                Identifier.tenant_id == tenant_id,
+                Identifier.object_type == "contacts",
+                Identifier.object_name.in_(chunk),
+            )
+        ):
+            (ident.phones if kind == "phone" else ident.emails).add(value)
+    columns: list[tuple[Any, Any, set[str]]] = [
+        (CallItem, CallItem.clid, ident.phones),
+        (SmsItem, SmsItem.sender, ident.phones),
+        (WebItem, WebItem.phone, ident.phones),
+        (WebItem, WebItem.email, ident.emails),
+        (WebItem, WebItem.ipaddress, ident.ips),
+        (EmailItem, EmailItem.address, ident.emails),
+        (FbmItem, FbmItem.sender, ident.socials),
+    ]
+    for chunk in _in_chunks(plan.keys["activities"]):
+        for model, column, into in columns:
+            into |= {
+                v
+                for v in session.scalars(
+                    select(column).where(model.tenant_id == tenant_id, model.name.in_(chunk))
+                )
+                if v
+            }
+    for chunk in _in_chunks(plan.keys["tickets"]):
+        ident.emails |= {
+            v
+            for v in session.scalars(
+                select(Ticket.email).where(
+                    Ticket.tenant_id == tenant_id, Ticket.name.in_([int(k) for k in chunk])
+                )
+            )
+            if v
+        }
+    for chunk in _in_chunks(plan.keys["campaignsRecords"]):
+        ident.phones |= {
+            v
+            for v in session.scalars(
+                select(CampaignRecord.number).where(
+                    CampaignRecord.tenant_id == tenant_id, CampaignRecord.name.in_(chunk)
+                )
+            )
+            if v
+        }
+    return ident
+
+
+def unlinked(session: Session, caller: Caller, plan: Plan, ident: Identity) -> dict[str, list[str]]:
+    """Records the resolver finds for the person's identifiers that the plan does not hold yet."""
+    found: dict[str, set[str]] = {}
+    lookups: list[dict[str, Any]] = [
+        *({"phone": p} for p in ident.phones),
+        *({"email": e} for e in ident.emails),
+        *({"social": s} for s in ident.socials),
+        *({"ip": i} for i in ident.ips),
+        *({"name": (f or "", last)} for f, last in ident.names if last),
+    ]
+    for lookup in lookups:
+        for group, keys in resolve(session, caller, **lookup).items():
+            found.setdefault(group, set()).update(keys)
+    planned = {t: set(v) for t, v in plan.keys.items()}
+    out: dict[str, list[str]] = {}
+    for group, group_keys in found.items():
+        kind = GROUP_TYPE.get(group)
+        rest = sorted(k for k in group_keys if kind is None or k not in planned.get(kind, set()))
+        if rest:
+            out[group] = rest
+    return out
+
+
+# --- what the registry says about a row ----------------------------------------------------------
+@dataclass
+class RowChange:
+    values: dict[str, Any] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)
+    delete_row: bool = False
+    blobs: list[str] = field(default_factory=list)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def cleared(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {}
+    if isinstance(value, list):
+        return []
+    return None
+
+
+def _property_key(model: Any, column: Column[Any]) -> str:
+    return inspect(model).get_property_by_column(column).key
+
+
+def row_change(obj: Any, redactor: Redactor) -> RowChange:
+    """What erasure does to one row of the person's own records, column by column, as declared."""
+    model = type(obj)
+    table = model.__table__
+    change = RowChange()
+    for column in table.columns:
+        cls = classification(column)
+        if cls is None or cls.owner is not Owner.SUBJECT or cls.erasure is Erasure.KEEP:
+            continue
+        attr = _property_key(model, column)
+        value = getattr(obj, attr)
+        if _empty(value):
+            continue
+        name = f"{table.name}.{column.name}"
+        if cls.erasure is Erasure.NULL:
+            new = cleared(value)
+        elif cls.erasure is Erasure.PLACEHOLDER:
+            new = PLACEHOLDER
+        elif cls.erasure is Erasure.REDACT_TEXT:
+            new = _map_text(value, redactor.own)
+        elif cls.erasure is Erasure.DELETE_BLOB:
+            change.blobs.append(value)
+            change.delete_row = True
+            change.fields.append(name)
+            continue
+        else:  # DELETE_ROW
+            change.delete_row = True
+            change.fields.append(name)
+            continue
+        if new != value:
+            change.values[attr] = new
+            change.fields.append(name)
+    return change
+
+
+def _map_text(value: Any, fn: Any) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_text(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_text(v, fn) for k, v in value.items()}
+    return value
+
+
+# --- the job's steps -----------------------------------------------------------------------------
+def _caller(session: Session, tenant_id: str) -> Caller:
+    from hovor.demo import system_caller
+
+    return system_caller(session, tenant_id, user="erasure")
+
+
+def _plan_of(run: jobs.Run) -> Plan:
+    return Plan({t: list(run.progress.get("plan", {}).get(t, [])) for t in TYPES})
+
+
+def _actor(run: jobs.Run) -> audit.Actor:
+    return audit.Actor("system", f"job:{run.name}", None, run.params.get("request_id"))
+
+
+def step_plan(run: jobs.Run) -> None:
+    with unit_of_work(run.env.factory) as session:
+        include = run.params.get("include") or {}
+        plan = make_plan(session, run.tenant_id, run.params["contact"], include)
+        check_holds(session, run.tenant_id, plan)
+        run.beat(session, {"plan": plan.as_dict(), "planned": {t: len(v) for t, v in plan.keys.items()}})
+
+
+def _redactor(session: Session, run: jobs.Run) -> Redactor:
+    plan = _plan_of(run)
+    country = _caller(session, run.tenant_id).country
+    return identity(session, run.tenant_id, plan).redactor(country)
+
+
+# Which planned record a row belongs to: its table → (plan type, column with the record's key).
+def _owners() -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for kind, model in MODELS.items():
+        out.setdefault(model.__tablename__, []).append((kind, "name"))
+    for kind, children in CHILDREN.items():
+        for child, column in children:
+            out.setdefault(child.__tablename__, []).append((kind, column))
+    return out
+
+
+def free_text_columns() -> dict[Any, list[Column[Any]]]:
+    """Per table: the columns of free text, forms and HTML that may mention a person."""
+    out: dict[Any, list[Column[Any]]] = {}
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            cls = classification(column)
+            if (
+                cls is not None
+                and cls.category in FREE_TEXT
+                and cls.owner is Owner.SUBJECT
+                and cls.erasure is not Erasure.KEEP
+                and "tenant_id" in table.c
+            ):
+                out.setdefault(table, []).append(column)
+    return out
+
+
+def find_mentions(
+    session: Session, tenant_id: str, redactor: Redactor, plan: Plan
+) -> Iterator[tuple[Any, dict[str, Any], dict[str, Any], list[str]]]:
+    """(table, primary key, new values, changed field names) of every row of other people's records
+    that mentions the person."""
+    needles = probes(redactor)
+    if not needles:
+        return
+    owners = _owners()
+    planned = {t: set(v) for t, v in plan.keys.items()}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for table, columns in free_text_columns().items():
+        pk = list(table.primary_key.columns)
+        conditions = []
+        for column in columns:
+            as_text = cast(column, Text) if not isinstance(column.type, String | Text) else column
+            for needle in needles:
+                pattern = f"%{_escape_like(needle)}%"
+                conditions.append(
+                    as_text.ilike(pattern, escape="\\") if postgres else as_text.like(pattern, escape="\\")
+                )
+        owned_by = owners.get(table.name, [])
+        extra = [table.c[c] for _, c in owned_by if table.c[c] not in pk]
+        stmt = select(*pk, *extra, *columns).where(table.c.tenant_id == tenant_id, or_(*conditions))
+        for row in session.execute(stmt).mappings():
+            if any(str(row[c]) in planned.get(kind, set()) for kind, c in owned_by if row[c] is not None):
+                continue  # the person's own record: anonymized, not redacted
+            new: dict[str, Any] = {}
+            changed: list[str] = []
+            for column in columns:
+                value = row[column.name]
+                if _empty(value):
+                    continue
+                redacted = _map_text(value, redactor.mentions)
+                if redacted != value:
+                    new[column.name] = redacted
+                    changed.append(f"{table.name}.{column.name}")
+            if new:
+                yield table, {c.name: row[c.name] for c in pk}, new, changed
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def step_mentions(run: jobs.Run) -> None:
+    with run.env.factory() as reader:
+        redactor = _redactor(reader, run)
+        found = list(find_mentions(reader, run.tenant_id, redactor, _plan_of(run)))
+    for i in range(0, len(found), CHUNK):
+        chunk = found[i : i + CHUNK]
+        counts: dict[str, int] = {}
+        with unit_of_work(run.env.factory) as session:
+            for table, key, values, changed in chunk:
+                where = [table.c[name] == value for name, value in key.items()]
+                session.execute(update(table).where(*where).values(**values))
+                for name in changed:
+                    counts[name] = counts.get(name, 0) + 1
+            run.beat(session, mentions=counts)
+        run.fault("mentions.chunk")
+    # The identifier index held the person's phone numbers and e-mail addresses for the custom
+    # fields just redacted (and for the records about to be anonymized).
+    with unit_of_work(run.env.factory) as session:
+        identifiers = sorted(redactor.phones | redactor.emails)
+        for chunk_v in _in_chunks(identifiers):
+            session.execute(
+                delete(Identifier).where(Identifier.tenant_id == run.tenant_id, Identifier.value.in_(chunk_v))
+            )
+        run.beat(session)
+
+
+def _anonymize_chunk(
+    session: Session, run: jobs.Run, kind: str, keys: list[str], redactor: Redactor
+) -> dict[str, dict[str, int]]:
+    """One transaction: every record of ``keys`` and its child rows, as the registry says."""
+    tenant_id = run.tenant_id
+    model = MODELS[kind]
+    key_values: list[Any] = [int(k) for k in keys] if kind == "tickets" else keys
+    fields: dict[str, int] = {}
+    deleted: dict[str, int] = {}
+    shredded = 0
+    per_record: dict[str, set[str]] = {k: set() for k in keys}
+    files = run.env.files
+
+    def apply(obj: Any, record_key: str) -> None:
+        nonlocal shredded
+        change = row_change(obj, redactor)
+        for name in change.fields:
+            fields[name] = fields.get(name, 0) + 1
+            per_record[record_key].add(name)
+        for blob_name in change.blobs:
+            blob = session.get(Blob, (tenant_id, blob_name))
+            if blob is not None and blob.wrapped_key is not None:
+                files.destroy_key(session, blob)
+                shredded += 1
+        if change.delete_row:
+            table = type(obj).__tablename__
+            deleted[table] = deleted.get(table, 0) + 1
+            session.delete(obj)
+        else:
+            for attr, value in change.values.items():
+                setattr(obj, attr, value)
+
+    for child, column in CHILDREN.get(kind, []):
+        col = getattr(child, column)
+        for obj in session.scalars(select(child).where(child.tenant_id == tenant_id, col.in_(key_values))):
+            apply(obj, str(getattr(obj, column)))
+    session.flush()
+    for obj in session.scalars(select(model).where(model.tenant_id == tenant_id, model.name.in_(key_values))):
+        key = str(obj.name)
+        if kind == "contacts":
+            continue  # deleted in their own step, last
+        apply(obj, key)
+        if hasattr(obj, "anonymized") and not obj.anonymized:
+            obj.anonymized = True
+            per_record[key].add(f"{model.__tablename__}.anonymized")
+    session.execute(
+        delete(Identifier).where(
+            Identifier.tenant_id == tenant_id,
+            Identifier.object_type == INDEX_TYPE[kind],
+            Identifier.object_name.in_(keys),
+        )
+    )
+    changed = {k: sorted(v) for k, v in per_record.items() if v}
+    session.add_all(
+        Tombstone(
+            tenant_id=tenant_id,
+            name=new_name("tombstones"),
+            record_type=kind,
+            record_key=k,
+            action="anonymize",
+            fields=v,
+            job=run.name,
+            request_id=run.params.get("request_id"),
+        )
+        for k, v in changed.items()
+    )
+    if changed:
+        audit.record(
+            session,
+            tenant_id,
+            "privacy.erasure.chunk",
+            _actor(run),
+            kind,
+            None,
+            {"job": run.name, "records": len(changed), "first": min(changed), "last": max(changed)},
+        )
+    session.flush()
+    return {
+        "anonymized": fields,
+        "deleted": deleted,
+        "records": {kind: len(changed)},
+        "blobs": {"shredded": shredded},
+    }
+
+
+def step_anonymize(run: jobs.Run) -> None:
+    plan = _plan_of(run)
+    with run.env.factory() as reader:
+        redactor = _redactor(reader, run)
+    for kind in TYPES:
+        if kind == "contacts":
+            continue
+        for chunk in _in_chunks(plan.keys[kind], CHUNK):
+            with unit_of_work(run.env.factory) as session:
+                counts = _anonymize_chunk(session, run, kind, chunk, redactor)
+                run.beat(session, **counts)
+            run.fault("anonymize.chunk")
+
+
+def step_contact(run: jobs.Run) -> None:
+    from hovor.crm.service import delete_contact
+
+    plan = _plan_of(run)
+    with unit_of_work(run.env.factory) as session:
+        caller = _caller(session, run.tenant_id)
+        deleted = 0
+        for key in plan.keys["contacts"]:
+            contact = session.get(Contact, (run.tenant_id, key))
+            if contact is None:
+                continue  # deleted by an earlier run of this step
+            fields = [f"crm_contacts.{c.name}" for c in Contact.__table__.columns if _is_subjects(c, contact)]
+            delete_contact(session, caller, contact)
+            session.add(
+                Tombstone(
+                    tenant_id=run.tenant_id,
+                    name=new_name("tombstones"),
+                    record_type="contacts",
+                    record_key=key,
+                    action="erase",
+                    fields=sorted(fields),
+                    job=run.name,
+                    request_id=run.params.get("request_id"),
+                )
+            )
+            audit.record(
+                session, run.tenant_id, "crm.contact.delete", _actor(run), "contacts", key, {"job": run.name}
+            )
+            deleted += 1
+        run.beat(session, deleted={"crm_contacts": deleted}, records={"contacts": deleted})
+
+
+def _is_subjects(column: Any, obj: Any) -> bool:
+    cls = classification(column)
+    if cls is None or cls.owner is not Owner.SUBJECT:
+        return False
+    return not _empty(getattr(obj, _property_key(type(obj), column)))
+
+
+def step_shred(run: jobs.Run) -> None:
+    """Delete the objects of destroyed blobs (their keys went in the anonymize step)."""
+    while run.env.files.reap(run.env.factory, 1000):
+        with unit_of_work(run.env.factory) as session:
+            run.beat(session)
+
+
+def touched_tables(progress: dict[str, Any]) -> list[str]:
+    """The tables an erasure changed rows of, from its counts (and the index and contacts it
+    always touches)."""
+    tables = {"identifiers", "crm_contacts", "blobs"}
+    for group in ("anonymized", "mentions"):
+        tables |= {name.split(".", 1)[0] for name in (progress.get(group) or {})}
+    tables |= set(progress.get("deleted") or {})
+    return sorted(t for t in tables if t in Base.metadata.tables)
+
+
+def compact(engine: Any, tables: Iterable[str]) -> None:
+    """Leave no erased bytes in the database's files (docs/privacy.md says what each engine keeps).
+
+    SQLite: ``secure_delete`` has zeroed freed cells and pages already; the WAL, which still holds
+    the pages as they were, is checkpointed and truncated. PostgreSQL: an UPDATE or DELETE leaves
+    the old row version's bytes in the page, and a plain VACUUM only marks the space free (it does
+    not zero it, in heap or index pages), so the touched tables are rewritten with VACUUM FULL,
+    which writes new files and drops the old ones. It locks each table while it is rewritten."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("PRAGMA secure_delete").scalar() != 1:
+                raise RuntimeError("SQLite secure_delete is off; erased rows would stay in free pages")
+        # Readers that hold an old snapshot keep the WAL's frames in use; wait for them briefly.
+        for _ in range(100):
+            with engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0] == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the SQLite WAL could not be truncated; a reader held it too long")
+    if engine.dialect.name == "postgresql":
+        known = set(Base.metadata.tables)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                if table in known:  # names from the metadata only, never from input
+                    conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
+
+
+def step_compact(run: jobs.Run) -> None:
+    compact(run.env.engine, touched_tables(run.progress))
+
+
+def certificate_of(run: jobs.Run, finished: str) -> dict[str, Any]:
+    with run.env.factory() as session:
+        from hovor.jobs.models import Job
+
+        job = session.get(Job, (run.tenant_id, run.name))
+        assert job is not None
+        progress = dict(job.progress or {})
+        created = audit.stamp(job.created)
+        started = audit.stamp(job.started) if job.started else None
+    return {
+        "type": "hovor.erasure-certificate/1",
+        "tenant": run.tenant_id,
+        "job": run.name,
+        "contact": run.params["contact"],
+        "requested": created,
+        "started": started,
+        "finished": finished,
+        "records": progress.get("records", {}),
+        "fieldsCleared": progress.get("anonymized", {}),
+        "rowsDeleted": progress.get("deleted", {}),
+        "blobsShredded": (progress.get("blobs") or {}).get("shredded", 0),
+        "mentionsRedacted": progress.get("mentions", {}),
+    }
+
+
+def sign(signer: Any, certificate: dict[str, Any]) -> dict[str, Any]:
+    public = signer.public_key()
+    signature = signer.sign(audit.canonical(certificate))
+    return {
+        "certificate": certificate,
+        "signature": base64.b64encode(signature).decode("ascii"),
+        "keyId": key_id(public),
+        "publicKey": encode_public(public),
+    }
+
+
+def step_certificate(run: jobs.Run) -> None:
+    from hovor.jobs.models import Job
+
+    signed = sign(run.env.signer, certificate_of(run, audit.stamp(utcnow())))
+    with unit_of_work(run.env.factory) as session:
+        job = session.get(Job, (run.tenant_id, run.name))
+        assert job is not None
+        job.result = signed
+        audit.record(
+            session,
+            run.tenant_id,
+            "privacy.erasure.done",
+            _actor(run),
+            "contacts",
+            run.params["contact"],
+            {"job": run.name, "records": signed["certificate"]["records"]},
+        )
+
+
+def on_failure(run: jobs.Run) -> None:
+    with unit_of_work(run.env.factory) as session:
+        audit.record(
+            session,
+            run.tenant_id,
+            "privacy.erasure.failed",
+            _actor(run),
+            "contacts",
+            run.params["contact"],
+            {"job": run.name},
+        )
+
+
+STEPS: list[jobs.Step] = [
+    ("plan", step_plan),
+    ("mentions", step_mentions),
+    ("anonymize", step_anonymize),
+    ("contact", step_contact),
+    ("shred", step_shred),
+    ("compact", step_compact),
+    ("certificate", step_certificate),
+]
+jobs.register(KIND, STEPS, on_failure)
+
+
+def verify_certificate(signed: dict[str, Any]) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    from hovor.audit.keys import decode_public
+
+    try:
+        decode_public(signed["publicKey"]).verify(
+            base64.b64decode(signed["signature"]), audit.canonical(signed["certificate"])
+        )
+    except (InvalidSignature, KeyError, ValueError):
+        return False
+    return True
+
+
+# --- the preview ---------------------------------------------------------------------------------
+def preview(session: Session, caller: Caller, contact: str, include: dict[str, list[str]]) -> dict[str, Any]:
+    """Exactly what an erasure would change, per record and field; nothing is changed."""
+    tenant_id = caller.tenant_id
+    plan = make_plan(session, tenant_id, contact, include)
+    ident = identity(session, tenant_id, plan)
+    redactor = ident.redactor(caller.country)
+    records: list[dict[str, Any]] = []
+    for kind in TYPES:
+        model = MODELS[kind]
+        for chunk in _in_chunks(plan.keys[kind], CHUNK):
+            key_values: list[Any] = [int(k) for k in chunk] if kind == "tickets" else chunk
+            children: dict[str, list[dict[str, str]]] = {}
+            for child, column in CHILDREN.get(kind, []):
+                col = getattr(child, column)
+                for obj in session.scalars(
+                    select(child).where(child.tenant_id == tenant_id, col.in_(key_values))
+                ):
+                    change = row_change(obj, redactor)
+                    key = str(getattr(obj, column))
+                    children.setdefault(key, []).extend(_described(change))
+            for obj in session.scalars(
+                select(model).where(model.tenant_id == tenant_id, model.name.in_(key_values))
+            ):
+                key = str(obj.name)
+                if kind == "contacts":
+                    changes = [{"field": f, "action": "delete_row"} for f in _subject_fields(obj)]
+                else:
+                    changes = _described(row_change(obj, redactor)) + children.get(key, [])
+                records.append(
+                    {
+                        "type": kind,
+                        "name": key,
+                        "action": "delete" if kind == "contacts" else "anonymize",
+                        "changes": changes,
+                    }
+                )
+    mentions = [
+        {"table": table.name, "key": {k: str(v) for k, v in key.items()}, "fields": changed}
+        for table, key, _, changed in find_mentions(session, tenant_id, redactor, plan)
+    ]
+    hold = holds.active(session, tenant_id, hold_pairs(session, tenant_id, plan))
+    return {
+        "contact": contact,
+        "records": records,
+        "mentions": mentions,
+        "unlinked": unlinked(session, caller, plan, ident),
+        "holds": []
+        if hold is None
+        else [{"name": hold.name, "object_type": hold.object_type, "object_key": hold.object_key}],
+        "summary": {
+            "records": {t: len(v) for t, v in plan.keys.items()},
+            "mentions": len(mentions),
+        },
+    }
+
+
+def _described(change: RowChange) -> list[dict[str, str]]:
+    out = []
+    for name in change.fields:
+        table, column = name.split(".", 1)
+        cls = None
+        for col in Base.metadata.tables[table].columns:
+            if col.name == column:
+                cls = classification(col)
+        action = (
+            "delete_row"
+            if change.delete_row
+            and cls is not None
+            and cls.erasure in (Erasure.DELETE_ROW, Erasure.DELETE_BLOB)
+            else (cls.erasure.value if cls else "null")
+        )
+        out.append({"field": name, "action": action})
+    if change.delete_row and not any(c["action"] == "delete_row" for c in out):
+        out.append({"field": "*", "action": "delete_row"})
+    return out
+
+
+def _subject_fields(obj: Any) -> list[str]:
+    return [f"{obj.__tablename__}.{c.name}" for c in obj.__table__.columns if _is_subjects(c, obj)]
+
+
+def parse_include(value: Any) -> dict[str, list[str]]:
+    """``include`` of an erasure request: ``{"activitiesCall": ["..."], ...}`` (resolver groups)."""
+    out: dict[str, list[str]] = {}
+    if value is None:
+        return out
+    if not isinstance(value, dict):
+        raise ValueError("include must map record kinds to lists of keys")
+    for group, keys in value.items():
+        kind = GROUP_TYPE.get(group)
+        if kind is None:
+            raise ValueError(f"unknown record kind {group!r}")
+        if not isinstance(keys, list) or not all(isinstance(k, str | int) for k in keys):
+            raise ValueError(f"include.{group} must be a list of keys")
+        out.setdefault(kind, []).extend(str(k) for k in keys)
+    return out
