@@ -12,16 +12,13 @@ from urllib.parse import urlparse
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from conftest import make_tenant, migrated_url
-from erasure_data import EMAIL, FIRST, LAST, NEEDLES, Subject, build
+from erasure_data import EMAIL, FIRST, LAST, NEEDLES, build
 from hovor.app import create_app
 from hovor.config import Settings
-from hovor.db import unit_of_work
-from hovor.jobs.models import Job
-from hovor.jobs.service import env_of, run_pending
 from hovor.privacy.erasure import verify_certificate
 from hovor.privacy.models import Tombstone
 
@@ -140,7 +137,7 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
         "result"
     ]
     assert mail["text"] is None and mail["html"] is None and mail["address"] is None
-    assert mail["title"] == "Reklamace – [name]"
+    assert mail["title"] == "Reklamace: [name]"
     assert (
         client.get(f"/api/v6/activities/{subject.activities['EMAIL']}/attachments.json", headers=h).json()[
             "result"
