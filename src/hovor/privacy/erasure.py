@@ -733,6 +733,10 @@ def sign(signer: Any, certificate: dict[str, Any]) -> dict[str, Any]:
 def step_certificate(run: jobs.Run) -> None:
     from hovor.jobs.models import Job
 
+    with run.env.factory() as reader:
+        existing = reader.get(Job, (run.tenant_id, run.name))
+        if existing is not None and existing.result:
+            return  # signed by an earlier run of this step that died before marking it done
     signed = sign(run.env.signer, certificate_of(run, audit.stamp(utcnow())))
     with unit_of_work(run.env.factory) as session:
         job = session.get(Job, (run.tenant_id, run.name))
