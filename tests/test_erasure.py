@@ -19,6 +19,7 @@ from conftest import make_tenant, migrated_url
 from erasure_data import EMAIL, FIRST, LAST, NEEDLES, build
 from hovor.app import create_app
 from hovor.config import Settings
+from hovor.jobs.models import Job
 from hovor.privacy.erasure import verify_certificate
 from hovor.privacy.models import Tombstone
 
@@ -180,3 +181,237 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
     actions = {e["action"] for e in entries}
     assert {"privacy.erasure.preview", "privacy.erasure.request", "privacy.erasure.done"} <= actions
     assert not any(n in str(entries) for n in (LAST, EMAIL, FIRST, "603123456"))
+
+
+# --- through the official SDK ---------------------------------------------------------------------
+def test_sdk_delete_with_anonymize_erases(client: TestClient, tenant: Any) -> None:
+    # The suite's client runs the app's lifespan, and with it the in-process job worker of `hovor serve`.
+    from test_sdk import sdk
+
+    subject = build(client, tenant.h())
+    api = sdk(client, tenant.tokens["dpo"])
+    api.delete(f"contacts/{subject.contact}", {"anonymize": 1})
+    admin = sdk(client, tenant.tokens["admin"])
+    for channel, endpoint in (
+        ("CALL", "activitiesCall"),
+        ("EMAIL", "activitiesEmail"),
+        ("CHAT", "activitiesWeb"),
+    ):
+        activity = admin.get_one("activities", subject.activities[channel]).data
+        assert activity["anonymized"] is True and activity["contact"] is None
+        item = admin.get_one(endpoint, subject.activities[channel]).data
+        assert not any(n in str(item) for n in NEEDLES), item
+    assert admin.get("activitiesMessages").total == 0  # every message was hers
+    # Without the right: 403, and nothing happens.
+    other = build_contact(client, tenant.h())
+    r = client.delete(f"/api/v6/contacts/{other}.json?anonymize=1", headers=tenant.h("admin"))
+    assert r.status_code == 403
+    assert client.get(f"/api/v6/contacts/{other}.json", headers=tenant.h()).status_code == 200
+
+
+def build_contact(client: TestClient, h: dict[str, str], lastname: str = "Vrba") -> str:
+    r = client.post("/api/v6/contacts.json", json={"lastname": lastname, "database": "main"}, headers=h)
+    assert r.status_code == 201, r.text
+    return str(r.json()["result"]["name"])
+
+
+# --- legal holds ----------------------------------------------------------------------------------
+def test_legal_hold_blocks_delete_erasure_and_dpo_deletes(client: TestClient, tenant: Any, app: Any) -> None:
+    subject = build(client, tenant.h())
+    dpo, admin = tenant.h("dpo"), tenant.h()
+    assert (
+        client.post(
+            "/api/v6/legalHolds.json",
+            json={"object_type": "contacts", "object_key": "nope", "reason": "Spor"},
+            headers=dpo,
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/api/v6/legalHolds.json",
+            json={"object_type": "queues", "object_key": "100", "reason": "Spor"},
+            headers=admin,
+        ).status_code
+        == 403
+    )
+    hold = client.post(
+        "/api/v6/legalHolds.json",
+        json={
+            "name": "spor-2026-17",
+            "object_type": "queues",
+            "object_key": "100",
+            "reason": "Soudní spor 17",
+        },
+        headers=dpo,
+    )
+    assert hold.status_code == 201, hold.text
+
+    # The call in queue 100 is held: erasing its contact, deleting it or its recording is refused.
+    for method, path, headers in (
+        ("POST", f"/api/v6/contacts/{subject.contact}/erasure.json", dpo),
+        ("DELETE", f"/api/v6/contacts/{subject.contact}.json?anonymize=1", dpo),
+        ("DELETE", f"/api/v6/activitiesCall/{subject.activities['CALL']}/recording.json", dpo),
+        ("DELETE", f"/api/v6/activitiesCall/{subject.activities['CALL']}.json", admin),
+    ):
+        r = client.request(method, path, headers=headers, json={} if method == "POST" else None)
+        assert r.status_code == 409, (path, r.text)
+        assert "spor-2026-17" in r.json()["error"][0]
+    preview = client.get(f"/api/v6/contacts/{subject.contact}/erasure.json", headers=dpo).json()["result"]
+    assert preview["holds"][0]["name"] == "spor-2026-17"
+    with app.state.session_factory() as s:
+        assert s.scalars(select(Job)).all() == []
+        assert s.scalars(select(Tombstone)).all() == []
+    recording = client.get(f"/file/recording/{subject.activities['CALL']}", headers=admin)
+    assert recording.status_code == 200
+
+    # A hold on the contact itself blocks its plain delete; an expired hold blocks nothing.
+    held = build_contact(client, admin, "Held")
+    client.post(
+        "/api/v6/legalHolds.json",
+        json={"object_type": "contacts", "object_key": held, "reason": "Spor"},
+        headers=dpo,
+    )
+    assert client.delete(f"/api/v6/contacts/{held}.json", headers=admin).status_code == 409
+    expired = build_contact(client, admin, "Expired")
+    client.post(
+        "/api/v6/legalHolds.json",
+        json={
+            "object_type": "contacts",
+            "object_key": expired,
+            "reason": "Spor",
+            "until": "2020-01-01 00:00:00",
+        },
+        headers=dpo,
+    )
+    assert client.delete(f"/api/v6/contacts/{expired}.json", headers=admin).status_code == 204
+
+    # Released, the erasure goes through.
+    assert client.delete("/api/v6/legalHolds/spor-2026-17.json", headers=dpo).status_code == 204
+    r = client.post(f"/api/v6/contacts/{subject.contact}/erasure.json", json={}, headers=dpo)
+    assert r.status_code == 202
+    assert wait_done(client, r.json()["result"]["name"], dpo)["state"] == "done"
+    assert client.get(f"/api/v6/contacts/{subject.contact}.json", headers=admin).status_code == 404
+    actions = {
+        e["action"]
+        for e in client.get("/api/v6/auditLog.json?take=1000", headers=dpo).json()["result"]["data"]
+    }
+    assert {"privacy.hold.create", "privacy.hold.delete"} <= actions
+
+
+# --- the DPO right ----------------------------------------------------------------------------------
+def test_dpo_deletes_one_recording_or_conversation(client: TestClient, tenant: Any, app: Any) -> None:
+    subject = build(client, tenant.h())
+    call, email, chat = subject.activities["CALL"], subject.activities["EMAIL"], subject.activities["CHAT"]
+    admin, dpo = tenant.h(), tenant.h("dpo")
+    assert client.delete(f"/api/v6/activitiesCall/{call}/recording.json", headers=admin).status_code == 403
+    assert client.delete(f"/api/v6/activitiesEmail/{email}/content.json", headers=admin).status_code == 403
+    with app.state.session_factory() as s:
+        blobs_before = s.execute(
+            text("SELECT count(*) FROM blobs WHERE wrapped_key IS NOT NULL")
+        ).scalar_one()
+
+    assert client.delete(f"/api/v6/activitiesCall/{call}/recording.json", headers=dpo).status_code == 204
+    assert client.get(f"/file/recording/{call}", headers=admin).status_code == 404
+    item = client.get(f"/api/v6/activitiesCall/{call}.json", headers=admin).json()["result"]
+    assert item["recording"] is None and item["direction"] == "in"
+    assert (
+        client.get(f"/api/v6/activitiesCall/{call}/transcripts.json", headers=admin).json()["result"]["total"]
+        == 0
+    )
+    assert client.delete(f"/api/v6/activitiesCall/{call}/recording.json", headers=dpo).status_code == 404
+
+    assert client.delete(f"/api/v6/activitiesEmail/{email}/content.json", headers=dpo).status_code == 204
+    mail = client.get(f"/api/v6/activitiesEmail/{email}.json", headers=admin).json()["result"]
+    assert mail["text"] is None and mail["html"] is None and mail["title"] is None and mail["headers"] == {}
+    activity = client.get(f"/api/v6/activities/{email}.json", headers=admin).json()["result"]
+    assert activity["anonymized"] is True and activity["queue"]["name"] == "300"
+    assert (
+        client.get(f"/api/v6/activities/{email}/attachments.json", headers=admin).json()["result"]["total"]
+        == 0
+    )
+
+    assert client.delete(f"/api/v6/activitiesWeb/{chat}/content.json", headers=dpo).status_code == 204
+    web = client.get(f"/api/v6/activitiesWeb/{chat}.json", headers=admin).json()["result"]
+    assert web["email"] is None and web["ipaddress"] is None
+    with app.state.session_factory() as s:
+        blobs_after = s.execute(text("SELECT count(*) FROM blobs WHERE wrapped_key IS NOT NULL")).scalar_one()
+        stones = {(t.record_key, t.action) for t in s.scalars(select(Tombstone))}
+    assert blobs_after == blobs_before - 2  # the recording and the e-mail's attachment, shredded
+    assert {(call, "dpo"), (email, "dpo"), (chat, "dpo")} <= stones
+    actions = [
+        e["action"]
+        for e in client.get("/api/v6/auditLog.json?take=1000", headers=dpo).json()["result"]["data"]
+    ]
+    assert "privacy.recording.delete" in actions and actions.count("privacy.communication.delete") == 2
+
+
+# --- plain deletes ----------------------------------------------------------------------------------
+def test_plain_delete_leaves_tombstones_and_shreds(client: TestClient, tenant: Any, app: Any) -> None:
+    subject = build(client, tenant.h())
+    admin = tenant.h()
+    ticket = subject.tickets[0]
+    with app.state.session_factory() as s:
+        live = s.execute(text("SELECT count(*) FROM blobs WHERE wrapped_key IS NOT NULL")).scalar_one()
+    assert client.delete(f"/api/v6/tickets/{ticket}.json", headers=admin).status_code == 204
+    assert (
+        client.delete(f"/api/v6/campaignsRecords/{subject.records[0]}.json", headers=admin).status_code == 204
+    )
+    assert client.delete(f"/api/v6/contacts/{subject.contact}.json", headers=admin).status_code == 204
+    with app.state.session_factory() as s:
+        stones = s.scalars(select(Tombstone)).all()
+        assert {(t.record_type, t.record_key, t.action) for t in stones} == {
+            ("tickets", str(ticket), "delete"),
+            ("campaignsRecords", subject.records[0], "delete"),
+            ("contacts", subject.contact, "delete"),
+        }
+        assert all(t.request_id for t in stones)
+        remaining = s.execute(text("SELECT count(*) FROM blobs WHERE wrapped_key IS NOT NULL")).scalar_one()
+    assert remaining == live - 1  # the ticket's attachment
+    # A plain delete keeps the calls (they lose the link); erasure is what anonymizes them.
+    activity = client.get(f"/api/v6/activities/{subject.activities['CALL']}.json", headers=admin).json()[
+        "result"
+    ]
+    assert activity["contact"] is None and activity["anonymized"] is False
+
+
+# --- subjects ---------------------------------------------------------------------------------------
+def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any) -> None:
+    subject = build(client, tenant.h())
+    dpo = tenant.h("dpo")
+    by_phone = client.get("/api/v6/subjects.json", params={"phone": "00420603123456"}, headers=dpo).json()
+    groups = by_phone["result"]["data"]
+    assert set(groups["activitiesCall"]["keys"]) == {subject.activities["CALL"], subject.unlinked_call}
+    assert groups["activitiesSms"]["keys"] == [subject.activities["SMS"]]
+    assert groups["activitiesWeb"]["keys"] == [subject.activities["CHAT"]]
+    assert groups["campaignsRecords"]["keys"] == subject.records
+    assert groups["contacts"]["keys"] == [subject.contact]
+    by_email = client.get("/api/v6/subjects.json", params={"email": EMAIL.upper()}, headers=dpo).json()
+    assert set(by_email["result"]["data"]) == {"activitiesEmail", "activitiesWeb", "contacts", "tickets"}
+    by_name = client.get("/api/v6/subjects.json", params={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
+    assert by_name["result"]["data"]["contacts"]["keys"] == [subject.contact]
+    assert by_name["result"]["data"]["activitiesWeb"]["count"] == 1
+    by_social = client.get("/api/v6/subjects.json", params={"social": "psid-zlatohlavkova-77"}, headers=dpo)
+    assert by_social.json()["result"]["data"]["activitiesFbm"]["keys"] == [subject.activities["FBM"]]
+    by_ip = client.get("/api/v6/subjects.json", params={"ip": "198.51.100.77"}, headers=dpo)
+    assert by_ip.json()["result"]["data"]["activitiesWeb"]["count"] == 1
+    by_contact = client.get("/api/v6/subjects.json", params={"contact": subject.contact}, headers=dpo).json()
+    everything = by_contact["result"]["data"]
+    assert everything["activities"]["count"] == 6 and everything["activitiesCall"]["keys"] == [
+        subject.unlinked_call
+    ]
+    assert everything["tickets"]["keys"] == [str(subject.tickets[0])]
+
+    assert client.get("/api/v6/subjects.json", headers=dpo).status_code == 400
+    bad = client.get("/api/v6/subjects.json", params={"phone": "12"}, headers=dpo)
+    assert bad.status_code == 400 and "phone" in bad.json()["error"]["form"]
+    assert (
+        client.get("/api/v6/subjects.json", params={"phone": "603123456"}, headers=tenant.h()).status_code
+        == 403
+    )
+    entries = client.get("/api/v6/auditLog.json?take=1000", headers=dpo).json()["result"]["data"]
+    searches = [e for e in entries if e["action"] == "privacy.subjects.search"]
+    assert len(searches) == 6
+    assert not any(
+        n in str(searches) for n in (LAST, EMAIL, EMAIL.upper(), "603123456", "+420603123456", "198.51")
+    )

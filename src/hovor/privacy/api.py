@@ -40,7 +40,6 @@ from hovor.privacy import erasure, holds
 from hovor.privacy.deletes import guard_delete, tombstone
 from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.privacy.models import LegalHold
-from hovor.privacy.redact import Redactor
 from hovor.privacy.resolver import resolve
 from hovor.records import time_field
 
@@ -452,10 +451,7 @@ def _delete_conversation(endpoint: str) -> Any:
         for obj in (activity, session.get(item_model, (tenant_id, activity.name))):
             if obj is None:
                 continue
-            change = erasure.row_change(obj, Redactor(caller.country))
-            for attr in change.values:
-                setattr(obj, attr, erasure.cleared(getattr(obj, attr)))
-            fields += change.fields
+            fields += erasure.clear_row(obj)
         messages = session.scalars(
             select(Message).where(Message.tenant_id == tenant_id, Message.activity == activity.name)
         ).all()

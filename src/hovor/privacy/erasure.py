@@ -369,6 +369,24 @@ def row_change(obj: Any, redactor: Redactor) -> RowChange:
     return change
 
 
+def clear_row(obj: Any) -> list[str]:
+    """Empties every column of the row that holds the subject's data and is not kept by a stated
+    reason, whatever its erasure strategy: the DPO's delete of a conversation's content. Returns
+    the names of the columns that changed."""
+    model = type(obj)
+    changed = []
+    for column in model.__table__.columns:
+        cls = classification(column)
+        if cls is None or cls.owner is not Owner.SUBJECT or cls.erasure is Erasure.KEEP:
+            continue
+        attr = _property_key(model, column)
+        value = getattr(obj, attr)
+        if not _empty(value):
+            setattr(obj, attr, cleared(value))
+            changed.append(f"{model.__tablename__}.{column.name}")
+    return changed
+
+
 def _map_text(value: Any, fn: Any) -> Any:
     if isinstance(value, str):
         return fn(value)
