@@ -387,7 +387,14 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     assert groups["campaignsRecords"]["keys"] == subject.records
     assert groups["contacts"]["keys"] == [subject.contact]
     by_email = client.get("/api/v6/subjects.json", params={"email": EMAIL.upper()}, headers=dpo).json()
-    assert set(by_email["result"]["data"]) == {"activitiesEmail", "activitiesWeb", "contacts", "tickets"}
+    assert set(by_email["result"]["data"]) == {
+        "activitiesEmail",
+        "activitiesWeb",
+        "contacts",
+        "tickets",
+        "activitiesMessages",  # the chat's
+        "attachments",  # the e-mail's and the ticket's
+    }
     by_name = client.get("/api/v6/subjects.json", params={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
     assert by_name["result"]["data"]["contacts"]["keys"] == [subject.contact]
     assert by_name["result"]["data"]["activitiesWeb"]["count"] == 1
@@ -401,6 +408,11 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
         subject.unlinked_call
     ]
     assert everything["tickets"]["keys"] == [str(subject.tickets[0])]
+    assert (
+        everything["activitiesMessages"]["count"] == 3
+        and everything["activitiesCallTranscripts"]["count"] == 1
+    )
+    assert everything["attachments"]["count"] == 2  # the e-mail's and the ticket's
 
     assert client.get("/api/v6/subjects.json", headers=dpo).status_code == 400
     bad = client.get("/api/v6/subjects.json", params={"phone": "12"}, headers=dpo)

@@ -131,7 +131,8 @@ def subjects(
     for lookup in lookups:
         for group, keys in resolve(session, caller, **lookup).items():
             groups.setdefault(group, set()).update(keys)
-    result = {g: {"count": len(k), "keys": sorted(k)} for g, k in sorted(groups.items())}
+    groups.update(_held_by(session, caller.tenant_id, groups))
+    result = {g: {"count": len(k), "keys": sorted(k)} for g, k in sorted(groups.items()) if k}
     total = sum(len(k) for k in groups.values())
     with request.app.state.session_factory() as writer:
         audit.record(
@@ -145,6 +146,58 @@ def subjects(
         )
         writer.commit()
     return ok(request, {"data": result, "total": total})
+
+
+ACTIVITY_GROUPS = (
+    "activities",
+    "activitiesCall",
+    "activitiesEmail",
+    "activitiesWeb",
+    "activitiesSms",
+    "activitiesFbm",
+)
+
+
+def _held_by(session: Session, tenant_id: str, groups: dict[str, set[str]]) -> dict[str, set[str]]:
+    """What the found activities and tickets hold: messages, transcript segments, attachments (by
+    the indexes on their parent's key)."""
+    activities = sorted(set().union(*(groups.get(g, set()) for g in ACTIVITY_GROUPS)))
+    tickets = sorted(int(t) for t in groups.get("tickets", set()) if t.isdigit())
+    out: dict[str, set[str]] = {
+        "activitiesMessages": set(),
+        "activitiesCallTranscripts": set(),
+        "attachments": set(),
+    }
+    for i in range(0, len(activities), 500):
+        chunk = activities[i : i + 500]
+        out["activitiesMessages"] |= set(
+            session.scalars(
+                select(Message.name).where(Message.tenant_id == tenant_id, Message.activity.in_(chunk))
+            )
+        )
+        out["activitiesCallTranscripts"] |= set(
+            session.scalars(
+                select(TranscriptSegment.name).where(
+                    TranscriptSegment.tenant_id == tenant_id, TranscriptSegment.activity.in_(chunk)
+                )
+            )
+        )
+        out["attachments"] |= set(
+            session.scalars(
+                select(Attachment.name).where(
+                    Attachment.tenant_id == tenant_id, Attachment.activity.in_(chunk)
+                )
+            )
+        )
+    for i in range(0, len(tickets), 500):
+        out["attachments"] |= set(
+            session.scalars(
+                select(Attachment.name).where(
+                    Attachment.tenant_id == tenant_id, Attachment.ticket.in_(tickets[i : i + 500])
+                )
+            )
+        )
+    return out
 
 
 # --- erasure -------------------------------------------------------------------------------------
