@@ -5,7 +5,7 @@ the ratio, all measured in the same run.
     python -m bench.run all --db URL
 
 Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
-audit_overhead.
+audit_overhead, erase_subject, resolve_subject (bench/privacy.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -542,6 +542,16 @@ def audit_overhead(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _privacy_scenarios() -> None:
+    from bench import privacy
+
+    SCENARIOS["erase_subject"] = privacy.erase_subject
+    SCENARIOS["resolve_subject"] = privacy.resolve_subject
+
+
+_privacy_scenarios()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -551,6 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP load run")
     parser.add_argument("-n", type=int, default=200, help="operations for latency scenarios")
+    parser.add_argument("--reps", type=int, default=3, help="subjects erased in erase_subject (each way)")
     args = parser.parse_args(argv)
     args.data_dir = data_dir_for(args.db, args.data_dir)
     meta = load_meta(args.data_dir)

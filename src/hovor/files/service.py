@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor import faults
@@ -172,11 +172,25 @@ class Files:
         blob.destroyed = blob.destroyed or utcnow()
         session.flush()
 
-    def reap(self, factory: sessionmaker[Session], limit: int = 1000) -> int:
-        """Steps 2 and 3 for destroyed blobs: delete the object, then the row. Idempotent.
+    def destroy_keys(self, session: Session, tenant_id: str, names: list[str]) -> int:
+        """Step 1 for many blobs at once (an erasure, a sweep): one statement. Returns how many
+        keys were destroyed now (blobs destroyed earlier are left as they are)."""
+        if not names:
+            return 0
+        result = session.execute(
+            update(Blob)
+            .where(Blob.tenant_id == tenant_id, Blob.name.in_(names), Blob.wrapped_key.is_not(None))
+            .values(wrapped_key=None, destroyed=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
-        The object is deleted outside any write transaction (a slow store must not hold SQLite's
-        write lock); a blob whose object cannot be deleted now is skipped and retried next time."""
+    def reap(self, factory: sessionmaker[Session], limit: int = 1000, batch: int = 200) -> int:
+        """Steps 2 and 3 for destroyed blobs: delete the objects, then their rows. Idempotent.
+
+        Objects are deleted outside any write transaction (a slow store must not hold SQLite's
+        write lock), a batch at a time, and the rows of the batch go in one transaction; a blob
+        whose object cannot be deleted now is skipped and retried next time."""
         done = 0
         failed: set[tuple[str, str]] = set()
         while done < limit:
@@ -185,23 +199,28 @@ class Files:
                     select(Blob.tenant_id, Blob.name, Blob.store_key)
                     .where(Blob.destroyed.is_not(None))
                     .order_by(Blob.destroyed)
-                    .limit(len(failed) + 1)
+                    .limit(len(failed) + min(batch, limit - done))
                 ).all()
             todo = [row for row in pending if (row.tenant_id, row.name) not in failed]
             if not todo:
                 return done
-            tenant_id, name, store_key = todo[0]
             faults.point("blob.after_key")
-            try:
-                self.store.delete(store_key)
-            except Exception:
-                log.warning("could not delete a destroyed blob's object yet; will retry")
-                failed.add((tenant_id, name))
-                continue
+            removed: list[tuple[str, str]] = []
+            for tenant_id, name, store_key in todo:
+                try:
+                    self.store.delete(store_key)
+                except Exception:
+                    log.warning("could not delete a destroyed blob's object yet; will retry")
+                    failed.add((tenant_id, name))
+                    continue
+                removed.append((tenant_id, name))
             faults.point("blob.after_object")
-            with unit_of_work(factory) as session:
-                session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name == name))
-            done += 1
+            if removed:
+                with unit_of_work(factory) as session:
+                    for tenant_id in sorted({t for t, _ in removed}):
+                        names = [n for t, n in removed if t == tenant_id]
+                        session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(names)))
+            done += len(removed)
         return done
 
 

@@ -31,6 +31,7 @@ import base64
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, String, Text, cast, delete, inspect, or_, select, text, update
@@ -54,7 +55,6 @@ from hovor.auth.caller import Caller
 from hovor.campaigns.models import CampaignRecord
 from hovor.crm.models import Account, Contact
 from hovor.db import Base, new_name, unit_of_work, utcnow
-from hovor.files.models import Blob
 from hovor.helpdesk.models import Ticket
 from hovor.jobs import service as jobs
 from hovor.privacy import holds
@@ -64,7 +64,7 @@ from hovor.privacy.registry import Category, Erasure, Owner, classification
 from hovor.privacy.resolver import resolve
 
 KIND = "erasure"
-CHUNK = 200
+CHUNK = 500
 PLACEHOLDER = "[erased]"
 
 # The record types an erasure plans, in the order they are anonymized.
@@ -334,27 +334,33 @@ def _property_key(model: Any, column: Column[Any]) -> str:
     return inspect(model).get_property_by_column(column).key
 
 
-def row_change(obj: Any, redactor: Redactor) -> RowChange:
-    """What erasure does to one row of the person's own records, column by column, as declared."""
-    model = type(obj)
-    table = model.__table__
-    change = RowChange()
-    for column in table.columns:
+@cache
+def subject_columns(model: Any) -> tuple[tuple[str, str, Erasure], ...]:
+    """(attribute, ``table.column``, strategy) of every column of ``model`` that holds the subject's
+    data and is not kept by a stated reason: what erasure acts on, read from the registry once."""
+    out = []
+    for column in model.__table__.columns:
         cls = classification(column)
         if cls is None or cls.owner is not Owner.SUBJECT or cls.erasure is Erasure.KEEP:
             continue
-        attr = _property_key(model, column)
+        out.append((_property_key(model, column), f"{model.__tablename__}.{column.name}", cls.erasure))
+    return tuple(out)
+
+
+def row_change(obj: Any, redactor: Redactor) -> RowChange:
+    """What erasure does to one row of the person's own records, column by column, as declared."""
+    change = RowChange()
+    for attr, name, erasure in subject_columns(obj.__class__):
         value = getattr(obj, attr)
         if _empty(value):
             continue
-        name = f"{table.name}.{column.name}"
-        if cls.erasure is Erasure.NULL:
+        if erasure is Erasure.NULL:
             new = cleared(value)
-        elif cls.erasure is Erasure.PLACEHOLDER:
+        elif erasure is Erasure.PLACEHOLDER:
             new = PLACEHOLDER
-        elif cls.erasure is Erasure.REDACT_TEXT:
+        elif erasure is Erasure.REDACT_TEXT:
             new = _map_text(value, redactor.own)
-        elif cls.erasure is Erasure.DELETE_BLOB:
+        elif erasure is Erasure.DELETE_BLOB:
             change.blobs.append(value)
             change.delete_row = True
             change.fields.append(name)
@@ -373,17 +379,12 @@ def clear_row(obj: Any) -> list[str]:
     """Empties every column of the row that holds the subject's data and is not kept by a stated
     reason, whatever its erasure strategy: the DPO's delete of a conversation's content. Returns
     the names of the columns that changed."""
-    model = type(obj)
     changed = []
-    for column in model.__table__.columns:
-        cls = classification(column)
-        if cls is None or cls.owner is not Owner.SUBJECT or cls.erasure is Erasure.KEEP:
-            continue
-        attr = _property_key(model, column)
+    for attr, name, _ in subject_columns(obj.__class__):
         value = getattr(obj, attr)
         if not _empty(value):
             setattr(obj, attr, cleared(value))
-            changed.append(f"{model.__tablename__}.{column.name}")
+            changed.append(name)
     return changed
 
 
@@ -399,9 +400,21 @@ def _map_text(value: Any, fn: Any) -> Any:
 
 # --- the job's steps -----------------------------------------------------------------------------
 def _caller(session: Session, tenant_id: str) -> Caller:
-    from hovor.demo import system_caller
+    """The erasure acts for the tenant as a whole: every database, queue and category."""
+    from hovor.tenancy.models import Tenant
 
-    return system_caller(session, tenant_id, user="erasure")
+    tenant = session.get(Tenant, tenant_id)
+    assert tenant is not None
+    return Caller(
+        tenant_id=tenant_id,
+        user="erasure",
+        role="system",
+        permissions=frozenset(),
+        databases=None,
+        timezone=tenant.timezone,
+        country=tenant.country,
+        token_kind="system",
+    )
 
 
 def _plan_of(run: jobs.Run) -> Plan:
@@ -536,32 +549,39 @@ def _anonymize_chunk(
     deleted: dict[str, int] = {}
     shredded = 0
     per_record: dict[str, set[str]] = {k: set() for k in keys}
-    files = run.env.files
+    blobs: list[str] = []
+    doomed: dict[Any, list[Any]] = {}
 
     def apply(obj: Any, record_key: str) -> None:
-        nonlocal shredded
         change = row_change(obj, redactor)
         for name in change.fields:
             fields[name] = fields.get(name, 0) + 1
             per_record[record_key].add(name)
-        for blob_name in change.blobs:
-            blob = session.get(Blob, (tenant_id, blob_name))
-            if blob is not None and blob.wrapped_key is not None:
-                files.destroy_key(session, blob)
-                shredded += 1
+        blobs.extend(change.blobs)
         if change.delete_row:
-            table = type(obj).__tablename__
-            deleted[table] = deleted.get(table, 0) + 1
-            session.delete(obj)
+            doomed.setdefault(type(obj), []).append(obj.name)
         else:
             for attr, value in change.values.items():
                 setattr(obj, attr, value)
 
-    for child, column in CHILDREN.get(kind, []):
-        col = getattr(child, column)
-        for obj in session.scalars(select(child).where(child.tenant_id == tenant_id, col.in_(key_values))):
-            apply(obj, str(getattr(obj, column)))
+    with session.no_autoflush:
+        for child, column in CHILDREN.get(kind, []):
+            col = getattr(child, column)
+            for obj in session.scalars(
+                select(child).where(child.tenant_id == tenant_id, col.in_(key_values))
+            ):
+                apply(obj, str(getattr(obj, column)))
     session.flush()
+    # Rows that go whole go in one statement per table; their blobs' keys first, in this transaction.
+    shredded = run.env.files.destroy_keys(session, tenant_id, blobs)
+    for child, names in doomed.items():
+        deleted[child.__tablename__] = len(names)
+        session.execute(
+            delete(child)
+            .where(child.tenant_id == tenant_id, child.name.in_(names))
+            .execution_options(synchronize_session=False)
+        )
+    session.expunge_all()
     for obj in session.scalars(select(model).where(model.tenant_id == tenant_id, model.name.in_(key_values))):
         key = str(obj.name)
         if kind == "contacts":

@@ -1,0 +1,470 @@
+"""Privacy scenarios: ``erase_subject`` and ``resolve_subject`` (registered into bench.run).
+
+``erase_subject`` makes, inside the generated tenant, a person with 1,000 linked activities on every
+channel (100 calls with encrypted recordings and transcripts, e-mails, chats, SMS and Messenger
+threads with messages) and five other people's tickets that mention her, then erases her as the
+erasure job does (every step, compaction included). Its baseline makes an identical person and
+does the same row changes as hand-written SQL (one statement per table over the key list), the
+same ``LIKE`` scans for mentions, unlinks the same blob files and compacts the same tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from bench.common import TENANT, settings_for, stats_ms
+
+CHANNELS = [("CALL", 600), ("EMAIL", 150), ("CHAT", 100), ("SMS", 100), ("FBM", 50)]
+RECORDINGS = 100
+
+
+class Person:
+    def __init__(self, n: int) -> None:
+        self.first = "Květoslava"
+        self.last = f"Zlatohlávková{chr(ord('A') + n % 26)}{n}"
+        self.phone = f"+420603{n:06d}"
+        self.email = f"kvetoslava.{n}@example.cz"
+        self.contact = ""
+        self.activities: list[str] = []
+        self.blobs: list[str] = []
+        self.mentions: list[int] = []
+
+
+def make_person(factory: Any, files: Any, n: int) -> Person:
+    """One person with a thousand activities, written with bulk inserts (not timed)."""
+    import hovor.models  # noqa: F401
+    from hovor.activities.audio import synth_wav
+    from hovor.activities.models import (
+        Activity,
+        CallItem,
+        EmailItem,
+        FbmItem,
+        Message,
+        Queue,
+        Recording,
+        SmsItem,
+        TranscriptSegment,
+        WebItem,
+    )
+    from hovor.crm.models import Contact
+    from hovor.db import new_name, unit_of_work
+    from hovor.helpdesk.models import Ticket, TicketCategory
+    from hovor.privacy.models import Identifier
+    from hovor.tenancy.models import Counter
+
+    rnd = random.Random(n)
+    person = Person(n)
+    audio = synth_wav(1.5, seed=n)
+    now = dt.datetime.now(dt.UTC)
+    with unit_of_work(factory) as s:
+        queues: dict[str, list[str]] = {}
+        for name, kind in s.execute(select(Queue.name, Queue.type).where(Queue.tenant_id == TENANT)):
+            queues.setdefault(kind, []).append(name)
+        database = s.scalar(select(Contact.database).where(Contact.tenant_id == TENANT).limit(1))
+        person.contact = new_name("contacts")
+        s.execute(
+            insert(Contact),
+            [
+                {
+                    "tenant_id": TENANT,
+                    "name": person.contact,
+                    "title": f"{person.first} {person.last}",
+                    "firstname": person.first,
+                    "lastname": person.last,
+                    "database": database,
+                    "description": f"Volat na {person.phone}",
+                    "custom_fields": {"phone": [person.phone], "email": [person.email]},
+                    "consents": {},
+                    "created": now,
+                }
+            ],
+        )
+        s.execute(
+            insert(Identifier),
+            [
+                {
+                    "tenant_id": TENANT,
+                    "object_type": "contacts",
+                    "object_name": person.contact,
+                    "field": f,
+                    "value": v,
+                    "kind": k,
+                }
+                for f, v, k in (("phone", person.phone, "phone"), ("email", person.email, "email"))
+            ],
+        )
+        lists: list[list[dict[str, Any]]] = [[] for _ in range(9)]
+        wrappers, calls, emails, webs, sms, fbm, messages, transcripts, recordings = lists
+        queue_of = {"CALL": "in", "EMAIL": "email", "CHAT": "chat", "SMS": "sms", "FBM": "fbm"}
+        for kind, count in CHANNELS:
+            for _ in range(count):
+                key = new_name("activities")
+                person.activities.append(key)
+                when = now - dt.timedelta(days=rnd.uniform(0, 1000))
+                wrappers.append(
+                    {
+                        "tenant_id": TENANT,
+                        "name": key,
+                        "type": kind,
+                        "queue": rnd.choice(queues[queue_of[kind]]),
+                        "contact": person.contact,
+                        "title": f"{kind} {person.last}",
+                        "description": None,
+                        "action": "CLOSE",
+                        "important": False,
+                        "time": when,
+                        "duration": rnd.randrange(20, 900),
+                        "anonymized": False,
+                        "custom_fields": {},
+                        "consents": {},
+                        "created": when,
+                    }
+                )
+                base = {"tenant_id": TENANT, "name": key}
+                if kind == "CALL":
+                    calls.append({**base, "clid": person.phone, "direction": "IN", "answered": True})
+                elif kind == "EMAIL":
+                    emails.append(
+                        {
+                            **base,
+                            "address": person.email,
+                            "title": f"Dotaz {person.first} {person.last}",
+                            "text": f"Dobrý den, {person.first} {person.last}, tel. {person.phone}",
+                            "html": f"<p>{person.first} {person.last}</p>",
+                            "headers": {"From": f"{person.first} {person.last} <{person.email}>"},
+                            "direction": "IN",
+                            "state": "SENT",
+                        }
+                    )
+                elif kind == "CHAT":
+                    webs.append(
+                        {
+                            **base,
+                            "title": f"{person.first} {person.last}",
+                            "email": person.email,
+                            "phone": person.phone,
+                            "gdpr": True,
+                        }
+                    )
+                elif kind == "SMS":
+                    sms.append({**base, "sender": person.phone, "direction": "IN"})
+                else:
+                    fbm.append(
+                        {
+                            **base,
+                            "sender": f"psid-{n}",
+                            "title": f"{person.first} {person.last}",
+                            "direction": "IN",
+                        }
+                    )
+                if kind in ("CHAT", "SMS", "FBM"):
+                    for i in range(2):
+                        messages.append(
+                            {
+                                "tenant_id": TENANT,
+                                "name": new_name("messages"),
+                                "activity": key,
+                                "direction": "IN",
+                                "text": f"Zpráva {i} od {person.last}",
+                                "time": when,
+                            }
+                        )
+        s.execute(insert(Activity), wrappers)
+        for model, rows in (
+            (CallItem, calls),
+            (EmailItem, emails),
+            (WebItem, webs),
+            (SmsItem, sms),
+            (FbmItem, fbm),
+            (Message, messages),
+        ):
+            if rows:
+                s.execute(insert(model), rows)
+        for call in [c["name"] for c in calls[:RECORDINGS]]:
+            blob = files.put(s, TENANT, [audio], "audio/wav")
+            person.blobs.append(blob.name)
+            recordings.append(
+                {
+                    "tenant_id": TENANT,
+                    "name": call,
+                    "blob": blob.name,
+                    "mime": "audio/wav",
+                    "size": len(audio),
+                    "status": "Converted",
+                    "created": now,
+                }
+            )
+            for i in range(3):
+                transcripts.append(
+                    {
+                        "tenant_id": TENANT,
+                        "name": new_name("transcripts"),
+                        "activity": call,
+                        "start": i * 2.0,
+                        "end": i * 2.0 + 1.5,
+                        "speaker": "customer",
+                        "text": f"Tady {person.first} {person.last}",
+                    }
+                )
+        s.execute(insert(Recording), recordings)
+        s.execute(insert(TranscriptSegment), transcripts)
+        # Five other people's tickets that mention her.
+        category = s.scalar(select(TicketCategory.name).where(TicketCategory.tenant_id == TENANT).limit(1))
+        counter = s.get(Counter, (TENANT, "tickets"))
+        assert counter is not None
+        for _ in range(5):
+            counter.value += 1
+            person.mentions.append(counter.value)
+            s.add(
+                Ticket(
+                    tenant_id=TENANT,
+                    name=counter.value,
+                    title="Dotaz souseda",
+                    category=category,
+                    description=f"Volala paní {person.last}, číslo {person.phone}.",
+                    stage="OPEN",
+                    priority="MEDIUM",
+                    followers=[],
+                    custom_fields={},
+                    consents={},
+                )
+            )
+    return person
+
+
+def _hovor_erase(env: Any, person: Person) -> float:
+    from hovor.db import unit_of_work
+    from hovor.jobs import service as jobs
+    from hovor.jobs.models import DONE, Job
+    from hovor.privacy import erasure  # noqa: F401 - registers the job
+
+    with unit_of_work(env.factory) as s:
+        job = jobs.enqueue(
+            s, TENANT, "erasure", {"contact": person.contact, "include": {}}, target=person.contact
+        )
+        name = job.name
+    t0 = time.perf_counter()
+    jobs.run_pending(env)
+    elapsed = time.perf_counter() - t0
+    with env.factory() as s:
+        state = s.get(Job, (TENANT, name))
+        assert state is not None and state.state == DONE, state.error if state else None
+    return elapsed
+
+
+def _baseline_erase(
+    raw: Any, url: str, blob_root: Path, person: Person, text_columns: list[tuple[str, list[str]]]
+) -> float:
+    """The same erasure as hand-written SQL and file operations."""
+    sqlite = url.startswith("sqlite")
+    keys = person.activities
+    t0 = time.perf_counter()
+    marks = ",".join("?" * len(keys))
+    # Mentions: the same LIKE pre-filter over the same free-text columns, then the replacements.
+    needles = [person.last[:-1], person.email, person.phone[-3:]]
+    for table, columns in text_columns:
+        like = " OR ".join(f"CAST({c} AS TEXT) LIKE ?" for c in columns for _ in needles)
+        raw.q(
+            f"SELECT * FROM {table} WHERE tenant_id = ? AND ({like})",
+            (TENANT, *[f"%{n}%" for _ in columns for n in needles]),
+        )
+    for ticket in person.mentions:
+        raw.x(
+            "UPDATE tickets SET description = ? WHERE tenant_id = ? AND name = ?",
+            ("Volala paní [name], číslo [phone].", TENANT, ticket),
+        )
+    raw.x("BEGIN")
+    true = "1" if sqlite else "true"
+    by_key = f"WHERE tenant_id = ? AND name IN ({marks})"
+    for table, sets in (
+        ("activities", f"title = NULL, contact = NULL, custom_fields = '{{}}', anonymized = {true}"),
+        ("activity_calls", "clid = NULL"),
+        ("activity_emails", "address = NULL, title = NULL, text = NULL, html = NULL, headers = '{}'"),
+        ("activity_webs", "title = NULL, email = NULL, phone = NULL"),
+        ("activity_sms", "sender = NULL"),
+        ("activity_fbm", "sender = NULL, title = NULL"),
+    ):
+        raw.x(f"UPDATE {table} SET {sets} {by_key}", (TENANT, *keys))
+    raw.x(f"DELETE FROM messages WHERE tenant_id = ? AND activity IN ({marks})", (TENANT, *keys))
+    raw.x(f"DELETE FROM call_transcripts WHERE tenant_id = ? AND activity IN ({marks})", (TENANT, *keys))
+    raw.x(f"DELETE FROM call_recordings WHERE tenant_id = ? AND name IN ({marks})", (TENANT, *keys))
+    bmarks = ",".join("?" * len(person.blobs))
+    stored = raw.q(
+        f"SELECT store_key FROM blobs WHERE tenant_id = ? AND name IN ({bmarks})", (TENANT, *person.blobs)
+    )
+    raw.x(
+        f"UPDATE blobs SET wrapped_key = NULL, destroyed = ? WHERE tenant_id = ? AND name IN ({bmarks})",
+        (dt.datetime.now(dt.UTC).isoformat(), TENANT, *person.blobs),
+    )
+    raw.x(
+        "DELETE FROM identifiers WHERE tenant_id = ? AND value IN (?, ?)",
+        (TENANT, person.phone, person.email),
+    )
+    raw.conn.cursor().executemany(
+        "INSERT INTO tombstones (tenant_id, name, record_type, record_key, action, at)"
+        f" VALUES ({raw.p}, {raw.p}, 'activities', {raw.p}, 'anonymize', {raw.p})",
+        [(TENANT, f"tb-{k}", k, dt.datetime.now(dt.UTC).isoformat()) for k in keys],
+    )
+    raw.x("DELETE FROM crm_contacts WHERE tenant_id = ? AND name = ?", (TENANT, person.contact))
+    raw.x("COMMIT")
+    for (key,) in stored:
+        path = blob_root / key[:2] / key[2:4] / key
+        if path.exists():
+            path.unlink()
+    raw.x(f"DELETE FROM blobs WHERE tenant_id = ? AND name IN ({bmarks})", (TENANT, *person.blobs))
+    if sqlite:
+        raw.q("PRAGMA wal_checkpoint(TRUNCATE)")
+    else:
+        for table in TOUCHED:
+            raw.x(f'VACUUM (FULL, ANALYZE) "{table}"')
+    return time.perf_counter() - t0
+
+
+TOUCHED = [
+    "activities",
+    "activity_calls",
+    "activity_emails",
+    "activity_webs",
+    "activity_sms",
+    "activity_fbm",
+    "blobs",
+    "call_recordings",
+    "call_transcripts",
+    "crm_contacts",
+    "identifiers",
+    "messages",
+    "tickets",
+]
+
+
+def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
+    """One person with 1,000 linked activities (100 recordings) erased: the whole job, compaction
+    included; baseline: the same changes as hand-written SQL and file operations."""
+    import hovor.models  # noqa: F401
+    from bench.run import Raw
+    from hovor.audit.keys import signing_key
+    from hovor.db import make_engine, make_session_factory
+    from hovor.files.service import Files
+    from hovor.jobs.service import Env
+    from hovor.privacy.erasure import free_text_columns
+
+    settings = settings_for(args.db, args.data_dir)
+    engine = make_engine(args.db)
+    factory = make_session_factory(engine)
+    files = Files(settings)
+    env = Env(settings, factory, files, signing_key(settings), engine)
+    text_columns = [(t.name, [c.name for c in cols]) for t, cols in free_text_columns().items()]
+    raw = Raw(args.db)
+    blob_root = Path(settings.resolved_blob_store_url.removeprefix("file://"))
+    reps = max(1, min(args.reps, 5))
+    base_seed = random.Random().randrange(10**5)
+    hovor_s, base_s = [], []
+    for i in range(reps):
+        person = make_person(factory, files, base_seed + 2 * i)
+        hovor_s.append(_hovor_erase(env, person))
+        twin = make_person(factory, files, base_seed + 2 * i + 1)
+        base_s.append(_baseline_erase(raw, args.db, blob_root, twin, text_columns))
+    hovor = stats_ms(hovor_s)
+    sql = stats_ms(base_s)
+    return {
+        "activities_per_subject": sum(c for _, c in CHANNELS),
+        "recordings_per_subject": RECORDINGS,
+        "runs": reps,
+        "hovor": hovor,
+        "sql": sql,
+        "ratio_p50": round(hovor["p50_ms"] / sql["p50_ms"], 2) if sql["p50_ms"] else 0.0,
+        "targets": {"p50<=3s": hovor["p50_ms"] <= 3000, "ratio<=3": hovor["p50_ms"] <= 3 * sql["p50_ms"]},
+    }
+
+
+def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
+    """Every record of one person found from all their identifiers (phones, e-mails, name), through
+    the resolver; baseline: the same indexed lookups by hand in SQL."""
+    from bench.run import Raw, timed
+    from hovor.crm.models import Contact
+    from hovor.db import make_engine, make_session_factory
+    from hovor.demo import system_caller
+    from hovor.privacy.models import Identifier
+    from hovor.privacy.resolver import resolve
+
+    factory = make_session_factory(make_engine(args.db))
+    rnd = random.Random(11)
+    with factory() as s:
+        people = []
+        keys = list(s.scalars(select(Contact.name).where(Contact.tenant_id == TENANT).limit(20000)))
+        for key in rnd.sample(keys, min(args.n, len(keys))):
+            contact = s.get(Contact, (TENANT, key))
+            assert contact is not None
+            idents = s.execute(
+                select(Identifier.kind, Identifier.value).where(
+                    Identifier.tenant_id == TENANT,
+                    Identifier.object_type == "contacts",
+                    Identifier.object_name == key,
+                )
+            ).all()
+            people.append((contact.firstname or "", contact.lastname, [(k, v) for k, v in idents]))
+    found = 0
+    with factory() as session:
+        caller = system_caller(session, TENANT)
+        it = iter(people)
+
+        def run() -> None:
+            nonlocal found
+            first, last, idents = next(it)
+            for kind, value in idents:
+                if kind == "phone":
+                    result = resolve(session, caller, phone=value)
+                else:
+                    result = resolve(session, caller, email=value)
+                found += sum(len(v) for v in result.values())
+            found += sum(len(v) for v in resolve(session, caller, name=(first, last)).values())
+
+        resolve(session, caller, phone="+420600000000")
+        samples = timed(run, len(people))
+    raw = Raw(args.db)
+    phone_sql = [
+        "SELECT object_type, object_name FROM identifiers"
+        " WHERE tenant_id = ? AND kind = 'phone' AND value = ?",
+        "SELECT name FROM campaign_records WHERE tenant_id = ? AND number = ?",
+        "SELECT name FROM activity_calls WHERE tenant_id = ? AND clid = ?",
+        "SELECT name FROM activity_webs WHERE tenant_id = ? AND phone = ?",
+        "SELECT name FROM activity_sms WHERE tenant_id = ? AND sender = ?",
+    ]
+    email_sql = [
+        "SELECT object_type, object_name FROM identifiers"
+        " WHERE tenant_id = ? AND kind = 'email' AND value = ?",
+        "SELECT name FROM tickets WHERE tenant_id = ? AND email = ?",
+        "SELECT name FROM activity_emails WHERE tenant_id = ? AND address = ?",
+        "SELECT name FROM activity_webs WHERE tenant_id = ? AND email = ?",
+    ]
+    it2 = iter(people)
+
+    def base() -> None:
+        first, last, idents = next(it2)
+        for kind, value in idents:
+            for sql in phone_sql if kind == "phone" else email_sql:
+                raw.q(sql, (TENANT, value))
+        full = f"{first} {last}".strip()
+        raw.q(
+            "SELECT name FROM crm_contacts WHERE tenant_id = ? AND lastname = ? AND firstname = ?",
+            (TENANT, last, first),
+        )
+        for table in ("crm_accounts", "activity_webs", "activity_fbm"):
+            raw.q(f"SELECT name FROM {table} WHERE tenant_id = ? AND title = ?", (TENANT, full))
+
+    base_samples = timed(base, len(people))
+    ours = stats_ms(samples)
+    sql = stats_ms(base_samples)
+    return {
+        "hovor": {**ours, "records_per_subject": round(found / len(people), 1)},
+        "sql": sql,
+        "ratio_p50": round(ours["p50_ms"] / sql["p50_ms"], 2) if sql["p50_ms"] else 0.0,
+        "targets": {"p50<=10ms": ours["p50_ms"] <= 10},
+    }
