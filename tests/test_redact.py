@@ -27,11 +27,13 @@ def test_mentions_take_out_only_this_person() -> None:
     r = Redactor.for_person("CZ", "Jana", "Nováková", ["+420603123456"], ["Jana.Novakova@Example.cz"])
     text = (
         "Volala paní Nováková (+420 603 123 456, 603123456, 00420603123456, 603-123-456) kvůli Novákové; "
-        "s Janou Novákovou mluvil Petr, jana.novakova@example.cz. Jiný klient: 777 111 222, petr@x.cz, Novotný."
+        "s Janou Novákovou mluvil Petr, jana.novakova@example.cz. "
+        "Jiný klient: 777 111 222, petr@x.cz, Novotný."
     )
     assert r.mentions(text) == (
         "Volala paní [name] ([phone], [phone], [phone], [phone]) kvůli [name]; "
-        "s [name] mluvil Petr, [e-mail]. Jiný klient: 777 111 222, petr@x.cz, Novotný."
+        "s [name] mluvil Petr, [e-mail]. "
+        "Jiný klient: 777 111 222, petr@x.cz, Novotný."
     )
     assert r.mentions(r.mentions(text)) == r.mentions(text)  # redacting twice changes nothing more
 
