@@ -135,21 +135,19 @@ def claim(env: Env, worker: str, *, kinds: Sequence[str] | None = None) -> Run |
     """Takes the oldest runnable job: queued and due, or running under a lease that ran out."""
     now = utcnow()
     stale = now - dt.timedelta(seconds=env.settings.job_lease_seconds)
+    runnable = or_(
+        and_(Job.state == QUEUED, Job.run_after <= now),
+        and_(Job.state == RUNNING, Job.heartbeat < stale),
+    )
+    if kinds:
+        runnable = and_(runnable, Job.kind.in_(kinds))
+    # An idle worker asks every second; asking without a write transaction keeps it from taking
+    # SQLite's writer lock (or a PostgreSQL row lock) when there is nothing to do.
+    with env.engine.connect() as conn:
+        if conn.execute(select(Job.name).where(runnable).limit(1)).first() is None:
+            return None
     with unit_of_work(env.factory) as session:
-        stmt = (
-            select(Job)
-            .where(
-                or_(
-                    and_(Job.state == QUEUED, Job.run_after <= now),
-                    and_(Job.state == RUNNING, Job.heartbeat < stale),
-                )
-            )
-            .order_by(Job.run_after)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if kinds:
-            stmt = stmt.where(Job.kind.in_(kinds))
+        stmt = select(Job).where(runnable).order_by(Job.run_after).limit(1).with_for_update(skip_locked=True)
         job = session.scalars(stmt).first()
         if job is None:
             return None
