@@ -134,3 +134,24 @@ def test_sqlite_writers_queue_and_readers_do_not_wait(tmp_path: Path) -> None:
     release.set()
     t.join()
     engine.dispose()
+
+
+def test_postgresql_keeps_no_statistics_of_personal_data(engine: Any, backend: str) -> None:
+    """ANALYZE would copy sample values of these columns into pg_statistic, out of erasure's reach."""
+    from hovor.privacy.registry import without_statistics
+
+    wanted = set(without_statistics(Base.metadata))
+    assert ("crm_contacts", "lastname") in wanted and ("activity_calls", "clid") in wanted
+    if backend != "postgres":
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, a.attname, a.attstattarget FROM pg_attribute a"
+                " JOIN pg_class c ON c.oid = a.attrelid"
+                " WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped"
+            )
+        ).all()
+    targets = {(t, c): s for t, c, s in rows}
+    assert {tc for tc in wanted if targets.get(tc) != 0} == set()
+    assert targets[("activities", "time")] != 0  # the rest keep their statistics

@@ -726,6 +726,11 @@ def compact(engine: Any, tables: Iterable[str]) -> None:
             for table in tables:
                 if table in known:  # names from the metadata only, never from input
                     conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
+            # Columns with personal data keep no statistics (migration 0008); statistics from before
+            # that, dropped since, may still sit in pg_statistic's pages. Only a superuser may
+            # rewrite it; without the right this is skipped (docs/privacy.md).
+            if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+                conn.execute(text("VACUUM FULL pg_statistic"))
 
 
 def step_compact(run: jobs.Run) -> None:

@@ -91,3 +91,23 @@ def iter_columns(metadata: MetaData) -> Iterator[tuple[str, Column[Any], Classif
 
 def unclassified(metadata: MetaData) -> list[str]:
     return [f"{t}.{c.name}" for t, c, cls in iter_columns(metadata) if cls is None]
+
+
+# Categories whose values are keys of other records or blobs (random ids), not a person's data.
+KEY_CATEGORIES = frozenset({Category.RECORD_LINK, Category.AUDIO, Category.FILE})
+
+
+def without_statistics(metadata: MetaData) -> list[tuple[str, str]]:
+    """(table, column) of every column holding a data subject's values that erasure changes.
+
+    On PostgreSQL these columns have their statistics target set to 0: ANALYZE (and autovacuum)
+    would otherwise copy sample values (most common values, histogram bounds) into
+    ``pg_statistic``, a store of its own that erasure cannot reach without superuser rights."""
+    return [
+        (table, column.name)
+        for table, column, cls in iter_columns(metadata)
+        if cls is not None
+        and cls.owner is Owner.SUBJECT
+        and cls.erasure is not Erasure.KEEP
+        and cls.category not in KEY_CATEGORIES
+    ]
