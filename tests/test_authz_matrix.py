@@ -257,7 +257,7 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
     elif path.endswith("/erasure.json") and route.method == "POST":
         kwargs["json"] = {}
     elif path.endswith("/subjects.json"):
-        kwargs["params"] = {"phone": "601 000 000"}
+        kwargs["json"] = {"phone": "601 000 000"}
     elif path.endswith("/batch.json"):
         kwargs["json"] = {"data": [_create_body(app, kind)]}
     elif route.method == "POST" and not path.endswith("logout.json"):

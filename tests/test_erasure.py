@@ -383,14 +383,14 @@ def test_plain_delete_leaves_tombstones_and_shreds(client: TestClient, tenant: A
 def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any) -> None:
     subject = build(client, tenant.h())
     dpo = tenant.h("dpo")
-    by_phone = client.get("/api/v6/subjects.json", params={"phone": "00420603123456"}, headers=dpo).json()
+    by_phone = client.post("/api/v6/subjects.json", json={"phone": "00420603123456"}, headers=dpo).json()
     groups = by_phone["result"]["data"]
     assert set(groups["activitiesCall"]["keys"]) == {subject.activities["CALL"], subject.unlinked_call}
     assert groups["activitiesSms"]["keys"] == [subject.activities["SMS"]]
     assert groups["activitiesWeb"]["keys"] == [subject.activities["CHAT"]]
     assert groups["campaignsRecords"]["keys"] == subject.records
     assert groups["contacts"]["keys"] == [subject.contact]
-    by_email = client.get("/api/v6/subjects.json", params={"email": EMAIL.upper()}, headers=dpo).json()
+    by_email = client.post("/api/v6/subjects.json", json={"email": EMAIL.upper()}, headers=dpo).json()
     assert set(by_email["result"]["data"]) == {
         "activitiesEmail",
         "activitiesWeb",
@@ -399,14 +399,14 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
         "activitiesMessages",  # the chat's
         "attachments",  # the e-mail's and the ticket's
     }
-    by_name = client.get("/api/v6/subjects.json", params={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
+    by_name = client.post("/api/v6/subjects.json", json={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
     assert by_name["result"]["data"]["contacts"]["keys"] == [subject.contact]
     assert by_name["result"]["data"]["activitiesWeb"]["count"] == 1
-    by_social = client.get("/api/v6/subjects.json", params={"social": "psid-zlatohlavkova-77"}, headers=dpo)
+    by_social = client.post("/api/v6/subjects.json", json={"social": "psid-zlatohlavkova-77"}, headers=dpo)
     assert by_social.json()["result"]["data"]["activitiesFbm"]["keys"] == [subject.activities["FBM"]]
-    by_ip = client.get("/api/v6/subjects.json", params={"ip": "198.51.100.77"}, headers=dpo)
+    by_ip = client.post("/api/v6/subjects.json", json={"ip": "198.51.100.77"}, headers=dpo)
     assert by_ip.json()["result"]["data"]["activitiesWeb"]["count"] == 1
-    by_contact = client.get("/api/v6/subjects.json", params={"contact": subject.contact}, headers=dpo).json()
+    by_contact = client.post("/api/v6/subjects.json", json={"contact": subject.contact}, headers=dpo).json()
     everything = by_contact["result"]["data"]
     assert everything["activities"]["count"] == 6 and everything["activitiesCall"]["keys"] == [
         subject.unlinked_call
@@ -418,11 +418,13 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     )
     assert everything["attachments"]["count"] == 2  # the e-mail's and the ticket's
 
-    assert client.get("/api/v6/subjects.json", headers=dpo).status_code == 400
-    bad = client.get("/api/v6/subjects.json", params={"phone": "12"}, headers=dpo)
+    assert client.post("/api/v6/subjects.json", json={}, headers=dpo).status_code == 400
+    assert client.post("/api/v6/subjects.json", json={"phone": 603123456}, headers=dpo).status_code == 400
+    assert client.post("/api/v6/subjects.json", json={"nick": "x"}, headers=dpo).status_code == 400
+    bad = client.post("/api/v6/subjects.json", json={"phone": "12"}, headers=dpo)
     assert bad.status_code == 400 and "phone" in bad.json()["error"]["form"]
     assert (
-        client.get("/api/v6/subjects.json", params={"phone": "603123456"}, headers=tenant.h()).status_code
+        client.post("/api/v6/subjects.json", json={"phone": "603123456"}, headers=tenant.h()).status_code
         == 403
     )
     entries = client.get("/api/v6/auditLog.json?take=1000", headers=dpo).json()["result"]["data"]

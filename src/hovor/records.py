@@ -67,7 +67,7 @@ def time_field(value: str | None, caller: Caller, field: str) -> dt.datetime | N
         return None
     try:
         return from_wire(value, caller.timezone)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a date at the edge of the calendar
         raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
 
 

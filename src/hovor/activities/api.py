@@ -618,6 +618,11 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
         files.adopt(session, blob)
         activity = session.get(Activity, (caller.tenant_id, item.name))
         assert activity is not None
+        if session.get(Recording, (caller.tenant_id, item.name)) is not None:
+            # Replacing a recording shreds the old one: not while a legal hold keeps it.
+            from hovor.privacy import holds
+
+            holds.check(session, caller.tenant_id, holds.of_activity(activity), "recording")
         recording = service.attach_recording(session, activity, blob, duration, files)
         result = serialize_recording(recording, Ctx(caller))
         audit.record(

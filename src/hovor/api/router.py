@@ -60,9 +60,12 @@ def _eager(resource: Resource, strategy: Any) -> list[Any]:
 def _key(resource: Resource, raw: str) -> Any:
     if resource.key_type is int:
         try:
-            return int(raw)
+            key = int(raw)
         except ValueError:
             raise NotFound("Record not found.") from None
+        if not 0 <= key < 2**63:  # beyond a 64-bit integer no record can have it
+            raise NotFound("Record not found.")
+        return key
     return raw
 
 

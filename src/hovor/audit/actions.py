@@ -56,7 +56,6 @@ _OTHERS = (
     "privacy.recording.delete",
     "privacy.transcript.delete",
     "privacy.communication.delete",
-    "privacy.record.delete",  # a plain delete's tombstoned record (beside the resource's entry)
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",

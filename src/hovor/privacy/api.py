@@ -25,7 +25,7 @@ from hovor.activities.models import (
 from hovor.api import router as generic
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
-from hovor.api.errors import BadRequest, NotFound, ValidationFailed
+from hovor.api.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hovor.api.resource import REGISTRY, Ctx, Resource, qf, register
 from hovor.api.router import after_shredding, load_visible
 from hovor.api.validation import form_from_pydantic
@@ -35,10 +35,11 @@ from hovor.auth.caller import Caller
 from hovor.crm.models import Contact
 from hovor.files.models import Blob
 from hovor.jobs import service as jobs
-from hovor.jobs.models import DONE, FAILED, Job
+from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from hovor.privacy import erasure, holds
 from hovor.privacy.deletes import guard_delete, tombstone
 from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.privacy.index import unindex
 from hovor.privacy.models import LegalHold
 from hovor.privacy.resolver import resolve
 from hovor.records import time_field
@@ -58,24 +59,36 @@ def _job_link(job: Job) -> str:
 
 
 # --- subjects ------------------------------------------------------------------------------------
-@router.get(
+class SubjectQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    contact: str | None = Field(None, max_length=64)
+    phone: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=320)
+    social: str | None = Field(None, max_length=128)
+    ip: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=511, description="given name and surname")
+
+
+@router.post(
     "/api/v6/subjects.json",
     tags=[TAG],
-    summary="Every record that concerns one person: by contact, phone, e-mail, social id, IP address or name",
+    summary="Every record that concerns one person: by contact, phone, e-mail, social id, IP address or "
+    "name (in the JSON body, never in the URL: they are personal data)",
     openapi_extra={"x-permission": "dpo:subjects:search"},
 )
 def subjects(
     request: Request,
     session: DbSession,
     caller: CurrentCaller,
-    contact: str | None = None,
-    phone: str | None = None,
-    email: str | None = None,
-    social: str | None = None,
-    ip: str | None = None,
-    name: str | None = None,
+    body: dict[str, Any] | None = Body(None),
 ) -> Any:
     check(caller, "dpo:subjects:search")
+    try:
+        query = SubjectQuery.model_validate(body or {})
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+    contact, phone, email = query.contact, query.phone, query.email
+    social, ip, name = query.social, query.ip, query.name
     form: dict[str, list[str]] = {}
     lookups: list[dict[str, Any]] = []
     pseudonymize = request.app.state.pseudonyms
@@ -134,17 +147,16 @@ def subjects(
     groups.update(_held_by(session, caller.tenant_id, groups))
     result = {g: {"count": len(k), "keys": sorted(k)} for g, k in sorted(groups.items()) if k}
     total = sum(len(k) for k in groups.values())
-    with request.app.state.session_factory() as writer:
-        audit.record(
-            writer,
-            caller.tenant_id,
-            "privacy.subjects.search",
-            audit.actor_of(request),
-            "subjects",
-            None,
-            {"searched": searched, "found": total},
-        )
-        writer.commit()
+    audit.record(
+        session,
+        caller.tenant_id,
+        "privacy.subjects.search",
+        audit.actor_of(request),
+        "subjects",
+        None,
+        {"searched": searched, "found": total},
+    )
+    session.commit()
     return ok(request, {"data": result, "total": total})
 
 
@@ -214,7 +226,14 @@ def _include(session: Session, caller: Caller, contact: str, raw: Any) -> dict[s
     if raw == "all":
         plan = erasure.make_plan(session, caller.tenant_id, contact, {})
         ident = erasure.identity(session, caller.tenant_id, plan)
-        raw = erasure.unlinked(session, caller, plan, ident)
+        # Every unlinked record carrying her identifiers, but not other contacts and accounts
+        # whole: a namesake or a household sharing a number is a person of their own. Those are
+        # included by name only, from the preview's list.
+        raw = {
+            group: keys
+            for group, keys in erasure.unlinked(session, caller, plan, ident).items()
+            if group not in ("contacts", "accounts")
+        }
     elif isinstance(raw, str):
         raise ValidationFailed({"include": ['Use "all" or a map of record kinds to keys.']})
     try:
@@ -222,14 +241,19 @@ def _include(session: Session, caller: Caller, contact: str, raw: Any) -> dict[s
     except ValueError as exc:
         raise ValidationFailed({"include": [str(exc)]}) from None
     # Only records the caller may see can be included (and they must exist).
+    # Each key as the record stores it ("+5" finds ticket 5 and must plan ticket 5).
+    checked: dict[str, list[str]] = {}
     for kind, keys in include.items():
         resource = REGISTRY[kind]
         for key in keys:
             try:
-                load_visible(session, resource, caller, key)
+                found = load_visible(session, resource, caller, key)
             except NotFound:
-                raise ValidationFailed({f"include.{kind}": [f"No such record: {key}."]}) from None
-    return include
+                raise ValidationFailed(
+                    {f"include.{kind}": ["No such record, or your rights do not cover it."]}
+                ) from None
+            checked.setdefault(kind, []).append(str(found.name))
+    return checked
 
 
 def _latest_erasure(session: Session, tenant_id: str, contact: str) -> Job | None:
@@ -276,7 +300,7 @@ def erasure_preview(
     if contact is None:
         job = _latest_erasure(session, caller.tenant_id, name)
         if job is None:
-            raise NotFound("No such contact, and no erasure of one.")
+            raise NotFound("Record not found.")
         return ok(request, serialize_job(job, Ctx(caller)))
     load_visible(session, REGISTRY["contacts"], caller, name)
     chosen = _include(session, caller, contact.name, "all" if include == "all" else None)
@@ -299,6 +323,16 @@ def request_erasure(request: Request, session: Session, caller: Caller, name: st
     """Checks, plans and enqueues an erasure in the request's transaction (committed by the caller)."""
     check(caller, "dpo:subjects:erase")
     contact = load_visible(session, REGISTRY["contacts"], caller, name)
+    running = session.scalars(
+        select(Job.name).where(
+            Job.tenant_id == caller.tenant_id,
+            Job.kind == erasure.KIND,
+            Job.target == contact.name,
+            Job.state.in_((QUEUED, RUNNING)),
+        )
+    ).first()
+    if running is not None:
+        raise Conflict(f"An erasure of this contact is under way: job {running}.")
     include = _include(session, caller, contact.name, include_raw)
     plan = erasure.make_plan(session, caller.tenant_id, contact.name, include)
     erasure.check_holds(session, caller.tenant_id, plan)
@@ -505,6 +539,8 @@ def _delete_conversation(endpoint: str) -> Any:
             if obj is None:
                 continue
             fields += erasure.clear_row(obj)
+        # The phone numbers and addresses of its custom fields, held in the identifier index.
+        unindex(session, tenant_id, "activities", activity.name)
         messages = session.scalars(
             select(Message).where(Message.tenant_id == tenant_id, Message.activity == activity.name)
         ).all()

@@ -45,11 +45,26 @@ def _attachment_pairs(session: Session, obj: Any) -> list[holds.Pair]:
     return pairs
 
 
+def _ticket_pairs(session: Session, ticket: Any) -> list[holds.Pair]:
+    """The ticket's own holds, and those of the comments and calls filed under it (deleting the
+    ticket deletes its comments)."""
+    from sqlalchemy import select
+
+    pairs = holds.of_ticket(ticket)
+    for row in session.execute(
+        select(Activity.name, Activity.queue, Activity.contact, Activity.ticket).where(
+            Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name
+        )
+    ):
+        pairs += holds.of_activity(row)
+    return pairs
+
+
 # Endpoint → (the tombstone's record type, the hold pairs of a record).
 GUARDED: dict[str, tuple[str, Callable[[Session, Any], list[holds.Pair]]]] = {
     "contacts": ("contacts", lambda s, o: holds.of_contact(o)),
     "accounts": ("accounts", lambda s, o: []),
-    "tickets": ("tickets", lambda s, o: holds.of_ticket(o)),
+    "tickets": ("tickets", _ticket_pairs),
     "campaignsRecords": ("campaignsRecords", lambda s, o: holds.of_record(o)),
     "attachments": ("attachments", _attachment_pairs),
     **{ep: ("activities", _activity_pairs) for ep in CHANNELS},

@@ -347,6 +347,10 @@ def subject_columns(model: Any) -> tuple[tuple[str, str, Erasure], ...]:
     return tuple(out)
 
 
+def _column(model: Any, attr: str) -> Any:
+    return inspect(model).attrs[attr].columns[0]
+
+
 def row_change(obj: Any, redactor: Redactor) -> RowChange:
     """What erasure does to one row of the person's own records, column by column, as declared."""
     change = RowChange()
@@ -359,7 +363,7 @@ def row_change(obj: Any, redactor: Redactor) -> RowChange:
         elif erasure is Erasure.PLACEHOLDER:
             new = PLACEHOLDER
         elif erasure is Erasure.REDACT_TEXT:
-            new = _map_text(value, redactor.own)
+            new = _fit(_column(obj.__class__, attr), _map_text(value, redactor.own))
         elif erasure is Erasure.DELETE_BLOB:
             change.blobs.append(value)
             change.delete_row = True
@@ -429,7 +433,7 @@ def step_plan(run: jobs.Run) -> None:
     with unit_of_work(run.env.factory) as session:
         include = run.params.get("include") or {}
         plan = make_plan(session, run.tenant_id, run.params["contact"], include)
-        check_holds(session, run.tenant_id, plan)
+        _check_holds_now(session, run, plan)
         run.beat(session, {"plan": plan.as_dict(), "planned": {t: len(v) for t, v in plan.keys.items()}})
 
 
@@ -467,11 +471,69 @@ def free_text_columns() -> dict[Any, list[Column[Any]]]:
     return out
 
 
-def find_mentions(
-    session: Session, tenant_id: str, redactor: Redactor, plan: Plan
-) -> Iterator[tuple[Any, dict[str, Any], dict[str, Any], list[str]]]:
-    """(table, primary key, new values, changed field names) of every row of other people's records
-    that mentions the person."""
+@dataclass
+class Mention:
+    """A row of another person's record that mentions the person, and what it becomes."""
+
+    table: Any
+    key: dict[str, Any]
+    values: dict[str, Any]
+    fields: list[str]
+    record: tuple[str, str] | None  # (record type, key) of the record the row belongs to
+    held_by: str | None = None  # the legal hold that keeps it as it is
+
+
+def _record_of(table: Any, row: Any) -> tuple[str, str] | None:
+    for kind, column in _owners().get(table.name, []):
+        if row[column] is not None:
+            return kind, str(row[column])
+    return None
+
+
+def _record_holds(session: Session, tenant_id: str, record: tuple[str, str] | None) -> list[holds.Pair]:
+    if record is None:
+        return []
+    kind, key = record
+    if kind == "contacts":
+        return [("contacts", key)]
+    if kind == "accounts":
+        return []
+    model = MODELS[kind]
+    obj = session.get(model, (tenant_id, int(key) if kind == "tickets" else key))
+    if obj is None:
+        return []
+    return {"activities": holds.of_activity, "tickets": holds.of_ticket, "campaignsRecords": holds.of_record}[
+        kind
+    ](obj)
+
+
+def _redacted(
+    table: Any, row: Any, columns: list[Column[Any]], redactor: Redactor
+) -> tuple[dict[str, Any], list[str]]:
+    new: dict[str, Any] = {}
+    changed: list[str] = []
+    for column in columns:
+        value = row[column.name]
+        if _empty(value):
+            continue
+        redacted = _fit(column, _map_text(value, redactor.mentions))
+        if redacted != value:
+            new[column.name] = redacted
+            changed.append(f"{table.name}.{column.name}")
+    return new, changed
+
+
+def _fit(column: Any, value: Any) -> Any:
+    """A redacted text can be longer than the original (``Malá`` → ``[name]``): cut to the column."""
+    length = getattr(column.type, "length", None)
+    if isinstance(value, str) and length and len(value) > length:
+        return value[:length]
+    return value
+
+
+def find_mentions(session: Session, tenant_id: str, redactor: Redactor, plan: Plan) -> Iterator[Mention]:
+    """Every row of other people's records that mentions the person, with its redaction and the
+    legal hold (if any) that keeps it unchanged."""
     needles = probes(redactor)
     if not needles:
         return
@@ -494,18 +556,18 @@ def find_mentions(
         for row in session.execute(stmt).mappings():
             if any(str(row[c]) in planned.get(kind, set()) for kind, c in owned_by if row[c] is not None):
                 continue  # the person's own record: anonymized, not redacted
-            new: dict[str, Any] = {}
-            changed: list[str] = []
-            for column in columns:
-                value = row[column.name]
-                if _empty(value):
-                    continue
-                redacted = _map_text(value, redactor.mentions)
-                if redacted != value:
-                    new[column.name] = redacted
-                    changed.append(f"{table.name}.{column.name}")
+            new, changed = _redacted(table, row, columns, redactor)
             if new:
-                yield table, {c.name: row[c.name] for c in pk}, new, changed
+                record = _record_of(table, row)
+                hold = holds.active(session, tenant_id, _record_holds(session, tenant_id, record))
+                yield Mention(
+                    table,
+                    {c.name: row[c.name] for c in pk},
+                    new,
+                    changed,
+                    record,
+                    hold.name if hold is not None else None,
+                )
 
 
 def _escape_like(value: str) -> str:
@@ -513,29 +575,56 @@ def _escape_like(value: str) -> str:
 
 
 def step_mentions(run: jobs.Run) -> None:
-    with run.env.factory() as reader:
+    with run.env.reader() as reader:
         redactor = _redactor(reader, run)
-        found = list(find_mentions(reader, run.tenant_id, redactor, _plan_of(run)))
+        found = [
+            m for m in find_mentions(reader, run.tenant_id, redactor, _plan_of(run)) if m.held_by is None
+        ]
+    columns = free_text_columns()
     for i in range(0, len(found), CHUNK):
         chunk = found[i : i + CHUNK]
         counts: dict[str, int] = {}
         with unit_of_work(run.env.factory) as session:
-            for table, key, values, changed in chunk:
-                where = [table.c[name] == value for name, value in key.items()]
-                session.execute(update(table).where(*where).values(**values))
+            redone: list[Mention] = []
+            for mention in chunk:
+                table = mention.table
+                where = [table.c[name] == value for name, value in mention.key.items()]
+                # Read again in this transaction: an edit made since the scan is redacted, not lost.
+                row = session.execute(select(*table.c).where(*where)).mappings().first()
+                if row is None:
+                    continue
+                if holds.active(
+                    session, run.tenant_id, _record_holds(session, run.tenant_id, mention.record)
+                ):
+                    continue  # a hold placed since the scan
+                values, changed = _redacted(table, row, columns[table], redactor)
+                if values:
+                    session.execute(update(table).where(*where).values(**values))
+                    redone.append(mention)
                 for name in changed:
                     counts[name] = counts.get(name, 0) + 1
+            # The identifier index rows of the person's phones and addresses in the custom fields
+            # just redacted.
+            _unindex_values(session, run.tenant_id, redactor, [m.record for m in redone if m.record])
             run.beat(session, mentions=counts)
         run.fault("mentions.chunk")
-    # The identifier index held the person's phone numbers and e-mail addresses for the custom
-    # fields just redacted (and for the records about to be anonymized).
-    with unit_of_work(run.env.factory) as session:
-        identifiers = sorted(redactor.phones | redactor.emails)
-        for chunk_v in _in_chunks(identifiers):
-            session.execute(
-                delete(Identifier).where(Identifier.tenant_id == run.tenant_id, Identifier.value.in_(chunk_v))
+
+
+def _unindex_values(
+    session: Session, tenant_id: str, redactor: Redactor, records: list[tuple[str, str]]
+) -> None:
+    values = sorted(redactor.phones | redactor.emails)
+    if not values or not records:
+        return
+    for kind, key in records:
+        session.execute(
+            delete(Identifier).where(
+                Identifier.tenant_id == tenant_id,
+                Identifier.object_type == INDEX_TYPE[kind],
+                Identifier.object_name == key,
+                Identifier.value.in_(values),
             )
-        run.beat(session)
+        )
 
 
 def _anonymize_chunk(
@@ -543,6 +632,7 @@ def _anonymize_chunk(
 ) -> dict[str, dict[str, int]]:
     """One transaction: every record of ``keys`` and its child rows, as the registry says."""
     tenant_id = run.tenant_id
+    _check_holds_now(session, run, Plan({**{t: [] for t in TYPES}, kind: keys}))
     model = MODELS[kind]
     key_values: list[Any] = [int(k) for k in keys] if kind == "tickets" else keys
     fields: dict[str, int] = {}
@@ -573,14 +663,15 @@ def _anonymize_chunk(
                 apply(obj, str(getattr(obj, column)))
     session.flush()
     # Rows that go whole go in one statement per table; their blobs' keys first, in this transaction.
-    shredded = run.env.files.destroy_keys(session, tenant_id, blobs)
+    shredded = sum(run.env.files.destroy_keys(session, tenant_id, part) for part in _in_chunks(blobs))
     for child, names in doomed.items():
         deleted[child.__tablename__] = len(names)
-        session.execute(
-            delete(child)
-            .where(child.tenant_id == tenant_id, child.name.in_(names))
-            .execution_options(synchronize_session=False)
-        )
+        for part in _in_chunks(names):
+            session.execute(
+                delete(child)
+                .where(child.tenant_id == tenant_id, child.name.in_(part))
+                .execution_options(synchronize_session=False)
+            )
     session.expunge_all()
     for obj in session.scalars(select(model).where(model.tenant_id == tenant_id, model.name.in_(key_values))):
         key = str(obj.name)
@@ -630,9 +721,15 @@ def _anonymize_chunk(
     }
 
 
+def _check_holds_now(session: Session, run: jobs.Run, plan: Plan) -> None:
+    """A hold placed after the plan still wins: the job stops, and fails for good."""
+    if holds.active(session, run.tenant_id, hold_pairs(session, run.tenant_id, plan)) is not None:
+        raise jobs.Abort("LegalHold")
+
+
 def step_anonymize(run: jobs.Run) -> None:
     plan = _plan_of(run)
-    with run.env.factory() as reader:
+    with run.env.reader() as reader:
         redactor = _redactor(reader, run)
     for kind in TYPES:
         if kind == "contacts":
@@ -648,7 +745,19 @@ def step_contact(run: jobs.Run) -> None:
     from hovor.crm.service import delete_contact
 
     plan = _plan_of(run)
+    # Records linked to the contact since the plan was made (a call that came in meanwhile) are
+    # anonymized before the contact goes; unlinking them would leave them holding her data.
+    with run.env.reader() as reader:
+        fresh = make_plan(reader, run.tenant_id, run.params["contact"], run.params.get("include") or {})
+        redactor = _redactor(reader, run)
+    late = {t: sorted(set(fresh.keys[t]) - set(plan.keys[t])) for t in TYPES if t != "contacts"}
+    for kind, keys in late.items():
+        for chunk in _in_chunks(keys, CHUNK):
+            with unit_of_work(run.env.factory) as session:
+                counts = _anonymize_chunk(session, run, kind, chunk, redactor)
+                run.beat(session, **counts)
     with unit_of_work(run.env.factory) as session:
+        _check_holds_now(session, run, Plan({**{t: [] for t in TYPES}, "contacts": plan.keys["contacts"]}))
         caller = _caller(session, run.tenant_id)
         deleted = 0
         for key in plan.keys["contacts"]:
@@ -873,8 +982,15 @@ def preview(session: Session, caller: Caller, contact: str, include: dict[str, l
                     }
                 )
     mentions = [
-        {"table": table.name, "key": {k: str(v) for k, v in key.items()}, "fields": changed}
-        for table, key, _, changed in find_mentions(session, tenant_id, redactor, plan)
+        {
+            "table": m.table.name,
+            "key": {k: str(v) for k, v in m.key.items()},
+            "record": None if m.record is None else {"type": m.record[0], "name": m.record[1]},
+            "fields": m.fields,
+            # A record under a legal hold keeps the mention; the erasure still goes ahead.
+            "heldBy": m.held_by,
+        }
+        for m in find_mentions(session, tenant_id, redactor, plan)
     ]
     hold = holds.active(session, tenant_id, hold_pairs(session, tenant_id, plan))
     return {
