@@ -347,7 +347,7 @@ TOUCHED = [
 def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
     """One person with 1,000 linked activities (100 recordings) erased: the whole job, compaction
     included; baseline: the same changes as hand-written SQL and file operations."""
-    import hovor.models  # noqa: F401
+    import hovor.models
     from bench.run import Raw
     from hovor.audit.keys import signing_key
     from hovor.db import make_engine, make_session_factory
