@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, String, Text, cast, delete, inspect, or_, select, text, update
+from sqlalchemy import Column, String, Text, cast, delete, inspect, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import (
@@ -835,11 +835,33 @@ def compact(engine: Any, tables: Iterable[str]) -> None:
             for table in tables:
                 if table in known:  # names from the metadata only, never from input
                     conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
+                    if (
+                        conn.execute(
+                            select(literal(1)).select_from(Base.metadata.tables[table]).limit(1)
+                        ).first()
+                        is None
+                    ):
+                        _drop_statistics(conn, table)
             # Columns with personal data keep no statistics (migration 0008); statistics from before
             # that, dropped since, may still sit in pg_statistic's pages. Only a superuser may
             # rewrite it; without the right this is skipped (docs/privacy.md).
             if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
                 conn.execute(text("VACUUM FULL pg_statistic"))
+
+
+def _drop_statistics(conn: Any, table: str) -> None:
+    """ANALYZE of an empty table keeps the statistics it had (with sample values of rows now
+    gone); changing a column to its own type drops them, which the table's owner may do."""
+    rows = conn.execute(
+        text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_statistic s"
+            " JOIN pg_attribute a ON a.attrelid = s.starelid AND a.attnum = s.staattnum"
+            " WHERE s.starelid = CAST(:table AS regclass)"
+        ),
+        {"table": f'"{table}"'},
+    ).all()
+    for column, kind in rows:
+        conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE {kind}'))
 
 
 def step_compact(run: jobs.Run) -> None:

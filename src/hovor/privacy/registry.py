@@ -93,21 +93,34 @@ def unclassified(metadata: MetaData) -> list[str]:
     return [f"{t}.{c.name}" for t, c, cls in iter_columns(metadata) if cls is None]
 
 
-# Categories whose values are keys of other records or blobs (random ids), not a person's data.
-KEY_CATEGORIES = frozenset({Category.RECORD_LINK, Category.AUDIO, Category.FILE})
+# What a person wrote or is called: columns the planner needs no statistics of (nothing is looked
+# up by them but names, which have their own indexes and are found as well without).
+CONTENT_CATEGORIES = frozenset(
+    {
+        Category.PERSON_NAME,
+        Category.ADDRESS,
+        Category.TEXT,
+        Category.HTML,
+        Category.FORM,
+        Category.CONSENT,
+    }
+)
 
 
 def without_statistics(metadata: MetaData) -> list[tuple[str, str]]:
-    """(table, column) of every column holding a data subject's values that erasure changes.
+    """(table, column) of every content column holding a data subject's values that erasure changes.
 
     On PostgreSQL these columns have their statistics target set to 0: ANALYZE (and autovacuum)
     would otherwise copy sample values (most common values, histogram bounds) into
-    ``pg_statistic``, a store of its own that erasure cannot reach without superuser rights."""
+    ``pg_statistic``, a store of its own. Identifier columns (phone numbers, addresses) keep their
+    statistics: without them the planner takes a sequential scan for a lookup by number. Their
+    statistics are rebuilt by the erasure's ANALYZE, and the dead versions in pg_statistic's pages
+    rewritten when the erasure runs as a superuser (docs/privacy.md)."""
     return [
         (table, column.name)
         for table, column, cls in iter_columns(metadata)
         if cls is not None
         and cls.owner is Owner.SUBJECT
         and cls.erasure is not Erasure.KEEP
-        and cls.category not in KEY_CATEGORIES
+        and cls.category in CONTENT_CATEGORIES
     ]
