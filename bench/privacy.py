@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+import hovor.models  # noqa: F401 - every mapper, so references across domains resolve
 from bench.common import TENANT, settings_for, stats_ms
 
 CHANNELS = [("CALL", 600), ("EMAIL", 150), ("CHAT", 100), ("SMS", 100), ("FBM", 50)]
@@ -39,7 +40,6 @@ class Person:
 
 def make_person(factory: Any, files: Any, n: int) -> Person:
     """One person with a thousand activities, written with bulk inserts (not timed)."""
-    import hovor.models  # noqa: F401
     from hovor.activities.audio import synth_wav
     from hovor.activities.models import (
         Activity,
@@ -239,11 +239,13 @@ def make_person(factory: Any, files: Any, n: int) -> Person:
     return person
 
 
-def _hovor_erase(env: Any, person: Person) -> float:
-    from hovor.db import unit_of_work
+def _hovor_erase(env: Any, person: Person) -> tuple[float, float]:
+    """(the erasure job's seconds, the compaction job's seconds: PostgreSQL only, else 0)."""
+    from sqlalchemy import update
+
+    from hovor.db import unit_of_work, utcnow
     from hovor.jobs import service as jobs
-    from hovor.jobs.models import DONE, Job
-    from hovor.privacy import erasure  # noqa: F401 - registers the job
+    from hovor.jobs.models import DONE, QUEUED, Job
 
     with unit_of_work(env.factory) as s:
         job = jobs.enqueue(
@@ -251,17 +253,21 @@ def _hovor_erase(env: Any, person: Person) -> float:
         )
         name = job.name
     t0 = time.perf_counter()
-    jobs.run_pending(env)
+    jobs.run_pending(env, kinds=["erasure"])
     elapsed = time.perf_counter() - t0
     with env.factory() as s:
         state = s.get(Job, (TENANT, name))
         assert state is not None and state.state == DONE, state.error if state else None
-    return elapsed
+    with unit_of_work(env.factory) as s:  # the compaction job waits a minute for company; not here
+        s.execute(update(Job).where(Job.kind == "compact", Job.state == QUEUED).values(run_after=utcnow()))
+    t1 = time.perf_counter()
+    jobs.run_pending(env, kinds=["compact"])
+    return elapsed, time.perf_counter() - t1
 
 
 def _baseline_erase(
     raw: Any, url: str, blob_root: Path, person: Person, text_columns: list[tuple[str, list[str]]]
-) -> float:
+) -> tuple[float, float]:
     """The same erasure as hand-written SQL and file operations."""
     sqlite = url.startswith("sqlite")
     keys = person.activities
@@ -321,10 +327,12 @@ def _baseline_erase(
     raw.x(f"DELETE FROM blobs WHERE tenant_id = ? AND name IN ({bmarks})", (TENANT, *person.blobs))
     if sqlite:
         raw.q("PRAGMA wal_checkpoint(TRUNCATE)")
-    else:
-        for table in TOUCHED:
-            raw.x(f'VACUUM (FULL, ANALYZE) "{table}"')
-    return time.perf_counter() - t0
+        return time.perf_counter() - t0, 0.0
+    changes = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for table in TOUCHED:
+        raw.x(f'VACUUM (FULL, ANALYZE) "{table}"')
+    return changes, time.perf_counter() - t1
 
 
 TOUCHED = [
@@ -347,7 +355,6 @@ TOUCHED = [
 def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
     """One person with 1,000 linked activities (100 recordings) erased: the whole job, compaction
     included; baseline: the same changes as hand-written SQL and file operations."""
-    import hovor.models
     from bench.run import Raw
     from hovor.audit.keys import signing_key
     from hovor.db import make_engine, make_session_factory
@@ -365,23 +372,37 @@ def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
     blob_root = Path(settings.resolved_blob_store_url.removeprefix("file://"))
     reps = max(1, min(args.reps, 5))
     base_seed = random.Random().randrange(10**5)
-    hovor_s, base_s = [], []
+    hovor_s, base_s, hovor_c, base_c = [], [], [], []
     for i in range(reps):
         person = make_person(factory, files, base_seed + 2 * i)
-        hovor_s.append(_hovor_erase(env, person))
+        erase, vacuum = _hovor_erase(env, person)
+        hovor_s.append(erase)
+        hovor_c.append(vacuum)
         twin = make_person(factory, files, base_seed + 2 * i + 1)
-        base_s.append(_baseline_erase(raw, args.db, blob_root, twin, text_columns))
-    hovor = stats_ms(hovor_s)
+        changes, base_vacuum = _baseline_erase(raw, args.db, blob_root, twin, text_columns)
+        base_s.append(changes)
+        base_c.append(base_vacuum)
+    ours = stats_ms(hovor_s)
     sql = stats_ms(base_s)
-    return {
+    result: dict[str, Any] = {
         "activities_per_subject": sum(c for _, c in CHANNELS),
         "recordings_per_subject": RECORDINGS,
         "runs": reps,
-        "hovor": hovor,
+        "hovor": ours,
         "sql": sql,
-        "ratio_p50": round(hovor["p50_ms"] / sql["p50_ms"], 2) if sql["p50_ms"] else 0.0,
-        "targets": {"p50<=3s": hovor["p50_ms"] <= 3000, "ratio<=3": hovor["p50_ms"] <= 3 * sql["p50_ms"]},
+        "ratio_p50": round(ours["p50_ms"] / sql["p50_ms"], 2) if sql["p50_ms"] else 0.0,
+        "targets": {"p50<=3s": ours["p50_ms"] <= 3000, "ratio<=3": ours["p50_ms"] <= 3 * sql["p50_ms"]},
     }
+    if not args.db.startswith("sqlite"):
+        # The rewrite of the touched tables (VACUUM FULL), a job of its own shared by the erasures
+        # of a minute; the baseline runs the same statements on the same tables.
+        compaction, base = stats_ms(hovor_c), stats_ms(base_c)
+        result["compaction"] = {
+            "hovor": compaction,
+            "sql": base,
+            "ratio_p50": round(compaction["p50_ms"] / base["p50_ms"], 2) if base["p50_ms"] else 0.0,
+        }
+    return result
 
 
 def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:

@@ -83,6 +83,7 @@ def _run_jobs(url: str, data_dir: Path, fault: str | None = None) -> int:
         "HOVOR_DATABASE_URL": url,
         "HOVOR_DATA_DIR": str(data_dir),
         "HOVOR_JOB_LEASE_SECONDS": "0.5",
+        "HOVOR_ERASURE_COMPACT_DELAY_SECONDS": "0",
     }
     env.pop("HOVOR_FAULT_POINT", None)
     if fault:
@@ -118,11 +119,15 @@ def _snapshot(url: str, data_dir: Path) -> dict[str, Any]:
                 repr((a.action, a.object_type, a.object_key, a.details))
                 for a in conn.execute(select(AuditEntry.__table__)).mappings()
             )
-            job = conn.execute(select(Job.__table__)).mappings().one()
+            job = conn.execute(select(Job.__table__).where(Job.kind == "erasure")).mappings().one()
             certificate = dict(job["result"]["certificate"])
-            for moment in ("started", "finished"):
-                certificate.pop(moment)
-            out["job"] = (job["state"], job["progress"], certificate)
+            progress = dict(job["progress"])
+            for volatile in ("started", "finished", "compaction"):  # times, and a job's random name
+                certificate.pop(volatile)
+                progress.pop(volatile, None)
+            out["job"] = (job["state"], progress, certificate)
+            compactions = conn.execute(select(Job.__table__).where(Job.kind == "compact")).mappings().all()
+            out["compactions"] = [(c["state"], c["params"]) for c in compactions]
     finally:
         engine.dispose()
     out["blob_files"] = sorted(p.name for p in (data_dir / "blobs").rglob("*") if p.is_file())
@@ -161,7 +166,9 @@ def test_erasure_killed_at_every_step_ends_like_an_uninterrupted_one(backend_: s
     assert reference["job"][0] == "done"
     assert reference["crm_contacts"] and all("Zlatohl" not in row for row in reference["crm_contacts"])
 
-    for n, point in enumerate(KILL_POINTS, start=1):
+    # On PostgreSQL the tables are rewritten by a compaction job of their own; it can die too.
+    points = [*KILL_POINTS, "compact.vacuum"] if backend_ == "postgres" else KILL_POINTS
+    for n, point in enumerate(points, start=1):
         url, data_dir = _copy(backend_, template_url, template_dir, tmp_path, n)
         assert _run_jobs(url, data_dir, point) == 137, f"{point} was never reached"
         time.sleep(0.6)  # the dead worker's lease runs out

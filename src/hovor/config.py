@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         "worker (its worker died).",
         gt=0,
     )
+    erasure_compact_delay_seconds: float = Field(
+        60,
+        description="PostgreSQL: how long after an erasure its tables are rewritten (VACUUM FULL), so "
+        "that erasures close together share one rewrite.",
+        ge=0,
+    )
     erasure_wait_seconds: float = Field(
         10,
         description="How long `DELETE contacts/{name}.json?anonymize=1` waits for its erasure job to "

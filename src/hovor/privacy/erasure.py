@@ -28,13 +28,12 @@ matches), so the end state is the same as an uninterrupted run.
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, String, Text, cast, delete, inspect, literal, or_, select, text, update
+from sqlalchemy import Column, String, Text, cast, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import (
@@ -57,7 +56,7 @@ from hovor.crm.models import Account, Contact
 from hovor.db import Base, new_name, unit_of_work, utcnow
 from hovor.helpdesk.models import Ticket
 from hovor.jobs import service as jobs
-from hovor.privacy import holds
+from hovor.privacy import compaction, holds
 from hovor.privacy.models import Identifier, Tombstone
 from hovor.privacy.redact import Redactor, name_forms, probes
 from hovor.privacy.registry import Category, Erasure, Owner, classification
@@ -809,63 +808,17 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
     return sorted(t for t in tables if t in Base.metadata.tables)
 
 
-def compact(engine: Any, tables: Iterable[str]) -> None:
-    """Leave no erased bytes in the database's files (docs/privacy.md says what each engine keeps).
-
-    SQLite: ``secure_delete`` has zeroed freed cells and pages already; the WAL, which still holds
-    the pages as they were, is checkpointed and truncated. PostgreSQL: an UPDATE or DELETE leaves
-    the old row version's bytes in the page, and a plain VACUUM only marks the space free (it does
-    not zero it, in heap or index pages), so the touched tables are rewritten with VACUUM FULL,
-    which writes new files and drops the old ones. It locks each table while it is rewritten."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            if conn.exec_driver_sql("PRAGMA secure_delete").scalar() != 1:
-                raise RuntimeError("SQLite secure_delete is off; erased rows would stay in free pages")
-        # Readers that hold an old snapshot keep the WAL's frames in use; wait for them briefly.
-        for _ in range(100):
-            with engine.connect() as conn:
-                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
-            if busy is not None and busy[0] == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the SQLite WAL could not be truncated; a reader held it too long")
-    if engine.dialect.name == "postgresql":
-        known = set(Base.metadata.tables)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables:
-                if table in known:  # names from the metadata only, never from input
-                    conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
-                    if (
-                        conn.execute(
-                            select(literal(1)).select_from(Base.metadata.tables[table]).limit(1)
-                        ).first()
-                        is None
-                    ):
-                        _drop_statistics(conn, table)
-            # Columns with personal data keep no statistics (migration 0008); statistics from before
-            # that, dropped since, may still sit in pg_statistic's pages. Only a superuser may
-            # rewrite it; without the right this is skipped (docs/privacy.md).
-            if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
-                conn.execute(text("VACUUM FULL pg_statistic"))
-
-
-def _drop_statistics(conn: Any, table: str) -> None:
-    """ANALYZE of an empty table keeps the statistics it had (with sample values of rows now
-    gone); changing a column to its own type drops them, which the table's owner may do."""
-    rows = conn.execute(
-        text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_statistic s"
-            " JOIN pg_attribute a ON a.attrelid = s.starelid AND a.attnum = s.staattnum"
-            " WHERE s.starelid = CAST(:table AS regclass)"
-        ),
-        {"table": f'"{table}"'},
-    ).all()
-    for column, kind in rows:
-        conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE {kind}'))
-
-
 def step_compact(run: jobs.Run) -> None:
-    compact(run.env.engine, touched_tables(run.progress))
+    """SQLite: the WAL truncated now. PostgreSQL: the touched tables go to the compaction job
+    (:mod:`hovor.privacy.compaction`), which rewrites them once for every erasure of a short
+    while instead of once per erasure."""
+    engine = run.env.engine
+    if engine.dialect.name != "postgresql":
+        compaction.truncate_wal(engine)
+        return
+    with unit_of_work(run.env.factory) as session:
+        name = compaction.schedule(session, run.tenant_id, touched_tables(run.progress), run.env.settings)
+        run.beat(session, {"compaction": name})
 
 
 def certificate_of(run: jobs.Run, finished: str) -> dict[str, Any]:
@@ -890,6 +843,8 @@ def certificate_of(run: jobs.Run, finished: str) -> dict[str, Any]:
         "rowsDeleted": progress.get("deleted", {}),
         "blobsShredded": (progress.get("blobs") or {}).get("shredded", 0),
         "mentionsRedacted": progress.get("mentions", {}),
+        # PostgreSQL: the job that rewrites the touched tables (its state shows when it is done).
+        "compaction": progress.get("compaction", "done"),
     }
 
 

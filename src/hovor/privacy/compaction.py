@@ -1,0 +1,103 @@
+"""Leaving no erased bytes in the database's files (docs/privacy.md says what each engine keeps).
+
+SQLite: ``secure_delete`` has zeroed freed cells and pages already; the WAL, which still holds the
+pages as they were, is checkpointed and truncated right after the erasure.
+
+PostgreSQL: an UPDATE or DELETE leaves the old row version's bytes in its page, and a plain VACUUM
+only marks the space free (it does not zero it, in heap or index pages), so the touched tables are
+rewritten with VACUUM FULL, which writes new files and drops the old ones. That locks each table
+while it is rewritten and costs time in proportion to the table, not to the erasure, so it is a
+job of its own (``compact``): erasures within ``erasure_compact_delay_seconds`` of each other share
+one rewrite.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import literal, select, text
+from sqlalchemy.orm import Session
+
+from hovor.config import Settings
+from hovor.db import Base, utcnow
+from hovor.jobs import service as jobs
+from hovor.jobs.models import QUEUED, Job
+
+KIND = "compact"
+
+
+def truncate_wal(engine: Any) -> None:
+    with engine.connect() as conn:
+        if conn.exec_driver_sql("PRAGMA secure_delete").scalar() != 1:
+            raise RuntimeError("SQLite secure_delete is off; erased rows would stay in free pages")
+    # Readers that hold an old snapshot keep the WAL's frames in use; wait for them briefly.
+    for _ in range(100):
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        if busy is not None and busy[0] == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the SQLite WAL could not be truncated; a reader held it too long")
+
+
+def schedule(session: Session, tenant_id: str, tables: Iterable[str], settings: Settings) -> str:
+    """Adds the tables to the compaction job waiting to run, or enqueues one. Returns its name."""
+    import datetime as dt
+
+    wanted = sorted(set(tables) & set(Base.metadata.tables))
+    waiting = session.scalars(
+        select(Job)
+        .where(Job.kind == KIND, Job.state == QUEUED)
+        .order_by(Job.created)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if waiting is not None:
+        waiting.params = {"tables": sorted(set(waiting.params.get("tables", [])) | set(wanted))}
+        return waiting.name
+    job = jobs.enqueue(session, tenant_id, KIND, {"tables": wanted}, created_by=None, target=None)
+    job.run_after = utcnow() + dt.timedelta(seconds=settings.erasure_compact_delay_seconds)
+    return job.name
+
+
+def vacuum(engine: Any, tables: Iterable[str]) -> None:
+    known = set(Base.metadata.tables)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            if table not in known:  # names from the metadata only, never from input
+                continue
+            conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
+            if (
+                conn.execute(select(literal(1)).select_from(Base.metadata.tables[table]).limit(1)).first()
+                is None
+            ):
+                _drop_statistics(conn, table)
+        # Content columns keep no statistics (migration 0008); identifier columns' statistics were
+        # just rebuilt, and the old versions of pg_statistic's rows may still sit in its pages.
+        # Only a superuser may rewrite it; without the right this is skipped (docs/privacy.md).
+        if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+            conn.execute(text("VACUUM FULL pg_statistic"))
+
+
+def _drop_statistics(conn: Any, table: str) -> None:
+    """ANALYZE of an empty table keeps the statistics it had (with sample values of rows now
+    gone); changing a column to its own type drops them, which the table's owner may do."""
+    rows = conn.execute(
+        text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_statistic s"
+            " JOIN pg_attribute a ON a.attrelid = s.starelid AND a.attnum = s.staattnum"
+            " WHERE s.starelid = CAST(:table AS regclass)"
+        ),
+        {"table": f'"{table}"'},
+    ).all()
+    for column, kind in rows:
+        conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE {kind}'))
+
+
+def step_vacuum(run: jobs.Run) -> None:
+    vacuum(run.env.engine, run.params.get("tables", []))
+
+
+jobs.register(KIND, [("vacuum", step_vacuum)])
