@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -405,6 +406,9 @@ def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+TITLED = ("crm_accounts", "activity_webs", "activity_fbm")
+
+
 def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
     """Every record of one person found from all their identifiers (phones, e-mails, name), through
     the resolver; baseline: the same indexed lookups by hand in SQL."""
@@ -465,6 +469,17 @@ def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
         "SELECT name FROM activity_emails WHERE tenant_id = ? AND address = ?",
         "SELECT name FROM activity_webs WHERE tenant_id = ? AND email = ?",
     ]
+    if args.db.startswith("sqlite"):
+        # By hand, as one who knows SQLite's planner would write them: each lookup by its index.
+        def indexed(sql: str) -> str:
+            table, column = re.search(r"FROM (\w+) WHERE tenant_id = \? AND (\w+) =", sql).groups()  # type: ignore[union-attr]
+            index = "ix_identifiers_lookup" if table == "identifiers" else f"ix_{table}_tenant_{column}"
+            return sql.replace(f"FROM {table} ", f"FROM {table} INDEXED BY {index} ")
+
+        phone_sql, email_sql = [indexed(q) for q in phone_sql], [indexed(q) for q in email_sql]
+        title_sql = {t: indexed(f"SELECT name FROM {t} WHERE tenant_id = ? AND title = ?") for t in TITLED}
+    else:
+        title_sql = {t: f"SELECT name FROM {t} WHERE tenant_id = ? AND title = ?" for t in TITLED}
     it2 = iter(people)
 
     def base() -> None:
@@ -477,8 +492,8 @@ def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
             "SELECT name FROM crm_contacts WHERE tenant_id = ? AND lastname = ? AND firstname = ?",
             (TENANT, last, first),
         )
-        for table in ("crm_accounts", "activity_webs", "activity_fbm"):
-            raw.q(f"SELECT name FROM {table} WHERE tenant_id = ? AND title = ?", (TENANT, full))
+        for table in TITLED:
+            raw.q(title_sql[table], (TENANT, full))
 
     base_samples = timed(base, len(people))
     ours = stats_ms(samples)

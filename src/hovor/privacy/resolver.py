@@ -11,7 +11,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, literal, select, union_all
+from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, CallItem, EmailItem, FbmItem, SmsItem, WebItem
@@ -83,11 +83,23 @@ def _indexed(caller: Caller, kind: str, value: Any) -> list[Any]:
     return out
 
 
-def _columns(caller: Caller, columns: list[tuple[str, Any, Any, dict[str, Any]]], value: Any) -> list[Any]:
+def _columns(
+    caller: Caller, columns: list[tuple[str, Any, Any, dict[str, Any]]], value: Any, sqlite: bool
+) -> list[Any]:
     return [
-        _named(group, model, [column == value, *visible(model, caller, scope)])
+        _named(group, model, [_probe(column, value, sqlite), *visible(model, caller, scope)])
         for group, model, column, scope in columns
     ]
+
+
+def _probe(column: Any, value: Any, sqlite: bool) -> Any:
+    """``column = value``, an index probe. SQLite's planner goes by average rows per key
+    (sqlite_stat1), so a column that is mostly empty or mostly one value ("Web visitor") looks
+    useless to it and it scans the table; ``likelihood`` says the value is rare, which it is when
+    looked up by a person's identifier. PostgreSQL knows the frequent values and needs no hint."""
+    if sqlite:
+        return func.likelihood(column == value, literal_column("0.000001"))
+    return column == value
 
 
 def _named(group: str, model: Any, where: list[Any]) -> Any:
@@ -98,22 +110,22 @@ KINDS = ("phone", "email", "social", "ip", "name")
 
 
 @lru_cache(maxsize=256)
-def _statement(caller: Caller, kinds: tuple[str, ...]) -> Any:
+def _statement(caller: Caller, kinds: tuple[str, ...], sqlite: bool = False) -> Any:
     """The lookup for a caller's rights and the kinds of identifier given, built once: building
     a dozen scoped selects costs more than running them. The values are bound at execution."""
     parts: list[Any] = []
     if "phone" in kinds:
         value = bindparam("phone", type_=String)
-        parts += [*_indexed(caller, "phone", value), *_columns(caller, PHONE_COLUMNS, value)]
+        parts += [*_indexed(caller, "phone", value), *_columns(caller, PHONE_COLUMNS, value, sqlite)]
     if "email" in kinds:
         value = bindparam("email", type_=String)
-        parts += [*_indexed(caller, "email", value), *_columns(caller, EMAIL_COLUMNS, value)]
+        parts += [*_indexed(caller, "email", value), *_columns(caller, EMAIL_COLUMNS, value, sqlite)]
     if "social" in kinds:
-        parts += _columns(caller, SOCIAL_COLUMNS, bindparam("social", type_=String))
+        parts += _columns(caller, SOCIAL_COLUMNS, bindparam("social", type_=String), sqlite)
     if "ip" in kinds:
-        parts += _columns(caller, IP_COLUMNS, bindparam("ip", type_=String))
+        parts += _columns(caller, IP_COLUMNS, bindparam("ip", type_=String), sqlite)
     if "name" in kinds:
-        parts += _columns(caller, FULLNAME_COLUMNS, bindparam("fullname", type_=String))
+        parts += _columns(caller, FULLNAME_COLUMNS, bindparam("fullname", type_=String), sqlite)
         parts.append(
             _named(
                 "contacts",
@@ -157,7 +169,8 @@ def resolve(
     kinds = tuple(k for k in KINDS if k in params or (k == "name" and "lastname" in params))
     found: dict[str, set[str]] = {}
     if kinds:
-        stmt = _statement(rights_of(caller), kinds)
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        stmt = _statement(rights_of(caller), kinds, sqlite)
         for group, key in session.execute(stmt, params):
             found.setdefault(group, set()).add(str(key))
     return {group: sorted(names) for group, names in sorted(found.items())}
