@@ -61,6 +61,8 @@ class Run:
     params: dict[str, Any]
     worker: str
     progress: dict[str, Any] = field(default_factory=dict)
+    # What steps may share within one run of the job (in memory only, gone with the process).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def beat(self, session: Session, settle: dict[str, Any] | None = None, **counts: dict[str, int]) -> None:
         """In the step's own transaction: check the claim is still this worker's (else
