@@ -147,6 +147,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 500, ["Internal error; nothing was saved."])
 
 
+async def _sweep_periodically(app: FastAPI) -> None:
+    """Queue a retention sweep of every tenant every ``retention_sweep_seconds`` (the job worker,
+    in this process or another, runs it)."""
+    from hovor.privacy.retention import schedule_sweeps
+
+    def queue() -> None:
+        with unit_of_work(app.state.session_factory) as session:
+            schedule_sweeps(session)
+
+    while True:
+        await asyncio.sleep(app.state.settings.retention_sweep_seconds)
+        try:
+            await run_in_threadpool(queue)
+        except Exception:
+            log.exception("queueing retention sweeps failed; will retry")
+
+
 async def _checkpoint_periodically(app: FastAPI) -> None:
     """Sign a checkpoint of every audit chain that moved, every ``audit_checkpoint_seconds``."""
     from hovor.audit.chain import sign_checkpoints
@@ -184,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hovor.jobs.service import Worker, env_of
     from hovor.privacy import api as privacy_api
     from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
+    from hovor.privacy import retention as _retention  # noqa: F401 - registers the sweep job
     from hovor.tenancy import api as tenancy_api
 
     @asynccontextmanager
@@ -195,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             log.exception("blob reaper failed at start; will retry")
         checkpoints = asyncio.create_task(_checkpoint_periodically(app))
+        sweeps = asyncio.create_task(_sweep_periodically(app))
         worker = None
         if settings.jobs_in_process:
             worker = Worker(env_of(app.state))
@@ -202,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.job_worker = worker
         yield
         checkpoints.cancel()
+        sweeps.cancel()
         if worker is not None:
             worker.stop()
             app.state.job_worker = None

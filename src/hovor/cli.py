@@ -101,6 +101,9 @@ def tenant_create(
     country: str = "CZ",
     dpo_name: str | None = None,
     dpo_email: str | None = None,
+    recordings_retention_days: Annotated[
+        int, typer.Option(help="Ceiling for keeping call recordings, in days (the contract's).")
+    ] = 365,
 ) -> None:
     """Create a tenant with its built-in roles and rights."""
     from hovor.api.errors import ApiError
@@ -108,10 +111,37 @@ def tenant_create(
 
     try:
         with unit_of_work(_factory()) as session:
-            create_tenant(session, tenant_id, title, timezone, country, dpo_name, dpo_email, actor=CLI)
+            create_tenant(
+                session,
+                tenant_id,
+                title,
+                timezone,
+                country,
+                dpo_name,
+                dpo_email,
+                actor=CLI,
+                recordings_retention_days=recordings_retention_days,
+            )
     except ApiError as exc:
         _fail(f"{exc} {exc.form or ''}")
     console.print(f"tenant {tenant_id} created")
+
+
+@tenant_app.command("retention")
+def tenant_retention(
+    tenant_id: Annotated[str, typer.Argument(help="The tenant.")],
+    recordings_days: Annotated[int, typer.Option(help="New ceiling for call recordings, in days.")],
+) -> None:
+    """Change a tenant's recording-retention ceiling (the platform operator's, under the contract)."""
+    from hovor.api.errors import ApiError
+    from hovor.tenancy.service import set_recordings_ceiling
+
+    try:
+        with unit_of_work(_factory()) as session:
+            set_recordings_ceiling(session, tenant_id, recordings_days, CLI)
+    except ApiError as exc:
+        _fail(f"{exc} {exc.form or ''}")
+    console.print(f"tenant {tenant_id}: recordings kept at most {recordings_days} days")
 
 
 @tenant_app.command("list")
@@ -446,7 +476,10 @@ def _job_env() -> object:
     from hovor.audit.keys import signing_key
     from hovor.files.service import Files
     from hovor.jobs.service import Env
-    from hovor.privacy import erasure  # noqa: F401 - registers the erasure job
+    from hovor.privacy import (
+        erasure,  # noqa: F401 - registers the erasure job
+        retention,  # noqa: F401 - registers the sweep job
+    )
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -494,6 +527,73 @@ def jobs_run() -> None:
     assert isinstance(env, Env)
     done = run_pending(env)
     console.print(f"{done} job(s) run")
+
+
+retention_app = typer.Typer(help="Retention: what is kept how long, and the sweep.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+def _tenants(session: Session, tenant: str | None) -> list[str]:
+    from hovor.tenancy.models import Tenant
+
+    if tenant:
+        if session.get(Tenant, tenant) is None:
+            _fail(f"no tenant {tenant}")
+        return [tenant]
+    return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+
+
+@retention_app.command("preview")
+def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+    """Per tenant and queue: how many recordings the next sweep would remove, oldest and newest call."""
+    from hovor.privacy import retention
+
+    with _factory()() as session:
+        table = Table("tenant", "queue", "days", "recordings", "oldest", "newest")
+        for tenant_id in _tenants(session, tenant):
+            for q in retention.preview(session, tenant_id)["queues"]:
+                table.add_row(
+                    tenant_id,
+                    q["queue"] or "(no queue)",
+                    str(q["days"]) + (" (held)" if q["held"] else ""),
+                    str(q["count"]),
+                    audit.stamp(q["oldest"]) if q["oldest"] else "",
+                    audit.stamp(q["newest"]) if q["newest"] else "",
+                )
+    console.print(table)
+
+
+@retention_app.command("run")
+def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+    """Sweep now, in this process: expired recordings go (with a progress bar), their files
+    shredded; on PostgreSQL the tables are compacted right after."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hovor.jobs.service import Env
+    from hovor.privacy import compaction, retention
+
+    env = _job_env()
+    assert isinstance(env, Env)
+    with env.factory() as session:
+        tenants = _tenants(session, tenant)
+        due = {t: retention.preview(session, t)["count"] for t in tenants}
+    removed = 0
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        for tenant_id in tenants:
+            task = progress.add_task(f"{tenant_id}: recordings", total=due[tenant_id] or None)
+
+            def advance(_session: Session, n: int, task: object = task) -> None:
+                progress.advance(task, n)  # type: ignore[arg-type]
+
+            removed += retention.sweep(env.factory, env.files, tenant_id, actor=CLI, after_chunk=advance)
+    env.files.reap(env.factory, limit=10**9)
+    if removed and env.engine.dialect.name == "postgresql":
+        compaction.vacuum(env.engine, ["call_recordings", "call_transcripts", "blobs"])
+    elif removed:
+        compaction.truncate_wal(env.engine)
+    console.print(f"{removed} recording(s) removed")
 
 
 @app.command()

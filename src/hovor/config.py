@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         "worker (its worker died).",
         gt=0,
     )
+    retention_chunk: int = Field(
+        1000, description="Records a retention sweep removes per transaction.", ge=1, le=10000
+    )
+    retention_sweep_seconds: float = Field(
+        3600, description="How often `hovor serve` queues a retention sweep of every tenant.", gt=0
+    )
     erasure_compact_delay_seconds: float = Field(
         60,
         description="PostgreSQL: how long after an erasure its tables are rewritten (VACUUM FULL), so "

@@ -61,9 +61,30 @@ THREADS = ("CHAT", "SMS", "FBM")
 
 
 # --- queues ------------------------------------------------------------------------------------
+def _check_retention(session: Session, caller: Caller, options: dict[str, Any]) -> None:
+    """A queue keeps recordings for at most the tenant's ceiling (0 or empty: the ceiling)."""
+    from hovor.tenancy.models import Tenant
+
+    days = options.get("recordings_retention")
+    if not days:
+        return
+    tenant = session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    if days > tenant.recordings_retention_days:
+        raise ValidationFailed(
+            {
+                "options.recordings_retention": [
+                    f"At most {tenant.recordings_retention_days} days: the contract's ceiling for "
+                    "recordings. 0 or empty keeps them for the ceiling."
+                ]
+            }
+        )
+
+
 def create_queue(session: Session, caller: Caller, body: schemas.QueueCreate) -> Queue:
     if session.get(Queue, (caller.tenant_id, body.name)) is not None:
         raise Conflict("A queue with this number exists.")
+    _check_retention(session, caller, body.options.model_dump())
     queue = Queue(
         tenant_id=caller.tenant_id,
         name=body.name,
@@ -85,7 +106,9 @@ def update_queue(session: Session, caller: Caller, queue: Queue, body: schemas.Q
     if "options" in body.model_fields_set:
         if body.options is None:
             raise ValidationFailed({"options": ["This field cannot be empty."]})
-        queue.options = {**(queue.options or {}), **body.options.model_dump(exclude_unset=True)}
+        options = {**(queue.options or {}), **body.options.model_dump(exclude_unset=True)}
+        _check_retention(session, caller, options)
+        queue.options = options
     stamp_edit(queue, caller)
     session.flush()
     return queue

@@ -56,6 +56,7 @@ _OTHERS = (
     "privacy.recording.delete",
     "privacy.transcript.delete",
     "privacy.communication.delete",
+    "privacy.retention.chunk",  # one committed chunk of a retention sweep: policy, counts, key range
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",

@@ -575,6 +575,25 @@ for _endpoint in _CONVERSATIONS:
     )
 
 
+# --- retention -----------------------------------------------------------------------------------
+@router.get(
+    "/api/v6/retentionPolicies/preview.json",
+    tags=[TAG],
+    summary="What the next retention sweep would remove, per queue: how many recordings, oldest and newest",
+    openapi_extra={"x-permission": "tenant:settings:read"},
+)
+def retention_preview(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    from hovor.privacy import retention
+
+    check(caller, "tenant:settings:read")
+    result = retention.preview(session, caller.tenant_id)
+    tz = caller.timezone
+    for queue in result["queues"]:
+        for key in ("cutoff", "oldest", "newest"):
+            queue[key] = to_wire(queue[key], tz) if queue[key] is not None else None
+    return ok(request, {"data": [result], "total": 1})
+
+
 # --- legal holds ---------------------------------------------------------------------------------
 class HoldCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import ValidationFailed
+from hovor.api.errors import Forbidden, ValidationFailed
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.privacy.identifiers import normalize_email, normalize_phone
@@ -29,6 +29,8 @@ class TenantUpdate(BaseModel):
     dpo_email: EmailStr | None = None
     dpo_phone: str | None = Field(None, max_length=32)
     dpo_address: str | None = Field(None, max_length=2000)
+    # Accepted only to refuse it clearly: the ceiling is the platform operator's (hovor tenant retention).
+    recordings_retention_days: int | None = None
 
 
 def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
@@ -44,6 +46,8 @@ def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
             "phone": tenant.dpo_phone,
             "address": tenant.dpo_address,
         },
+        # Set by the platform operator with the contract; shown, never changed here.
+        "recordings_retention_days": tenant.recordings_retention_days,
         "created": to_wire(tenant.created, tz),
         "edited": to_wire(tenant.edited, tz),
     }
@@ -70,6 +74,11 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
     tenant = session.get(Tenant, caller.tenant_id)
     assert tenant is not None
     sent = body.model_dump(exclude_unset=True)
+    if "recordings_retention_days" in sent:
+        raise Forbidden(
+            "The recording-retention ceiling is set by the platform operator under the contract; "
+            "queues may keep recordings for less (options.recordings_retention)."
+        )
     check_settings(sent.get("timezone"), sent.get("country"))
     for key in ("title", "timezone", "country"):
         if key in sent and sent[key] is None:

@@ -7,7 +7,7 @@ import re
 import phonenumbers
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, ValidationFailed
+from hovor.api.errors import Conflict, NotFound, ValidationFailed
 from hovor.api.wire import valid_zone
 from hovor.audit import log as audit
 from hovor.audit.log import Actor
@@ -29,6 +29,36 @@ def check_settings(timezone: str | None, country: str | None) -> None:
         raise ValidationFailed(form)
 
 
+MAX_RETENTION_DAYS = 36500
+
+
+def check_ceiling(days: int) -> None:
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ValidationFailed({"recordings_retention_days": [f"Use 1 to {MAX_RETENTION_DAYS} days."]})
+
+
+def set_recordings_ceiling(session: Session, tenant_id: str, days: int, actor: Actor) -> Tenant:
+    """The platform operator's change of a tenant's recording-retention ceiling (never a tenant
+    user's: the tenant's API has no way to it). Queues that kept recordings longer now keep them
+    for the ceiling: the sweep takes the shorter of the two."""
+    check_ceiling(days)
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    tenant.recordings_retention_days = days
+    session.flush()
+    audit.record(
+        session,
+        tenant_id,
+        "tenancy.tenant.update",
+        actor,
+        "tenant",
+        tenant_id,
+        {"fields": ["recordings_retention_days"]},
+    )
+    return tenant
+
+
 def create_tenant(
     session: Session,
     tenant_id: str,
@@ -39,10 +69,12 @@ def create_tenant(
     dpo_email: str | None = None,
     dpo_phone: str | None = None,
     actor: Actor | None = None,
+    recordings_retention_days: int = 365,
 ) -> Tenant:
     if not TENANT_ID.match(tenant_id):
         raise ValidationFailed({"id": ["Use 2-63 lower-case letters, digits and dashes."]})
     check_settings(timezone, country)
+    check_ceiling(recordings_retention_days)
     if session.get(Tenant, tenant_id) is not None:
         raise Conflict("A tenant with this id already exists.")
     tenant = Tenant(
@@ -53,6 +85,7 @@ def create_tenant(
         dpo_name=dpo_name,
         dpo_email=dpo_email,
         dpo_phone=dpo_phone,
+        recordings_retention_days=recordings_retention_days,
     )
     session.add(tenant)
     session.flush()
