@@ -5,7 +5,7 @@ the ratio, all measured in the same run.
     python -m bench.run all --db URL
 
 Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
-audit_overhead, erase_subject, resolve_subject (bench/privacy.py).
+audit_overhead, erase_subject, resolve_subject, retention_sweep (bench/privacy.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -547,6 +547,7 @@ def _privacy_scenarios() -> None:
 
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject
+    SCENARIOS["retention_sweep"] = privacy.retention_sweep
 
 
 _privacy_scenarios()
@@ -562,6 +563,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP load run")
     parser.add_argument("-n", type=int, default=200, help="operations for latency scenarios")
     parser.add_argument("--reps", type=int, default=3, help="subjects erased in erase_subject (each way)")
+    parser.add_argument("--sweep-n", type=int, default=100_000, help="expired recordings in retention_sweep")
     args = parser.parse_args(argv)
     args.data_dir = data_dir_for(args.db, args.data_dir)
     meta = load_meta(args.data_dir)
