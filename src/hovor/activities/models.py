@@ -127,6 +127,8 @@ class Recording(Base):
     __table_args__ = (
         _of_activity(),
         ForeignKeyConstraint(["tenant_id", "blob"], ["blobs.tenant_id", "blobs.name"]),
+        # Deleting a blob row checks nothing still points at it: without this index, a scan each.
+        Index("ix_call_recordings_tenant_blob", "tenant_id", "blob"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
@@ -264,6 +266,7 @@ class Attachment(Base):
         ForeignKeyConstraint(["tenant_id", "blob"], ["blobs.tenant_id", "blobs.name"]),
         Index("ix_attachments_tenant_activity", "tenant_id", "activity"),
         Index("ix_attachments_tenant_ticket", "tenant_id", "ticket"),
+        Index("ix_attachments_tenant_blob", "tenant_id", "blob"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())

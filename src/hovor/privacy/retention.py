@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
@@ -86,13 +86,19 @@ def held(session: Session, tenant_id: str, now: dt.datetime) -> Held:
     )
 
 
-def _expired(tenant_id: str, rule: Rule, keep: Held) -> Any:
-    """Recordings of the rule's queue whose call is older than its cutoff and that no hold keeps."""
-    conditions = [
-        Recording.tenant_id == tenant_id,
-        Activity.queue.is_(None) if rule.queue is None else Activity.queue == rule.queue,
-        Activity.time < rule.cutoff,
+def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
+    """Recordings whose call is older than its queue's cutoff and that no hold keeps: one scan of
+    the recordings for every queue at once (a query per queue would read them all per queue)."""
+    default = next(r.cutoff for r in all_rules if r.queue is None)
+    by_queue = [
+        (Activity.queue == r.queue, r.cutoff)
+        for r in all_rules
+        if r.queue is not None and r.cutoff != default
     ]
+    cutoff = case(*by_queue, else_=default) if by_queue else default
+    conditions = [Recording.tenant_id == tenant_id, Activity.time < cutoff]
+    if keep.queues:
+        conditions.append(or_(Activity.queue.is_(None), Activity.queue.not_in(sorted(keep.queues))))
     if keep.activities:
         conditions.append(Activity.name.not_in(sorted(keep.activities)))
     if keep.contacts:
@@ -100,7 +106,7 @@ def _expired(tenant_id: str, rule: Rule, keep: Held) -> Any:
     if keep.tickets:
         conditions.append(or_(Activity.ticket.is_(None), Activity.ticket.not_in(sorted(keep.tickets))))
     return (
-        select(Recording.name, Recording.blob, Activity.time)
+        select(Recording.name, Recording.blob, Activity.time, Activity.queue)
         .join(Activity, and_(Activity.tenant_id == Recording.tenant_id, Activity.name == Recording.name))
         .where(*conditions)
     )
@@ -117,18 +123,11 @@ def sweep_chunk(
 ) -> int:
     """One transaction's worth: up to ``chunk`` expired recordings gone. Returns how many."""
     keep = held(session, tenant_id, now)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    found: list[tuple[str, str]] = []
-    for rule in rules(session, tenant_id, now):
-        if rule.queue is not None and rule.queue in keep.queues:
-            continue
-        stmt = _expired(tenant_id, rule, keep).limit(chunk - len(found))
-        if postgres:
-            # Another worker sweeping the same tenant takes other rows instead of waiting for these.
-            stmt = stmt.with_for_update(of=Recording, skip_locked=True)
-        found += [(name, blob) for name, blob, _ in session.execute(stmt)]
-        if len(found) >= chunk:
-            break
+    stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).limit(chunk)
+    if session.get_bind().dialect.name == "postgresql":
+        # Another worker sweeping the same tenant takes other rows instead of waiting for these.
+        stmt = stmt.with_for_update(of=Recording, skip_locked=True)
+    found = [(name, blob) for name, blob, _, _ in session.execute(stmt)]
     if not found:
         return 0
     names = [name for name, _ in found]
@@ -196,17 +195,19 @@ def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) ->
     """Per queue, what the next sweep would remove: how many recordings, the oldest and newest call."""
     now = now or utcnow()
     keep = held(session, tenant_id, now)
+    all_rules = rules(session, tenant_id, now)
+    sub = _expired(tenant_id, all_rules, keep).subquery()
+    counts = {
+        queue: (count, oldest, newest)
+        for queue, count, oldest, newest in session.execute(
+            select(sub.c.queue, func.count(), func.min(sub.c.time), func.max(sub.c.time)).group_by(
+                sub.c.queue
+            )
+        )
+    }
     queues = []
-    total = 0
-    for rule in rules(session, tenant_id, now):
-        if rule.queue is not None and rule.queue in keep.queues:
-            count, oldest, newest = 0, None, None
-        else:
-            sub = _expired(tenant_id, rule, keep).subquery()
-            count, oldest, newest = session.execute(
-                select(func.count(), func.min(sub.c.time), func.max(sub.c.time))
-            ).one()
-        total += count
+    for rule in all_rules:
+        count, oldest, newest = counts.get(rule.queue, (0, None, None))
         queues.append(
             {
                 "queue": rule.queue,
@@ -218,7 +219,7 @@ def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) ->
                 "held": rule.queue in keep.queues if rule.queue else False,
             }
         )
-    return {"policy": "recordings", "count": total, "queues": queues}
+    return {"policy": "recordings", "count": sum(q["count"] for q in queues), "queues": queues}
 
 
 # --- the job -------------------------------------------------------------------------------------
