@@ -627,6 +627,12 @@ def _hovor_sweep(env: Any) -> float:
     return time.perf_counter() - t0
 
 
+def audit_actor() -> Any:
+    from hovor.audit.log import Actor
+
+    return Actor.system("bench")
+
+
 def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     """100,000 expired recordings (rows and encrypted files on local disk) swept by hovor, against
     the same row changes in plain SQL and the same unlinks; then again while api_get_contact runs,
@@ -644,6 +650,11 @@ def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     files = Files(settings)
     env = Env(settings, factory, files, signing_key(settings), engine)
     sqlite = args.db.startswith("sqlite")
+    from hovor.db import unit_of_work
+    from hovor.tenancy.service import set_recordings_ceiling
+
+    with unit_of_work(factory) as s:  # the platform operator's ceiling, as a contract would set it
+        set_recordings_ceiling(s, TENANT, 365, audit_actor())
     _hovor_sweep(env)  # what the generated tenant had expired already, out of the way
 
     planted = _plant_expired_recordings(factory, files, n)

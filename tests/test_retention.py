@@ -259,3 +259,44 @@ def test_a_sweep_killed_ten_times_ends_like_one_that_was_not(tmp_path: Path) -> 
         time.sleep(0.35)  # the dead worker's lease runs out
     assert _run(url2, data2, None) == 0
     assert _state(url2, data2) == reference
+
+
+def test_the_cutoff_is_utc_whatever_the_database_session_zone(quiet: Any, app: Any, backend: str) -> None:
+    """Half an hour either side of a queue's retention, swept over connections in New York time."""
+    from sqlalchemy import event
+
+    from hovor.db import make_engine, make_session_factory
+
+    client, tenant, env = quiet
+    h = tenant.h()
+    day, half = dt.timedelta(days=1), dt.timedelta(minutes=30)
+    inside = _call(client, h, "100", 30 * day - half)
+    outside = _call(client, h, "100", 30 * day + half)
+    engine = make_engine(str(app.state.engine.url.render_as_string(hide_password=False)))
+    if backend == "postgres":
+        event.listen(engine, "connect", lambda conn, _: conn.execute("SET TIME ZONE 'America/New_York'"))
+    try:
+        assert retention.sweep(make_session_factory(engine), env.files, "acme", NOW) == 1
+    finally:
+        engine.dispose()
+    assert _has_recording(client, h, inside) and not _has_recording(client, h, outside)
+
+
+def test_a_tenant_without_a_ceiling_keeps_what_no_queue_limits(quiet: Any) -> None:
+    client, tenant, env = quiet
+    h = tenant.h()
+    with unit_of_work(env.factory) as s:
+        s.execute(text("UPDATE tenants SET recordings_retention_days = NULL WHERE id = 'acme'"))
+    old_in_200 = _call(client, h, "200", dt.timedelta(days=3000))  # queue 200 follows the (absent) ceiling
+    old_in_100 = _call(client, h, "100", dt.timedelta(days=31))  # queue 100 keeps 30 days
+    assert retention.sweep(env.factory, env.files, "acme", NOW) == 1
+    assert _has_recording(client, h, old_in_200) and not _has_recording(client, h, old_in_100)
+    # Its queues may then keep recordings as long as they like, up to the platform's maximum.
+    r = client.put("/api/v6/queues/200.json", json={"options": {"recordings_retention": 3000}}, headers=h)
+    assert r.status_code == 200, r.text
+    # A PUT of the tenant that repeats the ceiling as it stands is not a change.
+    tenant_now = client.get("/api/v6/tenant.json", headers=h).json()["result"]
+    r = client.put(
+        "/api/v6/tenant.json", json={"title": "ACME", "recordings_retention_days": None}, headers=h
+    )
+    assert r.status_code == 200 and tenant_now["recordings_retention_days"] is None

@@ -70,7 +70,7 @@ def _check_retention(session: Session, caller: Caller, options: dict[str, Any]) 
         return
     tenant = session.get(Tenant, caller.tenant_id)
     assert tenant is not None
-    if days > tenant.recordings_retention_days:
+    if tenant.recordings_retention_days is not None and days > tenant.recordings_retention_days:
         raise ValidationFailed(
             {
                 "options.recordings_retention": [
@@ -106,8 +106,10 @@ def update_queue(session: Session, caller: Caller, queue: Queue, body: schemas.Q
     if "options" in body.model_fields_set:
         if body.options is None:
             raise ValidationFailed({"options": ["This field cannot be empty."]})
-        options = {**(queue.options or {}), **body.options.model_dump(exclude_unset=True)}
-        _check_retention(session, caller, options)
+        given = body.options.model_dump(exclude_unset=True)
+        options = {**(queue.options or {}), **given}
+        if "recordings_retention" in given:  # a lowered ceiling must not block saving other options
+            _check_retention(session, caller, given)
         queue.options = options
     stamp_edit(queue, caller)
     session.flush()

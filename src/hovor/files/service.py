@@ -185,7 +185,7 @@ class Files:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def reap(self, factory: sessionmaker[Session], limit: int = 1000, batch: int = 200) -> int:
+    def reap(self, factory: sessionmaker[Session], limit: int = 1000, batch: int = 1000) -> int:
         """Steps 2 and 3 for destroyed blobs: delete the objects, then their rows. Idempotent.
 
         Objects are deleted outside any write transaction (a slow store must not hold SQLite's

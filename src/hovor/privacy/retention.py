@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, null, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
@@ -51,12 +51,15 @@ def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
     if tenant is None:
         return []
     ceiling = tenant.recordings_retention_days
-    out = [Rule(None, ceiling, now - dt.timedelta(days=ceiling))]
+    # No ceiling yet (a tenant from before ceilings): only queues with their own retention are swept.
+    out = [Rule(None, ceiling, now - dt.timedelta(days=ceiling))] if ceiling else []
     for name, options in session.execute(
         select(Queue.name, Queue.options).where(Queue.tenant_id == tenant_id)
     ):
-        days = min(int((options or {}).get("recordings_retention") or ceiling), ceiling)
-        out.append(Rule(name, days, now - dt.timedelta(days=days)))
+        own = int((options or {}).get("recordings_retention") or 0)
+        days = min(d for d in (own, ceiling or 0) if d) if (own or ceiling) else 0
+        if days:
+            out.append(Rule(name, days, now - dt.timedelta(days=days)))
     return out
 
 
@@ -89,14 +92,19 @@ def held(session: Session, tenant_id: str, now: dt.datetime) -> Held:
 def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
     """Recordings whose call is older than its queue's cutoff and that no hold keeps: one scan of
     the recordings for every queue at once (a query per queue would read them all per queue)."""
-    default = next(r.cutoff for r in all_rules if r.queue is None)
-    by_queue = [
-        (Activity.queue == r.queue, r.cutoff)
-        for r in all_rules
-        if r.queue is not None and r.cutoff != default
-    ]
-    cutoff = case(*by_queue, else_=default) if by_queue else default
-    conditions = [Recording.tenant_id == tenant_id, Activity.time < cutoff]
+
+    # Cutoffs are bound as the column's own type (UTC, no zone): a zoned literal would be compared in
+    # the database session's time zone.
+    def at(moment: dt.datetime | None) -> Any:
+        return type_coerce(moment, Activity.time.type) if moment is not None else null()
+
+    default = next((r.cutoff for r in all_rules if r.queue is None), None)
+    by_queue = [(Activity.queue == r.queue, at(r.cutoff)) for r in all_rules if r.queue is not None]
+    cutoff = case(*by_queue, else_=at(default)) if by_queue else at(default)
+    # A recording's age: from its call, or from its upload if that was earlier. The call's time can
+    # be edited; moving it into the future must not keep a recording past the contract's ceiling.
+    age_from = case((Recording.created < Activity.time, Recording.created), else_=Activity.time)
+    conditions = [Recording.tenant_id == tenant_id, age_from < cutoff]
     if keep.queues:
         conditions.append(or_(Activity.queue.is_(None), Activity.queue.not_in(sorted(keep.queues))))
     if keep.activities:
@@ -197,6 +205,8 @@ def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) ->
     keep = held(session, tenant_id, now)
     all_rules = rules(session, tenant_id, now)
     sub = _expired(tenant_id, all_rules, keep).subquery()
+    if not all_rules:
+        return {"policy": "recordings", "count": 0, "queues": []}
     counts = {
         queue: (count, oldest, newest)
         for queue, count, oldest, newest in session.execute(

@@ -74,11 +74,15 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
     tenant = session.get(Tenant, caller.tenant_id)
     assert tenant is not None
     sent = body.model_dump(exclude_unset=True)
-    if "recordings_retention_days" in sent:
+    if (
+        "recordings_retention_days" in sent
+        and sent["recordings_retention_days"] != tenant.recordings_retention_days
+    ):
         raise Forbidden(
             "The recording-retention ceiling is set by the platform operator under the contract; "
             "queues may keep recordings for less (options.recordings_retention)."
         )
+    sent.pop("recordings_retention_days", None)
     check_settings(sent.get("timezone"), sent.get("country"))
     for key in ("title", "timezone", "country"):
         if key in sent and sent[key] is None:

@@ -37,9 +37,10 @@ class Tenant(Base):
         info=pd(Category.ADDRESS, Owner.OPERATOR, Erasure.KEEP, "published contact required by Art. 37(7)"),
     )
     # The platform operator's ceiling for call recordings (days), agreed in the contract: queues may
-    # keep recordings for less, never longer. Tenant users cannot change it.
-    recordings_retention_days: Mapped[int] = mapped_column(
-        Integer, default=365, server_default="365", info=op("retention ceiling for recordings")
+    # keep recordings for less, never longer. Tenant users cannot change it. None: not set yet (a
+    # tenant from before ceilings existed); only queues with their own retention are swept.
+    recordings_retention_days: Mapped[int | None] = mapped_column(
+        Integer, info=op("retention ceiling for recordings")
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())

@@ -45,6 +45,7 @@ def set_recordings_ceiling(session: Session, tenant_id: str, days: int, actor: A
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         raise NotFound("No such tenant.")
+    before = tenant.recordings_retention_days
     tenant.recordings_retention_days = days
     session.flush()
     audit.record(
@@ -54,7 +55,7 @@ def set_recordings_ceiling(session: Session, tenant_id: str, days: int, actor: A
         actor,
         "tenant",
         tenant_id,
-        {"fields": ["recordings_retention_days"]},
+        {"fields": ["recordings_retention_days"], "from": before, "to": days},
     )
     return tenant
 
