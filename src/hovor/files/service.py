@@ -185,6 +185,29 @@ class Files:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    def finish(self, factory: sessionmaker[Session], tenant_id: str, names: list[str]) -> None:
+        """Steps 2 and 3 for blobs whose keys a transaction just destroyed (a sweep's chunk): their
+        objects, then their rows. What this leaves (a store that cannot be reached) the reaper does."""
+        with factory() as session:
+            pending = session.execute(
+                select(Blob.name, Blob.store_key).where(
+                    Blob.tenant_id == tenant_id, Blob.name.in_(names), Blob.destroyed.is_not(None)
+                )
+            ).all()
+        faults.point("blob.after_key")
+        removed = []
+        for name, store_key in pending:
+            try:
+                self.store.delete(store_key)
+            except Exception:
+                log.warning("could not delete a destroyed blob's object yet; the reaper will retry")
+                continue
+            removed.append(name)
+        faults.point("blob.after_object")
+        if removed:
+            with unit_of_work(factory) as session:
+                session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(removed)))
+
     def reap(self, factory: sessionmaker[Session], limit: int = 1000, batch: int = 1000) -> int:
         """Steps 2 and 3 for destroyed blobs: delete the objects, then their rows. Idempotent.
 

@@ -128,8 +128,8 @@ def sweep_chunk(
     job: str | None = None,
     actor: audit.Actor = ACTOR,
     chunk: int = CHUNK,
-) -> int:
-    """One transaction's worth: up to ``chunk`` expired recordings gone. Returns how many."""
+) -> list[str]:
+    """One transaction's worth: up to ``chunk`` expired recordings gone. Returns their blobs."""
     keep = held(session, tenant_id, now)
     stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).limit(chunk)
     if session.get_bind().dialect.name == "postgresql":
@@ -137,7 +137,7 @@ def sweep_chunk(
         stmt = stmt.with_for_update(of=Recording, skip_locked=True)
     found = [(name, blob) for name, blob, _, _ in session.execute(stmt)]
     if not found:
-        return 0
+        return []
     names = [name for name, _ in found]
     session.execute(
         delete(TranscriptSegment).where(
@@ -172,7 +172,7 @@ def sweep_chunk(
         None,
         {"policy": "recordings", "records": len(names), "first": min(names), "last": max(names), "job": job},
     )
-    return len(names)
+    return [blob for _, blob in found]
 
 
 def sweep(
@@ -191,12 +191,14 @@ def sweep(
     total = 0
     while True:
         with unit_of_work(factory) as session:
-            count = sweep_chunk(session, files, tenant_id, now, job, actor, chunk)
-            if after_chunk is not None and count:
-                after_chunk(session, count)
-        if not count:
+            blobs = sweep_chunk(session, files, tenant_id, now, job, actor, chunk)
+            if after_chunk is not None and blobs:
+                after_chunk(session, len(blobs))
+        if not blobs:
             return total
-        total += count
+        # The keys are destroyed (committed); the files and their rows go now, not in a later pass.
+        files.finish(factory, tenant_id, blobs)
+        total += len(blobs)
 
 
 def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
