@@ -351,6 +351,11 @@ def _column(model: Any, attr: str) -> Any:
     return inspect(model).attrs[attr].columns[0]
 
 
+def subject_fields(obj: Any) -> list[str]:
+    """``table.column`` of every column of the row that holds the subject's data (a row deleted whole)."""
+    return [name for attr, name, _ in subject_columns(obj.__class__) if not _empty(getattr(obj, attr))]
+
+
 def row_change(obj: Any, redactor: Redactor) -> RowChange:
     """What erasure does to one row of the person's own records, column by column, as declared."""
     change = RowChange()
@@ -810,7 +815,7 @@ def step_contact(run: jobs.Run) -> None:
             contact = session.get(Contact, (run.tenant_id, key))
             if contact is None:
                 continue  # deleted by an earlier run of this step
-            fields = [f"crm_contacts.{c.name}" for c in Contact.__table__.columns if _is_subjects(c, contact)]
+            fields = subject_fields(contact)
             delete_contact(session, caller, contact)
             session.add(
                 Tombstone(
@@ -829,13 +834,6 @@ def step_contact(run: jobs.Run) -> None:
             )
             deleted += 1
         run.beat(session, deleted={"crm_contacts": deleted}, records={"contacts": deleted})
-
-
-def _is_subjects(column: Any, obj: Any) -> bool:
-    cls = classification(column)
-    if cls is None or cls.owner is not Owner.SUBJECT:
-        return False
-    return not _empty(getattr(obj, _property_key(type(obj), column)))
 
 
 def step_shred(run: jobs.Run) -> None:
@@ -994,7 +992,7 @@ def preview(session: Session, caller: Caller, contact: str, include: dict[str, l
             ):
                 key = str(obj.name)
                 if kind == "contacts":
-                    changes = [{"field": f, "action": "delete_row"} for f in _subject_fields(obj)]
+                    changes = [{"field": f, "action": "delete_row"} for f in subject_fields(obj)]
                 else:
                     changes = _described(row_change(obj, redactor)) + children.get(key, [])
                 records.append(
@@ -1051,10 +1049,6 @@ def _described(change: RowChange) -> list[dict[str, str]]:
     if change.delete_row and not any(c["action"] == "delete_row" for c in out):
         out.append({"field": "*", "action": "delete_row"})
     return out
-
-
-def _subject_fields(obj: Any) -> list[str]:
-    return [f"{obj.__tablename__}.{c.name}" for c in obj.__table__.columns if _is_subjects(c, obj)]
 
 
 def parse_include(value: Any) -> dict[str, list[str]]:

@@ -128,16 +128,25 @@ def sweep_chunk(
     job: str | None = None,
     actor: audit.Actor = ACTOR,
     chunk: int = CHUNK,
-) -> list[str]:
-    """One transaction's worth: up to ``chunk`` expired recordings gone. Returns their blobs."""
+    after: str | None = None,
+) -> list[tuple[str, str]]:
+    """One transaction's worth: up to ``chunk`` expired recordings gone, in key order after
+    ``after``. Returns (call, blob) of each.
+
+    Each chunk starts where the last one stopped: starting from the first key every time would walk
+    past every recording kept (and, on PostgreSQL, every call) again, chunk after chunk."""
     keep = held(session, tenant_id, now)
-    stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).limit(chunk)
+    stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).order_by(Recording.name).limit(chunk)
+    if after is not None:
+        # On both sides of the join (the same key): PostgreSQL's merge join then starts both index
+        # scans there instead of walking every call from the first.
+        stmt = stmt.where(Recording.name > after, Activity.name > after)
     if session.get_bind().dialect.name == "postgresql":
         # Another worker sweeping the same tenant takes other rows instead of waiting for these.
         stmt = stmt.with_for_update(of=Recording, skip_locked=True)
     found = [(name, blob) for name, blob, _, _ in session.execute(stmt)]
     if not found:
-        return []
+        return found
     names = [name for name, _ in found]
     session.execute(
         delete(TranscriptSegment).where(
@@ -172,7 +181,7 @@ def sweep_chunk(
         None,
         {"policy": "recordings", "records": len(names), "first": min(names), "last": max(names), "job": job},
     )
-    return [blob for _, blob in found]
+    return found
 
 
 def sweep(
@@ -189,16 +198,18 @@ def sweep(
     """Chunks until nothing is expired. Safe to stop anywhere and to run beside another sweep."""
     now = now or utcnow()
     total = 0
+    after: str | None = None
     while True:
         with unit_of_work(factory) as session:
-            blobs = sweep_chunk(session, files, tenant_id, now, job, actor, chunk)
-            if after_chunk is not None and blobs:
-                after_chunk(session, len(blobs))
-        if not blobs:
+            done = sweep_chunk(session, files, tenant_id, now, job, actor, chunk, after)
+            if after_chunk is not None and done:
+                after_chunk(session, len(done))
+        if not done:
             return total
         # The keys are destroyed (committed); the files and their rows go now, not in a later pass.
-        files.finish(factory, tenant_id, blobs)
-        total += len(blobs)
+        files.finish(factory, tenant_id, [blob for _, blob in done])
+        total += len(done)
+        after = max(name for name, _ in done)
 
 
 def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
