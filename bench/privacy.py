@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import random
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -637,7 +636,7 @@ def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     """100,000 expired recordings (rows and encrypted files on local disk) swept by hovor, against
     the same row changes in plain SQL and the same unlinks; then again while api_get_contact runs,
     with that read's p99 against idle."""
-    from bench.run import Raw, free_port, hovor_server, wrk
+    from bench.run import Raw, contact_reads, free_port, hovor_server, wrk
     from hovor.audit.keys import signing_key
     from hovor.db import make_engine, make_session_factory
     from hovor.files.service import Files
@@ -665,18 +664,7 @@ def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from bench.common import load_meta
 
     meta = load_meta(args.data_dir)
-    names = Path(tempfile.mkstemp(suffix=".txt")[1])
-    names.write_text("\n".join(meta["contacts"]))
-    script = f"""
-local names = {{}}
-for line in io.lines("{names}") do names[#names + 1] = line end
-local i = math.random(#names)
-request = function()
-  i = i % #names + 1
-  local path = "/api/v6/contacts/" .. names[i] .. ".json"
-  return wrk.format("GET", path, {{["X-AUTH-TOKEN"] = "{meta["token"]}"}})
-end
-"""
+    names, script = contact_reads(meta)
     _plant_expired_recordings(factory, files, n)
     port = free_port()
     seconds = max(5, round(alone))

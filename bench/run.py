@@ -179,11 +179,9 @@ def ratio(a: float, b: float) -> float:
 
 
 # --- scenarios -------------------------------------------------------------------------------------
-@scenario
-def api_get_contact(args: argparse.Namespace) -> dict[str, Any]:
-    """Single contact reads over HTTP by many concurrent clients; hovor with 2 workers against the
-    bare endpoint (same framework and server, plain driver) and the row by primary key in SQL."""
-    meta = load_meta(args.data_dir)
+def contact_reads(meta: dict[str, Any]) -> tuple[Path, str]:
+    """A wrk script reading the generated contacts one after another (and the file it reads their
+    keys from; the caller removes it)."""
     names = Path(tempfile.mkstemp(suffix=".txt")[1])
     names.write_text("\n".join(meta["contacts"]))
     script = f"""
@@ -196,6 +194,15 @@ request = function()
   return wrk.format("GET", path, {{["X-AUTH-TOKEN"] = "{meta["token"]}"}})
 end
 """
+    return names, script
+
+
+@scenario
+def api_get_contact(args: argparse.Namespace) -> dict[str, Any]:
+    """Single contact reads over HTTP by many concurrent clients; hovor with 2 workers against the
+    bare endpoint (same framework and server, plain driver) and the row by primary key in SQL."""
+    meta = load_meta(args.data_dir)
+    names, script = contact_reads(meta)
     port = free_port()
     with hovor_server(args, port) as proc:
         wrk(f"http://127.0.0.1:{port}", script, 3, 32)  # warm up

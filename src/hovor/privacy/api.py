@@ -428,6 +428,16 @@ def _dpo_target(session: Session, caller: Caller, endpoint: str, name: str) -> A
     return activity
 
 
+def _transcript(session: Session, activity: Activity) -> list[TranscriptSegment]:
+    return list(
+        session.scalars(
+            select(TranscriptSegment).where(
+                TranscriptSegment.tenant_id == activity.tenant_id, TranscriptSegment.activity == activity.name
+            )
+        )
+    )
+
+
 def _shred(session: Session, files: Any, tenant_id: str, blob_name: str) -> None:
     blob = session.get(Blob, (tenant_id, blob_name))
     if blob is not None and blob.wrapped_key is not None:
@@ -446,11 +456,7 @@ def delete_recording(request: Request, session: DbSession, caller: CurrentCaller
     check(caller, "dpo:recordings:delete")
     activity = _dpo_target(session, caller, "activitiesCall", name)
     recording = session.get(Recording, (caller.tenant_id, activity.name))
-    segments = session.scalars(
-        select(TranscriptSegment).where(
-            TranscriptSegment.tenant_id == caller.tenant_id, TranscriptSegment.activity == activity.name
-        )
-    ).all()
+    segments = _transcript(session, activity)
     if recording is None and not segments:
         raise NotFound("The call has no recording or transcript.")
     fields = []
@@ -477,11 +483,7 @@ def delete_recording(request: Request, session: DbSession, caller: CurrentCaller
 def delete_transcript(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     check(caller, "dpo:recordings:delete")
     activity = _dpo_target(session, caller, "activitiesCall", name)
-    segments = session.scalars(
-        select(TranscriptSegment).where(
-            TranscriptSegment.tenant_id == caller.tenant_id, TranscriptSegment.activity == activity.name
-        )
-    ).all()
+    segments = _transcript(session, activity)
     if not segments:
         raise NotFound("The call has no transcript.")
     for segment in segments:
