@@ -157,6 +157,8 @@ def test_queue_above_the_ceiling_is_refused_and_tenant_users_cannot_move_it(quie
 def test_the_sweep_runs_as_a_job_and_the_preview_is_served(quiet: Any) -> None:
     client, tenant, env = quiet
     h = tenant.h()
+    with unit_of_work(env.factory) as s:
+        assert retention.schedule_sweeps(s) == []  # nothing expired yet: no job
     old = _call(client, h, "100", dt.timedelta(days=400), dt.datetime.now(dt.UTC))
     preview = client.get("/api/v6/retentionPolicies/preview.json", headers=h).json()["result"]["data"][0]
     assert preview["count"] == 1

@@ -284,13 +284,14 @@ jobs.register(KIND, [("recordings", step_recordings), ("shred", step_shred), ("c
 
 
 def schedule_sweeps(session: Session) -> list[str]:
-    """A sweep job for every tenant that has none waiting or running (the hourly scheduler)."""
+    """A sweep job for every tenant that has something expired and no sweep waiting or running (the
+    hourly scheduler). Nothing expired, no job: an hourly row per tenant would pile up for nothing."""
     busy = set(
         session.scalars(select(Job.tenant_id).where(Job.kind == KIND, Job.state.in_((QUEUED, RUNNING))))
     )
     made = []
-    for tenant_id in session.scalars(select(Tenant.id).order_by(Tenant.id)):
-        if tenant_id not in busy:
+    for tenant_id in list(session.scalars(select(Tenant.id).order_by(Tenant.id))):
+        if tenant_id not in busy and preview(session, tenant_id)["count"]:
             # A sweep resumes wherever it stopped; workers restarted many times (deployments) must
             # not make it give up, so it has more attempts than a one-off job.
             made.append(jobs.enqueue(session, tenant_id, KIND, {}, created_by=None, max_attempts=50).name)
