@@ -33,7 +33,6 @@ from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth.caller import Caller
 from hovor.crm.models import Contact
-from hovor.files.models import Blob
 from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from hovor.privacy import erasure, holds
@@ -438,12 +437,6 @@ def _transcript(session: Session, activity: Activity) -> list[TranscriptSegment]
     )
 
 
-def _shred(session: Session, files: Any, tenant_id: str, blob_name: str) -> None:
-    blob = session.get(Blob, (tenant_id, blob_name))
-    if blob is not None and blob.wrapped_key is not None:
-        files.destroy_key(session, blob)
-
-
 @router.delete(
     "/api/v6/activitiesCall/{name}/recording.json",
     tags=[TAG],
@@ -461,7 +454,7 @@ def delete_recording(request: Request, session: DbSession, caller: CurrentCaller
         raise NotFound("The call has no recording or transcript.")
     fields = []
     if recording is not None:
-        _shred(session, request.app.state.files, caller.tenant_id, recording.blob)
+        request.app.state.files.destroy_keys(session, caller.tenant_id, [recording.blob])
         session.delete(recording)
         fields.append("call_recordings")
     if segments:
@@ -553,7 +546,7 @@ def _delete_conversation(endpoint: str) -> Any:
         for attachment in session.scalars(
             select(Attachment).where(Attachment.tenant_id == tenant_id, Attachment.activity == activity.name)
         ).all():
-            _shred(session, request.app.state.files, tenant_id, attachment.blob)
+            request.app.state.files.destroy_keys(session, tenant_id, [attachment.blob])
             session.delete(attachment)
             if "attachments" not in fields:
                 fields.append("attachments")
