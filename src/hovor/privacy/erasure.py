@@ -356,7 +356,7 @@ def subject_fields(obj: Any) -> list[str]:
     return [name for attr, name, _ in subject_columns(obj.__class__) if not _empty(getattr(obj, attr))]
 
 
-def row_change(obj: Any, redactor: Redactor) -> RowChange:
+def row_change(obj: Any, redactor: Redactor | Blank) -> RowChange:
     """What erasure does to one row of the person's own records, column by column, as declared."""
     change = RowChange()
     for attr, name, erasure in subject_columns(obj.__class__):
@@ -657,8 +657,54 @@ def _anonymize_chunk(
     session: Session, run: jobs.Run, kind: str, keys: list[str], redactor: Redactor
 ) -> dict[str, dict[str, int]]:
     """One transaction: every record of ``keys`` and its child rows, as the registry says."""
-    tenant_id = run.tenant_id
     _check_holds_now(session, run, Plan({**{t: [] for t in TYPES}, kind: keys}))
+    counts, changed = anonymize_records(
+        session,
+        run.env.files,
+        run.tenant_id,
+        kind,
+        keys,
+        redactor,
+        action="anonymize",
+        job=run.name,
+        request_id=run.params.get("request_id"),
+    )
+    if changed:
+        audit.record(
+            session,
+            run.tenant_id,
+            "privacy.erasure.chunk",
+            _actor(run),
+            kind,
+            None,
+            {"job": run.name, "records": len(changed), "first": min(changed), "last": max(changed)},
+        )
+    return counts
+
+
+class Blank:
+    """A redactor for records nobody in particular is erased from (retention): free text that
+    erasure would redact is replaced whole, since whose names it holds is not known."""
+
+    def own(self, text: str | None) -> str | None:
+        return PLACEHOLDER if text else text
+
+
+def anonymize_records(
+    session: Session,
+    files: Any,
+    tenant_id: str,
+    kind: str,
+    keys: list[str],
+    redactor: Redactor | Blank,
+    *,
+    action: str,
+    job: str | None,
+    request_id: str | None = None,
+) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Every record of ``keys`` and its child rows as the registry says, in the caller's
+    transaction: blobs' keys destroyed, rows deleted or cleared, the identifier index dropped, a
+    tombstone per changed record. Returns the counts and, per changed record, the fields changed."""
     model = MODELS[kind]
     key_values: list[Any] = [int(k) for k in keys] if kind == "tickets" else keys
     fields: dict[str, int] = {}
@@ -707,7 +753,7 @@ def _anonymize_chunk(
             apply(obj, key, flag)
     session.expunge_all()  # what changes is written below, statement by statement, not by the ORM
     # Rows that go whole go in one statement per table; their blobs' keys first, in this transaction.
-    shredded = sum(run.env.files.destroy_keys(session, tenant_id, part) for part in _in_chunks(blobs))
+    shredded = sum(files.destroy_keys(session, tenant_id, part) for part in _in_chunks(blobs))
     for child, names in doomed.items():
         deleted[child.__tablename__] = len(names)
         for part in _in_chunks(names):
@@ -746,30 +792,21 @@ def _anonymize_chunk(
             name=new_name("tombstones"),
             record_type=kind,
             record_key=k,
-            action="anonymize",
+            action=action,
             fields=v,
-            job=run.name,
-            request_id=run.params.get("request_id"),
+            job=job,
+            request_id=request_id,
         )
         for k, v in changed.items()
     )
-    if changed:
-        audit.record(
-            session,
-            tenant_id,
-            "privacy.erasure.chunk",
-            _actor(run),
-            kind,
-            None,
-            {"job": run.name, "records": len(changed), "first": min(changed), "last": max(changed)},
-        )
     session.flush()
-    return {
+    counts = {
         "anonymized": fields,
         "deleted": deleted,
         "records": {kind: len(changed)},
         "blobs": {"shredded": shredded},
     }
+    return counts, changed
 
 
 def _check_holds_now(session: Session, run: jobs.Run, plan: Plan) -> None:
