@@ -29,6 +29,7 @@ _OBJECTS = (
     "campaigns.type",
     "campaigns.record",
     "privacy.hold",
+    "privacy.retention_policy",
 )
 
 _OTHERS = (
@@ -60,6 +61,7 @@ _OTHERS = (
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",
+    "audit.log.prune",  # the audit log's retention: entries through a signed checkpoint removed
 )
 
 ACTIONS: frozenset[str] = frozenset([*(f"{o}.{v}" for o in _OBJECTS for v in CRUD), *_OTHERS])

@@ -121,6 +121,7 @@ class TenantReport:
     entries: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS
+    pruned_through: int = 0
     checkpoints: int = 0
     exported_checkpoints: int = 0
     problems: list[Broken] = field(default_factory=list)
@@ -141,6 +142,7 @@ class TenantReport:
             "entries": self.entries,
             "head_seq": self.head_seq,
             "head_hash": self.head_hash,
+            "pruned_through": self.pruned_through,
             "checkpoints": self.checkpoints,
             "exported_checkpoints": self.exported_checkpoints,
             "first_broken": asdict(first) if first else None,
@@ -223,6 +225,14 @@ def verify_tenant(
 
     expected, prev = 1, GENESIS
     broken = False
+    # A chain whose oldest entries were removed by its retention (hovor.audit.prune) starts after
+    # entry 1: the prune's marker, later in the chain, names the last entry removed and its hash.
+    from hovor.audit.prune import markers
+
+    pruned = markers(session, tenant_id)
+    first_kept = 1
+    anchors = dict(pruned)
+    report.pruned_through = max((t for t, _ in pruned), default=0)
     for entry in chain_entries(session, tenant_id):
         report.entries += 1
         if progress and report.entries % 2000 == 0:
@@ -234,6 +244,20 @@ def verify_tenant(
         if broken:
             continue
         content = entry_content(entry)
+        if report.entries == 1:
+            first_kept = seq
+            if 1 < seq <= report.pruned_through + 1:
+                # The first entry kept: its link to the removed one is taken as stored, and checked
+                # against the anchor (here, or at the last entry the prune covers).
+                expected, prev = seq, entry.prev_hash
+                if seq - 1 in anchors and anchors[seq - 1] != prev:
+                    report.problems.append(
+                        Broken(seq, "the first entry kept does not follow the pruned ones")
+                    )
+                    broken = True
+                    continue
+            elif seq > 1:
+                expected = report.pruned_through + 1
         if seq != expected:
             report.problems.append(Broken(expected, f"entry {expected} is missing (the next entry is {seq})"))
             broken = True
@@ -244,11 +268,16 @@ def verify_tenant(
             report.problems.append(Broken(seq, "the entry does not match its hash (it was altered)"))
             broken = True
         expected, prev = seq + 1, entry.hash
+        if seq in anchors and anchors[seq] != entry.hash:
+            report.problems.append(Broken(seq, "the entry differs from the one its prune recorded"))
+            broken = True
     if progress:
         progress(report.entries % 2000)
 
     for origin, checkpoints in (("stored", stored), ("exported", outside)):
         for cp in sorted(checkpoints, key=lambda c: c.seq):
+            if cp.seq < first_kept and cp.seq <= report.pruned_through:
+                continue  # its entries were removed by the log's retention
             if not _signature_ok(cp, keys):
                 report.problems.append(
                     Broken(cp.seq, f"the {origin} checkpoint at {cp.seq} has no valid signature")

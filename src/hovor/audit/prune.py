@@ -1,0 +1,132 @@
+"""Retention of the audit log: the oldest entries go, and the chain stays verifiable.
+
+Entries can only go up to a signed checkpoint (``audit_checkpoints``) whose entry is older than the
+cutoff: the prefix through that entry is removed, the checkpoint stays. Before any entry goes, an
+``audit.log.prune`` entry is appended to the chain naming the last entry removed (``through``) and
+its hash (``anchor``); the deletion then runs in chunks from the oldest entry up. Verification
+(:func:`hovor.audit.chain.verify_tenant`) accepts a chain that starts after entry 1 only when such
+a marker covers the gap, and checks the remaining entries up to ``through`` against the anchor.
+A prune killed halfway resumes from its marker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from hovor.audit import log as audit
+from hovor.audit.models import AuditCheckpoint, AuditEntry
+from hovor.db import unit_of_work
+
+ACTION = "audit.log.prune"
+
+
+def first_seq(session: Session, tenant_id: str) -> int | None:
+    return session.scalar(select(func.min(AuditEntry.name)).where(AuditEntry.tenant_id == tenant_id))
+
+
+def markers(session: Session, tenant_id: str) -> list[tuple[int, str]]:
+    """(through, anchor) of every prune recorded in the chain, oldest first."""
+    out = []
+    for details in session.scalars(
+        select(AuditEntry.details)
+        .where(AuditEntry.tenant_id == tenant_id, AuditEntry.action == ACTION)
+        .order_by(AuditEntry.name)
+    ):
+        if isinstance(details, dict) and "through" in details and "anchor" in details:
+            out.append((int(details["through"]), str(details["anchor"])))
+    return out
+
+
+def prunable_through(session: Session, tenant_id: str, cutoff: dt.datetime) -> int | None:
+    """The newest checkpointed entry older than ``cutoff`` that is still stored, or None."""
+    first = first_seq(session, tenant_id)
+    if first is None:
+        return None
+    return session.scalar(
+        select(func.max(AuditCheckpoint.seq))
+        .join(
+            AuditEntry,
+            (AuditEntry.tenant_id == AuditCheckpoint.tenant_id) & (AuditEntry.name == AuditCheckpoint.seq),
+        )
+        .where(
+            AuditCheckpoint.tenant_id == tenant_id,
+            AuditCheckpoint.seq >= first,
+            AuditEntry.at < type_coerce(cutoff, AuditEntry.at.type),
+        )
+    )
+
+
+def preview(session: Session, tenant_id: str, cutoff: dt.datetime) -> tuple[int, Any, Any]:
+    """How many entries the next prune removes, the oldest and newest time."""
+    through = _pending(session, tenant_id) or prunable_through(session, tenant_id, cutoff)
+    if through is None:
+        return 0, None, None
+    count, oldest, newest = session.execute(
+        select(func.count(), func.min(AuditEntry.at), func.max(AuditEntry.at)).where(
+            AuditEntry.tenant_id == tenant_id, AuditEntry.name <= through
+        )
+    ).one()
+    return int(count or 0), oldest, newest
+
+
+def _pending(session: Session, tenant_id: str) -> int | None:
+    """A prune recorded but not finished (killed halfway): its ``through``."""
+    first = first_seq(session, tenant_id)
+    for through, _ in reversed(markers(session, tenant_id)):
+        if first is not None and first <= through:
+            return through
+    return None
+
+
+def prune(
+    factory: Any,
+    tenant_id: str,
+    cutoff: dt.datetime,
+    actor: audit.Actor,
+    *,
+    job: str | None = None,
+    chunk: int = 5000,
+    after_chunk: Callable[[Session, int], None] | None = None,
+) -> int:
+    """Removes the entries older than ``cutoff`` up to the newest checkpoint among them. Returns how
+    many went."""
+    with unit_of_work(factory) as session:
+        through = _pending(session, tenant_id)
+        if through is None:
+            through = prunable_through(session, tenant_id, cutoff)
+            if through is None:
+                return 0
+            anchor = session.scalar(
+                select(AuditEntry.hash).where(AuditEntry.tenant_id == tenant_id, AuditEntry.name == through)
+            )
+            first = first_seq(session, tenant_id)
+            audit.record(
+                session,
+                tenant_id,
+                ACTION,
+                actor,
+                "auditLog",
+                None,
+                {"first": first, "through": through, "anchor": anchor, "job": job},
+            )
+    removed = 0
+    while True:
+        with unit_of_work(factory) as session:
+            first = first_seq(session, tenant_id)
+            if first is None or first > through:
+                return removed
+            last = min(through, first + chunk - 1)
+            result = session.execute(
+                delete(AuditEntry).where(
+                    AuditEntry.tenant_id == tenant_id, AuditEntry.name >= first, AuditEntry.name <= last
+                )
+            )
+            n = int(getattr(result, "rowcount", 0) or 0)
+            removed += n
+            if after_chunk is not None:
+                after_chunk(session, n)
