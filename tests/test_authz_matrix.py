@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
@@ -18,7 +19,8 @@ from hovor.auth.permissions import BUILTIN_ROLES
 from hovor.db import unit_of_work
 from hovor.demo import system_caller
 from hovor.jobs import service as jobs
-from hovor.privacy.models import LegalHold
+from hovor.privacy import policies
+from hovor.privacy.models import LegalHold, RetentionPolicy
 
 counter = itertools.count()
 WAV = synth_wav(0.5)
@@ -135,11 +137,23 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
                 created_by="system",
             ),
             "jobs": lambda: jobs.enqueue(s, tenant, "erasure", {"contact": "x"}, "system", target="x"),
+            "retentionPolicies": lambda: RetentionPolicy(
+                tenant_id=tenant, name=_free_policy(s, tenant, n), days=30, action="delete"
+            ),
         }
         made = makers[kind]()
-        if kind == "legalHolds":
+        if kind in ("legalHolds", "retentionPolicies"):
             s.add(made)
         return str(made.name)
+
+
+def _free_policy(s: Any, tenant: str, n: int) -> str:
+    """A kind of record with no policy in the tenant (one policy per kind): the n-th, freed."""
+    name = list(policies.KINDS)[n % len(policies.KINDS)]
+    s.execute(
+        delete(RetentionPolicy).where(RetentionPolicy.tenant_id == tenant, RetentionPolicy.name == name)
+    )
+    return name
 
 
 def _fresh_entry(app: Any, tenant: str) -> str:
@@ -167,6 +181,9 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"record_type": _fresh(app, "own", "campaignsTypes"), "number": "601 000 000"}
     if kind == "legalHolds":
         return {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
+    if kind == "retentionPolicies":
+        with unit_of_work(app.state.session_factory) as s:
+            return {"name": _free_policy(s, "own", n), "days": 30}
     return {
         "users": {"name": f"new-user-{n}", "title": "New", "role": "operator"},
         "roles": {"name": f"role{n}", "title": "Role"},

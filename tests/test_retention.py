@@ -158,7 +158,7 @@ def test_the_sweep_runs_as_a_job_and_the_preview_is_served(quiet: Any) -> None:
     client, tenant, env = quiet
     h = tenant.h()
     with unit_of_work(env.factory) as s:
-        assert retention.schedule_sweeps(s) == []  # nothing expired yet: no job
+        assert retention.schedule_sweeps(s, env.settings) == []  # nothing expired yet: no job
     old = _call(client, h, "100", dt.timedelta(days=400), dt.datetime.now(dt.UTC))
     preview = client.get("/api/v6/retentionPolicies/preview.json", headers=h).json()["result"]["data"][0]
     assert preview["count"] == 1
@@ -166,8 +166,8 @@ def test_the_sweep_runs_as_a_job_and_the_preview_is_served(quiet: Any) -> None:
         client.get("/api/v6/retentionPolicies/preview.json", headers=tenant.h("operator")).status_code == 403
     )
     with unit_of_work(env.factory) as s:
-        assert len(retention.schedule_sweeps(s)) == 1
-        assert retention.schedule_sweeps(s) == []  # one waiting sweep per tenant
+        assert len(retention.schedule_sweeps(s, env.settings)) == 1
+        assert retention.schedule_sweeps(s, env.settings) == []  # one waiting sweep per tenant
     assert jobs.run_pending(env) == 1
     assert not _has_recording(client, h, old)
 
@@ -200,7 +200,11 @@ def _state(url: str, data: Path) -> dict[str, Any]:
             out = {
                 "recordings": sorted(conn.execute(text("SELECT name, blob FROM call_recordings")).all()),
                 "transcripts": sorted(conn.execute(text("SELECT name FROM call_transcripts")).all()),
-                "activities": conn.execute(text("SELECT count(*) FROM activities")).scalar_one(),
+                "activities": sorted(
+                    conn.execute(text("SELECT name, type, anonymized FROM activities")).all()
+                ),
+                "webs": sorted(conn.execute(text("SELECT name, email, ipaddress FROM activity_webs")).all()),
+                "messages": sorted(conn.execute(text("SELECT name FROM messages")).all()),
                 "tombstones": sorted(conn.execute(text("SELECT record_key, action FROM tombstones")).all()),
                 "blobs": sorted(conn.execute(text("SELECT name FROM blobs")).all()),
                 "swept": sum(
@@ -232,8 +236,32 @@ def test_a_sweep_killed_ten_times_ends_like_one_that_was_not(tmp_path: Path) -> 
     real_now = dt.datetime.now(dt.UTC)
     for i in range(27):
         _call(client, h, "100", dt.timedelta(days=31 + i if i < 24 else 1), real_now)
+    # And the other policies: e-mails deleted after 30 days, web chats anonymized after 30 days.
+    for name, kind in (("300", "email"), ("400", "chat")):
+        client.post("/api/v6/queues.json", json={"name": name, "title": name, "type": kind}, headers=h)
+    for i in range(8):
+        when = (real_now - dt.timedelta(days=40 if i < 6 else 5)).isoformat()
+        body = {"queue": "300", "direction": "in", "address": "a@example.cz", "title": "Dotaz", "time": when}
+        assert client.post("/api/v6/activitiesEmail.json", json=body, headers=h).status_code == 201
+        chat = client.post(
+            "/api/v6/activitiesWeb.json",
+            json={"queue": "400", "email": "b@example.cz", "ipaddress": "198.51.100.9", "time": when},
+            headers=h,
+        ).json()["result"]["name"]
+        client.post(
+            "/api/v6/activitiesMessages.json",
+            json={"activity": chat, "direction": "IN", "text": "Dobrý den"},
+            headers=h,
+        )
+    for name, action in (("activitiesEmail", "delete"), ("activitiesWeb", "anonymize")):
+        r = client.post(
+            "/api/v6/retentionPolicies.json",
+            json={"name": name, "days": 30, "action": action},
+            headers=tenant.h("dpo"),
+        )
+        assert r.status_code == 201, r.text
     with unit_of_work(app.state.session_factory) as s:
-        retention.schedule_sweeps(s)
+        retention.schedule_sweeps(s, app.state.settings)
     with app.state.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     app.state.engine.dispose()
@@ -248,13 +276,21 @@ def test_a_sweep_killed_ten_times_ends_like_one_that_was_not(tmp_path: Path) -> 
     ref_url, ref_data = copy(0)
     assert _run(ref_url, ref_data, None) == 0
     reference = _state(ref_url, ref_data)
-    assert reference["job"] == "done" and reference["swept"] == 24 and len(reference["recordings"]) == 3
+    assert (
+        reference["job"] == "done" and reference["swept"] == 24 + 6 + 6 and len(reference["recordings"]) == 3
+    )
+    assert sum(1 for _, kind, _ in reference["activities"] if kind == "EMAIL") == 2
+    assert sum(1 for _, kind, anonymized in reference["activities"] if kind == "CHAT" and anonymized) == 6
+    assert len(reference["messages"]) == 2
 
-    # Eight kills at random chunks of the sweep (one recording per chunk here), then two inside the
-    # shredding of the files: ten deaths, each followed by a restart that takes the job over.
+    # Five kills at random chunks of the recordings' sweep (one recording per chunk here), two
+    # inside the shredding of their files, three in the other policies' chunks: ten deaths, each
+    # followed by a restart that takes the job over.
     rnd = random.Random(7)
-    points = [f"retention.recordings.chunk@{rnd.randint(1, 2)}" for _ in range(8)]
+    points = [f"retention.recordings.chunk@{rnd.randint(1, 2)}" for _ in range(3)]
     points += ["blob.after_key", "blob.after_object"]
+    points += [f"retention.recordings.chunk@{rnd.randint(1, 2)}" for _ in range(2)]
+    points += [f"retention.policies.chunk@{rnd.randint(1, 3)}" for _ in range(3)]
     url2, data2 = copy(1)
     for point in points:
         assert _run(url2, data2, point) == 137, point

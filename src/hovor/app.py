@@ -154,7 +154,7 @@ async def _sweep_periodically(app: FastAPI) -> None:
 
     def queue() -> None:
         with unit_of_work(app.state.session_factory) as session:
-            schedule_sweeps(session)
+            schedule_sweeps(session, app.state.settings)
 
     while True:
         await asyncio.sleep(app.state.settings.retention_sweep_seconds)

@@ -7,7 +7,7 @@ import secrets
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit import log as audit
 from hovor.config import get_settings
-from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.db import make_engine, make_session_factory, unit_of_work, utcnow
 
 app = typer.Typer(
     help="hovor: contact-centre data platform with GDPR built in.",
@@ -104,6 +104,12 @@ def tenant_create(
     recordings_retention_days: Annotated[
         int, typer.Option(help="Ceiling for keeping call recordings, in days (the contract's).")
     ] = 365,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            help="The contract's retention for every other kind of record, in days (none: not agreed)."
+        ),
+    ] = None,
 ) -> None:
     """Create a tenant with its built-in roles and rights."""
     from hovor.api.errors import ApiError
@@ -121,6 +127,7 @@ def tenant_create(
                 dpo_email,
                 actor=CLI,
                 recordings_retention_days=recordings_retention_days,
+                retention_days=retention_days,
             )
     except ApiError as exc:
         _fail(f"{exc} {exc.form or ''}")
@@ -130,18 +137,31 @@ def tenant_create(
 @tenant_app.command("retention")
 def tenant_retention(
     tenant_id: Annotated[str, typer.Argument(help="The tenant.")],
-    recordings_days: Annotated[int, typer.Option(help="New ceiling for call recordings, in days.")],
+    recordings_days: Annotated[
+        int | None, typer.Option(help="New ceiling for call recordings, in days.")
+    ] = None,
+    contract_days: Annotated[
+        int | None, typer.Option(help="The contract's retention for every other kind of record, in days.")
+    ] = None,
 ) -> None:
-    """Change a tenant's recording-retention ceiling (the platform operator's, under the contract)."""
+    """Change a tenant's retention ceilings (the platform operator's, under the contract)."""
     from hovor.api.errors import ApiError
-    from hovor.tenancy.service import set_recordings_ceiling
+    from hovor.tenancy.service import set_contract_retention, set_recordings_ceiling
 
+    if recordings_days is None and contract_days is None:
+        _fail("give --recordings-days and/or --contract-days")
     try:
         with unit_of_work(_factory()) as session:
-            set_recordings_ceiling(session, tenant_id, recordings_days, CLI)
+            if recordings_days is not None:
+                set_recordings_ceiling(session, tenant_id, recordings_days, CLI)
+            if contract_days is not None:
+                set_contract_retention(session, tenant_id, contract_days, CLI)
     except ApiError as exc:
         _fail(f"{exc} {exc.form or ''}")
-    console.print(f"tenant {tenant_id}: recordings kept at most {recordings_days} days")
+    if recordings_days is not None:
+        console.print(f"tenant {tenant_id}: recordings kept at most {recordings_days} days")
+    if contract_days is not None:
+        console.print(f"tenant {tenant_id}: records kept at most {contract_days} days (contract)")
 
 
 @tenant_app.command("list")
@@ -545,55 +565,100 @@ def _tenants(session: Session, tenant: str | None) -> list[str]:
 
 @retention_app.command("preview")
 def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
-    """Per tenant and queue: how many recordings the next sweep would remove, oldest and newest call."""
+    """Per tenant and policy (recordings per queue): how many records the next sweep would remove,
+    the oldest and newest."""
     from hovor.privacy import retention
 
+    def when(value: Any) -> str:
+        return audit.stamp(value) if value else ""
+
     with _factory()() as session:
-        table = Table("tenant", "queue", "days", "recordings", "oldest", "newest")
+        table = Table("tenant", "policy", "days", "action", "records", "oldest", "newest")
         for tenant_id in _tenants(session, tenant):
-            for q in retention.preview(session, tenant_id)["queues"]:
+            recordings, *others = retention.preview_all(session, tenant_id, get_settings())
+            for q in recordings["queues"]:
                 table.add_row(
                     tenant_id,
-                    q["queue"] or "(no queue)",
+                    f"recordings: {q['queue'] or '(no queue)'}",
                     str(q["days"]) + (" (held)" if q["held"] else ""),
+                    "delete",
                     str(q["count"]),
-                    audit.stamp(q["oldest"]) if q["oldest"] else "",
-                    audit.stamp(q["newest"]) if q["newest"] else "",
+                    when(q["oldest"]),
+                    when(q["newest"]),
+                )
+            for p in others:
+                table.add_row(
+                    tenant_id,
+                    p["policy"],
+                    f"{p['days']}" + ("" if p["source"] == "policy" else f" ({p['source']})"),
+                    p["action"],
+                    str(p["count"]),
+                    when(p["oldest"]),
+                    when(p["newest"]),
                 )
     console.print(table)
 
 
 @retention_app.command("run")
 def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
-    """Sweep now, in this process: expired recordings go (with a progress bar), their files
-    shredded; on PostgreSQL the tables are compacted right after."""
+    """Sweep now, in this process, with a progress bar per policy: expired recordings and records
+    go, files are shredded, the audit log is pruned; on PostgreSQL the tables are compacted after."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from hovor.audit import prune
     from hovor.jobs.service import Env
-    from hovor.privacy import compaction, retention
+    from hovor.privacy import compaction, policies, retention
 
     env = _job_env()
     assert isinstance(env, Env)
     with env.factory() as session:
         tenants = _tenants(session, tenant)
-        due = {t: retention.preview(session, t)["count"] for t in tenants}
-    removed = 0
+        due = {t: retention.preview_all(session, t, env.settings) for t in tenants}
+    removed: dict[str, int] = {}
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as progress:
         for tenant_id in tenants:
-            task = progress.add_task(f"{tenant_id}: recordings", total=due[tenant_id] or None)
+            recordings, *others = due[tenant_id]
+            task = progress.add_task(f"{tenant_id}: recordings", total=recordings["count"] or None)
 
             def advance(_session: Session, n: int, task: object = task) -> None:
                 progress.advance(task, n)  # type: ignore[arg-type]
 
-            removed += retention.sweep(env.factory, env.files, tenant_id, actor=CLI, after_chunk=advance)
+            n = retention.sweep(env.factory, env.files, tenant_id, actor=CLI, after_chunk=advance)
+            removed["call_recordings"] = removed.get("call_recordings", 0) + n
+            with env.factory() as session:
+                todo = policies.effective(session, tenant_id, env.settings, utcnow())
+            counts = {p["policy"]: p["count"] for p in others}
+            for policy in todo:
+                task = progress.add_task(f"{tenant_id}: {policy.name}", total=counts.get(policy.name) or None)
+
+                def step(_session: Session, n: int, task: object = task) -> None:
+                    progress.advance(task, n)  # type: ignore[arg-type]
+
+                if policy.name == policies.AUDIT_LOG:
+                    n = prune.prune(env.factory, tenant_id, policy.cutoff, CLI, after_chunk=step)
+                else:
+                    n = policies.sweep_kind(
+                        env.factory,
+                        env.files,
+                        tenant_id,
+                        policy,
+                        actor=CLI,
+                        chunk=env.settings.retention_chunk,
+                        after_chunk=step,
+                    )
+                removed[policy.name] = removed.get(policy.name, 0) + n
     env.files.reap(env.factory, limit=10**9)
-    if removed and env.engine.dialect.name == "postgresql":
-        compaction.vacuum(env.engine, ["call_recordings", "call_transcripts", "blobs"])
-    elif removed:
+    tables = retention.touched_tables({"policies": removed})
+    if tables and env.engine.dialect.name == "postgresql":
+        compaction.vacuum(env.engine, tables)
+    elif tables:
         compaction.truncate_wal(env.engine)
-    console.print(f"{removed} recording(s) removed")
+    for name, n in removed.items():
+        if n:
+            console.print(f"{name}: {n} removed")
+    console.print(f"{sum(removed.values())} record(s) removed in all")
 
 
 @app.command()

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     retention_sweep_seconds: float = Field(
         3600, description="How often `hovor serve` queues a retention sweep of every tenant.", gt=0
     )
+    audit_retention_floor_days: int = Field(
+        365,
+        description="The audit log is kept at least this long, whatever a tenant's retention policy or "
+        "contract says: it is the evidence of what was done with the data.",
+        ge=1,
+        le=36500,
+    )
     erasure_compact_delay_seconds: float = Field(
         60,
         description="PostgreSQL: how long after an erasure its tables are rewritten (VACUUM FULL), so "

@@ -37,6 +37,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if request.method not in READ_METHODS:
         # A request that changes records must say so in the audit log (hovor.audit.log).
         audit.require(session)
+        # What a write may need to check against (a retention policy against the audit log's floor).
+        session.info["settings"] = state.settings
     try:
         yield session
     finally:

@@ -42,6 +42,7 @@ VOCABULARY: frozenset[str] = frozenset(
         "dpo:subjects:erase",
         "dpo:subjects:search",
         *_crud("dpo:holds"),
+        *_crud("dpo:retention"),
         "admin:jobs:read",
         "audit:log:read",
     ]

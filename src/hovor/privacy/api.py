@@ -35,11 +35,11 @@ from hovor.auth.caller import Caller
 from hovor.crm.models import Contact
 from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
-from hovor.privacy import erasure, holds
+from hovor.privacy import erasure, holds, policies
 from hovor.privacy.deletes import guard_delete, tombstone
 from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.privacy.index import unindex
-from hovor.privacy.models import LegalHold
+from hovor.privacy.models import LegalHold, RetentionPolicy
 from hovor.privacy.resolver import resolve
 from hovor.records import time_field
 
@@ -574,19 +574,122 @@ for _endpoint in _CONVERSATIONS:
 @router.get(
     "/api/v6/retentionPolicies/preview.json",
     tags=[TAG],
-    summary="What the next retention sweep would remove, per queue: how many recordings, oldest and newest",
+    summary="What the next retention sweep would remove, per policy (recordings per queue): how many "
+    "records, the oldest and newest",
     openapi_extra={"x-permission": "tenant:settings:read"},
 )
 def retention_preview(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     from hovor.privacy import retention
 
     check(caller, "tenant:settings:read")
-    result = retention.preview(session, caller.tenant_id)
+    result = retention.preview_all(session, caller.tenant_id, request.app.state.settings)
     tz = caller.timezone
-    for queue in result["queues"]:
+
+    def wire(row: dict[str, Any]) -> None:
         for key in ("cutoff", "oldest", "newest"):
-            queue[key] = to_wire(queue[key], tz) if queue[key] is not None else None
-    return ok(request, {"data": [result], "total": 1})
+            if key in row:
+                row[key] = to_wire(row[key], tz) if row[key] is not None else None
+
+    for row in result:
+        wire(row)
+        for queue in row.get("queues", []):
+            wire(queue)
+    return ok(request, {"data": result, "total": len(result)})
+
+
+class PolicyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(description="The kind of record: " + ", ".join(policies.NAMES))
+    days: int = Field(description="Records older than this many days are swept")
+    action: str | None = Field(None, description="delete | anonymize (default: the kind's own)")
+
+
+class PolicyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = None
+    days: int | None = None
+    action: str | None = None
+
+
+def serialize_policy(policy: RetentionPolicy, ctx: Ctx) -> dict[str, Any]:
+    kind = policies.KINDS.get(policy.name)
+    return {
+        "name": policy.name,
+        "title": kind.title if kind else "Audit log entries (by their time)",
+        "days": policy.days,
+        "action": policy.action,
+        "created": to_wire(policy.created, ctx.tz),
+        "created_by": policy.created_by,
+        "edited": to_wire(policy.edited, ctx.tz),
+        "edited_by": policy.edited_by,
+    }
+
+
+def _settings(session: Session) -> Any:
+    from hovor.config import get_settings
+
+    return session.info.get("settings") or get_settings()
+
+
+def create_policy(session: Session, caller: Caller, body: PolicyCreate) -> RetentionPolicy:
+    name = body.name
+    if name not in policies.NAMES:
+        raise ValidationFailed({"name": [f"Use one of: {', '.join(policies.NAMES)}."]})
+    action = body.action or (policies.KINDS[name].actions[0] if name in policies.KINDS else policies.DELETE)
+    policies.check_policy(session, caller.tenant_id, _settings(session), name, body.days, action)
+    if session.get(RetentionPolicy, (caller.tenant_id, name)) is not None:
+        raise Conflict(f"A policy for {name} exists; change it with PUT retentionPolicies/{name}.json.")
+    policy = RetentionPolicy(
+        tenant_id=caller.tenant_id, name=name, days=body.days, action=action, created_by=caller.user
+    )
+    session.add(policy)
+    session.flush()
+    return policy
+
+
+def update_policy(
+    session: Session, caller: Caller, policy: RetentionPolicy, body: PolicyUpdate
+) -> RetentionPolicy:
+    from hovor.records import key_unchanged
+
+    key_unchanged(body, policy.name)
+    sent = body.model_fields_set
+    days = body.days if "days" in sent and body.days is not None else policy.days
+    action = body.action if "action" in sent and body.action is not None else policy.action
+    policies.check_policy(session, caller.tenant_id, _settings(session), policy.name, days, action)
+    policy.days, policy.action, policy.edited_by = days, action, caller.user
+    session.flush()
+    return policy
+
+
+def delete_policy(session: Session, caller: Caller, policy: RetentionPolicy) -> None:
+    session.delete(policy)
+    session.flush()
+
+
+register(
+    Resource(
+        endpoint="retentionPolicies",
+        audit="privacy.retention_policy",
+        title="Retention policies",
+        model=RetentionPolicy,
+        permission="dpo:retention",
+        fields=[
+            qf("name", RetentionPolicy.name),
+            qf("days", RetentionPolicy.days, "int"),
+            qf("action", RetentionPolicy.action),
+            qf("created", RetentionPolicy.created, "datetime"),
+            qf("edited", RetentionPolicy.edited, "datetime"),
+        ],
+        serialize=serialize_policy,
+        create_schema=PolicyCreate,
+        update_schema=PolicyUpdate,
+        create=create_policy,
+        update=update_policy,
+        delete=delete_policy,
+        default_order=[RetentionPolicy.name],
+    )
+)
 
 
 # --- legal holds ---------------------------------------------------------------------------------

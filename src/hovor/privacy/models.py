@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.db import Base, JSONType, UTCDateTime, utcnow
@@ -71,4 +71,24 @@ class LegalHold(Base):
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     created_by: Mapped[str | None] = mapped_column(
         String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who placed the hold")
+    )
+
+
+class RetentionPolicy(Base):
+    """How long one kind of record is kept in a tenant, and what happens to it then (delete, or
+    anonymize as erasure does). One policy per kind; its key is the kind (``activitiesEmail``)."""
+
+    __tablename__ = "retention_policies"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(32), primary_key=True, info=op("the kind of record"))
+    days: Mapped[int] = mapped_column(Integer, info=op("age after which the action runs"))
+    action: Mapped[str] = mapped_column(String(16), info=op("delete | anonymize"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who set the policy")
+    )
+    edited_by: Mapped[str | None] = mapped_column(
+        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed the policy")
     )

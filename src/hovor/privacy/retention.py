@@ -5,6 +5,10 @@ contract; a queue may keep recordings for less (``options.recordings_retention``
 the ceiling; more than the ceiling is refused when the queue is saved, and a ceiling lowered later
 wins at sweep time). The age of a recording is the age of its call.
 
+Every other kind of record follows its retention policy (:mod:`hovor.privacy.policies`): the same
+job sweeps them after the recordings, kind by kind, and then the audit log's oldest entries
+(:mod:`hovor.audit.prune`).
+
 The sweep is a job (``retention``): chunks of :data:`CHUNK` recordings, each one transaction that
 selects what is expired *now* (so every record is re-checked when it is deleted: its age, its
 queue's retention, legal holds), deletes the transcript, destroys the blob's key, deletes the
@@ -20,16 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, null, or_, select, type_coerce
+from sqlalchemy import and_, case, delete, func, insert, null, select
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
 from hovor.audit import log as audit
+from hovor.audit import prune
 from hovor.db import new_name, unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
-from hovor.privacy import compaction
-from hovor.privacy.models import LegalHold, Tombstone
+from hovor.privacy import compaction, policies
+from hovor.privacy.models import Tombstone
 from hovor.tenancy.models import Tenant
 
 KIND = "retention"
@@ -50,7 +55,9 @@ def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         return []
-    ceiling = tenant.recordings_retention_days
+    # The recordings' ceiling, bounded by the contract's retention when that is shorter.
+    bounds = [d for d in (tenant.recordings_retention_days, tenant.retention_days) if d]
+    ceiling = min(bounds) if bounds else None
     # No ceiling yet (a tenant from before ceilings): only queues with their own retention are swept.
     out = [Rule(None, ceiling, now - dt.timedelta(days=ceiling))] if ceiling else []
     for name, options in session.execute(
@@ -63,40 +70,14 @@ def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
     return out
 
 
-@dataclass(frozen=True)
-class Held:
-    """What legal holds in force keep (few rows: read once per chunk)."""
-
-    activities: frozenset[str]
-    queues: frozenset[str]
-    contacts: frozenset[str]
-    tickets: frozenset[int]
-
-
-def held(session: Session, tenant_id: str, now: dt.datetime) -> Held:
-    by: dict[str, set[str]] = {}
-    for kind, key in session.execute(
-        select(LegalHold.object_type, LegalHold.object_key).where(
-            LegalHold.tenant_id == tenant_id, or_(LegalHold.until.is_(None), LegalHold.until > now)
-        )
-    ):
-        by.setdefault(kind, set()).add(key)
-    return Held(
-        frozenset(by.get("activities", ())),
-        frozenset(by.get("queues", ())),
-        frozenset(by.get("contacts", ())),
-        frozenset(int(t) for t in by.get("tickets", ()) if t.isdigit()),
-    )
-
-
-def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
+def _expired(tenant_id: str, all_rules: list[Rule], keep: policies.Held) -> Any:
     """Recordings whose call is older than its queue's cutoff and that no hold keeps: one scan of
     the recordings for every queue at once (a query per queue would read them all per queue)."""
 
     # Cutoffs are bound as the column's own type (UTC, no zone): a zoned literal would be compared in
     # the database session's time zone.
     def at(moment: dt.datetime | None) -> Any:
-        return type_coerce(moment, Activity.time.type) if moment is not None else null()
+        return policies.at(Activity.time, moment) if moment is not None else null()
 
     default = next((r.cutoff for r in all_rules if r.queue is None), None)
     by_queue = [(Activity.queue == r.queue, at(r.cutoff)) for r in all_rules if r.queue is not None]
@@ -104,15 +85,18 @@ def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
     # A recording's age: from its call, or from its upload if that was earlier. The call's time can
     # be edited; moving it into the future must not keep a recording past the contract's ceiling.
     age_from = case((Recording.created < Activity.time, Recording.created), else_=Activity.time)
-    conditions = [Recording.tenant_id == tenant_id, age_from < cutoff]
-    if keep.queues:
-        conditions.append(or_(Activity.queue.is_(None), Activity.queue.not_in(sorted(keep.queues))))
-    if keep.activities:
-        conditions.append(Activity.name.not_in(sorted(keep.activities)))
-    if keep.contacts:
-        conditions.append(or_(Activity.contact.is_(None), Activity.contact.not_in(sorted(keep.contacts))))
-    if keep.tickets:
-        conditions.append(or_(Activity.ticket.is_(None), Activity.ticket.not_in(sorted(keep.tickets))))
+    conditions = [
+        c
+        for c in (
+            Recording.tenant_id == tenant_id,
+            age_from < cutoff,
+            policies.not_in(Activity.queue, keep.of("queues")),
+            policies.not_in(Activity.name, keep.of("activities")),
+            policies.not_in(Activity.contact, keep.of("contacts")),
+            policies.not_in(Activity.ticket, keep.of("tickets"), numeric=True),
+        )
+        if c is not None
+    ]
     return (
         select(Recording.name, Recording.blob, Activity.time, Activity.queue)
         .join(Activity, and_(Activity.tenant_id == Recording.tenant_id, Activity.name == Recording.name))
@@ -135,7 +119,7 @@ def sweep_chunk(
 
     Each chunk starts where the last one stopped: starting from the first key every time would walk
     past every recording kept (and, on PostgreSQL, every call) again, chunk after chunk."""
-    keep = held(session, tenant_id, now)
+    keep = policies.held(session, tenant_id, now)
     stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).order_by(Recording.name).limit(chunk)
     if after is not None:
         # On both sides of the join (the same key): PostgreSQL's merge join then starts both index
@@ -215,7 +199,7 @@ def sweep(
 def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """Per queue, what the next sweep would remove: how many recordings, the oldest and newest call."""
     now = now or utcnow()
-    keep = held(session, tenant_id, now)
+    keep = policies.held(session, tenant_id, now)
     all_rules = rules(session, tenant_id, now)
     sub = _expired(tenant_id, all_rules, keep).subquery()
     if not all_rules:
@@ -239,7 +223,7 @@ def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) ->
                 "count": count,
                 "oldest": oldest,
                 "newest": newest,
-                "held": rule.queue in keep.queues if rule.queue else False,
+                "held": rule.queue in keep.of("queues") if rule.queue else False,
             }
         )
     return {"policy": "recordings", "count": sum(q["count"] for q in queues), "queues": queues}
@@ -262,28 +246,134 @@ def step_recordings(run: jobs.Run) -> None:
     )
 
 
+def step_policies(run: jobs.Run) -> None:
+    """Every other kind of record, by its policy (the contract's retention where it has none)."""
+    settings = run.env.settings
+    with run.env.reader() as reader:
+        todo = [
+            p
+            for p in policies.effective(reader, run.tenant_id, settings, utcnow())
+            if p.name != policies.AUDIT_LOG
+        ]
+    for policy in todo:
+
+        def count(session: Session, n: int, name: str = policy.name) -> None:
+            run.beat(session, policies={name: n})
+            run.fault("policies.chunk")
+
+        policies.sweep_kind(
+            run.env.factory,
+            run.env.files,
+            run.tenant_id,
+            policy,
+            job=run.name,
+            chunk=settings.retention_chunk,
+            after_chunk=count,
+        )
+
+
+def step_audit(run: jobs.Run) -> None:
+    """The audit log's oldest entries, through a signed checkpoint older than its retention."""
+    with run.env.reader() as reader:
+        policy = next(
+            (
+                p
+                for p in policies.effective(reader, run.tenant_id, run.env.settings, utcnow())
+                if p.name == policies.AUDIT_LOG
+            ),
+            None,
+        )
+    if policy is None:
+        return
+
+    def count(session: Session, n: int) -> None:
+        run.beat(session, policies={policies.AUDIT_LOG: n})
+        run.fault("audit.chunk")
+
+    prune.prune(run.env.factory, run.tenant_id, policy.cutoff, ACTOR, job=run.name, after_chunk=count)
+
+
 def step_shred(run: jobs.Run) -> None:
     while run.env.files.reap(run.env.factory, 1000):
         with unit_of_work(run.env.factory) as session:
             run.beat(session)
 
 
+# The tables each policy's sweep rewrites rows of (for the compaction on PostgreSQL).
+TABLES = {
+    "call_recordings": ["call_recordings", "call_transcripts", "blobs"],
+    "transcripts": ["call_transcripts"],
+    "attachments": ["attachments", "blobs"],
+    "tickets": ["tickets", "activities", "attachments", "identifiers", "blobs"],
+    "contacts": ["crm_contacts", "activities", "tickets", "campaign_records", "identifiers", "blobs"],
+    "campaignsRecords": ["campaign_records", "identifiers"],
+    "jobs": ["jobs"],
+    policies.AUDIT_LOG: ["audit_entries"],
+}
+ACTIVITY_TABLES = [
+    "activities",
+    "activity_calls",
+    "activity_emails",
+    "activity_webs",
+    "activity_sms",
+    "activity_fbm",
+    "messages",
+    "call_recordings",
+    "call_transcripts",
+    "attachments",
+    "identifiers",
+    "blobs",
+]
+
+
+def touched_tables(progress: dict[str, Any]) -> list[str]:
+    done = {
+        **{k: v for k, v in (progress.get("policies") or {}).items() if v},
+        **{k: v for k, v in (progress.get("removed") or {}).items() if v},
+    }
+    tables: set[str] = set()
+    for name in done:
+        tables |= set(ACTIVITY_TABLES if name in policies.CHANNEL_TYPES else TABLES.get(name, []))
+    return sorted(tables)
+
+
 def step_compact(run: jobs.Run) -> None:
-    if not (run.progress.get("removed") or {}).get("call_recordings"):
+    tables = touched_tables(run.progress)
+    if not tables:
         return
     if run.env.engine.dialect.name != "postgresql":
         compaction.truncate_wal(run.env.engine)
         return
     with unit_of_work(run.env.factory) as session:
-        tables = ["call_recordings", "call_transcripts", "blobs"]
         name = compaction.schedule(session, run.tenant_id, tables, run.env.settings)
         run.beat(session, {"compaction": name})
 
 
-jobs.register(KIND, [("recordings", step_recordings), ("shred", step_shred), ("compact", step_compact)])
+jobs.register(
+    KIND,
+    [
+        ("recordings", step_recordings),
+        ("policies", step_policies),
+        ("audit", step_audit),
+        ("shred", step_shred),
+        ("compact", step_compact),
+    ],
+)
 
 
-def schedule_sweeps(session: Session) -> list[str]:
+def preview_all(
+    session: Session, tenant_id: str, settings: Any, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """What the next sweep would remove: the recordings (per queue), then every other policy."""
+    now = now or utcnow()
+    return [preview(session, tenant_id, now), *policies.preview(session, tenant_id, settings, now)]
+
+
+def due(session: Session, tenant_id: str, settings: Any) -> bool:
+    return bool(preview(session, tenant_id)["count"]) or policies.any_due(session, tenant_id, settings)
+
+
+def schedule_sweeps(session: Session, settings: Any) -> list[str]:
     """A sweep job for every tenant that has something expired and no sweep waiting or running (the
     hourly scheduler). Nothing expired, no job: an hourly row per tenant would pile up for nothing."""
     busy = set(
@@ -291,7 +381,7 @@ def schedule_sweeps(session: Session) -> list[str]:
     )
     made = []
     for tenant_id in list(session.scalars(select(Tenant.id).order_by(Tenant.id))):
-        if tenant_id not in busy and preview(session, tenant_id)["count"]:
+        if tenant_id not in busy and due(session, tenant_id, settings):
             # A sweep resumes wherever it stopped; workers restarted many times (deployments) must
             # not make it give up, so it has more attempts than a one-off job.
             made.append(jobs.enqueue(session, tenant_id, KIND, {}, created_by=None, max_attempts=50).name)

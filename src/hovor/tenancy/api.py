@@ -31,6 +31,7 @@ class TenantUpdate(BaseModel):
     dpo_address: str | None = Field(None, max_length=2000)
     # Accepted only to refuse it clearly: the ceiling is the platform operator's (hovor tenant retention).
     recordings_retention_days: int | None = None
+    retention_days: int | None = None
 
 
 def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
         },
         # Set by the platform operator with the contract; shown, never changed here.
         "recordings_retention_days": tenant.recordings_retention_days,
+        "retention_days": tenant.retention_days,
         "created": to_wire(tenant.created, tz),
         "edited": to_wire(tenant.edited, tz),
     }
@@ -82,7 +84,13 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
             "The recording-retention ceiling is set by the platform operator under the contract; "
             "queues may keep recordings for less (options.recordings_retention)."
         )
+    if "retention_days" in sent and sent["retention_days"] != tenant.retention_days:
+        raise Forbidden(
+            "The contract's retention is set by the platform operator; "
+            "retention policies may keep records for less (retentionPolicies.json)."
+        )
     sent.pop("recordings_retention_days", None)
+    sent.pop("retention_days", None)
     check_settings(sent.get("timezone"), sent.get("country"))
     for key in ("title", "timezone", "country"):
         if key in sent and sent[key] is None:

@@ -42,6 +42,10 @@ class Tenant(Base):
     recordings_retention_days: Mapped[int | None] = mapped_column(
         Integer, info=op("retention ceiling for recordings")
     )
+    # The contract's retention (days): no retention policy of the tenant keeps anything longer, and a
+    # kind of record without a policy is kept this long. None: not agreed yet (nothing is swept for
+    # it). Set and changed by the platform operator only; the audit log keeps its own floor.
+    retention_days: Mapped[int | None] = mapped_column(Integer, info=op("the contract's retention"))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
 

@@ -32,21 +32,32 @@ def check_settings(timezone: str | None, country: str | None) -> None:
 MAX_RETENTION_DAYS = 36500
 
 
-def check_ceiling(days: int) -> None:
+def check_ceiling(days: int, field: str = "recordings_retention_days") -> None:
     if not 1 <= days <= MAX_RETENTION_DAYS:
-        raise ValidationFailed({"recordings_retention_days": [f"Use 1 to {MAX_RETENTION_DAYS} days."]})
+        raise ValidationFailed({field: [f"Use 1 to {MAX_RETENTION_DAYS} days."]})
 
 
 def set_recordings_ceiling(session: Session, tenant_id: str, days: int, actor: Actor) -> Tenant:
     """The platform operator's change of a tenant's recording-retention ceiling (never a tenant
     user's: the tenant's API has no way to it). Queues that kept recordings longer now keep them
     for the ceiling: the sweep takes the shorter of the two."""
-    check_ceiling(days)
+    return _set_days(session, tenant_id, "recordings_retention_days", days, actor)
+
+
+def set_contract_retention(session: Session, tenant_id: str, days: int, actor: Actor) -> Tenant:
+    """The platform operator's change of the contract's retention: every retention policy of the
+    tenant is bounded by it (a policy longer than a lowered contract is swept at the contract's
+    days), and a kind of record without a policy is kept this long."""
+    return _set_days(session, tenant_id, "retention_days", days, actor)
+
+
+def _set_days(session: Session, tenant_id: str, field: str, days: int, actor: Actor) -> Tenant:
+    check_ceiling(days, field)
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         raise NotFound("No such tenant.")
-    before = tenant.recordings_retention_days
-    tenant.recordings_retention_days = days
+    before = getattr(tenant, field)
+    setattr(tenant, field, days)
     session.flush()
     audit.record(
         session,
@@ -55,7 +66,7 @@ def set_recordings_ceiling(session: Session, tenant_id: str, days: int, actor: A
         actor,
         "tenant",
         tenant_id,
-        {"fields": ["recordings_retention_days"], "from": before, "to": days},
+        {"fields": [field], "from": before, "to": days},
     )
     return tenant
 
@@ -71,11 +82,14 @@ def create_tenant(
     dpo_phone: str | None = None,
     actor: Actor | None = None,
     recordings_retention_days: int = 365,
+    retention_days: int | None = None,
 ) -> Tenant:
     if not TENANT_ID.match(tenant_id):
         raise ValidationFailed({"id": ["Use 2-63 lower-case letters, digits and dashes."]})
     check_settings(timezone, country)
     check_ceiling(recordings_retention_days)
+    if retention_days is not None:
+        check_ceiling(retention_days, "retention_days")
     if session.get(Tenant, tenant_id) is not None:
         raise Conflict("A tenant with this id already exists.")
     tenant = Tenant(
@@ -87,6 +101,7 @@ def create_tenant(
         dpo_email=dpo_email,
         dpo_phone=dpo_phone,
         recordings_retention_days=recordings_retention_days,
+        retention_days=retention_days,
     )
     session.add(tenant)
     session.flush()
