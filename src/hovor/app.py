@@ -24,6 +24,7 @@ from hovor.api.errors import ApiError, PayloadTooLarge
 from hovor.api.validation import form_from_pydantic
 from hovor.config import Settings, get_settings
 from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.edge.tls import HSTS
 
 log = logging.getLogger("hovor")
 
@@ -48,6 +49,8 @@ class StandardHeaders:
         # caller's id is kept only if it looks like one (an e-mail address or a phone number does not).
         rid = given.decode("ascii") if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        # Served over TLS here, or by a trusted proxy that said so (X-Forwarded-Proto).
+        https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -57,6 +60,8 @@ class StandardHeaders:
                 for name, value in ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")):
                     if name not in present:
                         headers.append((name, value))
+                if https:
+                    headers.append((b"strict-transport-security", HSTS))
                 message = {**message, "headers": headers}
             await send(message)
 

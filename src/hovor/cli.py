@@ -698,16 +698,28 @@ def serve(
     behind_proxy: Annotated[
         str | None, typer.Option(help="Comma-separated addresses of the TLS-terminating proxies in front.")
     ] = None,
+    cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM, with its chain).")] = None,
+    key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="Also listen in plain HTTP here, redirecting to HTTPS.")
+    ] = None,
 ) -> None:
-    """Serve the API (and its OpenAPI page at /docs)."""
-    import uvicorn
+    """Serve the API (and its OpenAPI page at /docs); over TLS when given a certificate."""
+    from hovor.edge import tls
 
-    if not _is_loopback(host) and not behind_proxy:
+    if (cert is None) != (key is None):
+        _fail("give both --cert and --key")
+    if cert is None and http_port is not None:
+        _fail("--http-port redirects to HTTPS: give --cert and --key as well")
+    if cert is None and not _is_loopback(host) and not behind_proxy:
         _fail(
-            "refusing to serve plain HTTP on a non-loopback address; "
-            "put hovor behind a TLS proxy and pass --behind-proxy ADDRESSES"
+            "refusing to serve plain HTTP on a non-loopback address; give --cert and --key, "
+            "or put hovor behind a TLS proxy and pass --behind-proxy ADDRESSES"
         )
-    uvicorn.run(
+    for path in (cert, key):
+        if path is not None and not path.is_file():
+            _fail(f"no such file: {path}")
+    config = tls.HardenedConfig(
         "hovor.app:create_app",
         factory=True,
         host=host,
@@ -717,7 +729,35 @@ def serve(
         forwarded_allow_ips=behind_proxy or "127.0.0.1",
         log_level="info",
         access_log=False,  # access logs would carry tokens passed as accessToken in URLs
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
     )
+    if http_port is not None:
+        tls.start_redirect(host, http_port, port)
+    tls.serve(config)
+
+
+tls_app = typer.Typer(help="TLS certificates.", no_args_is_help=True)
+app.add_typer(tls_app, name="tls")
+
+
+@tls_app.command("self-signed")
+def tls_self_signed(
+    cert: Annotated[Path, typer.Option(help="Where to write the certificate.")] = Path("var/tls/cert.pem"),
+    key: Annotated[Path, typer.Option(help="Where to write the private key (mode 0600).")] = Path(
+        "var/tls/key.pem"
+    ),
+    host: Annotated[
+        list[str] | None, typer.Option(help="A name or address the certificate is for (repeatable).")
+    ] = None,
+    days: int = 30,
+) -> None:
+    """A self-signed certificate for development (ECDSA P-256)."""
+    from hovor.edge import tls
+
+    hosts = host or ["localhost", "127.0.0.1", "::1"]
+    tls.self_signed(cert, key, hosts, days)
+    console.print(f"certificate {cert} and key {key} for {', '.join(hosts)}, valid {days} days")
 
 
 def main() -> None:  # pragma: no cover
