@@ -147,9 +147,16 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
     assert get(f"contacts/{subject.contact}").status_code == 200
     assert get(f"contacts/{subject.neighbour}").status_code == 200
 
+    # What is left expired is held, or linked to a held record: no sweep is due for it (the hourly
+    # scheduler must not queue one for nothing).
+    with env.factory() as s:
+        assert not policies.any_due(s, "acme", env.settings, now)
+
     # The hold is released: the conversation is anonymized, and she goes.
     hold_name = hold.json()["result"]["name"]
     assert client.delete(f"/api/v6/legalHolds/{hold_name}.json", headers=tenant.h("dpo")).status_code == 204
+    with env.factory() as s:
+        assert policies.any_due(s, "acme", env.settings, now)
     again = _sweep(env, now)
     assert again["activitiesFbm"] == 1 and again["contacts"] == 1 and sum(again.values()) == 2
     swept = {k: v + again[k] for k, v in swept.items()}
@@ -299,26 +306,119 @@ def test_the_audit_log_is_pruned_to_a_checkpoint_and_still_verifies(quiet: Any, 
         count, _, _ = prune.preview(s, "acme", later)
     assert count == cp.seq
 
-    # Killed after its first chunk: the marker is in the chain, the log is half pruned and verifies.
+    # Killed in its second chunk: the marker is in the chain, the first chunk is gone, and the
+    # half-pruned log verifies.
     class Killed(Exception):
         pass
 
+    calls = []
+
     def die(_s: Any, _n: int) -> None:
-        raise Killed
+        calls.append(_n)
+        if len(calls) == 2:
+            raise Killed
 
     with pytest.raises(Killed):
-        prune.prune(env.factory, "acme", later, retention.ACTOR, chunk=3, after_chunk=die)
+        prune.prune(env.factory, "acme", later, retention.ACTOR, key, chunk=3, after_chunk=die)
+    with env.factory() as s:
+        assert prune.first_seq(s, "acme") == 4 and cp.seq > 4
     report = verify()
     assert report.ok, report.as_dict()
     # Resumed: everything through the checkpoint is gone, nothing after it, and the chain verifies.
-    assert prune.prune(env.factory, "acme", later, retention.ACTOR, chunk=3) == cp.seq
+    assert prune.prune(env.factory, "acme", later, retention.ACTOR, key, chunk=3) == cp.seq - 3
     report = verify()
     assert report.ok and report.pruned_through == cp.seq, report.as_dict()
     assert report.entries == head_before - cp.seq + 1  # plus the prune's own entry
-    assert prune.prune(env.factory, "acme", later, retention.ACTOR) == 0  # nothing more to prune
+    assert prune.prune(env.factory, "acme", later, retention.ACTOR, key) == 0  # nothing more to prune
 
     # Removing one more entry from the start is not a prune: it is found.
     with unit_of_work(env.factory) as s:
         s.execute(text("DELETE FROM audit_entries WHERE tenant_id = 'acme' AND seq = :s"), {"s": cp.seq + 1})
     report = verify()
     assert not report.ok and report.first_broken.seq == cp.seq + 1
+
+
+def test_a_forged_prune_does_not_hide_removed_entries(quiet: Any, app: Any) -> None:
+    """Whoever can write the database can delete the oldest entries and append a well-hashed prune
+    entry; without the signing key it does not verify."""
+    from hovor.audit import log as audit
+
+    client, tenant, env = quiet
+    key = app.state.audit_signer
+    for i in range(5):
+        r = client.post(
+            "/api/v6/contacts.json", json={"lastname": f"K {i}", "database": "main"}, headers=tenant.h()
+        )
+        assert r.status_code == 201
+    with unit_of_work(env.factory) as s:
+        sign_checkpoints(s, key, "acme")
+        anchor = s.execute(
+            text("SELECT hash FROM audit_entries WHERE tenant_id = 'acme' AND seq = 3")
+        ).scalar_one()
+        s.execute(text("DELETE FROM audit_entries WHERE tenant_id = 'acme' AND seq <= 3"))
+    with unit_of_work(env.factory) as s:
+        forged = {"first": 1, "through": 3, "anchor": anchor, "key_id": "x", "signature": "AAAA"}
+        audit.record(s, "acme", prune.ACTION, retention.ACTOR, "auditLog", None, forged)
+    with env.factory() as s:
+        report = verify_tenant(s, "acme", [key.public_key()])
+    assert not report.ok and report.first_broken.seq == 1 and report.pruned_through == 0
+
+
+def test_records_still_in_use_are_kept(quiet: Any) -> None:
+    """A ticket idle for long but closed lately, a campaign record the dialler will call again, a
+    contact whose campaign record is alive: kept. A contact with nothing alive is anonymized as
+    erasure does: its records without its name, then the contact gone."""
+    client, tenant, env = quiet
+    h = tenant.h()
+    post = lambda path, body: data(client.post(f"/api/v6/{path}.json", json=body, headers=h))  # noqa: E731
+    post("ticketsCategories", {"name": "rekl", "title": "Reklamace"})
+    post("queues", {"name": "100", "title": "In", "type": "in"})
+    campaign = post("campaignsTypes", {"title": "Nabídka"})["name"]
+    now = utcnow()
+    later = now + dt.timedelta(days=10)
+    ticket = post("tickets", {"title": "Stará věc", "category": "rekl"})["name"]
+    with unit_of_work(env.factory) as s:  # its last activity was 200 days ago
+        s.execute(
+            text("UPDATE tickets SET last_activity = :t, created = :t WHERE name = :n"),
+            {"t": (now - dt.timedelta(days=200)).replace(tzinfo=None), "n": ticket},
+        )
+    assert client.put(f"/api/v6/tickets/{ticket}.json", json={"stage": "CLOSE"}, headers=h).status_code == 200
+    alive = post("contacts", {"firstname": "Radomír", "lastname": "Šimůnek", "database": "main"})["name"]
+    callback = post(
+        "campaignsRecords",
+        {
+            "record_type": campaign,
+            "contact": alive,
+            "number": "603111222",
+            "nextcall": (later + dt.timedelta(days=30)).isoformat(),
+        },
+    )["name"]
+    gone = post("contacts", {"firstname": "Vlasta", "lastname": "Burianová", "database": "main"})["name"]
+    call = post(
+        "activitiesCall",
+        {
+            "queue": "100",
+            "direction": "in",
+            "clid": "+420 777 123 123",
+            "contact": gone,
+            "title": "Hovor Burianová",
+            "time": (now - dt.timedelta(days=100)).isoformat(),
+        },
+    )["name"]
+    for name, days, action in (
+        ("tickets", 30, "delete"),  # closed 10 days before the sweep, last active 210 days before
+        ("campaignsRecords", 5, "anonymize"),
+        ("contacts", 5, "anonymize"),
+    ):
+        assert _policy(client, tenant, name, days, action).status_code == 201
+    # Everything but the call was made or changed today: the sweep runs 10 days on.
+    swept = _sweep(env, later)
+    assert swept == {"tickets": 0, "campaignsRecords": 0, "contacts": 1}
+    get = lambda path: client.get(f"/api/v6/{path}.json", headers=h)  # noqa: E731
+    assert get(f"tickets/{ticket}").status_code == 200
+    assert get(f"campaignsRecords/{callback}").json()["result"]["anonymized"] is False
+    assert get(f"contacts/{alive}").status_code == 200
+    assert get(f"contacts/{gone}").status_code == 404
+    anonymized = get(f"activitiesCall/{call}").json()["result"]
+    assert anonymized["anonymized"] is True and not anonymized["clid"]
+    assert anonymized["title"] == "Hovor [name]"

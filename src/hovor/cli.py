@@ -637,7 +637,13 @@ def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this ten
                     progress.advance(task, n)  # type: ignore[arg-type]
 
                 if policy.name == policies.AUDIT_LOG:
-                    n = prune.prune(env.factory, tenant_id, policy.cutoff, CLI, after_chunk=step)
+                    try:
+                        n = prune.prune(
+                            env.factory, tenant_id, policy.cutoff, CLI, env.signer, after_chunk=step
+                        )
+                    except prune.PruneRefused as exc:
+                        err.print(f"audit log not pruned: {exc}; run hovor audit verify")
+                        n = 0
                 else:
                     n = policies.sweep_kind(
                         env.factory,

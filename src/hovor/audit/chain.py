@@ -229,7 +229,8 @@ def verify_tenant(
     # entry 1: the prune's marker, later in the chain, names the last entry removed and its hash.
     from hovor.audit.prune import markers
 
-    pruned = markers(session, tenant_id)
+    # Only markers signed by a trusted key count: a well-hashed marker is easy to append.
+    pruned = markers(session, tenant_id, keys)
     first_kept = 1
     anchors = dict(pruned)
     report.pruned_through = max((t for t, _ in pruned), default=0)

@@ -1,12 +1,15 @@
 """Retention of the audit log: the oldest entries go, and the chain stays verifiable.
 
 Entries can only go up to a signed checkpoint (``audit_checkpoints``) whose entry is older than the
-cutoff: the prefix through that entry is removed, the checkpoint stays. Before any entry goes, an
-``audit.log.prune`` entry is appended to the chain naming the last entry removed (``through``) and
-its hash (``anchor``); the deletion then runs in chunks from the oldest entry up. Verification
-(:func:`hovor.audit.chain.verify_tenant`) accepts a chain that starts after entry 1 only when such
-a marker covers the gap, and checks the remaining entries up to ``through`` against the anchor.
-A prune killed halfway resumes from its marker.
+cutoff, and only when the whole chain verifies first (a prune must not bury earlier tampering):
+the prefix through that entry is removed, the checkpoint stays. Before any entry goes, an
+``audit.log.prune`` entry is appended to the chain naming the last entry removed (``through``), its
+hash (``anchor``), and an Ed25519 signature over both with the audit signing key; the deletion then
+runs in chunks from the oldest entry up. Verification (:func:`hovor.audit.chain.verify_tenant`)
+accepts a chain that starts after entry 1 only when a marker with a valid signature covers the gap
+(anyone who can write the database can append a well-hashed marker; only the key holder can sign
+one), and checks what remains up to ``through`` against the anchor. A prune killed halfway resumes
+from its marker.
 """
 
 from __future__ import annotations
@@ -19,26 +22,57 @@ from sqlalchemy import delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
+from hovor.audit.keys import key_id
 from hovor.audit.models import AuditCheckpoint, AuditEntry
 from hovor.db import unit_of_work
 
 ACTION = "audit.log.prune"
 
 
+class PruneRefused(Exception):
+    """The chain does not verify: nothing is pruned until it is looked into."""
+
+
+def message(tenant_id: str, first: int, through: int, anchor: str) -> bytes:
+    return audit.canonical({"prune": tenant_id, "first": first, "through": through, "anchor": anchor})
+
+
+def signature_ok(tenant_id: str, details: dict[str, Any], keys: dict[str, Any]) -> bool:
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+
+    key = keys.get(str(details.get("key_id")))
+    if key is None:
+        return False
+    try:
+        key.verify(
+            base64.b64decode(str(details.get("signature", ""))),
+            message(tenant_id, int(details["first"]), int(details["through"]), str(details["anchor"])),
+        )
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
 def first_seq(session: Session, tenant_id: str) -> int | None:
     return session.scalar(select(func.min(AuditEntry.name)).where(AuditEntry.tenant_id == tenant_id))
 
 
-def markers(session: Session, tenant_id: str) -> list[tuple[int, str]]:
-    """(through, anchor) of every prune recorded in the chain, oldest first."""
+def markers(session: Session, tenant_id: str, keys: dict[str, Any] | None = None) -> list[tuple[int, str]]:
+    """(through, anchor) of every prune recorded in the chain, oldest first; with ``keys``, only
+    those signed by one of them."""
     out = []
     for details in session.scalars(
         select(AuditEntry.details)
         .where(AuditEntry.tenant_id == tenant_id, AuditEntry.action == ACTION)
         .order_by(AuditEntry.name)
     ):
-        if isinstance(details, dict) and "through" in details and "anchor" in details:
-            out.append((int(details["through"]), str(details["anchor"])))
+        if not (isinstance(details, dict) and "through" in details and "anchor" in details):
+            continue
+        if keys is not None and not signature_ok(tenant_id, details, keys):
+            continue
+        out.append((int(details["through"]), str(details["anchor"])))
     return out
 
 
@@ -88,23 +122,36 @@ def prune(
     tenant_id: str,
     cutoff: dt.datetime,
     actor: audit.Actor,
+    signer: Any,
     *,
     job: str | None = None,
     chunk: int = 5000,
     after_chunk: Callable[[Session, int], None] | None = None,
 ) -> int:
     """Removes the entries older than ``cutoff`` up to the newest checkpoint among them. Returns how
-    many went."""
+    many went. Refuses (:class:`PruneRefused`) while the chain does not verify."""
+    import base64
+
+    from hovor.audit.chain import verify_tenant
+
     with unit_of_work(factory) as session:
         through = _pending(session, tenant_id)
         if through is None:
             through = prunable_through(session, tenant_id, cutoff)
             if through is None:
                 return 0
+            report = verify_tenant(session, tenant_id, [signer.public_key()])
+            if not report.ok:
+                raise PruneRefused(f"the audit chain of {tenant_id} is broken at {report.first_broken}")
+            checkpoint = session.get(AuditCheckpoint, (tenant_id, through))
             anchor = session.scalar(
                 select(AuditEntry.hash).where(AuditEntry.tenant_id == tenant_id, AuditEntry.name == through)
             )
+            if checkpoint is None or anchor != checkpoint.hash:
+                raise PruneRefused(f"entry {through} differs from its signed checkpoint")
             first = first_seq(session, tenant_id)
+            assert first is not None and anchor is not None
+            signature = base64.b64encode(signer.sign(message(tenant_id, first, through, anchor))).decode()
             audit.record(
                 session,
                 tenant_id,
@@ -112,7 +159,14 @@ def prune(
                 actor,
                 "auditLog",
                 None,
-                {"first": first, "through": through, "anchor": anchor, "job": job},
+                {
+                    "first": first,
+                    "through": through,
+                    "anchor": anchor,
+                    "key_id": key_id(signer.public_key()),
+                    "signature": signature,
+                    "job": job,
+                },
             )
     removed = 0
     while True:

@@ -226,10 +226,12 @@ def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
 
     (GDPR erasure, which also anonymizes those, is a separate operation.)"""
     for model in _linked_to_contact():
+        # Losing the link is not an edit of the record: ``edited`` stays (retention counts a
+        # campaign record's age from it, and the record did not change).
         session.execute(
             update(model)
             .where(model.tenant_id == contact.tenant_id, model.contact == contact.name)
-            .values(contact=None)
+            .values(contact=None, edited=model.edited)
         )
     unindex(session, contact.tenant_id, "contacts", contact.name)
     session.delete(contact)

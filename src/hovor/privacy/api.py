@@ -654,8 +654,11 @@ def update_policy(
 
     key_unchanged(body, policy.name)
     sent = body.model_fields_set
-    days = body.days if "days" in sent and body.days is not None else policy.days
-    action = body.action if "action" in sent and body.action is not None else policy.action
+    for field in ("days", "action"):
+        if field in sent and getattr(body, field) is None:
+            raise ValidationFailed({field: ["This field cannot be empty."]})
+    days = body.days if body.days is not None else policy.days
+    action = body.action if body.action is not None else policy.action
     policies.check_policy(session, caller.tenant_id, _settings(session), policy.name, days, action)
     policy.days, policy.action, policy.edited_by = days, action, caller.user
     session.flush()

@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from hovor.activities.models import Activity, Attachment, TranscriptSegment
 from hovor.api.errors import ValidationFailed
 from hovor.audit import log as audit
 from hovor.campaigns.models import CampaignRecord
 from hovor.crm.models import Contact
-from hovor.db import unit_of_work, utcnow
+from hovor.db import UTCDateTime, unit_of_work, utcnow
 from hovor.helpdesk.models import Ticket
 from hovor.jobs.models import DONE, FAILED, Job
 from hovor.privacy import deletes, holds
@@ -109,6 +111,8 @@ class Kind:
     apply: Callable[[Ctx, list[Any], str], dict[str, int]]
     tombstone_type: str
     load: Any = None  # the model loaded for ``apply`` (default: the key's)
+    # Whether a loaded record must stay though SQL found it expired (checked per record).
+    alive: Callable[[Session, Any, dt.datetime], bool] | None = None
 
     def expired(self, tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> Any:
         return [c for c in self.where(tenant_id, cutoff, action, keep) if c is not None]
@@ -209,8 +213,31 @@ def _apply_attachments(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]
     return {"attachments": len(objs)}
 
 
-# A closed ticket's age: from its last activity, or its last change, or its creation.
-TICKET_AGE = func.coalesce(Ticket.last_activity, Ticket.edited, Ticket.created)
+class latest(FunctionElement[Any]):
+    """The latest of several times (none NULL): ``greatest`` on PostgreSQL, ``max`` on SQLite."""
+
+    inherit_cache = True
+    name = "latest"
+    type = UTCDateTime()
+
+
+@compiles(latest)
+def _latest_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(latest, "postgresql")
+def _latest_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+def _since(created: Any, *columns: Any) -> Any:
+    """A record's age: from the latest of ``columns`` that are set, else its creation."""
+    return latest(created, *(func.coalesce(c, created) for c in columns))
+
+
+# A closed ticket's age: from its last activity or its closing, whichever came later.
+TICKET_AGE = _since(Ticket.created, Ticket.last_activity, Ticket.closed)
 
 
 def _tickets_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
@@ -262,6 +289,17 @@ def _apply_tickets(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
 
 
 CONTACT_AGE = func.coalesce(Contact.edited, Contact.created)
+# A campaign record's age: from its last change or its next scheduled call, whichever is later
+# (a record the dialler will call again is alive); calls made for it are checked beside.
+RECORD_AGE = _since(CampaignRecord.created, CampaignRecord.edited, CampaignRecord.nextcall)
+
+
+def _record_called_since(cutoff: dt.datetime) -> Any:
+    return exists().where(
+        Activity.tenant_id == CampaignRecord.tenant_id,
+        Activity.record == CampaignRecord.name,
+        Activity.time >= at(Activity.time, cutoff),
+    )
 
 
 def _contacts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
@@ -275,13 +313,66 @@ def _contacts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held
         Ticket.contact == Contact.name,
         or_(Ticket.stage.not_in(("CLOSE", "ARCHIVE")), at(Ticket.created, cutoff) <= TICKET_AGE),
     )
+    live_record = exists().where(
+        CampaignRecord.tenant_id == Contact.tenant_id,
+        CampaignRecord.contact == Contact.name,
+        at(CampaignRecord.created, cutoff) <= RECORD_AGE,
+    )
     return [
         Contact.tenant_id == tenant_id,
         at(Contact.created, cutoff) > CONTACT_AGE,
         ~recent,
         ~open_ticket,
+        ~live_record,
         not_in(Contact.name, keep.of("contacts")),
     ]
+
+
+def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
+    """Whether anything erasure would change with the contact is not yet expired: a call made for
+    one of its campaign records, a ticket's comment, ... (what the SQL filter cannot see)."""
+    from hovor.privacy.erasure import make_plan
+
+    plan = make_plan(session, contact.tenant_id, contact.name, {})
+    tenant_id = contact.tenant_id
+    for part in _parts(plan.keys["activities"]):
+        if session.scalar(
+            select(Activity.name)
+            .where(
+                Activity.tenant_id == tenant_id,
+                Activity.name.in_(part),
+                Activity.time >= at(Activity.time, cutoff),
+            )
+            .limit(1)
+        ):
+            return True
+    for part in _parts([int(k) for k in plan.keys["tickets"]]):
+        if session.scalar(
+            select(Ticket.name)
+            .where(
+                Ticket.tenant_id == tenant_id,
+                Ticket.name.in_(part),
+                or_(Ticket.stage.not_in(("CLOSE", "ARCHIVE")), at(Ticket.created, cutoff) <= TICKET_AGE),
+            )
+            .limit(1)
+        ):
+            return True
+    for part in _parts(plan.keys["campaignsRecords"]):
+        if session.scalar(
+            select(CampaignRecord.name)
+            .where(
+                CampaignRecord.tenant_id == tenant_id,
+                CampaignRecord.name.in_(part),
+                or_(at(CampaignRecord.created, cutoff) <= RECORD_AGE, _record_called_since(cutoff)),
+            )
+            .limit(1)
+        ):
+            return True
+    return False
+
+
+def _parts(keys: list[Any], size: int = 500) -> list[list[Any]]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
 def _contact_pairs(session: Session, contact: Any) -> list[holds.Pair]:
@@ -337,13 +428,11 @@ def _apply_contacts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     return out
 
 
-RECORD_AGE = func.coalesce(CampaignRecord.edited, CampaignRecord.created)
-
-
 def _records_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
     return [
         CampaignRecord.tenant_id == tenant_id,
         at(CampaignRecord.created, cutoff) > RECORD_AGE,
+        ~_record_called_since(cutoff),
         CampaignRecord.anonymized.is_(False) if action == ANONYMIZE else None,
         not_in(CampaignRecord.record_type, keep.of("campaignsTypes")),
         not_in(CampaignRecord.queue, keep.of("queues")),
@@ -389,6 +478,8 @@ def _jobs_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) ->
 def _apply_jobs(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     for obj in objs:
         ctx.session.delete(obj)
+        # Jobs carry record keys in their parameters: a restore must not bring them back either.
+        deletes.tombstone(ctx.session, ctx.tenant_id, "jobs", obj.name, "retention", job=ctx.job)
     ctx.session.flush()
     return {"jobs": len(objs)}
 
@@ -461,6 +552,7 @@ KINDS: dict[str, Kind] = {
         _contact_pairs,
         _apply_contacts,
         "contacts",
+        alive=_contact_alive,
     ),
     "campaignsRecords": Kind(
         "campaignsRecords",
@@ -546,17 +638,16 @@ def check_policy(session: Session, tenant_id: str, settings: Any, name: str, day
         raise ValidationFailed({"action": [f"{name} allows: {', '.join(allowed)}."]})
     if not 1 <= days <= MAX_RETENTION_DAYS:
         raise ValidationFailed({"days": [f"Use 1 to {MAX_RETENTION_DAYS} days."]})
-    if name == AUDIT_LOG:
-        if days < audit_floor(settings):
-            raise ValidationFailed(
-                {"days": [f"At least {audit_floor(settings)} days: the platform's floor for the audit log."]}
-            )
-        return
+    floor = audit_floor(settings)
+    if name == AUDIT_LOG and days < floor:
+        raise ValidationFailed({"days": [f"At least {floor} days: the platform's floor for the audit log."]})
     tenant = session.get(Tenant, tenant_id)
-    if tenant is not None and tenant.retention_days is not None and days > tenant.retention_days:
-        raise ValidationFailed(
-            {"days": [f"At most {tenant.retention_days} days: the contract's retention for this tenant."]}
-        )
+    # The contract bounds every policy; the audit log's never below the floor.
+    bound = None if tenant is None or tenant.retention_days is None else tenant.retention_days
+    if bound is not None and name == AUDIT_LOG:
+        bound = max(bound, floor)
+    if bound is not None and days > bound:
+        raise ValidationFailed({"days": [f"At most {bound} days: the contract's retention for this tenant."]})
 
 
 # --- the sweep of one kind -----------------------------------------------------------------------
@@ -564,6 +655,30 @@ def system_caller(session: Session, tenant_id: str) -> Any:
     from hovor.privacy.erasure import _caller
 
     return _caller(session, tenant_id)
+
+
+def _doomed(session: Session, kind: Kind, policy: Effective, keep: Held, obj: Any) -> bool:
+    """The exact checks SQL could not make: the holds that cover this record, and whether it is
+    still in use."""
+    if keep.covers(kind.pairs(session, obj)):
+        return False
+    return not (kind.alive is not None and kind.alive(session, obj, policy.cutoff))
+
+
+def _candidates(
+    session: Session, tenant_id: str, policy: Effective, keep: Held, after: Any, limit: int, *, lock: bool
+) -> list[Any]:
+    """Up to ``limit`` records SQL finds expired, in key order after ``after``."""
+    kind = KINDS[policy.name]
+    stmt = select(kind.load or kind.key.class_).where(
+        *kind.expired(tenant_id, policy.cutoff, policy.action, keep)
+    )
+    if after is not None:
+        stmt = stmt.where(kind.key > after)
+    stmt = stmt.order_by(kind.key).limit(limit)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
 
 
 def sweep_chunk(
@@ -583,19 +698,11 @@ def sweep_chunk(
     nothing left)."""
     kind = KINDS[policy.name]
     keep = held(session, tenant_id, now)
-    stmt = select(kind.load or kind.key.class_).where(
-        *kind.expired(tenant_id, policy.cutoff, policy.action, keep)
-    )
-    if after is not None:
-        stmt = stmt.where(kind.key > after)
-    stmt = stmt.order_by(kind.key).limit(chunk)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    found = list(session.scalars(stmt))
+    found = _candidates(session, tenant_id, policy, keep, after, chunk, lock=True)
     if not found:
         return 0, None
     last = getattr(found[-1], kind.key.key)
-    doomed = [obj for obj in found if not keep.covers(kind.pairs(session, obj))]
+    doomed = [obj for obj in found if _doomed(session, kind, policy, keep, obj)]
     if not doomed:
         return 0, last
     ctx = Ctx(session, files, tenant_id, job, system_caller(session, tenant_id))
@@ -691,7 +798,9 @@ def preview(
 
 
 def any_due(session: Session, tenant_id: str, settings: Any, now: dt.datetime | None = None) -> bool:
-    """Whether any policy has something expired (one row looked for per policy)."""
+    """Whether any policy has something the sweep would remove: the first record that passes the
+    exact checks too (records kept only by a hold on a linked record, or still in use, must not
+    queue a sweep every hour for nothing)."""
     from hovor.audit.prune import prunable_through
 
     now = now or utcnow()
@@ -702,7 +811,9 @@ def any_due(session: Session, tenant_id: str, settings: Any, now: dt.datetime | 
                 return True
             continue
         kind = KINDS[policy.name]
-        stmt = select(kind.key).where(*kind.expired(tenant_id, policy.cutoff, policy.action, keep)).limit(1)
-        if session.execute(stmt).first() is not None:
-            return True
+        after = None
+        while found := _candidates(session, tenant_id, policy, keep, after, 200, lock=False):
+            if any(_doomed(session, kind, policy, keep, obj) for obj in found):
+                return True
+            after = getattr(found[-1], kind.key.key)
     return False
