@@ -21,6 +21,7 @@ import secrets
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -546,6 +547,58 @@ def audit_overhead(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_p50": r50,
         "ratio_mean": ratio(with_audit["mean_ms"], without["mean_ms"]),
         "targets": {"ratio<=1.15": r50 <= 1.15},
+    }
+
+
+@scenario
+def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
+    """api_get_contact with the firewall on and off (alternating runs, the median of each), and a
+    banned client hammering the same URL (a real ban row for 127.0.0.1, answered from memory)."""
+    import uuid
+
+    meta = load_meta(args.data_dir)
+    names, script = contact_reads(meta)
+    runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    for _ in range(2):
+        for mode in ("on", "off"):
+            port = free_port()
+            env = {**env_for(args.db, args.data_dir), "HOVOR_FIREWALL_ENABLED": str(mode == "on").lower()}
+            cmd = [sys.executable, "-m", "hovor", "serve", "--port", str(port), "--workers", str(WORKERS)]
+            with server(cmd, env, port):
+                url = f"http://127.0.0.1:{port}"
+                wrk(url, script, 2, 32)
+                runs[mode].append(wrk(url, script, args.seconds, 64))
+    on = statistics.median(r["rps"] for r in runs["on"])
+    off = statistics.median(r["rps"] for r in runs["off"])
+
+    raw = Raw(args.db)
+    ban = uuid.uuid4().hex
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).replace(tzinfo=None)
+    raw.x(
+        "INSERT INTO firewall_bans (name, key, reason, score, offences, created, until)"
+        " VALUES (?, '127.0.0.1', 'bench', 5, 0, ?, ?)",
+        (ban, until - dt.timedelta(hours=1), until),
+    )
+    try:
+        port = free_port()
+        cmd = [sys.executable, "-m", "hovor", "serve", "--port", str(port), "--workers", str(WORKERS)]
+        with server(cmd, env_for(args.db, args.data_dir), port):
+            url = f"http://127.0.0.1:{port}"
+            wrk(url, script, 2, 32)
+            banned = wrk(url, script, args.seconds, 64)
+    finally:
+        raw.x("DELETE FROM firewall_bans WHERE name = ?", (ban,))
+        names.unlink()
+    return {
+        "firewall_on": {"rps": on, "runs": runs["on"]},
+        "firewall_off": {"rps": off, "runs": runs["off"]},
+        "cost_of_firewall": round(1 - on / off, 3) if off else 0.0,
+        "banned_client": banned,
+        "targets": {
+            "cost<=5%": on >= 0.95 * off,
+            "banned_rps>=8000": banned["rps"] >= 8000,
+            "banned_all_403": banned["non_2xx"] == banned["requests"],
+        },
     }
 
 

@@ -83,6 +83,21 @@ def _found(files: list[Path]) -> dict[str, list[str]]:
     return hits
 
 
+def _relations(app: Any, backend: str, hits: dict[str, list[str]]) -> dict[str, str]:
+    """Which table or index each PostgreSQL file found belongs to (for the failure message)."""
+    if backend != "postgres":
+        return {}
+    nodes = {name.split(".")[0].split("_")[0] for names in hits.values() for name in names}
+    with app.state.engine.connect() as conn:
+        return {
+            node: str(
+                conn.execute(text("SELECT pg_filenode_relation(0, :n)::text"), {"n": int(node)}).scalar()
+            )
+            for node in nodes
+            if node.isdigit()
+        }
+
+
 def _database_files(app: Any, backend: str, settings: Settings) -> list[Path]:
     return _sqlite_files(settings) if backend == "sqlite" else _pg_files(app)
 
@@ -129,7 +144,7 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
 
     # Nothing of her is left in the database files, the WAL, or the blob store.
     after = _found(_database_files(app, backend, settings) + _blob_files(settings))
-    assert after == {}, after
+    assert after == {}, (after, _relations(app, backend, after))
 
     # What reads back: statistics kept, personal data gone, anonymized marked.
     h = tenant.h()

@@ -24,6 +24,8 @@ from hovor.api.errors import ApiError, PayloadTooLarge
 from hovor.api.validation import form_from_pydantic
 from hovor.config import Settings, get_settings
 from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.edge import firewall
+from hovor.edge.firewall import Firewall
 from hovor.edge.tls import HSTS
 
 log = logging.getLogger("hovor")
@@ -114,6 +116,19 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+def _firewall_store(app: FastAPI, settings: Settings) -> Any:
+    from hovor.edge.store import DbStore, RedisStore
+
+    if settings.firewall_redis_url:
+        return RedisStore(
+            settings.firewall_redis_url,
+            settings.firewall_redis_prefix,
+            app.state.session_factory,
+            app.state.pseudonyms,
+        )
+    return DbStore(app.state.session_factory, app.state.pseudonyms)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -122,6 +137,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            firewall.note(request, "malformed")
         body_errors = [e for e in errors if e.get("loc", ("",))[0] == "body"]
         if body_errors:
             return error_response(
@@ -253,6 +270,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
+    # Outermost: a banned client is answered before anything else runs.
+    app.state.firewall_store = _firewall_store(app, settings)
+    app.add_middleware(Firewall, settings=settings, store=app.state.firewall_store)
     _install_error_handlers(app)
 
     routes: list[Any] = []

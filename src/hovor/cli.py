@@ -7,7 +7,7 @@ import secrets
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -65,7 +65,7 @@ def _snapshot() -> sessionmaker[Session]:
     return make_session_factory(make_engine(settings.resolved_database_url), writes=False, snapshot=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
 
@@ -725,14 +725,20 @@ def serve(
     for path in (cert, key):
         if path is not None and not path.is_file():
             _fail(f"no such file: {path}")
+    if behind_proxy:
+        # The application (its firewall) reads X-Forwarded-For and -Proto from these proxies only,
+        # right to left; uvicorn's own reading stays off so that it happens in one place.
+        import os
+
+        os.environ["HOVOR_TRUSTED_PROXIES"] = behind_proxy
+        get_settings.cache_clear()
     config = tls.HardenedConfig(
         "hovor.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=bool(behind_proxy),
-        forwarded_allow_ips=behind_proxy or "127.0.0.1",
+        proxy_headers=False,
         log_level="info",
         access_log=False,  # access logs would carry tokens passed as accessToken in URLs
         ssl_certfile=str(cert) if cert else None,
@@ -741,6 +747,141 @@ def serve(
     if http_port is not None:
         tls.start_redirect(host, http_port, port)
     tls.serve(config)
+
+
+firewall_app = typer.Typer(help="The firewall: bans and allow/deny lists.", no_args_is_help=True)
+app.add_typer(firewall_app, name="firewall")
+
+
+def _redis() -> Any:
+    settings = get_settings()
+    if not settings.firewall_redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.firewall_redis_url), settings.firewall_redis_prefix
+
+
+@firewall_app.command("list")
+def firewall_list(
+    every: Annotated[bool, typer.Option("--all", help="Also bans that ended or were lifted.")] = False,
+) -> None:
+    """Bans in force (or all), newest first, and the allow and deny lists."""
+    from hovor.edge.models import FirewallBan, FirewallRule
+
+    now = utcnow()
+    with _factory()() as session:
+        stmt = select(FirewallBan).order_by(FirewallBan.created.desc())
+        if not every:
+            stmt = stmt.where(FirewallBan.until > now, FirewallBan.lifted.is_(None))
+        table = Table("client", "reason", "score", "earlier bans", "banned", "until", "lifted", title="Bans")
+        for b in session.scalars(stmt.limit(1000)):
+            table.add_row(
+                b.key,
+                b.reason,
+                f"{b.score:g}",
+                str(b.offences),
+                audit.stamp(b.created),
+                audit.stamp(b.until),
+                f"{audit.stamp(b.lifted)} by {b.lifted_by}" if b.lifted else "",
+            )
+        console.print(table)
+        rules = Table("kind", "network", "tenant", "note", title="Lists")
+        for r in session.scalars(select(FirewallRule).order_by(FirewallRule.kind, FirewallRule.network)):
+            rules.add_row(r.kind, r.network, r.tenant_id or "(platform)", r.note or "")
+        console.print(rules)
+
+
+@firewall_app.command("unban")
+def firewall_unban(
+    address: Annotated[str, typer.Argument(help="The client's address (IPv6: any in its /64).")],
+) -> None:
+    """Lift a ban now (audited)."""
+    from hovor.audit.keys import Pseudonyms
+    from hovor.edge.firewall import client_key
+    from hovor.edge.store import unban
+
+    key = client_key(address)
+    if key is None:
+        _fail(f"not an IP address: {address}")
+    lifted = unban(_factory(), Pseudonyms(get_settings().secret_key), key, "cli", CLI, _redis())
+    console.print(f"{key}: {lifted} ban(s) lifted" if lifted else f"{key} was not banned")
+
+
+def _list_entry(kind: str, network: str, note: str | None, tenant: str | None) -> None:
+    import ipaddress
+    import uuid
+
+    from hovor.edge.models import FirewallRule
+
+    try:
+        net = str(ipaddress.ip_network(network.strip(), strict=False))
+    except ValueError:
+        _fail(f"not an address or network: {network}")
+    with unit_of_work(_factory()) as session:
+        session.add(
+            FirewallRule(
+                name=uuid.uuid4().hex, tenant_id=tenant, kind=kind, network=net, note=note, created_by="cli"
+            )
+        )
+        audit.record(
+            session,
+            tenant or audit.PLATFORM,
+            "edge.firewall.rule.create",
+            CLI,
+            "firewallRules",
+            None,
+            {"kind": kind},
+        )
+    console.print(f"{kind} {net}" + (f" for tenant {tenant}" if tenant else " platform-wide"))
+
+
+@firewall_app.command("allow")
+def firewall_allow(
+    network: Annotated[str, typer.Argument(help="An address or network never to ban.")],
+    note: str | None = None,
+    tenant: Annotated[str | None, typer.Option(help="A tenant's entry (its office).")] = None,
+) -> None:
+    """Allow-list an address or network (never banned)."""
+    _list_entry("allow", network, note, tenant)
+
+
+@firewall_app.command("deny")
+def firewall_deny(
+    network: Annotated[str, typer.Argument(help="An address or network always refused.")],
+    note: str | None = None,
+) -> None:
+    """Deny-list an address or network (always refused)."""
+    _list_entry("deny", network, note, None)
+
+
+@firewall_app.command("unlist")
+def firewall_unlist(network: Annotated[str, typer.Argument(help="The listed network.")]) -> None:
+    """Remove an allow- or deny-list entry."""
+    import ipaddress
+
+    from sqlalchemy import delete
+
+    from hovor.edge.models import FirewallRule
+
+    try:
+        net = str(ipaddress.ip_network(network.strip(), strict=False))
+    except ValueError:
+        _fail(f"not an address or network: {network}")
+    with unit_of_work(_factory()) as session:
+        rows = list(session.scalars(select(FirewallRule).where(FirewallRule.network == net)))
+        for r in rows:
+            audit.record(
+                session,
+                r.tenant_id or audit.PLATFORM,
+                "edge.firewall.rule.delete",
+                CLI,
+                "firewallRules",
+                r.name,
+                {"kind": r.kind},
+            )
+        session.execute(delete(FirewallRule).where(FirewallRule.network == net))
+    console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'} removed")
 
 
 tls_app = typer.Typer(help="TLS certificates.", no_args_is_help=True)

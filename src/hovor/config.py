@@ -59,6 +59,37 @@ class Settings(BaseSettings):
     retention_sweep_seconds: float = Field(
         3600, description="How often `hovor serve` queues a retention sweep of every tenant.", gt=0
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the reverse proxies in front: only their "
+        "X-Forwarded-For and X-Forwarded-Proto are read (`hovor serve --behind-proxy` sets it).",
+    )
+    firewall_enabled: bool = Field(True, description="Score clients and ban hostile ones.")
+    firewall_redis_url: str | None = Field(
+        None, description="Keep the firewall's scores and bans in Redis instead of the database."
+    )
+    firewall_redis_prefix: str = Field(
+        "hovor:firewall",
+        description="Prefix of the firewall's Redis keys (several services may share one Redis).",
+    )
+    firewall_threshold: float = Field(5, description="Points within the window that ban a client.", gt=0)
+    firewall_window_seconds: float = Field(600, description="How long a scored request counts.", gt=0)
+    firewall_ban_seconds: float = Field(
+        600, description="The first ban's length; each repeat doubles it.", gt=0
+    )
+    firewall_max_ban_seconds: float = Field(7 * 86400, description="The longest ban.", gt=0)
+    firewall_memory_seconds: float = Field(
+        7 * 86400, description="How long an earlier ban makes the next one longer.", gt=0
+    )
+    firewall_flood_requests: int = Field(
+        1500, description="Requests of one client within the flood window (per process) that ban it.", ge=1
+    )
+    firewall_flood_seconds: float = Field(10, description="The flood window.", gt=0)
+    firewall_allow: str = Field("", description="Comma-separated networks never banned (platform-wide).")
+    firewall_deny: str = Field("", description="Comma-separated networks always refused.")
+    firewall_sync_seconds: float = Field(
+        0.5, description="How often each process refreshes its copy of the bans and lists.", gt=0
+    )
     audit_retention_floor_days: int = Field(
         365,
         description="The audit log is kept at least this long, whatever a tenant's retention policy or "

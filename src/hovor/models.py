@@ -6,6 +6,7 @@ from hovor.auth import models as auth_models
 from hovor.campaigns import models as campaigns_models
 from hovor.crm import models as crm_models
 from hovor.db import Base
+from hovor.edge import models as edge_models
 from hovor.files import models as files_models
 from hovor.helpdesk import models as helpdesk_models
 from hovor.jobs import models as jobs_models
@@ -19,6 +20,7 @@ __all__ = [
     "auth_models",
     "campaigns_models",
     "crm_models",
+    "edge_models",
     "files_models",
     "helpdesk_models",
     "jobs_models",

@@ -61,7 +61,12 @@ _OTHERS = (
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",
-    "audit.log.prune",  # the audit log's retention: entries through a signed checkpoint removed
+    "audit.log.prune",
+    # the edge
+    "edge.firewall.ban",  # a client banned: reason, length, earlier bans, the address as a pseudonym
+    "edge.firewall.unban",
+    "edge.firewall.rule.create",  # an allow- or deny-list entry
+    "edge.firewall.rule.delete",  # the audit log's retention: entries through a signed checkpoint removed
 )
 
 ACTIONS: frozenset[str] = frozenset([*(f"{o}.{v}" for o in _OBJECTS for v in CRUD), *_OTHERS])

@@ -18,6 +18,7 @@ from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth import schemas, service, users
 from hovor.auth.models import Profile, Role, User
+from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
 
@@ -36,6 +37,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
         data = json.loads(raw)
     except ValueError:
+        firewall.note(request, "malformed")
         raise BadRequest("Malformed JSON body.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")

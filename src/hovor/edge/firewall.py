@@ -1,0 +1,355 @@
+"""The firewall: middleware in front of every route that scores each client address and bans it
+past a threshold.
+
+* **Who the client is.** The peer's address, or — when the peer is a configured proxy
+  (``HOVOR_TRUSTED_PROXIES``) — the first address in ``X-Forwarded-For`` read from the right that
+  is not itself a trusted proxy; ``X-Forwarded-For`` from anyone else is ignored. The scheme comes
+  from ``X-Forwarded-Proto`` under the same rule. IPv6 clients are counted and banned per /64 (one
+  subscriber's whole prefix); IPv4 per address. A client with no IP address (a Unix socket, the
+  test client) is not scored.
+* **What counts against it**, per request, over a sliding window (``HOVOR_FIREWALL_WINDOW_SECONDS``):
+  an answer of 401 (a failed sign-in or a bad token) 1 point; 403 half a point; a path that exists
+  nowhere 1; a malformed body 1; attack signatures (:mod:`hovor.edge.signatures`) their severity,
+  a request whose URL or headers score 5 or more being refused at once; a flood of requests
+  (``HOVOR_FIREWALL_FLOOD_REQUESTS`` within ``HOVOR_FIREWALL_FLOOD_SECONDS``, counted by each
+  process for what it serves) the whole threshold.
+* **The ban.** At ``HOVOR_FIREWALL_THRESHOLD`` points (5, as fail2ban's five failures in ten
+  minutes) the address is banned for ``HOVOR_FIREWALL_BAN_SECONDS`` (10 minutes), doubled for each
+  earlier ban still remembered, up to a week. A banned client gets 403 with ``Retry-After`` from
+  each process's in-memory snapshot of bans, refreshed every ``HOVOR_FIREWALL_SYNC_SECONDS``: no
+  database or Redis round trip. Allow-listed networks (platform-wide in ``HOVOR_FIREWALL_ALLOW`` or
+  ``hovor firewall allow``, or a tenant's own) are never banned; deny-listed ones always are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hovor.edge import signatures
+from hovor.edge.store import Policy, Snapshot
+from hovor.edge.tls import HSTS
+
+log = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+STATE_KEY = "firewall"  # scope["state"][STATE_KEY]: events the application noted for this request
+
+WEIGHTS = {"unauthorized": 1.0, "forbidden": 0.5, "no-route": 1.0, "malformed": 1.0}
+BODY_TYPES = (b"application/json", b"application/x-www-form-urlencoded", b"text/")
+BODY_LIMIT = 64 * 1024
+
+
+def note(request_or_scope: Any, event: str) -> None:
+    """Called by the application: this request did something the firewall scores (``malformed``)."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    scope.setdefault("state", {}).setdefault(STATE_KEY, []).append(event)
+
+
+@lru_cache(maxsize=65536)
+def client_key(address: str) -> str | None:
+    """The unit a score and a ban apply to: an IPv4 address, or an IPv6 /64. None: not an address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def networks(values: Iterable[str]) -> tuple[Network, ...]:
+    out = []
+    for value in values:
+        value = value.strip()
+        if value:
+            out.append(ipaddress.ip_network(value, strict=False))
+    return tuple(out)
+
+
+def _in(address: str, nets: tuple[Network, ...]) -> bool:
+    if not nets:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in nets)
+
+
+def resolve_client(peer: str, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str:
+    """The client's address: ``X-Forwarded-For`` is read right to left, and only while the hop that
+    wrote the next entry is a trusted proxy."""
+    if not forwarded_for or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        if client_key(hop) is None:
+            break  # garbage: trust stops at the last hop that made sense
+        client = hop
+        if not _in(hop, trusted):
+            break
+    return client
+
+
+@dataclass
+class _Flood:
+    window: float
+    limit: int
+    counts: OrderedDict[str, tuple[float, int]] = field(default_factory=OrderedDict)
+
+    def hit(self, key: str, now: float) -> bool:
+        start, count = self.counts.get(key, (now, 0))
+        if now - start > self.window:
+            start, count = now, 0
+        count += 1
+        self.counts[key] = (start, count)
+        self.counts.move_to_end(key)
+        while len(self.counts) > 100_000:
+            self.counts.popitem(last=False)
+        return count == self.limit + 1  # once per window, when it tips over
+
+
+def _refusal(message: str) -> bytes:
+    return json.dumps({"error": [message], "result": None}).encode()
+
+
+BANNED_BODY = _refusal("Your address is blocked for a while after suspicious requests. Try again later.")
+DENIED_BODY = _refusal("Your address is not allowed to use this service.")
+REFUSED_BODY = _refusal("The request looks like an attack and was refused.")
+
+
+class Firewall:
+    """Pure ASGI: a per-request task or queue (BaseHTTPMiddleware) would cost more than the checks."""
+
+    def __init__(self, app: ASGIApp, settings: Any, store: Any, tenant_allow: Iterable[str] = ()) -> None:
+        self.app = app
+        self.store = store
+        self.enabled = settings.firewall_enabled
+        self.trusted = networks(settings.trusted_proxies.split(","))
+        self.static_allow = networks(settings.firewall_allow.split(","))
+        self.static_deny = networks(settings.firewall_deny.split(","))
+        self.allow: tuple[Network, ...] = self.static_allow
+        self.deny: tuple[Network, ...] = self.static_deny
+        self.bans: dict[str, float] = {}
+        self.policy = Policy(
+            settings.firewall_threshold,
+            settings.firewall_window_seconds,
+            settings.firewall_ban_seconds,
+            settings.firewall_max_ban_seconds,
+            settings.firewall_memory_seconds,
+        )
+        self.sync_seconds = settings.firewall_sync_seconds
+        self.flood = _Flood(settings.firewall_flood_seconds, settings.firewall_flood_requests)
+        self._synced = 0.0
+        self._syncing: asyncio.Task[None] | None = None
+        # Tests of several worker processes need to see which one answered (never in production).
+        self.process = str(os.getpid()).encode() if settings.environment == "test" else None
+
+    # --- the snapshot ------------------------------------------------------------------------
+    def apply(self, snap: Snapshot) -> None:
+        self.bans = dict(snap.bans)
+        self.allow = self.static_allow + networks(snap.allow)
+        self.deny = self.static_deny + networks(snap.deny)
+
+    async def _sync(self) -> None:
+        try:
+            self.apply(await run_in_threadpool(self.store.snapshot))
+        except Exception:
+            log.exception("firewall: refreshing the bans failed; keeping the last snapshot")
+        finally:
+            self._syncing = None
+
+    def _maybe_sync(self, now: float) -> None:
+        # Refreshed in the background when due; the request never waits for it.
+        if now - self._synced >= self.sync_seconds and self._syncing is None:
+            self._synced = now
+            self._syncing = asyncio.get_running_loop().create_task(self._sync())
+
+    # --- a request ---------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.process is not None:
+            send = _tagged(send, self.process)
+        headers = scope.get("headers") or []
+        peer = (scope.get("client") or ("", 0))[0]
+        if self.trusted and _in(peer, self.trusted):
+            forwarded = _header(headers, b"x-forwarded-for")
+            client = resolve_client(peer, forwarded, self.trusted)
+            if client != peer:
+                scope["client"] = (client, 0)
+            proto = _header(headers, b"x-forwarded-proto")
+            if proto in ("http", "https"):
+                scope["scheme"] = proto
+        else:
+            client = peer
+        if not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        key = client_key(client) if client else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        now = time.time()
+        self._maybe_sync(now)
+        if _in(client, self.deny):
+            await _answer(send, 403, DENIED_BODY, scope=scope)
+            return
+        allowed = _in(client, self.allow)
+        if not allowed:
+            until = self.bans.get(key)
+            if until is not None and until > now:
+                await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
+                return
+
+        events: list[tuple[str, float]] = []
+        if self.flood.hit(key, now):
+            events.append(("flood", self.policy.threshold))
+        url = signatures.decoded(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
+        if scope.get("query_string"):
+            url += "?" + signatures.decoded(scope["query_string"].decode("latin-1"))
+        points, names = signatures.score(url)
+        for name, value in headers:
+            if name in signatures.HEADERS:
+                p, n = signatures.score(value.decode("latin-1"))
+                points, names = points + p, names + n
+        if points >= signatures.CRITICAL:
+            events.append((f"signature:{names[0]}", float(points)))
+            if not allowed:
+                await self._score(key, events)
+            await _answer(send, 403, REFUSED_BODY, scope=scope)
+            return
+
+        # The body: read (bounded) only for textual content, and handed on unchanged.
+        body_points, body_names = 0, list[str]()
+        content_type = _header_bytes(headers, b"content-type")
+        if scope["method"] in ("POST", "PUT", "PATCH") and content_type.startswith(BODY_TYPES):
+            receive, text = await _peek(receive)
+            if text is not None:
+                body_points, body_names = signatures.score(signatures.decoded(text))
+
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+        noted = (scope.get("state") or {}).get(STATE_KEY, [])
+        if status == 401:
+            events.append(("unauthorized", WEIGHTS["unauthorized"]))
+        elif status == 403:
+            events.append(("forbidden", WEIGHTS["forbidden"]))
+        elif status == 404 and "endpoint" not in scope:
+            events.append(("no-route", WEIGHTS["no-route"]))
+        events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted)
+        if body_points and status >= 400:
+            events.append((f"signature:{body_names[0]}", float(body_points)))
+        if events and not allowed:
+            await self._score(key, events)
+
+    async def _score(self, key: str, events: list[tuple[str, float]]) -> None:
+        weight = sum(w for _, w in events)
+        reason = max(events, key=lambda e: e[1])[0]
+        try:
+            total = await run_in_threadpool(self.store.score, key, weight, reason, self.policy)
+            if total >= self.policy.threshold:
+                ban = await run_in_threadpool(self.store.ban, key, reason, total, self.policy)
+                if ban is not None:
+                    # This process bans at once; the others at their next refresh.
+                    self.bans[key] = _epoch(ban.until)
+                    log.warning(
+                        "firewall: banned a client (%s) for %d s", reason, self.bans[key] - time.time()
+                    )
+        except Exception:
+            log.exception("firewall: scoring failed; the request was answered")
+
+
+def _tagged(send: Send, process: bytes) -> Send:
+    async def tagged(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-hovor-process", process)]}
+        await send(message)
+
+    return tagged
+
+
+def _epoch(moment: Any) -> float:
+    import datetime as dt
+
+    return float(moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp())
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for k, v in headers:
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _header_bytes(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes:
+    for k, v in headers:
+        if k == name:
+            return v.lower()
+    return b""
+
+
+async def _peek(receive: Receive) -> tuple[Receive, str | None]:
+    """Reads the body up to :data:`BODY_LIMIT` and returns a ``receive`` that replays it. A larger
+    body is handed on unread past the limit (and not inspected)."""
+    messages: list[Message] = []
+    size = 0
+    more = True
+    while more and size <= BODY_LIMIT:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    text = None
+    if not more and size <= BODY_LIMIT:
+        text = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request").decode(
+            "utf-8", errors="replace"
+        )
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return replay, text
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, *, scope: Scope, retry_after: int | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    if scope.get("scheme") == "https":
+        headers.append((b"strict-transport-security", HSTS))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,254 @@
+"""Where the firewall keeps what every process must see: scores, bans, and the lists.
+
+:class:`DbStore` (the default) keeps them in the service's database; :class:`RedisStore` in Redis
+(``HOVOR_FIREWALL_REDIS_URL``). Both are called only for scored requests and for the periodic
+refresh of each process's snapshot of bans and lists; a banned client is answered from that
+snapshot without touching either.
+
+Bans, unbans and list changes are audited on the platform's chain (the address only as a keyed
+pseudonym); the bans themselves are kept in the database in both cases, so the audit entry and the
+ban commit together and ``hovor firewall list`` sees them. With Redis, Redis holds the scores and a
+copy of the active bans, which the processes read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from hovor.audit import log as audit
+from hovor.db import unit_of_work, utcnow
+from hovor.edge.models import FirewallBan, FirewallEvent, FirewallRule
+
+ACTOR = audit.Actor.system("firewall")
+
+
+@dataclass(frozen=True)
+class Policy:
+    threshold: float
+    window: float  # seconds a scored event counts
+    ban_seconds: float
+    max_ban_seconds: float
+    memory: float  # seconds earlier bans make the next one longer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    bans: dict[str, float]  # key → until (epoch seconds)
+    allow: tuple[str, ...]  # networks
+    deny: tuple[str, ...]
+
+
+def ban_length(policy: Policy, offences: int) -> float:
+    """fail2ban's escalation: the base time, doubled for every earlier ban still remembered."""
+    return float(min(policy.ban_seconds * (2 ** min(offences, 30)), policy.max_ban_seconds))
+
+
+def _name() -> str:
+    return uuid.uuid4().hex
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _epoch(moment: dt.datetime) -> float:
+    return moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
+
+
+class DbStore:
+    """Scores and bans in the database."""
+
+    def __init__(self, factory: Any, pseudonyms: Any) -> None:
+        self.factory = factory
+        self.pseudonyms = pseudonyms
+
+    # --- scores ------------------------------------------------------------------------------
+    def score(self, key: str, weight: float, reason: str, policy: Policy) -> float:
+        """Adds an event and returns the key's score over the window."""
+        now = utcnow()
+        since = now - dt.timedelta(seconds=policy.window)
+        with unit_of_work(self.factory) as session:
+            session.add(FirewallEvent(name=_name(), key=key, at=now, weight=weight, reason=reason[:32]))
+            session.flush()
+            total = session.scalar(
+                select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
+                    FirewallEvent.key == key, FirewallEvent.at > since
+                )
+            )
+            # What fell out of the window is deleted as it goes (the address with it).
+            session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
+        return float(total or 0.0)
+
+    def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
+        """Bans ``key`` unless a ban of it is in force already. Returns the new ban."""
+        with unit_of_work(self.factory) as session:
+            return _ban(session, self.pseudonyms, key, reason, score, policy)
+
+    # --- the snapshot every process keeps -------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return _snapshot(self.factory)
+
+    def close(self) -> None:
+        pass
+
+
+def _ban(
+    session: Session, pseudonyms: Any, key: str, reason: str, score: float, policy: Policy
+) -> FirewallBan | None:
+    now = utcnow()
+    active = session.scalar(
+        select(FirewallBan.name).where(
+            FirewallBan.key == key, FirewallBan.until > now, FirewallBan.lifted.is_(None)
+        )
+    )
+    if active is not None:
+        return None
+    offences = int(
+        session.scalar(
+            select(func.count())
+            .select_from(FirewallBan)
+            .where(FirewallBan.key == key, FirewallBan.created > now - dt.timedelta(seconds=policy.memory))
+        )
+        or 0
+    )
+    seconds = ban_length(policy, offences)
+    ban = FirewallBan(
+        name=_name(),
+        key=key,
+        reason=reason[:64],
+        score=score,
+        offences=offences,
+        created=now,
+        until=now + dt.timedelta(seconds=seconds),
+    )
+    session.add(ban)
+    # The score that led here is spent: after the ban the address starts again from nothing.
+    session.execute(delete(FirewallEvent).where(FirewallEvent.key == key))
+    audit.record(
+        session,
+        audit.PLATFORM,
+        "edge.firewall.ban",
+        ACTOR,
+        "firewallBans",
+        ban.name,
+        {
+            "client": pseudonyms(audit.PLATFORM, key),
+            "reason": reason[:64],
+            "seconds": int(seconds),
+            "offences": offences,
+        },
+    )
+    session.flush()
+    return ban
+
+
+def _snapshot(factory: Any) -> Snapshot:
+    now = utcnow()
+    with factory() as session:
+        bans = {
+            key: _epoch(until)
+            for key, until in session.execute(
+                select(FirewallBan.key, func.max(FirewallBan.until))
+                .where(FirewallBan.until > now, FirewallBan.lifted.is_(None))
+                .group_by(FirewallBan.key)
+            )
+        }
+        rules = list(session.execute(select(FirewallRule.kind, FirewallRule.network)))
+    return Snapshot(
+        bans,
+        tuple(n for k, n in rules if k == "allow"),
+        tuple(n for k, n in rules if k == "deny"),
+    )
+
+
+def unban(factory: Any, pseudonyms: Any, key: str, by: str, actor: audit.Actor, redis: Any = None) -> int:
+    """Lifts every ban in force of ``key`` and forgets its score (``redis``: the client and the key
+    prefix, when the scores live there). Returns how many bans were lifted."""
+    now = utcnow()
+    with unit_of_work(factory) as session:
+        names = list(
+            session.scalars(
+                select(FirewallBan.name).where(
+                    FirewallBan.key == key, FirewallBan.until > now, FirewallBan.lifted.is_(None)
+                )
+            )
+        )
+        if names:
+            session.execute(
+                update(FirewallBan).where(FirewallBan.name.in_(names)).values(lifted=now, lifted_by=by[:64])
+            )
+        session.execute(delete(FirewallEvent).where(FirewallEvent.key == key))
+        for name in names:
+            audit.record(
+                session,
+                audit.PLATFORM,
+                "edge.firewall.unban",
+                actor,
+                "firewallBans",
+                name,
+                {"client": pseudonyms(audit.PLATFORM, key)},
+            )
+    if redis is not None:
+        client, prefix = redis
+        client.hdel(f"{prefix}:bans", key)
+        client.delete(f"{prefix}:events:{key}")
+    return len(names)
+
+
+class RedisStore:
+    """Scores and the active bans in Redis; bans also recorded (and audited) in the database."""
+
+    def __init__(self, url: str, prefix: str, factory: Any, pseudonyms: Any) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+        self.BANS = f"{prefix}:bans"
+        self.factory = factory
+        self.pseudonyms = pseudonyms
+
+    def events(self, key: str) -> str:
+        return f"{self.prefix}:events:{key}"
+
+    def score(self, key: str, weight: float, reason: str, policy: Policy) -> float:
+        now = time.time()
+        name = self.events(key)
+        member = json.dumps([uuid.uuid4().hex, weight])
+        pipe = self.redis.pipeline()
+        pipe.zadd(name, {member: now})
+        pipe.zremrangebyscore(name, "-inf", now - policy.window)
+        pipe.zrange(name, 0, -1)
+        pipe.expire(name, int(policy.window) + 1)
+        _, _, members, _ = pipe.execute()
+        return float(sum(json.loads(m)[1] for m in members))
+
+    def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
+        with unit_of_work(self.factory) as session:
+            ban = _ban(session, self.pseudonyms, key, reason, score, policy)
+        if ban is not None:
+            pipe = self.redis.pipeline()
+            pipe.hset(self.BANS, key, str(_epoch(ban.until)))
+            pipe.delete(self.events(key))
+            pipe.execute()
+        return ban
+
+    def snapshot(self) -> Snapshot:
+        now = time.time()
+        raw = self.redis.hgetall(self.BANS)
+        bans = {_text(k): float(v) for k, v in raw.items() if float(v) > now}
+        expired = [k for k, v in raw.items() if float(v) <= now]
+        if expired:
+            self.redis.hdel(self.BANS, *expired)
+        rules = _snapshot(self.factory)  # the lists stay in the database
+        return Snapshot(bans, rules.allow, rules.deny)
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,225 @@
+"""The firewall over real HTTP: two uvicorn worker processes, clients on distinct loopback
+addresses, the shared state once in the database and once in Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from conftest import migrated_url
+from hovor.edge import signatures
+from hovor.edge.firewall import client_key, networks, resolve_client
+
+PROXY = "127.0.0.9"
+ALLOWED = "127.0.0.6"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+# --- who the client is -------------------------------------------------------------------------
+def test_ipv6_clients_are_keyed_by_their_64() -> None:
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("testclient") is None
+
+
+def test_forwarded_for_is_read_right_to_left_from_trusted_proxies_only() -> None:
+    trusted = networks(["10.0.0.0/8", "127.0.0.9"])
+    # From an untrusted peer the header is ignored, whatever it says.
+    assert resolve_client("203.0.113.5", "198.51.100.1", trusted) == "203.0.113.5"
+    # From a trusted proxy: the last hop that is not a proxy; what the client itself wrote before
+    # it (to the left) is not believed.
+    assert resolve_client("127.0.0.9", "6.6.6.6, 198.51.100.1", trusted) == "198.51.100.1"
+    assert resolve_client("127.0.0.9", "6.6.6.6, 198.51.100.1, 10.1.2.3", trusted) == "198.51.100.1"
+    assert resolve_client("127.0.0.9", "198.51.100.1, not-an-ip", trusted) == "127.0.0.9"
+
+
+def test_signatures_catch_attacks_and_spare_a_contact_centre() -> None:
+    for attack in (
+        "/api/v6/contacts.json?q=' or 'a'='a",
+        "/api/v6/contacts.json?q=1 UNION SELECT password FROM users",
+        signatures.decoded("/api/v6/files/%252e%252e/%252e%252e/etc/passwd"),
+        "/api/v6/contacts.json?q=<script>alert(1)</script>",
+        "/x?name=a;cat /etc/hosts",
+        "sqlmap/1.7.2#stable (https://sqlmap.org)",
+    ):
+        assert signatures.score(attack)[0] >= signatures.CRITICAL, attack
+    for benign in (
+        "/api/v6/contacts.json?q=O'Brien&take=20",
+        "/api/v6/activities.json?filter[field]=time&filter[operator]=gte&filter[value]=2026-01-01",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        "Dobrý den, volám ohledně objednávky č. 2026-118, pan Novák říkal, že 'to bude do pátku'.",
+    ):
+        assert signatures.score(benign)[0] < signatures.CRITICAL, benign
+
+
+# --- two worker processes ---------------------------------------------------------------------------
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    env: dict[str, str]
+
+    def request(
+        self, source: str, method: str = "GET", path: str = "/healthz", **kw: object
+    ) -> httpx.Response:
+        """A fresh connection from ``source`` (so the kernel may hand it to either worker)."""
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(transport=transport, base_url=self.base, timeout=10) as client:
+            return client.request(method, path, **kw)  # type: ignore[arg-type]
+
+    def fail_login(self, source: str, **kw: object) -> httpx.Response:
+        body = {"username": f"nobody-{time.monotonic_ns()}", "password": "wrong"}
+        return self.request(source, "POST", "/api/v6/login.json", json=body, **kw)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hovor", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module", params=["database", "redis"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp(f"fw-{request.param}")
+    env = {
+        **os.environ,
+        "HOVOR_ENVIRONMENT": "test",
+        "HOVOR_DATA_DIR": str(tmp / "var"),
+        "HOVOR_DATABASE_URL": migrated_url("sqlite", tmp, "_fw"),
+        "HOVOR_FIREWALL_ALLOW": ALLOWED,
+        "HOVOR_FIREWALL_SYNC_SECONDS": "0.2",
+        "HOVOR_JOBS_IN_PROCESS": "false",
+    }
+    env.pop("HOVOR_FIREWALL_REDIS_URL", None)
+    if request.param == "redis":
+        # Keys of their own: another test run may share this Redis.
+        env["HOVOR_FIREWALL_REDIS_URL"] = REDIS_URL
+        env["HOVOR_FIREWALL_REDIS_PREFIX"] = f"hovor-test:{uuid.uuid4().hex}"
+    port = _port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "hovor", "serve", "--port", str(port), "--workers", "2"),
+            *("--behind-proxy", PROXY),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    served = Served(f"http://127.0.0.1:{port}", env)
+    try:
+        seen: set[str] = set()
+        deadline = time.monotonic() + 30
+        # Both workers up: their process ids both answer.
+        while len(seen) < 2 and time.monotonic() < deadline:
+            try:
+                seen.add(served.request("127.0.0.8").headers["x-hovor-process"])
+            except httpx.TransportError:
+                time.sleep(0.1)
+        if len(seen) < 2:
+            proc.kill()
+            pytest.fail(
+                "two workers did not answer: " + (proc.stdout.read() if proc.stdout else b"").decode()[-3000:]
+            )
+        yield served
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if request.param == "redis":
+            import redis
+
+            client = redis.Redis.from_url(REDIS_URL)
+            for name in client.scan_iter(env["HOVOR_FIREWALL_REDIS_PREFIX"] + ":*"):
+                client.delete(name)
+
+
+def _banned_everywhere(served: Served, source: str, **kw: object) -> set[str]:
+    """Requests from ``source`` until both processes have refused it (or ten seconds passed)."""
+    refused_by: set[str] = set()
+    deadline = time.monotonic() + 10
+    while len(refused_by) < 2 and time.monotonic() < deadline:
+        r = served.request(source, **kw)
+        if r.status_code == 403 and "retry-after" in r.headers:
+            refused_by.add(r.headers["x-hovor-process"])
+    return refused_by
+
+
+def test_five_failed_logins_ban_the_address_in_every_worker(served: Served) -> None:
+    source = "127.0.0.5"
+    answers = [served.fail_login(source).status_code for _ in range(5)]
+    assert answers == [401] * 5
+    assert len(_banned_everywhere(served, source)) == 2
+    r = served.request(source)
+    assert r.status_code == 403 and 500 <= int(r.headers["retry-after"]) <= 601
+    assert r.json()["error"] and r.json()["result"] is None
+    # Another address is unaffected.
+    assert served.request("127.0.0.8").status_code == 200
+    listed = served.cli("firewall", "list")
+    assert listed.returncode == 0 and source in listed.stdout
+
+    # The platform operator lifts it: every worker lets the address in again.
+    lifted = served.cli("firewall", "unban", source)
+    assert lifted.returncode == 0 and "1 ban(s) lifted" in lifted.stdout, lifted.stdout + lifted.stderr
+    deadline = time.monotonic() + 5
+    answered: set[str] = set()
+    while len(answered) < 2 and time.monotonic() < deadline:
+        r = served.request(source)
+        if r.status_code == 200:
+            answered.add(r.headers["x-hovor-process"])
+    assert len(answered) == 2
+    # Its score was forgotten with the ban: one more failure does not ban it again.
+    assert served.fail_login(source).status_code == 401
+    assert served.request(source).status_code == 200
+
+
+def test_an_allow_listed_address_is_never_banned(served: Served) -> None:
+    assert all(served.fail_login(ALLOWED).status_code == 401 for _ in range(8))
+    time.sleep(0.5)
+    assert all(served.request(ALLOWED).status_code == 200 for _ in range(6))
+
+
+def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(served: Served) -> None:
+    spoofer, victim = "127.0.0.7", "127.0.0.77"
+    for _ in range(5):
+        assert served.fail_login(spoofer, headers={"X-Forwarded-For": victim}).status_code == 401
+    assert len(_banned_everywhere(served, spoofer)) == 2  # the peer itself is banned
+    # The address it named is not: through the trusted proxy it is answered as before.
+    r = served.request(PROXY, headers={"X-Forwarded-For": victim})
+    assert r.status_code == 200
+
+
+def test_two_addresses_in_one_ipv6_64_share_a_score(served: Served) -> None:
+    # Three failures from one address and two from another of the same /64: five in all.
+    for host in ["2001:db8:1:2::1", "2001:db8:1:2::2"] * 2 + ["2001:db8:1:2::1"]:
+        assert served.fail_login(PROXY, headers={"X-Forwarded-For": host}).status_code == 401
+    neighbour = {"X-Forwarded-For": "2001:db8:1:2:abcd::3"}
+    assert len(_banned_everywhere(served, PROXY, headers=neighbour)) == 2
+    # The next /64, and the proxy's own requests, pass.
+    assert served.request(PROXY, headers={"X-Forwarded-For": "2001:db8:1:3::1"}).status_code == 200
+    assert served.request(PROXY).status_code == 200
+
+
+def test_an_attack_is_refused_and_counts(served: Served) -> None:
+    source = "127.0.0.44"
+    r = served.request(source, path="/api/v6/contacts.json?q=1%20UNION%20SELECT%20password%20FROM%20users")
+    assert r.status_code == 403 and "retry-after" not in r.headers  # refused, not (yet) banned
+    # A critical hit is worth the whole threshold: the address is banned.
+    assert len(_banned_everywhere(served, source)) == 2
