@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -157,6 +157,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         # The database refused a change that the services' own checks let through (a race between two
         # requests, usually). Nothing was written; the message must not echo the values.
         return error_response(request, 409, ["The change conflicts with existing data; nothing was saved."])
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (out of range, too long, an unstorable character) that
+        # validation let through. Nothing was written; the message must not echo the value.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return error_response(
+            request,
+            400,
+            ["A value does not fit: out of range, too long, or with characters that cannot be stored."],
+        )
 
     @app.exception_handler(OperationalError)
     async def operational_error(request: Request, exc: OperationalError) -> Response:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, IPvAnyAddress
+from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
+from hovor.api.validation import NoNulModel
 
 QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
 Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]
 Seconds = int
 
 
-class Strict(BaseModel):
+class Strict(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class QueueOptions(BaseModel):
+class QueueOptions(NoNulModel):
     """Known options are checked; other v6 options are kept as given."""
 
     model_config = ConfigDict(extra="allow")

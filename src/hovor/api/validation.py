@@ -6,6 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel, model_validator
+from pydantic_core import PydanticCustomError
+
 _TYPE_TAG = re.compile(r"[\[\]]|^(constrained-)?(str|int|float|bool|list|dict|none)$|-")
 
 MESSAGES = {
@@ -56,3 +59,25 @@ def form_from_pydantic(errors: Sequence[Any]) -> dict[str, list[str]]:
             message = "A JSON object body is required."
         form.setdefault(key, []).append(message)
     return form
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NoNulModel(BaseModel):
+    """A request body whose text may not hold NUL characters: PostgreSQL cannot store them, and
+    both databases must answer the same input the same way."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise PydanticCustomError("nul_character", "Text may not contain NUL characters.")
+        return data

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.serialize import Key, RefIn, Text255
+from hovor.api.validation import NoNulModel
 
 
-class Strict(BaseModel):
+class Strict(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

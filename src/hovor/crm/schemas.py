@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
+from hovor.api.validation import NoNulModel
 
 # Shapes are checked against the form in hovor.crm.forms, with messages per field.
 CustomFieldsIn = dict[str, Any]
 
 
-class Strict(BaseModel):
+class Strict(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
+from hovor.api.validation import NoNulModel
 
 Stage = Literal["OPEN", "WAIT", "CLOSE", "ARCHIVE"]
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 
 
-class Strict(BaseModel):
+class Strict(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from hovor.api.envelope import no_content, ok
 from hovor.api.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hovor.api.resource import REGISTRY, Ctx, Resource, qf, register
 from hovor.api.router import after_shredding, load_visible
-from hovor.api.validation import form_from_pydantic
+from hovor.api.validation import NoNulModel, form_from_pydantic
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth.caller import Caller
@@ -58,7 +58,7 @@ def _job_link(job: Job) -> str:
 
 
 # --- subjects ------------------------------------------------------------------------------------
-class SubjectQuery(BaseModel):
+class SubjectQuery(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     contact: str | None = Field(None, max_length=64)
     phone: str | None = Field(None, max_length=64)
@@ -212,7 +212,7 @@ def _held_by(session: Session, tenant_id: str, groups: dict[str, set[str]]) -> d
 
 
 # --- erasure -------------------------------------------------------------------------------------
-class ErasureRequest(BaseModel):
+class ErasureRequest(NoNulModel):
     model_config = ConfigDict(extra="forbid")
     include: dict[str, list[str]] | str | None = Field(
         None,
@@ -597,14 +597,14 @@ def retention_preview(request: Request, session: DbSession, caller: CurrentCalle
     return ok(request, {"data": result, "total": len(result)})
 
 
-class PolicyCreate(BaseModel):
+class PolicyCreate(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(description="The kind of record: " + ", ".join(policies.NAMES))
     days: int = Field(description="Records older than this many days are swept")
     action: str | None = Field(None, description="delete | anonymize (default: the kind's own)")
 
 
-class PolicyUpdate(BaseModel):
+class PolicyUpdate(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = None
     days: int | None = None
@@ -696,7 +696,7 @@ register(
 
 
 # --- legal holds ---------------------------------------------------------------------------------
-class HoldCreate(BaseModel):
+class HoldCreate(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     object_type: str = Field(description="contacts | tickets | activities | queues | campaignsTypes")
@@ -705,7 +705,7 @@ class HoldCreate(BaseModel):
     until: str | None = None
 
 
-class HoldUpdate(BaseModel):
+class HoldUpdate(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = None
     reason: str | None = Field(None, min_length=1, max_length=1000)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
 from hovor.api.errors import Forbidden, ValidationFailed
+from hovor.api.validation import NoNulModel
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.privacy.identifiers import normalize_email, normalize_phone
@@ -19,7 +20,7 @@ from hovor.tenancy.service import check_settings
 router = APIRouter(tags=["Tenant"])
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(NoNulModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str | None = Field(None, min_length=1, max_length=255)
