@@ -149,6 +149,8 @@ class Firewall:
         self.allow: tuple[Network, ...] = self.static_allow
         self.deny: tuple[Network, ...] = self.static_deny
         self.bans: dict[str, float] = {}
+        # (denied, allowed) per client address, for the lists as they stand (cleared when they change).
+        self._listed: dict[str, tuple[bool, bool]] = {}
         self.policy = Policy(
             settings.firewall_threshold,
             settings.firewall_window_seconds,
@@ -166,8 +168,11 @@ class Firewall:
     # --- the snapshot ------------------------------------------------------------------------
     def apply(self, snap: Snapshot) -> None:
         self.bans = dict(snap.bans)
-        self.allow = self.static_allow + networks(snap.allow)
-        self.deny = self.static_deny + networks(snap.deny)
+        allow = self.static_allow + networks(snap.allow)
+        deny = self.static_deny + networks(snap.deny)
+        if allow != self.allow or deny != self.deny:
+            self.allow, self.deny = allow, deny
+            self._listed = {}
 
     async def _sync(self) -> None:
         try:
@@ -211,10 +216,15 @@ class Firewall:
             return
         now = time.time()
         self._maybe_sync(now)
-        if _in(client, self.deny):
+        listed = self._listed.get(client)
+        if listed is None:
+            listed = self._listed[client] = (_in(client, self.deny), _in(client, self.allow))
+            if len(self._listed) > 100_000:
+                self._listed.clear()
+        denied, allowed = listed
+        if denied:
             await _answer(send, 403, DENIED_BODY, scope=scope)
             return
-        allowed = _in(client, self.allow)
         if not allowed:
             until = self.bans.get(key)
             if until is not None and until > now:
@@ -224,10 +234,10 @@ class Firewall:
         events: list[tuple[str, float]] = []
         if self.flood.hit(key, now):
             events.append(("flood", self.policy.threshold))
-        url = signatures.decoded(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
+        raw = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
         if scope.get("query_string"):
-            url += "?" + signatures.decoded(scope["query_string"].decode("latin-1"))
-        points, names = signatures.score(url)
+            raw += "?" + scope["query_string"].decode("latin-1")
+        points, names = (0, []) if signatures.plain_url(raw) else signatures.score(signatures.decoded(raw))
         for name, value in headers:
             if name in signatures.HEADERS:
                 p, n = signatures.score(value.decode("latin-1"))
