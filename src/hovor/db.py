@@ -10,15 +10,17 @@ import datetime as dt
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -222,3 +224,35 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class OneOf(ColumnElement[bool]):
+    """``column IN (values)``, as one array parameter on PostgreSQL (``= ANY(%s)``).
+
+    A thousand-key ``IN`` list is a thousand parameters: SQLAlchemy expands them into the statement
+    and the driver parses it anew each time (its query cache cannot help with a new statement per
+    chunk). One array parameter is the same plan for any number of keys. SQLite keeps ``IN``."""
+
+    inherit_cache = False  # the values are part of the element, not bind parameters of a cached form
+    type = Boolean()
+
+    def __init__(self, column: Any, values: Sequence[Any]) -> None:
+        self.column = column
+        self.values = list(values)
+
+
+@compiles(OneOf)
+def _one_of(element: OneOf, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(element.values), **kw))
+
+
+@compiles(OneOf, "postgresql")
+def _one_of_pg(element: OneOf, compiler: Any, **kw: Any) -> str:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    array = bindparam(None, element.values, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
+
+
+def one_of(column: Any, values: Sequence[Any]) -> OneOf:
+    return OneOf(column, values)

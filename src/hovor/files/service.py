@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hovor import faults
 from hovor.api.errors import PayloadTooLarge
 from hovor.config import Settings
-from hovor.db import new_name, unit_of_work, utcnow
+from hovor.db import new_name, one_of, unit_of_work, utcnow
 from hovor.files import crypto
 from hovor.files.models import Blob, TenantKey
 from hovor.files.stores import BlobStore, open_store
@@ -179,7 +179,7 @@ class Files:
             return 0
         result = session.execute(
             update(Blob)
-            .where(Blob.tenant_id == tenant_id, Blob.name.in_(names), Blob.wrapped_key.is_not(None))
+            .where(Blob.tenant_id == tenant_id, one_of(Blob.name, names), Blob.wrapped_key.is_not(None))
             .values(wrapped_key=None, destroyed=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -191,7 +191,7 @@ class Files:
         with factory() as session:
             pending = session.execute(
                 select(Blob.name, Blob.store_key).where(
-                    Blob.tenant_id == tenant_id, Blob.name.in_(names), Blob.destroyed.is_not(None)
+                    Blob.tenant_id == tenant_id, one_of(Blob.name, names), Blob.destroyed.is_not(None)
                 )
             ).all()
         faults.point("blob.after_key")
@@ -206,7 +206,7 @@ class Files:
         faults.point("blob.after_object")
         if removed:
             with unit_of_work(factory) as session:
-                session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(removed)))
+                session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, one_of(Blob.name, removed)))
 
     def reap(self, factory: sessionmaker[Session], limit: int = 1000, batch: int = 1000) -> int:
         """Steps 2 and 3 for destroyed blobs: delete the objects, then their rows. Idempotent.

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
 from hovor.audit import log as audit
 from hovor.audit import prune
-from hovor.db import new_name, unit_of_work, utcnow
+from hovor.db import new_name, one_of, unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
 from hovor.privacy import compaction, policies
@@ -115,32 +115,44 @@ def sweep_chunk(
     actor: audit.Actor = ACTOR,
     chunk: int = CHUNK,
     after: str | None = None,
-) -> list[tuple[str, str]]:
-    """One transaction's worth: up to ``chunk`` expired recordings gone, in key order after
-    ``after``. Returns (call, blob) of each.
+) -> tuple[list[tuple[str, str]], str | None]:
+    """One transaction's worth: the next ``chunk`` recordings in key order after ``after`` are
+    looked at, and those expired go. Returns (call, blob) of each removed, and the last key looked
+    at (None: there are no more).
 
-    Each chunk starts where the last one stopped: starting from the first key every time would walk
-    past every recording kept (and, on PostgreSQL, every call) again, chunk after chunk."""
+    The candidates are taken from the recordings alone, then checked against their calls by key:
+    joining first made PostgreSQL walk the whole calls index (a merge join) to find a thousand
+    recordings, a second and more per chunk on a million calls."""
+    candidates = list(
+        session.scalars(
+            select(Recording.name)
+            .where(Recording.tenant_id == tenant_id, *([Recording.name > after] if after is not None else []))
+            .order_by(Recording.name)
+            .limit(chunk)
+        )
+    )
+    if not candidates:
+        return [], None
     keep = policies.held(session, tenant_id, now)
-    stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).order_by(Recording.name).limit(chunk)
-    if after is not None:
-        # On both sides of the join (the same key): PostgreSQL's merge join then starts both index
-        # scans there instead of walking every call from the first.
-        stmt = stmt.where(Recording.name > after, Activity.name > after)
+    # No ORDER BY: with one, SQLite walks every recording of the tenant in key order instead of
+    # looking up these thousand.
+    stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).where(
+        one_of(Recording.name, candidates), one_of(Activity.name, candidates)
+    )
     if session.get_bind().dialect.name == "postgresql":
         # Another worker sweeping the same tenant takes other rows instead of waiting for these.
         stmt = stmt.with_for_update(of=Recording, skip_locked=True)
-    found = [(name, blob) for name, blob, _, _ in session.execute(stmt)]
+    found = sorted((name, blob) for name, blob, _, _ in session.execute(stmt))
     if not found:
-        return found
+        return found, candidates[-1]
     names = [name for name, _ in found]
     session.execute(
         delete(TranscriptSegment).where(
-            TranscriptSegment.tenant_id == tenant_id, TranscriptSegment.activity.in_(names)
+            TranscriptSegment.tenant_id == tenant_id, one_of(TranscriptSegment.activity, names)
         )
     )
     files.destroy_keys(session, tenant_id, [blob for _, blob in found])
-    session.execute(delete(Recording).where(Recording.tenant_id == tenant_id, Recording.name.in_(names)))
+    session.execute(delete(Recording).where(Recording.tenant_id == tenant_id, one_of(Recording.name, names)))
     at = utcnow()
     session.execute(
         insert(Tombstone),
@@ -167,7 +179,7 @@ def sweep_chunk(
         None,
         {"policy": "recordings", "records": len(names), "first": min(names), "last": max(names), "job": job},
     )
-    return found
+    return found, candidates[-1]
 
 
 def sweep(
@@ -187,15 +199,15 @@ def sweep(
     after: str | None = None
     while True:
         with unit_of_work(factory) as session:
-            done = sweep_chunk(session, files, tenant_id, now, job, actor, chunk, after)
+            done, after = sweep_chunk(session, files, tenant_id, now, job, actor, chunk, after)
             if after_chunk is not None and done:
                 after_chunk(session, len(done))
-        if not done:
+        if done:
+            # The keys are destroyed (committed); the files and their rows go now, not in a later pass.
+            files.finish(factory, tenant_id, [blob for _, blob in done])
+            total += len(done)
+        if after is None:
             return total
-        # The keys are destroyed (committed); the files and their rows go now, not in a later pass.
-        files.finish(factory, tenant_id, [blob for _, blob in done])
-        total += len(done)
-        after = max(name for name, _ in done)
 
 
 def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
