@@ -174,3 +174,28 @@ def test_logout_takes_effect_at_once_with_the_cache_on(client: Any, tenant: Tena
         assert client.get("/api/v6/whoim.json", headers=op).status_code == 401
     finally:
         app.state.caller_cache = saved
+
+
+def test_password_policy_refuses_common_and_own_name(client: Any, tenant: TenantFixture) -> None:
+    h = tenant.h()
+    for password, why in (
+        ("baseball2026", "commonly used"),  # a common one with digits after it
+        ("Password123", "commonly used"),
+        ("heslo12345", "commonly used"),
+        ("qwertyuiop", "commonly used"),
+        ("xx acme-operator xx", "user name"),
+        ("short", "at least"),
+    ):
+        r = client.put("/api/v6/users/acme-operator.json", json={"password": password}, headers=h)
+        assert r.status_code == 400, password
+        assert why in r.json()["error"]["form"]["password"][0], (password, r.text)
+    # Nothing changed: the old token still works.
+    assert client.get("/api/v6/whoim.json", headers=tenant.h("operator")).status_code == 200
+    r = client.post(
+        "/api/v6/users.json",
+        json={"name": "novak.jan", "title": "Jan", "role": "operator", "password": "Novak.Jan 2026"},
+        headers=h,
+    )
+    assert r.status_code == 400
+    r = client.put("/api/v6/users/acme-operator.json", json={"password": "kůň pije z potoka"}, headers=h)
+    assert r.status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -19,9 +21,24 @@ from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.records import key_unchanged
 
 
-def check_password_policy(password: str, settings: Settings) -> None:
+@cache
+def common_passwords() -> frozenset[str]:
+    """The list shipped with the project (``common-passwords.txt``), case-folded."""
+    text = (Path(__file__).with_name("common-passwords.txt")).read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def check_password_policy(password: str, settings: Settings, *, names: tuple[str | None, ...] = ()) -> None:
+    """Long enough, not one of the commonly used passwords, and not the user's own name or login."""
     if len(password) < settings.password_min_length:
         raise ValidationFailed({"password": [f"Use at least {settings.password_min_length} characters."]})
+    folded = password.casefold()
+    if folded in common_passwords() or folded.rstrip("0123456789!.?") in common_passwords():
+        raise ValidationFailed(
+            {"password": ["This password is among the most commonly used ones; choose another."]}
+        )
+    if any(n and len(n) >= 4 and n.casefold() in folded for n in names):
+        raise ValidationFailed({"password": ["The password must not contain the user name."]})
 
 
 def _role_and_profile(session: Session, tenant_id: str, role: str | None, profile: str | None) -> None:
@@ -60,7 +77,7 @@ def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> U
         raise Conflict("This login name is taken.")
     password_hash = None
     if body.password is not None:
-        check_password_policy(body.password, settings)
+        check_password_policy(body.password, settings, names=(body.name,))
         password_hash = hash_password(body.password, settings.hash_profile)
     user = User(tenant_id=caller.tenant_id, password_hash=password_hash, created_by=caller.user, **values)
     session.add(user)
@@ -82,7 +99,7 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
     for key, value in values.items():
         setattr(user, key, value)
     if "password" in body.model_fields_set and body.password is not None:
-        check_password_policy(body.password, settings)
+        check_password_policy(body.password, settings, names=(user.name,))
         user.password_hash = hash_password(body.password, settings.hash_profile)
         _revoke(session, user)
     if values.get("deactivated"):
