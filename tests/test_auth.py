@@ -199,3 +199,27 @@ def test_password_policy_refuses_common_and_own_name(client: Any, tenant: Tenant
     assert r.status_code == 400
     r = client.put("/api/v6/users/acme-operator.json", json={"password": "kůň pije z potoka"}, headers=h)
     assert r.status_code == 200
+
+
+def test_an_account_is_slowed_not_locked_after_failures(client: Any, tenant: TenantFixture, app: Any) -> None:
+    import time
+
+    wrong = {"username": "acme-operator", "password": "not the password"}
+    for _ in range(app.state.settings.login_throttle_after):
+        t0 = time.monotonic()
+        assert client.post("/api/v6/login.json", json=wrong).status_code == 401
+        assert time.monotonic() - t0 < 0.9  # no delay yet
+    t0 = time.monotonic()
+    assert client.post("/api/v6/login.json", json=wrong).status_code == 401
+    assert time.monotonic() - t0 >= 1.0  # the first slowed attempt
+    # The owner still signs in with the right password (after the delay): slowed, never locked.
+    t0 = time.monotonic()
+    r = client.post("/api/v6/login.json", json={"username": "acme-operator", "password": PASSWORD})
+    assert r.status_code == 200 and time.monotonic() - t0 >= 2.0
+    # Another account is not slowed.
+    t0 = time.monotonic()
+    assert (
+        client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD}).status_code
+        == 200
+    )
+    assert time.monotonic() - t0 < 0.9

@@ -147,6 +147,15 @@ class Settings(BaseSettings):
         "Empty chooses 'fast' in test and 'owasp' otherwise.",
     )
     password_min_length: int = Field(10, description="Shortest password accepted for a user.", ge=8)
+    login_throttle_after: int = Field(
+        5,
+        description="Failed sign-ins of one account (from anywhere, in 15 minutes) before it is slowed.",
+        ge=1,
+    )
+    login_throttle_seconds: float = Field(
+        1, description="The first slowed sign-in's delay; each further failure doubles it.", ge=0
+    )
+    login_throttle_max_seconds: float = Field(30, description="The longest delay of a sign-in.", ge=0)
     sql_echo: bool = Field(False, description="Log every SQL statement (never in production).")
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -87,6 +88,13 @@ async def login(request: Request, session: DbSession) -> Any:
         session.commit()
         return result
 
+    def delay() -> float:
+        with state.read_session_factory() as reader:
+            return service.login_delay(reader, settings, body.username)
+
+    wait = await run_in_threadpool(delay)
+    if wait:
+        await asyncio.sleep(wait)  # the account is slowed, not locked: nothing else waits for it
     return ok(request, _login_result(request, await run_in_threadpool(sign_in)))
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import BadRequest, NotFound, Unauthorized
@@ -186,6 +186,40 @@ class Verified:
     tenant_id: str
     name: str
     needs_rehash: bool
+
+
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+
+
+def login_delay(session: Session, settings: Settings, username: str) -> float:
+    """Seconds a sign-in of this account waits before its password is checked: none until
+    ``login_throttle_after`` failures within 15 minutes, then doubling with each failure, capped.
+
+    The account is slowed, never locked: the right password still signs in (after the delay), so
+    an attacker guessing from many addresses cannot keep its owner out, only make each of the
+    attacker's guesses slow. The failures are the audit log's ``auth.login.fail`` entries."""
+    from hovor.audit.models import AuditEntry
+
+    user = session.execute(select(User.tenant_id, User.name).where(User.name == username)).first()
+    if user is None:
+        return 0.0
+    failures = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.tenant_id == user.tenant_id,
+            AuditEntry.object_type == "users",
+            AuditEntry.object_key == user.name,
+            AuditEntry.action == "auth.login.fail",
+            AuditEntry.at > utcnow() - THROTTLE_WINDOW,
+        )
+    )
+    over = int(failures or 0) - settings.login_throttle_after
+    if over < 0:
+        return 0.0
+    return float(
+        min(settings.login_throttle_seconds * 2 ** min(over, 20), settings.login_throttle_max_seconds)
+    )
 
 
 def verify(session: Session, settings: Settings, username: str, password: str) -> Verified:
