@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hovor.edge import signatures
-from hovor.edge.store import Policy, Snapshot
+from hovor.edge.store import Policy, Snapshot, epoch
 from hovor.edge.tls import HSTS
 
 log = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ class Firewall:
                 ban = await run_in_threadpool(self.store.ban, key, reason, total, self.policy)
                 if ban is not None:
                     # This process bans at once; the others at their next refresh.
-                    self.bans[key] = _epoch(ban.until)
+                    self.bans[key] = epoch(ban.until)
                     log.warning(
                         "firewall: banned a client (%s) for %d s", reason, self.bans[key] - time.time()
                     )
@@ -304,12 +304,6 @@ def _tagged(send: Send, process: bytes) -> Send:
         await send(message)
 
     return tagged
-
-
-def _epoch(moment: Any) -> float:
-    import datetime as dt
-
-    return float(moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp())
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

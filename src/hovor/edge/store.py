@@ -59,7 +59,8 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _epoch(moment: dt.datetime) -> float:
+def epoch(moment: dt.datetime) -> float:
+    """Seconds since 1970 of a UTC time (stored without its zone on SQLite)."""
     return moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
 
 
@@ -154,7 +155,7 @@ def _snapshot(factory: Any) -> Snapshot:
     now = utcnow()
     with factory() as session:
         bans = {
-            key: _epoch(until)
+            key: epoch(until)
             for key, until in session.execute(
                 select(FirewallBan.key, func.max(FirewallBan.until))
                 .where(FirewallBan.until > now, FirewallBan.lifted.is_(None))
@@ -235,7 +236,7 @@ class RedisStore:
             ban = _ban(session, self.pseudonyms, key, reason, score, policy)
         if ban is not None:
             pipe = self.redis.pipeline()
-            pipe.hset(self.BANS, key, str(_epoch(ban.until)))
+            pipe.hset(self.BANS, key, str(epoch(ban.until)))
             pipe.delete(self.events(key))
             pipe.execute()
         return ban

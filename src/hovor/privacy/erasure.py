@@ -28,7 +28,7 @@ matches), so the end state is the same as an uninterrupted run.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -133,9 +133,9 @@ def _keys(session: Session, stmt: Any) -> set[str]:
     return {str(k) for k in session.scalars(stmt)}
 
 
-def _in_chunks(keys: list[str], size: int = 500) -> Iterator[list[str]]:
+def in_chunks(keys: Sequence[Any], size: int = 500) -> Iterator[list[Any]]:
     for i in range(0, len(keys), size):
-        yield keys[i : i + size]
+        yield list(keys[i : i + size])
 
 
 def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str, list[str]]) -> Plan:
@@ -146,7 +146,7 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
     tickets = {str(k) for k in include.get("tickets", [])}
     records = set(include.get("campaignsRecords", []))
     activities = set(include.get("activities", []))
-    for chunk in _in_chunks(sorted(contacts)):
+    for chunk in in_chunks(sorted(contacts)):
         tickets |= _keys(
             session, select(Ticket.name).where(Ticket.tenant_id == tenant_id, Ticket.contact.in_(chunk))
         )
@@ -160,14 +160,14 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
             session, select(Activity.name).where(Activity.tenant_id == tenant_id, Activity.contact.in_(chunk))
         )
     ticket_ints = sorted(int(t) for t in tickets if t.isdigit())
-    for chunk_i in _in_chunks([str(t) for t in ticket_ints]):
+    for chunk_i in in_chunks([str(t) for t in ticket_ints]):
         activities |= _keys(
             session,
             select(Activity.name).where(
                 Activity.tenant_id == tenant_id, Activity.ticket.in_([int(t) for t in chunk_i])
             ),
         )
-    for chunk in _in_chunks(sorted(records)):
+    for chunk in in_chunks(sorted(records)):
         activities |= _keys(
             session, select(Activity.name).where(Activity.tenant_id == tenant_id, Activity.record.in_(chunk))
         )
@@ -180,21 +180,21 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
 
 def hold_pairs(session: Session, tenant_id: str, plan: Plan) -> Iterator[holds.Pair]:
     yield from (("contacts", k) for k in plan.keys["contacts"])
-    for chunk in _in_chunks(plan.keys["activities"]):
+    for chunk in in_chunks(plan.keys["activities"]):
         for row in session.execute(
             select(Activity.name, Activity.queue, Activity.contact, Activity.ticket).where(
                 Activity.tenant_id == tenant_id, Activity.name.in_(chunk)
             )
         ):
             yield from holds.of_activity(row)
-    for chunk in _in_chunks(plan.keys["tickets"]):
+    for chunk in in_chunks(plan.keys["tickets"]):
         for trow in session.execute(
             select(Ticket.name, Ticket.contact).where(
                 Ticket.tenant_id == tenant_id, Ticket.name.in_([int(k) for k in chunk])
             )
         ):
             yield from holds.of_ticket(trow)
-    for chunk in _in_chunks(plan.keys["campaignsRecords"]):
+    for chunk in in_chunks(plan.keys["campaignsRecords"]):
         for rrow in session.execute(
             select(CampaignRecord.record_type, CampaignRecord.queue, CampaignRecord.contact).where(
                 CampaignRecord.tenant_id == tenant_id, CampaignRecord.name.in_(chunk)
@@ -230,7 +230,7 @@ class Identity:
 
 def identity(session: Session, tenant_id: str, plan: Plan) -> Identity:
     ident = Identity()
-    for chunk in _in_chunks(plan.keys["contacts"]):
+    for chunk in in_chunks(plan.keys["contacts"]):
         for first, last in session.execute(
             select(Contact.firstname, Contact.lastname).where(
                 Contact.tenant_id == tenant_id, Contact.name.in_(chunk)
@@ -254,7 +254,7 @@ def identity(session: Session, tenant_id: str, plan: Plan) -> Identity:
         (EmailItem, EmailItem.address, ident.emails),
         (FbmItem, FbmItem.sender, ident.socials),
     ]
-    for chunk in _in_chunks(plan.keys["activities"]):
+    for chunk in in_chunks(plan.keys["activities"]):
         for model, column, into in columns:
             into |= {
                 v
@@ -263,7 +263,7 @@ def identity(session: Session, tenant_id: str, plan: Plan) -> Identity:
                 )
                 if v
             }
-    for chunk in _in_chunks(plan.keys["tickets"]):
+    for chunk in in_chunks(plan.keys["tickets"]):
         ident.emails |= {
             v
             for v in session.scalars(
@@ -273,7 +273,7 @@ def identity(session: Session, tenant_id: str, plan: Plan) -> Identity:
             )
             if v
         }
-    for chunk in _in_chunks(plan.keys["campaignsRecords"]):
+    for chunk in in_chunks(plan.keys["campaignsRecords"]):
         ident.phones |= {
             v
             for v in session.scalars(
@@ -753,17 +753,17 @@ def anonymize_records(
             apply(obj, key, flag)
     session.expunge_all()  # what changes is written below, statement by statement, not by the ORM
     # Rows that go whole go in one statement per table; their blobs' keys first, in this transaction.
-    shredded = sum(files.destroy_keys(session, tenant_id, part) for part in _in_chunks(blobs))
+    shredded = sum(files.destroy_keys(session, tenant_id, part) for part in in_chunks(blobs))
     for child, names in doomed.items():
         deleted[child.__tablename__] = len(names)
-        for part in _in_chunks(names):
+        for part in in_chunks(names):
             session.execute(
                 delete(child)
                 .where(child.tenant_id == tenant_id, child.name.in_(part))
                 .execution_options(synchronize_session=False)
             )
     for (model_, _), (values, names) in together.items():
-        for part in _in_chunks(names):
+        for part in in_chunks(names):
             session.execute(
                 update(model_)
                 .where(model_.tenant_id == tenant_id, model_.name.in_(part))
@@ -822,7 +822,7 @@ def step_anonymize(run: jobs.Run) -> None:
     for kind in TYPES:
         if kind == "contacts":
             continue
-        for chunk in _in_chunks(plan.keys[kind], CHUNK):
+        for chunk in in_chunks(plan.keys[kind], CHUNK):
             with unit_of_work(run.env.factory) as session:
                 counts = _anonymize_chunk(session, run, kind, chunk, redactor)
                 run.beat(session, **counts)
@@ -840,7 +840,7 @@ def step_contact(run: jobs.Run) -> None:
         redactor = _redactor(reader, run)
     late = {t: sorted(set(fresh.keys[t]) - set(plan.keys[t])) for t in TYPES if t != "contacts"}
     for kind, keys in late.items():
-        for chunk in _in_chunks(keys, CHUNK):
+        for chunk in in_chunks(keys, CHUNK):
             with unit_of_work(run.env.factory) as session:
                 counts = _anonymize_chunk(session, run, kind, chunk, redactor)
                 run.beat(session, **counts)
@@ -1013,7 +1013,7 @@ def preview(session: Session, caller: Caller, contact: str, include: dict[str, l
     records: list[dict[str, Any]] = []
     for kind in TYPES:
         model = MODELS[kind]
-        for chunk in _in_chunks(plan.keys[kind], CHUNK):
+        for chunk in in_chunks(plan.keys[kind], CHUNK):
             key_values: list[Any] = [int(k) for k in chunk] if kind == "tickets" else chunk
             children: dict[str, list[dict[str, str]]] = {}
             for child, column in CHILDREN.get(kind, []):

@@ -331,11 +331,11 @@ def _contacts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held
 def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
     """Whether anything erasure would change with the contact is not yet expired: a call made for
     one of its campaign records, a ticket's comment, ... (what the SQL filter cannot see)."""
-    from hovor.privacy.erasure import make_plan
+    from hovor.privacy.erasure import in_chunks, make_plan
 
     plan = make_plan(session, contact.tenant_id, contact.name, {})
     tenant_id = contact.tenant_id
-    for part in _parts(plan.keys["activities"]):
+    for part in in_chunks(plan.keys["activities"]):
         if session.scalar(
             select(Activity.name)
             .where(
@@ -346,7 +346,7 @@ def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
             .limit(1)
         ):
             return True
-    for part in _parts([int(k) for k in plan.keys["tickets"]]):
+    for part in in_chunks([int(k) for k in plan.keys["tickets"]]):
         if session.scalar(
             select(Ticket.name)
             .where(
@@ -357,7 +357,7 @@ def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
             .limit(1)
         ):
             return True
-    for part in _parts(plan.keys["campaignsRecords"]):
+    for part in in_chunks(plan.keys["campaignsRecords"]):
         if session.scalar(
             select(CampaignRecord.name)
             .where(
@@ -369,10 +369,6 @@ def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
         ):
             return True
     return False
-
-
-def _parts(keys: list[Any], size: int = 500) -> list[list[Any]]:
-    return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
 def _contact_pairs(session: Session, contact: Any) -> list[holds.Pair]:
