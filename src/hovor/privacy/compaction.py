@@ -62,9 +62,27 @@ def schedule(session: Session, tenant_id: str, tables: Iterable[str], settings: 
     return job.name
 
 
+def wait_for_older_snapshots(conn: Any, seconds: float = 30.0) -> None:
+    """VACUUM FULL copies a row version that an open transaction could still see, dead or not:
+    it waits until every other transaction of this database began after now. (A transaction
+    older than ``seconds`` makes the step fail; the job retries later.)"""
+    horizon = int(conn.execute(text("SELECT pg_current_xact_id()::text")).scalar())
+    older = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+        " AND age(backend_xmin) >= age(CAST(CAST(:h AS text) AS xid))"
+    )
+    deadline = time.monotonic() + seconds
+    while conn.execute(older, {"h": horizon % 2**32}).scalar():
+        if time.monotonic() > deadline:
+            raise RuntimeError("a transaction older than the erasure is still open; compaction will retry")
+        time.sleep(0.05)
+
+
 def vacuum(engine: Any, tables: Iterable[str]) -> None:
     known = set(Base.metadata.tables)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        wait_for_older_snapshots(conn)
         for table in tables:
             if table not in known:  # names from the metadata only, never from input
                 continue
@@ -78,6 +96,9 @@ def vacuum(engine: Any, tables: Iterable[str]) -> None:
         # just rebuilt, and the old versions of pg_statistic's rows may still sit in its pages.
         # Only a superuser may rewrite it; without the right this is skipped (docs/privacy.md).
         if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+            # The statistics were rewritten just now: their old versions are dead only once no
+            # transaction that began before can see them.
+            wait_for_older_snapshots(conn)
             conn.execute(text("VACUUM FULL pg_statistic"))
 
 
