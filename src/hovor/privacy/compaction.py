@@ -13,6 +13,7 @@ one rewrite.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -79,6 +80,33 @@ def wait_for_older_snapshots(conn: Any, seconds: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+_NOT_REMOVABLE = re.compile(r"(\d+) dead row versions cannot be removed yet")
+
+
+def _rewrite(conn: Any, target: str, options: str = "FULL", seconds: float = 30.0) -> None:
+    """VACUUM FULL of ``target`` until it reports no dead row version it had to keep: a row
+    version some transaction could still see is copied into the new file. Such a transaction can
+    be one the horizon check did not see (another database's work can hold the horizon back), so
+    the rewrite's own report is what decides. Fails after ``seconds``; the job retries later."""
+    notices: list[str] = []
+    raw = conn.connection.driver_connection
+    handler = lambda diag: notices.append(f"{diag.message_primary} {diag.message_detail}")  # noqa: E731
+    raw.add_notice_handler(handler)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            notices.clear()
+            conn.execute(text(f"VACUUM ({options}, VERBOSE) {target}"))
+            kept = sum(int(m.group(1)) for n in notices for m in _NOT_REMOVABLE.finditer(n))
+            if not kept:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("dead row versions could not be removed yet; compaction will retry")
+            time.sleep(0.2)
+    finally:
+        raw.remove_notice_handler(handler)
+
+
 def vacuum(engine: Any, tables: Iterable[str]) -> None:
     known = set(Base.metadata.tables)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -86,7 +114,7 @@ def vacuum(engine: Any, tables: Iterable[str]) -> None:
         for table in tables:
             if table not in known:  # names from the metadata only, never from input
                 continue
-            conn.execute(text(f'VACUUM (FULL, ANALYZE) "{table}"'))
+            _rewrite(conn, f'"{table}"', "FULL, ANALYZE")
             if (
                 conn.execute(select(literal(1)).select_from(Base.metadata.tables[table]).limit(1)).first()
                 is None
@@ -99,7 +127,7 @@ def vacuum(engine: Any, tables: Iterable[str]) -> None:
             # The statistics were rewritten just now: their old versions are dead only once no
             # transaction that began before can see them.
             wait_for_older_snapshots(conn)
-            conn.execute(text("VACUUM FULL pg_statistic"))
+            _rewrite(conn, "pg_statistic")
 
 
 def _drop_statistics(conn: Any, table: str) -> None:
