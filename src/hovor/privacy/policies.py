@@ -128,6 +128,24 @@ CHANNEL_TYPES = {
 }
 
 
+def _anonymize(ctx: Ctx, kind: str, keys: list[Any], redactor: Any = None) -> dict[str, int]:
+    """Erasure's anonymizing of ``keys`` (records of ``kind``) in the chunk's transaction, by the
+    retention; returns the rows deleted per table."""
+    from hovor.privacy.erasure import Blank, anonymize_records
+
+    counts, _ = anonymize_records(
+        ctx.session,
+        ctx.files,
+        ctx.tenant_id,
+        kind,
+        keys,
+        redactor or Blank(),
+        action="retention",
+        job=ctx.job,
+    )
+    return dict(counts["deleted"])
+
+
 def _activity_where(activity_type: str) -> Callable[[str, dt.datetime, str, Held], list[Any]]:
     def where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
         return [
@@ -146,20 +164,9 @@ def _activity_where(activity_type: str) -> Callable[[str, dt.datetime, str, Held
 
 def _apply_activities(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     from hovor.activities.service import delete_activity
-    from hovor.privacy.erasure import Blank, anonymize_records
 
     if action == ANONYMIZE:
-        counts, _ = anonymize_records(
-            ctx.session,
-            ctx.files,
-            ctx.tenant_id,
-            "activities",
-            [o.name for o in objs],
-            Blank(),
-            action="retention",
-            job=ctx.job,
-        )
-        return {"activities": len(objs), **counts["deleted"]}
+        return {"activities": len(objs), **_anonymize(ctx, "activities", [o.name for o in objs])}
     for obj in objs:
         delete_activity(ctx.session, ctx.caller, obj, ctx.files)
         deletes.tombstone(ctx.session, ctx.tenant_id, "activities", obj.name, "retention", job=ctx.job)
@@ -253,7 +260,6 @@ def _tickets_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held)
 
 def _apply_tickets(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     from hovor.helpdesk.service import delete_ticket
-    from hovor.privacy.erasure import Blank, anonymize_records
 
     if action == ANONYMIZE:
         keys = [str(o.name) for o in objs]
@@ -269,17 +275,7 @@ def _apply_tickets(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
         out: dict[str, int] = {"tickets": len(objs)}
         for kind, part in (("activities", comments), ("tickets", keys)):
             if part:
-                counts, _ = anonymize_records(
-                    ctx.session,
-                    ctx.files,
-                    ctx.tenant_id,
-                    kind,
-                    part,
-                    Blank(),
-                    action="retention",
-                    job=ctx.job,
-                )
-                for table, n in counts["deleted"].items():
+                for table, n in _anonymize(ctx, kind, part).items():
                     out[table] = out.get(table, 0) + n
         return out
     for obj in objs:
@@ -387,7 +383,7 @@ def _apply_contacts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     contact is anonymized (its name forms, numbers and addresses redacted from titles), then the
     contact goes."""
     from hovor.crm.service import delete_contact
-    from hovor.privacy.erasure import TYPES, anonymize_records, identity, make_plan, subject_fields
+    from hovor.privacy.erasure import TYPES, identity, make_plan, subject_fields
 
     out: dict[str, int] = {"crm_contacts": len(objs)}
     for contact in objs:
@@ -397,18 +393,8 @@ def _apply_contacts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
             for kind in TYPES:
                 keys = [k for k in plan.keys[kind] if kind != "contacts"]
                 if keys:
-                    counts, _ = anonymize_records(
-                        ctx.session,
-                        ctx.files,
-                        ctx.tenant_id,
-                        kind,
-                        keys,
-                        redactor,
-                        action="retention",
-                        job=ctx.job,
-                    )
                     out[kind] = out.get(kind, 0) + len(keys)
-                    for table, n in counts["deleted"].items():
+                    for table, n in _anonymize(ctx, kind, keys, redactor).items():
                         out[table] = out.get(table, 0) + n
         fields = subject_fields(contact)
         delete_contact(ctx.session, ctx.caller, contact)
@@ -438,19 +424,9 @@ def _records_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held)
 
 def _apply_records(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
     from hovor.campaigns.service import delete_record
-    from hovor.privacy.erasure import Blank, anonymize_records
 
     if action == ANONYMIZE:
-        anonymize_records(
-            ctx.session,
-            ctx.files,
-            ctx.tenant_id,
-            "campaignsRecords",
-            [o.name for o in objs],
-            Blank(),
-            action="retention",
-            job=ctx.job,
-        )
+        _anonymize(ctx, "campaignsRecords", [o.name for o in objs])
         return {"campaign_records": len(objs)}
     for obj in objs:
         delete_record(ctx.session, ctx.caller, obj)

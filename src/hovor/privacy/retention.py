@@ -338,20 +338,15 @@ TABLES = {
     "jobs": ["jobs"],
     policies.AUDIT_LOG: ["audit_entries"],
 }
-ACTIVITY_TABLES = [
-    "activities",
-    "activity_calls",
-    "activity_emails",
-    "activity_webs",
-    "activity_sms",
-    "activity_fbm",
-    "messages",
-    "call_recordings",
-    "call_transcripts",
-    "attachments",
-    "identifiers",
-    "blobs",
-]
+
+
+def _activity_tables() -> list[str]:
+    """An activity's own table and those of the rows that go with it (erasure's declaration), and
+    the identifier index and blobs they touch."""
+    from hovor.privacy.erasure import CHILDREN, MODELS
+
+    tables = [MODELS["activities"].__tablename__, *(m.__tablename__ for m, _ in CHILDREN["activities"])]
+    return [*tables, "identifiers", "blobs"]
 
 
 def touched_tables(progress: dict[str, Any]) -> list[str]:
@@ -361,7 +356,7 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
     }
     tables: set[str] = set()
     for name in done:
-        tables |= set(ACTIVITY_TABLES if name in policies.CHANNEL_TYPES else TABLES.get(name, []))
+        tables |= set(_activity_tables() if name in policies.CHANNEL_TYPES else TABLES.get(name, []))
     return sorted(tables)
 
 
