@@ -46,7 +46,9 @@ def test_wrong_password_and_unknown_user_answer_alike(client: Any, tenant: Tenan
 
 
 def test_refresh_rotates_the_pair(client: Any, tenant: TenantFixture) -> None:
-    first = data(client.post("/api/v6/login.json", json={"username": "acme-admin", "password": PASSWORD}))
+    first = data(
+        client.post("/api/v6/login.json", json={"username": "acme-supervisor", "password": PASSWORD})
+    )
     second = data(client.put("/api/v6/login.json", json={"refreshToken": first["refreshToken"]}))
     assert second["accessToken"] != first["accessToken"]
     assert (

@@ -162,6 +162,17 @@ def _banned_everywhere(served: Served, source: str, **kw: object) -> set[str]:
     return refused_by
 
 
+def _answered_everywhere(served: Served, source: str) -> set[str]:
+    """Requests from ``source`` until both processes have answered it (or five seconds passed)."""
+    answered: set[str] = set()
+    deadline = time.monotonic() + 5
+    while len(answered) < 2 and time.monotonic() < deadline:
+        r = served.request(source)
+        if r.status_code == 200:
+            answered.add(r.headers["x-hovor-process"])
+    return answered
+
+
 def test_five_failed_logins_ban_the_address_in_every_worker(served: Served) -> None:
     source = "127.0.0.5"
     answers = [served.fail_login(source).status_code for _ in range(5)]
@@ -178,13 +189,7 @@ def test_five_failed_logins_ban_the_address_in_every_worker(served: Served) -> N
     # The platform operator lifts it: every worker lets the address in again.
     lifted = served.cli("firewall", "unban", source)
     assert lifted.returncode == 0 and "1 ban(s) lifted" in lifted.stdout, lifted.stdout + lifted.stderr
-    deadline = time.monotonic() + 5
-    answered: set[str] = set()
-    while len(answered) < 2 and time.monotonic() < deadline:
-        r = served.request(source)
-        if r.status_code == 200:
-            answered.add(r.headers["x-hovor-process"])
-    assert len(answered) == 2
+    assert len(_answered_everywhere(served, source)) == 2
     # Its score was forgotten with the ban: one more failure does not ban it again.
     assert served.fail_login(source).status_code == 401
     assert served.request(source).status_code == 200
@@ -223,3 +228,60 @@ def test_an_attack_is_refused_and_counts(served: Served) -> None:
     assert r.status_code == 403 and "retry-after" not in r.headers  # refused, not (yet) banned
     # A critical hit is worth the whole threshold: the address is banned.
     assert len(_banned_everywhere(served, source)) == 2
+
+
+def test_staff_unban_over_http_and_two_step_sign_in_is_not_scored(served: Served) -> None:
+    """Processor staff sign in (password, then the code) and lift a ban through firewall/bans.json;
+    the password-only first step of a sign-in with a second factor never counts against the address."""
+    import pyotp
+
+    made = served.cli(
+        "operator", "create", "--name", "fw-staff", "--title", "Staff", "--password", "staff pw 12345"
+    )
+    assert made.returncode == 0, made.stderr
+    setup = served.cli("operator", "totp", "fw-staff")
+    assert setup.returncode == 0, setup.stderr
+    secret = setup.stdout.split("secret:")[1].split()[0]
+    office = "127.0.0.46"
+    step_one = {"username": "fw-staff", "password": "staff pw 12345"}
+    for _ in range(7):
+        r = served.request(office, "POST", "/api/v6/platform/login.json", json=step_one)
+        assert r.status_code == 401 and "one-time code" in r.json()["error"][0], r.text
+    time.sleep(0.5)
+    assert served.request(office).status_code == 200  # seven first steps: not banned
+    signed = served.request(
+        office, "POST", "/api/v6/platform/login.json", json={**step_one, "totp": pyotp.TOTP(secret).now()}
+    )
+    assert signed.status_code == 200, signed.text
+    staff = {"X-AUTH-TOKEN": signed.json()["result"]["accessToken"]}
+
+    source = "127.0.0.47"
+    for _ in range(5):
+        served.fail_login(source)
+    assert len(_banned_everywhere(served, source)) == 2
+    bans = served.request(office, "GET", "/api/v6/firewall/bans.json", headers=staff).json()["result"]
+    mine = [b for b in bans["data"] if b["client"] == source]
+    assert len(mine) == 1
+    lifted = served.request(office, "DELETE", f"/api/v6/firewall/bans/{mine[0]['name']}.json", headers=staff)
+    assert lifted.status_code == 200 and lifted.json()["result"] == {"lifted": 1}
+    assert len(_answered_everywhere(served, source)) == 2
+
+
+def test_a_tenants_office_is_spared_the_noise_but_not_an_attack(served: Served) -> None:
+    """A tenant's allow entry (an office, many agents behind one address): failed sign-ins do not
+    ban it, an attack signature still does. A platform-wide entry (ALLOWED) is spared everything."""
+    made = served.cli("tenant", "create", "office-t", "--title", "Office")
+    assert made.returncode == 0, made.stderr
+    office = "127.0.0.48"
+    listed = served.cli("firewall", "allow", office, "--tenant", "office-t")
+    assert listed.returncode == 0, listed.stderr
+    time.sleep(0.6)  # the processes' next snapshot
+    assert all(served.fail_login(office).status_code == 401 for _ in range(8))
+    time.sleep(0.5)
+    assert all(served.request(office).status_code == 200 for _ in range(4))
+    assert served.request(office, params={"q": "1' UNION SELECT password FROM users--"}).status_code == 403
+    assert len(_banned_everywhere(served, office)) == 2
+    # The platform-wide entry: the same attack is refused, and the address is not banned for it.
+    assert served.request(ALLOWED, params={"q": "1' UNION SELECT password FROM users--"}).status_code == 403
+    time.sleep(0.5)
+    assert served.request(ALLOWED).status_code == 200

@@ -226,9 +226,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hovor.audit import api as audit_api
     from hovor.audit.keys import Pseudonyms, signing_key
     from hovor.auth import api as auth_api
+    from hovor.auth import platform_api
     from hovor.auth.service import CallerCache
     from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
     from hovor.crm import api as crm_api  # noqa: F401 - registers resources
+    from hovor.edge import api as edge_api
     from hovor.files.service import Files
     from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
     from hovor.jobs.service import Worker, env_of
@@ -289,6 +291,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routes: list[Any] = []
     for router in (
         auth_api.router,
+        platform_api.router,
+        edge_api.router,
         tenancy_api.router,
         activities_api.router,
         audit_api.router,

@@ -271,6 +271,42 @@ def operator_create(
         console.print(f"password: {password}")
 
 
+@operator_app.command("totp")
+def operator_totp(name: Annotated[str, typer.Argument(help="Staff login.")]) -> None:
+    """Set up (or replace) a staff account's second factor; prints the secret to add to an
+    authenticator app. Staff sign in over the network only with it."""
+    from hovor.api.errors import ApiError
+    from hovor.auth import platform, totp
+
+    with unit_of_work(_factory()) as session:
+        try:
+            secret = platform.set_up_totp(session, get_settings(), name)
+        except ApiError as exc:
+            _fail(str(exc))
+        audit.record(session, audit.PLATFORM, "auth.operator.totp", CLI, "operators", name)
+    console.print(f"secret: {secret}")
+    console.print(f"uri: {totp.uri(secret, name, 'hovor platform')}")
+
+
+@user_app.command("reset-totp")
+def user_reset_totp(name: Annotated[str, typer.Argument(help="The user's login.")]) -> None:
+    """Remove a user's second factor (a lost phone); their sign-ins end and they set it up again at
+    the next sign-in."""
+    from hovor.auth.models import User
+    from hovor.auth.service import end_sign_ins
+
+    with unit_of_work(_factory()) as session:
+        user = session.scalars(select(User).where(User.name == name)).one_or_none()
+        if user is None:
+            _fail("no such user")
+        assert user is not None
+        user.totp_secret = user.totp_pending = None
+        user.totp_last_step = None
+        end_sign_ins(session, user.tenant_id, user.name)
+        audit.record(session, user.tenant_id, "auth.totp.reset", CLI, "users", user.name)
+    console.print(f"{name}: second factor removed; set up again at the next sign-in")
+
+
 @privacy_app.command("schema")
 def privacy_schema(
     personal_only: Annotated[
@@ -809,31 +845,14 @@ def firewall_unban(
 
 
 def _list_entry(kind: str, network: str, note: str | None, tenant: str | None) -> None:
-    import ipaddress
-    import uuid
-
-    from hovor.edge.models import FirewallRule
+    from hovor.edge.store import add_rule
 
     try:
-        net = str(ipaddress.ip_network(network.strip(), strict=False))
+        with unit_of_work(_factory()) as session:
+            rule = add_rule(session, kind, network, note, tenant, "cli", CLI)
     except ValueError:
         _fail(f"not an address or network: {network}")
-    with unit_of_work(_factory()) as session:
-        session.add(
-            FirewallRule(
-                name=uuid.uuid4().hex, tenant_id=tenant, kind=kind, network=net, note=note, created_by="cli"
-            )
-        )
-        audit.record(
-            session,
-            tenant or audit.PLATFORM,
-            "edge.firewall.rule.create",
-            CLI,
-            "firewallRules",
-            None,
-            {"kind": kind},
-        )
-    console.print(f"{kind} {net}" + (f" for tenant {tenant}" if tenant else " platform-wide"))
+    console.print(f"{kind} {rule.network}" + (f" for tenant {tenant}" if tenant else " platform-wide"))
 
 
 @firewall_app.command("allow")
@@ -858,29 +877,17 @@ def firewall_deny(
 @firewall_app.command("unlist")
 def firewall_unlist(network: Annotated[str, typer.Argument(help="The listed network.")]) -> None:
     """Remove an allow- or deny-list entry."""
-    import ipaddress
-
-    from sqlalchemy import delete
-
     from hovor.edge.models import FirewallRule
+    from hovor.edge.store import parse_network, remove_rule
 
     try:
-        net = str(ipaddress.ip_network(network.strip(), strict=False))
+        net = parse_network(network)
     except ValueError:
         _fail(f"not an address or network: {network}")
     with unit_of_work(_factory()) as session:
         rows = list(session.scalars(select(FirewallRule).where(FirewallRule.network == net)))
         for r in rows:
-            audit.record(
-                session,
-                r.tenant_id or audit.PLATFORM,
-                "edge.firewall.rule.delete",
-                CLI,
-                "firewallRules",
-                r.name,
-                {"kind": r.kind},
-            )
-        session.execute(delete(FirewallRule).where(FirewallRule.network == net))
+            remove_rule(session, r, CLI)
     console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'} removed")
 
 

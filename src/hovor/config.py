@@ -156,6 +156,29 @@ class Settings(BaseSettings):
         1, description="The first slowed sign-in's delay; each further failure doubles it.", ge=0
     )
     login_throttle_max_seconds: float = Field(30, description="The longest delay of a sign-in.", ge=0)
+    totp_required: bool = Field(
+        True,
+        description="Users whose role can change who may do what, or holds a DPO right, must sign in "
+        "with a one-time code (TOTP). Turning it off is for a deployment whose sign-in happens in front "
+        "of hovor; production refuses it off unless HOVOR_TOTP_OFF_REASON says why.",
+    )
+    totp_off_reason: str | None = Field(
+        None, description="Why the second factor is off (required in production when it is)."
+    )
+    public_url: str | None = Field(
+        None,
+        description="The address browsers use (https://kc.example.com), when a reverse proxy rewrites "
+        "Host: changes through a web session must come from a page of this origin.",
+    )
+    session_idle_minutes: int = Field(
+        30, description="A web session (cookie) ends after this long without a request.", gt=0
+    )
+    session_max_hours: int = Field(
+        12, description="A web session ends this long after sign-in however active it is.", gt=0
+    )
+    platform_token_ttl_seconds: int = Field(
+        3600, description="Lifetime of a platform operator's sign-in and of their entry into a tenant.", gt=0
+    )
     sql_echo: bool = Field(False, description="Log every SQL statement (never in production).")
 
     @model_validator(mode="after")
@@ -167,6 +190,11 @@ class Settings(BaseSettings):
                 )
             if self.sql_echo:
                 raise ValueError("HOVOR_SQL_ECHO must be off in production: it would log personal data")
+            if not self.totp_required and not self.totp_off_reason:
+                raise ValueError(
+                    "HOVOR_TOTP_REQUIRED=false in production needs HOVOR_TOTP_OFF_REASON "
+                    "(who signs people in instead)"
+                )
             if self.password_hash_profile == "fast":
                 raise ValueError("HOVOR_PASSWORD_HASH_PROFILE=fast is not allowed in production")
         return self

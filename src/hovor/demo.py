@@ -423,3 +423,9 @@ def print_credentials(creds: dict[str, Any], console: Console) -> None:
             soft_wrap=True,
             highlight=False,
         )
+    console.print(
+        "  The admin and the DPO sign in with a one-time code too: their first password sign-in "
+        "sets up an authenticator app (docs/security.md). The API tokens need none.",
+        soft_wrap=True,
+        highlight=False,
+    )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import Forbidden, Unauthorized
+from hovor.api.routeindex import ROUTE_KEY
 from hovor.audit import log as audit
 from hovor.auth import service as auth_service
 from hovor.auth.caller import Caller
+from hovor.db import unit_of_work
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
 TOKEN_COOKIE = "c_user"
@@ -57,16 +61,78 @@ def token_from(request: Request) -> str | None:
     )
 
 
+# What a token that only sets up the second factor may reach.
+SETUP_PATHS = frozenset({"/api/v6/whoim.json", "/api/v6/whoim/totp.json", "/api/v6/logout.json"})
+SETUP_FIRST = (
+    "Set up your second factor first: POST /api/v6/whoim/totp.json, add the secret to an authenticator "
+    "app, then PUT the same path with its code as totp."
+)
+
+
 async def get_caller(request: Request) -> Caller:
     raw = token_from(request)
     if not raw:
         raise Unauthorized("Authentication required: send an access token in the X-AUTH-TOKEN header.")
     state = request.app.state
-    caller = auth_service.resolve_token(state.read_session_factory, state.caller_cache, raw)
+    # Most requests come with a token resolved a moment ago (the cache, no I/O); a miss reads the
+    # database (and may stamp a web session's last use) in the thread pool, off the event loop.
+    caller = state.caller_cache.get(auth_service.digest(raw)) if len(raw) <= 200 else None
+    if caller is None:
+        caller = await run_in_threadpool(
+            auth_service.resolve_token,
+            state.read_session_factory,
+            state.caller_cache,
+            raw,
+            state.settings,
+            state.session_factory,
+        )
     if caller is None:
         raise Unauthorized("The access token is invalid, expired or revoked.")
+    if request.method not in READ_METHODS and _from_cookie(request, raw):
+        _same_origin(request)
     request.state.caller = caller
+    if caller.token_kind == "enroll" and request.url.path not in SETUP_PATHS:
+        raise Forbidden(SETUP_FIRST)
+    if caller.token_kind == "entry":
+        await run_in_threadpool(_record_entry_access, request, caller)
     return caller
+
+
+def _from_cookie(request: Request, raw: str) -> bool:
+    return not request.headers.get(TOKEN_HEADER) and request.cookies.get(TOKEN_COOKIE) == raw
+
+
+def _same_origin(request: Request) -> None:
+    """A change authenticated by the cookie must come from a page of this service. A web session's
+    cookie is SameSite=Strict already; the Origin (or Referer) check covers browsers that do not
+    honour it, and tokens a client put in the cookie itself. "This service" is HOVOR_PUBLIC_URL
+    when set (behind a proxy that rewrites Host), else the request's own scheme and Host."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin is None:
+        return  # not a browser's cross-site request: browsers send Origin with every cross-site write
+    public = request.app.state.settings.public_url
+    own = (
+        urlsplit(public) if public else urlsplit(f"{request.url.scheme}://{request.headers.get('host', '')}")
+    )
+    parsed = urlsplit(origin)
+    if (parsed.scheme.lower(), parsed.netloc.lower()) != (own.scheme.lower(), own.netloc.lower()):
+        raise Forbidden("A change through a web session must come from this service's own pages.")
+
+
+def _record_entry_access(request: Request, caller: Caller) -> None:
+    """Processor staff inside a tenant: every request lands in that tenant's audit log."""
+    route = request.scope.get(ROUTE_KEY) or request.scope.get("route")
+    actor = audit.actor_of(request)  # "staff": the caller is an entry token's
+    with unit_of_work(request.app.state.session_factory) as session:
+        audit.record(
+            session,
+            caller.tenant_id,
+            "platform.support.access",
+            actor,
+            None,
+            None,
+            {"method": request.method, "route": getattr(route, "path", None) or "?"},
+        )
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -42,6 +42,19 @@ _OTHERS = (
     "auth.token.revoke",
     "auth.role.change",  # a user's role changed (beside the auth.user.update entry)
     "auth.operator.create",  # platform-operator staff account
+    "auth.operator.totp",  # a staff account's second factor set up on the server
+    "auth.totp.setup",  # a second factor's secret issued, not yet confirmed
+    "auth.totp.enable",  # confirmed with a code
+    "auth.totp.disable",  # removed by its owner (with a code)
+    "auth.totp.reset",  # removed by an admin (a lost phone); the owner's sign-ins end
+    "auth.totp.fail",  # a wrong code or password where a signed-in user proves it again
+    # processor staff
+    "platform.login.success",
+    "platform.login.fail",
+    "platform.logout",
+    "platform.support.enter",  # staff entered a tenant: purpose and case reference (both chains)
+    "platform.support.access",  # one request made inside the tenant: method and route
+    "platform.support.leave",
     # reads of personal data that matter
     "activities.recording.play",
     "activities.recording.download",
@@ -61,12 +74,12 @@ _OTHERS = (
     # platform and maintenance
     "tenancy.demo.seed",
     "audit.export",
-    "audit.log.prune",
+    "audit.log.prune",  # the audit log's retention: entries through a signed checkpoint removed
     # the edge
     "edge.firewall.ban",  # a client banned: reason, length, earlier bans, the address as a pseudonym
     "edge.firewall.unban",
     "edge.firewall.rule.create",  # an allow- or deny-list entry
-    "edge.firewall.rule.delete",  # the audit log's retention: entries through a signed checkpoint removed
+    "edge.firewall.rule.delete",
 )
 
 ACTIONS: frozenset[str] = frozenset([*(f"{o}.{v}" for o in _OBJECTS for v in CRUD), *_OTHERS])

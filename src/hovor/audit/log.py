@@ -67,7 +67,8 @@ def actor_of(request: Any) -> Actor:
     request_id = getattr(request.state, "request_id", None)
     if caller is None:
         return Actor("anonymous", None, ip, request_id)
-    return Actor("token" if caller.token_kind == "api" else "user", caller.user, ip, request_id)
+    kind = {"api": "token", "entry": "staff"}.get(caller.token_kind, "user")
+    return Actor(kind, caller.user, ip, request_id)
 
 
 @dataclass(frozen=True)

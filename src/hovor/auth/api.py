@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from hovor.api.deps import CurrentCaller, DbSession
+from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import BadRequest, ValidationFailed
+from hovor.api.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
 from hovor.api.validation import form_from_pydantic
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
-from hovor.auth import schemas, service, users
+from hovor.auth import schemas, service, totp, users
 from hovor.auth.models import Profile, Role, User
+from hovor.auth.passwords import verify_password
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
@@ -48,11 +49,30 @@ async def _body(request: Request) -> dict[str, Any]:
 def _login_result(request: Request, result: service.LoginResult) -> dict[str, Any]:
     tz = request.app.state.settings.timezone
     return {
-        "accessToken": result.access_token,
+        # A web session's token is in its HttpOnly cookie only, out of the page scripts' reach.
+        "accessToken": None if result.session_cookie else result.access_token,
         "refreshToken": result.refresh_token,
         "expires": to_wire(result.expires, tz),
         "user": {"name": result.user.name, "title": result.user.title, "role": result.user.role},
+        # "setup": the token is good only for setting up the second factor the role requires.
+        "secondFactor": result.second_factor,
     }
+
+
+def _answer(request: Request, result: service.LoginResult) -> Any:
+    response = ok(request, _login_result(request, result))
+    if result.session_cookie:
+        settings = request.app.state.settings
+        response.set_cookie(
+            TOKEN_COOKIE,
+            result.access_token,
+            max_age=settings.session_max_hours * 3600,
+            path="/",
+            secure=request.url.scheme == "https" or settings.environment == "production",
+            httponly=True,
+            samesite="strict",
+        )
+    return response
 
 
 @router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")
@@ -72,8 +92,13 @@ async def login(request: Request, session: DbSession) -> Any:
         actor = audit.actor_of(request)
         try:
             with state.read_session_factory() as reader:
-                verified = service.verify(reader, settings, body.username, body.password)
+                verified = service.verify(reader, settings, body.username, body.password, body.totp)
+            result = service.start_session(
+                session, settings, verified, body.password, body.totp, web=body.session
+            )
         except service.LoginFailed as failed:
+            if not failed.keep:
+                session.rollback()
             if failed.tenant_id is None:
                 # Nobody by that name: the platform's chain, with the attempted name as a pseudonym.
                 tenant, details = audit.PLATFORM, {"login": state.pseudonyms(audit.PLATFORM, body.username)}
@@ -82,9 +107,11 @@ async def login(request: Request, session: DbSession) -> Any:
             audit.record(session, tenant, "auth.login.fail", actor, "users", failed.user, details)
             session.commit()
             raise
-        result = service.start_session(session, settings, verified, body.password)
         who = audit.Actor("user", verified.name, actor.ip, actor.request_id)
-        audit.record(session, verified.tenant_id, "auth.login.success", who, "users", verified.name)
+        details = {"second_factor": "totp" if verified.has_code else result.second_factor}
+        if result.session_cookie:
+            details["session"] = "web"
+        audit.record(session, verified.tenant_id, "auth.login.success", who, "users", verified.name, details)
         session.commit()
         return result
 
@@ -95,7 +122,11 @@ async def login(request: Request, session: DbSession) -> Any:
     wait = await run_in_threadpool(delay)
     if wait:
         await asyncio.sleep(wait)  # the account is slowed, not locked: nothing else waits for it
-    return ok(request, _login_result(request, await run_in_threadpool(sign_in)))
+    try:
+        return _answer(request, await run_in_threadpool(sign_in))
+    except service.CodeNeeded:
+        firewall.note(request, "second-step")
+        raise
 
 
 @router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")
@@ -120,27 +151,197 @@ async def refresh(request: Request, session: DbSession) -> Any:
     "/api/v6/logout.json", openapi_extra={"x-permission": "authenticated"}, summary="Revoke this token"
 )
 def logout(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    service.logout(session, caller)
-    audit.record(session, caller.tenant_id, "auth.logout", audit.actor_of(request), "users", caller.user)
+    if caller.token_kind == "entry":
+        from hovor.auth import platform
+
+        platform.revoke(session, caller.token_hash or "", with_entries=False)
+        audit.record(session, caller.tenant_id, "platform.support.leave", audit.actor_of(request))
+    else:
+        service.logout(session, caller)
+        audit.record(session, caller.tenant_id, "auth.logout", audit.actor_of(request), "users", caller.user)
     session.commit()
     request.app.state.caller_cache.forget(caller.token_hash)
+    response = ok(request, True)
+    if caller.token_kind == "session":
+        response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def _user_of(session: Any, caller: Any) -> User:
+    if caller.token_kind == "entry":
+        raise Forbidden("Processor staff have no account in the tenant.")
+    user = session.get(User, (caller.tenant_id, caller.user))
+    assert user is not None
+    return user
+
+
+def _sealer(request: Request) -> totp.Sealer:
+    return totp.Sealer(request.app.state.settings.secret_key)
+
+
+def _refuse(session: Any, request: Request, user: User, reason: str, message: str) -> NoReturn:
+    """A wrong code (or password) where a signed-in user proves it again: counted, audited, refused."""
+    audit.record(
+        session,
+        user.tenant_id,
+        "auth.totp.fail",
+        audit.actor_of(request),
+        "users",
+        user.name,
+        {"reason": reason},
+    )
+    session.commit()
+    raise Forbidden(message)
+
+
+def _check_code(request: Request, session: Any, user: User, code: str | None) -> int:
+    """The time step of the user's current code; a wrong one counts against the account's limit of
+    wrong codes (as at sign-in) and is refused."""
+    try:
+        step = service.user_code(session, request.app.state.settings, user, code)
+    except service.CodeLimit:
+        _refuse(session, request, user, "totp-limit", "Too many wrong one-time codes; try again later.")
+    if step is None:
+        _refuse(session, request, user, "totp", "The one-time code (totp) is missing or wrong.")
+    return step
+
+
+@router.post(
+    "/api/v6/whoim/totp.json",
+    openapi_extra={"x-permission": "authenticated"},
+    summary="Set up a second factor (returns the secret to add to an authenticator app)",
+)
+async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    body = await _totp_body(request)
+
+    def setup() -> dict[str, Any]:
+        user = _user_of(session, caller)
+        if caller.token_kind == "api":
+            raise Forbidden("An integration's token cannot set up a sign-in factor; sign in as the user.")
+        if caller.token_kind != "enroll":
+            # A signed-in session proves the password again (the set-up token has just done so):
+            # a session left open on someone's desk cannot tie the account to another phone.
+            settings = request.app.state.settings
+            if not verify_password(user.password_hash, body.password or "", settings.hash_profile):
+                _refuse(session, request, user, "password", "The password (password) is missing or wrong.")
+        if user.totp_secret:
+            # Replacing a working factor takes a code of it too.
+            _check_code(request, session, user, body.totp)
+        secret = totp.new_secret()
+        user.totp_pending = _sealer(request).seal(secret, totp.owner_of(user.tenant_id, user.name))
+        audit.record(
+            session, caller.tenant_id, "auth.totp.setup", audit.actor_of(request), "users", user.name
+        )
+        session.commit()
+        return {"secret": secret, "uri": totp.uri(secret, user.name), "digits": 6, "period": totp.STEP}
+
+    return ok(request, await run_in_threadpool(setup))
+
+
+@router.put(
+    "/api/v6/whoim/totp.json",
+    openapi_extra={"x-permission": "authenticated"},
+    summary="Confirm the second factor being set up with a code from the app",
+)
+async def totp_confirm(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    body = await _totp_body(request)
+    state = request.app.state
+
+    def confirm() -> service.LoginResult | dict[str, Any]:
+        user = _user_of(session, caller)
+        owner = totp.owner_of(user.tenant_id, user.name)
+        secret = _sealer(request).open(user.totp_pending or "", owner)
+        if secret is None:
+            raise Conflict("No second factor is being set up: POST /api/v6/whoim/totp.json first.")
+        step = totp.match(secret, body.totp, None) if body.totp else None
+        if step is None:
+            raise BadRequest("The one-time code (totp) is missing or wrong.")
+        user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, step
+        audit.record(
+            session, caller.tenant_id, "auth.totp.enable", audit.actor_of(request), "users", user.name
+        )
+        result: service.LoginResult | dict[str, Any] = {"enabled": True}
+        if caller.token_kind == "enroll":
+            # The set-up token has done its work: a full sign-in takes its place.
+            service.logout(session, caller)
+            result = service.issue_pair(session, user, state.settings)
+        session.commit()
+        return result
+
+    result = await run_in_threadpool(confirm)
+    state.caller_cache.forget(caller.token_hash)
+    if isinstance(result, service.LoginResult):
+        return _answer(request, result)
+    return ok(request, result)
+
+
+@router.delete(
+    "/api/v6/whoim/totp.json",
+    openapi_extra={"x-permission": "authenticated"},
+    summary="Remove one's own second factor (with a current code)",
+)
+async def totp_remove(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    body = await _totp_body(request)
+
+    def remove() -> None:
+        user = _user_of(session, caller)
+        if not user.totp_secret:
+            raise Conflict("No second factor is set up.")
+        if request.app.state.settings.totp_required and totp.required(caller.permissions):
+            raise Conflict("Your role requires a second factor; an admin can reset it if the phone is lost.")
+        _check_code(request, session, user, body.totp)
+        user.totp_secret = user.totp_pending = None
+        user.totp_last_step = None
+        audit.record(
+            session, caller.tenant_id, "auth.totp.disable", audit.actor_of(request), "users", user.name
+        )
+        session.commit()
+
+    await run_in_threadpool(remove)
     return ok(request, True)
+
+
+@router.delete(
+    "/api/v6/users/{name}/totp.json",
+    openapi_extra={"x-permission": "admin:users:update"},
+    summary="Reset a user's second factor (a lost phone); their sign-ins end",
+)
+def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
+    check(caller, "admin:users:update")
+    user = session.get(User, (caller.tenant_id, name))
+    if user is None:
+        raise NotFound("User not found.")
+    user.totp_secret = user.totp_pending = None
+    user.totp_last_step = None
+    service.end_sign_ins(session, user.tenant_id, user.name)
+    audit.record(session, caller.tenant_id, "auth.totp.reset", audit.actor_of(request), "users", user.name)
+    session.commit()
+    request.app.state.caller_cache.forget_user(user.tenant_id, user.name)
+    return ok(request, True)
+
+
+async def _totp_body(request: Request) -> schemas.TotpIn:
+    try:
+        return schemas.TotpIn.model_validate(await _body(request))
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
 
 @router.get("/api/v6/whoim.json", openapi_extra={"x-permission": "authenticated"}, summary="Who am I")
 def whoim(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    user = session.get(User, (caller.tenant_id, caller.user))
-    assert user is not None
+    # Processor staff inside a tenant have no account of it.
+    user = None if caller.token_kind == "entry" else session.get(User, (caller.tenant_id, caller.user))
     return ok(
         request,
         {
-            "user": serialize_user(user, Ctx(caller)),
+            "user": serialize_user(user, Ctx(caller)) if user is not None else None,
             "tenant": caller.tenant_id,
             "permissions": sorted(caller.permissions),
             "databases": None if caller.databases is None else sorted(caller.databases),
             "queues": None if caller.queues is None else sorted(caller.queues),
             "categories": None if caller.categories is None else sorted(caller.categories),
             "timezone": caller.timezone,
+            "secondFactor": bool(user.totp_secret) if user is not None else None,
         },
     )
 
@@ -155,6 +356,7 @@ def serialize_user(user: User, ctx: Ctx) -> dict[str, Any]:
         "role": user.role,
         "profile": user.profile,
         "deactivated": user.deactivated,
+        "second_factor": bool(user.totp_secret),
         "last_login": to_wire(user.last_login, ctx.tz),
         **stamps(user, ctx),
     }

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -83,6 +84,18 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(
         String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR)
     )
+    # The second factor (hovor.auth.totp): the sealed secret once confirmed, one being set up, and
+    # the time step of the last code taken (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(
+        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+    )
+    totp_pending: Mapped[str | None] = mapped_column(
+        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+    )
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=op())
+    # Wrong codes lately (the count and the last one's time): past a few, no code is checked for a while.
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=op())
+    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
     last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
@@ -114,6 +127,8 @@ class Token(Base):
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
     expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
     revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    # Web sessions end after a while without use; stamped at most once a minute.
+    last_used: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
     # A refresh token remembers which access token it was issued with, so logout ends both.
     pair: Mapped[str | None] = mapped_column(String(64), info=op())
 
@@ -133,4 +148,33 @@ class PlatformOperator(Base):
     )
     email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
     password_hash: Mapped[str] = mapped_column(String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR))
+    # Staff always sign in with a second factor; it is set up on the server (`hovor operator totp`).
+    totp_secret: Mapped[str | None] = mapped_column(
+        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+    )
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=op())
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=op())
+    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+
+
+class PlatformToken(Base):
+    """A platform operator's sign-in (kind ``platform``: the platform's own routes) or their entry
+    into one tenant (kind ``entry``: read-only, with the stated purpose and case reference, every
+    request recorded in that tenant's audit log). Only a SHA-256 of the token is stored."""
+
+    __tablename__ = "platform_tokens"
+    __table_args__ = (Index("ix_platform_tokens_operator", "operator"),)
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("digest of a random secret"))
+    operator: Mapped[str] = mapped_column(
+        ForeignKey("platform_operators.name", ondelete="CASCADE"),
+        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
+    )
+    kind: Mapped[str] = mapped_column(String(16), info=op("platform | entry"))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), info=op("the tenant entered"))
+    purpose: Mapped[str | None] = mapped_column(String(32), info=op("one of hovor.platform.PURPOSES"))
+    reference: Mapped[str | None] = mapped_column(String(64), info=op("the support case's reference"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
+    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())

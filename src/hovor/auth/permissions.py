@@ -44,11 +44,26 @@ VOCABULARY: frozenset[str] = frozenset(
         *_crud("dpo:holds"),
         *_crud("dpo:retention"),
         "admin:jobs:read",
+        # The tenant's own allow-list entries (its offices' addresses, never banned).
+        *_crud("admin:firewall", ("create", "read", "delete")),
         "audit:log:read",
     ]
 )
 
 DPO_PERMISSIONS = frozenset(p for p in VOCABULARY if p.startswith("dpo:"))
+
+# Rights whose holders sign in with a second factor (hovor.auth.totp): deciding who may do what,
+# issuing tokens, changing the tenant's settings, the firewall's allow-list, and the DPO's rights.
+PRIVILEGED = frozenset(
+    p
+    for p in VOCABULARY
+    if p in DPO_PERMISSIONS
+    or p == "tenant:settings:update"
+    or (
+        p.startswith(("admin:users:", "admin:roles:", "admin:profiles:", "admin:tokens:", "admin:firewall:"))
+        and not p.endswith(":read")
+    )
+)
 
 
 READ_CONFIG = {
@@ -71,7 +86,11 @@ WORK = {
     "activities:attachments:read",
     *_crud("campaigns:records", ("create", "read", "update")),
 }
-READ_ALL = {p for p in VOCABULARY if p.endswith(":read") and not p.startswith(("audit:", "admin:tokens"))}
+READ_ALL = {
+    p
+    for p in VOCABULARY
+    if p.endswith(":read") and not p.startswith(("audit:", "admin:tokens", "admin:firewall"))
+}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "admin": (

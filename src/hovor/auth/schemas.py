@@ -74,6 +74,17 @@ class LoginIn(Strict):
 
     username: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    # The one-time code of the account's authenticator, when it has a second factor.
+    totp: str | None = Field(None, max_length=16)
+    # A browser's sign-in: the token comes back also as an HttpOnly cookie, and ends after a while
+    # without use (HOVOR_SESSION_IDLE_MINUTES) or at the latest HOVOR_SESSION_MAX_HOURS after.
+    session: bool = False
+
+
+class TotpIn(Strict):
+    totp: str | None = Field(None, max_length=16)
+    # Setting up a factor from a signed-in session proves the password again.
+    password: str | None = Field(None, max_length=1024)
 
 
 class RefreshIn(Strict):

@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.api.errors import BadRequest, NotFound, Unauthorized
+from hovor.auth import totp
 from hovor.auth.caller import Caller
 from hovor.auth.models import Profile, Role, Token, User
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
@@ -76,20 +77,42 @@ class CallerCache:
             self._entries.pop(token_hash, None)
 
 
-def resolve_token(factory: Any, cache: CallerCache, raw: str) -> Caller | None:
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def resolve_token(
+    factory: Any, cache: CallerCache, raw: str, settings: Settings, writer: Any = None
+) -> Caller | None:
     """The caller of a token, from the cache or from a short read transaction of its own (so a
-    writing request does not hold a write lock while it authenticates)."""
+    writing request does not hold a write lock while it authenticates).
+
+    A web session that has been idle longer than ``settings.session_idle_minutes`` is over; one in
+    use is stamped (through ``writer``, in a transaction of its own) at most once a minute. A token
+    of a platform operator's entry into a tenant resolves to a read-only caller of that tenant."""
     if len(raw) > 200:
         return None
     token_hash = digest(raw)
     cached = cache.get(token_hash)
     if cached is not None:
         return cached
+    now = utcnow()
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
     with factory() as session:
-        found = _lookup(session, token_hash, utcnow())
+        found = _lookup(session, token_hash, now, idle, settings.totp_required)
+        if found is None:
+            from hovor.auth import platform
+
+            found = platform.lookup_entry(session, token_hash, now)
     if found is None:
         return None
-    caller, expires = found
+    caller, expires, last_used = found
+    if caller.token_kind == "session":
+        if writer is not None and (last_used is None or now - last_used >= TOUCH_EVERY):
+            with writer() as session:
+                session.execute(update(Token).where(Token.hash == token_hash).values(last_used=now))
+                session.commit()
+            last_used = now
+        expires = min(expires, (last_used or now) + idle)
     cache.put(token_hash, caller, expires)
     return caller
 
@@ -104,27 +127,42 @@ _TOKEN_QUERY = (
 )
 
 
-def _lookup(session: Session, token_hash: str, now: dt.datetime) -> tuple[Caller, dt.datetime] | None:
+def _lookup(
+    session: Session, token_hash: str, now: dt.datetime, idle: dt.timedelta, totp_required: bool
+) -> tuple[Caller, dt.datetime, dt.datetime | None] | None:
     row = session.execute(_TOKEN_QUERY, {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     token, user, permissions, profile, tz, country = row
     if token.kind == "refresh" or token.revoked is not None or token.expires <= now or user.deactivated:
         return None
+    if token.kind == "session" and (token.last_used or token.created) + idle <= now:
+        return None
+    kind = token.kind
+    if (
+        totp_required
+        and kind in ("access", "session")
+        and not user.totp_secret
+        and totp.required(permissions or [])
+    ):
+        # Signed in before the role asked for a second factor (a promotion, an upgrade): the
+        # session may set one up and nothing else until it has.
+        kind = "enroll"
     caller = Caller(
         tenant_id=user.tenant_id,
         user=user.name,
         role=user.role,
-        permissions=frozenset(permissions or ()),
+        # A token that only sets up the second factor grants nothing else (hovor.api.deps).
+        permissions=frozenset() if kind == "enroll" else frozenset(permissions or ()),
         databases=_grant(profile.databases),
         queues=_grant(profile.queues),
         categories=_grant(profile.categories),
         timezone=tz,
         country=country,
-        token_kind=token.kind,
+        token_kind=kind,
         token_hash=token.hash,
     )
-    return caller, token.expires
+    return caller, token.expires, token.last_used or token.created
 
 
 def issue_token(
@@ -155,11 +193,14 @@ def issue_token(
 class LoginResult:
     user: User
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     expires: dt.datetime
+    # "setup": the token only sets up the second factor (the account's role requires one).
+    second_factor: str | None = None
+    session_cookie: bool = False
 
 
-def _issue_pair(session: Session, user: User, settings: Settings) -> LoginResult:
+def issue_pair(session: Session, user: User, settings: Settings) -> LoginResult:
     access_raw, access = issue_token(
         session, user, "access", dt.timedelta(seconds=settings.access_token_ttl_seconds)
     )
@@ -174,11 +215,73 @@ def _issue_pair(session: Session, user: User, settings: Settings) -> LoginResult
 
 
 class LoginFailed(Unauthorized):
-    """A failed sign-in; the answer is the same whatever the reason, the audit entry is not."""
+    """A failed sign-in; the answer is the same whatever the reason, the audit entry is not.
 
-    def __init__(self, tenant_id: str | None, user: str | None, reason: str) -> None:
-        super().__init__("Wrong user name or password.")
-        self.tenant_id, self.user, self.reason = tenant_id, user, reason
+    ``keep``: what the transaction wrote so far (a wrong code counted) is to be committed with the
+    audit entry, not rolled back."""
+
+    def __init__(self, tenant_id: str | None, user: str | None, reason: str, keep: bool = False) -> None:
+        super().__init__("Wrong user name, password or one-time code.")
+        self.tenant_id, self.user, self.reason, self.keep = tenant_id, user, reason, keep
+
+
+class CodeNeeded(Unauthorized):
+    """The password was right and the account has a second factor: the code is still to come."""
+
+    def __init__(self) -> None:
+        super().__init__("This account signs in with a one-time code: send the authenticator's code as totp.")
+
+
+class CodeLimit(Exception):
+    """Too many wrong one-time codes of an account lately: none is checked for a while."""
+
+
+# Wrong codes an account may have within the window before no code is checked: a guesser who has
+# the password gets ten tries of a million per quarter hour, however many addresses they use.
+CODE_FAILURES = 10
+CODE_WINDOW = dt.timedelta(minutes=15)
+
+
+def check_code(
+    session: Session,
+    settings: Settings,
+    model: Any,
+    where: list[Any],
+    sealed: str | None,
+    owner: str,
+    code: str | None,
+) -> int | None:
+    """Checks a one-time code of the account ``model`` + ``where`` (a user or a staff member) in the
+    caller's write transaction; returns its time step, or None when it is wrong (the failure stays
+    counted: commit it). Raises CodeLimit past CODE_FAILURES wrong codes within CODE_WINDOW.
+
+    The attempt is counted before the code is looked at, in an UPDATE that keeps the row locked to
+    the end of the transaction, so parallel guesses queue and each one counts. A right code resets
+    the count and marks its time step used (neither it nor an earlier step is taken again)."""
+    now = utcnow()
+    stale = model.totp_failed_at.is_(None) | (model.totp_failed_at < now - CODE_WINDOW)
+    counted = session.execute(
+        update(model)
+        .where(*where)
+        .where(stale | (model.totp_failures < CODE_FAILURES))
+        .values(totp_failures=case((stale, 1), else_=model.totp_failures + 1), totp_failed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(counted, "rowcount", 0):
+        raise CodeLimit()
+    last_step = session.scalar(select(model.totp_last_step).where(*where))
+    secret = totp.Sealer(settings.secret_key).open(sealed, owner) if sealed else None
+    step = totp.match(secret, code, last_step) if secret and code else None
+    if step is None:
+        return None
+    taken = session.execute(
+        update(model)
+        .where(*where)
+        .where(model.totp_last_step.is_(None) | (model.totp_last_step < step))
+        .values(totp_last_step=step, totp_failures=0, totp_failed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return step if getattr(taken, "rowcount", 0) else None
 
 
 @dataclass(frozen=True)
@@ -186,6 +289,10 @@ class Verified:
     tenant_id: str
     name: str
     needs_rehash: bool
+    # The account has a second factor: the code is checked when the session starts (in writing).
+    has_code: bool = False
+    # The account must set up a second factor before it may do anything else.
+    needs_setup: bool = False
 
 
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
@@ -198,19 +305,26 @@ def login_delay(session: Session, settings: Settings, username: str) -> float:
     The account is slowed, never locked: the right password still signs in (after the delay), so
     an attacker guessing from many addresses cannot keep its owner out, only make each of the
     attacker's guesses slow. The failures are the audit log's ``auth.login.fail`` entries."""
-    from hovor.audit.models import AuditEntry
-
     user = session.execute(select(User.tenant_id, User.name).where(User.name == username)).first()
     if user is None:
         return 0.0
+    return failures_delay(session, settings, user.tenant_id, "users", user.name, "auth.login.fail")
+
+
+def failures_delay(
+    session: Session, settings: Settings, tenant_id: str, object_type: str, key: str, action: str
+) -> float:
+    """The sign-in delay of an account from its failures in the audit log (see ``login_delay``)."""
+    from hovor.audit.models import AuditEntry
+
     failures = session.scalar(
         select(func.count())
         .select_from(AuditEntry)
         .where(
-            AuditEntry.tenant_id == user.tenant_id,
-            AuditEntry.object_type == "users",
-            AuditEntry.object_key == user.name,
-            AuditEntry.action == "auth.login.fail",
+            AuditEntry.tenant_id == tenant_id,
+            AuditEntry.object_type == object_type,
+            AuditEntry.object_key == key,
+            AuditEntry.action == action,
             AuditEntry.at > utcnow() - THROTTLE_WINDOW,
         )
     )
@@ -222,8 +336,11 @@ def login_delay(session: Session, settings: Settings, username: str) -> float:
     )
 
 
-def verify(session: Session, settings: Settings, username: str, password: str) -> Verified:
-    """Checks a user name and password (read only); the answer never tells whether the user exists."""
+def verify(
+    session: Session, settings: Settings, username: str, password: str, code: str | None = None
+) -> Verified:
+    """Checks a user name and password (read only); the answer never tells whether the user exists.
+    An account with a second factor must have sent a code (checked by ``start_session``)."""
     user = session.scalars(select(User).where(User.name == username)).one_or_none()
     valid = verify_password(user.password_hash if user else None, password, settings.hash_profile)
     if user is None:
@@ -231,18 +348,59 @@ def verify(session: Session, settings: Settings, username: str, password: str) -
     if not valid or user.deactivated:
         raise LoginFailed(user.tenant_id, user.name, "deactivated" if valid else "password")
     assert user.password_hash is not None
-    return Verified(user.tenant_id, user.name, needs_rehash(user.password_hash, settings.hash_profile))
+    rehash = needs_rehash(user.password_hash, settings.hash_profile)
+    if user.totp_secret:
+        if not code:
+            raise CodeNeeded()
+        return Verified(user.tenant_id, user.name, rehash, has_code=True)
+    permissions = session.scalar(
+        select(Role.permissions).where(Role.tenant_id == user.tenant_id, Role.name == user.role)
+    )
+    setup = settings.totp_required and totp.required(permissions or [])
+    return Verified(user.tenant_id, user.name, rehash, needs_setup=setup)
 
 
-def start_session(session: Session, settings: Settings, verified: Verified, password: str) -> LoginResult:
-    """Stamps the login, upgrades the hash if its parameters changed, and issues a token pair."""
+ENROLL_LIFETIME = dt.timedelta(minutes=10)
+
+
+def user_code(session: Session, settings: Settings, user: User, code: str | None) -> int | None:
+    """``check_code`` for a tenant's user."""
+    where = [User.tenant_id == user.tenant_id, User.name == user.name]
+    owner = totp.owner_of(user.tenant_id, user.name)
+    return check_code(session, settings, User, where, user.totp_secret, owner, code)
+
+
+def start_session(
+    session: Session,
+    settings: Settings,
+    verified: Verified,
+    password: str,
+    code: str | None = None,
+    web: bool = False,
+) -> LoginResult:
+    """Checks the one-time code (if the account has a second factor), stamps the login, upgrades
+    the hash if its parameters changed, and issues a token pair (a web session's single token, or,
+    for an account that must first set up its second factor, a short token good for that alone)."""
     user = session.get(User, (verified.tenant_id, verified.name))
     if user is None or user.deactivated:
-        raise Unauthorized("Wrong user name or password.")
+        raise Unauthorized("Wrong user name, password or one-time code.")
+    if verified.has_code:
+        try:
+            step = user_code(session, settings, user, code)
+        except CodeLimit:
+            raise LoginFailed(user.tenant_id, user.name, "totp-limit") from None
+        if step is None:
+            raise LoginFailed(user.tenant_id, user.name, "totp", keep=True)
     if verified.needs_rehash:
         user.password_hash = hash_password(password, settings.hash_profile)
     user.last_login = utcnow()
-    return _issue_pair(session, user, settings)
+    if verified.needs_setup:
+        raw, token = issue_token(session, user, "enroll", ENROLL_LIFETIME)
+        return LoginResult(user, raw, None, token.expires, second_factor="setup")
+    if web:
+        raw, token = issue_token(session, user, "session", dt.timedelta(hours=settings.session_max_hours))
+        return LoginResult(user, raw, None, token.expires, session_cookie=True)
+    return issue_pair(session, user, settings)
 
 
 def refresh(session: Session, settings: Settings, raw_refresh: str) -> LoginResult:
@@ -255,7 +413,13 @@ def refresh(session: Session, settings: Settings, raw_refresh: str) -> LoginResu
     if user is None or user.deactivated:
         raise Unauthorized("The refresh token is invalid, expired or revoked.")
     token.revoked = now
-    return _issue_pair(session, user, settings)
+    if settings.totp_required and not user.totp_secret:
+        permissions = session.scalar(
+            select(Role.permissions).where(Role.tenant_id == user.tenant_id, Role.name == user.role)
+        )
+        if totp.required(permissions or []):
+            raise Unauthorized("Sign in again: your role requires a second factor, set it up first.")
+    return issue_pair(session, user, settings)
 
 
 def logout(session: Session, caller: Caller) -> None:
@@ -280,6 +444,17 @@ def issue_api_token(
     if days is not None and days <= 0:
         raise BadRequest("A token lifetime must be at least one day.")
     return issue_token(session, user, "api", dt.timedelta(days=days or settings.api_token_ttl_days), title)
+
+
+def end_sign_ins(session: Session, tenant_id: str, username: str) -> None:
+    """Ends a user's signed-in sessions (access, refresh, web, set-up tokens); API tokens an admin
+    issued for an integration stay."""
+    session.execute(
+        update(Token)
+        .where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
+        .where(Token.kind != "api")
+        .values(revoked=utcnow())
+    )
 
 
 def revoke_tokens_of(session: Session, tenant_id: str, username: str) -> None:

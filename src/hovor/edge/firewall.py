@@ -48,12 +48,14 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 STATE_KEY = "firewall"  # scope["state"][STATE_KEY]: events the application noted for this request
 
 WEIGHTS = {"unauthorized": 1.0, "forbidden": 0.5, "no-route": 1.0, "malformed": 1.0}
+NOISE = frozenset(WEIGHTS)  # what a tenant's office address is not scored for
 BODY_TYPES = (b"application/json", b"application/x-www-form-urlencoded", b"text/")
 BODY_LIMIT = 64 * 1024
 
 
 def note(request_or_scope: Any, event: str) -> None:
-    """Called by the application: this request did something the firewall scores (``malformed``)."""
+    """Called by the application: this request did something the firewall scores (``malformed``),
+    or its error answer is not to be scored (``second-step``: a sign-in that awaits its code)."""
     scope = getattr(request_or_scope, "scope", request_or_scope)
     scope.setdefault("state", {}).setdefault(STATE_KEY, []).append(event)
 
@@ -139,7 +141,7 @@ REFUSED_BODY = _refusal("The request looks like an attack and was refused.")
 class Firewall:
     """Pure ASGI: a per-request task or queue (BaseHTTPMiddleware) would cost more than the checks."""
 
-    def __init__(self, app: ASGIApp, settings: Any, store: Any, tenant_allow: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, settings: Any, store: Any) -> None:
         self.app = app
         self.store = store
         self.enabled = settings.firewall_enabled
@@ -147,10 +149,12 @@ class Firewall:
         self.static_allow = networks(settings.firewall_allow.split(","))
         self.static_deny = networks(settings.firewall_deny.split(","))
         self.allow: tuple[Network, ...] = self.static_allow
+        self.office: tuple[Network, ...] = ()
         self.deny: tuple[Network, ...] = self.static_deny
         self.bans: dict[str, float] = {}
-        # (denied, allowed) per client address, for the lists as they stand (cleared when they change).
-        self._listed: dict[str, tuple[bool, bool]] = {}
+        # (denied, allowed, an office) per client address, for the lists as they stand (cleared when
+        # they change).
+        self._listed: dict[str, tuple[bool, bool, bool]] = {}
         self.policy = Policy(
             settings.firewall_threshold,
             settings.firewall_window_seconds,
@@ -170,8 +174,9 @@ class Firewall:
         self.bans = dict(snap.bans)
         allow = self.static_allow + networks(snap.allow)
         deny = self.static_deny + networks(snap.deny)
-        if allow != self.allow or deny != self.deny:
-            self.allow, self.deny = allow, deny
+        office = networks(snap.office)
+        if allow != self.allow or deny != self.deny or office != self.office:
+            self.allow, self.deny, self.office = allow, deny, office
             self._listed = {}
 
     async def _sync(self) -> None:
@@ -218,10 +223,14 @@ class Firewall:
         self._maybe_sync(now)
         listed = self._listed.get(client)
         if listed is None:
-            listed = self._listed[client] = (_in(client, self.deny), _in(client, self.allow))
+            listed = self._listed[client] = (
+                _in(client, self.deny),
+                _in(client, self.allow),
+                _in(client, self.office),
+            )
             if len(self._listed) > 100_000:
                 self._listed.clear()
-        denied, allowed = listed
+        denied, allowed, office = listed
         if denied:
             await _answer(send, 403, DENIED_BODY, scope=scope)
             return
@@ -268,15 +277,20 @@ class Firewall:
         await self.app(scope, receive, watch)
 
         noted = (scope.get("state") or {}).get(STATE_KEY, [])
-        if status == 401:
+        if "second-step" in noted:
+            pass  # a right password that still needs its one-time code: a step, not a failure
+        elif status == 401:
             events.append(("unauthorized", WEIGHTS["unauthorized"]))
         elif status == 403:
             events.append(("forbidden", WEIGHTS["forbidden"]))
         elif status == 404 and "endpoint" not in scope:
             events.append(("no-route", WEIGHTS["no-route"]))
-        events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted)
+        events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted if e != "second-step")
         if body_points and status >= 400:
             events.append((f"signature:{body_names[0]}", float(body_points)))
+        if office:
+            # Many agents behind one address make this noise between them; floods and attacks count.
+            events = [e for e in events if e[0] not in NOISE]
         if events and not allowed:
             await self._score(key, events)
 

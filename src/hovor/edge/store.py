@@ -42,8 +42,11 @@ class Policy:
 @dataclass(frozen=True)
 class Snapshot:
     bans: dict[str, float]  # key → until (epoch seconds)
-    allow: tuple[str, ...]  # networks
+    allow: tuple[str, ...]  # networks, platform-wide: never scored, never banned
     deny: tuple[str, ...]
+    # Tenants' offices: their failed sign-ins, refusals and unknown paths are not scored (many
+    # agents behind one address), but floods and attacks still ban them.
+    office: tuple[str, ...] = ()
 
 
 def ban_length(policy: Policy, offences: int) -> float:
@@ -162,11 +165,12 @@ def _snapshot(factory: Any) -> Snapshot:
                 .group_by(FirewallBan.key)
             )
         }
-        rules = list(session.execute(select(FirewallRule.kind, FirewallRule.network)))
+        rules = list(session.execute(select(FirewallRule.kind, FirewallRule.network, FirewallRule.tenant_id)))
     return Snapshot(
         bans,
-        tuple(n for k, n in rules if k == "allow"),
-        tuple(n for k, n in rules if k == "deny"),
+        tuple(n for k, n, t in rules if k == "allow" and t is None),
+        tuple(n for k, n, _ in rules if k == "deny"),
+        tuple(n for k, n, t in rules if k == "allow" and t is not None),
     )
 
 
@@ -249,7 +253,60 @@ class RedisStore:
         if expired:
             self.redis.hdel(self.BANS, *expired)
         rules = _snapshot(self.factory)  # the lists stay in the database
-        return Snapshot(bans, rules.allow, rules.deny)
+        return Snapshot(bans, rules.allow, rules.deny, rules.office)
 
     def close(self) -> None:
         self.redis.close()
+
+
+def parse_network(text: str) -> str:
+    """An address or network in its canonical form (host bits cleared); ValueError if neither."""
+    import ipaddress
+
+    return str(ipaddress.ip_network(text.strip(), strict=False))
+
+
+def add_rule(
+    session: Session,
+    kind: str,
+    network: str,
+    note: str | None,
+    tenant_id: str | None,
+    by: str,
+    actor: audit.Actor,
+) -> FirewallRule:
+    """An allow- or deny-list entry (platform-wide without a tenant), audited on its tenant's chain
+    or the platform's. The processes pick it up with their next snapshot (half a second)."""
+    rule = FirewallRule(
+        name=uuid.uuid4().hex,
+        tenant_id=tenant_id,
+        kind=kind,
+        network=parse_network(network),
+        note=note,
+        created_by=by[:64],
+    )
+    session.add(rule)
+    session.flush()
+    audit.record(
+        session,
+        tenant_id or audit.PLATFORM,
+        "edge.firewall.rule.create",
+        actor,
+        "firewallRules",
+        rule.name,
+        {"kind": kind},
+    )
+    return rule
+
+
+def remove_rule(session: Session, rule: FirewallRule, actor: audit.Actor) -> None:
+    audit.record(
+        session,
+        rule.tenant_id or audit.PLATFORM,
+        "edge.firewall.rule.delete",
+        actor,
+        "firewallRules",
+        rule.name,
+        {"kind": rule.kind},
+    )
+    session.delete(rule)
