@@ -261,12 +261,12 @@ def _kind_of(route: Route) -> str:
     return route.path.removeprefix("/api/v6/").split("/")[0].removesuffix(".json")
 
 
-# Routes the caller's own state or kind of token decides: the matrix calls with API tokens, which
-# cannot set up a sign-in factor (403 for every role), so there is nothing to confirm or remove (409).
+# Routes the kind of token decides: the matrix calls with API tokens, which cannot set up, confirm
+# or remove a sign-in factor (403 for every role).
 STATEFUL = {
     ("POST", "/api/v6/whoim/totp.json"): 403,
-    ("PUT", "/api/v6/whoim/totp.json"): 409,
-    ("DELETE", "/api/v6/whoim/totp.json"): 409,
+    ("PUT", "/api/v6/whoim/totp.json"): 403,
+    ("DELETE", "/api/v6/whoim/totp.json"): 403,
 }
 
 

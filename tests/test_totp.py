@@ -63,7 +63,7 @@ def test_admin_sets_up_a_second_factor_before_anything_else(
     # A wrong code confirms nothing: the account still has no second factor.
     wrong = client.put("/api/v6/whoim/totp.json", headers=setup, json={"totp": "000000"})
     if totp.match(secret, "000000", None) is None:
-        assert wrong.status_code == 400
+        assert wrong.status_code == 403
     with unit_of_work(session_factory) as s:
         row = s.get(User, ("acme", "acme-admin"))
         assert row is not None and row.totp_secret is None and row.totp_pending
@@ -136,9 +136,11 @@ def test_the_dpo_needs_it_and_an_operator_does_not(client: Any, tenant: TenantFi
 def test_a_voluntary_factor_can_be_removed_with_a_code(client: Any, tenant: TenantFixture) -> None:
     token = data(login(client, "acme-supervisor"))["accessToken"]
     secret, result = enroll(client, token)
-    assert result == {"enabled": True}
+    # The sign-in that set it up gave no code of it: it ends, and a fresh one takes its place.
+    assert client.get("/api/v6/whoim.json", headers={"X-AUTH-TOKEN": token}).status_code == 401
+    assert result["refreshToken"]
     assert login(client, "acme-supervisor").status_code == 401
-    h = {"X-AUTH-TOKEN": token}
+    h = {"X-AUTH-TOKEN": result["accessToken"]}
     assert client.request("DELETE", "/api/v6/whoim/totp.json", headers=h, json={}).status_code == 403
     assert (
         client.request(
@@ -289,7 +291,8 @@ def test_proving_it_again_on_a_signed_in_session(
         ).status_code
         == 403
     )
-    secret, _ = enroll(client, signed)
+    secret, fresh = enroll(client, signed)
+    h = {"X-AUTH-TOKEN": fresh["accessToken"]}
     # Replacing it takes a code of it; a wrong one counts like a wrong code at sign-in.
     wrong = next(c for c in ("000000", "111111", "222222") if totp.match(secret, c, None) is None)
     r = client.post("/api/v6/whoim/totp.json", headers=h, json={"password": PASSWORD, "totp": wrong})
@@ -315,6 +318,9 @@ def test_a_promotion_confines_an_open_session_until_it_sets_up(client: Any, tena
     cache.clear()
     refused = client.post("/api/v6/roles.json", headers=session_token, json={"name": "x1", "title": "X"})
     assert refused.status_code == 403 and "second factor" in refused.json()["error"][0]
+    # Whoever holds that old session (stolen, left open) cannot tie the account to a phone of theirs:
+    # unlike a set-up token just made with the password, it must give the password again.
+    assert client.post("/api/v6/whoim/totp.json", headers=session_token, json={}).status_code == 403
     _secret, full = enroll(client, session_token["X-AUTH-TOKEN"])
     h = {"X-AUTH-TOKEN": full["accessToken"]}
     assert client.post("/api/v6/roles.json", headers=h, json={"name": "x2", "title": "X"}).status_code == 201
@@ -354,3 +360,18 @@ def test_cookie_writes_must_come_from_this_origin(
         == 403
     )
     client.cookies.clear()
+
+
+def test_a_browser_sets_up_its_factor_and_keeps_a_cookie_session(client: Any, tenant: TenantFixture) -> None:
+    setup = data(login(client, "acme-dpo", session=True))
+    assert setup["secondFactor"] == "setup"
+    h = {"X-AUTH-TOKEN": setup["accessToken"]}
+    secret = data(client.post("/api/v6/whoim/totp.json", headers=h, json={}))["secret"]
+    wrong = next(c for c in ("000000", "111111", "222222") if totp.match(secret, c, None) is None)
+    # A wrong confirmation code is counted and refused like any other.
+    assert client.put("/api/v6/whoim/totp.json", headers=h, json={"totp": wrong}).status_code == 403
+    r = client.put("/api/v6/whoim/totp.json", headers=h, json={"totp": code_at(secret, 0), "session": True})
+    body = data(r)
+    assert body["accessToken"] is None and body["refreshToken"] is None
+    assert "HttpOnly" in r.headers["set-cookie"] and "c_user=" in r.headers["set-cookie"]
+    assert data(client.get("/api/v6/whoim.json"))["secondFactor"] is True

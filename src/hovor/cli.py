@@ -301,7 +301,7 @@ def user_reset_totp(name: Annotated[str, typer.Argument(help="The user's login."
             _fail("no such user")
         assert user is not None
         user.totp_secret = user.totp_pending = None
-        user.totp_last_step = None
+        user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
         end_sign_ins(session, user.tenant_id, user.name)
         audit.record(session, user.tenant_id, "auth.totp.reset", CLI, "users", user.name)
     console.print(f"{name}: second factor removed; set up again at the next sign-in")

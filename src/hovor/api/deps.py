@@ -91,7 +91,7 @@ async def get_caller(request: Request) -> Caller:
     if request.method not in READ_METHODS and _from_cookie(request, raw):
         _same_origin(request)
     request.state.caller = caller
-    if caller.token_kind == "enroll" and request.url.path not in SETUP_PATHS:
+    if caller.token_kind in ("enroll", "confined") and request.url.path not in SETUP_PATHS:
         raise Forbidden(SETUP_FIRST)
     if caller.token_kind == "entry":
         await run_in_threadpool(_record_entry_access, request, caller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any, NoReturn
 
 from fastapi import APIRouter, Request
@@ -175,6 +176,11 @@ def _user_of(session: Any, caller: Any) -> User:
     return user
 
 
+def _no_api_token(caller: Any) -> None:
+    if caller.token_kind == "api":
+        raise Forbidden("An integration's token cannot change a sign-in factor; sign in as the user.")
+
+
 def _sealer(request: Request) -> totp.Sealer:
     return totp.Sealer(request.app.state.settings.secret_key)
 
@@ -216,8 +222,7 @@ async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller
 
     def setup() -> dict[str, Any]:
         user = _user_of(session, caller)
-        if caller.token_kind == "api":
-            raise Forbidden("An integration's token cannot set up a sign-in factor; sign in as the user.")
+        _no_api_token(caller)
         if caller.token_kind != "enroll":
             # A signed-in session proves the password again (the set-up token has just done so):
             # a session left open on someone's desk cannot tie the account to another phone.
@@ -247,32 +252,42 @@ async def totp_confirm(request: Request, session: DbSession, caller: CurrentCall
     body = await _totp_body(request)
     state = request.app.state
 
-    def confirm() -> service.LoginResult | dict[str, Any]:
+    def confirm() -> service.LoginResult:
         user = _user_of(session, caller)
+        _no_api_token(caller)
         owner = totp.owner_of(user.tenant_id, user.name)
-        secret = _sealer(request).open(user.totp_pending or "", owner)
-        if secret is None:
+        if _sealer(request).open(user.totp_pending or "", owner) is None:
             raise Conflict("No second factor is being set up: POST /api/v6/whoim/totp.json first.")
-        step = totp.match(secret, body.totp, None) if body.totp else None
+        # Counted like every code check (and the step remembered), against the secret being set up.
+        try:
+            where = [User.tenant_id == user.tenant_id, User.name == user.name]
+            step = service.check_code(
+                session, state.settings, User, where, user.totp_pending, owner, body.totp
+            )
+        except service.CodeLimit:
+            _refuse(session, request, user, "totp-limit", "Too many wrong one-time codes; try again later.")
         if step is None:
-            raise BadRequest("The one-time code (totp) is missing or wrong.")
-        user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, step
+            _refuse(session, request, user, "totp", "The one-time code (totp) is missing or wrong.")
+        user.totp_secret, user.totp_pending = user.totp_pending, None
         audit.record(
             session, caller.tenant_id, "auth.totp.enable", audit.actor_of(request), "users", user.name
         )
-        result: service.LoginResult | dict[str, Any] = {"enabled": True}
-        if caller.token_kind == "enroll":
-            # The set-up token has done its work: a full sign-in takes its place.
-            service.logout(session, caller)
+        # Every sign-in from before (none of which gave a code of this factor) ends; a fresh one,
+        # made with it, takes their place: a web session when asked for, else a token pair.
+        service.end_sign_ins(session, user.tenant_id, user.name)
+        if body.session:
+            raw, token = service.issue_token(
+                session, user, "session", dt.timedelta(hours=state.settings.session_max_hours)
+            )
+            result = service.LoginResult(user, raw, None, token.expires, session_cookie=True)
+        else:
             result = service.issue_pair(session, user, state.settings)
         session.commit()
         return result
 
     result = await run_in_threadpool(confirm)
-    state.caller_cache.forget(caller.token_hash)
-    if isinstance(result, service.LoginResult):
-        return _answer(request, result)
-    return ok(request, result)
+    state.caller_cache.forget_user(caller.tenant_id, caller.user)
+    return _answer(request, result)
 
 
 @router.delete(
@@ -285,6 +300,7 @@ async def totp_remove(request: Request, session: DbSession, caller: CurrentCalle
 
     def remove() -> None:
         user = _user_of(session, caller)
+        _no_api_token(caller)
         if not user.totp_secret:
             raise Conflict("No second factor is set up.")
         if request.app.state.settings.totp_required and totp.required(caller.permissions):
@@ -312,7 +328,7 @@ def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name
     if user is None:
         raise NotFound("User not found.")
     user.totp_secret = user.totp_pending = None
-    user.totp_last_step = None
+    user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
     service.end_sign_ins(session, user.tenant_id, user.name)
     audit.record(session, caller.tenant_id, "auth.totp.reset", audit.actor_of(request), "users", user.name)
     session.commit()

@@ -31,8 +31,9 @@ from hovor.tenancy.models import Tenant
 
 PURPOSES = ("support", "incident", "maintenance", "legal", "contract")
 # A case reference as ticketing systems make them (SUP-4711, INC0012345, JIRA#88): a prefix of
-# letters, then digits. It cannot hold a sentence, a name, a phone number or an e-mail address.
-REFERENCE = re.compile(r"^[A-Za-z]{2,12}[-_:#/]?[0-9]{1,12}$")
+# capitals, then at most eight digits. It cannot hold a sentence, an e-mail address or a whole
+# phone number; staff are told not to put a name in the prefix.
+REFERENCE = re.compile(r"^[A-Z]{2,8}[-_:#/]?[0-9]{1,8}$")
 SUPPORT_ROLE = "platform-support"
 # What staff inside a tenant may do: read its configuration and records, nothing else (not its
 # audit log, which records them, nor its API tokens).
@@ -141,8 +142,8 @@ def enter(
         raise BadRequest(f"purpose must be one of: {', '.join(PURPOSES)}.")
     if not REFERENCE.match(reference):
         raise BadRequest(
-            "reference must be the support case's reference: a prefix of 2-12 letters, then 1-12 "
-            "digits (SUP-4711, INC0012345)."
+            "reference must be the support case's reference: a prefix of 2-8 capital letters, then "
+            "1-8 digits (SUP-4711, INC0012345)."
         )
     if session.get(Tenant, tenant_id) is None:
         raise NotFound("No such tenant.")

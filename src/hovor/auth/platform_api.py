@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field, ValidationError
 
-from hovor.api.deps import DbSession, token_from
+from hovor.api.deps import TOKEN_HEADER, DbSession
 from hovor.api.envelope import ok
 from hovor.api.errors import Forbidden, Unauthorized, ValidationFailed
 from hovor.api.validation import NoNulModel, form_from_pydantic
@@ -48,7 +48,8 @@ def _staff_actor(request: Request, operator: str) -> audit.Actor:
 
 async def get_operator(request: Request) -> PlatformToken:
     """The platform operator's live sign-in behind the request's token."""
-    raw = token_from(request)
+    # The header only: never a cookie a cross-site page could ride on, nor a URL a log could keep.
+    raw = request.headers.get(TOKEN_HEADER)
     if not raw:
         raise Unauthorized("Authentication required: send a platform operator's token in X-AUTH-TOKEN.")
     state = request.app.state

@@ -85,6 +85,8 @@ class TotpIn(Strict):
     totp: str | None = Field(None, max_length=16)
     # Setting up a factor from a signed-in session proves the password again.
     password: str | None = Field(None, max_length=1024)
+    # Confirming: answer with a web session (cookie) instead of a token pair.
+    session: bool = False
 
 
 class RefreshIn(Strict):

@@ -146,14 +146,14 @@ def _lookup(
         and totp.required(permissions or [])
     ):
         # Signed in before the role asked for a second factor (a promotion, an upgrade): the
-        # session may set one up and nothing else until it has.
-        kind = "enroll"
+        # session may set one up (proving the password again) and nothing else until it has.
+        kind = "confined"
     caller = Caller(
         tenant_id=user.tenant_id,
         user=user.name,
         role=user.role,
         # A token that only sets up the second factor grants nothing else (hovor.api.deps).
-        permissions=frozenset() if kind == "enroll" else frozenset(permissions or ()),
+        permissions=frozenset() if kind in ("enroll", "confined") else frozenset(permissions or ()),
         databases=_grant(profile.databases),
         queues=_grant(profile.queues),
         categories=_grant(profile.categories),

@@ -136,11 +136,11 @@ async def create_rule(request: Request, session: DbSession, token: Operator) -> 
         raise BadRequest("network must be an IP address or network (CIDR).") from None
     from hovor.tenancy.models import Tenant
 
-    if body.tenant and await run_in_threadpool(session.get, Tenant, body.tenant) is None:
-        raise NotFound("No such tenant.")
     actor = _staff_actor(request, token.operator)
 
     def create() -> dict[str, Any]:
+        if body.tenant and session.get(Tenant, body.tenant) is None:
+            raise NotFound("No such tenant.")
         rule = add_rule(session, body.kind, body.network, body.note, body.tenant, token.operator, actor)
         session.commit()
         return _rule(rule, request.app.state.settings.timezone)
