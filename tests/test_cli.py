@@ -178,3 +178,44 @@ def test_serve_refuses_plain_http_on_a_public_address(env: dict[str, str]) -> No
     r = hovor(env, "serve", "--host", "0.0.0.0", "--port", "8999")
     assert r.returncode == 2
     assert "refusing" in r.stderr
+
+
+def test_reset_totp_ends_sign_ins_and_sets_up_again(env: dict[str, str]) -> None:
+    from hovor.auth import totp
+    from hovor.auth.models import User
+    from hovor.db import unit_of_work
+
+    assert hovor(env, "tenant", "create", "kc-brno", "--title", "KC Brno").returncode == 0
+    made = hovor(
+        env,
+        "user",
+        "create",
+        "--tenant",
+        "kc-brno",
+        "--name",
+        "boss",
+        "--title",
+        "B",
+        "--role",
+        "admin",
+        "--password",
+        "quite a long secret 9",
+    )
+    assert made.returncode == 0, made.stderr
+    with TestClient(app_for(env)) as client:
+        login = {"username": "boss", "password": "quite a long secret 9"}
+        setup = client.post("/api/v6/login.json", json=login).json()["result"]
+        h = {"X-AUTH-TOKEN": setup["accessToken"]}
+        secret = client.post("/api/v6/whoim/totp.json", headers=h, json={}).json()["result"]["secret"]
+        full = client.put("/api/v6/whoim/totp.json", headers=h, json={"totp": totp.code_now(secret)})
+        signed = {"X-AUTH-TOKEN": full.json()["result"]["accessToken"]}
+        assert client.get("/api/v6/whoim.json", headers=signed).status_code == 200
+        assert hovor(env, "user", "reset-totp", "nobody").returncode == 2
+        reset = hovor(env, "user", "reset-totp", "boss")
+        assert reset.returncode == 0, reset.stderr
+        client.app.state.caller_cache.clear()
+        assert client.get("/api/v6/whoim.json", headers=signed).status_code == 401
+        assert client.post("/api/v6/login.json", json=login).json()["result"]["secondFactor"] == "setup"
+        with unit_of_work(client.app.state.session_factory) as s:
+            user = s.get(User, ("kc-brno", "boss"))
+            assert user is not None and user.totp_secret is None

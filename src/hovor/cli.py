@@ -293,16 +293,14 @@ def user_reset_totp(name: Annotated[str, typer.Argument(help="The user's login."
     """Remove a user's second factor (a lost phone); their sign-ins end and they set it up again at
     the next sign-in."""
     from hovor.auth.models import User
-    from hovor.auth.service import end_sign_ins
+    from hovor.auth.service import reset_second_factor
 
     with unit_of_work(_factory()) as session:
         user = session.scalars(select(User).where(User.name == name)).one_or_none()
         if user is None:
             _fail("no such user")
         assert user is not None
-        user.totp_secret = user.totp_pending = None
-        user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
-        end_sign_ins(session, user.tenant_id, user.name)
+        reset_second_factor(session, user)
         audit.record(session, user.tenant_id, "auth.totp.reset", CLI, "users", user.name)
     console.print(f"{name}: second factor removed; set up again at the next sign-in")
 

@@ -327,9 +327,7 @@ def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name
     user = session.get(User, (caller.tenant_id, name))
     if user is None:
         raise NotFound("User not found.")
-    user.totp_secret = user.totp_pending = None
-    user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
-    service.end_sign_ins(session, user.tenant_id, user.name)
+    service.reset_second_factor(session, user)
     audit.record(session, caller.tenant_id, "auth.totp.reset", audit.actor_of(request), "users", user.name)
     session.commit()
     request.app.state.caller_cache.forget_user(user.tenant_id, user.name)

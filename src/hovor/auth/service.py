@@ -457,6 +457,14 @@ def end_sign_ins(session: Session, tenant_id: str, username: str) -> None:
     )
 
 
+def reset_second_factor(session: Session, user: User) -> None:
+    """Removes a user's second factor (a lost phone) and ends their sign-ins; the next sign-in sets
+    one up again. Integration tokens stay."""
+    user.totp_secret = user.totp_pending = None
+    user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
+    end_sign_ins(session, user.tenant_id, user.name)
+
+
 def revoke_tokens_of(session: Session, tenant_id: str, username: str) -> None:
     session.execute(
         update(Token)
