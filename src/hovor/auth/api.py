@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
@@ -24,6 +24,7 @@ from hovor.auth.passwords import verify_password
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
+M = TypeVar("M", bound=BaseModel)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -45,6 +46,14 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return data
+
+
+async def parsed(request: Request, model: type[M]) -> M:
+    """The body (JSON or form post) as ``model``; a field that does not fit is a 400 naming it."""
+    try:
+        return model.model_validate(await _body(request))
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
 
 def _login_result(request: Request, result: service.LoginResult) -> dict[str, Any]:
@@ -78,10 +87,7 @@ def _answer(request: Request, result: service.LoginResult) -> Any:
 
 @router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")
 async def login(request: Request, session: DbSession) -> Any:
-    try:
-        body = schemas.LoginIn.model_validate(await _body(request))
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+    body = await parsed(request, schemas.LoginIn)
 
     settings = request.app.state.settings
 
@@ -132,10 +138,7 @@ async def login(request: Request, session: DbSession) -> Any:
 
 @router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")
 async def refresh(request: Request, session: DbSession) -> Any:
-    try:
-        body = schemas.RefreshIn.model_validate(await _body(request))
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+    body = await parsed(request, schemas.RefreshIn)
 
     def renew() -> service.LoginResult:
         result = service.refresh(session, request.app.state.settings, body.refreshToken)
@@ -200,11 +203,13 @@ def _refuse(session: Any, request: Request, user: User, reason: str, message: st
     raise Forbidden(message)
 
 
-def _check_code(request: Request, session: Any, user: User, code: str | None) -> int:
-    """The time step of the user's current code; a wrong one counts against the account's limit of
-    wrong codes (as at sign-in) and is refused."""
+def _check_code(
+    request: Request, session: Any, user: User, code: str | None, sealed: str | None = None
+) -> int:
+    """The time step of the user's current code (or of ``sealed``, a secret being set up); a wrong
+    one counts against the account's limit of wrong codes (as at sign-in) and is refused."""
     try:
-        step = service.user_code(session, request.app.state.settings, user, code)
+        step = service.user_code(session, request.app.state.settings, user, code, sealed)
     except service.CodeLimit:
         _refuse(session, request, user, "totp-limit", "Too many wrong one-time codes; try again later.")
     if step is None:
@@ -218,7 +223,7 @@ def _check_code(request: Request, session: Any, user: User, code: str | None) ->
     summary="Set up a second factor (returns the secret to add to an authenticator app)",
 )
 async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    body = await _totp_body(request)
+    body = await parsed(request, schemas.TotpIn)
 
     def setup() -> dict[str, Any]:
         user = _user_of(session, caller)
@@ -249,7 +254,7 @@ async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller
     summary="Confirm the second factor being set up with a code from the app",
 )
 async def totp_confirm(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    body = await _totp_body(request)
+    body = await parsed(request, schemas.TotpIn)
     state = request.app.state
 
     def confirm() -> service.LoginResult:
@@ -259,15 +264,7 @@ async def totp_confirm(request: Request, session: DbSession, caller: CurrentCall
         if _sealer(request).open(user.totp_pending or "", owner) is None:
             raise Conflict("No second factor is being set up: POST /api/v6/whoim/totp.json first.")
         # Counted like every code check (and the step remembered), against the secret being set up.
-        try:
-            where = [User.tenant_id == user.tenant_id, User.name == user.name]
-            step = service.check_code(
-                session, state.settings, User, where, user.totp_pending, owner, body.totp
-            )
-        except service.CodeLimit:
-            _refuse(session, request, user, "totp-limit", "Too many wrong one-time codes; try again later.")
-        if step is None:
-            _refuse(session, request, user, "totp", "The one-time code (totp) is missing or wrong.")
+        _check_code(request, session, user, body.totp, user.totp_pending)
         user.totp_secret, user.totp_pending = user.totp_pending, None
         audit.record(
             session, caller.tenant_id, "auth.totp.enable", audit.actor_of(request), "users", user.name
@@ -296,7 +293,7 @@ async def totp_confirm(request: Request, session: DbSession, caller: CurrentCall
     summary="Remove one's own second factor (with a current code)",
 )
 async def totp_remove(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    body = await _totp_body(request)
+    body = await parsed(request, schemas.TotpIn)
 
     def remove() -> None:
         user = _user_of(session, caller)
@@ -332,13 +329,6 @@ def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name
     session.commit()
     request.app.state.caller_cache.forget_user(user.tenant_id, user.name)
     return ok(request, True)
-
-
-async def _totp_body(request: Request) -> schemas.TotpIn:
-    try:
-        return schemas.TotpIn.model_validate(await _body(request))
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
 
 @router.get("/api/v6/whoim.json", openapi_extra={"x-permission": "authenticated"}, summary="Who am I")

@@ -11,15 +11,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from hovor.api.deps import TOKEN_HEADER, DbSession
 from hovor.api.envelope import ok
-from hovor.api.errors import Forbidden, Unauthorized, ValidationFailed
-from hovor.api.validation import NoNulModel, form_from_pydantic
+from hovor.api.errors import Forbidden, Unauthorized
+from hovor.api.validation import NoNulModel
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth import platform, service
+from hovor.auth.api import parsed
 from hovor.auth.models import PlatformOperator, PlatformToken
 from hovor.edge import firewall
 
@@ -67,22 +68,13 @@ async def get_operator(request: Request) -> PlatformToken:
 Operator = Annotated[PlatformToken, Depends(get_operator)]
 
 
-async def _model(request: Request, model: type[Any]) -> Any:
-    from hovor.auth.api import _body
-
-    try:
-        return model.model_validate(await _body(request))
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-
-
 @router.post(
     "/api/v6/platform/login.json",
     openapi_extra={"x-permission": "public"},
     summary="Sign in as platform operator (password and one-time code)",
 )
 async def staff_login(request: Request, session: DbSession) -> Any:
-    body: StaffLoginIn = await _model(request, StaffLoginIn)
+    body: StaffLoginIn = await parsed(request, StaffLoginIn)
     state = request.app.state
     settings = state.settings
 
@@ -156,7 +148,7 @@ def staff_logout(request: Request, session: DbSession, token: Operator) -> Any:
     summary="Enter a tenant (read only) for a stated purpose and support case",
 )
 async def staff_enter(request: Request, session: DbSession, token: Operator) -> Any:
-    body: EnterIn = await _model(request, EnterIn)
+    body: EnterIn = await parsed(request, EnterIn)
     settings = request.app.state.settings
 
     def enter() -> dict[str, Any]:

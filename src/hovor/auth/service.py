@@ -363,11 +363,13 @@ def verify(
 ENROLL_LIFETIME = dt.timedelta(minutes=10)
 
 
-def user_code(session: Session, settings: Settings, user: User, code: str | None) -> int | None:
-    """``check_code`` for a tenant's user."""
+def user_code(
+    session: Session, settings: Settings, user: User, code: str | None, sealed: str | None = None
+) -> int | None:
+    """``check_code`` for a tenant's user, against their factor or ``sealed`` (one being set up)."""
     where = [User.tenant_id == user.tenant_id, User.name == user.name]
     owner = totp.owner_of(user.tenant_id, user.name)
-    return check_code(session, settings, User, where, user.totp_secret, owner, code)
+    return check_code(session, settings, User, where, sealed or user.totp_secret, owner, code)
 
 
 def start_session(

@@ -19,7 +19,8 @@ from hovor.api.errors import BadRequest, Conflict, NotFound
 from hovor.api.validation import NoNulModel
 from hovor.api.wire import to_wire
 from hovor.audit import log as audit
-from hovor.auth.platform_api import PLATFORM, Operator, _model, _staff_actor
+from hovor.auth.api import parsed
+from hovor.auth.platform_api import PLATFORM, Operator, _staff_actor
 from hovor.db import utcnow
 from hovor.edge.models import FirewallBan, FirewallRule
 from hovor.edge.store import add_rule, parse_network, remove_rule, unban
@@ -127,7 +128,7 @@ def list_rules(request: Request, session: DbSession, token: Operator) -> Any:
     "/api/v6/firewall/rules.json", openapi_extra=PLATFORM, summary="Add an allow- or deny-list entry"
 )
 async def create_rule(request: Request, session: DbSession, token: Operator) -> Any:
-    body: RuleIn = await _model(request, RuleIn)
+    body: RuleIn = await parsed(request, RuleIn)
     if body.tenant and body.kind != "allow":
         raise BadRequest("A tenant's entry can only allow; deny entries are platform-wide.")
     try:
@@ -204,7 +205,7 @@ def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) ->
 )
 async def create_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     check(caller, "admin:firewall:create")
-    body: AllowIn = await _model(request, AllowIn)
+    body: AllowIn = await parsed(request, AllowIn)
     network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
 
     def create() -> dict[str, Any]:
