@@ -7,9 +7,13 @@ stored as naive UTC and handed back as an aware UTC ``datetime``.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
 import secrets
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -109,19 +113,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             hide_parameters=True,  # errors and logs must not carry the values (personal data)
             json_serializer=_json,
-            connect_args={"check_same_thread": False, "isolation_level": None},
+            connect_args={"check_same_thread": False, "isolation_level": None, "factory": _SQLiteConnection},
             pool_size=POOL_SIZE,
             max_overflow=0,
             pool_timeout=30,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
         # SQLite has one writer at a time. Left to itself, every waiting thread retries the lock
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms: under load, writes spend
-        # most of their time asleep. Instead the writers of this process queue on a lock of ours
-        # (woken the moment it is free) and only one of them at a time contends with other
-        # processes in SQLite. Held from BEGIN IMMEDIATE to COMMIT or ROLLBACK; code must not
-        # await between its first write statement and its commit.
-        writer = threading.Lock()
+        # most of their time asleep. Instead the writers queue on locks of ours that wake the next
+        # one the moment they are free (_WriterQueue). Held from BEGIN IMMEDIATE until COMMIT or
+        # ROLLBACK has run; code must not await between its first write statement and its commit.
+        queue = _WriterQueue(WriterFileLock.for_database(engine.url.database))
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, record)
+            dbapi_connection.writer_queue = queue
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -129,22 +136,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # write begins IMMEDIATE: it takes the write lock up front, so two writers queue
             # instead of deadlocking when both try to upgrade a read lock.
             mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+            dbapi_connection = conn.connection.dbapi_connection
             if mode == "IMMEDIATE":
-                if not writer.acquire(timeout=WRITE_WAIT_SECONDS):
-                    raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
-                conn.info[_HOLDS_WRITER] = True
+                dbapi_connection.take_writer_lock()
             try:
                 conn.exec_driver_sql(f"BEGIN {mode}")
             except BaseException:
-                _release(conn)
+                dbapi_connection.release_writer_lock()
                 raise
 
-        def _release(conn: Any) -> None:
-            if conn.info.pop(_HOLDS_WRITER, False):
-                writer.release()
-
-        event.listen(engine, "commit", _release)
-        event.listen(engine, "rollback", _release)
         return engine
     # No pre-ping: it costs a round trip on every checkout, more than a primary-key read. A
     # connection that died with a server restart fails its first statement instead; SQLAlchemy then
@@ -162,8 +162,135 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+class WriterFileLock:
+    """The queue of SQLite writers across the processes that share one database file.
+
+    An exclusive ``flock`` on ``<database>.writers``: a waiting process sleeps in the kernel and is
+    woken the moment the holder unlocks (SQLite's own busy handler polls with sleeps of up to
+    100 ms instead), and the kernel frees the lock of a process that dies. Each process takes it
+    only while holding its own in-process writer lock, so one thread per process waits here.
+    Processes that are not hovor's still meet SQLite's own lock and busy handler.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd = self._open()
+        self._held: int | None = None  # the descriptor whose lock this process holds
+
+    def _open(self) -> int:
+        return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    @classmethod
+    def for_database(cls, database: str | None) -> WriterFileLock | None:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None  # an in-memory database has one process by definition
+        return cls(f"{database}.writers")
+
+    def acquire(self, timeout: float) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._held = self._fd
+            return True
+        except BlockingIOError:
+            pass
+        # flock has no deadline of its own: a helper thread waits on a descriptor of its own (so a
+        # wait given up cannot hand its lock to the next writer), this thread waits for it.
+        fd = self._open()
+        got = threading.Event()
+        guard = threading.Lock()
+        abandoned = False
+
+        def wait() -> None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with guard:
+                if not abandoned:
+                    got.set()
+                    return
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+        threading.Thread(target=wait, name="hovor-sqlite-writer-wait", daemon=True).start()
+        got.wait(max(timeout, 0.0))
+        with guard:
+            if got.is_set():
+                self._held = fd
+                return True
+            abandoned = True
+        return False
+
+    def release(self) -> None:
+        fd, self._held = self._held, None
+        if fd is None:
+            return
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        if fd != self._fd:
+            os.close(fd)
+
+
+class _WriterQueue:
+    """Where the SQLite writers of one engine wait: first on a lock of this process, then, the one
+    at its head, on the file lock it shares with the other hovor processes (server workers, the
+    CLI) on the same file. Both wake the next waiter the moment they are released."""
+
+    def __init__(self, shared: WriterFileLock | None) -> None:
+        self._local = threading.Lock()
+        self._shared = shared
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        if not self._local.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
+        if self._shared is not None and not self._shared.acquire(deadline - time.monotonic()):
+            self._local.release()
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
+
+    def release(self) -> None:
+        if self._shared is not None:
+            self._shared.release()
+        self._local.release()
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A driver connection that lets the writer queue go only once its COMMIT or ROLLBACK has run.
+
+    SQLAlchemy's commit and rollback events fire before the statement; releasing there would let
+    the next writer's BEGIN IMMEDIATE meet a transaction still open and fall back to SQLite's busy
+    handler and its sleeps."""
+
+    writer_queue: _WriterQueue | None = None
+    _holds_writer = False
+
+    def take_writer_lock(self) -> None:
+        if self.writer_queue is not None and not self._holds_writer:
+            self.writer_queue.acquire()
+            self._holds_writer = True
+
+    def release_writer_lock(self) -> None:
+        if self._holds_writer:
+            self._holds_writer = False
+            assert self.writer_queue is not None
+            self.writer_queue.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
 BEGIN_OPTION = "hovor_sqlite_begin"
-_HOLDS_WRITER = "hovor_holds_writer_lock"
 WRITE_WAIT_SECONDS = 30
 
 

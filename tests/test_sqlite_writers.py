@@ -1,0 +1,137 @@
+"""SQLite writers queue on locks of hovor's (hovor.db): in-process first, then on a file lock
+shared by every hovor process on the same database, held until COMMIT or ROLLBACK has run."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+import hovor.db
+from hovor.db import make_engine, make_session_factory, unit_of_work
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    path = tmp_path / "writers.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    yield engine, path
+    engine.dispose()
+
+
+def _free(lock_path: Path) -> bool:
+    """Whether another holder could take the writers' lock right now."""
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return True
+
+
+def test_the_lock_is_held_until_commit_and_rollback_have_run(database: tuple[Any, Path]) -> None:
+    engine, path = database
+    lock = Path(f"{path}.writers")
+    seen: list[bool] = []
+    # SQLAlchemy's commit and rollback events fire before the statement runs.
+    event.listen(engine, "commit", lambda conn: seen.append(_free(lock)))
+    event.listen(engine, "rollback", lambda conn: seen.append(_free(lock)))
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        assert not _free(lock)
+    assert _free(lock)
+    session = factory()
+    session.execute(text("INSERT INTO t VALUES (2)"))
+    session.rollback()
+    session.close()
+    assert _free(lock)
+    assert seen[:2] == [False, False]
+    # Reads take no writer lock.
+    with make_session_factory(engine, writes=False)() as reader:
+        assert reader.scalar(text("SELECT count(*) FROM t")) == 1
+        assert _free(lock)
+
+
+def test_a_writer_waits_for_another_process_and_goes_the_moment_it_lets_go(
+    database: tuple[Any, Path],
+) -> None:
+    engine, path = database
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import fcntl, os, sys, time
+                fd = os.open({str(path) + ".writers"!r}, os.O_RDWR | os.O_CREAT)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                print("held", flush=True)
+                time.sleep(0.6)
+                print(time.time(), flush=True)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                time.sleep(5)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with unit_of_work(make_session_factory(engine)) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            began = time.time()
+        waited = time.monotonic() - started
+        let_go = float(holder.stdout.readline())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited >= 0.5  # it did wait for the other process
+    assert began >= let_go
+    assert began - let_go < 0.2  # and went as soon as it could, not after a busy handler's sleep
+
+
+def test_a_writer_that_waits_too_long_is_refused_and_the_queue_moves_on(
+    database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, path = database
+    monkeypatch.setattr(hovor.db, "WRITE_WAIT_SECONDS", 0.3)
+    other = os.open(f"{path}.writers", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    factory = make_session_factory(engine)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="writer queue timeout"),
+            unit_of_work(factory) as session,
+        ):
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        assert 0.25 <= time.monotonic() - started < 2
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    # The wait that was given up hands its lock to nobody: the next writer gets it, and while it
+    # holds it nobody else can take it.
+    for n in range(3):
+        with unit_of_work(factory) as session:
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            assert not _free(Path(f"{path}.writers"))
+    with make_session_factory(engine, writes=False)() as reader:
+        assert reader.scalar(text("SELECT count(*) FROM t")) == 3
