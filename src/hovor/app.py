@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hovor import __version__
+from hovor.api.deps import write_session
 from hovor.api.envelope import error_response, ok
 from hovor.api.errors import ApiError, PayloadTooLarge
+from hovor.api.group import GroupCommit
 from hovor.api.validation import form_from_pydantic
 from hovor.config import Settings, get_settings
 from hovor.db import make_engine, make_session_factory, unit_of_work
@@ -276,6 +278,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_session_factory(app.state.engine, writes=False)
     app.state.snapshot_session_factory = make_session_factory(app.state.engine, writes=False, snapshot=True)
     app.state.caller_cache = CallerCache(settings.auth_cache_seconds)
+    app.state.group_commit = GroupCommit(lambda: write_session(app.state))
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)
     app.state.audit_signer = signing_key(settings)

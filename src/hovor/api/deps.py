@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -36,13 +36,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     this machine). The route itself still runs in the pool, so a slow query never blocks the loop.
     """
     state = request.app.state
-    factory = state.read_session_factory if request.method in READ_METHODS else state.session_factory
-    session: Session = factory()
-    if request.method not in READ_METHODS:
-        # A request that changes records must say so in the audit log (hovor.audit.log).
-        audit.require(session)
-        # What a write may need to check against (a retention policy against the audit log's floor).
-        session.info["settings"] = state.settings
+    if request.method in READ_METHODS:
+        session: Session = state.read_session_factory()
+    else:
+        session = write_session(state)
     try:
         yield session
     finally:
@@ -50,6 +47,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+def write_session(state: Any) -> Session:
+    """A session for a unit of work that may change records, set up as every request's is."""
+    session: Session = state.session_factory()
+    # A request that changes records must say so in the audit log (hovor.audit.log).
+    audit.require(session)
+    # What a write may need to check against (a retention policy against the audit log's floor).
+    session.info["settings"] = state.settings
+    return session
 
 
 def token_from(request: Request) -> str | None:

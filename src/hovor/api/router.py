@@ -286,16 +286,45 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
     if resource.create is not None and resource.create_schema is not None:
         creator = resource.create
 
-        def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
+        def creation(request: Request, caller: Caller, body: Any) -> tuple[Any, Any]:
             check(caller, resource.perm("create"))
-            obj = creator(session, caller, body)
-            result = reload(session, resource, caller, obj)
             fields = sorted(body.model_fields_set)
-            record_change(request, session, caller, resource, "create", obj.name, {"fields": fields})
-            session.commit()
-            return ok(request, result, status=201)
 
-        _signature(create_, [*_BASE, ("body", resource.create_schema, Body())])
+            def make(session: Session) -> Any:
+                obj = creator(session, caller, body)
+                record_change(request, session, caller, resource, "create", obj.name, {"fields": fields})
+                return obj
+
+            def answer(session: Session, obj: Any) -> dict[str, Any]:
+                return reload(session, resource, caller, obj)
+
+            return make, answer
+
+        if resource.batch:
+            # Feed-like records: creates that arrive together share a transaction (hovor.api.group).
+            # The request waits on the event loop without a session of its own; only the group
+            # goes to the thread pool.
+            async def grouped_create(request: Request, caller: Caller, body: Any) -> Any:
+                make, answer = creation(request, caller, body)
+                group = request.app.state.group_commit
+                result = await group.run(make, answer)
+                return ok(request, result, status=201)
+
+            _signature(
+                grouped_create,
+                [_BASE[0], _BASE[2], ("body", resource.create_schema, Body())],
+            )
+            create_: Callable[..., Any] = grouped_create
+
+        else:
+
+            def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
+                make, answer = creation(request, caller, body)
+                result = answer(session, make(session))
+                session.commit()
+                return ok(request, result, status=201)
+
+            _signature(create_, [*_BASE, ("body", resource.create_schema, Body())])
         router.add_api_route(
             f"/api/v6/{ep}.json",
             create_,
