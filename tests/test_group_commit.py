@@ -4,11 +4,13 @@ still gets exactly the answer it would have had alone."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from conftest import TenantFixture, data
 from hovor.activities.models import Activity, CallItem, Queue
@@ -19,6 +21,7 @@ from hovor.api.errors import ValidationFailed
 from hovor.api.group import GroupCommit
 from hovor.audit import log as audit
 from hovor.audit.chain import verify_tenant
+from hovor.audit.log import lock_key
 from hovor.audit.models import AuditEntry
 from hovor.demo import system_caller
 
@@ -111,7 +114,7 @@ def test_waiting_creates_share_one_transaction(client: Any, tenant: TenantFixtur
     async def run() -> list[Any]:
         # Every run() joins the queue before the group starts: one group of five.
         members = [_queue_member(app, "acme", f"q{i}") for i in range(5)]
-        return list(await asyncio.gather(*(group.run(c, a) for c, a in members)))
+        return list(await asyncio.gather(*(group.run("acme", c, a) for c, a in members)))
 
     assert asyncio.run(run()) == ["q0", "q1", "q2", "q3", "q4"]
     assert (group.groups, group.members) == (1, 5)
@@ -125,7 +128,9 @@ def test_a_refused_member_runs_alone_and_the_others_commit(
 
     async def run() -> list[Any]:
         members = [_queue_member(app, "acme", f"r{i}", fail=(i == 2)) for i in range(4)]
-        return list(await asyncio.gather(*(group.run(c, a) for c, a in members), return_exceptions=True))
+        return list(
+            await asyncio.gather(*(group.run("acme", c, a) for c, a in members), return_exceptions=True)
+        )
 
     results = asyncio.run(run())
     assert results[:2] == ["r0", "r1"] and results[3] == "r3"
@@ -138,43 +143,168 @@ def test_a_refused_member_runs_alone_and_the_others_commit(
     assert keys == ["r0", "r1", "r3"]
 
 
-def test_a_failed_commit_gives_each_member_its_own_outcome(
+def test_a_refusal_by_the_database_reruns_the_members_alone(
     client: Any, tenant: TenantFixture, app: Any
 ) -> None:
-    """Two members insert the same key: the group's flush fails; alone, the first wins and the
-    second gets the database's refusal, as two separate requests would."""
+    """A member inserts a key that exists: the group's flush fails; alone, the others commit and
+    that member gets the database's refusal, as separate requests would."""
     group = GroupCommit(lambda: write_session(app.state))
+    calls: list[str] = []
+
+    async def setup() -> Any:
+        return await group.run("acme", *_queue_member(app, "acme", "dup"))
+
+    assert asyncio.run(setup()) == "dup"
 
     def twin(session: Any) -> Any:  # skips create_queue's own check, so the database refuses
+        calls.append("twin")
         queue = Queue(tenant_id="acme", name="dup", title="Dup", type="in", options={})
         session.add(queue)
-        audit.record(session, "acme", "activities.queue.create", audit.Actor.system("test"), "queues", "dup")
+        actor = audit.Actor.system("test")
+        audit.record(session, "acme", "activities.queue.create", actor, "queues", "dup")
         return queue
 
     async def run() -> list[Any]:
-        other = _queue_member(app, "acme", "solo")
         return list(
             await asyncio.gather(
-                group.run(twin, lambda s, q: q.name),
-                group.run(*other),
-                group.run(twin, lambda s, q: q.name),
+                group.run("acme", *_queue_member(app, "acme", "before")),
+                group.run("acme", twin, lambda s, q: q.name),
+                group.run("acme", *_queue_member(app, "acme", "after")),
                 return_exceptions=True,
             )
         )
 
-    first, solo, second = asyncio.run(run())
-    assert (first, solo) == ("dup", "solo")
-    assert isinstance(second, Exception) and "IntegrityError" in type(second).__name__
-    assert _queues(app) == ["dup", "solo"]
+    before, refused, after = asyncio.run(run())
+    assert (before, after) == ("before", "after")
+    assert "IntegrityError" in type(refused).__name__
+    assert calls == ["twin", "twin"]  # once in the group, once alone
+    assert _queues(app) == ["after", "before", "dup"]
+
+
+def test_a_failure_that_is_no_members_fault_is_every_members_answer(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """The database going away is not a refusal of any member: nobody runs again (after a commit
+    whose reply was lost, running again could save everything twice)."""
+    group = GroupCommit(lambda: write_session(app.state))
+    calls: list[str] = []
+
+    def make(name: str, fail: bool) -> Any:
+        create, answer = _queue_member(app, "acme", name)
+
+        def counted(session: Any) -> Any:
+            calls.append(name)
+            queue = create(session)
+            if fail:
+                raise OperationalError("INSERT", None, ConnectionError("server closed the connection"))
+            return queue
+
+        return counted, answer
+
+    async def run() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(group.run("acme", *make(f"u{i}", i == 1)) for i in range(3)), return_exceptions=True
+            )
+        )
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert calls == ["u0", "u1"]  # the group stopped at the failure; nobody ran again
+    assert _queues(app) == []
+
+    async def later() -> Any:  # the queue goes on
+        return await group.run("acme", *_queue_member(app, "acme", "later"))
+
+    assert asyncio.run(later()) == "later"
+
+
+def test_a_failing_session_answers_every_member_and_the_queue_goes_on(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    sessions = {"n": 0}
+
+    def new_session() -> Any:
+        sessions["n"] += 1
+        if sessions["n"] == 1:
+            raise OperationalError("connect", None, ConnectionError("refused"))
+        return write_session(app.state)
+
+    group = GroupCommit(new_session)
+
+    async def run() -> list[Any]:
+        first = await asyncio.gather(
+            group.run("acme", *_queue_member(app, "acme", "f")), return_exceptions=True
+        )
+        second = await group.run("acme", *_queue_member(app, "acme", "g"))
+        return [*first, second]
+
+    failed, ok = asyncio.run(run())
+    assert isinstance(failed, OperationalError)
+    assert ok == "g"
+    assert _queues(app) == ["g"]
+
+
+def test_a_create_whose_request_went_away_before_its_group_does_not_run(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    group = GroupCommit(lambda: write_session(app.state))
+    busy = threading.Event()
+    create, answer = _queue_member(app, "acme", "first")
+
+    def slow(session: Any) -> Any:
+        busy.wait(10)
+        return create(session)
+
+    async def run() -> list[Any]:
+        first = asyncio.create_task(group.run("acme", slow, answer))
+        await asyncio.sleep(0.1)  # the first group is running and holds the queue
+        waiting = [
+            asyncio.create_task(group.run("acme", *_queue_member(app, "acme", f"c{i}"))) for i in range(3)
+        ]
+        await asyncio.sleep(0.1)
+        waiting[1].cancel()  # its client hung up while it waited
+        await asyncio.sleep(0)
+        busy.set()
+        return list(await asyncio.gather(first, *waiting, return_exceptions=True))
+
+    first, c0, cancelled, c2 = asyncio.run(run())
+    assert (first, c0, c2) == ("first", "c0", "c2")
+    assert isinstance(cancelled, asyncio.CancelledError)
+    assert _queues(app) == ["c0", "c2", "first"]
+
+
+def test_tenants_queue_apart(
+    client: Any, tenant: TenantFixture, other_tenant: TenantFixture, app: Any
+) -> None:
+    """One tenant's group waiting for its audit chain does not hold up another tenant's creates."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer for every tenant: there is nothing to run beside it")
+    group = GroupCommit(lambda: write_session(app.state))
+    holder = app.state.engine.connect()
+    transaction = holder.begin()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("acme")})  # acme's chain
+
+    async def run() -> list[Any]:
+        blocked = asyncio.create_task(group.run("acme", *_queue_member(app, "acme", "a1")))
+        done = await asyncio.wait_for(group.run("globex", *_queue_member(app, "globex", "g1")), 10)
+        assert not blocked.done()
+        await asyncio.to_thread(transaction.rollback)  # acme's chain is free again
+        return [done, await blocked]
+
+    try:
+        assert asyncio.run(run()) == ["g1", "a1"]
+    finally:
+        holder.close()
 
 
 @pytest.mark.parametrize("size", [1, 3])
-def test_a_lone_create_runs_at_once(client: Any, tenant: TenantFixture, app: Any, size: int) -> None:
+def test_groups_never_exceed_their_size(client: Any, tenant: TenantFixture, app: Any, size: int) -> None:
     group = GroupCommit(lambda: write_session(app.state), max_size=size)
 
     async def run() -> list[Any]:
         members = [_queue_member(app, "acme", f"s{i}") for i in range(5)]
-        return list(await asyncio.gather(*(group.run(c, a) for c, a in members)))
+        return list(await asyncio.gather(*(group.run("acme", c, a) for c, a in members)))
 
     assert asyncio.run(run()) == [f"s{i}" for i in range(5)]
     # Groups never exceed their size: five members take five groups of one or two of three.

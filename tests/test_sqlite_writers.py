@@ -113,7 +113,7 @@ def test_a_writer_that_waits_too_long_is_refused_and_the_queue_moves_on(
 ) -> None:
     engine, path = database
     monkeypatch.setattr(hovor.db, "WRITE_WAIT_SECONDS", 0.3)
-    other = os.open(f"{path}.writers", os.O_RDWR)
+    other = os.open(f"{path}.writers", os.O_RDWR | os.O_CREAT)
     fcntl.flock(other, fcntl.LOCK_EX)
     factory = make_session_factory(engine)
     try:
@@ -135,3 +135,43 @@ def test_a_writer_that_waits_too_long_is_refused_and_the_queue_moves_on(
             assert not _free(Path(f"{path}.writers"))
     with make_session_factory(engine, writes=False)() as reader:
         assert reader.scalar(text("SELECT count(*) FROM t")) == 3
+
+
+def test_a_failure_while_queueing_leaves_no_lock_behind(
+    database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _path = database
+
+    def broken(self: Any, timeout: float) -> bool:
+        raise OSError(24, "Too many open files")
+
+    factory = make_session_factory(engine)
+    with monkeypatch.context() as patch:
+        patch.setattr(hovor.db.WriterFileLock, "acquire", broken)
+        with pytest.raises(OSError), unit_of_work(factory) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+    started = time.monotonic()
+    with unit_of_work(factory) as session:  # the process's own queue was let go
+        session.execute(text("INSERT INTO t VALUES (2)"))
+    assert time.monotonic() - started < 1
+    with make_session_factory(engine, writes=False)() as reader:
+        assert reader.scalar(text("SELECT group_concat(n) FROM t")) == "2"
+
+
+def test_without_a_usable_lock_file_writers_fall_back_to_sqlites_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(self: Any) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(hovor.db.WriterFileLock, "_open", refused)
+    engine = make_engine(f"sqlite:///{tmp_path / 'ro.db'}")
+    factory = make_session_factory(engine)
+    for n in range(2):
+        with unit_of_work(factory) as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+    engine.dispose()
+    assert [r.getMessage() for r in caplog.records if "lock file unusable" in r.getMessage()] == [
+        "writers' lock file unusable (13); SQLite's own lock queues writers"
+    ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import secrets
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +28,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+_log = logging.getLogger("hovor.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -124,6 +128,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # one the moment they are free (_WriterQueue). Held from BEGIN IMMEDIATE until COMMIT or
         # ROLLBACK has run; code must not await between its first write statement and its commit.
         queue = _WriterQueue(WriterFileLock.for_database(engine.url.database))
+        event.listen(engine, "engine_disposed", lambda _engine: queue.close())
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, record: Any) -> None:
@@ -170,15 +175,22 @@ class WriterFileLock:
     100 ms instead), and the kernel frees the lock of a process that dies. Each process takes it
     only while holding its own in-process writer lock, so one thread per process waits here.
     Processes that are not hovor's still meet SQLite's own lock and busy handler.
+
+    The file is opened at the first write, read-only (``flock`` needs no more), and made readable
+    by everyone who can read the directory, so a command run by another user creates nothing the
+    server cannot open. Where it cannot be opened at all (a read-only directory), writers fall back
+    to SQLite's own lock, once with a warning.
     """
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._fd = self._open()
+        self._fd: int | None = None
         self._held: int | None = None  # the descriptor whose lock this process holds
+        self._unusable = False
+        _FORK_SENSITIVE.add(self)
 
     def _open(self) -> int:
-        return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     @classmethod
     def for_database(cls, database: str | None) -> WriterFileLock | None:
@@ -187,6 +199,15 @@ class WriterFileLock:
         return cls(f"{database}.writers")
 
     def acquire(self, timeout: float) -> bool:
+        if self._unusable:
+            return True
+        if self._fd is None:
+            try:
+                self._fd = self._open()
+            except OSError as exc:
+                self._unusable = True
+                _log.warning("writers' lock file unusable (%s); SQLite's own lock queues writers", exc.errno)
+                return True
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._held = self._fd
@@ -209,7 +230,11 @@ class WriterFileLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-        threading.Thread(target=wait, name="hovor-sqlite-writer-wait", daemon=True).start()
+        try:
+            threading.Thread(target=wait, name="hovor-sqlite-writer-wait", daemon=True).start()
+        except BaseException:
+            os.close(fd)
+            raise
         got.wait(max(timeout, 0.0))
         with guard:
             if got.is_set():
@@ -222,8 +247,21 @@ class WriterFileLock:
         fd, self._held = self._held, None
         if fd is None:
             return
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        if fd != self._fd:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            if fd != self._fd:
+                os.close(fd)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None and self._held is None:
+            os.close(fd)
+
+    def after_fork(self) -> None:
+        # A forked child shares the parent's open file, and so its lock: it needs one of its own.
+        fd, self._fd, self._held = self._fd, None, None
+        if fd is not None:
             os.close(fd)
 
 
@@ -235,19 +273,45 @@ class _WriterQueue:
     def __init__(self, shared: WriterFileLock | None) -> None:
         self._local = threading.Lock()
         self._shared = shared
+        _FORK_SENSITIVE.add(self)
 
     def acquire(self) -> None:
         deadline = time.monotonic() + WRITE_WAIT_SECONDS
         if not self._local.acquire(timeout=WRITE_WAIT_SECONDS):
             raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
-        if self._shared is not None and not self._shared.acquire(deadline - time.monotonic()):
+        try:
+            got = self._shared is None or self._shared.acquire(deadline - time.monotonic())
+        except BaseException:
+            self._local.release()
+            raise
+        if not got:
             self._local.release()
             raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
 
     def release(self) -> None:
+        try:
+            if self._shared is not None:
+                self._shared.release()
+        finally:
+            self._local.release()
+
+    def close(self) -> None:
         if self._shared is not None:
-            self._shared.release()
-        self._local.release()
+            self._shared.close()
+
+    def after_fork(self) -> None:
+        self._local = threading.Lock()  # a copy of a lock another thread of the parent held
+
+
+_FORK_SENSITIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for item in list(_FORK_SENSITIVE):
+        item.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _SQLiteConnection(sqlite3.Connection):

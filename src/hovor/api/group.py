@@ -4,9 +4,11 @@ A PBX that posts every call as a request of its own pays a transaction per call:
 tenant's audit-chain lock and head, the inserts one statement at a time, the commit and its
 flush to disk. Those costs are per transaction, not per record, and a feed's requests arrive
 many at once. So a create of a feed-like resource (one that also offers ``batch.json``) does not
-open its own transaction. Its request joins a queue on the event loop and waits there; while no
-group is running, a task takes every create waiting (up to :data:`MAX_GROUP`), runs them one after
-another in one session in the thread pool, commits once and hands each request its own answer.
+open its own transaction. Its request joins its tenant's queue on the event loop and waits there;
+while no group of that tenant is running, a task takes every create waiting (up to
+:data:`MAX_GROUP`), runs them one after another in one session in the thread pool, commits once
+and hands each request its own answer. Tenants have queues of their own, so one tenant whose
+audit chain is busy (a long job holding its lock) does not hold up another's feed.
 Requests that arrive meanwhile wait for the next group, as they would have waited for the
 database's write lock anyway, but without holding a thread each: a group costs one trip to the
 thread pool, not one per record.
@@ -14,10 +16,15 @@ thread pool, not one per record.
 - A lone request runs at once: there is no timer and no added wait.
 - Each member's answer is what it would have been alone. Members run in arrival order, each
   sees the ones before it as if they had committed, and each records its own audit entry (its own
-  actor, address and request id). If anything in a group fails, a member's refusal or the commit
-  itself, the whole group rolls back and every member runs again in a transaction of its own: one
-  bad record never sinks its neighbours, and a refusal answers exactly as it would have.
-- No answer is sent before the group has committed.
+  actor, address and request id). If a member is refused (its own input: a validation error, a
+  constraint the database enforces), the whole group rolls back and every member runs again in a
+  transaction of its own: one bad record never sinks its neighbours, and a refusal answers exactly
+  as it would have. A failure that is nobody's input (the database unreachable, the writer queue
+  timing out, a commit whose outcome is unknown) is every member's answer: running them again
+  could not help and, after a commit whose reply was lost, could save them twice.
+- No answer is sent before the group has committed, and a member that has not started within
+  :data:`WAIT_SECONDS` answers 503 without running; a member whose request went away before its
+  group started does not run.
 
 The same idea as a database's own group commit, one level up: it spends one transaction's fixed
 costs on many records (docs/architecture.md, "Group commit of creates").
@@ -26,18 +33,27 @@ costs on many records (docs/architecture.md, "Group commit of creates").
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hovor.db import memoizing
+from hovor.api.errors import ApiError
+from hovor.db import WRITE_WAIT_SECONDS, memoizing
+
+log = logging.getLogger("hovor.group")
 
 # Larger groups spend the fixed costs on more records, but the members at the end of a group wait
 # for all before them; 64 is past the point where the fixed costs still matter.
 MAX_GROUP = 64
+# How long a create may wait for its group to start: as long as a write waits for the database.
+WAIT_SECONDS = WRITE_WAIT_SECONDS
+# What a member's own input can cause; anything else is not worth running the members again.
+MEMBER_ERRORS = (ApiError, IntegrityError, DataError)
 
 Create = Callable[[Session], Any]
 Answer = Callable[[Session, Any], Any]
@@ -50,14 +66,20 @@ class _Member:
     future: asyncio.Future[Any]
     settled: bool = False
     result: Any = None
-    error: BaseException | None = field(default=None)
+    error: BaseException | None = None
 
     def settle(self, result: Any = None, error: BaseException | None = None) -> None:
         self.result, self.error, self.settled = result, error, True
 
 
+@dataclass(eq=False)
+class _Queue:
+    waiting: list[_Member]
+    drainer: asyncio.Task[None] | None = None
+
+
 class GroupCommit:
-    """Runs creates, grouping those that wait at the same time into one transaction.
+    """Runs creates, grouping those of one tenant that wait at the same time into one transaction.
 
     ``new_session`` makes a write session set up as a request's would be (the audit requirement,
     the settings). ``create(session)`` makes the record and returns it; ``answer(session, record)``
@@ -69,57 +91,74 @@ class GroupCommit:
     def __init__(self, new_session: Callable[[], Session], max_size: int = MAX_GROUP) -> None:
         self._new_session = new_session
         self._max = max_size
-        self._waiting: list[_Member] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._queues: dict[tuple[asyncio.AbstractEventLoop, str], _Queue] = {}
         # Figures for the curious (and the tests): groups run and members they held.
         self.groups = 0
         self.members = 0
 
-    async def run(self, create: Create, answer: Answer) -> Any:
+    async def run(self, tenant_id: str, create: Create, answer: Answer) -> Any:
         loop = asyncio.get_running_loop()
         member = _Member(create, answer, loop.create_future())
-        self._waiting.append(member)
-        drainer = self._drainer
-        # A drainer left behind by an event loop that stopped (a test client's) never runs again.
-        if drainer is None or drainer.done() or drainer.get_loop() is not loop:
-            self._waiting = [m for m in self._waiting if m.future.get_loop() is loop]
-            self._drainer = asyncio.create_task(self._drain())
-        return await member.future
-
-    async def _drain(self) -> None:
-        group: list[_Member] = []
+        queue = self._queues.get((loop, tenant_id))
+        if queue is None:
+            queue = self._queues[(loop, tenant_id)] = _Queue([])
+        queue.waiting.append(member)
+        if queue.drainer is None or queue.drainer.done():
+            queue.drainer = asyncio.create_task(self._drain(loop, tenant_id, queue))
         try:
-            while self._waiting:
-                group = self._waiting[: self._max]
-                del self._waiting[: self._max]
-                await run_in_threadpool(self._run_group, group)
+            return await asyncio.wait_for(asyncio.shield(member.future), WAIT_SECONDS)
+        except TimeoutError:
+            if member in queue.waiting:  # its group never started: it never will
+                queue.waiting.remove(member)
+                raise OperationalError("group commit", None, TimeoutError("group queue timeout")) from None
+            return await member.future  # it is running: its answer is on its way
+        except asyncio.CancelledError:
+            if member in queue.waiting:  # the request went away before its group started
+                queue.waiting.remove(member)
+            raise
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop, tenant_id: str, queue: _Queue) -> None:
+        try:
+            while queue.waiting:
+                group = [m for m in queue.waiting[: self._max] if not m.future.done()]
+                del queue.waiting[: self._max]
+                if not group:
+                    continue
+                try:
+                    await run_in_threadpool(self._run_group, group)
+                except Exception as exc:  # the session itself failed (a rollback, a close)
+                    log.warning("a group of creates failed: %s", type(exc).__name__)
+                    for member in group:
+                        if not member.settled:
+                            member.settle(error=exc)
                 self.groups += 1
                 self.members += len(group)
                 for member in group:
                     _deliver(member)
-                group = []
-        except BaseException as exc:  # cancelled at shutdown: nobody may wait for nothing
-            for member in [*group, *self._waiting]:
-                if member.future.done():
-                    continue
-                if isinstance(exc, Exception):
-                    member.future.set_exception(exc)
-                else:
-                    member.future.cancel()
-            self._waiting.clear()
+        except BaseException:  # cancelled at shutdown: nobody may wait for nothing
+            for member in queue.waiting:
+                member.future.cancel()
+            queue.waiting.clear()
             raise
         finally:
-            if self._drainer is asyncio.current_task():
-                self._drainer = None
+            if not queue.waiting and self._queues.get((loop, tenant_id)) is queue:
+                del self._queues[(loop, tenant_id)]
 
     def _run_group(self, group: list[_Member]) -> None:
         if len(group) == 1:
             self._alone(group[0])
-        elif not self._together(group):
+            return
+        failure = self._together(group)
+        if failure is None:
+            return
+        if isinstance(failure, MEMBER_ERRORS):
             for member in group:
                 self._alone(member)
+        else:
+            for member in group:
+                member.settle(error=failure)
 
-    def _together(self, group: list[_Member]) -> bool:
+    def _together(self, group: list[_Member]) -> Exception | None:
         session = self._new_session()
         try:
             with memoizing(session):
@@ -127,14 +166,14 @@ class GroupCommit:
             session.flush()  # every member's rows in as few statements as the ORM can
             results = [member.answer(session, record) for member, record in zip(group, records, strict=True)]
             session.commit()
-        except Exception:
-            session.rollback()
-            return False
+        except Exception as exc:
+            _quietly(session.rollback)
+            return exc
         finally:
-            session.close()
+            _quietly(session.close)
         for member, result in zip(group, results, strict=True):
             member.settle(result)
-        return True
+        return None
 
     def _alone(self, member: _Member) -> None:
         session = self._new_session()
@@ -143,12 +182,20 @@ class GroupCommit:
             result = member.answer(session, record)
             session.commit()
         except Exception as exc:
-            session.rollback()
+            _quietly(session.rollback)
             member.settle(error=exc)
         else:
             member.settle(result)
         finally:
-            session.close()
+            _quietly(session.close)
+
+
+def _quietly(step: Callable[[], None]) -> None:
+    """Ending a session that failed must not hide what the members' outcome was."""
+    try:
+        step()
+    except Exception as exc:
+        log.warning("ending a group's session failed: %s", type(exc).__name__)
 
 
 def _deliver(member: _Member) -> None:

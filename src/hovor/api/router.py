@@ -307,7 +307,7 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
             async def grouped_create(request: Request, caller: Caller, body: Any) -> Any:
                 make, answer = creation(request, caller, body)
                 group = request.app.state.group_commit
-                result = await group.run(make, answer)
+                result = await group.run(caller.tenant_id, make, answer)
                 return ok(request, result, status=201)
 
             _signature(
