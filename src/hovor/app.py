@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import uuid
@@ -251,6 +252,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("blob reaper failed at start; will retry")
         checkpoints = asyncio.create_task(_checkpoint_periodically(app))
         sweeps = asyncio.create_task(_sweep_periodically(app))
+        # What exists now (modules, the routes, the models' machinery) lives as long as the
+        # process: out of the collector's sight, the collections that every large page of rows
+        # sets off no longer walk it each time.
+        gc.collect()
+        gc.freeze()
         worker = None
         if settings.jobs_in_process:
             worker = Worker(env_of(app.state))

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -117,6 +118,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             hide_parameters=True,  # errors and logs must not carry the values (personal data)
             json_serializer=_json,
+            json_deserializer=orjson.loads,  # the same values as json.loads, in a fraction of the time
             connect_args={"check_same_thread": False, "isolation_level": None, "factory": _SQLiteConnection},
             pool_size=POOL_SIZE,
             max_overflow=0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -17,14 +18,23 @@ def _tz(request: Request) -> str:
     return str(request.app.state.settings.timezone)
 
 
+class Envelope(JSONResponse):
+    """JSON rendered by orjson: the same compact UTF-8 as the standard library's, several times
+    faster on a page of a hundred records. Keys that are not strings are written as strings, as
+    the standard library does."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 def ok(request: Request, result: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse({"error": [], "result": result, "_time": now_wire(_tz(request))}, status_code=status)
+    return Envelope({"error": [], "result": result, "_time": now_wire(_tz(request))}, status_code=status)
 
 
 def error_response(
     request: Request, status: int, error: Any, headers: dict[str, str] | None = None
 ) -> Response:
-    return JSONResponse(
+    return Envelope(
         {"error": error, "result": None, "_time": now_wire(_tz(request))}, status_code=status, headers=headers
     )
 

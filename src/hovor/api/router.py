@@ -117,7 +117,7 @@ def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     hovor.api.flat)."""
     key = _key(resource, raw_key)
     stmt = _read_statement(resource.endpoint, _rights(caller))
-    found = plan_for(resource).objects(session.connection().execute(stmt, {"key": key}))
+    found = plan_for(resource).fetch(session.connection(), stmt, {"key": key})
     if not found:
         raise NotFound("Record not found.")
     return found[0]
@@ -163,7 +163,7 @@ def list_result(
     found = {}
     if keys:
         stmt = _by_keys(resource.endpoint, _rights(caller))
-        found = {obj.name: obj for obj in plan_for(resource).objects(conn.execute(stmt, {"keys": keys}))}
+        found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": keys})}
     rows = [resource.serialize(found[k], ctx) for k in keys if k in found]
     if query.fields is not None:
         wanted = query.fields

@@ -25,7 +25,8 @@ def valid_zone(name: str) -> bool:
 def to_wire(value: dt.datetime | None, tz: str) -> str | None:
     if value is None:
         return None
-    return value.astimezone(zone(tz)).strftime(WIRE_FORMAT)
+    # WIRE_FORMAT, by the faster route: ISO 8601 with a space, cut before fractions and offset.
+    return value.astimezone(zone(tz)).isoformat(" ")[:19]
 
 
 def from_wire(text: str, tz: str) -> dt.datetime:
