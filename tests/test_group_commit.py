@@ -314,3 +314,37 @@ def test_groups_never_exceed_their_size(client: Any, tenant: TenantFixture, app:
     assert asyncio.run(run()) == [f"s{i}" for i in range(5)]
     # Groups never exceed their size: five members take five groups of one or two of three.
     assert (group.groups, group.members) == ((5, 5) if size == 1 else (2, 5))
+
+
+def test_grouped_answers_hide_what_each_caller_may_not_see(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """The hidden fields are looked up once per group, and each member's answer is still shaped
+    for its own caller."""
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=tenant.h())
+    for name, hidden in (("topic", False), ("internal", True)):
+        r = client.post(
+            "/api/v6/formFields.json",
+            json={"object_type": "activities", "name": name, "title": name, "type": "text", "hidden": hidden},
+            headers=tenant.h(),
+        )
+        assert r.status_code == 201, r.text
+    body = {
+        "queue": "100",
+        "direction": "in",
+        "customFields": {"topic": ["billing"], "internal": ["note"]},
+    }
+    roles = ["integration", "admin", "integration", "admin"]
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hovor") as c:
+            sends = [c.post("/api/v6/activitiesCall.json", json=body, headers=tenant.h(r)) for r in roles]
+            return list(await asyncio.gather(*sends))
+
+    answers = [data(r) for r in asyncio.run(send_all())]
+    for role, answer in zip(roles, answers, strict=True):
+        shown = (
+            {"topic": ["billing"]} if role == "integration" else {"topic": ["billing"], "internal": ["note"]}
+        )
+        assert answer["customFields"] == shown, role

@@ -161,10 +161,10 @@ class GroupCommit:
     def _together(self, group: list[_Member]) -> Exception | None:
         session = self._new_session()
         try:
-            with memoizing(session):
+            with memoizing(session):  # a queue, a form, hidden fields: looked up once per group
                 records = [member.create(session) for member in group]
-            session.flush()  # every member's rows in as few statements as the ORM can
-            results = [member.answer(session, record) for member, record in zip(group, records, strict=True)]
+                session.flush()  # every member's rows in as few statements as the ORM can
+                results = [m.answer(session, record) for m, record in zip(group, records, strict=True)]
             session.commit()
         except Exception as exc:
             _quietly(session.rollback)

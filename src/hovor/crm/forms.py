@@ -243,7 +243,11 @@ def hidden_fields_preparer(object_type: str) -> Any:
 
     def prepare(session: Session, ctx: Any) -> None:
         if not ctx.caller.can("crm:forms:update"):
-            ctx.cache["hidden"] = hidden_field_names(session, ctx.caller.tenant_id, object_type)
+            tenant_id = ctx.caller.tenant_id
+            key = ("hidden", tenant_id, object_type)  # once for a whole group of creates
+            ctx.cache["hidden"] = memo(
+                session, key, lambda: hidden_field_names(session, tenant_id, object_type)
+            )
 
     return prepare
 
