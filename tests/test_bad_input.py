@@ -95,3 +95,47 @@ def test_unknown_endpoint_and_method(client: Any, tenant: TenantFixture) -> None
     assert r.status_code == 404 and r.json()["error"] == ["No such endpoint."]
     r = client.patch("/api/v6/contacts.json", headers=tenant.h())
     assert r.status_code == 405 and r.json()["result"] is None
+
+
+@pytest.mark.parametrize(
+    "value", [b"NaN", b"Infinity", b"-Infinity", b"18446744073709551616", b"-9223372036854775809"]
+)
+def test_numbers_json_does_not_have_are_refused_everywhere(
+    client: Any, tenant: TenantFixture, value: bytes
+) -> None:
+    """Python's JSON parser takes NaN, Infinity and integers of any size; free-form fields (a
+    queue's extra v6 options) would keep them, and then neither database nor client could."""
+    body = b'{"name": "200", "title": "Sales", "type": "in", "options": {"weight": ' + value + b"}}"
+    r = client.post(
+        "/api/v6/queues.json", content=body, headers={**tenant.h(), "content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["form"]["body"] == [
+        "Numbers must be finite and fit in 64 bits (no NaN or Infinity)."
+    ]
+    assert client.get("/api/v6/queues/200.json", headers=tenant.h()).status_code == 404
+    fine = body.replace(value, b"9223372036854775807")
+    r = client.post(
+        "/api/v6/queues.json", content=fine, headers={**tenant.h(), "content-type": "application/json"}
+    )
+    assert r.status_code == 201, r.text
+    assert data(r)["options"]["weight"] == 2**63 - 1
+
+
+def test_a_stored_number_beyond_64_bits_still_reads(client: Any, tenant: TenantFixture, app: Any) -> None:
+    """Written before the rule above (or by hand): the answer still carries it exactly."""
+    from sqlalchemy import update
+
+    from hovor.activities.models import Queue
+    from hovor.db import unit_of_work
+
+    client.post("/api/v6/queues.json", json={"name": "300", "title": "L", "type": "in"}, headers=tenant.h())
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(
+            update(Queue)
+            .where(Queue.tenant_id == "acme", Queue.name == "300")
+            .values(options={"record_calls": True, "big": 2**70})
+        )
+    r = client.get("/api/v6/queues/300.json", headers=tenant.h())
+    assert r.status_code == 200, r.text
+    assert b'"big":1180591620717411303424' in r.content

@@ -342,7 +342,11 @@ def test_grouped_answers_hide_what_each_caller_may_not_see(
             sends = [c.post("/api/v6/activitiesCall.json", json=body, headers=tenant.h(r)) for r in roles]
             return list(await asyncio.gather(*sends))
 
+    grouping = app.state.group_commit
+    groups, members = grouping.groups, grouping.members
     answers = [data(r) for r in asyncio.run(send_all())]
+    assert grouping.members - members == 4
+    assert grouping.groups - groups < 4  # some of them shared a group
     for role, answer in zip(roles, answers, strict=True):
         shown = (
             {"topic": ["billing"]} if role == "integration" else {"topic": ["billing"], "internal": ["note"]}

@@ -218,6 +218,20 @@ async def _checkpoint_periodically(app: FastAPI) -> None:
             log.exception("signing audit checkpoints failed; will retry")
 
 
+_FROZEN = False
+
+
+def _freeze_startup_heap() -> None:
+    """What exists once the first app has started (modules, routes, the models' machinery) lives
+    as long as the process: out of the collector's sight, the collections that every large page
+    of rows sets off no longer walk it each time. Once per process."""
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Importing the domain APIs registers their resources; it happens here, not at package import.
@@ -252,11 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("blob reaper failed at start; will retry")
         checkpoints = asyncio.create_task(_checkpoint_periodically(app))
         sweeps = asyncio.create_task(_sweep_periodically(app))
-        # What exists now (modules, the routes, the models' machinery) lives as long as the
-        # process: out of the collector's sight, the collections that every large page of rows
-        # sets off no longer walk it each time.
-        gc.collect()
-        gc.freeze()
+        _freeze_startup_heap()
         worker = None
         if settings.jobs_in_process:
             worker = Worker(env_of(app.state))

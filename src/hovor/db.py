@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Boolean, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -84,8 +83,9 @@ def _lower(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
-    # Text as text, not \u escapes: "Nováková" must be findable inside custom-field values.
-    return json.dumps(value, ensure_ascii=False)
+    # Text as text, not \u escapes: "Nováková" must be findable inside custom-field values. No
+    # NaN or Infinity: they are not JSON, and PostgreSQL's JSONB refuses them.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -118,7 +118,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             hide_parameters=True,  # errors and logs must not carry the values (personal data)
             json_serializer=_json,
-            json_deserializer=orjson.loads,  # the same values as json.loads, in a fraction of the time
             connect_args={"check_same_thread": False, "isolation_level": None, "factory": _SQLiteConnection},
             pool_size=POOL_SIZE,
             max_overflow=0,

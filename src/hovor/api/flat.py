@@ -13,6 +13,7 @@ The plan (the joins and column labels) is built once per resource from its ``eag
 from __future__ import annotations
 
 import keyword
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -76,7 +77,10 @@ class FlatPlan:
                     raise ValueError(f"{model.__name__}: {attr!r} cannot be an attribute name")
         self.nodes = tuple(nodes)
         self.columns = tuple(selected)
-        self._builders: dict[str, Callable[[Sequence[Any]], list[Any]]] = {}
+        # Per dialect object: its result processors belong to its engine's settings.
+        self._builders: weakref.WeakKeyDictionary[Any, Callable[[Sequence[Any]], list[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
         stmt = select(*selected).select_from(model)
         for join in joins:
             stmt = stmt.outerjoin(join)
@@ -93,12 +97,15 @@ class FlatPlan:
         result = conn.execute(stmt, params)
         try:
             cursor = result.cursor
-            rows = cursor.fetchall()
-            build = self._builders.get(conn.dialect.name)
-            if build is None:
-                build = self._builders[conn.dialect.name] = self._builder(conn.dialect, cursor.description)
+            description = cursor.description
+            # Through SQLAlchemy's fetch strategy (a buffered one may hold rows read ahead), which
+            # also turns driver errors into SQLAlchemy's; the rows it returns are the driver's.
+            rows = result.cursor_strategy.fetchall(result, cursor)
         finally:
             result.close()
+        build = self._builders.get(conn.dialect)
+        if build is None:
+            build = self._builders[conn.dialect] = self._builder(conn.dialect, description)
         return build(rows)
 
     def _builder(self, dialect: Any, description: Any) -> Callable[[Sequence[Any]], list[Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -71,13 +72,38 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+INT64 = 2**63
+
+
+def _unportable_number(value: Any) -> bool:
+    """NaN, the infinities and integers beyond 64 bits: JSON has no such values (Python's parser
+    takes them anyway), the databases and clients cannot all hold them, and free-form fields (a
+    queue's extra options) would keep them as given."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int):
+        return not -INT64 <= value < INT64
+    if isinstance(value, dict):
+        return any(_unportable_number(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_unportable_number(v) for v in value)
+    return False
+
+
 class NoNulModel(BaseModel):
-    """A request body whose text may not hold NUL characters: PostgreSQL cannot store them, and
-    both databases must answer the same input the same way."""
+    """A request body whose text may not hold NUL characters and whose numbers are plain JSON
+    numbers: PostgreSQL cannot store NUL, and both databases must answer the same input the same
+    way."""
 
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
         if _has_nul(data):
             raise PydanticCustomError("nul_character", "Text may not contain NUL characters.")
+        if _unportable_number(data):
+            raise PydanticCustomError(
+                "unportable_number", "Numbers must be finite and fit in 64 bits (no NaN or Infinity)."
+            )
         return data
