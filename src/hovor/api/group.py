@@ -7,11 +7,10 @@ many at once. So a create of a feed-like resource (one that also offers ``batch.
 open its own transaction. Its request joins its tenant's queue on the event loop and waits there;
 while no group of that tenant is running, a task takes every create waiting (up to
 :data:`MAX_GROUP`), runs them one after another in one session in the thread pool, commits once
-and hands each request its own answer. Tenants have queues of their own, so one tenant whose
-audit chain is busy (a long job holding its lock) does not hold up another's feed.
-Requests that arrive meanwhile wait for the next group, as they would have waited for the
-database's write lock anyway, but without holding a thread each: a group costs one trip to the
-thread pool, not one per record.
+and hands each request its own answer. Requests that arrive meanwhile wait for the next group,
+as they would have waited for the database's write lock anyway, but without holding a thread
+each: a group costs one trip to the thread pool, not one per record. Tenants have queues of their
+own, so one tenant whose audit chain is busy (a long job holding its lock) holds up no other feed.
 
 - A lone request runs at once: there is no timer and no added wait.
 - Each member's answer is what it would have been alone. Members run in arrival order, each
