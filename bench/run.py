@@ -625,7 +625,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP load run")
     parser.add_argument("-n", type=int, default=200, help="operations for latency scenarios")
     parser.add_argument("--reps", type=int, default=3, help="subjects erased in erase_subject (each way)")
-    parser.add_argument("--sweep-n", type=int, default=100_000, help="expired recordings in retention_sweep")
+    parser.add_argument(
+        "--sweep-n",
+        type=int,
+        default=None,
+        help="expired recordings in retention_sweep (default: 100,000; 2,000 on the small tenant)",
+    )
     args = parser.parse_args(argv)
     args.data_dir = data_dir_for(args.db, args.data_dir)
     meta = load_meta(args.data_dir)
