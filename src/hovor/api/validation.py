@@ -62,34 +62,33 @@ def form_from_pydantic(errors: Sequence[Any]) -> dict[str, list[str]]:
     return form
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 INT64 = 2**63
 
 
-def _unportable_number(value: Any) -> bool:
-    """NaN, the infinities and integers beyond 64 bits: JSON has no such values (Python's parser
-    takes them anyway), the databases and clients cannot all hold them, and free-form fields (a
-    queue's extra options) would keep them as given."""
+def _unstorable(value: Any) -> str | None:
+    """What in a request body no database here may receive as given, in one walk: text with a
+    NUL character (PostgreSQL cannot store it), or a number JSON does not have (NaN, the
+    infinities, integers beyond 64 bits: Python's parser takes them, and free-form fields such as
+    a queue's extra options would keep them as given)."""
+    if isinstance(value, str):
+        return "nul" if "\x00" in value else None
     if isinstance(value, bool):
-        return False
+        return None
     if isinstance(value, float):
-        return not math.isfinite(value)
+        return None if math.isfinite(value) else "number"
     if isinstance(value, int):
-        return not -INT64 <= value < INT64
+        return None if -INT64 <= value < INT64 else "number"
     if isinstance(value, dict):
-        return any(_unportable_number(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_unportable_number(v) for v in value)
-    return False
+        for k, v in value.items():
+            found = _unstorable(k) or _unstorable(v)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            found = _unstorable(v)
+            if found:
+                return found
+    return None
 
 
 class NoNulModel(BaseModel):
@@ -100,9 +99,10 @@ class NoNulModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
+        found = _unstorable(data)
+        if found == "nul":
             raise PydanticCustomError("nul_character", "Text may not contain NUL characters.")
-        if _unportable_number(data):
+        if found == "number":
             raise PydanticCustomError(
                 "unportable_number", "Numbers must be finite and fit in 64 bits (no NaN or Infinity)."
             )
