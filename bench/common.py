@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from hovor.config import Settings
+from hovor.core.config import Settings
 
 
 @dataclass(frozen=True)

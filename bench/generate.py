@@ -43,15 +43,15 @@ from hovor.auth.schemas import UserCreate
 from hovor.auth.service import issue_api_token
 from hovor.auth.users import create_user
 from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.core.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.identifiers import normalize_phone
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
 from hovor.crm.models import Account, Contact
-from hovor.db import make_engine, make_session_factory, unit_of_work
 from hovor.demo import system_caller
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket, TicketCategory
 from hovor.migrations import alembic_config
-from hovor.privacy.identifiers import normalize_phone
 from hovor.privacy.models import Identifier
 from hovor.tenancy.models import Counter
 from hovor.tenancy.service import create_tenant

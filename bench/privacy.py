@@ -55,8 +55,8 @@ def make_person(factory: Any, files: Any, n: int) -> Person:
         TranscriptSegment,
         WebItem,
     )
+    from hovor.core.db import new_name, unit_of_work
     from hovor.crm.models import Contact
-    from hovor.db import new_name, unit_of_work
     from hovor.helpdesk.models import Ticket, TicketCategory
     from hovor.privacy.models import Identifier
     from hovor.tenancy.models import Counter
@@ -245,7 +245,7 @@ def _hovor_erase(env: Any, person: Person) -> tuple[float, float]:
     """(the erasure job's seconds, the compaction job's seconds: PostgreSQL only, else 0)."""
     from sqlalchemy import update
 
-    from hovor.db import unit_of_work, utcnow
+    from hovor.core.db import unit_of_work, utcnow
     from hovor.jobs import service as jobs
     from hovor.jobs.models import DONE, QUEUED, Job
 
@@ -359,7 +359,7 @@ def erase_subject(args: argparse.Namespace) -> dict[str, Any]:
     included; baseline: the same changes as hand-written SQL and file operations."""
     from bench.run import Raw
     from hovor.audit.keys import signing_key
-    from hovor.db import make_engine, make_session_factory
+    from hovor.core.db import make_engine, make_session_factory
     from hovor.files.service import Files
     from hovor.jobs.service import Env
     from hovor.privacy.erasure import free_text_columns
@@ -414,8 +414,8 @@ def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
     """Every record of one person found from all their identifiers (phones, e-mails, name), through
     the resolver; baseline: the same indexed lookups by hand in SQL."""
     from bench.run import Raw, timed
+    from hovor.core.db import make_engine, make_session_factory
     from hovor.crm.models import Contact
-    from hovor.db import make_engine, make_session_factory
     from hovor.demo import system_caller
     from hovor.privacy.models import Identifier
     from hovor.privacy.resolver import resolve
@@ -521,7 +521,7 @@ def _plant_expired_recordings(factory: Any, files: Any, n: int) -> list[tuple[st
 
     from hovor.activities.audio import synth_wav
     from hovor.activities.models import Activity, CallItem, Recording
-    from hovor.db import unit_of_work
+    from hovor.core.db import unit_of_work
     from hovor.files.models import Blob
     from hovor.tenancy.models import Tenant
 
@@ -639,7 +639,7 @@ def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from bench.common import load_meta
     from bench.run import Raw, contact_reads, free_port, hovor_server, wrk
     from hovor.audit.keys import signing_key
-    from hovor.db import make_engine, make_session_factory
+    from hovor.core.db import make_engine, make_session_factory
     from hovor.files.service import Files
     from hovor.jobs.service import Env
 
@@ -651,7 +651,7 @@ def retention_sweep(args: argparse.Namespace) -> dict[str, Any]:
     files = Files(settings)
     env = Env(settings, factory, files, signing_key(settings), engine)
     sqlite = args.db.startswith("sqlite")
-    from hovor.db import unit_of_work
+    from hovor.core.db import unit_of_work
     from hovor.tenancy.service import set_recordings_ceiling
 
     with unit_of_work(factory) as s:  # the platform operator's ceiling, as a contract would set it

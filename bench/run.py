@@ -419,7 +419,7 @@ def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
     """Every record carrying one phone number, through the resolver service; baseline: the same
     indexed lookups written by hand in SQL."""
     import hovor.models
-    from hovor.db import make_engine, make_session_factory
+    from hovor.core.db import make_engine, make_session_factory
     from hovor.demo import system_caller
     from hovor.privacy.resolver import resolve
 

@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from hovor.app import create_app  # noqa: E402
 from hovor.auth.service import issue_api_token  # noqa: E402
-from hovor.config import Settings, get_settings  # noqa: E402
-from hovor.db import Base, unit_of_work  # noqa: E402
+from hovor.core.config import Settings, get_settings  # noqa: E402
+from hovor.core.db import Base, unit_of_work  # noqa: E402
 from hovor.demo import system_caller  # noqa: E402
 from hovor.migrations import alembic_config  # noqa: E402
 from hovor.models import Base as _models  # noqa: E402,F401

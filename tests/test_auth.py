@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from conftest import TenantFixture, data
 from hovor.auth.models import Token, User
 from hovor.auth.passwords import hash_password
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
 
 PASSWORD = "correct horse 1"
 
@@ -137,8 +137,8 @@ def test_timestamps_follow_the_tenant_zone(client: Any, app: Any) -> None:
 def test_caller_cache_reuses_then_forgets() -> None:
     import time as _time
 
-    from hovor.auth.caller import Caller
     from hovor.auth.service import CallerCache
+    from hovor.core.caller import Caller
 
     cache = CallerCache(ttl=0.3)
     caller = Caller("t", "u", "admin", frozenset(), None, "Europe/Prague", "CZ", token_hash="h1")

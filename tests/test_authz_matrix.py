@@ -15,8 +15,8 @@ from sqlalchemy import delete
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
 from hovor.audit import log as audit
-from hovor.auth.permissions import BUILTIN_ROLES
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
+from hovor.core.permissions import BUILTIN_ROLES
 from hovor.demo import system_caller
 from hovor.edge.models import FirewallRule
 from hovor.jobs import service as jobs

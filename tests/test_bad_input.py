@@ -127,7 +127,7 @@ def test_a_stored_number_beyond_64_bits_still_reads(client: Any, tenant: TenantF
     from sqlalchemy import update
 
     from hovor.activities.models import Queue
-    from hovor.db import unit_of_work
+    from hovor.core.db import unit_of_work
 
     client.post("/api/v6/queues.json", json={"name": "300", "title": "L", "type": "in"}, headers=tenant.h())
     with unit_of_work(app.state.session_factory) as s:

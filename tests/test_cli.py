@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hovor.app import create_app
-from hovor.config import Settings, get_settings
+from hovor.core.config import Settings, get_settings
 
 
 def hovor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -183,7 +183,7 @@ def test_serve_refuses_plain_http_on_a_public_address(env: dict[str, str]) -> No
 def test_reset_totp_ends_sign_ins_and_sets_up_again(env: dict[str, str]) -> None:
     from hovor.auth import totp
     from hovor.auth.models import User
-    from hovor.db import unit_of_work
+    from hovor.core.db import unit_of_work
 
     assert hovor(env, "tenant", "create", "kc-brno", "--title", "KC Brno").returncode == 0
     made = hovor(

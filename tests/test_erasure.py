@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from conftest import make_tenant, migrated_url
 from erasure_data import EMAIL, FIRST, LAST, NEEDLES, build
 from hovor.app import create_app
-from hovor.config import Settings
+from hovor.core.config import Settings
 from hovor.jobs.models import Job
 from hovor.privacy.erasure import verify_certificate
 from hovor.privacy.models import Tombstone

@@ -21,7 +21,7 @@ from conftest import CREATED, PG_BASE, _dsn, make_tenant, migrated_url
 from erasure_data import build
 from hovor.app import create_app
 from hovor.audit.models import AuditEntry
-from hovor.config import Settings
+from hovor.core.config import Settings
 from hovor.jobs.models import Job
 from hovor.privacy.models import Tombstone
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hovor.config import Settings
-from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.config import Settings
+from hovor.core.db import make_engine, make_session_factory, unit_of_work
 from hovor.files import crypto
 from hovor.files.models import Blob, TenantKey
 from hovor.files.service import ByteRange, Files, Unreadable, parse_range
@@ -126,7 +126,7 @@ def test_tenant_keys_are_wrapped_by_the_master_key(files_env: Any) -> None:
 
 
 def test_upload_limit(files_env: Any) -> None:
-    from hovor.api.errors import PayloadTooLarge
+    from hovor.core.errors import PayloadTooLarge
 
     settings, factory = files_env
     with pytest.raises(PayloadTooLarge), unit_of_work(factory) as s:
@@ -194,8 +194,8 @@ CRASH_SCRIPT = textwrap.dedent(
     """
     import sys
     import hovor.models  # noqa: F401
-    from hovor.config import Settings
-    from hovor.db import make_engine, make_session_factory, unit_of_work
+    from hovor.core.config import Settings
+    from hovor.core.db import make_engine, make_session_factory, unit_of_work
     from hovor.files.models import Blob
     from hovor.files.service import Files
     from sqlalchemy import select

@@ -17,12 +17,12 @@ from hovor.activities.models import Activity, CallItem, Queue
 from hovor.activities.schemas import QueueCreate
 from hovor.activities.service import create_queue
 from hovor.api.deps import write_session
-from hovor.api.errors import ValidationFailed
 from hovor.api.group import GroupCommit
 from hovor.audit import log as audit
 from hovor.audit.chain import verify_tenant
 from hovor.audit.log import lock_key
 from hovor.audit.models import AuditEntry
+from hovor.core.errors import ValidationFailed
 from hovor.demo import system_caller
 
 

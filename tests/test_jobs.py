@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from conftest import _truncate, make_tenant
-from hovor.db import unit_of_work, utcnow
+from hovor.core.db import unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 

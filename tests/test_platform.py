@@ -16,7 +16,7 @@ from hovor.audit.models import AuditEntry
 from hovor.auth import platform, totp
 from hovor.auth.models import PlatformOperator
 from hovor.auth.passwords import hash_password
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
 from hovor.edge.models import FirewallBan, FirewallRule
 from hovor.edge.store import Policy, _ban, _snapshot
 

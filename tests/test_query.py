@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from conftest import TenantFixture, data
-from hovor.api.errors import BadRequest
 from hovor.api.query import parse_brackets
+from hovor.core.errors import BadRequest
 
 PEOPLE = [
     ("Jana", "Nováková", "první"),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from audiofiles import mp3, ogg_opus
 from conftest import TenantFixture, data
 from hovor.activities.audio import synth_wav
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
 from hovor.files.models import Blob
 from hovor.files.stores import LocalStore
 

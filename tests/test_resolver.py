@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from conftest import TenantFixture, data
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
 from hovor.demo import system_caller
 from hovor.privacy.models import Identifier
 from hovor.privacy.resolver import resolve

@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from conftest import _truncate, make_tenant, migrated_url
 from hovor.activities.audio import synth_wav
 from hovor.app import create_app
-from hovor.config import Settings
-from hovor.db import unit_of_work
+from hovor.core.config import Settings
+from hovor.core.db import unit_of_work
 from hovor.jobs import service as jobs
 from hovor.privacy import retention
 from hovor.tenancy.service import set_recordings_ceiling
@@ -303,7 +303,7 @@ def test_the_cutoff_is_utc_whatever_the_database_session_zone(quiet: Any, app: A
     """Half an hour either side of a queue's retention, swept over connections in New York time."""
     from sqlalchemy import event
 
-    from hovor.db import make_engine, make_session_factory
+    from hovor.core.db import make_engine, make_session_factory
 
     client, tenant, env = quiet
     h = tenant.h()

@@ -18,7 +18,7 @@ from conftest import _truncate, make_tenant
 from erasure_data import EMAIL, LAST, build, data
 from hovor.audit import prune
 from hovor.audit.chain import sign_checkpoints, verify_tenant
-from hovor.db import unit_of_work, utcnow
+from hovor.core.db import unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.privacy import policies, retention
 from hovor.tenancy.service import set_contract_retention

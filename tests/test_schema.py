@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 
-from hovor.config import Settings
-from hovor.db import Base, make_engine
-from hovor.privacy.registry import Category, Erasure, op, pd, unclassified
+from hovor.core.config import Settings
+from hovor.core.db import Base, make_engine
+from hovor.core.personal_data import Category, Erasure, not_personal, personal, unclassified
 
 
 def test_models_and_migrations_do_not_drift(db_url: str) -> None:
@@ -34,8 +34,8 @@ def test_an_unclassified_column_is_caught() -> None:
     Table(
         "calls",
         md,
-        Column("id", Integer, primary_key=True, info=op()),
-        Column("clid", String, info=pd(Category.PHONE)),
+        Column("id", Integer, primary_key=True, info=not_personal()),
+        Column("clid", String, info=personal(Category.PHONE)),
         Column("caller_name", String),
     )
     assert unclassified(md) == ["calls.caller_name"]
@@ -43,7 +43,7 @@ def test_an_unclassified_column_is_caught() -> None:
 
 def test_keeping_personal_data_needs_a_reason() -> None:
     with pytest.raises(ValueError, match="reason"):
-        pd(Category.PHONE, erasure=Erasure.KEEP)
+        personal(Category.PHONE, erasure=Erasure.KEEP)
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_sqlite_writers_queue_and_readers_do_not_wait(tmp_path: Path) -> None:
     import threading
     import time
 
-    from hovor.db import make_session_factory, unit_of_work
+    from hovor.core.db import make_session_factory, unit_of_work
 
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with engine.begin() as conn:
@@ -138,7 +138,7 @@ def test_sqlite_writers_queue_and_readers_do_not_wait(tmp_path: Path) -> None:
 
 def test_postgresql_keeps_no_statistics_of_personal_data(engine: Any, backend: str) -> None:
     """ANALYZE would copy sample values of these columns into pg_statistic, out of erasure's reach."""
-    from hovor.privacy.registry import without_statistics
+    from hovor.core.personal_data import without_statistics
 
     wanted = set(without_statistics(Base.metadata))
     assert ("crm_contacts", "lastname") in wanted and ("messages", "text") in wanted

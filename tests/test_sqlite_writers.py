@@ -1,4 +1,4 @@
-"""SQLite writers queue on locks of hovor's (hovor.db): in-process first, then on a file lock
+"""SQLite writers queue on locks of hovor's (hovor.core.db): in-process first, then on a file lock
 shared by every hovor process on the same database, held until COMMIT or ROLLBACK has run."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-import hovor.db
-from hovor.db import make_engine, make_session_factory, unit_of_work
+import hovor.core.db
+from hovor.core.db import make_engine, make_session_factory, unit_of_work
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_writer_that_waits_too_long_is_refused_and_the_queue_moves_on(
     database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, path = database
-    monkeypatch.setattr(hovor.db, "WRITE_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(hovor.core.db, "WRITE_WAIT_SECONDS", 0.3)
     other = os.open(f"{path}.writers", os.O_RDWR | os.O_CREAT)
     fcntl.flock(other, fcntl.LOCK_EX)
     factory = make_session_factory(engine)
@@ -147,7 +147,7 @@ def test_a_failure_while_queueing_leaves_no_lock_behind(
 
     factory = make_session_factory(engine)
     with monkeypatch.context() as patch:
-        patch.setattr(hovor.db.WriterFileLock, "acquire", broken)
+        patch.setattr(hovor.core.db.WriterFileLock, "acquire", broken)
         with pytest.raises(OSError), unit_of_work(factory) as session:
             session.execute(text("INSERT INTO t VALUES (1)"))
     started = time.monotonic()
@@ -164,7 +164,7 @@ def test_without_a_usable_lock_file_writers_fall_back_to_sqlites_lock(
     def refused(self: Any) -> int:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(hovor.db.WriterFileLock, "_open", refused)
+    monkeypatch.setattr(hovor.core.db.WriterFileLock, "_open", refused)
     engine = make_engine(f"sqlite:///{tmp_path / 'ro.db'}")
     factory = make_session_factory(engine)
     for n in range(2):

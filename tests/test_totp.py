@@ -12,7 +12,7 @@ from conftest import TenantFixture, data
 from hovor.audit.models import AuditEntry
 from hovor.auth import totp
 from hovor.auth.models import Token, User
-from hovor.db import unit_of_work, utcnow
+from hovor.core.db import unit_of_work, utcnow
 
 PASSWORD = "correct horse 1"
 

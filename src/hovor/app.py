@@ -22,11 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hovor import __version__
 from hovor.api.deps import write_session
 from hovor.api.envelope import error_response, ok
-from hovor.api.errors import ApiError, PayloadTooLarge
 from hovor.api.group import GroupCommit
-from hovor.api.validation import form_from_pydantic
-from hovor.config import Settings, get_settings
-from hovor.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.config import Settings, get_settings
+from hovor.core.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.errors import ApiError, PayloadTooLarge
+from hovor.core.validation import form_from_pydantic
 from hovor.edge import firewall
 from hovor.edge.firewall import Firewall
 from hovor.edge.tls import HSTS

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit import log as audit
-from hovor.config import get_settings
-from hovor.db import make_engine, make_session_factory, unit_of_work, utcnow
+from hovor.core.config import get_settings
+from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 
 app = typer.Typer(
     help="hovor: contact-centre data platform with GDPR built in.",
@@ -112,7 +112,7 @@ def tenant_create(
     ] = None,
 ) -> None:
     """Create a tenant with its built-in roles and rights."""
-    from hovor.api.errors import ApiError
+    from hovor.core.errors import ApiError
     from hovor.tenancy.service import create_tenant
 
     try:
@@ -145,7 +145,7 @@ def tenant_retention(
     ] = None,
 ) -> None:
     """Change a tenant's retention ceilings (the platform operator's, under the contract)."""
-    from hovor.api.errors import ApiError
+    from hovor.core.errors import ApiError
     from hovor.tenancy.service import set_contract_retention, set_recordings_ceiling
 
     if recordings_days is None and contract_days is None:
@@ -189,9 +189,9 @@ def user_create(
     ] = None,
 ) -> None:
     """Create a user of a tenant."""
-    from hovor.api.errors import ApiError
     from hovor.auth.schemas import UserCreate
     from hovor.auth.users import create_user
+    from hovor.core.errors import ApiError
     from hovor.demo import system_caller
 
     generated = password is None
@@ -221,9 +221,9 @@ def user_token(
     days: Annotated[int | None, typer.Option(help="Lifetime in days (default from settings).")] = None,
 ) -> None:
     """Issue a long-lived API token for a user (an integration, usually). Printed once."""
-    from hovor.api.errors import ApiError
     from hovor.auth.models import User
     from hovor.auth.service import issue_api_token
+    from hovor.core.errors import ApiError
 
     settings = get_settings()
     try:
@@ -275,8 +275,8 @@ def operator_create(
 def operator_totp(name: Annotated[str, typer.Argument(help="Staff login.")]) -> None:
     """Set up (or replace) a staff account's second factor; prints the secret to add to an
     authenticator app. Staff sign in over the network only with it."""
-    from hovor.api.errors import ApiError
     from hovor.auth import platform, totp
+    from hovor.core.errors import ApiError
 
     with unit_of_work(_factory()) as session:
         try:
@@ -316,8 +316,8 @@ def privacy_schema(
     import json
 
     import hovor.models
+    from hovor.core.personal_data import Category, iter_columns
     from hovor.crm.forms import FIELD_CATEGORY
-    from hovor.privacy.registry import Category, iter_columns
 
     table = Table(
         "table", "column", "category", "whose", "erasure", "why kept", title="Personal-data registry"

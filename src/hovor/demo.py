@@ -21,15 +21,15 @@ from rich.progress import track
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit import log as audit
-from hovor.auth.caller import Caller
 from hovor.auth.models import Role
 from hovor.auth.schemas import UserCreate
 from hovor.auth.service import issue_api_token
 from hovor.auth.users import create_user
-from hovor.config import Settings
+from hovor.core.caller import Caller
+from hovor.core.config import Settings
+from hovor.core.db import unit_of_work
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
-from hovor.db import unit_of_work
 from hovor.files.service import Files
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import create_tenant

@@ -4,8 +4,8 @@ from hovor.activities import models as activities_models
 from hovor.audit import models as audit_models
 from hovor.auth import models as auth_models
 from hovor.campaigns import models as campaigns_models
+from hovor.core.db import Base
 from hovor.crm import models as crm_models
-from hovor.db import Base
 from hovor.edge import models as edge_models
 from hovor.files import models as files_models
 from hovor.helpdesk import models as helpdesk_models

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, ValidationFailed
-from hovor.api.wire import from_wire
-from hovor.auth.caller import Caller
 from hovor.auth.models import User
-from hovor.auth.scope import get_visible
-from hovor.db import new_name, utcnow
-from hovor.privacy.identifiers import normalize_phone
+from hovor.core.caller import Caller
+from hovor.core.db import new_name, utcnow
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.identifiers import normalize_phone
+from hovor.core.scope import get_visible
+from hovor.core.wire import from_wire
 from hovor.tenancy.models import Counter
 
 

@@ -35,20 +35,20 @@ from hovor.activities.models import (
 )
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.api.resource import REGISTRY, Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.router import after_shredding, load_visible, reload
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
-from hovor.api.validation import form_from_pydantic
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
-from hovor.auth.caller import Caller
-from hovor.auth.scope import AnyOf, Via
+from hovor.core.caller import Caller
+from hovor.core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
+from hovor.core.identifiers import normalize_email
+from hovor.core.scope import AnyOf, Via
+from hovor.core.validation import form_from_pydantic
+from hovor.core.wire import to_wire
 from hovor.crm.forms import hidden_fields_preparer
 from hovor.files.models import Blob
 from hovor.files.service import Files, Unreadable, parse_range
 from hovor.helpdesk.models import Ticket
-from hovor.privacy.identifiers import normalize_email
 
 router = APIRouter()
 ACTIVITY_SCOPE = {"queue": Activity.queue}

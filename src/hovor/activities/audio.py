@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from hovor.api.errors import ValidationFailed
+from hovor.core.errors import ValidationFailed
 
 NOT_AUDIO = "Not a WAV, MP3 or OGG recording."
 

@@ -13,9 +13,9 @@ from sqlalchemy import Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.auth.models import User
+from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.crm.models import AuditStamps, Contact
-from hovor.db import Base, JSONType, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
 
 STATS = "kept for statistics after anonymization"
 
@@ -23,12 +23,14 @@ STATS = "kept for statistics after anonymization"
 class Queue(AuditStamps, Base):
     __tablename__ = "queues"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("queue number"))
-    title: Mapped[str] = mapped_column(String(255), info=op("queue label"))
-    type: Mapped[str] = mapped_column(String(16), info=op())
-    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=op("queue settings"))
-    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("queue number"))
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("queue label"))
+    type: Mapped[str] = mapped_column(String(16), info=not_personal())
+    options: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, info=not_personal("queue settings")
+    )
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
 
 def _of_activity(column: str = "name") -> ForeignKeyConstraint:
@@ -56,33 +58,35 @@ class Activity(AuditStamps, Base):
         Index("ix_activities_tenant_record", "tenant_id", "record"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    type: Mapped[str] = mapped_column(String(16), info=op("CALL | EMAIL | CHAT | SMS | FBM | COMMENT"))
-    queue: Mapped[str | None] = mapped_column(String(64), info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    type: Mapped[str] = mapped_column(
+        String(16), info=not_personal("CALL | EMAIL | CHAT | SMS | FBM | COMMENT")
+    )
+    queue: Mapped[str | None] = mapped_column(String(64), info=not_personal())
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "handling operator; " + STATS)
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "handling operator; " + STATS)
     )
     contact: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.RECORD_LINK, erasure=Erasure.NULL)
+        String(64), info=personal(Category.RECORD_LINK, erasure=Erasure.NULL)
     )
-    ticket: Mapped[int | None] = mapped_column(Integer, info=op())
-    record: Mapped[str | None] = mapped_column(String(64), info=op())
+    ticket: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    record: Mapped[str | None] = mapped_column(String(64), info=not_personal())
     title: Mapped[str | None] = mapped_column(
-        String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT)
+        String(1000), info=personal(Category.TEXT, erasure=Erasure.REDACT_TEXT)
     )
-    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.NULL))
-    action: Mapped[str] = mapped_column(String(16), default="CLOSE", info=op())
-    important: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op(STATS))
-    time_open: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op(STATS))
-    time_close: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op(STATS))
-    duration: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
-    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    description: Mapped[str | None] = mapped_column(Text, info=personal(Category.TEXT, erasure=Erasure.NULL))
+    action: Mapped[str] = mapped_column(String(16), default="CLOSE", info=not_personal())
+    important: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal(STATS))
+    time_open: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    time_close: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    duration: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
     custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.FORM)
+        JSONType, default=dict, info=personal(Category.FORM)
     )
-    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
 
     queue_obj: Mapped[Queue | None] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
@@ -98,17 +102,17 @@ class CallItem(Base):
     __tablename__ = "activity_calls"
     __table_args__ = (_of_activity(), Index("ix_activity_calls_tenant_clid", "tenant_id", "clid"))
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
-    clid: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
-    did: Mapped[str | None] = mapped_column(String(32), info=op("the contact centre's own number"))
-    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
-    answered: Mapped[bool] = mapped_column(Boolean, default=False, info=op(STATS))
-    waiting_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
-    ringing_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
-    hold_time: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
-    duration: Mapped[int | None] = mapped_column(Integer, info=op(STATS))
-    disposition: Mapped[str | None] = mapped_column(String(64), info=op(STATS))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    clid: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
+    did: Mapped[str | None] = mapped_column(String(32), info=not_personal("the contact centre's own number"))
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal(STATS))
+    waiting_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    ringing_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    hold_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    duration: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    disposition: Mapped[str | None] = mapped_column(String(64), info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
     recording: Mapped[Recording | None] = relationship(
@@ -131,14 +135,16 @@ class Recording(Base):
         Index("ix_call_recordings_tenant_blob", "tenant_id", "blob"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the call activity's key"))
-    blob: Mapped[str] = mapped_column(String(64), info=pd(Category.AUDIO, erasure=Erasure.DELETE_BLOB))
-    mime: Mapped[str] = mapped_column(String(64), info=op())
-    duration: Mapped[float | None] = mapped_column(Float, info=op(STATS))
-    size: Mapped[int] = mapped_column(Integer, info=op())
-    status: Mapped[str] = mapped_column(String(16), default="Converted", info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("the call activity's key")
+    )
+    blob: Mapped[str] = mapped_column(String(64), info=personal(Category.AUDIO, erasure=Erasure.DELETE_BLOB))
+    mime: Mapped[str] = mapped_column(String(64), info=not_personal())
+    duration: Mapped[float | None] = mapped_column(Float, info=not_personal(STATS))
+    size: Mapped[int] = mapped_column(Integer, info=not_personal())
+    status: Mapped[str] = mapped_column(String(16), default="Converted", info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
 
 
 class TranscriptSegment(Base):
@@ -148,14 +154,14 @@ class TranscriptSegment(Base):
         Index("ix_call_transcripts_tenant_activity", "tenant_id", "activity", "start"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    activity: Mapped[str] = mapped_column(String(64), info=op())
-    start: Mapped[float] = mapped_column(Float, info=op("seconds from the start of the call"))
-    end: Mapped[float] = mapped_column(Float, info=op())
-    speaker: Mapped[str] = mapped_column(String(16), info=op("agent | customer"))
-    text: Mapped[str] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
-    confidence: Mapped[float | None] = mapped_column(Float, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    activity: Mapped[str] = mapped_column(String(64), info=not_personal())
+    start: Mapped[float] = mapped_column(Float, info=not_personal("seconds from the start of the call"))
+    end: Mapped[float] = mapped_column(Float, info=not_personal())
+    speaker: Mapped[str] = mapped_column(String(16), info=not_personal("agent | customer"))
+    text: Mapped[str] = mapped_column(Text, info=personal(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    confidence: Mapped[float | None] = mapped_column(Float, info=not_personal())
 
 
 class EmailItem(Base):
@@ -165,18 +171,20 @@ class EmailItem(Base):
         Index("ix_activity_emails_tenant_address", "tenant_id", "address"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
-    address: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    address: Mapped[str | None] = mapped_column(String(320), info=personal(Category.EMAIL))
     title: Mapped[str | None] = mapped_column(
-        String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT)
+        String(1000), info=personal(Category.TEXT, erasure=Erasure.REDACT_TEXT)
     )
-    text: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
-    html: Mapped[str | None] = mapped_column(Text, info=pd(Category.HTML))
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.TEXT))
-    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
-    state: Mapped[str] = mapped_column(String(16), default="SENT", info=op())
-    message_id: Mapped[str | None] = mapped_column(String(998), info=pd(Category.TEXT, erasure=Erasure.NULL))
+    text: Mapped[str | None] = mapped_column(Text, info=personal(Category.TEXT))
+    html: Mapped[str | None] = mapped_column(Text, info=personal(Category.HTML))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.TEXT))
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+    state: Mapped[str] = mapped_column(String(16), default="SENT", info=not_personal())
+    message_id: Mapped[str | None] = mapped_column(
+        String(998), info=personal(Category.TEXT, erasure=Erasure.NULL)
+    )
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
@@ -193,15 +201,17 @@ class WebItem(Base):
         Index("ix_activity_webs_tenant_title", "tenant_id", "title"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
-    title: Mapped[str | None] = mapped_column(String(255), info=pd(Category.PERSON_NAME))
-    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
-    phone: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
-    ipaddress: Mapped[str | None] = mapped_column(String(45), info=pd(Category.IP))
-    browser: Mapped[str | None] = mapped_column(String(1000), info=pd(Category.TEXT))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    title: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
+    email: Mapped[str | None] = mapped_column(String(320), info=personal(Category.EMAIL))
+    phone: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
+    ipaddress: Mapped[str | None] = mapped_column(String(45), info=personal(Category.IP))
+    browser: Mapped[str | None] = mapped_column(String(1000), info=personal(Category.TEXT))
     gdpr: Mapped[bool] = mapped_column(
-        Boolean, default=False, info=pd(Category.CONSENT, erasure=Erasure.KEEP, reason="proof of consent")
+        Boolean,
+        default=False,
+        info=personal(Category.CONSENT, erasure=Erasure.KEEP, reason="proof of consent"),
     )
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
@@ -211,10 +221,10 @@ class SmsItem(Base):
     __tablename__ = "activity_sms"
     __table_args__ = (_of_activity(), Index("ix_activity_sms_tenant_sender", "tenant_id", "sender"))
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
-    sender: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
-    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    sender: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
@@ -227,11 +237,11 @@ class FbmItem(Base):
         Index("ix_activity_fbm_tenant_title", "tenant_id", "title"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("the activity's key"))
-    sender: Mapped[str | None] = mapped_column(String(128), info=pd(Category.SOCIAL))
-    title: Mapped[str | None] = mapped_column(String(255), info=pd(Category.PERSON_NAME))
-    direction: Mapped[str] = mapped_column(String(8), info=op(STATS))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    sender: Mapped[str | None] = mapped_column(String(128), info=personal(Category.SOCIAL))
+    title: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
@@ -245,14 +255,14 @@ class Message(Base):
         Index("ix_messages_tenant_activity_time", "tenant_id", "activity", "time"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    activity: Mapped[str] = mapped_column(String(64), info=op())
-    direction: Mapped[str] = mapped_column(String(8), info=op("IN | OUT"))
-    text: Mapped[str] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    activity: Mapped[str] = mapped_column(String(64), info=not_personal())
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal("IN | OUT"))
+    text: Mapped[str] = mapped_column(Text, info=personal(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operator who wrote it")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operator who wrote it")
     )
 
 
@@ -269,17 +279,17 @@ class Attachment(Base):
         Index("ix_attachments_tenant_blob", "tenant_id", "blob"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    activity: Mapped[str | None] = mapped_column(String(64), info=op())
-    ticket: Mapped[int | None] = mapped_column(Integer, info=op())
-    blob: Mapped[str] = mapped_column(String(64), info=pd(Category.FILE, erasure=Erasure.DELETE_BLOB))
-    title: Mapped[str] = mapped_column(String(255), info=pd(Category.TEXT, erasure=Erasure.DELETE_ROW))
-    mime: Mapped[str] = mapped_column(String(128), info=op())
-    size: Mapped[int] = mapped_column(Integer, info=op())
-    inline: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    cid: Mapped[str | None] = mapped_column(String(255), info=op("content id inside an e-mail"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    activity: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    ticket: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    blob: Mapped[str] = mapped_column(String(64), info=personal(Category.FILE, erasure=Erasure.DELETE_BLOB))
+    title: Mapped[str] = mapped_column(String(255), info=personal(Category.TEXT, erasure=Erasure.DELETE_ROW))
+    mime: Mapped[str] = mapped_column(String(128), info=not_personal())
+    size: Mapped[int] = mapped_column(Integer, info=not_personal())
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    cid: Mapped[str | None] = mapped_column(String(255), info=not_personal("content id inside an e-mail"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "uploading operator")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "uploading operator")
     )

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
-from hovor.api.validation import NoNulModel
+from hovor.core.validation import NoNulModel
 
 QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
 Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]

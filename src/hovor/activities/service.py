@@ -29,15 +29,15 @@ from hovor.activities.models import (
     TranscriptSegment,
     WebItem,
 )
-from hovor.api.errors import Conflict, ValidationFailed
-from hovor.auth.caller import Caller
-from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
+from hovor.core.caller import Caller
+from hovor.core.db import memo, new_name, utcnow
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.identifiers import normalize_email
+from hovor.core.scope import get_visible, may_use
 from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
-from hovor.db import memo, new_name, utcnow
 from hovor.files.models import Blob
 from hovor.files.service import Files
-from hovor.privacy.identifiers import normalize_email
 from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, phone_field, stamp_edit, time_field, user_ref
 

@@ -10,12 +10,12 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Forbidden, Unauthorized
 from hovor.api.routeindex import ROUTE_KEY
 from hovor.audit import log as audit
 from hovor.auth import service as auth_service
-from hovor.auth.caller import Caller
-from hovor.db import unit_of_work
+from hovor.core.caller import Caller
+from hovor.core.db import unit_of_work
+from hovor.core.errors import Forbidden, Unauthorized
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
 TOKEN_COOKIE = "c_user"

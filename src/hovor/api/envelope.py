@@ -8,7 +8,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from hovor.api.wire import now_wire
+from hovor.core.wire import now_wire
 
 
 def _tz(request: Request) -> str:

@@ -41,8 +41,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hovor.api.errors import ApiError
-from hovor.db import WRITE_WAIT_SECONDS, memoizing
+from hovor.core.db import WRITE_WAIT_SECONDS, memoizing
+from hovor.core.errors import ApiError
 
 log = logging.getLogger("hovor.group")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, true
 
-from hovor.api.errors import BadRequest
-from hovor.api.wire import from_wire
+from hovor.core.errors import BadRequest
+from hovor.core.wire import from_wire
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")

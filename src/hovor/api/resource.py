@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hovor.api.query import QueryField
-from hovor.auth.caller import Caller
+from hovor.core.caller import Caller
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Resource:
     update: Updater | None = None
     delete: Deleter | None = None
     key_type: type = str
-    # Rights dimension → column of the model that carries it (see hovor.auth.scope).
+    # Rights dimension → column of the model that carries it (see hovor.core.scope).
     scope: dict[str, Any] = field(default_factory=dict)
     q_columns: Sequence[Any] = ()
     relations: Sequence[Relation] = ()

@@ -21,14 +21,14 @@ from starlette.background import BackgroundTask
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
-from hovor.api.errors import ApiError, NotFound, ValidationFailed
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
 from hovor.api.resource import REGISTRY, Ctx, Resource, relations_of
 from hovor.audit import log as audit
-from hovor.auth.caller import Caller
-from hovor.auth.scope import visible
-from hovor.db import memoizing
+from hovor.core.caller import Caller
+from hovor.core.db import memoizing
+from hovor.core.errors import ApiError, NotFound, ValidationFailed
+from hovor.core.scope import visible
 
 
 def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) -> None:
@@ -84,7 +84,7 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
 
 
 def _rights(caller: Caller) -> tuple[Any, ...]:
-    """What :func:`hovor.auth.scope.visible` reads of a caller: the key of statements built once."""
+    """What :func:`hovor.core.scope.visible` reads of a caller: the key of statements built once."""
     return (caller.tenant_id, caller.databases, caller.queues, caller.categories)
 
 

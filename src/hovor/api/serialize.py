@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, StringConstraints
 
 from hovor.api.resource import Ctx
-from hovor.api.wire import to_wire
+from hovor.core.wire import to_wire
 
 
 def stamps(obj: Any, ctx: Ctx) -> dict[str, Any]:

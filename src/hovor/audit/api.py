@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from hovor.api.deps import CurrentCaller, check
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
-from hovor.api.wire import to_wire
 from hovor.audit.chain import verify_tenant
 from hovor.audit.models import AuditEntry
+from hovor.core.wire import to_wire
 
 router = APIRouter()
 PERMISSION = "audit:log:read"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hovor.audit.keys import decode_public, encode_public, key_id
 from hovor.audit.log import GENESIS, canonical, chain_hash, content_of, head, stamp
 from hovor.audit.models import AuditCheckpoint, AuditEntry
-from hovor.db import utcnow
+from hovor.core.db import utcnow
 
 
 def chain_entries(session: Session, tenant_id: str) -> Iterator[AuditEntry]:

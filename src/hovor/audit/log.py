@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit.actions import ACTIONS
 from hovor.audit.models import AuditEntry
-from hovor.db import unit_of_work, utcnow
+from hovor.core.db import unit_of_work, utcnow
 
 PLATFORM = "_platform"  # the chain of platform-level events that belong to no tenant
 GENESIS = "0" * 64

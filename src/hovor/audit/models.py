@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, JSONType, UTCDateTime
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, JSONType, UTCDateTime
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 ACCOUNTABILITY = "who acted must stay provable (Art. 5(2), 32); the log never holds data subjects' data"
 
@@ -27,26 +27,32 @@ class AuditEntry(Base):
     # Writing an entry is not itself a change that needs an entry.
     __audit_exempt__ = True
 
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("tenant key or _platform"))
+    tenant_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("tenant key or _platform")
+    )
     # The sequence number is the entry's key on the wire (``auditLog/{seq}.json``).
-    name: Mapped[int] = mapped_column("seq", BigInteger, primary_key=True, autoincrement=False, info=op())
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    actor_type: Mapped[str] = mapped_column(String(16), info=op("user | token | system | staff | anonymous"))
+    name: Mapped[int] = mapped_column(
+        "seq", BigInteger, primary_key=True, autoincrement=False, info=not_personal()
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    actor_type: Mapped[str] = mapped_column(
+        String(16), info=not_personal("user | token | system | staff | anonymous")
+    )
     actor: Mapped[str | None] = mapped_column(
-        String(128), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, ACCOUNTABILITY)
+        String(128), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, ACCOUNTABILITY)
     )
     ip: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.IP, Owner.OPERATOR, Erasure.KEEP, ACCOUNTABILITY)
+        String(64), info=personal(Category.IP, Owner.OPERATOR, Erasure.KEEP, ACCOUNTABILITY)
     )
-    action: Mapped[str] = mapped_column(String(64), info=op("from hovor.audit.actions"))
-    object_type: Mapped[str | None] = mapped_column(String(32), info=op())
-    object_key: Mapped[str | None] = mapped_column(String(128), info=op("record key"))
-    request_id: Mapped[str | None] = mapped_column(String(64), info=op())
+    action: Mapped[str] = mapped_column(String(64), info=not_personal("from hovor.audit.actions"))
+    object_type: Mapped[str | None] = mapped_column(String(32), info=not_personal())
+    object_key: Mapped[str | None] = mapped_column(String(128), info=not_personal("record key"))
+    request_id: Mapped[str | None] = mapped_column(String(64), info=not_personal())
     details: Mapped[dict[str, Any] | None] = mapped_column(
-        JSONType, info=op("ids, field names, counts and keyed pseudonyms only")
+        JSONType, info=not_personal("ids, field names, counts and keyed pseudonyms only")
     )
-    prev_hash: Mapped[str] = mapped_column(String(64), info=op())
-    hash: Mapped[str] = mapped_column(String(64), info=op())
+    prev_hash: Mapped[str] = mapped_column(String(64), info=not_personal())
+    hash: Mapped[str] = mapped_column(String(64), info=not_personal())
 
 
 class AuditCheckpoint(Base):
@@ -55,9 +61,9 @@ class AuditCheckpoint(Base):
     __tablename__ = "audit_checkpoints"
     __audit_exempt__ = True
 
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, info=op())
-    hash: Mapped[str] = mapped_column(String(64), info=op())
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    key_id: Mapped[str] = mapped_column(String(32), info=op("fingerprint of the signing key"))
-    signature: Mapped[str] = mapped_column(String(128), info=op("base64"))
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, info=not_personal())
+    hash: Mapped[str] = mapped_column(String(64), info=not_personal())
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    key_id: Mapped[str] = mapped_column(String(32), info=not_personal("fingerprint of the signing key"))
+    signature: Mapped[str] = mapped_column(String(128), info=not_personal("base64"))

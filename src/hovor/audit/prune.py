@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hovor.audit import log as audit
 from hovor.audit.keys import key_id
 from hovor.audit.models import AuditCheckpoint, AuditEntry
-from hovor.db import unit_of_work
+from hovor.core.db import unit_of_work
 
 ACTION = "audit.log.prune"
 

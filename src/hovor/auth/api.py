@@ -12,15 +12,15 @@ from pydantic import BaseModel, ValidationError
 
 from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
-from hovor.api.validation import form_from_pydantic
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth import schemas, service, totp, users
 from hovor.auth.models import Profile, Role, User
 from hovor.auth.passwords import verify_password
+from hovor.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from hovor.core.validation import form_from_pydantic
+from hovor.core.wire import to_wire
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])

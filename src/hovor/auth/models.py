@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, JSONType, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 OPERATOR_KEEP = "the operator's own account; anonymized with the account, not with a customer"
 
@@ -27,14 +27,16 @@ class Role(Base):
 
     __tablename__ = "roles"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    title: Mapped[str] = mapped_column(String(255), info=op())
-    description: Mapped[str | None] = mapped_column(Text, info=op("describes the role, not a person"))
-    permissions: Mapped[list[str]] = mapped_column(JSONType, default=list, info=op())
-    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal())
+    description: Mapped[str | None] = mapped_column(
+        Text, info=not_personal("describes the role, not a person")
+    )
+    permissions: Mapped[list[str]] = mapped_column(JSONType, default=list, info=not_personal())
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
 
 
 class Profile(Base):
@@ -44,16 +46,16 @@ class Profile(Base):
 
     __tablename__ = "profiles"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    title: Mapped[str] = mapped_column(String(255), info=op())
-    description: Mapped[str | None] = mapped_column(Text, info=op("describes the profile"))
-    databases: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
-    queues: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
-    categories: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=op())
-    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal())
+    description: Mapped[str | None] = mapped_column(Text, info=not_personal("describes the profile"))
+    databases: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=not_personal())
+    queues: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=not_personal())
+    categories: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True, info=not_personal())
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
 
 
 class User(Base):
@@ -65,46 +67,46 @@ class User(Base):
         ForeignKeyConstraint(["tenant_id", "profile"], ["profiles.tenant_id", "profiles.name"]),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(
         String(64),
         primary_key=True,
-        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "record key referenced by history"),
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "record key referenced by history"),
     )
     title: Mapped[str] = mapped_column(
-        String(255), info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
+        String(255), info=personal(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
     )
-    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
-    phone: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE, Owner.OPERATOR))
+    email: Mapped[str | None] = mapped_column(String(320), info=personal(Category.EMAIL, Owner.OPERATOR))
+    phone: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE, Owner.OPERATOR))
     extension: Mapped[str | None] = mapped_column(
-        String(32), info=pd(Category.PHONE, Owner.OPERATOR, Erasure.NULL)
+        String(32), info=personal(Category.PHONE, Owner.OPERATOR, Erasure.NULL)
     )
-    role: Mapped[str] = mapped_column(String(64), info=op())
-    profile: Mapped[str] = mapped_column(String(64), info=op())
+    role: Mapped[str] = mapped_column(String(64), info=not_personal())
+    profile: Mapped[str] = mapped_column(String(64), info=not_personal())
     password_hash: Mapped[str | None] = mapped_column(
-        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR)
+        String(255), info=personal(Category.CREDENTIAL, Owner.OPERATOR)
     )
     # The second factor (hovor.auth.totp): the sealed secret once confirmed, one being set up, and
     # the time step of the last code taken (a code is good once).
     totp_secret: Mapped[str | None] = mapped_column(
-        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+        String(255), info=personal(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
     )
     totp_pending: Mapped[str | None] = mapped_column(
-        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+        String(255), info=personal(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
     )
-    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=op())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=not_personal())
     # Wrong codes lately (the count and the last one's time): past a few, no code is checked for a while.
-    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=op())
-    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=not_personal())
+    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
     )
     edited_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
     )
 
 
@@ -117,20 +119,24 @@ class Token(Base):
         Index("ix_tokens_tenant_user", "tenant_id", "user"),
     )
 
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("digest of a random secret"))
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), info=op())
-    user: Mapped[str] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+    hash: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("digest of a random secret")
     )
-    kind: Mapped[str] = mapped_column(String(16), info=op("access | refresh | api"))
-    title: Mapped[str | None] = mapped_column(String(255), info=op("label an admin gives an API token"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), info=not_personal())
+    user: Mapped[str] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_KEEP)
+    )
+    kind: Mapped[str] = mapped_column(String(16), info=not_personal("access | refresh | api"))
+    title: Mapped[str | None] = mapped_column(
+        String(255), info=not_personal("label an admin gives an API token")
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     # Web sessions end after a while without use; stamped at most once a minute.
-    last_used: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    last_used: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     # A refresh token remembers which access token it was issued with, so logout ends both.
-    pair: Mapped[str | None] = mapped_column(String(64), info=op())
+    pair: Mapped[str | None] = mapped_column(String(64), info=not_personal())
 
 
 class PlatformOperator(Base):
@@ -141,21 +147,23 @@ class PlatformOperator(Base):
     name: Mapped[str] = mapped_column(
         String(64),
         primary_key=True,
-        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
     )
     title: Mapped[str] = mapped_column(
-        String(255), info=pd(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
+        String(255), info=personal(Category.PERSON_NAME, Owner.OPERATOR, Erasure.PLACEHOLDER)
     )
-    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL, Owner.OPERATOR))
-    password_hash: Mapped[str] = mapped_column(String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR))
+    email: Mapped[str | None] = mapped_column(String(320), info=personal(Category.EMAIL, Owner.OPERATOR))
+    password_hash: Mapped[str] = mapped_column(
+        String(255), info=personal(Category.CREDENTIAL, Owner.OPERATOR)
+    )
     # Staff always sign in with a second factor; it is set up on the server (`hovor operator totp`).
     totp_secret: Mapped[str | None] = mapped_column(
-        String(255), info=pd(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
+        String(255), info=personal(Category.CREDENTIAL, Owner.OPERATOR, Erasure.NULL)
     )
-    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=op())
-    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=op())
-    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=not_personal())
+    totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
 
 
 class PlatformToken(Base):
@@ -166,15 +174,23 @@ class PlatformToken(Base):
     __tablename__ = "platform_tokens"
     __table_args__ = (Index("ix_platform_tokens_operator", "operator"),)
 
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("digest of a random secret"))
+    hash: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("digest of a random secret")
+    )
     operator: Mapped[str] = mapped_column(
         ForeignKey("platform_operators.name", ondelete="CASCADE"),
-        info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "staff account key"),
     )
-    kind: Mapped[str] = mapped_column(String(16), info=op("platform | entry"))
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), info=op("the tenant entered"))
-    purpose: Mapped[str | None] = mapped_column(String(32), info=op("one of hovor.platform.PURPOSES"))
-    reference: Mapped[str | None] = mapped_column(String(64), info=op("the support case's reference"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    kind: Mapped[str] = mapped_column(String(16), info=not_personal("platform | entry"))
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id"), info=not_personal("the tenant entered")
+    )
+    purpose: Mapped[str | None] = mapped_column(
+        String(32), info=not_personal("one of hovor.platform.PURPOSES")
+    )
+    reference: Mapped[str | None] = mapped_column(
+        String(64), info=not_personal("the support case's reference")
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())

@@ -18,15 +18,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import BadRequest, NotFound, Unauthorized
 from hovor.auth import totp
-from hovor.auth.caller import Caller
 from hovor.auth.models import PlatformOperator, PlatformToken
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
-from hovor.auth.permissions import READ_ALL
 from hovor.auth.service import TOKEN_BYTES, CodeLimit, CodeNeeded, check_code, digest
-from hovor.config import Settings
-from hovor.db import utcnow
+from hovor.core.caller import Caller
+from hovor.core.config import Settings
+from hovor.core.db import utcnow
+from hovor.core.errors import BadRequest, NotFound, Unauthorized
+from hovor.core.permissions import READ_ALL
 from hovor.tenancy.models import Tenant
 
 PURPOSES = ("support", "incident", "maintenance", "legal", "contract")

@@ -15,13 +15,13 @@ from pydantic import ConfigDict, Field
 
 from hovor.api.deps import TOKEN_HEADER, DbSession
 from hovor.api.envelope import ok
-from hovor.api.errors import Forbidden, Unauthorized
-from hovor.api.validation import NoNulModel
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth import platform, service
 from hovor.auth.api import parsed
 from hovor.auth.models import PlatformOperator, PlatformToken
+from hovor.core.errors import Forbidden, Unauthorized
+from hovor.core.validation import NoNulModel
+from hovor.core.wire import to_wire
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Platform"])

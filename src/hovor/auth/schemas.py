@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.serialize import Key, RefIn, Text255
-from hovor.api.validation import NoNulModel
+from hovor.core.validation import NoNulModel
 
 
 class Strict(NoNulModel):

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import BadRequest, NotFound, Unauthorized
 from hovor.auth import totp
-from hovor.auth.caller import Caller
 from hovor.auth.models import Profile, Role, Token, User
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
-from hovor.config import Settings
-from hovor.db import utcnow
+from hovor.core.caller import Caller
+from hovor.core.config import Settings
+from hovor.core.db import utcnow
+from hovor.core.errors import BadRequest, NotFound, Unauthorized
 from hovor.tenancy.models import Tenant
 
 TOKEN_BYTES = 32

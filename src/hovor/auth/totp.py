@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hovor.auth.permissions import PRIVILEGED
+from hovor.core.permissions import PRIVILEGED
 
 ISSUER = "hovor"
 STEP = 30

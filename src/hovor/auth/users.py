@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, ValidationFailed
 from hovor.auth import schemas
-from hovor.auth.caller import Caller
 from hovor.auth.models import Profile, Role, Token, User
 from hovor.auth.passwords import hash_password
-from hovor.auth.permissions import unknown_permissions
-from hovor.config import Settings, get_settings
-from hovor.db import utcnow
-from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.core.caller import Caller
+from hovor.core.config import Settings, get_settings
+from hovor.core.db import utcnow
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.permissions import unknown_permissions
 from hovor.records import key_unchanged
 
 

@@ -10,20 +10,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.activities.models import Queue
 from hovor.auth.models import User
+from hovor.core.db import Base, JSONType, UTCDateTime
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.crm.models import AuditStamps, Contact
-from hovor.db import Base, JSONType, UTCDateTime
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
 
 
 class RecordType(AuditStamps, Base):
     __tablename__ = "record_types"
     __table_args__ = (ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),)
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    title: Mapped[str] = mapped_column(String(255), info=op("campaign name"))
-    queue: Mapped[str | None] = mapped_column(String(64), info=op())
-    description: Mapped[str | None] = mapped_column(Text, info=op("the campaign's script"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("campaign name"))
+    queue: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    description: Mapped[str | None] = mapped_column(Text, info=not_personal("the campaign's script"))
 
     queue_obj: Mapped[Queue | None] = relationship(viewonly=True, lazy="raise")
 
@@ -41,23 +41,23 @@ class CampaignRecord(AuditStamps, Base):
         Index("ix_campaign_records_tenant_nextcall", "tenant_id", "action", "nextcall"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    record_type: Mapped[str] = mapped_column(String(64), info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    record_type: Mapped[str] = mapped_column(String(64), info=not_personal())
     # Copied from the record type when the record is made, so rights by queue apply directly.
-    queue: Mapped[str | None] = mapped_column(String(64), info=op())
-    contact: Mapped[str | None] = mapped_column(String(64), info=pd(Category.RECORD_LINK))
+    queue: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    contact: Mapped[str | None] = mapped_column(String(64), info=personal(Category.RECORD_LINK))
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
     )
-    number: Mapped[str | None] = mapped_column(String(32), info=pd(Category.PHONE))
-    action: Mapped[int] = mapped_column(Integer, default=1, info=op("dialer state 0-6"))
-    nextcall: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    number: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
+    action: Mapped[int] = mapped_column(Integer, default=1, info=not_personal("dialer state 0-6"))
+    nextcall: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.FORM)
+        JSONType, default=dict, info=personal(Category.FORM)
     )
-    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
-    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
     record_type_obj: Mapped[RecordType] = relationship(viewonly=True, lazy="raise")
     contact_obj: Mapped[Contact | None] = relationship(viewonly=True, lazy="raise")

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
-from hovor.api.validation import NoNulModel
+from hovor.core.validation import NoNulModel
 
 
 class Strict(NoNulModel):

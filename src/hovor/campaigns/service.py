@@ -8,11 +8,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, Queue
-from hovor.api.errors import Conflict, ValidationFailed
-from hovor.auth.caller import Caller
-from hovor.auth.scope import get_visible, may_use
 from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.core.caller import Caller
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.scope import get_visible, may_use
 from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.privacy.index import unindex
 from hovor.records import (

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import ValidationFailed
-from hovor.auth.caller import Caller
+from hovor.core.caller import Caller
+from hovor.core.db import memo, utcnow
+from hovor.core.errors import ValidationFailed
+from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.personal_data import Category
 from hovor.crm.models import FormField
-from hovor.db import memo, utcnow
-from hovor.privacy.identifiers import normalize_email, normalize_phone
-from hovor.privacy.registry import Category
 
 FIELD_TYPES = (
     "text",

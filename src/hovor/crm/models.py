@@ -9,8 +9,8 @@ from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.auth.models import User
-from hovor.db import Base, JSONType, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 OPERATOR_STAMP = "who changed the record; the operator's, kept for accountability"
 
@@ -18,23 +18,23 @@ OPERATOR_STAMP = "who changed the record; the operator's, kept for accountabilit
 class AuditStamps:
     """``created``/``edited`` and who did them, as every v6 object carries."""
 
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
     )
     edited_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
     )
 
 
 class Database(AuditStamps, Base):
     __tablename__ = "crm_databases"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    title: Mapped[str] = mapped_column(String(255), info=op("name of a CRM database"))
-    description: Mapped[str | None] = mapped_column(Text, info=op("describes the database"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("name of a CRM database"))
+    description: Mapped[str | None] = mapped_column(Text, info=not_personal("describes the database"))
 
 
 class Account(AuditStamps, Base):
@@ -46,22 +46,22 @@ class Account(AuditStamps, Base):
         Index("ix_crm_accounts_tenant_title", "tenant_id", "title"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     # An account is a company, but a sole trader's company name is a person's name.
     title: Mapped[str] = mapped_column(
-        String(255), info=pd(Category.PERSON_NAME, Owner.SUBJECT, Erasure.PLACEHOLDER)
+        String(255), info=personal(Category.PERSON_NAME, Owner.SUBJECT, Erasure.PLACEHOLDER)
     )
-    database: Mapped[str] = mapped_column(String(64), info=op())
+    database: Mapped[str] = mapped_column(String(64), info=not_personal())
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "owner operator")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "owner operator")
     )
-    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT, erasure=Erasure.NULL))
+    description: Mapped[str | None] = mapped_column(Text, info=personal(Category.TEXT, erasure=Erasure.NULL))
     custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.FORM, erasure=Erasure.NULL)
+        JSONType, default=dict, info=personal(Category.FORM, erasure=Erasure.NULL)
     )
     consents: Mapped[dict[str, Any]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.CONSENT, erasure=Erasure.NULL)
+        JSONType, default=dict, info=personal(Category.CONSENT, erasure=Erasure.NULL)
     )
 
     database_obj: Mapped[Database] = relationship(viewonly=True, lazy="raise")
@@ -80,25 +80,25 @@ class Contact(AuditStamps, Base):
         Index("ix_crm_contacts_tenant_created", "tenant_id", "created"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     title: Mapped[str] = mapped_column(
-        String(511), info=pd(Category.PERSON_NAME, erasure=Erasure.PLACEHOLDER)
+        String(511), info=personal(Category.PERSON_NAME, erasure=Erasure.PLACEHOLDER)
     )
-    firstname: Mapped[str | None] = mapped_column(String(255), info=pd(Category.PERSON_NAME))
+    firstname: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
     lastname: Mapped[str] = mapped_column(
-        String(255), info=pd(Category.PERSON_NAME, erasure=Erasure.PLACEHOLDER)
+        String(255), info=personal(Category.PERSON_NAME, erasure=Erasure.PLACEHOLDER)
     )
-    database: Mapped[str] = mapped_column(String(64), info=op())
-    account: Mapped[str | None] = mapped_column(String(64), info=op())
+    database: Mapped[str] = mapped_column(String(64), info=not_personal())
+    account: Mapped[str | None] = mapped_column(String(64), info=not_personal())
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "owner operator")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "owner operator")
     )
-    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
+    description: Mapped[str | None] = mapped_column(Text, info=personal(Category.TEXT))
     custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.FORM)
+        JSONType, default=dict, info=personal(Category.FORM)
     )
-    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
 
     database_obj: Mapped[Database] = relationship(viewonly=True, lazy="raise")
     account_obj: Mapped[Account | None] = relationship(viewonly=True, lazy="raise")
@@ -117,19 +117,19 @@ class FormField(Base):
         Index("ix_form_fields_tenant_object", "tenant_id", "object_type"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("field identifier"))
-    title: Mapped[str] = mapped_column(String(255), info=op("field label"))
-    object_type: Mapped[str] = mapped_column(String(32), info=op("contacts | accounts | ..."))
-    database: Mapped[str | None] = mapped_column(String(64), info=op())
-    record_type: Mapped[str | None] = mapped_column(String(64), info=op())
-    type: Mapped[str] = mapped_column(String(16), info=op())
-    required: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    readonly: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    multiple: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
-    regex: Mapped[str | None] = mapped_column(String(500), info=op())
-    options: Mapped[list[str] | None] = mapped_column(JSONType, info=op("choices of a select"))
-    position: Mapped[int] = mapped_column(Integer, default=0, info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("field identifier"))
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("field label"))
+    object_type: Mapped[str] = mapped_column(String(32), info=not_personal("contacts | accounts | ..."))
+    database: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    record_type: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    type: Mapped[str] = mapped_column(String(16), info=not_personal())
+    required: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    readonly: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    regex: Mapped[str | None] = mapped_column(String(500), info=not_personal())
+    options: Mapped[list[str] | None] = mapped_column(JSONType, info=not_personal("choices of a select"))
+    position: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, ValidationFailed
-from hovor.auth.caller import Caller
-from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
+from hovor.core.caller import Caller
+from hovor.core.db import utcnow
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
 from hovor.crm.forms import (
     FIELD_TYPES,
@@ -21,7 +22,6 @@ from hovor.crm.forms import (
     validate_custom_fields,
 )
 from hovor.crm.models import Account, Contact, Database, FormField
-from hovor.db import utcnow
 from hovor.privacy.index import unindex, unindex_field
 from hovor.records import key_unchanged, new_key, stamp_edit, user_ref
 

@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import BadRequest, Conflict, NotFound
-from hovor.api.validation import NoNulModel
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
 from hovor.auth.platform_api import PLATFORM, Operator, _staff_actor
-from hovor.db import utcnow
+from hovor.core.db import utcnow
+from hovor.core.errors import BadRequest, Conflict, NotFound
+from hovor.core.validation import NoNulModel
+from hovor.core.wire import to_wire
 from hovor.edge.models import FirewallBan, FirewallRule
 from hovor.edge.store import add_rule, parse_network, remove_rule, unban
 

@@ -8,8 +8,8 @@ import datetime as dt
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 SECURITY = "the address of a client that attacked or abused the service (Art. 6(1)(f), recital 49)"
 
@@ -21,13 +21,16 @@ class FirewallEvent(Base):
     __table_args__ = (Index("ix_firewall_events_key_at", "key", "at"),)
     __audit_exempt__ = True
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     key: Mapped[str] = mapped_column(
-        String(64), info=pd(Category.IP, Owner.NONE, Erasure.KEEP, SECURITY + "; deleted after the window")
+        String(64),
+        info=personal(Category.IP, Owner.NONE, Erasure.KEEP, SECURITY + "; deleted after the window"),
     )
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    weight: Mapped[float] = mapped_column(Float, info=op())
-    reason: Mapped[str] = mapped_column(String(32), info=op("login | unauthorized | signature:... | flood"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    weight: Mapped[float] = mapped_column(Float, info=not_personal())
+    reason: Mapped[str] = mapped_column(
+        String(32), info=not_personal("login | unauthorized | signature:... | flood")
+    )
 
 
 class FirewallBan(Base):
@@ -39,18 +42,23 @@ class FirewallBan(Base):
     # Each ban and unban is audited by the firewall itself, on the platform's chain.
     __audit_exempt__ = True
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     key: Mapped[str] = mapped_column(
-        String(64), info=pd(Category.IP, Owner.NONE, Erasure.KEEP, SECURITY + "; kept while repeats escalate")
+        String(64),
+        info=personal(Category.IP, Owner.NONE, Erasure.KEEP, SECURITY + "; kept while repeats escalate"),
     )
-    reason: Mapped[str] = mapped_column(String(64), info=op("what tipped the score"))
-    score: Mapped[float] = mapped_column(Float, info=op())
-    offences: Mapped[int] = mapped_column(Integer, info=op("bans of this address before, in memory"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=op())
-    lifted: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op("unbanned before its time"))
+    reason: Mapped[str] = mapped_column(String(64), info=not_personal("what tipped the score"))
+    score: Mapped[float] = mapped_column(Float, info=not_personal())
+    offences: Mapped[int] = mapped_column(
+        Integer, info=not_personal("bans of this address before, in memory")
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    lifted: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, info=not_personal("unbanned before its time")
+    )
     lifted_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who lifted the ban")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who lifted the ban")
     )
 
 
@@ -61,17 +69,19 @@ class FirewallRule(Base):
     __tablename__ = "firewall_rules"
     __audit_exempt__ = True
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), info=op("none: platform-wide"))
-    kind: Mapped[str] = mapped_column(String(8), info=op("allow | deny"))
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id"), info=not_personal("none: platform-wide")
+    )
+    kind: Mapped[str] = mapped_column(String(8), info=not_personal("allow | deny"))
     network: Mapped[str] = mapped_column(
         String(64),
-        info=pd(Category.IP, Owner.NONE, Erasure.KEEP, "a network the controller or operator listed"),
+        info=personal(Category.IP, Owner.NONE, Erasure.KEEP, "a network the controller or operator listed"),
     )
     note: Mapped[str | None] = mapped_column(
-        String(255), info=pd(Category.TEXT, Owner.NONE, Erasure.KEEP, "why the entry exists")
+        String(255), info=personal(Category.TEXT, Owner.NONE, Erasure.KEEP, "why the entry exists")
     )
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who listed it")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who listed it")
     )

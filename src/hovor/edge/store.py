@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
-from hovor.db import unit_of_work, utcnow
+from hovor.core.db import unit_of_work, utcnow
 from hovor.edge.models import FirewallBan, FirewallEvent, FirewallRule
 
 ACTOR = audit.Actor.system("firewall")

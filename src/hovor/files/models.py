@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, UTCDateTime, utcnow
-from hovor.privacy.registry import op
+from hovor.core.db import Base, UTCDateTime, utcnow
+from hovor.core.personal_data import not_personal
 
 
 class TenantKey(Base):
@@ -16,11 +16,13 @@ class TenantKey(Base):
 
     __tablename__ = "tenant_keys"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, info=op())
-    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, info=op("key material, no personal data"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    destroyed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, info=not_personal())
+    wrapped: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=not_personal("key material, no personal data")
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    destroyed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
 
 
 class Blob(Base):
@@ -30,14 +32,14 @@ class Blob(Base):
     __tablename__ = "blobs"
     __table_args__ = (Index("ix_blobs_destroyed", "destroyed"),)
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    store_key: Mapped[str] = mapped_column(String(128), info=op("random object name"))
-    key_version: Mapped[int] = mapped_column(Integer, info=op())
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, info=op("key material"))
-    header: Mapped[bytes] = mapped_column(LargeBinary, info=op("format header and nonce prefix"))
-    size: Mapped[int] = mapped_column(Integer, info=op("plaintext length"))
-    stored_size: Mapped[int] = mapped_column(Integer, info=op())
-    mime: Mapped[str] = mapped_column(String(128), info=op())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    destroyed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    store_key: Mapped[str] = mapped_column(String(128), info=not_personal("random object name"))
+    key_version: Mapped[int] = mapped_column(Integer, info=not_personal())
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, info=not_personal("key material"))
+    header: Mapped[bytes] = mapped_column(LargeBinary, info=not_personal("format header and nonce prefix"))
+    size: Mapped[int] = mapped_column(Integer, info=not_personal("plaintext length"))
+    stored_size: Mapped[int] = mapped_column(Integer, info=not_personal())
+    mime: Mapped[str] = mapped_column(String(128), info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    destroyed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())

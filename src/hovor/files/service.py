@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hovor import faults
-from hovor.api.errors import PayloadTooLarge
-from hovor.config import Settings
-from hovor.db import new_name, one_of, unit_of_work, utcnow
+from hovor.core import faults
+from hovor.core.config import Settings
+from hovor.core.db import new_name, one_of, unit_of_work, utcnow
+from hovor.core.errors import PayloadTooLarge
 from hovor.files import crypto
 from hovor.files.models import Blob, TenantKey
 from hovor.files.stores import BlobStore, open_store

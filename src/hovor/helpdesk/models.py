@@ -9,20 +9,20 @@ from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.auth.models import User
+from hovor.core.db import Base, JSONType, UTCDateTime
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.crm.models import AuditStamps, Contact
-from hovor.db import Base, JSONType, UTCDateTime
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
 
 
 class TicketCategory(AuditStamps, Base):
     __tablename__ = "ticket_categories"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    title: Mapped[str] = mapped_column(String(255), info=op("category label"))
-    sla_response: Mapped[int | None] = mapped_column(Integer, info=op("minutes to first answer"))
-    sla_solution: Mapped[int | None] = mapped_column(Integer, info=op("minutes to solution"))
-    auto_archive_days: Mapped[int | None] = mapped_column(Integer, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("category label"))
+    sla_response: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to first answer"))
+    sla_solution: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to solution"))
+    auto_archive_days: Mapped[int | None] = mapped_column(Integer, info=not_personal())
 
 
 class Ticket(AuditStamps, Base):
@@ -39,30 +39,34 @@ class Ticket(AuditStamps, Base):
         Index("ix_tickets_tenant_stage_edited", "tenant_id", "stage", "edited"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[int] = mapped_column(
-        Integer, primary_key=True, autoincrement=False, info=op("ticket number")
+        Integer, primary_key=True, autoincrement=False, info=not_personal("ticket number")
     )
-    title: Mapped[str] = mapped_column(String(1000), info=pd(Category.TEXT, erasure=Erasure.REDACT_TEXT))
-    category: Mapped[str] = mapped_column(String(64), info=op())
+    title: Mapped[str] = mapped_column(
+        String(1000), info=personal(Category.TEXT, erasure=Erasure.REDACT_TEXT)
+    )
+    category: Mapped[str] = mapped_column(String(64), info=not_personal())
     user: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "assigned operator")
     )
-    contact: Mapped[str | None] = mapped_column(String(64), info=pd(Category.RECORD_LINK))
-    email: Mapped[str | None] = mapped_column(String(320), info=pd(Category.EMAIL))
-    stage: Mapped[str] = mapped_column(String(8), default="OPEN", info=op())
-    priority: Mapped[str] = mapped_column(String(8), default="MEDIUM", info=op())
-    description: Mapped[str | None] = mapped_column(Text, info=pd(Category.TEXT))
+    contact: Mapped[str | None] = mapped_column(String(64), info=personal(Category.RECORD_LINK))
+    email: Mapped[str | None] = mapped_column(String(320), info=personal(Category.EMAIL))
+    stage: Mapped[str] = mapped_column(String(8), default="OPEN", info=not_personal())
+    priority: Mapped[str] = mapped_column(String(8), default="MEDIUM", info=not_personal())
+    description: Mapped[str | None] = mapped_column(Text, info=personal(Category.TEXT))
     followers: Mapped[list[str]] = mapped_column(
-        JSONType, default=list, info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operators following")
+        JSONType,
+        default=list,
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "operators following"),
     )
     custom_fields: Mapped[dict[str, list[str]]] = mapped_column(
-        JSONType, default=dict, info=pd(Category.FORM)
+        JSONType, default=dict, info=personal(Category.FORM)
     )
-    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=pd(Category.CONSENT))
-    closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=op())
+    consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
+    closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
     category_obj: Mapped[TicketCategory] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")

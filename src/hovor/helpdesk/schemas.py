@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.serialize import Key, LongText, RefIn, Text255
-from hovor.api.validation import NoNulModel
+from hovor.core.validation import NoNulModel
 
 Stage = Literal["OPEN", "WAIT", "CLOSE", "ARCHIVE"]
 Priority = Literal["LOW", "MEDIUM", "HIGH"]

@@ -7,16 +7,16 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, ValidationFailed
-from hovor.auth.caller import Caller
-from hovor.auth.scope import get_visible, may_use
 from hovor.auth.users import forget_grant
+from hovor.core.caller import Caller
+from hovor.core.db import utcnow
+from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.identifiers import normalize_email
+from hovor.core.scope import get_visible, may_use
 from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
-from hovor.db import utcnow
 from hovor.files.service import Files
 from hovor.helpdesk import schemas
 from hovor.helpdesk.models import Ticket, TicketCategory
-from hovor.privacy.identifiers import normalize_email
 from hovor.privacy.index import unindex
 from hovor.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
 

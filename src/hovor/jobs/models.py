@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, JSONType, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
@@ -26,24 +26,36 @@ class Job(Base):
         Index("ix_jobs_tenant_kind_target", "tenant_id", "kind", "target"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    kind: Mapped[str] = mapped_column(String(32), info=op("erasure | ..."))
-    target: Mapped[str | None] = mapped_column(String(64), info=op("the key of the record the job is about"))
-    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=op("record keys only"))
-    state: Mapped[str] = mapped_column(String(16), default=QUEUED, info=op())
-    step: Mapped[str | None] = mapped_column(String(32), info=op("the step being run or next"))
-    progress: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=op("counts per step"))
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, info=op("e.g. a signed certificate"))
-    attempts: Mapped[int] = mapped_column(Integer, default=0, info=op())
-    max_attempts: Mapped[int] = mapped_column(Integer, default=8, info=op())
-    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    claimed_by: Mapped[str | None] = mapped_column(String(128), info=op("worker id: host and process"))
-    heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    error: Mapped[str | None] = mapped_column(String(255), info=op("the error's type, no message text"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who asked for the work")
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    kind: Mapped[str] = mapped_column(String(32), info=not_personal("erasure | ..."))
+    target: Mapped[str | None] = mapped_column(
+        String(64), info=not_personal("the key of the record the job is about")
     )
-    started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
-    finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op())
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, info=not_personal("record keys only")
+    )
+    state: Mapped[str] = mapped_column(String(16), default=QUEUED, info=not_personal())
+    step: Mapped[str | None] = mapped_column(String(32), info=not_personal("the step being run or next"))
+    progress: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, info=not_personal("counts per step")
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONType, info=not_personal("e.g. a signed certificate")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8, info=not_personal())
+    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    claimed_by: Mapped[str | None] = mapped_column(
+        String(128), info=not_personal("worker id: host and process")
+    )
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    error: Mapped[str | None] = mapped_column(
+        String(255), info=not_personal("the error's type, no message text")
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who asked for the work")
+    )
+    started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())

@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hovor import faults
-from hovor.config import Settings
-from hovor.db import make_session_factory, new_name, unit_of_work, utcnow
+from hovor.core import faults
+from hovor.core.config import Settings
+from hovor.core.db import make_session_factory, new_name, unit_of_work, utcnow
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 
 log = logging.getLogger("hovor.jobs")

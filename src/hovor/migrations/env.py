@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import hovor.models  # noqa: F401 - fills the metadata
-from hovor.db import Base, make_engine
+from hovor.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

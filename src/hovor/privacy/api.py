@@ -25,19 +25,19 @@ from hovor.activities.models import (
 from hovor.api import router as generic
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
-from hovor.api.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hovor.api.resource import REGISTRY, Ctx, Resource, qf, register
 from hovor.api.router import after_shredding, load_visible
-from hovor.api.validation import NoNulModel, form_from_pydantic
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
-from hovor.auth.caller import Caller
+from hovor.core.caller import Caller
+from hovor.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.validation import NoNulModel, form_from_pydantic
+from hovor.core.wire import to_wire
 from hovor.crm.models import Contact
 from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from hovor.privacy import erasure, holds, policies
 from hovor.privacy.deletes import guard_delete, tombstone
-from hovor.privacy.identifiers import normalize_email, normalize_phone
 from hovor.privacy.index import unindex
 from hovor.privacy.models import LegalHold, RetentionPolicy
 from hovor.privacy.resolver import resolve
@@ -626,7 +626,7 @@ def serialize_policy(policy: RetentionPolicy, ctx: Ctx) -> dict[str, Any]:
 
 
 def _settings(session: Session) -> Any:
-    from hovor.config import get_settings
+    from hovor.core.config import get_settings
 
     return session.info.get("settings") or get_settings()
 

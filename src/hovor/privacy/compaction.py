@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import literal, select, text
 from sqlalchemy.orm import Session
 
-from hovor.config import Settings
-from hovor.db import Base, utcnow
+from hovor.core.config import Settings
+from hovor.core.db import Base, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, Job
 

@@ -11,8 +11,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity
-from hovor.auth.caller import Caller
-from hovor.db import new_name
+from hovor.core.caller import Caller
+from hovor.core.db import new_name
 from hovor.helpdesk.models import Ticket
 from hovor.privacy import holds
 from hovor.privacy.models import Tombstone

@@ -1,6 +1,6 @@
 """GDPR erasure of a contact, driven by the personal-data registry.
 
-What happens to each column comes from its declaration (:mod:`hovor.privacy.registry`), never from
+What happens to each column comes from its declaration (:mod:`hovor.core.personal_data`), never from
 code per table: ``null`` empties it, ``placeholder`` writes a neutral word, ``redact_text`` keeps the
 text with every identifier and the person's name taken out, ``delete_row`` and ``delete_blob``
 remove the row (and shred its file). Columns that are not the subject's (an operator's login, a
@@ -51,16 +51,16 @@ from hovor.activities.models import (
 )
 from hovor.audit import log as audit
 from hovor.audit.keys import encode_public, key_id
-from hovor.auth.caller import Caller
 from hovor.campaigns.models import CampaignRecord
+from hovor.core.caller import Caller
+from hovor.core.db import Base, new_name, unit_of_work, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, classification
 from hovor.crm.models import Account, Contact
-from hovor.db import Base, new_name, unit_of_work, utcnow
 from hovor.helpdesk.models import Ticket
 from hovor.jobs import service as jobs
 from hovor.privacy import compaction, holds
 from hovor.privacy.models import Identifier, Tombstone
 from hovor.privacy.redact import Redactor, name_forms, probes
-from hovor.privacy.registry import Category, Erasure, Owner, classification
 from hovor.privacy.resolver import resolve
 
 KIND = "erasure"

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict
-from hovor.db import utcnow
+from hovor.core.db import utcnow
+from hovor.core.errors import Conflict
 from hovor.privacy.models import LegalHold
 
 HOLD_TYPES = ("contacts", "tickets", "activities", "queues", "campaignsTypes")

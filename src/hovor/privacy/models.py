@@ -8,24 +8,24 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hovor.db import Base, JSONType, UTCDateTime, utcnow
-from hovor.privacy.registry import Category, Erasure, Owner, op, pd
+from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 
 
 class Identifier(Base):
     __tablename__ = "identifiers"
     __table_args__ = (Index("ix_identifiers_lookup", "tenant_id", "kind", "value"),)
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     object_type: Mapped[str] = mapped_column(
-        String(32), primary_key=True, info=op("contacts | accounts | ...")
+        String(32), primary_key=True, info=not_personal("contacts | accounts | ...")
     )
-    object_name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    field: Mapped[str] = mapped_column(String(64), primary_key=True, info=op("custom field name"))
+    object_name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    field: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("custom field name"))
     value: Mapped[str] = mapped_column(
-        String(320), primary_key=True, info=pd(Category.CONTACT_POINT, erasure=Erasure.DELETE_ROW)
+        String(320), primary_key=True, info=personal(Category.CONTACT_POINT, erasure=Erasure.DELETE_ROW)
     )
-    kind: Mapped[str] = mapped_column(String(8), info=op("phone | email"))
+    kind: Mapped[str] = mapped_column(String(8), info=not_personal("phone | email"))
 
 
 class Tombstone(Base):
@@ -39,15 +39,17 @@ class Tombstone(Base):
         Index("ix_tombstones_tenant_at", "tenant_id", "at"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
-    record_type: Mapped[str] = mapped_column(String(32), info=op("contacts | activities | ..."))
-    record_key: Mapped[str] = mapped_column(String(64), info=op("the record's key, an id"))
-    action: Mapped[str] = mapped_column(String(16), info=op("delete | anonymize | dpo | retention"))
-    fields: Mapped[list[str] | None] = mapped_column(JSONType, info=op("names of the fields cleared"))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    job: Mapped[str | None] = mapped_column(String(64), info=op())
-    request_id: Mapped[str | None] = mapped_column(String(64), info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    record_type: Mapped[str] = mapped_column(String(32), info=not_personal("contacts | activities | ..."))
+    record_key: Mapped[str] = mapped_column(String(64), info=not_personal("the record's key, an id"))
+    action: Mapped[str] = mapped_column(String(16), info=not_personal("delete | anonymize | dpo | retention"))
+    fields: Mapped[list[str] | None] = mapped_column(
+        JSONType, info=not_personal("names of the fields cleared")
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    job: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    request_id: Mapped[str | None] = mapped_column(String(64), info=not_personal())
 
 
 class LegalHold(Base):
@@ -57,20 +59,20 @@ class LegalHold(Base):
     __tablename__ = "legal_holds"
     __table_args__ = (Index("ix_legal_holds_tenant_object", "tenant_id", "object_type", "object_key"),)
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     object_type: Mapped[str] = mapped_column(
-        String(32), info=op("contacts | tickets | activities | queues | campaignsTypes")
+        String(32), info=not_personal("contacts | tickets | activities | queues | campaignsTypes")
     )
-    object_key: Mapped[str] = mapped_column(String(64), info=op("the held record's key"))
+    object_key: Mapped[str] = mapped_column(String(64), info=not_personal("the held record's key"))
     reason: Mapped[str] = mapped_column(
         String(1000),
-        info=pd(Category.TEXT, Owner.NONE, Erasure.KEEP, "the legal matter; kept as long as the hold"),
+        info=personal(Category.TEXT, Owner.NONE, Erasure.KEEP, "the legal matter; kept as long as the hold"),
     )
-    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=op("none: until released"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal("none: until released"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who placed the hold")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who placed the hold")
     )
 
 
@@ -80,15 +82,15 @@ class RetentionPolicy(Base):
 
     __tablename__ = "retention_policies"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=op())
-    name: Mapped[str] = mapped_column(String(32), primary_key=True, info=op("the kind of record"))
-    days: Mapped[int] = mapped_column(Integer, info=op("age after which the action runs"))
-    action: Mapped[str] = mapped_column(String(16), info=op("delete | anonymize"))
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=op())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=op())
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(32), primary_key=True, info=not_personal("the kind of record"))
+    days: Mapped[int] = mapped_column(Integer, info=not_personal("age after which the action runs"))
+    action: Mapped[str] = mapped_column(String(16), info=not_personal("delete | anonymize"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
     created_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who set the policy")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who set the policy")
     )
     edited_by: Mapped[str | None] = mapped_column(
-        String(64), info=pd(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed the policy")
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed the policy")
     )

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from hovor.activities.models import Activity, Attachment, TranscriptSegment
-from hovor.api.errors import ValidationFailed
 from hovor.audit import log as audit
 from hovor.campaigns.models import CampaignRecord
+from hovor.core.db import UTCDateTime, unit_of_work, utcnow
+from hovor.core.errors import ValidationFailed
 from hovor.crm.models import Contact
-from hovor.db import UTCDateTime, unit_of_work, utcnow
 from hovor.helpdesk.models import Ticket
 from hovor.jobs.models import DONE, FAILED, Job
 from hovor.privacy import deletes, holds

@@ -2,7 +2,7 @@
 
 Each lookup is an index lookup (the identifier index for values inside custom fields, and the
 indexed identifier columns of tickets, campaign records and channel items), scoped like any other
-read by :func:`hovor.auth.scope.visible`.
+read by :func:`hovor.core.scope.visible`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity, CallItem, EmailItem, FbmItem, SmsItem, WebItem
-from hovor.auth.caller import Caller
-from hovor.auth.scope import Via, visible
 from hovor.campaigns.models import CampaignRecord
+from hovor.core.caller import Caller
+from hovor.core.scope import Via, visible
 from hovor.crm.models import Account, Contact
 from hovor.helpdesk.models import Ticket
 from hovor.privacy.models import Identifier

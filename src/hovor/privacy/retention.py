@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
 from hovor.audit import log as audit
 from hovor.audit import prune
-from hovor.db import new_name, one_of, unit_of_work, utcnow
+from hovor.core.db import new_name, one_of, unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
 from hovor.privacy import compaction, policies

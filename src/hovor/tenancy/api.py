@@ -9,11 +9,11 @@ from pydantic import ConfigDict, EmailStr, Field
 
 from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import ok
-from hovor.api.errors import Forbidden, ValidationFailed
-from hovor.api.validation import NoNulModel
-from hovor.api.wire import to_wire
 from hovor.audit import log as audit
-from hovor.privacy.identifiers import normalize_email, normalize_phone
+from hovor.core.errors import Forbidden, ValidationFailed
+from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.validation import NoNulModel
+from hovor.core.wire import to_wire
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import check_settings
 

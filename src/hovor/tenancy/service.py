@@ -7,12 +7,12 @@ import re
 import phonenumbers
 from sqlalchemy.orm import Session
 
-from hovor.api.errors import Conflict, NotFound, ValidationFailed
-from hovor.api.wire import valid_zone
 from hovor.audit import log as audit
 from hovor.audit.log import Actor
 from hovor.auth.models import Profile, Role
-from hovor.auth.permissions import BUILTIN_ROLES
+from hovor.core.errors import Conflict, NotFound, ValidationFailed
+from hovor.core.permissions import BUILTIN_ROLES
+from hovor.core.wire import valid_zone
 from hovor.tenancy.models import Tenant
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=255), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_platform_operators")),
     )
     op.create_table(
@@ -40,8 +40,8 @@ def upgrade() -> None:
         sa.Column("dpo_email", sa.String(length=320), nullable=True),
         sa.Column("dpo_phone", sa.String(length=32), nullable=True),
         sa.Column("dpo_address", sa.Text(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
     op.create_table(
@@ -50,8 +50,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=255), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -73,8 +73,8 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("builtin", sa.Boolean(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_profiles_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_profiles")),
     )
@@ -92,8 +92,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("builtin", sa.Boolean(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_roles_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_roles")),
     )
@@ -118,8 +118,8 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id", "database"],
             ["crm_databases.tenant_id", "crm_databases.name"],
@@ -143,9 +143,9 @@ def upgrade() -> None:
         sa.Column("profile", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("deactivated", sa.Boolean(), nullable=False),
-        sa.Column("last_login", hovor.db.UTCDateTime(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("last_login", hovor.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -184,8 +184,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -214,9 +214,9 @@ def upgrade() -> None:
         sa.Column("user", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("title", sa.String(length=255), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("expires", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("expires", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("pair", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id", "user"],
@@ -255,8 +255,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(

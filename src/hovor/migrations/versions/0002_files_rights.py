@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("stored_size", sa.Integer(), nullable=False),
         sa.Column("mime", sa.String(length=128), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("destroyed", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("destroyed", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_blobs_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_blobs")),
     )
@@ -45,8 +45,8 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("wrapped", sa.LargeBinary(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("destroyed", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("destroyed", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_keys_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "version", name=op.f("pk_tenant_keys")),
     )

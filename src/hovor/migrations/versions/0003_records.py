@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -35,8 +35,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("deactivated", sa.Boolean(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_queues_tenant_id_tenants")),
@@ -60,8 +60,8 @@ def upgrade() -> None:
         sa.Column("sla_response", sa.Integer(), nullable=True),
         sa.Column("sla_solution", sa.Integer(), nullable=True),
         sa.Column("auto_archive_days", sa.Integer(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -76,8 +76,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=255), nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column("user", sa.String(length=64), nullable=True),
         sa.Column("number", sa.String(length=32), nullable=True),
         sa.Column("action", sa.Integer(), nullable=False),
-        sa.Column("nextcall", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("nextcall", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column(
             "custom_fields",
             sa.JSON(none_as_null=True).with_variant(
@@ -116,8 +116,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("anonymized", sa.Boolean(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -186,11 +186,11 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("closed", hovor.db.UTCDateTime(), nullable=True),
-        sa.Column("last_activity", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("closed", hovor.core.db.UTCDateTime(), nullable=True),
+        sa.Column("last_activity", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("anonymized", sa.Boolean(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -233,9 +233,9 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("important", sa.Boolean(), nullable=False),
-        sa.Column("time", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("time_open", hovor.db.UTCDateTime(), nullable=True),
-        sa.Column("time_close", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("time", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("time_open", hovor.core.db.UTCDateTime(), nullable=True),
+        sa.Column("time_close", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("duration", sa.Integer(), nullable=True),
         sa.Column("anonymized", sa.Boolean(), nullable=False),
         sa.Column(
@@ -252,8 +252,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -429,7 +429,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("inline", sa.Boolean(), nullable=False),
         sa.Column("cid", sa.String(length=255), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id", "activity"],
@@ -462,7 +462,7 @@ def upgrade() -> None:
         sa.Column("duration", sa.Float(), nullable=True),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "blob"],
             ["blobs.tenant_id", "blobs.name"],
@@ -512,7 +512,7 @@ def upgrade() -> None:
         sa.Column("activity", sa.String(length=64), nullable=False),
         sa.Column("direction", sa.String(length=8), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("time", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("time", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("user", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id", "activity"],

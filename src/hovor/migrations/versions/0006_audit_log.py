@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.Column("at", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("at", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("signature", sa.String(length=128), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "seq", name=op.f("pk_audit_checkpoints")),
@@ -35,7 +35,7 @@ def upgrade() -> None:
         "audit_entries",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("at", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("at", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("actor_type", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=True),
         sa.Column("ip", sa.String(length=64), nullable=True),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -52,14 +52,14 @@ def upgrade() -> None:
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
-        sa.Column("run_after", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("run_after", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("claimed_by", sa.String(length=128), nullable=True),
-        sa.Column("heartbeat", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("heartbeat", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("error", sa.String(length=255), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=True),
-        sa.Column("started", hovor.db.UTCDateTime(), nullable=True),
-        sa.Column("finished", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("started", hovor.core.db.UTCDateTime(), nullable=True),
+        sa.Column("finished", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_jobs_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_jobs")),
     )
@@ -74,8 +74,8 @@ def upgrade() -> None:
         sa.Column("object_type", sa.String(length=32), nullable=False),
         sa.Column("object_key", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.String(length=1000), nullable=False),
-        sa.Column("until", hovor.db.UTCDateTime(), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("until", hovor.core.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_legal_holds_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_legal_holds")),
@@ -99,7 +99,7 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("at", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("at", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("job", sa.String(length=64), nullable=True),
         sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tombstones_tenant_id_tenants")),

@@ -4,7 +4,7 @@ ANALYZE copies sample values of every column (most common values, histogram boun
 pg_statistic. For a column that holds names or message text, that is a copy of personal data that
 erasure cannot reach (rewriting pg_statistic needs superuser rights). A statistics target of 0
 keeps ANALYZE from collecting them. Identifier columns keep theirs: the planner needs them to
-look numbers up by index (docs/privacy.md). The list is the registry's (hovor.privacy.registry
+look numbers up by index (docs/privacy.md). The list is the registry's (hovor.core.personal_data
 .without_statistics) at this revision; a test checks every later column is covered.
 
 Revision ID: 0008

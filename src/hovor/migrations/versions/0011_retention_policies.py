@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("days", sa.Integer(), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("edited", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("edited", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("edited_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.column("tenant_id", sa.String),
         sa.column("name", sa.String),
         sa.column("builtin", sa.Boolean),
-        sa.column("permissions", hovor.db.JSONType),
+        sa.column("permissions", hovor.core.db.JSONType),
     )
     bind = op.get_bind()
     new = {f"dpo:retention:{a}" for a in ("create", "read", "update", "delete")}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "firewall_events",
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("key", sa.String(length=64), nullable=False),
-        sa.Column("at", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("at", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("weight", sa.Float(), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_firewall_events")),
@@ -36,9 +36,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=64), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("offences", sa.Integer(), nullable=False),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("until", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("lifted", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("until", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("lifted", hovor.core.db.UTCDateTime(), nullable=True),
         sa.Column("lifted_by", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_firewall_bans")),
     )
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("network", sa.String(length=64), nullable=False),
         sa.Column("note", sa.String(length=255), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_firewall_rules_tenant_id_tenants")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hovor.db
+import hovor.core.db
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -27,14 +27,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("totp_pending", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("totp_failures", sa.Integer(), server_default="0", nullable=False))
-        batch.add_column(sa.Column("totp_failed_at", hovor.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("totp_failed_at", hovor.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table("platform_operators") as batch:
         batch.add_column(sa.Column("totp_secret", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("totp_failures", sa.Integer(), server_default="0", nullable=False))
-        batch.add_column(sa.Column("totp_failed_at", hovor.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("totp_failed_at", hovor.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table("tokens") as batch:
-        batch.add_column(sa.Column("last_used", hovor.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("last_used", hovor.core.db.UTCDateTime(), nullable=True))
     op.create_table(
         "platform_tokens",
         sa.Column("hash", sa.String(length=64), nullable=False),
@@ -43,9 +43,9 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=64), nullable=True),
         sa.Column("purpose", sa.String(length=32), nullable=True),
         sa.Column("reference", sa.String(length=64), nullable=True),
-        sa.Column("created", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("expires", hovor.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked", hovor.db.UTCDateTime(), nullable=True),
+        sa.Column("created", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("expires", hovor.core.db.UTCDateTime(), nullable=False),
+        sa.Column("revoked", hovor.core.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["operator"],
             ["platform_operators.name"],
@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.column("tenant_id", sa.String),
         sa.column("name", sa.String),
         sa.column("builtin", sa.Boolean),
-        sa.column("permissions", hovor.db.JSONType),
+        sa.column("permissions", hovor.core.db.JSONType),
     )
     bind = op.get_bind()
     for tenant_id, permissions in bind.execute(

@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-_log = logging.getLogger("hovor.db")
+_log = logging.getLogger("hovor.core.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -1,6 +1,6 @@
 """The personal-data registry: every column says what it holds, whose it is and what erasure does.
 
-A column's declaration lives in its ``info`` (``mapped_column(..., info=pd(...))``), so the model
+A column's declaration lives in its ``info`` (``mapped_column(..., info=personal(...))``), so the model
 is the single place it is written. Everything privacy-related (erasure plans, subject exports,
 the subject resolver's targets, retention, the Art. 30 report) is derived from it.
 """
@@ -61,7 +61,7 @@ class Classification:
     reason: str | None = None
 
 
-def pd(
+def personal(
     category: Category,
     owner: Owner = Owner.SUBJECT,
     erasure: Erasure = Erasure.NULL,
@@ -73,7 +73,7 @@ def pd(
     return {INFO_KEY: Classification(category, owner, erasure, reason)}
 
 
-def op(reason: str = "no personal data") -> dict[str, Any]:
+def not_personal(reason: str = "no personal data") -> dict[str, Any]:
     """Declare a column that holds no personal data (keys, flags, times, counters)."""
     return {INFO_KEY: Classification(Category.OPERATIONAL, Owner.NONE, Erasure.KEEP, reason)}
 

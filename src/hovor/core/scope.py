@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from hovor.auth.caller import Caller
+from hovor.core.caller import Caller
 
 DIMENSIONS = ("database", "queue", "category")
 
