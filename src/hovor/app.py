@@ -244,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hovor.audit.keys import Pseudonyms, signing_key
     from hovor.auth import api as auth_api
     from hovor.auth import platform_api
+    from hovor.auth import service as auth_service
     from hovor.auth.service import CallerCache
     from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
     from hovor.crm import api as crm_api  # noqa: F401 - registers resources
@@ -294,6 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_session_factory(app.state.engine, writes=False)
     app.state.snapshot_session_factory = make_session_factory(app.state.engine, writes=False, snapshot=True)
     app.state.caller_cache = CallerCache(settings.auth_cache_seconds)
+    app.state.tokens = auth_service
     app.state.group_commit = GroupCommit(lambda: write_session(app.state))
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)

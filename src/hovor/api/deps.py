@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -12,10 +12,22 @@ from sqlalchemy.orm import Session
 
 from hovor.api.routeindex import ROUTE_KEY
 from hovor.audit import log as audit
-from hovor.auth import service as auth_service
 from hovor.core.caller import Caller
 from hovor.core.db import unit_of_work
 from hovor.core.errors import Forbidden, Unauthorized
+
+
+class TokenResolver(Protocol):
+    """How a raw token becomes a caller. The HTTP machinery stands below the domains, so the auth
+    domain's implementation (``hovor.auth.service``) is handed to it by the app factory
+    (``app.state.tokens``) instead of being imported here."""
+
+    def digest(self, raw: str) -> str: ...
+
+    def resolve_token(
+        self, factory: Any, cache: Any, raw: str, settings: Any, writer: Any = None
+    ) -> Caller | None: ...
+
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
 TOKEN_COOKIE = "c_user"
@@ -83,10 +95,11 @@ async def get_caller(request: Request) -> Caller:
     state = request.app.state
     # Most requests come with a token resolved a moment ago (the cache, no I/O); a miss reads the
     # database (and may stamp a web session's last use) in the thread pool, off the event loop.
-    caller = state.caller_cache.get(auth_service.digest(raw)) if len(raw) <= 200 else None
+    tokens: TokenResolver = state.tokens
+    caller = state.caller_cache.get(tokens.digest(raw)) if len(raw) <= 200 else None
     if caller is None:
         caller = await run_in_threadpool(
-            auth_service.resolve_token,
+            tokens.resolve_token,
             state.read_session_factory,
             state.caller_cache,
             raw,

@@ -473,3 +473,28 @@ def revoke_tokens_of(session: Session, tenant_id: str, username: str) -> None:
         .where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
         .values(revoked=utcnow())
     )
+
+
+def system_caller(
+    session: Session, tenant_id: str, user: str = "system", *, permissions: frozenset[str] | None = None
+) -> Caller:
+    """The one caller for work hovor does on a tenant's behalf (commands, jobs, seeding): every
+    database, queue and category of the tenant. ``permissions`` defaults to the built-in admin
+    role's, so rules that weigh the caller's rights (granting a role) hold for it as for a person.
+    ``user`` names the actor in stamps: "system", "erasure", "retention", an admin's name."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise LookupError("no such tenant")
+    if permissions is None:
+        role = session.get(Role, (tenant_id, "admin"))
+        permissions = frozenset(role.permissions) if role is not None else frozenset()
+    return Caller(
+        tenant_id=tenant_id,
+        user=user,
+        role="system",
+        permissions=permissions,
+        databases=None,
+        timezone=tenant.timezone,
+        country=tenant.country,
+        token_kind="system",
+    )
