@@ -40,21 +40,19 @@ from hovor.activities.models import (
     WebItem,
 )
 from hovor.auth.schemas import UserCreate
-from hovor.auth.service import issue_api_token
-from hovor.auth.users import create_user
+from hovor.auth.service import issue_api_token, system_caller
+from hovor.auth.users import create_tenant, create_user
 from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.core.db import make_engine, make_session_factory, unit_of_work
 from hovor.core.identifiers import normalize_phone
+from hovor.core.records import Counter
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
 from hovor.crm.models import Account, Contact
-from hovor.demo import system_caller
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket, TicketCategory
+from hovor.index.models import Identifier
 from hovor.migrations import alembic_config
-from hovor.privacy.models import Identifier
-from hovor.tenancy.models import Counter
-from hovor.tenancy.service import create_tenant
 
 BATCH = 10_000
 CHANNEL_MIX = [("CALL", 0.60), ("EMAIL", 0.15), ("CHAT", 0.10), ("SMS", 0.10), ("FBM", 0.05)]

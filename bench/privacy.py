@@ -56,10 +56,10 @@ def make_person(factory: Any, files: Any, n: int) -> Person:
         WebItem,
     )
     from hovor.core.db import new_name, unit_of_work
+    from hovor.core.records import Counter
     from hovor.crm.models import Contact
     from hovor.helpdesk.models import Ticket, TicketCategory
-    from hovor.privacy.models import Identifier
-    from hovor.tenancy.models import Counter
+    from hovor.index.models import Identifier
 
     rnd = random.Random(n)
     person = Person(n)
@@ -414,10 +414,10 @@ def resolve_subject(args: argparse.Namespace) -> dict[str, Any]:
     """Every record of one person found from all their identifiers (phones, e-mails, name), through
     the resolver; baseline: the same indexed lookups by hand in SQL."""
     from bench.run import Raw, timed
+    from hovor.auth.service import system_caller
     from hovor.core.db import make_engine, make_session_factory
     from hovor.crm.models import Contact
-    from hovor.demo import system_caller
-    from hovor.privacy.models import Identifier
+    from hovor.index.models import Identifier
     from hovor.privacy.resolver import resolve
 
     factory = make_session_factory(make_engine(args.db))

@@ -419,8 +419,8 @@ def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
     """Every record carrying one phone number, through the resolver service; baseline: the same
     indexed lookups written by hand in SQL."""
     import hovor.models
+    from hovor.auth.service import system_caller
     from hovor.core.db import make_engine, make_session_factory
-    from hovor.demo import system_caller
     from hovor.privacy.resolver import resolve
 
     meta = load_meta(args.data_dir)

@@ -25,13 +25,12 @@ from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from hovor.app import create_app  # noqa: E402
-from hovor.auth.service import issue_api_token  # noqa: E402
+from hovor.auth.service import issue_api_token, system_caller  # noqa: E402
+from hovor.auth.users import create_tenant  # noqa: E402
 from hovor.core.config import Settings, get_settings  # noqa: E402
 from hovor.core.db import Base, unit_of_work  # noqa: E402
-from hovor.demo import system_caller  # noqa: E402
 from hovor.migrations import alembic_config  # noqa: E402
 from hovor.models import Base as _models  # noqa: E402,F401
-from hovor.tenancy.service import create_tenant  # noqa: E402
 
 get_settings.cache_clear()
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -19,11 +19,11 @@ from hovor.audit.actions import ACTIONS
 from hovor.audit.chain import Checkpoint, export_checkpoints, sign_checkpoints, verify_tenant
 from hovor.audit.log import GENESIS, chain_hash, content_of
 from hovor.audit.models import AuditCheckpoint, AuditEntry
+from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
 from hovor.crm.models import Contact
-from hovor.demo import system_caller
 from test_cli import app_for, hovor
 from test_cli import env as env  # the fixture
 

@@ -15,9 +15,9 @@ from sqlalchemy import delete
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
 from hovor.audit import log as audit
+from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work
 from hovor.core.permissions import BUILTIN_ROLES
-from hovor.demo import system_caller
 from hovor.edge.models import FirewallRule
 from hovor.jobs import service as jobs
 from hovor.privacy import policies
@@ -304,9 +304,9 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
 
 
 def _prepare(app: Any, tenant_id: str) -> TenantFixture:
+    from hovor.core.records import Counter
     from hovor.helpdesk import schemas as desk
     from hovor.helpdesk import service as desks
-    from hovor.tenancy.models import Counter
 
     fixture = make_tenant(app, tenant_id)
     with unit_of_work(app.state.session_factory) as s:

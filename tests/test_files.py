@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hovor.auth.users import create_tenant
 from hovor.core.config import Settings
 from hovor.core.db import make_engine, make_session_factory, unit_of_work
 from hovor.files import crypto
 from hovor.files.models import Blob, TenantKey
 from hovor.files.service import ByteRange, Files, Unreadable, parse_range
 from hovor.files.stores import LocalStore, S3Store
-from hovor.tenancy.service import create_tenant
 
 
 def pieces(data: bytes, size: int = 10_000) -> Iterator[bytes]:

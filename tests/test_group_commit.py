@@ -22,8 +22,8 @@ from hovor.audit import log as audit
 from hovor.audit.chain import verify_tenant
 from hovor.audit.log import lock_key
 from hovor.audit.models import AuditEntry
+from hovor.auth.service import system_caller
 from hovor.core.errors import ValidationFailed
-from hovor.demo import system_caller
 
 
 def _count(app: Any, stmt: Any) -> int:

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 
 from conftest import TenantFixture, data
+from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work
-from hovor.demo import system_caller
-from hovor.privacy.models import Identifier
+from hovor.index.models import Identifier
 from hovor.privacy.resolver import resolve
 
 PHONE = "+420604123456"

@@ -42,13 +42,12 @@ from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.core.identifiers import normalize_email
-from hovor.core.scope import AnyOf, Via
+from hovor.core.scope import Via, scope_of
 from hovor.core.validation import form_from_pydantic
 from hovor.core.wire import to_wire
-from hovor.crm.forms import hidden_fields_preparer
 from hovor.files.models import Blob
 from hovor.files.service import Files, Unreadable, parse_range
-from hovor.helpdesk.models import Ticket
+from hovor.forms.service import hidden_fields_preparer
 
 router = APIRouter()
 ACTIVITY_SCOPE = {"queue": Activity.queue}
@@ -498,14 +497,7 @@ register(
     )
 )
 
-ATTACHMENT_SCOPE = {
-    "any": AnyOf(
-        (
-            Via(Activity, Attachment.activity, ACTIVITY_SCOPE),
-            Via(Ticket, Attachment.ticket, {"category": Ticket.category}),
-        )
-    )
-}
+ATTACHMENT_SCOPE = scope_of(Attachment)
 
 
 def _delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
@@ -619,9 +611,9 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
         activity = session.get(Activity, (caller.tenant_id, item.name))
         assert activity is not None
         if session.get(Recording, (caller.tenant_id, item.name)) is not None:
-            # Replacing a recording shreds the old one: not while a legal hold keeps it.
-            from hovor.privacy import holds
-
+            # Replacing a recording shreds the old one: not while a legal hold keeps it. Holds are
+            # the privacy domain's, above this one: the app factory hands them over.
+            holds = state.legal_holds
             holds.check(session, caller.tenant_id, holds.of_activity(activity), "recording")
         recording = service.attach_recording(session, activity, blob, duration, files)
         result = serialize_recording(recording, Ctx(caller))

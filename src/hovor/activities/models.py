@@ -7,21 +7,27 @@ An activity is the channel-neutral wrapper (who, when, which queue, how long); i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hovor.auth.models import User
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
-from hovor.crm.models import AuditStamps, Contact
+from hovor.core.records import AuditStamps
+
+# Related records of other domains, named for the type checker only: the relationships resolve
+# them by class name through the registry, so no domain imports another's models.
+if TYPE_CHECKING:
+    from hovor.auth.models import User
+    from hovor.crm.models import Contact
 
 STATS = "kept for statistics after anonymization"
 
 
 class Queue(AuditStamps, Base):
     __tablename__ = "queues"
+    __scope__ = {"queue": "name"}
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("queue number"))
@@ -42,6 +48,7 @@ def _of_activity(column: str = "name") -> ForeignKeyConstraint:
 
 class Activity(AuditStamps, Base):
     __tablename__ = "activities"
+    __scope__ = {"queue": "queue"}
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),
         ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
@@ -100,6 +107,7 @@ class Activity(AuditStamps, Base):
 
 class CallItem(Base):
     __tablename__ = "activity_calls"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (_of_activity(), Index("ix_activity_calls_tenant_clid", "tenant_id", "clid"))
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
@@ -128,6 +136,7 @@ class Recording(Base):
     """The audio of a call: one encrypted blob."""
 
     __tablename__ = "call_recordings"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (
         _of_activity(),
         ForeignKeyConstraint(["tenant_id", "blob"], ["blobs.tenant_id", "blobs.name"]),
@@ -149,6 +158,7 @@ class Recording(Base):
 
 class TranscriptSegment(Base):
     __tablename__ = "call_transcripts"
+    __scope__ = {"via": ("activities", "activity")}
     __table_args__ = (
         _of_activity("activity"),
         Index("ix_call_transcripts_tenant_activity", "tenant_id", "activity", "start"),
@@ -166,6 +176,7 @@ class TranscriptSegment(Base):
 
 class EmailItem(Base):
     __tablename__ = "activity_emails"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (
         _of_activity(),
         Index("ix_activity_emails_tenant_address", "tenant_id", "address"),
@@ -193,6 +204,7 @@ class WebItem(Base):
     """A web chat; the customer typed their name, e-mail and phone into the chat window."""
 
     __tablename__ = "activity_webs"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (
         _of_activity(),
         Index("ix_activity_webs_tenant_email", "tenant_id", "email"),
@@ -219,6 +231,7 @@ class WebItem(Base):
 
 class SmsItem(Base):
     __tablename__ = "activity_sms"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (_of_activity(), Index("ix_activity_sms_tenant_sender", "tenant_id", "sender"))
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
@@ -231,6 +244,7 @@ class SmsItem(Base):
 
 class FbmItem(Base):
     __tablename__ = "activity_fbm"
+    __scope__ = {"via": ("activities", "name")}
     __table_args__ = (
         _of_activity(),
         Index("ix_activity_fbm_tenant_sender", "tenant_id", "sender"),
@@ -250,6 +264,7 @@ class Message(Base):
     """One message of a web chat, SMS thread or Messenger conversation."""
 
     __tablename__ = "messages"
+    __scope__ = {"via": ("activities", "activity")}
     __table_args__ = (
         _of_activity("activity"),
         Index("ix_messages_tenant_activity_time", "tenant_id", "activity", "time"),
@@ -270,6 +285,7 @@ class Attachment(Base):
     """A file on a ticket or an activity (an e-mail's attachments, inline images included)."""
 
     __tablename__ = "attachments"
+    __scope__ = {"any": (("activities", "activity"), ("tickets", "ticket"))}
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "activity"], ["activities.tenant_id", "activities.name"]),
         ForeignKeyConstraint(["tenant_id", "ticket"], ["tickets.tenant_id", "tickets.name"]),

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress
 
-from hovor.api.serialize import Key, LongText, RefIn, Text255
 from hovor.core.validation import NoNulModel
+from hovor.core.wire import Key, LongText, RefIn, Text255
 
 QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
 Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]

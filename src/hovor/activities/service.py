@@ -34,12 +34,22 @@ from hovor.core.caller import Caller
 from hovor.core.db import memo, new_name, utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email
+from hovor.core.records import (
+    apply,
+    contact_ref,
+    key_unchanged,
+    phone_field,
+    stamp_edit,
+    time_field,
+    user_ref,
+)
+from hovor.core.references import model_of, on_delete
 from hovor.core.scope import get_visible, may_use
-from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.files.models import Blob
 from hovor.files.service import Files
-from hovor.privacy.index import unindex
-from hovor.records import apply, contact_ref, key_unchanged, phone_field, stamp_edit, time_field, user_ref
+from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
+from hovor.index.service import unindex
+from hovor.tenancy.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -63,8 +73,6 @@ THREADS = ("CHAT", "SMS", "FBM")
 # --- queues ------------------------------------------------------------------------------------
 def _check_retention(session: Session, caller: Caller, options: dict[str, Any]) -> None:
     """A queue keeps recordings for at most the tenant's ceiling (0 or empty: the ceiling)."""
-    from hovor.tenancy.models import Tenant
-
     days = options.get("recordings_retention")
     if not days:
         return
@@ -136,7 +144,7 @@ def _queue(session: Session, caller: Caller, name: str | None, activity_type: st
     queue = memo(
         session,
         ("queue", caller, name),
-        lambda: get_visible(session, Queue, caller, name, {"queue": Queue.name}),
+        lambda: get_visible(session, Queue, caller, name),
     )
     if queue is None or not may_use(caller, "queue", name):
         raise ValidationFailed({"queue": ["No such queue, or your rights do not cover it."]})
@@ -149,9 +157,7 @@ def _queue(session: Session, caller: Caller, name: str | None, activity_type: st
 def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
     if number is None:
         return None
-    from hovor.helpdesk.models import Ticket
-
-    found = get_visible(session, Ticket, caller, number, {"category": Ticket.category})
+    found = get_visible(session, model_of("tickets"), caller, number)
     if found is None:
         raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
     found.last_activity = utcnow()
@@ -161,9 +167,7 @@ def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
 def _record(session: Session, caller: Caller, name: str | None) -> str | None:
     if name is None:
         return None
-    from hovor.campaigns.models import CampaignRecord
-
-    if get_visible(session, CampaignRecord, caller, name, {"queue": CampaignRecord.queue}) is None:
+    if get_visible(session, model_of("campaign_records"), caller, name) is None:
         raise ValidationFailed({"record": ["No such campaign record, or your rights do not cover it."]})
     return name
 
@@ -354,7 +358,7 @@ def channel_functions(activity_type: str) -> tuple[Any, Any, Any]:
 
 # --- messages and transcripts ------------------------------------------------------------------
 def _activity_of(session: Session, caller: Caller, name: str, types: Iterable[str]) -> Activity:
-    activity = get_visible(session, Activity, caller, name, {"queue": Activity.queue})
+    activity = get_visible(session, Activity, caller, name)
     if activity is None:
         raise ValidationFailed({"activity": ["No such activity, or your rights do not cover it."]})
     if activity.type not in types:
@@ -470,3 +474,23 @@ def delete_attachment(session: Session, caller: Caller, attachment: Attachment, 
     session.flush()
     if blob is not None:
         files.destroy_key(session, blob)
+
+
+@on_delete("tickets")
+def _ticket_deleted(session: Session, caller: Caller, number: Any, files: Files) -> None:
+    """A ticket's comments and the attachments on it and on them go with it (the blobs are
+    crypto-shredded); calls, e-mails and chats filed under it stay and lose the link."""
+    tenant_id = caller.tenant_id
+    comments = select(Activity.name).where(
+        Activity.tenant_id == tenant_id, Activity.ticket == number, Activity.type == "COMMENT"
+    )
+    attached = (Attachment.ticket == number) | Attachment.activity.in_(comments)
+    for attachment in session.scalars(select(Attachment).where(Attachment.tenant_id == tenant_id, attached)):
+        delete_attachment(session, caller, attachment, files)
+    for comment in session.scalars(comments):
+        unindex(session, tenant_id, "activities", comment)
+    session.execute(
+        delete(Activity).where(
+            Activity.tenant_id == tenant_id, Activity.ticket == number, Activity.type == "COMMENT"
+        )
+    )

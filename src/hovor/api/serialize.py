@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, StringConstraints
+from typing import Any
 
 from hovor.api.resource import Ctx
 from hovor.core.wire import to_wire
@@ -36,22 +34,6 @@ def contact_ref(contact: Any | None, ctx: Ctx) -> dict[str, Any] | None:
     if allowed is not None and contact.database not in allowed:
         return {"name": contact.name, "title": None}
     return ref(contact)
-
-
-def _ref_in(value: Any) -> Any:
-    # Clients that read a record and send it back pass the nested object; accept its name.
-    if isinstance(value, dict) and "name" in value:
-        return value["name"]
-    return value
-
-
-# A reference on input: a record's name, or the nested object a read returned.
-RefIn = Annotated[
-    str, BeforeValidator(_ref_in), StringConstraints(min_length=1, max_length=64, strip_whitespace=True)
-]
-Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-Text255 = Annotated[str, StringConstraints(max_length=255, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=65535)]
 
 
 def visible_custom_fields(values: dict[str, list[str]] | None, ctx: Ctx) -> dict[str, list[str]]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hovor.audit.keys import decode_public, encode_public, key_id
 from hovor.audit.log import GENESIS, canonical, chain_hash, content_of, head, stamp
+from hovor.audit.markers import markers
 from hovor.audit.models import AuditCheckpoint, AuditEntry
 from hovor.core.db import utcnow
 
@@ -204,12 +205,35 @@ def verify_tenant(
 ) -> TenantReport:
     """Recompute the chain of ``tenant_id`` and check every checkpoint against it."""
     report = TenantReport(tenant_id)
-    keys = {key_id(k): k for k in trusted}
     stored = [
         Checkpoint(c.tenant_id, c.seq, c.hash, stamp(c.at), c.key_id, c.signature)
         for c in session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.tenant_id == tenant_id))
     ]
     outside = [c for c in exported if c.tenant == tenant_id]
+    keys = _trusted_keys(trusted, outside)
+    report.checkpoints, report.exported_checkpoints = len(stored), len(outside)
+    # A chain whose oldest entries were removed by its retention (hovor.audit.prune) starts after
+    # entry 1: the prune's marker, later in the chain, names the last entry removed and its hash.
+    # Only markers signed by a trusted key count: a well-hashed marker is easy to append.
+    walk = _Walk(report, dict(markers(session, tenant_id, keys)), {c.seq for c in [*stored, *outside]})
+    for entry in chain_entries(session, tenant_id):
+        walk.step(entry)
+        if progress and report.entries % 2000 == 0:
+            progress(2000)
+    if progress:
+        progress(report.entries % 2000)
+    for origin, checkpoints in (("stored", stored), ("exported", outside)):
+        for cp in sorted(checkpoints, key=lambda c: c.seq):
+            if cp.seq < walk.first_kept and cp.seq <= report.pruned_through:
+                continue  # its entries were removed by the log's retention
+            problem = _checkpoint_problem(cp, origin, keys, report.head_seq, walk.hashes)
+            if problem is not None:
+                report.problems.append(problem)
+    return report
+
+
+def _trusted_keys(trusted: Iterable[Ed25519PublicKey], outside: list[Checkpoint]) -> dict[str, Any]:
+    keys = {key_id(k): k for k in trusted}
     for cp in outside:
         # An exported checkpoint carries its public key; it was made outside the attacker's reach.
         if cp.public_key and cp.key_id not in keys:
@@ -219,83 +243,67 @@ def verify_tenant(
                 continue
             if key_id(key) == cp.key_id:
                 keys[cp.key_id] = key
-    report.checkpoints, report.exported_checkpoints = len(stored), len(outside)
-    wanted = {c.seq for c in [*stored, *outside]}
-    hashes: dict[int, str] = {}
+    return keys
 
-    expected, prev = 1, GENESIS
-    broken = False
-    # A chain whose oldest entries were removed by its retention (hovor.audit.prune) starts after
-    # entry 1: the prune's marker, later in the chain, names the last entry removed and its hash.
-    from hovor.audit.prune import markers
 
-    # Only markers signed by a trusted key count: a well-hashed marker is easy to append.
-    pruned = markers(session, tenant_id, keys)
-    first_kept = 1
-    anchors = dict(pruned)
-    report.pruned_through = max((t for t, _ in pruned), default=0)
-    for entry in chain_entries(session, tenant_id):
+class _Walk:
+    """The chain read in order: each entry must follow the one before (or the prune's anchor)."""
+
+    def __init__(self, report: TenantReport, anchors: dict[int, str], wanted: set[int]) -> None:
+        self.report, self.anchors, self.wanted = report, anchors, wanted
+        report.pruned_through = max(anchors, default=0)
+        self.hashes: dict[int, str] = {}
+        self.expected, self.prev, self.first_kept, self.broken = 1, GENESIS, 1, False
+
+    def _break(self, seq: int, why: str) -> None:
+        self.report.problems.append(Broken(seq, why))
+        self.broken = True
+
+    def _first(self, seq: int, prev_hash: str) -> bool:
+        """The first entry stored; False when it cannot follow the pruned ones."""
+        self.first_kept = seq
+        if 1 < seq <= self.report.pruned_through + 1:
+            # Its link to the removed one is taken as stored, and checked against the anchor
+            # (here, or at the last entry the prune covers).
+            self.expected, self.prev = seq, prev_hash
+            if seq - 1 in self.anchors and self.anchors[seq - 1] != prev_hash:
+                self._break(seq, "the first entry kept does not follow the pruned ones")
+                return False
+        elif seq > 1:
+            self.expected = self.report.pruned_through + 1
+        return True
+
+    def step(self, entry: AuditEntry) -> None:
+        report = self.report
         report.entries += 1
-        if progress and report.entries % 2000 == 0:
-            progress(2000)
         seq = int(entry.name)
-        if seq in wanted:
-            hashes[seq] = entry.hash
+        if seq in self.wanted:
+            self.hashes[seq] = entry.hash
         report.head_seq, report.head_hash = seq, entry.hash
-        if broken:
-            continue
-        content = entry_content(entry)
-        if report.entries == 1:
-            first_kept = seq
-            if 1 < seq <= report.pruned_through + 1:
-                # The first entry kept: its link to the removed one is taken as stored, and checked
-                # against the anchor (here, or at the last entry the prune covers).
-                expected, prev = seq, entry.prev_hash
-                if seq - 1 in anchors and anchors[seq - 1] != prev:
-                    report.problems.append(
-                        Broken(seq, "the first entry kept does not follow the pruned ones")
-                    )
-                    broken = True
-                    continue
-            elif seq > 1:
-                expected = report.pruned_through + 1
-        if seq != expected:
-            report.problems.append(Broken(expected, f"entry {expected} is missing (the next entry is {seq})"))
-            broken = True
-        elif entry.prev_hash != prev:
-            report.problems.append(Broken(seq, "the link to the previous entry is broken"))
-            broken = True
-        elif chain_hash(prev, content) != entry.hash:
-            report.problems.append(Broken(seq, "the entry does not match its hash (it was altered)"))
-            broken = True
-        expected, prev = seq + 1, entry.hash
-        if seq in anchors and anchors[seq] != entry.hash:
-            report.problems.append(Broken(seq, "the entry differs from the one its prune recorded"))
-            broken = True
-    if progress:
-        progress(report.entries % 2000)
+        if self.broken or (report.entries == 1 and not self._first(seq, entry.prev_hash)):
+            return
+        if seq != self.expected:
+            self._break(self.expected, f"entry {self.expected} is missing (the next entry is {seq})")
+        elif entry.prev_hash != self.prev:
+            self._break(seq, "the link to the previous entry is broken")
+        elif chain_hash(self.prev, entry_content(entry)) != entry.hash:
+            self._break(seq, "the entry does not match its hash (it was altered)")
+        self.expected, self.prev = seq + 1, entry.hash
+        if seq in self.anchors and self.anchors[seq] != entry.hash:
+            self._break(seq, "the entry differs from the one its prune recorded")
 
-    for origin, checkpoints in (("stored", stored), ("exported", outside)):
-        for cp in sorted(checkpoints, key=lambda c: c.seq):
-            if cp.seq < first_kept and cp.seq <= report.pruned_through:
-                continue  # its entries were removed by the log's retention
-            if not _signature_ok(cp, keys):
-                report.problems.append(
-                    Broken(cp.seq, f"the {origin} checkpoint at {cp.seq} has no valid signature")
-                )
-            elif cp.seq > report.head_seq:
-                report.problems.append(
-                    Broken(
-                        report.head_seq + 1,
-                        f"the chain ends at {report.head_seq} but a {origin} checkpoint signed entry {cp.seq}"
-                        " (entries were removed from its end)",
-                    )
-                )
-            elif hashes.get(cp.seq) != cp.hash:
-                report.problems.append(
-                    Broken(
-                        cp.seq,
-                        f"entry {cp.seq} differs from the {origin} signed checkpoint (rewritten chain)",
-                    )
-                )
-    return report
+
+def _checkpoint_problem(
+    cp: Checkpoint, origin: str, keys: dict[str, Any], head_seq: int, hashes: dict[int, str]
+) -> Broken | None:
+    if not _signature_ok(cp, keys):
+        return Broken(cp.seq, f"the {origin} checkpoint at {cp.seq} has no valid signature")
+    if cp.seq > head_seq:
+        return Broken(
+            head_seq + 1,
+            f"the chain ends at {head_seq} but a {origin} checkpoint signed entry {cp.seq}"
+            " (entries were removed from its end)",
+        )
+    if hashes.get(cp.seq) != cp.hash:
+        return Broken(cp.seq, f"entry {cp.seq} differs from the {origin} signed checkpoint (rewritten chain)")
+    return None

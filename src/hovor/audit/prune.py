@@ -22,58 +22,19 @@ from sqlalchemy import delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
+from hovor.audit.chain import verify_tenant
 from hovor.audit.keys import key_id
+from hovor.audit.markers import ACTION, markers, message
 from hovor.audit.models import AuditCheckpoint, AuditEntry
 from hovor.core.db import unit_of_work
-
-ACTION = "audit.log.prune"
 
 
 class PruneRefused(Exception):
     """The chain does not verify: nothing is pruned until it is looked into."""
 
 
-def message(tenant_id: str, first: int, through: int, anchor: str) -> bytes:
-    return audit.canonical({"prune": tenant_id, "first": first, "through": through, "anchor": anchor})
-
-
-def signature_ok(tenant_id: str, details: dict[str, Any], keys: dict[str, Any]) -> bool:
-    import base64
-
-    from cryptography.exceptions import InvalidSignature
-
-    key = keys.get(str(details.get("key_id")))
-    if key is None:
-        return False
-    try:
-        key.verify(
-            base64.b64decode(str(details.get("signature", ""))),
-            message(tenant_id, int(details["first"]), int(details["through"]), str(details["anchor"])),
-        )
-    except (InvalidSignature, ValueError, KeyError, TypeError):
-        return False
-    return True
-
-
 def first_seq(session: Session, tenant_id: str) -> int | None:
     return session.scalar(select(func.min(AuditEntry.name)).where(AuditEntry.tenant_id == tenant_id))
-
-
-def markers(session: Session, tenant_id: str, keys: dict[str, Any] | None = None) -> list[tuple[int, str]]:
-    """(through, anchor) of every prune recorded in the chain, oldest first; with ``keys``, only
-    those signed by one of them."""
-    out = []
-    for details in session.scalars(
-        select(AuditEntry.details)
-        .where(AuditEntry.tenant_id == tenant_id, AuditEntry.action == ACTION)
-        .order_by(AuditEntry.name)
-    ):
-        if not (isinstance(details, dict) and "through" in details and "anchor" in details):
-            continue
-        if keys is not None and not signature_ok(tenant_id, details, keys):
-            continue
-        out.append((int(details["through"]), str(details["anchor"])))
-    return out
 
 
 def prunable_through(session: Session, tenant_id: str, cutoff: dt.datetime) -> int | None:
@@ -131,8 +92,6 @@ def prune(
     """Removes the entries older than ``cutoff`` up to the newest checkpoint among them. Returns how
     many went. Refuses (:class:`PruneRefused`) while the chain does not verify."""
     import base64
-
-    from hovor.audit.chain import verify_tenant
 
     with unit_of_work(factory) as session:
         through = _pending(session, tenant_id)

@@ -271,7 +271,7 @@ async def totp_confirm(request: Request, session: DbSession, caller: CurrentCall
         )
         # Every sign-in from before (none of which gave a code of this factor) ends; a fresh one,
         # made with it, takes their place: a web session when asked for, else a token pair.
-        service.end_sign_ins(session, user.tenant_id, user.name)
+        service.revoke_tokens(session, user.tenant_id, user.name, keep_api=True)
         if body.session:
             raw, token = service.issue_token(
                 session, user, "session", dt.timedelta(hours=state.settings.session_max_hours)

@@ -21,12 +21,16 @@ from sqlalchemy.orm import Session
 from hovor.auth import totp
 from hovor.auth.models import PlatformOperator, PlatformToken
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
-from hovor.auth.service import TOKEN_BYTES, CodeLimit, CodeNeeded, check_code, digest
-from hovor.core.caller import Caller
+from hovor.auth.service import (
+    TOKEN_BYTES,
+    CodeLimit,
+    CodeNeeded,
+    check_code,
+    digest,
+)
 from hovor.core.config import Settings
 from hovor.core.db import utcnow
 from hovor.core.errors import BadRequest, NotFound, Unauthorized
-from hovor.core.permissions import READ_ALL
 from hovor.tenancy.models import Tenant
 
 PURPOSES = ("support", "incident", "maintenance", "legal", "contract")
@@ -34,10 +38,6 @@ PURPOSES = ("support", "incident", "maintenance", "legal", "contract")
 # capitals, then at most eight digits. It cannot hold a sentence, an e-mail address or a whole
 # phone number; staff are told not to put a name in the prefix.
 REFERENCE = re.compile(r"^[A-Z]{2,8}[-_:#/]?[0-9]{1,8}$")
-SUPPORT_ROLE = "platform-support"
-# What staff inside a tenant may do: read its configuration and records, nothing else (not its
-# audit log, which records them, nor its API tokens).
-SUPPORT_PERMISSIONS = frozenset(READ_ALL)
 
 
 class StaffLoginFailed(Unauthorized):
@@ -150,35 +150,6 @@ def enter(
     return _issue(
         session, settings, signed_in.operator, "entry", tenant_id, purpose, reference, until=signed_in.expires
     )
-
-
-def lookup_entry(
-    session: Session, token_hash: str, now: dt.datetime
-) -> tuple[Caller, dt.datetime, dt.datetime | None] | None:
-    """The read-only caller of a staff member's entry into a tenant (hovor.auth.service.resolve_token)."""
-    row = session.execute(
-        select(PlatformToken, Tenant.timezone, Tenant.country)
-        .join(Tenant, Tenant.id == PlatformToken.tenant_id)
-        .where(PlatformToken.hash == token_hash, PlatformToken.kind == "entry")
-    ).one_or_none()
-    if row is None:
-        return None
-    token, tz, country = row
-    if token.revoked is not None or token.expires <= now:
-        return None
-    assert token.tenant_id is not None
-    caller = Caller(
-        tenant_id=token.tenant_id,
-        user=token.operator,
-        role=SUPPORT_ROLE,
-        permissions=SUPPORT_PERMISSIONS,
-        databases=None,
-        timezone=tz,
-        country=country,
-        token_kind="entry",
-        token_hash=token.hash,
-    )
-    return caller, token.expires, None
 
 
 def revoke(session: Session, token_hash: str, with_entries: bool) -> list[PlatformToken]:

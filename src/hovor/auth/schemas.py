@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, EmailStr, Field
 
-from hovor.api.serialize import Key, RefIn, Text255
 from hovor.core.validation import NoNulModel
+from hovor.core.wire import Key, RefIn, Text255
 
 
 class Strict(NoNulModel):

@@ -13,15 +13,20 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.auth import totp
-from hovor.auth.models import Profile, Role, Token, User
+from hovor.auth.models import PlatformToken, Profile, Role, Token, User
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
 from hovor.core.caller import Caller
 from hovor.core.config import Settings
 from hovor.core.db import utcnow
 from hovor.core.errors import BadRequest, NotFound, Unauthorized
+from hovor.core.permissions import READ_ALL
 from hovor.tenancy.models import Tenant
 
 TOKEN_BYTES = 32
+SUPPORT_ROLE = "platform-support"
+# What processor staff inside a tenant may do (hovor.auth.platform): read its configuration and
+# records, nothing else (not its audit log, which records them, nor its API tokens).
+SUPPORT_PERMISSIONS = frozenset(READ_ALL)
 
 
 def digest(raw: str) -> str:
@@ -100,9 +105,7 @@ def resolve_token(
     with factory() as session:
         found = _lookup(session, token_hash, now, idle, settings.totp_required)
         if found is None:
-            from hovor.auth import platform
-
-            found = platform.lookup_entry(session, token_hash, now)
+            found = lookup_entry(session, token_hash, now)
     if found is None:
         return None
     caller, expires, last_used = found
@@ -448,15 +451,14 @@ def issue_api_token(
     return issue_token(session, user, "api", dt.timedelta(days=days or settings.api_token_ttl_days), title)
 
 
-def end_sign_ins(session: Session, tenant_id: str, username: str) -> None:
-    """Ends a user's signed-in sessions (access, refresh, web, set-up tokens); API tokens an admin
-    issued for an integration stay."""
-    session.execute(
-        update(Token)
-        .where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
-        .where(Token.kind != "api")
-        .values(revoked=utcnow())
-    )
+def revoke_tokens(session: Session, tenant_id: str, username: str, *, keep_api: bool = False) -> None:
+    """Ends a user's tokens. ``keep_api`` ends only their sign-ins (access, refresh, web and set-up
+    tokens) and keeps the API tokens an admin issued for an integration: a lost phone or a new
+    password is the person's, not the PBX feed's."""
+    stmt = update(Token).where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
+    if keep_api:
+        stmt = stmt.where(Token.kind != "api")
+    session.execute(stmt.values(revoked=utcnow()))
 
 
 def reset_second_factor(session: Session, user: User) -> None:
@@ -464,15 +466,7 @@ def reset_second_factor(session: Session, user: User) -> None:
     one up again. Integration tokens stay."""
     user.totp_secret = user.totp_pending = None
     user.totp_last_step, user.totp_failures, user.totp_failed_at = None, 0, None
-    end_sign_ins(session, user.tenant_id, user.name)
-
-
-def revoke_tokens_of(session: Session, tenant_id: str, username: str) -> None:
-    session.execute(
-        update(Token)
-        .where(Token.tenant_id == tenant_id, Token.user == username, Token.revoked.is_(None))
-        .values(revoked=utcnow())
-    )
+    revoke_tokens(session, user.tenant_id, user.name, keep_api=True)
 
 
 def system_caller(
@@ -498,3 +492,32 @@ def system_caller(
         country=tenant.country,
         token_kind="system",
     )
+
+
+def lookup_entry(
+    session: Session, token_hash: str, now: dt.datetime
+) -> tuple[Caller, dt.datetime, dt.datetime | None] | None:
+    """The read-only caller of a staff member's entry into a tenant (hovor.auth.service.resolve_token)."""
+    row = session.execute(
+        select(PlatformToken, Tenant.timezone, Tenant.country)
+        .join(Tenant, Tenant.id == PlatformToken.tenant_id)
+        .where(PlatformToken.hash == token_hash, PlatformToken.kind == "entry")
+    ).one_or_none()
+    if row is None:
+        return None
+    token, tz, country = row
+    if token.revoked is not None or token.expires <= now:
+        return None
+    assert token.tenant_id is not None
+    caller = Caller(
+        tenant_id=token.tenant_id,
+        user=token.operator,
+        role=SUPPORT_ROLE,
+        permissions=SUPPORT_PERMISSIONS,
+        databases=None,
+        timezone=tz,
+        country=country,
+        token_kind="entry",
+        token_hash=token.hash,
+    )
+    return caller, token.expires, None

@@ -6,19 +6,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hovor.auth import schemas
-from hovor.auth.models import Profile, Role, Token, User
+from hovor.auth.models import Profile, Role, User
 from hovor.auth.passwords import hash_password
+from hovor.auth.service import revoke_tokens
 from hovor.core.caller import Caller
 from hovor.core.config import Settings, get_settings
 from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
-from hovor.core.permissions import unknown_permissions
-from hovor.records import key_unchanged
+from hovor.core.permissions import BUILTIN_ROLES, unknown_permissions
+from hovor.core.records import key_unchanged
+from hovor.core.references import clear_references, model_of
+from hovor.tenancy import service as tenancy
+from hovor.tenancy.models import Tenant
 
 
 @cache
@@ -101,36 +105,21 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
     if "password" in body.model_fields_set and body.password is not None:
         check_password_policy(body.password, settings, names=(user.name,))
         user.password_hash = hash_password(body.password, settings.hash_profile)
-        _revoke(session, user)
+        revoke_tokens(session, user.tenant_id, user.name)
     if values.get("deactivated"):
-        _revoke(session, user)
+        revoke_tokens(session, user.tenant_id, user.name)
     user.edited_by = caller.user
     user.edited = utcnow()
     session.flush()
     return user
 
 
-def _revoke(session: Session, user: User) -> None:
-    session.execute(
-        update(Token)
-        .where(Token.tenant_id == user.tenant_id, Token.user == user.name, Token.revoked.is_(None))
-        .values(revoked=utcnow())
-    )
-
-
 def delete_user(session: Session, caller: Caller, user: User) -> None:
     if user.name == caller.user:
         raise Conflict("You cannot delete your own account.")
-    from hovor.activities.models import Activity
-    from hovor.campaigns.models import CampaignRecord
-    from hovor.crm.models import Account, Contact
-    from hovor.helpdesk.models import Ticket
-
-    # Records the user owned or handled stay; they lose the link to the deleted account.
-    for model in (Contact, Account, Activity, Ticket, CampaignRecord):
-        session.execute(
-            update(model).where(model.tenant_id == user.tenant_id, model.user == user.name).values(user=None)
-        )
+    # Records the user owned or handled stay; they lose the link to the deleted account (their
+    # tokens go with it, by the foreign key's cascade).
+    clear_references(session, "users", user.tenant_id, user.name)
     session.delete(user)
     session.flush()
 
@@ -188,12 +177,12 @@ def delete_role(session: Session, caller: Caller, role: Role) -> None:
 
 
 # --- profiles ----------------------------------------------------------------------------
-def _dimension_models() -> dict[str, Any]:
-    from hovor.activities.models import Queue
-    from hovor.crm.models import Database
-    from hovor.helpdesk.models import TicketCategory
+# The records each rights dimension of a profile names.
+DIMENSION_TABLES = {"databases": "crm_databases", "queues": "queues", "categories": "ticket_categories"}
 
-    return {"databases": Database, "queues": Queue, "categories": TicketCategory}
+
+def _dimension_models() -> dict[str, Any]:
+    return {dimension: model_of(table) for dimension, table in DIMENSION_TABLES.items()}
 
 
 def _check_grant(
@@ -281,3 +270,16 @@ def forget_grant(session: Session, tenant_id: str, dimension: str, name: str) ->
         if granted and name in granted:
             setattr(profile, dimension, [n for n in granted if n != name])
     session.flush()
+
+
+def create_tenant(session: Session, tenant_id: str, title: str, *args: Any, **settings: Any) -> Tenant:
+    """A new tenant (``hovor.tenancy.service.create_tenant`` takes the settings) with its built-in
+    roles and the profile that covers all its data: what a tenant needs before its first user."""
+    tenant = tenancy.create_tenant(session, tenant_id, title, *args, **settings)
+    for name, (role_title, perms) in BUILTIN_ROLES.items():
+        session.add(
+            Role(tenant_id=tenant_id, name=name, title=role_title, permissions=sorted(perms), builtin=True)
+        )
+    session.add(Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True))
+    session.flush()
+    return tenant

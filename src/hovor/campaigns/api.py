@@ -9,7 +9,7 @@ from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.campaigns import schemas, service
 from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.core.wire import to_wire
-from hovor.crm.forms import hidden_fields_preparer
+from hovor.forms.service import hidden_fields_preparer
 
 
 def serialize_type(t: RecordType, ctx: Ctx) -> dict[str, Any]:

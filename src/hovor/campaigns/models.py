@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hovor.activities.models import Queue
-from hovor.auth.models import User
 from hovor.core.db import Base, JSONType, UTCDateTime
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
-from hovor.crm.models import AuditStamps, Contact
+from hovor.core.records import AuditStamps
+
+# Related records of other domains, named for the type checker only: the relationships resolve
+# them by class name through the registry, so no domain imports another's models.
+if TYPE_CHECKING:
+    from hovor.activities.models import Queue
+    from hovor.auth.models import User
+    from hovor.crm.models import Contact
 
 
 class RecordType(AuditStamps, Base):
     __tablename__ = "record_types"
+    __scope__ = {"queue": "queue"}
     __table_args__ = (ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),)
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
@@ -30,6 +36,7 @@ class RecordType(AuditStamps, Base):
 
 class CampaignRecord(AuditStamps, Base):
     __tablename__ = "campaign_records"
+    __scope__ = {"queue": "queue"}
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "record_type"], ["record_types.tenant_id", "record_types.name"]),
         ForeignKeyConstraint(["tenant_id", "queue"], ["queues.tenant_id", "queues.name"]),

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from hovor.api.serialize import Key, LongText, RefIn, Text255
 from hovor.core.validation import NoNulModel
+from hovor.core.wire import Key, LongText, RefIn, Text255
 
 
 class Strict(NoNulModel):

@@ -7,15 +7,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.activities.models import Activity, Queue
 from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, ValidationFailed
-from hovor.core.scope import get_visible, may_use
-from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
-from hovor.privacy.index import unindex
-from hovor.records import (
+from hovor.core.records import (
     apply,
     contact_ref,
     key_unchanged,
@@ -25,6 +21,10 @@ from hovor.records import (
     time_field,
     user_ref,
 )
+from hovor.core.references import clear_references, model_of
+from hovor.core.scope import get_visible, may_use
+from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
+from hovor.index.service import unindex
 
 DIAL_QUEUES = ("out", "progressive", "dialer")
 
@@ -32,7 +32,7 @@ DIAL_QUEUES = ("out", "progressive", "dialer")
 def _queue(session: Session, caller: Caller, name: str | None) -> str | None:
     if name is None:
         return None
-    queue = get_visible(session, Queue, caller, name, {"queue": Queue.name})
+    queue = get_visible(session, model_of("queues"), caller, name)
     if queue is None or not may_use(caller, "queue", name):
         raise ValidationFailed({"queue": ["No such queue, or your rights do not cover it."]})
     if queue.type not in DIAL_QUEUES:
@@ -152,11 +152,7 @@ def update_record(
 
 def delete_record(session: Session, caller: Caller, record: CampaignRecord) -> None:
     """Deletes a campaign record; the calls made for it stay and lose the link."""
-    session.execute(
-        update(Activity)
-        .where(Activity.tenant_id == record.tenant_id, Activity.record == record.name)
-        .values(record=None)
-    )
+    clear_references(session, "campaign_records", record.tenant_id, record.name)
     unindex(session, record.tenant_id, "records", record.name)
     session.delete(record)
     session.flush()

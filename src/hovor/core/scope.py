@@ -5,17 +5,24 @@ then the caller's rights — the CRM databases, queues and ticket categories of 
 child record (a recording, a message, an attachment) is visible when its parent is: its scope
 names the parent model and the column linking to it, and the parent's own scope applies.
 Nothing else filters by tenant by hand.
+
+A model declares its scope once, in its class body, by column and table names
+(``__scope__ = {"database": "database"}``, ``{"via": ("activities", "activity")}``); every lookup
+that names no scope of its own uses that declaration (:func:`scope_of`), so a lookup cannot forget
+the caller's rights.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from hovor.core.caller import Caller
+from hovor.core.references import model_of
 
 DIMENSIONS = ("database", "queue", "category")
 
@@ -39,6 +46,42 @@ class AnyOf:
     """Visible when any of the ``Via`` parents it names is visible (and at least one link is set)."""
 
     parents: tuple[Via, ...]
+
+
+class _Declared:
+    """The default scope argument: the model's own declaration."""
+
+
+DECLARED: Final = _Declared()
+Scope = dict[str, Any] | None | _Declared
+
+
+def _parent(model: Any, table: str, link: str, optional: bool = False) -> Via:
+    parent = model_of(table)
+    return Via(parent, getattr(model, link), scope_of(parent) or {}, optional)
+
+
+@cache
+def scope_of(model: Any) -> dict[str, Any] | None:
+    """The rights scope ``model`` declares (``__scope__``), with names resolved to columns and
+    parent models: a dimension maps to a column name, ``"via"`` to ``(parent table, link
+    column)``, ``"any"`` to a tuple of those."""
+    declared = getattr(model, "__scope__", None)
+    if declared is None:
+        return None
+    scope: dict[str, Any] = {}
+    for dimension, target in declared.items():
+        if dimension == "via":
+            scope["via"] = _parent(model, *target)
+        elif dimension == "any":
+            scope["any"] = AnyOf(tuple(_parent(model, table, link) for table, link in target))
+        else:
+            scope[dimension] = getattr(model, target)
+    return scope
+
+
+def _resolve(model: Any, scope: Scope) -> dict[str, Any] | None:
+    return scope_of(model) if isinstance(scope, _Declared) else scope
 
 
 def _grant(caller: Caller, dimension: str) -> frozenset[str] | None:
@@ -83,16 +126,17 @@ def _rights(model: Any, caller: Caller, scope: dict[str, Any] | None) -> list[Co
     return conditions
 
 
-def visible(model: Any, caller: Caller, scope: dict[str, Any] | None = None) -> list[ColumnElement[bool]]:
+def visible(model: Any, caller: Caller, scope: Scope = DECLARED) -> list[ColumnElement[bool]]:
     """Conditions limiting ``model`` to what ``caller`` may see.
 
     ``scope`` maps a rights dimension to the column of ``model`` that carries it, ``"via"`` to a
-    :class:`Via`, or ``"any"`` to an :class:`AnyOf`.
+    :class:`Via`, or ``"any"`` to an :class:`AnyOf`; by default it is the model's declaration,
+    and ``None`` limits by tenant only.
     """
-    return [model.tenant_id == caller.tenant_id, *_rights(model, caller, scope)]
+    return [model.tenant_id == caller.tenant_id, *_rights(model, caller, _resolve(model, scope))]
 
 
-def visible_select(model: Any, caller: Caller, scope: dict[str, Any] | None = None) -> Select[Any]:
+def visible_select(model: Any, caller: Caller, scope: Scope = DECLARED) -> Select[Any]:
     return select(model).where(*visible(model, caller, scope))
 
 
@@ -107,7 +151,7 @@ def may_use(caller: Caller, dimension: str, value: str | None) -> bool:
 
 
 def get_visible(
-    session: Session, model: Any, caller: Caller, key: Any, scope: dict[str, Any] | None = None
+    session: Session, model: Any, caller: Caller, key: Any, scope: Scope = DECLARED
 ) -> Any | None:
     stmt = visible_select(model, caller, scope).where(model.name == key)
     return session.scalars(stmt).one_or_none()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, StringConstraints
 
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -43,3 +46,19 @@ def from_wire(text: str, tz: str) -> dt.datetime:
 
 def now_wire(tz: str) -> str:
     return dt.datetime.now(dt.UTC).astimezone(zone(tz)).strftime(WIRE_FORMAT)
+
+
+def _ref_in(value: Any) -> Any:
+    # Clients that read a record and send it back pass the nested object; accept its name.
+    if isinstance(value, dict) and "name" in value:
+        return value["name"]
+    return value
+
+
+# A reference on input: a record's name, or the nested object a read returned.
+RefIn = Annotated[
+    str, BeforeValidator(_ref_in), StringConstraints(min_length=1, max_length=64, strip_whitespace=True)
+]
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+Text255 = Annotated[str, StringConstraints(max_length=255, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=65535)]

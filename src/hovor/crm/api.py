@@ -8,8 +8,9 @@ from hovor.api.resource import Ctx, Relation, Resource, qf, register, stamp_fiel
 from hovor.api.serialize import ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 from hovor.crm import schemas, service
-from hovor.crm.forms import hidden_fields_preparer
-from hovor.crm.models import Account, Contact, Database, FormField
+from hovor.crm.models import Account, Contact, Database
+from hovor.forms.models import FormField
+from hovor.forms.service import hidden_fields_preparer
 
 
 def _consents(consents: dict[str, Any] | None, ctx: Ctx) -> dict[str, Any]:

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hovor.auth.models import User
-from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
+from hovor.core.db import Base, JSONType
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
+from hovor.core.records import AuditStamps
 
-OPERATOR_STAMP = "who changed the record; the operator's, kept for accountability"
-
-
-class AuditStamps:
-    """``created``/``edited`` and who did them, as every v6 object carries."""
-
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
-    created_by: Mapped[str | None] = mapped_column(
-        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
-    )
-    edited_by: Mapped[str | None] = mapped_column(
-        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
-    )
+# Related records of other domains, named for the type checker only: the relationships resolve
+# them by class name through the registry, so no domain imports another's models.
+if TYPE_CHECKING:
+    from hovor.auth.models import User
 
 
 class Database(AuditStamps, Base):
     __tablename__ = "crm_databases"
+    # Who may see it (hovor.core.scope): the rights dimension and the column that carries it.
+    __scope__ = {"database": "name"}
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
@@ -39,6 +30,7 @@ class Database(AuditStamps, Base):
 
 class Account(AuditStamps, Base):
     __tablename__ = "crm_accounts"
+    __scope__ = {"database": "database"}
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "database"], ["crm_databases.tenant_id", "crm_databases.name"]),
         ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
@@ -70,6 +62,7 @@ class Account(AuditStamps, Base):
 
 class Contact(AuditStamps, Base):
     __tablename__ = "crm_contacts"
+    __scope__ = {"database": "database"}
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "database"], ["crm_databases.tenant_id", "crm_databases.name"]),
         ForeignKeyConstraint(["tenant_id", "account"], ["crm_accounts.tenant_id", "crm_accounts.name"]),
@@ -103,33 +96,3 @@ class Contact(AuditStamps, Base):
     database_obj: Mapped[Database] = relationship(viewonly=True, lazy="raise")
     account_obj: Mapped[Account | None] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
-
-
-class FormField(Base):
-    """One custom field of a form. Contacts and accounts have a form per CRM database
-    (``database`` set) or a tenant-wide one; campaign records one per record type; tickets and
-    activities one per tenant."""
-
-    __tablename__ = "form_fields"
-    __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "database"], ["crm_databases.tenant_id", "crm_databases.name"]),
-        ForeignKeyConstraint(["tenant_id", "record_type"], ["record_types.tenant_id", "record_types.name"]),
-        Index("ix_form_fields_tenant_object", "tenant_id", "object_type"),
-    )
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
-    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("field identifier"))
-    title: Mapped[str] = mapped_column(String(255), info=not_personal("field label"))
-    object_type: Mapped[str] = mapped_column(String(32), info=not_personal("contacts | accounts | ..."))
-    database: Mapped[str | None] = mapped_column(String(64), info=not_personal())
-    record_type: Mapped[str | None] = mapped_column(String(64), info=not_personal())
-    type: Mapped[str] = mapped_column(String(16), info=not_personal())
-    required: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
-    readonly: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
-    multiple: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
-    regex: Mapped[str | None] = mapped_column(String(500), info=not_personal())
-    options: Mapped[list[str] | None] = mapped_column(JSONType, info=not_personal("choices of a select"))
-    position: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
-    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())

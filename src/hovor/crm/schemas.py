@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from hovor.api.serialize import Key, LongText, RefIn, Text255
 from hovor.core.validation import NoNulModel
+from hovor.core.wire import Key, LongText, RefIn, Text255
 
-# Shapes are checked against the form in hovor.crm.forms, with messages per field.
+# Shapes are checked against the form in hovor.forms.service, with messages per field.
 CustomFieldsIn = dict[str, Any]
 
 

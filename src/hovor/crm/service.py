@@ -12,22 +12,24 @@ from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.records import key_unchanged, new_key, stamp_edit, user_ref
+from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
-from hovor.crm.forms import (
+from hovor.crm.models import Account, Contact, Database
+from hovor.forms.models import FormField
+from hovor.forms.service import (
     FIELD_TYPES,
     OBJECT_TYPES,
     store_custom_fields,
     update_custom_fields,
     validate_custom_fields,
 )
-from hovor.crm.models import Account, Contact, Database, FormField
-from hovor.privacy.index import unindex, unindex_field
-from hovor.records import key_unchanged, new_key, stamp_edit, user_ref
+from hovor.index.service import unindex, unindex_field
 
 
 def _database(session: Session, caller: Caller, name: str) -> Database:
-    db = get_visible(session, Database, caller, name, {"database": Database.name})
+    db = get_visible(session, Database, caller, name)
     if db is None or not may_use(caller, "database", name):
         raise ValidationFailed({"database": ["No such database, or your rights do not cover it."]})
     return db
@@ -150,7 +152,7 @@ def full_name(firstname: str | None, lastname: str) -> str:
 def _account(session: Session, caller: Caller, name: str | None, database: str) -> str | None:
     if name is None:
         return None
-    account = get_visible(session, Account, caller, name, {"database": Account.database})
+    account = get_visible(session, Account, caller, name)
     if account is None:
         raise ValidationFailed({"account": ["No such account, or your rights do not cover it."]})
     if account.database != database:
@@ -225,25 +227,12 @@ def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
     """Deletes the contact; its calls, tickets and campaign records stay and lose the link.
 
     (GDPR erasure, which also anonymizes those, is a separate operation.)"""
-    for model in _linked_to_contact():
-        # Losing the link is not an edit of the record: ``edited`` stays (retention counts a
-        # campaign record's age from it, and the record did not change).
-        session.execute(
-            update(model)
-            .where(model.tenant_id == contact.tenant_id, model.contact == contact.name)
-            .values(contact=None, edited=model.edited)
-        )
+    # Losing the link is not an edit of the record: ``edited`` stays (retention counts a campaign
+    # record's age from it, and the record did not change).
+    clear_references(session, "crm_contacts", contact.tenant_id, contact.name, keep_edited=True)
     unindex(session, contact.tenant_id, "contacts", contact.name)
     session.delete(contact)
     session.flush()
-
-
-def _linked_to_contact() -> list[Any]:
-    from hovor.activities.models import Activity
-    from hovor.campaigns.models import CampaignRecord
-    from hovor.helpdesk.models import Ticket
-
-    return [Activity, Ticket, CampaignRecord]
 
 
 # --- form fields -------------------------------------------------------------------------
@@ -270,11 +259,11 @@ def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldC
             raise ValidationFailed({attr: [f"Fields of {body.object_type} do not belong to a {attr}."]})
     if body.database is not None:
         _database(session, caller, body.database)
-    if body.record_type is not None:
-        from hovor.campaigns.models import RecordType
-
-        if get_visible(session, RecordType, caller, body.record_type) is None:
-            raise ValidationFailed({"record_type": ["No such record type."]})
+    if (
+        body.record_type is not None
+        and get_visible(session, model_of("record_types"), caller, body.record_type) is None
+    ):
+        raise ValidationFailed({"record_type": ["No such record type."]})
     if session.get(FormField, (caller.tenant_id, body.name)) is not None:
         raise Conflict("A custom field with this name exists.")
     field = FormField(tenant_id=caller.tenant_id, **body.model_dump())
@@ -316,16 +305,15 @@ def delete_form_field(session: Session, caller: Caller, field: FormField) -> Non
     session.flush()
 
 
-def _form_owner(object_type: str) -> Any:
-    from hovor.activities.models import Activity
-    from hovor.campaigns.models import CampaignRecord
-    from hovor.helpdesk.models import Ticket
+# The records each kind of form holds the values of.
+FORM_OWNERS = {
+    "contacts": "crm_contacts",
+    "accounts": "crm_accounts",
+    "records": "campaign_records",
+    "tickets": "tickets",
+    "activities": "activities",
+}
 
-    owners = {
-        "contacts": Contact,
-        "accounts": Account,
-        "records": CampaignRecord,
-        "tickets": Ticket,
-        "activities": Activity,
-    }
-    return owners[object_type]
+
+def _form_owner(object_type: str) -> Any:
+    return model_of(FORM_OWNERS[object_type])

@@ -202,63 +202,29 @@ class Firewall:
         if self.process is not None:
             send = _tagged(send, self.process)
         headers = scope.get("headers") or []
-        peer = (scope.get("client") or ("", 0))[0]
-        if self.trusted and _in(peer, self.trusted):
-            forwarded = _header(headers, b"x-forwarded-for")
-            client = resolve_client(peer, forwarded, self.trusted)
-            if client != peer:
-                scope["client"] = (client, 0)
-            proto = _header(headers, b"x-forwarded-proto")
-            if proto in ("http", "https"):
-                scope["scheme"] = proto
-        else:
-            client = peer
-        if not self.enabled:
-            await self.app(scope, receive, send)
-            return
-        key = client_key(client) if client else None
+        client = self._client(scope, headers)
+        key = client_key(client) if client and self.enabled else None
         if key is None:
             await self.app(scope, receive, send)
             return
         now = time.time()
         self._maybe_sync(now)
-        listed = self._listed.get(client)
-        if listed is None:
-            listed = self._listed[client] = (
-                _in(client, self.deny),
-                _in(client, self.allow),
-                _in(client, self.office),
-            )
-            if len(self._listed) > 100_000:
-                self._listed.clear()
-        denied, allowed, office = listed
+        denied, allowed, office = self._lists_of(client)
         if denied:
             await _answer(send, 403, DENIED_BODY, scope=scope)
             return
-        if not allowed:
-            until = self.bans.get(key)
-            if until is not None and until > now:
-                await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
-                return
-
-        events: list[tuple[str, float]] = []
-        if self.flood.hit(key, now):
-            events.append(("flood", self.policy.threshold))
-        raw = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
-        if scope.get("query_string"):
-            raw += "?" + scope["query_string"].decode("latin-1")
-        points, names = (0, []) if signatures.plain_url(raw) else signatures.score(signatures.decoded(raw))
-        for name, value in headers:
-            if name in signatures.HEADERS:
-                p, n = signatures.score(value.decode("latin-1"))
-                points, names = points + p, names + n
-        if points >= signatures.CRITICAL:
-            events.append((f"signature:{names[0]}", float(points)))
+        until = None if allowed else self.bans.get(key)
+        if until is not None and until > now:
+            await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
+            return
+        events = [("flood", self.policy.threshold)] if self.flood.hit(key, now) else []
+        attack = _attack_in_request(scope, headers)
+        if attack is not None:
+            events.append(attack)
             if not allowed:
                 await self._score(key, events)
             await _answer(send, 403, REFUSED_BODY, scope=scope)
             return
-
         # The body: read (bounded) only for textual content, and handed on unchanged.
         body_points, body_names = 0, list[str]()
         content_type = _header_bytes(headers, b"content-type")
@@ -266,7 +232,6 @@ class Firewall:
             receive, text = await _peek(receive)
             if text is not None:
                 body_points, body_names = signatures.score(signatures.decoded(text))
-
         status = 0
 
         async def watch(message: Message) -> None:
@@ -276,17 +241,7 @@ class Firewall:
             await send(message)
 
         await self.app(scope, receive, watch)
-
-        noted = (scope.get("state") or {}).get(STATE_KEY, [])
-        if "second-step" in noted:
-            pass  # a right password that still needs its one-time code: a step, not a failure
-        elif status == 401:
-            events.append(("unauthorized", WEIGHTS["unauthorized"]))
-        elif status == 403:
-            events.append(("forbidden", WEIGHTS["forbidden"]))
-        elif status == 404 and "endpoint" not in scope:
-            events.append(("no-route", WEIGHTS["no-route"]))
-        events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted if e != "second-step")
+        events.extend(_answer_events(scope, status))
         if body_points and status >= 400:
             events.append((f"signature:{body_names[0]}", float(body_points)))
         if office:
@@ -296,6 +251,32 @@ class Firewall:
             events = [(e, w * OFFICE_DISCOUNT if e in NOISE else w) for e, w in events]
         if events and not allowed:
             await self._score(key, events)
+
+    def _client(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> str:
+        """The client's address: the peer's, or what a trusted proxy says it forwarded."""
+        peer = (scope.get("client") or ("", 0))[0]
+        if not (self.trusted and _in(peer, self.trusted)):
+            return str(peer)
+        client = resolve_client(peer, _header(headers, b"x-forwarded-for"), self.trusted)
+        if client != peer:
+            scope["client"] = (client, 0)
+        proto = _header(headers, b"x-forwarded-proto")
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
+        return client
+
+    def _lists_of(self, client: str) -> tuple[bool, bool, bool]:
+        """(denied, allowed, an office's address), remembered per address until the lists change."""
+        listed = self._listed.get(client)
+        if listed is None:
+            listed = self._listed[client] = (
+                _in(client, self.deny),
+                _in(client, self.allow),
+                _in(client, self.office),
+            )
+            if len(self._listed) > 100_000:
+                self._listed.clear()
+        return listed
 
     async def _score(self, key: str, events: list[tuple[str, float]]) -> None:
         weight = sum(w for _, w in events)
@@ -374,3 +355,35 @@ async def _answer(
         headers.append((b"strict-transport-security", HSTS))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _attack_in_request(scope: Scope, headers: list[tuple[bytes, bytes]]) -> tuple[str, float] | None:
+    """An attack signature in the URL or the headers worth refusing the request for, if any."""
+    raw = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+    if scope.get("query_string"):
+        raw += "?" + scope["query_string"].decode("latin-1")
+    points, names = (0, []) if signatures.plain_url(raw) else signatures.score(signatures.decoded(raw))
+    for name, value in headers:
+        if name in signatures.HEADERS:
+            p, n = signatures.score(value.decode("latin-1"))
+            points, names = points + p, names + n
+    if points >= signatures.CRITICAL:
+        return (f"signature:{names[0]}", float(points))
+    return None
+
+
+def _answer_events(scope: Scope, status: int) -> list[tuple[str, float]]:
+    """What the answer says about the client: refused credentials, probing for routes, and what
+    the routes noted themselves (a failed sign-in)."""
+    noted = (scope.get("state") or {}).get(STATE_KEY, [])
+    events: list[tuple[str, float]] = []
+    if "second-step" in noted:
+        pass  # a right password that still needs its one-time code: a step, not a failure
+    elif status == 401:
+        events.append(("unauthorized", WEIGHTS["unauthorized"]))
+    elif status == 403:
+        events.append(("forbidden", WEIGHTS["forbidden"]))
+    elif status == 404 and "endpoint" not in scope:
+        events.append(("no-route", WEIGHTS["no-route"]))
+    events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted if e != "second-step")
+    return events

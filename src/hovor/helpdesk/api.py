@@ -7,7 +7,7 @@ from typing import Any
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
-from hovor.crm.forms import hidden_fields_preparer
+from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
 from hovor.helpdesk.models import Ticket, TicketCategory
 

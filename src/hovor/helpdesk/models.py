@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hovor.auth.models import User
 from hovor.core.db import Base, JSONType, UTCDateTime
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
-from hovor.crm.models import AuditStamps, Contact
+from hovor.core.records import AuditStamps
+
+# Related records of other domains, named for the type checker only: the relationships resolve
+# them by class name through the registry, so no domain imports another's models.
+if TYPE_CHECKING:
+    from hovor.auth.models import User
+    from hovor.crm.models import Contact
 
 
 class TicketCategory(AuditStamps, Base):
     __tablename__ = "ticket_categories"
+    __scope__ = {"category": "name"}
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
@@ -27,6 +33,7 @@ class TicketCategory(AuditStamps, Base):
 
 class Ticket(AuditStamps, Base):
     __tablename__ = "tickets"
+    __scope__ = {"category": "category"}
     __table_args__ = (
         ForeignKeyConstraint(
             ["tenant_id", "category"], ["ticket_categories.tenant_id", "ticket_categories.name"]

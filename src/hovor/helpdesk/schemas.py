@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field
 
-from hovor.api.serialize import Key, LongText, RefIn, Text255
 from hovor.core.validation import NoNulModel
+from hovor.core.wire import Key, LongText, RefIn, Text255
 
 Stage = Literal["OPEN", "WAIT", "CLOSE", "ARCHIVE"]
 Priority = Literal["LOW", "MEDIUM", "HIGH"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hovor.auth.users import forget_grant
@@ -12,13 +12,14 @@ from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email
+from hovor.core.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
+from hovor.core.references import before_delete, clear_references
 from hovor.core.scope import get_visible, may_use
-from hovor.crm.forms import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.files.service import Files
+from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.helpdesk import schemas
 from hovor.helpdesk.models import Ticket, TicketCategory
-from hovor.privacy.index import unindex
-from hovor.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
+from hovor.index.service import unindex
 
 
 def create_category(session: Session, caller: Caller, body: schemas.CategoryCreate) -> TicketCategory:
@@ -57,7 +58,7 @@ def delete_category(session: Session, caller: Caller, category: TicketCategory) 
 
 
 def _category(session: Session, caller: Caller, name: str) -> str:
-    found = get_visible(session, TicketCategory, caller, name, {"category": TicketCategory.name})
+    found = get_visible(session, TicketCategory, caller, name)
     if found is None or not may_use(caller, "category", name):
         raise ValidationFailed({"category": ["No such category, or your rights do not cover it."]})
     return found.name
@@ -154,32 +155,8 @@ def delete_ticket(session: Session, caller: Caller, ticket: Ticket, files: Files
     Calls, e-mails and chats filed under the ticket stay (they are records of their own) and
     lose the link.
     """
-    from hovor.activities.models import Activity, Attachment
-    from hovor.activities.service import delete_attachment
-
-    for attachment in session.scalars(
-        select(Attachment).where(Attachment.tenant_id == ticket.tenant_id, Attachment.ticket == ticket.name)
-    ):
-        delete_attachment(session, caller, attachment, files)
-    comments = select(Activity.name).where(
-        Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name, Activity.type == "COMMENT"
-    )
-    for attachment in session.scalars(
-        select(Attachment).where(Attachment.tenant_id == ticket.tenant_id, Attachment.activity.in_(comments))
-    ):
-        delete_attachment(session, caller, attachment, files)
-    for comment in session.scalars(comments):
-        unindex(session, ticket.tenant_id, "activities", comment)
-    session.execute(
-        delete(Activity).where(
-            Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name, Activity.type == "COMMENT"
-        )
-    )
-    session.execute(
-        update(Activity)
-        .where(Activity.tenant_id == ticket.tenant_id, Activity.ticket == ticket.name)
-        .values(ticket=None)
-    )
+    before_delete(session, caller, "tickets", ticket.name, files)
+    clear_references(session, "tickets", ticket.tenant_id, ticket.name)
     unindex(session, ticket.tenant_id, "tickets", str(ticket.name))
     session.delete(ticket)
     session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.core.db import Base, UTCDateTime, utcnow
@@ -54,13 +54,3 @@ class Tenant(Base):
     retention_days: Mapped[int | None] = mapped_column(Integer, info=not_personal("the contract's retention"))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
-
-
-class Counter(Base):
-    """Per-tenant sequences (ticket numbers): one row per kind, advanced under a row lock."""
-
-    __tablename__ = "tenant_counters"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True, info=not_personal())
-    value: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())

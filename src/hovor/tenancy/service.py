@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
 from hovor.audit.log import Actor
-from hovor.auth.models import Profile, Role
 from hovor.core.errors import Conflict, NotFound, ValidationFailed
-from hovor.core.permissions import BUILTIN_ROLES
 from hovor.core.wire import valid_zone
 from hovor.tenancy.models import Tenant
 
@@ -104,12 +102,6 @@ def create_tenant(
         retention_days=retention_days,
     )
     session.add(tenant)
-    session.flush()
-    for name, (role_title, perms) in BUILTIN_ROLES.items():
-        session.add(
-            Role(tenant_id=tenant_id, name=name, title=role_title, permissions=sorted(perms), builtin=True)
-        )
-    session.add(Profile(tenant_id=tenant_id, name="all", title="All data", databases=None, builtin=True))
     session.flush()
     # The first entry of the tenant's audit chain.
     audit.record(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from hovor.privacy.models import Identifier
+from hovor.index.models import Identifier
 
 
 def reindex(

@@ -1,21 +1,49 @@
-"""Rules every record type shares: keys, stamps, references to users and contacts, counters."""
+"""Rules every record type shares: keys, stamps, references to users and contacts, counters.
+
+References are looked up by table name (``hovor.core.references``), so a domain that names a
+user or a contact imports neither the auth nor the CRM domain."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import ForeignKey, Integer, String, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hovor.auth.models import User
 from hovor.core.caller import Caller
-from hovor.core.db import new_name, utcnow
+from hovor.core.db import Base, UTCDateTime, new_name, utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_phone
+from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
+from hovor.core.references import model_of
 from hovor.core.scope import get_visible
 from hovor.core.wire import from_wire
-from hovor.tenancy.models import Counter
+
+OPERATOR_STAMP = "who changed the record; the operator's, kept for accountability"
+
+
+class AuditStamps:
+    """``created``/``edited`` and who did them, as every v6 object carries."""
+
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
+    )
+    edited_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
+    )
+
+
+class Counter(Base):
+    """Per-tenant sequences (ticket numbers): one row per kind, advanced under a row lock."""
+
+    __tablename__ = "tenant_counters"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, info=not_personal())
+    value: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
 
 
 def key_unchanged(body: Any, current: Any) -> None:
@@ -34,7 +62,7 @@ def new_key(session: Session, model: Any, tenant_id: str, wanted: str | None, pr
 def user_ref(session: Session, caller: Caller, name: str | None, field: str = "user") -> str | None:
     if name is None:
         return None
-    if session.get(User, (caller.tenant_id, name)) is None:
+    if session.get(model_of("users"), (caller.tenant_id, name)) is None:
         raise ValidationFailed({field: ["No such user."]})
     return name
 
@@ -43,9 +71,7 @@ def contact_ref(session: Session, caller: Caller, name: str | None) -> str | Non
     """A contact the caller may see, or a form error (never a hint about contacts they may not)."""
     if name is None:
         return None
-    from hovor.crm.models import Contact
-
-    contact = get_visible(session, Contact, caller, name, {"database": Contact.database})
+    contact = get_visible(session, model_of("crm_contacts"), caller, name)
     if contact is None:
         raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
     return contact.name
