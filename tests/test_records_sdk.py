@@ -318,3 +318,33 @@ def test_contact_names_follow_database_rights(
     assert op.get_one("tickets", str(ticket["name"])).data["contact"] == {"name": vip["name"], "title": None}
     assert "Tajná" not in str(op.get("activities").data)
     assert admin.get_one("activities", call["name"]).data["contact"]["title"] == "Tajná Osoba"
+
+
+def test_record_type_lookups_respect_queue_rights(
+    client: Any, tenant: TenantFixture, setup: dict[str, Any]
+) -> None:
+    """A record type outside the caller's queues does not exist for them: not when a campaign
+    record names it, not when a form field is attached to it. (The lookups once ignored the
+    caller's queues: a record named such a campaign got a message revealing that it exists, and an
+    admin limited to other queues could change the campaign's form.)"""
+    admin = setup["admin"]
+    admin.post("campaignsTypes", {"name": "podzim", "title": "Podzimní nabídka", "queue": "101"})
+    admin.post("queues", {"name": "102", "title": "Kampaně", "type": "out"})
+    admin.post("campaignsTypes", {"name": "jaro", "title": "Jarní nabídka", "queue": "102"})
+    admin.post("profiles", {"name": "linka", "title": "Linka 102", "queues": ["102"]})
+    for user in ("acme-operator", "acme-admin"):
+        admin.put(f"users/{user}", {"profile": "linka"})
+
+    op = sdk(client, tenant.tokens["operator"])
+    with pytest.raises(DaktelaValidationException) as refused:
+        op.post("campaignsRecords", {"record_type": "podzim", "number": "604 000 000"})
+    assert "No such record type." in str(refused.value)
+    assert op.post("campaignsRecords", {"record_type": "jaro", "number": "604 000 001"}).data["queue"]
+
+    limited_admin = sdk(client, tenant.tokens["admin"])
+    field = {"title": "Tarif", "object_type": "records", "type": "text"}
+    with pytest.raises(DaktelaValidationException) as refused:
+        limited_admin.post("formFields", {**field, "name": "tarif", "record_type": "podzim"})
+    assert "No such record type." in str(refused.value)
+    limited_admin.post("formFields", {**field, "name": "tarif_jaro", "record_type": "jaro"})
+    assert all(f["name"] != "tarif" for f in limited_admin.get("formFields").data)
