@@ -1,0 +1,6 @@
+"""Queues, activities and channel resources; recording upload and playback; attachments; e-mail import."""
+
+from hovor.activities.api import resources  # registers the resources
+from hovor.activities.api.files import router
+
+__all__ = ["resources", "router"]

@@ -1,0 +1,366 @@
+"""The declared resources of this domain: queues, activities, every channel, messages, transcripts,
+recordings and attachments (``hovor.api.router`` builds their routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hovor.activities import schemas, service
+from hovor.activities.api.serialize import (
+    ACTIVITY_SCOPE,
+    serialize_activity,
+    serialize_attachment,
+    serialize_channel,
+    serialize_message,
+    serialize_queue,
+    serialize_recording,
+    serialize_transcript,
+    via_activity,
+)
+from hovor.activities.models import (
+    Activity,
+    Attachment,
+    CallItem,
+    EmailItem,
+    FbmItem,
+    Message,
+    Queue,
+    Recording,
+    SmsItem,
+    TranscriptSegment,
+    WebItem,
+)
+from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields
+from hovor.core.caller import Caller
+from hovor.core.scope import scope_of
+from hovor.files.service import Files
+from hovor.forms.service import hidden_fields_preparer
+
+# --- declarations ------------------------------------------------------------------------------
+WRAPPER_PATHS = (
+    (Activity.queue_obj,),
+    (Activity.user_obj,),
+    (Activity.contact_obj,),
+)
+ACTIVITY_PATHS = (
+    *WRAPPER_PATHS,
+    (Activity.call, CallItem.recording),
+    (Activity.email,),
+    (Activity.web,),
+    (Activity.sms,),
+    (Activity.fbm,),
+)
+
+register(
+    Resource(
+        endpoint="queues",
+        audit="activities.queue",
+        title="Queues",
+        model=Queue,
+        permission="admin:queues",
+        fields=[
+            qf("name", Queue.name),
+            qf("title", Queue.title),
+            qf("type", Queue.type),
+            qf("deactivated", Queue.deactivated, "bool"),
+            qf("options", Queue.options, filter=False, sort=False),
+            *stamp_fields(Queue),
+        ],
+        serialize=serialize_queue,
+        create_schema=schemas.QueueCreate,
+        update_schema=schemas.QueueUpdate,
+        create=service.create_queue,
+        update=service.update_queue,
+        delete=service.delete_queue,
+        scope={"queue": Queue.name},
+        q_columns=[Queue.name, Queue.title],
+        relations=[Relation("activities", "activities", "queue")],
+        default_order=[Queue.name.asc()],
+    )
+)
+
+ACTIVITY_FIELDS = [
+    qf("name", Activity.name),
+    qf("type", Activity.type),
+    qf("queue", Activity.queue),
+    qf("user", Activity.user),
+    qf("contact", Activity.contact),
+    qf("ticket", Activity.ticket, "int"),
+    qf("record", Activity.record),
+    qf("title", Activity.title),
+    qf("description", Activity.description),
+    qf("action", Activity.action),
+    qf("important", Activity.important, "bool"),
+    qf("time", Activity.time, "datetime"),
+    qf("time_open", Activity.time_open, "datetime"),
+    qf("time_close", Activity.time_close, "datetime"),
+    qf("duration", Activity.duration, "int"),
+    qf("anonymized", Activity.anonymized, "bool"),
+    qf("customFields", Activity.custom_fields, filter=False, sort=False),
+    qf("item", Activity.name, filter=False, sort=False),
+    *stamp_fields(Activity),
+]
+
+register(
+    Resource(
+        endpoint="activities",
+        audit="activities.activity",
+        title="Activities",
+        model=Activity,
+        permission="activities:activities",
+        fields=ACTIVITY_FIELDS,
+        serialize=serialize_activity,
+        create_schema=schemas.CommentCreate,
+        update_schema=schemas.ActivityUpdate,
+        create=service.create_comment,
+        update=service.update_activity,
+        delete=service.delete_activity,
+        scope=ACTIVITY_SCOPE,
+        q_columns=[Activity.title, Activity.description],
+        relations=[
+            Relation("messages", "activitiesMessages", "activity"),
+            Relation("transcripts", "activitiesCallTranscripts", "activity"),
+            Relation("attachments", "attachments", "activity"),
+        ],
+        eager=ACTIVITY_PATHS,
+        default_order=[Activity.time.desc()],
+        prepare=hidden_fields_preparer("activities"),
+        uses_files=True,
+    )
+)
+
+
+def _channel(
+    endpoint: str,
+    activity_type: str,
+    model: Any,
+    title: str,
+    own_fields: list[Any],
+    create_schema: Any,
+    update_schema: Any,
+    relations: list[Relation],
+    q_columns: tuple[Any, ...] = (),
+) -> None:
+    create, update, delete = service.channel_functions(activity_type)
+    loads: list[tuple[Any, ...]] = [
+        (model.activity, opt) for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
+    ]
+    item_rel = {
+        "CALL": Activity.call,
+        "EMAIL": Activity.email,
+        "CHAT": Activity.web,
+        "SMS": Activity.sms,
+        "FBM": Activity.fbm,
+    }[activity_type]
+    loads.append((model.activity, item_rel))
+    if activity_type == "CALL":
+        loads.append((model.activity, Activity.call, CallItem.recording))
+    register(
+        Resource(
+            endpoint=endpoint,
+            audit="activities.activity",
+            title=title,
+            model=model,
+            permission="activities:activities",
+            fields=[qf("name", model.name), *own_fields],
+            serialize=serialize_channel,
+            create_schema=create_schema,
+            update_schema=update_schema,
+            create=create,
+            update=update,
+            delete=delete,
+            scope=via_activity(model.name),
+            q_columns=q_columns,
+            relations=relations,
+            eager=loads,
+            default_order=[model.name.desc()],
+            prepare=hidden_fields_preparer("activities"),
+            uses_files=True,
+            batch=True,
+        )
+    )
+
+
+_channel(
+    "activitiesCall",
+    "CALL",
+    CallItem,
+    "Calls",
+    [
+        qf("clid", CallItem.clid),
+        qf("did", CallItem.did),
+        qf("direction", CallItem.direction),
+        qf("answered", CallItem.answered, "bool"),
+        qf("waiting_time", CallItem.waiting_time, "int"),
+        qf("ringing_time", CallItem.ringing_time, "int"),
+        qf("hold_time", CallItem.hold_time, "int"),
+        qf("duration", CallItem.duration, "int"),
+        qf("disposition", CallItem.disposition),
+    ],
+    schemas.CallCreate,
+    schemas.CallUpdate,
+    [Relation("transcripts", "activitiesCallTranscripts", "activity")],
+    q_columns=(CallItem.clid,),
+)
+_channel(
+    "activitiesEmail",
+    "EMAIL",
+    EmailItem,
+    "E-mails",
+    [
+        qf("address", EmailItem.address),
+        qf("title", EmailItem.title),
+        qf("direction", EmailItem.direction),
+        qf("state", EmailItem.state),
+    ],
+    schemas.EmailCreate,
+    schemas.EmailUpdate,
+    [Relation("attachments", "attachments", "activity")],
+    q_columns=(EmailItem.address, EmailItem.title),
+)
+_channel(
+    "activitiesWeb",
+    "CHAT",
+    WebItem,
+    "Web chats",
+    [
+        qf("title", WebItem.title),
+        qf("email", WebItem.email),
+        qf("phone", WebItem.phone),
+        qf("ipaddress", WebItem.ipaddress),
+        qf("gdpr", WebItem.gdpr, "bool"),
+    ],
+    schemas.WebCreate,
+    schemas.WebUpdate,
+    [Relation("messages", "activitiesMessages", "activity")],
+    q_columns=(WebItem.title, WebItem.email, WebItem.phone),
+)
+_channel(
+    "activitiesSms",
+    "SMS",
+    SmsItem,
+    "SMS",
+    [qf("sender", SmsItem.sender), qf("direction", SmsItem.direction)],
+    schemas.SmsCreate,
+    schemas.ThreadUpdate,
+    [Relation("messages", "activitiesMessages", "activity")],
+    q_columns=(SmsItem.sender,),
+)
+_channel(
+    "activitiesFbm",
+    "FBM",
+    FbmItem,
+    "Messenger",
+    [qf("sender", FbmItem.sender), qf("title", FbmItem.title), qf("direction", FbmItem.direction)],
+    schemas.FbmCreate,
+    schemas.ThreadUpdate,
+    [Relation("messages", "activitiesMessages", "activity")],
+    q_columns=(FbmItem.sender, FbmItem.title),
+)
+
+register(
+    Resource(
+        endpoint="activitiesMessages",
+        audit="activities.message",
+        title="Messages (chat, SMS, Messenger)",
+        model=Message,
+        permission="activities:messages",
+        fields=[
+            qf("name", Message.name),
+            qf("activity", Message.activity),
+            qf("direction", Message.direction),
+            qf("text", Message.text),
+            qf("time", Message.time, "datetime"),
+            qf("user", Message.user),
+        ],
+        serialize=serialize_message,
+        create_schema=schemas.MessageCreate,
+        create=service.create_message,
+        scope=via_activity(Message.activity),
+        q_columns=[Message.text],
+        default_order=[Message.time.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="activitiesCallTranscripts",
+        audit="activities.transcript",
+        title="Call transcripts",
+        model=TranscriptSegment,
+        permission="activities:transcripts",
+        fields=[
+            qf("name", TranscriptSegment.name),
+            qf("activity", TranscriptSegment.activity),
+            qf("start", TranscriptSegment.start, "float"),
+            qf("end", TranscriptSegment.end, "float"),
+            qf("speaker", TranscriptSegment.speaker),
+            qf("text", TranscriptSegment.text),
+            qf("confidence", TranscriptSegment.confidence, "float"),
+        ],
+        serialize=serialize_transcript,
+        create_schema=schemas.TranscriptCreate,
+        create=service.create_transcript,
+        scope=via_activity(TranscriptSegment.activity),
+        q_columns=[TranscriptSegment.text],
+        default_order=[TranscriptSegment.start.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="activitiesCallRecordings",
+        audit="activities.recording",
+        title="Call recordings",
+        model=Recording,
+        permission="activities:recordings",
+        fields=[
+            qf("name", Recording.name),
+            qf("mime", Recording.mime),
+            qf("duration", Recording.duration, "float"),
+            qf("size", Recording.size, "int"),
+            qf("status", Recording.status),
+            qf("created", Recording.created, "datetime"),
+        ],
+        serialize=serialize_recording,
+        scope=via_activity(Recording.name),
+        default_order=[Recording.created.desc()],
+    )
+)
+
+ATTACHMENT_SCOPE = scope_of(Attachment)
+
+
+def _delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
+    service.delete_attachment(session, caller, attachment, files)
+
+
+register(
+    Resource(
+        endpoint="attachments",
+        audit="activities.attachment",
+        title="Attachments",
+        model=Attachment,
+        permission="activities:attachments",
+        fields=[
+            qf("name", Attachment.name),
+            qf("title", Attachment.title),
+            qf("type", Attachment.mime),
+            qf("size", Attachment.size, "int"),
+            qf("inline", Attachment.inline, "bool"),
+            qf("ticket", Attachment.ticket, "int"),
+            qf("activity", Attachment.activity),
+            qf("time", Attachment.created, "datetime"),
+        ],
+        serialize=serialize_attachment,
+        delete=_delete_attachment,
+        scope=ATTACHMENT_SCOPE,
+        q_columns=[Attachment.title],
+        default_order=[Attachment.created.asc()],
+        uses_files=True,
+    )
+)
+
+relate("contacts", Relation("activities", "activities", "contact"))

@@ -1,0 +1,172 @@
+"""The wire shape of queues, activities, their channel items, messages, transcripts, recordings
+and attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hovor.activities.models import (
+    Activity,
+    Attachment,
+    Message,
+    Queue,
+    Recording,
+    TranscriptSegment,
+)
+from hovor.api.resource import Ctx
+from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
+from hovor.core.scope import Via
+from hovor.core.wire import to_wire
+
+ACTIVITY_SCOPE = {"queue": Activity.queue}
+
+
+def via_activity(link: Any) -> dict[str, Any]:
+    return {"via": Via(Activity, link, ACTIVITY_SCOPE)}
+
+
+# --- serialization -----------------------------------------------------------------------------
+def serialize_queue(queue: Queue, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": queue.name,
+        "title": queue.title,
+        "type": queue.type,
+        "options": dict(queue.options or {}),
+        "deactivated": queue.deactivated,
+        **stamps(queue, ctx),
+    }
+
+
+def _recording(rec: Recording | None, ctx: Ctx) -> dict[str, Any] | None:
+    if rec is None:
+        return None
+    return {
+        "name": rec.name,
+        "mime": rec.mime,
+        "duration": rec.duration,
+        "size": rec.size,
+        "status": rec.status,
+        "created": to_wire(rec.created, ctx.tz),
+        "url": f"/file/recording/{rec.name}",
+    }
+
+
+def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
+    if activity.type == "CALL" and activity.call is not None:
+        c = activity.call
+        return {
+            "clid": c.clid,
+            "did": c.did,
+            "direction": c.direction,
+            "answered": c.answered,
+            "waiting_time": c.waiting_time,
+            "ringing_time": c.ringing_time,
+            "hold_time": c.hold_time,
+            "duration": c.duration,
+            "disposition": c.disposition,
+            "recording": _recording(c.recording, ctx),
+        }
+    if activity.type == "EMAIL" and activity.email is not None:
+        e = activity.email
+        return {
+            "address": e.address,
+            "title": e.title,
+            "text": e.text,
+            "html": e.html,
+            "headers": dict(e.headers or {}),
+            "direction": e.direction,
+            "state": e.state,
+        }
+    if activity.type == "CHAT" and activity.web is not None:
+        w = activity.web
+        return {
+            "title": w.title,
+            "email": w.email,
+            "phone": w.phone,
+            "ipaddress": w.ipaddress,
+            "browser": w.browser,
+            "gdpr": w.gdpr,
+        }
+    if activity.type == "SMS" and activity.sms is not None:
+        return {"sender": activity.sms.sender, "direction": activity.sms.direction}
+    if activity.type == "FBM" and activity.fbm is not None:
+        f = activity.fbm
+        return {"sender": f.sender, "title": f.title, "direction": f.direction}
+    return None
+
+
+def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "type": a.type,
+        "queue": ref(a.queue_obj),
+        "user": ref(a.user_obj),
+        "contact": contact_ref(a.contact_obj, ctx),
+        "ticket": a.ticket,
+        "record": a.record,
+        "title": a.title,
+        "description": a.description,
+        "action": a.action,
+        "important": a.important,
+        "time": to_wire(a.time, ctx.tz),
+        "time_open": to_wire(a.time_open, ctx.tz),
+        "time_close": to_wire(a.time_close, ctx.tz),
+        "duration": a.duration,
+        "anonymized": a.anonymized,
+        "customFields": visible_custom_fields(a.custom_fields, ctx),
+        **stamps(a, ctx),
+    }
+
+
+def serialize_activity(a: Activity, ctx: Ctx) -> dict[str, Any]:
+    return {**_wrapper(a, ctx), "item": _item(a, ctx)}
+
+
+def serialize_channel(item: Any, ctx: Ctx) -> dict[str, Any]:
+    """A channel resource shows its own fields with the activity wrapper's beside them."""
+    activity: Activity = item.activity
+    own = _item(activity, ctx) or {}
+    return {**_wrapper(activity, ctx), **own, "name": item.name, "activity": activity.name}
+
+
+def serialize_message(m: Message, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "activity": m.activity,
+        "direction": m.direction,
+        "text": m.text,
+        "time": to_wire(m.time, ctx.tz),
+        "user": m.user,
+    }
+
+
+def serialize_transcript(t: TranscriptSegment, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "activity": t.activity,
+        "start": t.start,
+        "end": t.end,
+        "speaker": t.speaker,
+        "text": t.text,
+        "confidence": t.confidence,
+    }
+
+
+def serialize_recording(r: Recording, ctx: Ctx) -> dict[str, Any]:
+    return {**(_recording(r, ctx) or {}), "activity": r.name}
+
+
+def serialize_attachment(a: Attachment, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "title": a.title,
+        "type": a.mime,
+        "size": a.size,
+        "inline": a.inline,
+        "cid": a.cid,
+        "ticket": a.ticket,
+        "activity": a.activity,
+        "time": to_wire(a.created, ctx.tz),
+        "created_by": a.created_by,
+        "url": f"/file/attachments/{a.name}",
+    }
