@@ -3,7 +3,17 @@ and reads their duration with mutagen."""
 
 from __future__ import annotations
 
+import io
+import math
+import random
+import struct
+import wave
 from typing import IO, Any
+
+from mutagen.mp3 import MP3
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
 
 from hovor.core.errors import ValidationFailed
 
@@ -30,17 +40,10 @@ def inspect(fh: IO[bytes]) -> tuple[str, float]:
     info: Any = None
     try:
         if mime == "audio/wav":
-            from mutagen.wave import WAVE
-
             info = WAVE(fh).info
         elif mime == "audio/mpeg":
-            from mutagen.mp3 import MP3
-
             info = MP3(fh).info
         else:
-            from mutagen.oggopus import OggOpus
-            from mutagen.oggvorbis import OggVorbis
-
             for kind in (OggVorbis, OggOpus):
                 try:
                     fh.seek(0)
@@ -60,11 +63,6 @@ def inspect(fh: IO[bytes]) -> tuple[str, float]:
 def synth_wav(seconds: float = 2.0, seed: int = 0, rate: int = 8000) -> bytes:
     """A short telephone-quality WAV that sounds like two voices taking turns (for the demo and
     tests): vowel-like harmonics with a wandering pitch, syllable envelopes and pauses."""
-    import io
-    import math
-    import random
-    import struct
-    import wave
 
     rnd = random.Random(seed)
     frames = bytearray()

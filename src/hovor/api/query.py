@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, true
+from sqlalchemy.sql import operators
 
 from hovor.core.errors import BadRequest
 from hovor.core.wire import from_wire
@@ -116,7 +117,6 @@ class ListQuery:
 
 
 def _is_desc(clause: Any) -> bool:
-    from sqlalchemy.sql import operators
 
     element = clause
     while element is not None:

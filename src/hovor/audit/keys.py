@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from hovor.core.config import Settings
 
@@ -54,7 +54,6 @@ def load_signing_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
     if not create:
         raise RuntimeError(f"audit signing key {path} is missing (set HOVOR_AUDIT_SIGNING_KEY_FILE)")
-    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())

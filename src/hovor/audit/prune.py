@@ -14,6 +14,7 @@ from its marker.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -91,7 +92,6 @@ def prune(
 ) -> int:
     """Removes the entries older than ``cutoff`` up to the newest checkpoint among them. Returns how
     many went. Refuses (:class:`PruneRefused`) while the chain does not verify."""
-    import base64
 
     with unit_of_work(factory) as session:
         through = _pending(session, tenant_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any, NoReturn, TypeVar
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,7 @@ from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
 from hovor.audit import log as audit
-from hovor.auth import schemas, service, totp, users
+from hovor.auth import platform, schemas, service, totp, users
 from hovor.auth.models import Profile, Role, User
 from hovor.auth.passwords import verify_password
 from hovor.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -37,8 +38,6 @@ async def _body(request: Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        import json
-
         data = json.loads(raw)
     except ValueError:
         firewall.note(request, "malformed")
@@ -156,8 +155,6 @@ async def refresh(request: Request, session: DbSession) -> Any:
 )
 def logout(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     if caller.token_kind == "entry":
-        from hovor.auth import platform
-
         platform.revoke(session, caller.token_hash or "", with_entries=False)
         audit.record(session, caller.tenant_id, "platform.support.leave", audit.actor_of(request))
     else:

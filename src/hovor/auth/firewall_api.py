@@ -24,6 +24,7 @@ from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
 from hovor.edge.models import FirewallBan, FirewallRule
 from hovor.edge.store import add_rule, parse_network, remove_rule, unban
+from hovor.tenancy.models import Tenant
 
 router = APIRouter(tags=["Firewall"])
 
@@ -135,7 +136,6 @@ async def create_rule(request: Request, session: DbSession, token: Operator) -> 
         parse_network(body.network)
     except ValueError:
         raise BadRequest("network must be an IP address or network (CIDR).") from None
-    from hovor.tenancy.models import Tenant
 
     actor = _staff_actor(request, token.operator)
 

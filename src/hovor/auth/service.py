@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
+from hovor.audit.models import AuditEntry
 from hovor.auth import totp
 from hovor.auth.models import PlatformToken, Profile, Role, Token, User
 from hovor.auth.passwords import hash_password, needs_rehash, verify_password
@@ -318,7 +319,6 @@ def failures_delay(
     session: Session, settings: Settings, tenant_id: str, object_type: str, key: str, action: str
 ) -> float:
     """The sign-in delay of an account from its failures in the audit log (see ``login_delay``)."""
-    from hovor.audit.models import AuditEntry
 
     failures = session.scalar(
         select(func.count())

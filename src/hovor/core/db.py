@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -440,7 +441,6 @@ def _one_of(element: OneOf, compiler: Any, **kw: Any) -> str:
 
 @compiles(OneOf, "postgresql")
 def _one_of_pg(element: OneOf, compiler: Any, **kw: Any) -> str:
-    from sqlalchemy.dialects.postgresql import ARRAY
 
     array = bindparam(None, element.values, type_=ARRAY(element.column.type))
     return str(compiler.process(element.column == any_(array), **kw))

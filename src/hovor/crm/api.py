@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, stamp_fields
@@ -30,7 +31,6 @@ def _consents(consents: dict[str, Any] | None, ctx: Ctx) -> dict[str, Any]:
 def _iso_to_wire(value: str | None, tz: str) -> str | None:
     if not value:
         return None
-    import datetime as dt
 
     return to_wire(dt.datetime.fromisoformat(value), tz)
 

@@ -14,6 +14,7 @@ copy of the active bans, which the processes read.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import time
 import uuid
@@ -212,6 +213,7 @@ class RedisStore:
     """Scores and the active bans in Redis; bans also recorded (and audited) in the database."""
 
     def __init__(self, url: str, prefix: str, factory: Any, pseudonyms: Any) -> None:
+        # deferred: the redis client is needed only when the firewall's state lives in Redis
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
@@ -261,7 +263,6 @@ class RedisStore:
 
 def parse_network(text: str) -> str:
     """An address or network in its canonical form (host bits cleared); ValueError if neither."""
-    import ipaddress
 
     return str(ipaddress.ip_network(text.strip(), strict=False))
 

@@ -8,10 +8,15 @@ import ipaddress
 import os
 import re
 import ssl
+import threading
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.types import Receive, Scope, Send
 
 # TLS 1.2 suites: ECDHE key exchange, AES-GCM or ChaCha20-Poly1305 (Mozilla's "intermediate"
@@ -48,6 +53,7 @@ class HardenedConfig(uvicorn.Config):
 
 def serve(config: uvicorn.Config) -> None:
     """What ``uvicorn.run`` does, with a configuration object of our own."""
+    # deferred: only a server with several workers needs uvicorn's supervisor
     from uvicorn.supervisors import Multiprocess
 
     server = uvicorn.Server(config)
@@ -93,7 +99,6 @@ class RedirectToHttps:
 
 def start_redirect(host: str, http_port: int, https_port: int) -> Any:
     """Serve the redirect on ``http_port`` in a thread of this process."""
-    import threading
 
     config = uvicorn.Config(RedirectToHttps(https_port), host=host, port=http_port, log_level="warning")
     server = uvicorn.Server(config)
@@ -105,10 +110,6 @@ def start_redirect(host: str, http_port: int, https_port: int) -> Any:
 def self_signed(cert: Path, key: Path, hosts: list[str], days: int = 30) -> None:
     """A development certificate for ``hosts`` (names or addresses), ECDSA P-256, written with the
     key readable by its owner only."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])

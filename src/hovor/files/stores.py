@@ -135,6 +135,7 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def exists(self, key: str) -> bool:
+        # deferred: botocore comes with boto3 (see S3Store)
         from botocore.exceptions import ClientError
 
         try:
@@ -151,6 +152,7 @@ def open_store(url: str) -> BlobStore:
     if parsed.scheme == "file":
         return LocalStore(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
+        # deferred: boto3 takes about half a second to import and only an s3:// store needs it
         import boto3
 
         # Endpoint and credentials come from the usual AWS_* variables (AWS_ENDPOINT_URL for

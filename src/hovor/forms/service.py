@@ -22,6 +22,7 @@ from hovor.core.errors import ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.personal_data import Category
 from hovor.forms.models import FormField
+from hovor.index.service import reindex
 
 FIELD_TYPES = (
     "text",
@@ -218,7 +219,6 @@ def store_custom_fields(
     session: Session, record: Any, object_type: str, clean: CleanValues, *, creating: bool = False
 ) -> None:
     """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
-    from hovor.index.service import reindex
 
     record.custom_fields, record.consents = clean.values, clean.consents
     if creating and not clean.identifiers:
