@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Directory for the embedded database, blobs and keys.")
     database_url: str | None = Field(
         None,
-        description="SQLAlchemy URL. Empty means SQLite at <data_dir>/hovor.core.db. "
+        description="SQLAlchemy URL. Empty means SQLite at <data_dir>/hovor.db. "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     )
     blob_store_url: str | None = Field(
@@ -203,7 +203,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'hovor.core.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'hovor.db').resolve()}"
 
     @property
     def resolved_blob_store_url(self) -> str:
