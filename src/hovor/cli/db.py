@@ -1,0 +1,35 @@
+"""``hovor db``: the database schema."""
+
+from __future__ import annotations
+
+import typer
+
+from hovor.cli.common import console
+from hovor.core.config import get_settings
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    # deferred: Alembic costs about 50 ms at start-up and only the db commands need it
+    from alembic import command
+
+    from hovor.migrations import alembic_config  # deferred: imports Alembic, as above
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.resolved_database_url), revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied migration revision."""
+    # deferred: Alembic costs about 50 ms at start-up and only the db commands need it
+    from alembic import command
+
+    from hovor.migrations import alembic_config  # deferred: imports Alembic, as above
+
+    command.current(alembic_config(get_settings().resolved_database_url))
