@@ -169,7 +169,7 @@ async def staff_enter(request: Request, session: DbSession, token: Operator) -> 
             "accessToken": raw,
             "tenant": body.tenant,
             "expires": to_wire(entry.expires, settings.timezone),
-            "permissions": sorted(platform.SUPPORT_PERMISSIONS),
+            "permissions": sorted(service.SUPPORT_PERMISSIONS),
         }
 
     return ok(request, await run_in_threadpool(enter))

@@ -27,7 +27,7 @@ from hovor.core.personal_data import REFERS_TO
 def model_of(table: str) -> Any:
     """The mapped class of ``table``; every model is mapped once ``hovor.models`` is imported."""
     for mapper in Base.registry.mappers:
-        if mapper.local_table.name == table:
+        if getattr(mapper.local_table, "name", None) == table:
             return mapper.class_
     raise LookupError(f"no mapped class for table {table!r}")
 
@@ -62,7 +62,7 @@ def references_to(target: str) -> tuple[Reference, ...]:
 
 
 def clear_references(
-    session: Session, target: str, tenant_id: str, key: str, *, keep_edited: bool = False
+    session: Session, target: str, tenant_id: str, key: Any, *, keep_edited: bool = False
 ) -> None:
     """Empty every reference to the row ``key`` of ``target`` before that row goes.
 

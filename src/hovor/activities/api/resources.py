@@ -330,7 +330,7 @@ register(
     )
 )
 
-ATTACHMENT_SCOPE = scope_of(Attachment)
+ATTACHMENT_SCOPE = scope_of(Attachment) or {}
 
 
 def _delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
