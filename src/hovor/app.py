@@ -19,17 +19,42 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Every model first, so relationships across domains resolve when the APIs build their loaders.
+import hovor.models  # noqa: F401
 from hovor import __version__
+from hovor.activities import api as activities_api
+from hovor.api import audit_log as audit_api
+from hovor.api import jobs as jobs_api  # noqa: F401 - registers resources
 from hovor.api.deps import write_session
 from hovor.api.envelope import error_response, ok
 from hovor.api.group import GroupCommit
+from hovor.api.routeindex import RouteIndex
+from hovor.api.router import build_router
+from hovor.audit.chain import sign_checkpoints
+from hovor.audit.keys import Pseudonyms, signing_key
+from hovor.auth import api as auth_api
+from hovor.auth import firewall_api as edge_api
+from hovor.auth import platform_api
+from hovor.auth import service as auth_service
+from hovor.auth.service import CallerCache
+from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
 from hovor.core.config import Settings, get_settings
 from hovor.core.db import make_engine, make_session_factory, unit_of_work
 from hovor.core.errors import ApiError, PayloadTooLarge
 from hovor.core.validation import form_from_pydantic
+from hovor.crm import api as crm_api  # noqa: F401 - registers resources
 from hovor.edge import firewall
 from hovor.edge.firewall import Firewall
+from hovor.edge.store import DbStore, RedisStore
 from hovor.edge.tls import HSTS
+from hovor.files.service import Files
+from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
+from hovor.jobs.service import Worker, env_of
+from hovor.privacy import api as privacy_api
+from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
+from hovor.privacy import holds
+from hovor.privacy.retention import schedule_sweeps  # importing registers the sweep job
+from hovor.tenancy import api as tenancy_api
 
 log = logging.getLogger("hovor")
 
@@ -120,8 +145,6 @@ class BodyLimit:
 
 
 def _firewall_store(app: FastAPI, settings: Settings) -> Any:
-    from hovor.edge.store import DbStore, RedisStore
-
     if settings.firewall_redis_url:
         return RedisStore(
             settings.firewall_redis_url,
@@ -186,7 +209,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 async def _sweep_periodically(app: FastAPI) -> None:
     """Queue a retention sweep of every tenant every ``retention_sweep_seconds`` (the job worker,
     in this process or another, runs it)."""
-    from hovor.privacy.retention import schedule_sweeps
 
     def queue() -> None:
         with unit_of_work(app.state.session_factory) as session:
@@ -202,7 +224,6 @@ async def _sweep_periodically(app: FastAPI) -> None:
 
 async def _checkpoint_periodically(app: FastAPI) -> None:
     """Sign a checkpoint of every audit chain that moved, every ``audit_checkpoint_seconds``."""
-    from hovor.audit.chain import sign_checkpoints
 
     def sign() -> None:
         with unit_of_work(app.state.session_factory) as session:
@@ -232,63 +253,33 @@ def _freeze_startup_heap() -> None:
         gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    # Importing the domain APIs registers their resources; it happens here, not at package import.
-    # Every model first, so relationships across domains resolve when the APIs build their loaders.
-    import hovor.models  # noqa: F401
-    from hovor.activities import api as activities_api
-    from hovor.api.routeindex import RouteIndex
-    from hovor.api.router import build_router
-    from hovor.audit import api as audit_api
-    from hovor.audit.keys import Pseudonyms, signing_key
-    from hovor.auth import api as auth_api
-    from hovor.auth import platform_api
-    from hovor.auth import service as auth_service
-    from hovor.auth.service import CallerCache
-    from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
-    from hovor.crm import api as crm_api  # noqa: F401 - registers resources
-    from hovor.edge import api as edge_api
-    from hovor.files.service import Files
-    from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
-    from hovor.jobs.service import Worker, env_of
-    from hovor.privacy import api as privacy_api
-    from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
-    from hovor.privacy import retention as _retention  # noqa: F401 - registers the sweep job
-    from hovor.tenancy import api as tenancy_api
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Finish blob deletions a previous process started but did not complete. A store that cannot be
+    # reached right now must not keep the service from starting: the next reap retries.
+    try:
+        app.state.files.reap(app.state.session_factory)
+    except Exception:
+        log.exception("blob reaper failed at start; will retry")
+    checkpoints = asyncio.create_task(_checkpoint_periodically(app))
+    sweeps = asyncio.create_task(_sweep_periodically(app))
+    _freeze_startup_heap()
+    worker = None
+    if app.state.settings.jobs_in_process:
+        worker = Worker(env_of(app.state))
+        worker.start()
+        app.state.job_worker = worker
+    yield
+    checkpoints.cancel()
+    sweeps.cancel()
+    if worker is not None:
+        worker.stop()
+        app.state.job_worker = None
+    app.state.engine.dispose()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Finish blob deletions a previous process started but did not complete. A store that
-        # cannot be reached right now must not keep the service from starting: the next reap retries.
-        try:
-            app.state.files.reap(app.state.session_factory)
-        except Exception:
-            log.exception("blob reaper failed at start; will retry")
-        checkpoints = asyncio.create_task(_checkpoint_periodically(app))
-        sweeps = asyncio.create_task(_sweep_periodically(app))
-        _freeze_startup_heap()
-        worker = None
-        if settings.jobs_in_process:
-            worker = Worker(env_of(app.state))
-            worker.start()
-            app.state.job_worker = worker
-        yield
-        checkpoints.cancel()
-        sweeps.cancel()
-        if worker is not None:
-            worker.stop()
-            app.state.job_worker = None
-        app.state.engine.dispose()
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title="hovor",
-        version=__version__,
-        description="Contact-centre data platform with GDPR built in, in the Daktela v6 REST conventions.",
-        docs_url="/docs",
-        openapi_url="/openapi.json",
-    )
+def _init_state(app: FastAPI, settings: Settings) -> None:
+    """The app's engine, session factories, caches, blob store and keys: made per app, never at import."""
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
     app.state.session_factory = make_session_factory(app.state.engine)
@@ -296,19 +287,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.snapshot_session_factory = make_session_factory(app.state.engine, writes=False, snapshot=True)
     app.state.caller_cache = CallerCache(settings.auth_cache_seconds)
     app.state.tokens = auth_service
+    # Legal holds are the privacy domain's; a route of a domain below it (replacing a recording)
+    # consults them through the app.
+    app.state.legal_holds = holds
     app.state.group_commit = GroupCommit(lambda: write_session(app.state))
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)
     app.state.audit_signer = signing_key(settings)
     app.state.job_worker = None
 
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     # Outermost: a banned client is answered before anything else runs.
     app.state.firewall_store = _firewall_store(app, settings)
     app.add_middleware(Firewall, settings=settings, store=app.state.firewall_store)
-    _install_error_handlers(app)
 
+
+def _install_routes(app: FastAPI) -> None:
     routes: list[Any] = []
     for router in (
         auth_api.router,
@@ -318,7 +315,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities_api.router,
         audit_api.router,
         privacy_api.router,
-        build_router(),
+        # The generic routes of every declared resource. Deletes of records with personal data do
+        # what the privacy domain says, which the domains declaring them cannot import: wired here.
+        build_router(privacy_api.delete_hooks()),
     ):
         # Added to the app's own router, not included: an included router is matched route by route
         # behind a wrapper of its own, which costs milliseconds per request at this route count.
@@ -335,4 +334,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz(request: Request) -> Any:
         return ok(request, {"status": "ok", "version": __version__})
 
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        lifespan=_lifespan,
+        title="hovor",
+        version=__version__,
+        description="Contact-centre data platform with GDPR built in, in the Daktela v6 REST conventions.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    settings = settings or get_settings()
+    _init_state(app, settings)
+    _install_middleware(app, settings)
+    _install_error_handlers(app)
+    _install_routes(app)
     return app

@@ -8,12 +8,13 @@ reads, relation reads and the envelope are written once, in :mod:`hovor.api.rout
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from hovor.api.query import QueryField
 from hovor.core.caller import Caller
@@ -45,6 +46,13 @@ Serializer = Callable[[Any, Ctx], dict[str, Any]]
 Creator = Callable[[Session, Caller, Any], Any]
 Updater = Callable[[Session, Caller, Any, Any], Any]
 Deleter = Callable[..., None]  # (session, caller, record[, files=])
+# Another meaning of DELETE chosen by the query (``contacts/{name}.json?anonymize=1`` is a GDPR
+# erasure), called with (request, session, caller, key): answers the request, or returns None to let
+# the plain delete go on.
+DeleteVariant = Callable[[Request, Session, Caller, str], Any]
+# Called before a plain delete with (request, session, caller, endpoint, record): raises to refuse
+# it (a legal hold), or records it (a tombstone).
+DeleteGuard = Callable[[Request, Session, Caller, str, Any], None]
 
 
 @dataclass
@@ -83,6 +91,10 @@ class Resource:
     batch: bool = False
     # Further audit entries an update implies, from the record before and after (a user's new role).
     audit_also: Callable[[dict[str, Any], dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None = None
+    # What DELETE does besides the plain delete (see DeleteHooks): usually implemented by a layer
+    # above the resource's own domain, so the app factory sets them, not the declaration.
+    delete_variant: DeleteVariant | None = None
+    delete_guard: DeleteGuard | None = None
 
     def perm(self, action: str) -> str:
         return f"{self.permission}:{action}"
@@ -90,6 +102,25 @@ class Resource:
     @property
     def key_column(self) -> Any:
         return self.model.name
+
+
+@dataclass(frozen=True)
+class DeleteHooks:
+    """What deletes do beyond the resource's own delete function, by endpoint, where that lives in a
+    layer the resource's domain must not import (the privacy domain: legal holds, tombstones, the
+    GDPR erasure of a contact). The app factory builds it and hands it to the route builder, which
+    sets it on the declarations it builds routes from: who imported what first decides nothing."""
+
+    variants: Mapping[str, DeleteVariant] = field(default_factory=dict)
+    guards: Mapping[str, DeleteGuard] = field(default_factory=dict)
+
+    def bind(self, resource: Resource) -> Resource:
+        """The declaration with its delete hooks; the registered one is left as it is."""
+        variant = self.variants.get(resource.endpoint, resource.delete_variant)
+        guard = self.guards.get(resource.endpoint, resource.delete_guard)
+        if variant is resource.delete_variant and guard is resource.delete_guard:
+            return resource
+        return replace(resource, delete_variant=variant, delete_guard=guard)
 
 
 REGISTRY: dict[str, Resource] = {}

@@ -23,7 +23,16 @@ from hovor.api.deps import CurrentCaller, DbSession, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
-from hovor.api.resource import REGISTRY, Ctx, Resource, relations_of
+from hovor.api.resource import (
+    REGISTRY,
+    Creator,
+    Ctx,
+    DeleteHooks,
+    Deleter,
+    Resource,
+    Updater,
+    relations_of,
+)
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.db import memoizing
@@ -183,14 +192,6 @@ def after_shredding(request: Request, response: Response) -> Response:
     return response
 
 
-# Another meaning of DELETE on a resource, chosen by the query (``contacts?anonymize=1`` is a GDPR
-# erasure): answers the request, or returns None to let the plain delete go on. Filled by the
-# privacy domain, which the generic routes do not import.
-DELETE_VARIANTS: dict[str, Callable[[Request, Session, Caller, str], Any]] = {}
-# Called before every plain delete with (request, session, caller, endpoint, record).
-DELETE_GUARD: list[Callable[[Request, Session, Caller, str, Any], None] | None] = [None]
-
-
 # Stamps change with every edit; they say nothing about what the edit was.
 _STAMPS = frozenset({"edited", "edited_by", "created", "created_by"})
 
@@ -246,9 +247,8 @@ def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> di
     return resource.serialize(fresh, make_ctx(session, resource, caller))
 
 
-def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
+def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> None:
     ep = resource.endpoint
-    tag: list[str | Enum] = [resource.title or ep]
 
     # Reads run on the event loop: a thread-pool hop costs more (about 0.4 ms here) than the few
     # indexed queries of a page or a record. Writes, uploads and exports stay in the pool.
@@ -283,134 +283,139 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         openapi_extra={"x-permission": resource.perm("read")},
     )
 
+
+def _creation(
+    request: Request, caller: Caller, resource: Resource, creator: Creator, body: Any
+) -> tuple[Callable[[Session], Any], Callable[[Session, Any], dict[str, Any]]]:
+    """The two halves of a create: making the record (and its audit entry), and the answer read
+    back inside the same transaction."""
+    check(caller, resource.perm("create"))
+    fields = sorted(body.model_fields_set)
+
+    def make(session: Session) -> Any:
+        obj = creator(session, caller, body)
+        record_change(request, session, caller, resource, "create", obj.name, {"fields": fields})
+        return obj
+
+    def answer(session: Session, obj: Any) -> dict[str, Any]:
+        return reload(session, resource, caller, obj)
+
+    return make, answer
+
+
+def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema: type[BaseModel]) -> None:
+    ep = resource.endpoint
+    if resource.batch:
+        # Feed-like records: creates that arrive together share a transaction (hovor.api.group).
+        # The request waits on the event loop without a session of its own; only the group goes to
+        # the thread pool.
+        async def grouped_create(request: Request, caller: Caller, body: Any) -> Any:
+            make, answer = _creation(request, caller, resource, creator, body)
+            group = request.app.state.group_commit
+            result = await group.run(caller.tenant_id, make, answer)
+            return ok(request, result, status=201)
+
+        _signature(grouped_create, [_BASE[0], _BASE[2], ("body", schema, Body())])
+        create_: Callable[..., Any] = grouped_create
+
+    else:
+
+        def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
+            make, answer = _creation(request, caller, resource, creator, body)
+            result = answer(session, make(session))
+            session.commit()
+            return ok(request, result, status=201)
+
+        _signature(create_, [*_BASE, ("body", schema, Body())])
+    router.add_api_route(
+        f"/api/v6/{ep}.json",
+        create_,
+        methods=["POST"],
+        tags=[resource.title or ep],
+        name=f"{ep}.create",
+        status_code=201,
+        summary=f"Create one of {ep}",
+        openapi_extra={"x-permission": resource.perm("create")},
+    )
+
+
+def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema: type[BaseModel]) -> None:
+    ep = resource.endpoint
+
+    def update_(request: Request, session: Session, caller: Caller, name: str, body: Any) -> Any:
+        check(caller, resource.perm("update"))
+        obj = load_visible(session, resource, caller, name)
+        before = resource.serialize(obj, make_ctx(session, resource, caller))
+        obj = updater(session, caller, obj, body)
+        result = reload(session, resource, caller, obj)
+        # Write-only fields (a password) do not show in the record: sent means changed.
+        write_only = [f for f in body.model_fields_set if f not in result and f not in before]
+        changed = sorted([*changed_fields(before, result), *write_only])
+        record_change(request, session, caller, resource, "update", obj.name, {"fields": changed})
+        if resource.audit_also is not None:
+            for action, details in resource.audit_also(before, result):
+                actor = audit.actor_of(request)
+                audit.record(session, caller.tenant_id, action, actor, resource.endpoint, obj.name, details)
+        session.commit()
+        if resource.after_change is not None:
+            resource.after_change(request.app.state, obj)
+        return ok(request, result)
+
+    _signature(update_, [*_BASE, ("name", str, inspect.Parameter.empty), ("body", schema, Body())])
+    router.add_api_route(
+        f"/api/v6/{ep}/{{name}}.json",
+        update_,
+        methods=["PUT"],
+        tags=[resource.title or ep],
+        name=f"{ep}.update",
+        summary=f"Update one of {ep}",
+        openapi_extra={"x-permission": resource.perm("update")},
+    )
+
+
+def _add_delete(router: APIRouter, resource: Resource, deleter: Deleter) -> None:
+    ep = resource.endpoint
+    variant, guard = resource.delete_variant, resource.delete_guard
+
+    def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
+        if variant is not None:
+            answer = variant(request, session, caller, name)
+            if answer is not None:
+                return answer
+        check(caller, resource.perm("delete"))
+        obj = load_visible(session, resource, caller, name)
+        if guard is not None:
+            guard(request, session, caller, resource.endpoint, obj)
+        deleter(session, caller, obj, **_extras(request, resource))
+        record_change(request, session, caller, resource, "delete", obj.name, None)
+        session.commit()
+        if resource.after_change is not None:
+            resource.after_change(request.app.state, obj)
+        return after_shredding(request, no_content()) if resource.uses_files else no_content()
+
+    _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
+    router.add_api_route(
+        f"/api/v6/{ep}/{{name}}.json",
+        delete_,
+        methods=["DELETE"],
+        tags=[resource.title or ep],
+        name=f"{ep}.delete",
+        status_code=204,
+        summary=f"Delete one of {ep}",
+        openapi_extra={"x-permission": resource.perm("delete")},
+    )
+
+
+def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
+    _add_reads(router, resource, [resource.title or resource.endpoint])
     if resource.create is not None and resource.create_schema is not None:
-        creator = resource.create
-
-        def creation(request: Request, caller: Caller, body: Any) -> tuple[Any, Any]:
-            check(caller, resource.perm("create"))
-            fields = sorted(body.model_fields_set)
-
-            def make(session: Session) -> Any:
-                obj = creator(session, caller, body)
-                record_change(request, session, caller, resource, "create", obj.name, {"fields": fields})
-                return obj
-
-            def answer(session: Session, obj: Any) -> dict[str, Any]:
-                return reload(session, resource, caller, obj)
-
-            return make, answer
-
+        _add_create(router, resource, resource.create, resource.create_schema)
         if resource.batch:
-            # Feed-like records: creates that arrive together share a transaction (hovor.api.group).
-            # The request waits on the event loop without a session of its own; only the group
-            # goes to the thread pool.
-            async def grouped_create(request: Request, caller: Caller, body: Any) -> Any:
-                make, answer = creation(request, caller, body)
-                group = request.app.state.group_commit
-                result = await group.run(caller.tenant_id, make, answer)
-                return ok(request, result, status=201)
-
-            _signature(
-                grouped_create,
-                [_BASE[0], _BASE[2], ("body", resource.create_schema, Body())],
-            )
-            create_: Callable[..., Any] = grouped_create
-
-        else:
-
-            def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
-                make, answer = creation(request, caller, body)
-                result = answer(session, make(session))
-                session.commit()
-                return ok(request, result, status=201)
-
-            _signature(create_, [*_BASE, ("body", resource.create_schema, Body())])
-        router.add_api_route(
-            f"/api/v6/{ep}.json",
-            create_,
-            methods=["POST"],
-            tags=tag,
-            name=f"{ep}.create",
-            status_code=201,
-            summary=f"Create one of {ep}",
-            openapi_extra={"x-permission": resource.perm("create")},
-        )
-
-    if resource.batch and resource.create is not None and resource.create_schema is not None:
-        _add_batch_route(router, resource, resource.create, resource.create_schema)
-
+            _add_batch_route(router, resource, resource.create, resource.create_schema)
     if resource.update is not None and resource.update_schema is not None:
-        updater = resource.update
-
-        def update_(request: Request, session: Session, caller: Caller, name: str, body: Any) -> Any:
-            check(caller, resource.perm("update"))
-            obj = load_visible(session, resource, caller, name)
-            before = resource.serialize(obj, make_ctx(session, resource, caller))
-            obj = updater(session, caller, obj, body)
-            result = reload(session, resource, caller, obj)
-            # Write-only fields (a password) do not show in the record: sent means changed.
-            write_only = [f for f in body.model_fields_set if f not in result and f not in before]
-            changed = sorted([*changed_fields(before, result), *write_only])
-            record_change(request, session, caller, resource, "update", obj.name, {"fields": changed})
-            if resource.audit_also is not None:
-                for action, details in resource.audit_also(before, result):
-                    actor = audit.actor_of(request)
-                    audit.record(
-                        session, caller.tenant_id, action, actor, resource.endpoint, obj.name, details
-                    )
-            session.commit()
-            if resource.after_change is not None:
-                resource.after_change(request.app.state, obj)
-            return ok(request, result)
-
-        _signature(
-            update_,
-            [*_BASE, ("name", str, inspect.Parameter.empty), ("body", resource.update_schema, Body())],
-        )
-        router.add_api_route(
-            f"/api/v6/{ep}/{{name}}.json",
-            update_,
-            methods=["PUT"],
-            tags=tag,
-            name=f"{ep}.update",
-            summary=f"Update one of {ep}",
-            openapi_extra={"x-permission": resource.perm("update")},
-        )
-
+        _add_update(router, resource, resource.update, resource.update_schema)
     if resource.delete is not None:
-        deleter = resource.delete
-
-        def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
-            variant = DELETE_VARIANTS.get(resource.endpoint)
-            if variant is not None:
-                answer = variant(request, session, caller, name)
-                if answer is not None:
-                    return answer
-            check(caller, resource.perm("delete"))
-            obj = load_visible(session, resource, caller, name)
-            guard = DELETE_GUARD[0]
-            if guard is not None:
-                # Legal holds refuse the delete; a tombstone records it (hovor.privacy.deletes).
-                guard(request, session, caller, resource.endpoint, obj)
-            deleter(session, caller, obj, **_extras(request, resource))
-            record_change(request, session, caller, resource, "delete", obj.name, None)
-            session.commit()
-            if resource.after_change is not None:
-                resource.after_change(request.app.state, obj)
-            return after_shredding(request, no_content()) if resource.uses_files else no_content()
-
-        _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
-        router.add_api_route(
-            f"/api/v6/{ep}/{{name}}.json",
-            delete_,
-            methods=["DELETE"],
-            tags=tag,
-            name=f"{ep}.delete",
-            status_code=204,
-            summary=f"Delete one of {ep}",
-            openapi_extra={"x-permission": resource.perm("delete")},
-        )
-
+        _add_delete(router, resource, resource.delete)
     for relation in relations_of(resource):
         _add_relation_route(router, resource, relation.name, relation.target, relation.column)
 
@@ -493,8 +498,10 @@ def _add_relation_route(router: APIRouter, parent: Resource, rel: str, target_ep
     )
 
 
-def build_router() -> APIRouter:
+def build_router(hooks: DeleteHooks | None = None) -> APIRouter:
+    """The routes of every registered resource, with the delete hooks the app supplies."""
+    hooks = hooks or DeleteHooks()
     router = APIRouter()
     for resource in REGISTRY.values():
-        _add_resource_routes(router, resource)
+        _add_resource_routes(router, hooks.bind(resource))
     return router

@@ -13,6 +13,7 @@ one rewrite.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterable
@@ -45,8 +46,6 @@ def truncate_wal(engine: Any) -> None:
 
 def schedule(session: Session, tenant_id: str, tables: Iterable[str], settings: Settings) -> str:
     """Adds the tables to the compaction job waiting to run, or enqueues one. Returns its name."""
-    import datetime as dt
-
     wanted = sorted(set(tables) & set(Base.metadata.tables))
     waiting = session.scalars(
         select(Job)

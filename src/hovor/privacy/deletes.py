@@ -5,9 +5,9 @@ never what the record held). The blobs of the record are crypto-shredded by the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import Activity
@@ -16,6 +16,9 @@ from hovor.core.db import new_name
 from hovor.helpdesk.models import Ticket
 from hovor.privacy import holds
 from hovor.privacy.models import Tombstone
+
+if TYPE_CHECKING:  # the jobs and the CLI use this module without loading the HTTP stack
+    from fastapi import Request
 
 CHANNELS = (
     "activities",
@@ -32,7 +35,7 @@ def _activity_pairs(session: Session, obj: Any) -> list[holds.Pair]:
     return holds.of_activity(activity) if activity is not None else []
 
 
-def _attachment_pairs(session: Session, obj: Any) -> list[holds.Pair]:
+def attachment_pairs(session: Session, obj: Any) -> list[holds.Pair]:
     pairs: list[holds.Pair] = []
     if obj.activity is not None:
         activity = session.get(Activity, (obj.tenant_id, obj.activity))
@@ -45,11 +48,9 @@ def _attachment_pairs(session: Session, obj: Any) -> list[holds.Pair]:
     return pairs
 
 
-def _ticket_pairs(session: Session, ticket: Any) -> list[holds.Pair]:
+def ticket_pairs(session: Session, ticket: Any) -> list[holds.Pair]:
     """The ticket's own holds, and those of the comments and calls filed under it (deleting the
     ticket deletes its comments)."""
-    from sqlalchemy import select
-
     pairs = holds.of_ticket(ticket)
     for row in session.execute(
         select(Activity.name, Activity.queue, Activity.contact, Activity.ticket).where(
@@ -64,9 +65,9 @@ def _ticket_pairs(session: Session, ticket: Any) -> list[holds.Pair]:
 GUARDED: dict[str, tuple[str, Callable[[Session, Any], list[holds.Pair]]]] = {
     "contacts": ("contacts", lambda s, o: holds.of_contact(o)),
     "accounts": ("accounts", lambda s, o: []),
-    "tickets": ("tickets", _ticket_pairs),
+    "tickets": ("tickets", ticket_pairs),
     "campaignsRecords": ("campaignsRecords", lambda s, o: holds.of_record(o)),
-    "attachments": ("attachments", _attachment_pairs),
+    "attachments": ("attachments", attachment_pairs),
     **{ep: ("activities", _activity_pairs) for ep in CHANNELS},
 }
 

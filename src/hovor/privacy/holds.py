@@ -7,7 +7,9 @@ type: every record of it). :func:`check` refuses with a 409 that names the hold.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -78,3 +80,27 @@ def of_record(record: Any) -> list[Pair]:
 
 def of_contact(contact: Any) -> list[Pair]:
     return [("contacts", contact.name)]
+
+
+@dataclass(frozen=True)
+class Held:
+    """What legal holds in force keep (few rows: read once per chunk of a sweep)."""
+
+    by_type: dict[str, frozenset[str]]
+
+    def of(self, kind: str) -> frozenset[str]:
+        return self.by_type.get(kind, frozenset())
+
+    def covers(self, pairs: Iterable[Pair]) -> bool:
+        return any(key is not None and str(key) in self.of(kind) for kind, key in pairs)
+
+
+def held(session: Session, tenant_id: str, now: dt.datetime) -> Held:
+    by: dict[str, set[str]] = {}
+    for kind, key in session.execute(
+        select(LegalHold.object_type, LegalHold.object_key).where(
+            LegalHold.tenant_id == tenant_id, or_(LegalHold.until.is_(None), LegalHold.until > now)
+        )
+    ):
+        by.setdefault(kind, set()).add(key)
+    return Held({k: frozenset(v) for k, v in by.items()})

@@ -1,5 +1,5 @@
-"""The identifier index: phone numbers and e-mail addresses held in custom fields, one row each,
-so the subject resolver finds them with an index lookup instead of scanning JSON."""
+"""What the privacy domain keeps: tombstones of deleted and erased records (never what they held),
+legal holds, and the tenants' retention policies."""
 
 from __future__ import annotations
 

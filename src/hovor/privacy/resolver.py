@@ -20,7 +20,7 @@ from hovor.core.caller import Caller
 from hovor.core.scope import Via, visible
 from hovor.crm.models import Account, Contact
 from hovor.helpdesk.models import Ticket
-from hovor.privacy.models import Identifier
+from hovor.index.models import Identifier
 
 ACTIVITY_SCOPE = {"queue": Activity.queue}
 

@@ -35,6 +35,9 @@ from hovor.core.db import new_name, one_of, unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
 from hovor.privacy import compaction, policies
+from hovor.privacy.erasure import CHILDREN, MODELS
+from hovor.privacy.holds import Held, held
+from hovor.privacy.kinds import AUDIT_LOG, CHANNEL_TYPES, at, not_in
 from hovor.privacy.models import Tombstone
 from hovor.tenancy.models import Tenant
 
@@ -72,18 +75,18 @@ def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
     return out
 
 
-def _expired(tenant_id: str, all_rules: list[Rule], keep: policies.Held) -> Any:
+def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
     """Recordings whose call is older than its queue's cutoff and that no hold keeps: one scan of
     the recordings for every queue at once (a query per queue would read them all per queue)."""
 
     # Cutoffs are bound as the column's own type (UTC, no zone): a zoned literal would be compared in
     # the database session's time zone.
-    def at(moment: dt.datetime | None) -> Any:
-        return policies.at(Activity.time, moment) if moment is not None else null()
+    def bound(moment: dt.datetime | None) -> Any:
+        return at(Activity.time, moment) if moment is not None else null()
 
     default = next((r.cutoff for r in all_rules if r.queue is None), None)
-    by_queue = [(Activity.queue == r.queue, at(r.cutoff)) for r in all_rules if r.queue is not None]
-    cutoff = case(*by_queue, else_=at(default)) if by_queue else at(default)
+    by_queue = [(Activity.queue == r.queue, bound(r.cutoff)) for r in all_rules if r.queue is not None]
+    cutoff = case(*by_queue, else_=bound(default)) if by_queue else bound(default)
     # A recording's age: from its call, or from its upload if that was earlier. The call's time can
     # be edited; moving it into the future must not keep a recording past the contract's ceiling.
     age_from = case((Recording.created < Activity.time, Recording.created), else_=Activity.time)
@@ -92,10 +95,10 @@ def _expired(tenant_id: str, all_rules: list[Rule], keep: policies.Held) -> Any:
         for c in (
             Recording.tenant_id == tenant_id,
             age_from < cutoff,
-            policies.not_in(Activity.queue, keep.of("queues")),
-            policies.not_in(Activity.name, keep.of("activities")),
-            policies.not_in(Activity.contact, keep.of("contacts")),
-            policies.not_in(Activity.ticket, keep.of("tickets"), numeric=True),
+            not_in(Activity.queue, keep.of("queues")),
+            not_in(Activity.name, keep.of("activities")),
+            not_in(Activity.contact, keep.of("contacts")),
+            not_in(Activity.ticket, keep.of("tickets"), numeric=True),
         )
         if c is not None
     ]
@@ -133,7 +136,7 @@ def sweep_chunk(
     )
     if not candidates:
         return [], None
-    keep = policies.held(session, tenant_id, now)
+    keep = held(session, tenant_id, now)
     # No ORDER BY: with one, SQLite walks every recording of the tenant in key order instead of
     # looking up these thousand.
     stmt = _expired(tenant_id, rules(session, tenant_id, now), keep).where(
@@ -153,7 +156,7 @@ def sweep_chunk(
     )
     files.destroy_keys(session, tenant_id, [blob for _, blob in found])
     session.execute(delete(Recording).where(Recording.tenant_id == tenant_id, one_of(Recording.name, names)))
-    at = utcnow()
+    removed_at = utcnow()
     session.execute(
         insert(Tombstone),
         [
@@ -164,7 +167,7 @@ def sweep_chunk(
                 "record_key": name,
                 "action": "retention",
                 "fields": ["call_recordings", "call_transcripts"],
-                "at": at,
+                "at": removed_at,
                 "job": job,
             }
             for name in names
@@ -213,7 +216,7 @@ def sweep(
 def preview(session: Session, tenant_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """Per queue, what the next sweep would remove: how many recordings, the oldest and newest call."""
     now = now or utcnow()
-    keep = policies.held(session, tenant_id, now)
+    keep = held(session, tenant_id, now)
     all_rules = rules(session, tenant_id, now)
     sub = _expired(tenant_id, all_rules, keep).subquery()
     if not all_rules:
@@ -265,9 +268,7 @@ def step_policies(run: jobs.Run) -> None:
     settings = run.env.settings
     with run.env.reader() as reader:
         todo = [
-            p
-            for p in policies.effective(reader, run.tenant_id, settings, utcnow())
-            if p.name != policies.AUDIT_LOG
+            p for p in policies.effective(reader, run.tenant_id, settings, utcnow()) if p.name != AUDIT_LOG
         ]
     for policy in todo:
 
@@ -293,7 +294,7 @@ def step_audit(run: jobs.Run) -> None:
             (
                 p
                 for p in policies.effective(reader, run.tenant_id, run.env.settings, utcnow())
-                if p.name == policies.AUDIT_LOG
+                if p.name == AUDIT_LOG
             ),
             None,
         )
@@ -301,7 +302,7 @@ def step_audit(run: jobs.Run) -> None:
         return
 
     def count(session: Session, n: int) -> None:
-        run.beat(session, policies={policies.AUDIT_LOG: n})
+        run.beat(session, policies={AUDIT_LOG: n})
         run.fault("audit.chunk")
 
     try:
@@ -336,15 +337,13 @@ TABLES = {
     "contacts": ["crm_contacts", "activities", "tickets", "campaign_records", "identifiers", "blobs"],
     "campaignsRecords": ["campaign_records", "identifiers"],
     "jobs": ["jobs"],
-    policies.AUDIT_LOG: ["audit_entries"],
+    AUDIT_LOG: ["audit_entries"],
 }
 
 
 def _activity_tables() -> list[str]:
     """An activity's own table and those of the rows that go with it (erasure's declaration), and
     the identifier index and blobs they touch."""
-    from hovor.privacy.erasure import CHILDREN, MODELS
-
     tables = [MODELS["activities"].__tablename__, *(m.__tablename__ for m, _ in CHILDREN["activities"])]
     return [*tables, "identifiers", "blobs"]
 
@@ -356,7 +355,7 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
     }
     tables: set[str] = set()
     for name in done:
-        tables |= set(_activity_tables() if name in policies.CHANNEL_TYPES else TABLES.get(name, []))
+        tables |= set(_activity_tables() if name in CHANNEL_TYPES else TABLES.get(name, []))
     return sorted(tables)
 
 

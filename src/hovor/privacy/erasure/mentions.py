@@ -1,0 +1,218 @@
+"""The ``mentions`` step: the person's name forms, phone numbers and e-mail addresses redacted in
+other people's records.
+
+The database pre-filters rows with ``LIKE`` on substrings every mention must contain
+(:func:`hovor.privacy.redact.probes`), so only those rows are read and redacted here. A row of a
+record under a legal hold keeps the mention; the preview says which hold keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, String, Text, and_, any_, cast, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import array as pg_array
+from sqlalchemy.orm import Session
+
+from hovor.core.db import Base, unit_of_work
+from hovor.core.personal_data import Category, Erasure, Owner, classification
+from hovor.index.models import Identifier
+from hovor.jobs import service as jobs
+from hovor.privacy import holds
+from hovor.privacy.erasure.columns import fit, is_empty, map_text
+from hovor.privacy.erasure.context import CHUNK
+from hovor.privacy.erasure.identity import redactor_of
+from hovor.privacy.erasure.plan import CHILDREN, INDEX_TYPE, MODELS, Plan, plan_of
+from hovor.privacy.redact import Redactor, probes
+
+FREE_TEXT = (Category.TEXT, Category.HTML, Category.FORM)
+
+
+@dataclass
+class Mention:
+    """A row of another person's record that mentions the person, and what it becomes."""
+
+    table: Any
+    key: dict[str, Any]
+    values: dict[str, Any]
+    fields: list[str]
+    record: tuple[str, str] | None  # (record type, key) of the record the row belongs to
+    held_by: str | None = None  # the legal hold that keeps it as it is
+
+
+def owners() -> dict[str, list[tuple[str, str]]]:
+    """Which planned record a row belongs to: its table → (plan type, column with the record's key)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for kind, model in MODELS.items():
+        out.setdefault(model.__tablename__, []).append((kind, "name"))
+    for kind, children in CHILDREN.items():
+        for child, column in children:
+            out.setdefault(child.__tablename__, []).append((kind, column))
+    return out
+
+
+def free_text_columns() -> dict[Any, list[Column[Any]]]:
+    """Per table: the columns of free text, forms and HTML that may mention a person."""
+    out: dict[Any, list[Column[Any]]] = {}
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            cls = classification(column)
+            if (
+                cls is not None
+                and cls.category in FREE_TEXT
+                and cls.owner is Owner.SUBJECT
+                and cls.erasure is not Erasure.KEEP
+                and "tenant_id" in table.c
+            ):
+                out.setdefault(table, []).append(column)
+    return out
+
+
+def _record_of(table: Any, row: Any) -> tuple[str, str] | None:
+    for kind, column in owners().get(table.name, []):
+        if row[column] is not None:
+            return kind, str(row[column])
+    return None
+
+
+def _record_holds(session: Session, tenant_id: str, record: tuple[str, str] | None) -> list[holds.Pair]:
+    if record is None:
+        return []
+    kind, key = record
+    if kind == "contacts":
+        return [("contacts", key)]
+    if kind == "accounts":
+        return []
+    model = MODELS[kind]
+    obj = session.get(model, (tenant_id, int(key) if kind == "tickets" else key))
+    if obj is None:
+        return []
+    return {"activities": holds.of_activity, "tickets": holds.of_ticket, "campaignsRecords": holds.of_record}[
+        kind
+    ](obj)
+
+
+def _redacted(
+    table: Any, row: Any, columns: list[Column[Any]], redactor: Redactor
+) -> tuple[dict[str, Any], list[str]]:
+    new: dict[str, Any] = {}
+    changed: list[str] = []
+    for column in columns:
+        value = row[column.name]
+        if is_empty(value):
+            continue
+        redacted = fit(column, map_text(value, redactor.mentions))
+        if redacted != value:
+            new[column.name] = redacted
+            changed.append(f"{table.name}.{column.name}")
+    return new, changed
+
+
+def _ascii_lower(value: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in value)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _may_mention(column: Column[Any], needles: list[str], postgres: bool) -> list[Any]:
+    """Conditions under which ``column`` holds one of the needles (a pre-filter: the redactor
+    decides)."""
+    as_text = cast(column, Text) if not isinstance(column.type, String | Text) else column
+    if not postgres:
+        # SQLite's LIKE ignores ASCII case; the needles come in the cases that matter beyond.
+        return [as_text.like(f"%{_escape_like(needle)}%", escape="\\") for needle in needles]
+    # One lower() per value matched against every needle at once (ILIKE per needle costs six times
+    # as much); both lowerings of each needle, as the database's lower() may fold ASCII only. A
+    # form left empty is not turned into text at all.
+    patterns = sorted(
+        f"%{_escape_like(n)}%" for n in {x.lower() for x in needles} | {_ascii_lower(x) for x in needles}
+    )
+    match = func.lower(as_text).like(any_(pg_array(patterns, type_=Text)))  # backslash escapes by default
+    return [and_(column != cast({}, column.type), match) if as_text is not column else match]
+
+
+def find_mentions(session: Session, tenant_id: str, redactor: Redactor, plan: Plan) -> Iterator[Mention]:
+    """Every row of other people's records that mentions the person, with its redaction and the
+    legal hold (if any) that keeps it unchanged."""
+    needles = probes(redactor)
+    if not needles:
+        return
+    owned = owners()
+    planned = {t: set(v) for t, v in plan.keys.items()}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for table, columns in free_text_columns().items():
+        pk = list(table.primary_key.columns)
+        conditions = [c for column in columns for c in _may_mention(column, needles, postgres)]
+        owned_by = owned.get(table.name, [])
+        extra = [table.c[c] for _, c in owned_by if table.c[c] not in pk]
+        stmt = select(*pk, *extra, *columns).where(table.c.tenant_id == tenant_id, or_(*conditions))
+        for row in session.execute(stmt).mappings():
+            if any(str(row[c]) in planned.get(kind, set()) for kind, c in owned_by if row[c] is not None):
+                continue  # the person's own record: anonymized, not redacted
+            new, changed = _redacted(table, row, columns, redactor)
+            if new:
+                record = _record_of(table, row)
+                hold = holds.active(session, tenant_id, _record_holds(session, tenant_id, record))
+                key = {c.name: row[c.name] for c in pk}
+                yield Mention(table, key, new, changed, record, hold.name if hold is not None else None)
+
+
+def _unindex_values(
+    session: Session, tenant_id: str, redactor: Redactor, records: list[tuple[str, str]]
+) -> None:
+    """The identifier index rows of the person's phones and addresses in the custom fields just
+    redacted."""
+    values = sorted(redactor.phones | redactor.emails)
+    if not values or not records:
+        return
+    for kind, key in records:
+        session.execute(
+            delete(Identifier).where(
+                Identifier.tenant_id == tenant_id,
+                Identifier.object_type == INDEX_TYPE[kind],
+                Identifier.object_name == key,
+                Identifier.value.in_(values),
+            )
+        )
+
+
+def _redact_chunk(
+    session: Session, run: jobs.Run, chunk: list[Mention], redactor: Redactor, columns: dict[Any, Any]
+) -> dict[str, int]:
+    """One transaction: each mention of the chunk redacted as its row reads now. Returns the count
+    of fields redacted per ``table.column``."""
+    counts: dict[str, int] = {}
+    redone: list[Mention] = []
+    for mention in chunk:
+        table = mention.table
+        where = [table.c[name] == value for name, value in mention.key.items()]
+        # Read again in this transaction: an edit made since the scan is redacted, not lost.
+        row = session.execute(select(*table.c).where(*where)).mappings().first()
+        if row is None:
+            continue
+        if holds.active(session, run.tenant_id, _record_holds(session, run.tenant_id, mention.record)):
+            continue  # a hold placed since the scan
+        values, changed = _redacted(table, row, columns[table], redactor)
+        if values:
+            session.execute(update(table).where(*where).values(**values))
+            redone.append(mention)
+        for name in changed:
+            counts[name] = counts.get(name, 0) + 1
+    _unindex_values(session, run.tenant_id, redactor, [m.record for m in redone if m.record])
+    return counts
+
+
+def step_mentions(run: jobs.Run) -> None:
+    with run.env.reader() as reader:
+        redactor = redactor_of(reader, run)
+        found = [m for m in find_mentions(reader, run.tenant_id, redactor, plan_of(run)) if m.held_by is None]
+    columns = free_text_columns()
+    for i in range(0, len(found), CHUNK):
+        with unit_of_work(run.env.factory) as session:
+            counts = _redact_chunk(session, run, found[i : i + CHUNK], redactor, columns)
+            run.beat(session, mentions=counts)
+        run.fault("mentions.chunk")

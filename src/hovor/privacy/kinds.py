@@ -1,0 +1,519 @@
+"""The kinds of record a retention policy can name, and what expiring one does.
+
+Each :class:`Kind` says which rows are expired (age and cheap hold filters in SQL, in key order
+after the last key swept), which holds cover one record exactly (re-checked row by row in the
+chunk's transaction) and what deleting or anonymizing a chunk does: ``delete`` is what a plain
+delete does, ``anonymize`` is what erasure does to the person's own records
+(:func:`hovor.privacy.erasure.anonymize_records`), with free text replaced whole because whose
+name it holds is not known. :mod:`hovor.privacy.policies` decides which kinds a sweep applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, func, or_, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
+
+from hovor.activities.models import Activity, Attachment, TranscriptSegment
+from hovor.activities.service import delete_activity, delete_attachment
+from hovor.campaigns.models import CampaignRecord
+from hovor.campaigns.service import delete_record
+from hovor.core.caller import Caller
+from hovor.core.db import UTCDateTime
+from hovor.crm.models import Contact
+from hovor.crm.service import delete_contact
+from hovor.files.service import Files
+from hovor.helpdesk.models import Ticket
+from hovor.helpdesk.service import delete_ticket
+from hovor.jobs.models import DONE, FAILED, Job
+from hovor.privacy import deletes, erasure, holds
+from hovor.privacy.erasure import (
+    TYPES,
+    Blank,
+    anonymize_records,
+    hold_pairs,
+    identity,
+    in_chunks,
+    make_plan,
+    subject_fields,
+)
+from hovor.privacy.holds import Held
+from hovor.privacy.redact import Redactor
+
+DELETE, ANONYMIZE = "delete", "anonymize"
+AUDIT_LOG = "auditLog"
+
+
+# --- conditions in SQL ---------------------------------------------------------------------------
+def not_in(column: Any, keys: frozenset[str], *, numeric: bool = False) -> Any:
+    """``column`` is empty or none of ``keys``: a hold filter in SQL (exact checks follow per row)."""
+    if not keys:
+        return None
+    values: list[Any] = sorted(int(k) for k in keys if k.isdigit()) if numeric else sorted(keys)
+    if not values:
+        return None
+    return or_(column.is_(None), column.not_in(values))
+
+
+def at(column: Any, moment: dt.datetime) -> Any:
+    """A cutoff bound as the column's own type (UTC, no zone): a zoned literal would be compared in
+    the database session's time zone."""
+    return type_coerce(moment, column.type)
+
+
+# --- the kinds -----------------------------------------------------------------------------------
+@dataclass
+class Ctx:
+    """What applying a chunk needs."""
+
+    session: Session
+    files: Files
+    tenant_id: str
+    job: str | None
+    caller: Caller
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: str
+    actions: tuple[str, ...]  # the first is the default (a kind kept by the contract alone)
+    key: Any  # the key column, in whose order chunks go
+    age: Any  # the column or expression a record's age is counted from
+    # The expired rows in SQL: (tenant, cutoff, action, held) → where-conditions.
+    where: Callable[[str, dt.datetime, str, Held], list[Any]]
+    # The holds that cover one loaded record, exactly.
+    pairs: Callable[[Session, Any], list[holds.Pair]]
+    # Deletes or anonymizes the loaded records; returns rows changed per table.
+    apply: Callable[[Ctx, list[Any], str], dict[str, int]]
+    tombstone_type: str
+    load: Any = None  # the model loaded for ``apply`` (default: the key's)
+    # Whether a loaded record must stay though SQL found it expired (checked per record).
+    alive: Callable[[Session, Any, dt.datetime], bool] | None = None
+
+    def expired(self, tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> Any:
+        return [c for c in self.where(tenant_id, cutoff, action, keep) if c is not None]
+
+
+# Activities of one channel.
+CHANNEL_TYPES = {
+    "activitiesCall": "CALL",
+    "activitiesEmail": "EMAIL",
+    "activitiesWeb": "CHAT",
+    "activitiesSms": "SMS",
+    "activitiesFbm": "FBM",
+}
+
+
+def _anonymize(ctx: Ctx, kind: str, keys: list[Any], redactor: Redactor | None = None) -> dict[str, int]:
+    """Erasure's anonymizing of ``keys`` (records of ``kind``) in the chunk's transaction, by the
+    retention; returns the rows deleted per table."""
+    counts, _ = anonymize_records(
+        ctx.session,
+        ctx.files,
+        ctx.tenant_id,
+        kind,
+        keys,
+        redactor or Blank(),
+        action="retention",
+        job=ctx.job,
+    )
+    return dict(counts["deleted"])
+
+
+def _activity_where(activity_type: str) -> Callable[[str, dt.datetime, str, Held], list[Any]]:
+    def where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+        return [
+            Activity.tenant_id == tenant_id,
+            Activity.type == activity_type,
+            Activity.time < at(Activity.time, cutoff),
+            Activity.anonymized.is_(False) if action == ANONYMIZE else None,
+            not_in(Activity.name, keep.of("activities")),
+            not_in(Activity.queue, keep.of("queues")),
+            not_in(Activity.contact, keep.of("contacts")),
+            not_in(Activity.ticket, keep.of("tickets"), numeric=True),
+        ]
+
+    return where
+
+
+def _apply_activities(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    if action == ANONYMIZE:
+        return {"activities": len(objs), **_anonymize(ctx, "activities", [o.name for o in objs])}
+    for obj in objs:
+        delete_activity(ctx.session, ctx.caller, obj, ctx.files)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "activities", obj.name, "retention", job=ctx.job)
+    return {"activities": len(objs)}
+
+
+def _transcripts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    has = exists().where(
+        TranscriptSegment.tenant_id == Activity.tenant_id, TranscriptSegment.activity == Activity.name
+    )
+    return [*_activity_where("CALL")(tenant_id, cutoff, DELETE, keep), has]
+
+
+def _apply_transcripts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    names = [o.name for o in objs]
+    result = ctx.session.execute(
+        delete(TranscriptSegment).where(
+            TranscriptSegment.tenant_id == ctx.tenant_id, TranscriptSegment.activity.in_(names)
+        )
+    )
+    for name in names:
+        deletes.tombstone(
+            ctx.session,
+            ctx.tenant_id,
+            "activities",
+            name,
+            "retention",
+            fields=["call_transcripts"],
+            job=ctx.job,
+        )
+    return {"call_transcripts": int(getattr(result, "rowcount", 0) or 0)}
+
+
+def _attachments_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [
+        Attachment.tenant_id == tenant_id,
+        Attachment.created < at(Attachment.created, cutoff),
+        not_in(Attachment.activity, keep.of("activities")),
+        not_in(Attachment.ticket, keep.of("tickets"), numeric=True),
+    ]
+
+
+def _apply_attachments(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    for obj in objs:
+        delete_attachment(ctx.session, ctx.caller, obj, ctx.files)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "attachments", obj.name, "retention", job=ctx.job)
+    return {"attachments": len(objs)}
+
+
+class latest(FunctionElement[Any]):
+    """The latest of several times (none NULL): ``greatest`` on PostgreSQL, ``max`` on SQLite."""
+
+    inherit_cache = True
+    name = "latest"
+    type = UTCDateTime()
+
+
+@compiles(latest)
+def _latest_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(latest, "postgresql")
+def _latest_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+def _since(created: Any, *columns: Any) -> Any:
+    """A record's age: from the latest of ``columns`` that are set, else its creation."""
+    return latest(created, *(func.coalesce(c, created) for c in columns))
+
+
+# A closed ticket's age: from its last activity or its closing, whichever came later.
+TICKET_AGE = _since(Ticket.created, Ticket.last_activity, Ticket.closed)
+
+
+def _tickets_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [
+        Ticket.tenant_id == tenant_id,
+        Ticket.stage.in_(("CLOSE", "ARCHIVE")),
+        at(Ticket.created, cutoff) > TICKET_AGE,
+        Ticket.anonymized.is_(False) if action == ANONYMIZE else None,
+        not_in(Ticket.name, keep.of("tickets"), numeric=True),
+        not_in(Ticket.contact, keep.of("contacts")),
+    ]
+
+
+def _apply_tickets(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    if action == ANONYMIZE:
+        keys = [str(o.name) for o in objs]
+        comments = list(
+            ctx.session.scalars(
+                select(Activity.name).where(
+                    Activity.tenant_id == ctx.tenant_id,
+                    Activity.ticket.in_([o.name for o in objs]),
+                    Activity.type == "COMMENT",
+                )
+            )
+        )
+        out: dict[str, int] = {"tickets": len(objs)}
+        for kind, part in (("activities", comments), ("tickets", keys)):
+            if part:
+                for table, n in _anonymize(ctx, kind, part).items():
+                    out[table] = out.get(table, 0) + n
+        return out
+    for obj in objs:
+        delete_ticket(ctx.session, ctx.caller, obj, ctx.files)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "tickets", obj.name, "retention", job=ctx.job)
+    return {"tickets": len(objs)}
+
+
+CONTACT_AGE = func.coalesce(Contact.edited, Contact.created)
+# A campaign record's age: from its last change or its next scheduled call, whichever is later
+# (a record the dialler will call again is alive); calls made for it are checked beside.
+RECORD_AGE = _since(CampaignRecord.created, CampaignRecord.edited, CampaignRecord.nextcall)
+
+
+def _record_called_since(cutoff: dt.datetime) -> Any:
+    return exists().where(
+        Activity.tenant_id == CampaignRecord.tenant_id,
+        Activity.record == CampaignRecord.name,
+        Activity.time >= at(Activity.time, cutoff),
+    )
+
+
+def _contacts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    recent = exists().where(
+        Activity.tenant_id == Contact.tenant_id,
+        Activity.contact == Contact.name,
+        Activity.time >= at(Activity.time, cutoff),
+    )
+    open_ticket = exists().where(
+        Ticket.tenant_id == Contact.tenant_id,
+        Ticket.contact == Contact.name,
+        or_(Ticket.stage.not_in(("CLOSE", "ARCHIVE")), at(Ticket.created, cutoff) <= TICKET_AGE),
+    )
+    live_record = exists().where(
+        CampaignRecord.tenant_id == Contact.tenant_id,
+        CampaignRecord.contact == Contact.name,
+        at(CampaignRecord.created, cutoff) <= RECORD_AGE,
+    )
+    return [
+        Contact.tenant_id == tenant_id,
+        at(Contact.created, cutoff) > CONTACT_AGE,
+        ~recent,
+        ~open_ticket,
+        ~live_record,
+        not_in(Contact.name, keep.of("contacts")),
+    ]
+
+
+def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
+    """Whether anything erasure would change with the contact is not yet expired: a call made for
+    one of its campaign records, a ticket's comment, ... (what the SQL filter cannot see)."""
+    plan = make_plan(session, contact.tenant_id, contact.name, {})
+    tenant_id = contact.tenant_id
+    for part in in_chunks(plan.keys["activities"]):
+        if session.scalar(
+            select(Activity.name)
+            .where(
+                Activity.tenant_id == tenant_id,
+                Activity.name.in_(part),
+                Activity.time >= at(Activity.time, cutoff),
+            )
+            .limit(1)
+        ):
+            return True
+    for part in in_chunks([int(k) for k in plan.keys["tickets"]]):
+        if session.scalar(
+            select(Ticket.name)
+            .where(
+                Ticket.tenant_id == tenant_id,
+                Ticket.name.in_(part),
+                or_(Ticket.stage.not_in(("CLOSE", "ARCHIVE")), at(Ticket.created, cutoff) <= TICKET_AGE),
+            )
+            .limit(1)
+        ):
+            return True
+    for part in in_chunks(plan.keys["campaignsRecords"]):
+        if session.scalar(
+            select(CampaignRecord.name)
+            .where(
+                CampaignRecord.tenant_id == tenant_id,
+                CampaignRecord.name.in_(part),
+                or_(at(CampaignRecord.created, cutoff) <= RECORD_AGE, _record_called_since(cutoff)),
+            )
+            .limit(1)
+        ):
+            return True
+    return False
+
+
+def _contact_pairs(session: Session, contact: Any) -> list[holds.Pair]:
+    """The contact's own hold and those of every record linked to it (anonymizing it changes them)."""
+    return [
+        *holds.of_contact(contact),
+        *hold_pairs(session, contact.tenant_id, make_plan(session, contact.tenant_id, contact.name, {})),
+    ]
+
+
+def _apply_contacts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    """Delete: the contact goes, its records stay and lose the link (a plain delete). Anonymize:
+    as erasure does without looking into other people's records: every record linked to the
+    contact is anonymized (its name forms, numbers and addresses redacted from titles), then the
+    contact goes."""
+    out: dict[str, int] = {"crm_contacts": len(objs)}
+    for contact in objs:
+        if action == ANONYMIZE:
+            plan = make_plan(ctx.session, ctx.tenant_id, contact.name, {})
+            redactor = identity(ctx.session, ctx.tenant_id, plan).redactor(ctx.caller.country)
+            for kind in TYPES:
+                keys = [k for k in plan.keys[kind] if kind != "contacts"]
+                if keys:
+                    out[kind] = out.get(kind, 0) + len(keys)
+                    for table, n in _anonymize(ctx, kind, keys, redactor).items():
+                        out[table] = out.get(table, 0) + n
+        fields = subject_fields(contact)
+        delete_contact(ctx.session, ctx.caller, contact)
+        deletes.tombstone(
+            ctx.session,
+            ctx.tenant_id,
+            "contacts",
+            contact.name,
+            "retention",
+            fields=sorted(fields),
+            job=ctx.job,
+        )
+    return out
+
+
+def _records_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [
+        CampaignRecord.tenant_id == tenant_id,
+        at(CampaignRecord.created, cutoff) > RECORD_AGE,
+        ~_record_called_since(cutoff),
+        CampaignRecord.anonymized.is_(False) if action == ANONYMIZE else None,
+        not_in(CampaignRecord.record_type, keep.of("campaignsTypes")),
+        not_in(CampaignRecord.queue, keep.of("queues")),
+        not_in(CampaignRecord.contact, keep.of("contacts")),
+    ]
+
+
+def _apply_records(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    if action == ANONYMIZE:
+        _anonymize(ctx, "campaignsRecords", [o.name for o in objs])
+        return {"campaign_records": len(objs)}
+    for obj in objs:
+        delete_record(ctx.session, ctx.caller, obj)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "campaignsRecords", obj.name, "retention", job=ctx.job)
+    return {"campaign_records": len(objs)}
+
+
+# Erasure jobs keep their signed certificates: the proof that a person was erased (counts only).
+KEPT_JOBS = (erasure.KIND,)
+
+
+def _jobs_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [
+        Job.tenant_id == tenant_id,
+        Job.state.in_((DONE, FAILED)),
+        Job.finished < at(Job.finished, cutoff),
+        Job.kind.not_in(KEPT_JOBS),
+    ]
+
+
+def _apply_jobs(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+    for obj in objs:
+        ctx.session.delete(obj)
+        # Jobs carry record keys in their parameters: a restore must not bring them back either.
+        deletes.tombstone(ctx.session, ctx.tenant_id, "jobs", obj.name, "retention", job=ctx.job)
+    ctx.session.flush()
+    return {"jobs": len(objs)}
+
+
+def _none(session: Session, obj: Any) -> list[holds.Pair]:
+    return []
+
+
+KINDS: dict[str, Kind] = {
+    **{
+        name: Kind(
+            name,
+            f"{title} (by the activity's time)",
+            (ANONYMIZE, DELETE),
+            Activity.name,
+            Activity.time,
+            _activity_where(code),
+            lambda s, o: holds.of_activity(o),
+            _apply_activities,
+            "activities",
+        )
+        for name, code, title in (
+            ("activitiesCall", "CALL", "Calls"),
+            ("activitiesEmail", "EMAIL", "E-mails"),
+            ("activitiesWeb", "CHAT", "Web chats"),
+            ("activitiesSms", "SMS", "SMS"),
+            ("activitiesFbm", "FBM", "Messenger conversations"),
+        )
+    },
+    "transcripts": Kind(
+        "transcripts",
+        "Call transcripts, with or without a recording (by the call's time)",
+        (DELETE,),
+        Activity.name,
+        Activity.time,
+        _transcripts_where,
+        lambda s, o: holds.of_activity(o),
+        _apply_transcripts,
+        "activities",
+    ),
+    "attachments": Kind(
+        "attachments",
+        "Attachments of e-mails, chats and tickets (by upload)",
+        (DELETE,),
+        Attachment.name,
+        Attachment.created,
+        _attachments_where,
+        deletes.attachment_pairs,
+        _apply_attachments,
+        "attachments",
+    ),
+    "tickets": Kind(
+        "tickets",
+        "Closed tickets (by their last activity)",
+        (ANONYMIZE, DELETE),
+        Ticket.name,
+        TICKET_AGE,
+        _tickets_where,
+        deletes.ticket_pairs,
+        _apply_tickets,
+        "tickets",
+    ),
+    "contacts": Kind(
+        "contacts",
+        "Contacts with no activity and no open ticket (by their last change)",
+        (DELETE, ANONYMIZE),
+        Contact.name,
+        CONTACT_AGE,
+        _contacts_where,
+        _contact_pairs,
+        _apply_contacts,
+        "contacts",
+        alive=_contact_alive,
+    ),
+    "campaignsRecords": Kind(
+        "campaignsRecords",
+        "Campaign records (by their last change)",
+        (ANONYMIZE, DELETE),
+        CampaignRecord.name,
+        RECORD_AGE,
+        _records_where,
+        lambda s, o: holds.of_record(o),
+        _apply_records,
+        "campaignsRecords",
+    ),
+    "jobs": Kind(
+        "jobs",
+        "Finished jobs (by when they finished; erasure certificates are kept)",
+        (DELETE,),
+        Job.name,
+        Job.finished,
+        _jobs_where,
+        _none,
+        _apply_jobs,
+        "jobs",
+    ),
+}
+# Every kind a policy may name: the kinds above, and the audit log (see hovor.audit.prune).
+NAMES = (*KINDS, AUDIT_LOG)
+# Contacts go after the records that may keep them active.
+ORDER = [n for n in KINDS if n != "contacts"] + ["contacts"]

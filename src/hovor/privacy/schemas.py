@@ -1,0 +1,58 @@
+"""What the data protection officer's routes accept: subject searches, erasure requests, retention
+policies and legal holds. Unknown fields are refused: a typo must not pass as a narrower request."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from hovor.core.validation import NoNulModel
+from hovor.privacy.kinds import NAMES
+
+
+class SubjectQuery(NoNulModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    contact: str | None = Field(None, max_length=64)
+    phone: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=320)
+    social: str | None = Field(None, max_length=128)
+    ip: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=511, description="given name and surname")
+
+
+class ErasureRequest(NoNulModel):
+    model_config = ConfigDict(extra="forbid")
+    include: dict[str, list[str]] | str | None = Field(
+        None,
+        description='Unlinked records to erase as well, by kind as subjects.json names them, or "all" '
+        "for every unlinked match the preview lists.",
+    )
+
+
+class PolicyCreate(NoNulModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(description="The kind of record: " + ", ".join(NAMES))
+    days: int = Field(description="Records older than this many days are swept")
+    action: str | None = Field(None, description="delete | anonymize (default: the kind's own)")
+
+
+class PolicyUpdate(NoNulModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = None
+    days: int | None = None
+    action: str | None = None
+
+
+class HoldCreate(NoNulModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    object_type: str = Field(description="contacts | tickets | activities | queues | campaignsTypes")
+    object_key: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=1000)
+    until: str | None = None
+
+
+class HoldUpdate(NoNulModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = None
+    reason: str | None = Field(None, min_length=1, max_length=1000)
+    until: str | None = None
