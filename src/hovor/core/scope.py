@@ -155,3 +155,17 @@ def get_visible(
 ) -> Any | None:
     stmt = visible_select(model, caller, scope).where(model.name == key)
     return session.scalars(stmt).one_or_none()
+
+
+def find_visible(session: Session, model: Any, caller: Caller, raw_key: str) -> Any | None:
+    """The record of ``model`` under a key as a client wrote it (``"5"`` for ticket 5), if the
+    caller may see it; None for a key the model's keys cannot be (not a number, out of range)."""
+    key: Any = raw_key
+    if model.name.type.python_type is int:
+        try:
+            key = int(raw_key)
+        except ValueError:
+            return None
+        if not 0 <= key < 2**63:  # beyond a 64-bit integer no record can have it
+            return None
+    return get_visible(session, model, caller, key)

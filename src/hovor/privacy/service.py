@@ -19,24 +19,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from hovor.activities.models import (
     Activity,
     Attachment,
+    CallItem,
     EmailItem,
     FbmItem,
     Message,
+    Queue,
     Recording,
     SmsItem,
     TranscriptSegment,
     WebItem,
 )
-from hovor.api.resource import REGISTRY
-from hovor.api.router import load_visible
 from hovor.audit import log as audit
+from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.core.caller import Caller
 from hovor.core.config import get_settings
 from hovor.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.records import key_unchanged, new_key, time_field
-from hovor.crm.models import Contact
+from hovor.core.scope import find_visible
+from hovor.crm.models import Account, Contact
 from hovor.files.service import Files
+from hovor.helpdesk.models import Ticket
 from hovor.index.service import unindex
 from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
@@ -57,6 +60,32 @@ ACTIVITY_GROUPS = (
     "activitiesSms",
     "activitiesFbm",
 )
+
+
+# The kinds of record a DPO names (by their endpoints, as on the wire) and their models.
+KIND_MODELS: dict[str, Any] = {
+    "contacts": Contact,
+    "accounts": Account,
+    "activities": Activity,
+    "tickets": Ticket,
+    "campaignsRecords": CampaignRecord,
+    "campaignsTypes": RecordType,
+    "queues": Queue,
+    "activitiesCall": CallItem,
+    "activitiesEmail": EmailItem,
+    "activitiesWeb": WebItem,
+    "activitiesSms": SmsItem,
+    "activitiesFbm": FbmItem,
+}
+
+
+def _visible(session: Session, caller: Caller, kind: str, raw_key: str) -> Any:
+    """The record of ``kind`` under ``raw_key`` the caller may see, or 404 (also for another
+    tenant's record)."""
+    found = find_visible(session, KIND_MODELS[kind], caller, raw_key)
+    if found is None:
+        raise NotFound("Record not found.")
+    return found
 
 
 # --- subjects ------------------------------------------------------------------------------------
@@ -156,7 +185,7 @@ def search_subjects(
     lookups, searched = _lookups(caller, query, pseudonymize)
     groups: dict[str, set[str]] = {}
     if query.contact:
-        found = load_visible(session, REGISTRY["contacts"], caller, query.contact)
+        found = _visible(session, caller, "contacts", query.contact)
         groups = _of_contact(session, caller, found.name)
         searched["contact"] = found.name
     if not lookups and not query.contact:
@@ -196,10 +225,9 @@ def _included(session: Session, caller: Caller, contact: str, raw: Any) -> dict[
     # Each key as the record stores it ("+5" finds ticket 5 and must plan ticket 5).
     checked: dict[str, list[str]] = {}
     for kind, keys in include.items():
-        resource = REGISTRY[kind]
         for key in keys:
             try:
-                found = load_visible(session, resource, caller, key)
+                found = _visible(session, caller, kind, key)
             except NotFound:
                 raise ValidationFailed(
                     {f"include.{kind}": ["No such record, or your rights do not cover it."]}
@@ -235,7 +263,7 @@ def preview_erasure(
 ) -> dict[str, Any]:
     """What an erasure of the contact would change. The preview is audited in a transaction of its
     own (``writer``): the request's session only reads."""
-    contact = load_visible(session, REGISTRY["contacts"], caller, name)
+    contact = _visible(session, caller, "contacts", name)
     chosen = _included(session, caller, contact.name, "all" if include_all else None)
     result = erasure.preview(session, caller, contact.name, chosen)
     summary = result["summary"]
@@ -256,7 +284,7 @@ def preview_erasure(
 def request_erasure(session: Session, caller: Caller, name: str, include_raw: Any, actor: audit.Actor) -> Job:
     """Checks, plans and enqueues an erasure in the request's transaction: the job exists if and
     only if the request commits. One erasure of a contact at a time."""
-    contact = load_visible(session, REGISTRY["contacts"], caller, name)
+    contact = _visible(session, caller, "contacts", name)
     running = session.scalars(
         select(Job.name).where(
             Job.tenant_id == caller.tenant_id,
@@ -311,7 +339,7 @@ CONVERSATIONS: dict[str, Any] = {
 
 
 def _dpo_target(session: Session, caller: Caller, endpoint: str, name: str) -> Activity:
-    item = load_visible(session, REGISTRY[endpoint], caller, name)
+    item = _visible(session, caller, endpoint, name)
     activity = session.get(Activity, (caller.tenant_id, item.name))
     assert activity is not None
     holds.check(session, caller.tenant_id, holds.of_activity(activity), "activity")
@@ -453,9 +481,8 @@ def delete_policy(session: Session, caller: Caller, policy: RetentionPolicy) -> 
 def create_hold(session: Session, caller: Caller, body: HoldCreate) -> LegalHold:
     if body.object_type not in holds.HOLD_TYPES:
         raise ValidationFailed({"object_type": [f"Use one of: {', '.join(holds.HOLD_TYPES)}."]})
-    resource = REGISTRY[body.object_type]
     try:
-        target = load_visible(session, resource, caller, body.object_key)
+        target = _visible(session, caller, body.object_type, body.object_key)
     except NotFound:
         raise ValidationFailed({"object_key": ["No such record, or your rights do not cover it."]}) from None
     until = time_field(body.until, caller, "until")
