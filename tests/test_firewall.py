@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from hovor.edge import signatures
 from hovor.edge.firewall import client_key, networks, resolve_client
 
 PROXY = "127.0.0.9"
+HERE = Path(__file__).parent
 ALLOWED = "127.0.0.6"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -115,10 +117,13 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         env["HOVOR_FIREWALL_REDIS_URL"] = REDIS_URL
         env["HOVOR_FIREWALL_REDIS_PREFIX"] = f"hovor-test:{uuid.uuid4().hex}"
     port = _port()
+    # As `hovor serve --workers 2 --behind-proxy PROXY` runs it, with each answer tagged by the
+    # process that gave it (tests/served_app.py).
+    env["HOVOR_TRUSTED_PROXIES"] = PROXY
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "hovor", "serve", "--port", str(port), "--workers", "2"),
-            *("--behind-proxy", PROXY),
+            *(sys.executable, "-m", "uvicorn", "served_app:create", "--factory", "--app-dir", str(HERE)),
+            *("--port", str(port), "--workers", "2", "--no-proxy-headers", "--no-access-log"),
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -1,20 +1,24 @@
 """Named crash points for kill tests: ``HOVOR_FAULT_POINT=name`` makes the process die there, and
 ``HOVOR_FAULT_POINT=name@N`` the N-th time it passes there.
 
-Only honoured when ``HOVOR_ENVIRONMENT=test``; production ignores it.
+Armed only in a process started with ``HOVOR_ENVIRONMENT=test``: anywhere else :func:`point` is a
+function that does nothing, chosen once at import, so production never reads the variable.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 
 _passed: Counter[str] = Counter()
 
 
-def point(name: str) -> None:
-    if os.environ.get("HOVOR_ENVIRONMENT") != "test":
-        return
+def _disarmed(name: str) -> None:
+    """Outside the test environment a fault point is nothing."""
+
+
+def _armed(name: str) -> None:
     wanted = os.environ.get("HOVOR_FAULT_POINT")
     if not wanted:
         return
@@ -24,3 +28,6 @@ def point(name: str) -> None:
     _passed[name] += 1
     if _passed[name] >= int(nth or 1):
         os._exit(137)
+
+
+point: Callable[[str], None] = _armed if os.environ.get("HOVOR_ENVIRONMENT") == "test" else _disarmed

@@ -27,7 +27,6 @@ import asyncio
 import ipaddress
 import json
 import logging
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -167,8 +166,6 @@ class Firewall:
         self.flood = _Flood(settings.firewall_flood_seconds, settings.firewall_flood_requests)
         self._synced = 0.0
         self._syncing: asyncio.Task[None] | None = None
-        # Tests of several worker processes need to see which one answered (never in production).
-        self.process = str(os.getpid()).encode() if settings.environment == "test" else None
 
     # --- the snapshot ------------------------------------------------------------------------
     def apply(self, snap: Snapshot) -> None:
@@ -199,8 +196,6 @@ class Firewall:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.process is not None:
-            send = _tagged(send, self.process)
         headers = scope.get("headers") or []
         client = self._client(scope, headers)
         key = client_key(client) if client and self.enabled else None
@@ -293,15 +288,6 @@ class Firewall:
                     )
         except Exception:
             log.exception("firewall: scoring failed; the request was answered")
-
-
-def _tagged(send: Send, process: bytes) -> Send:
-    async def tagged(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), (b"x-hovor-process", process)]}
-        await send(message)
-
-    return tagged
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
