@@ -1,6 +1,6 @@
 """The kinds of record a retention policy can name, and what expiring one does.
 
-Each :class:`Kind` says which rows are expired (age and cheap hold filters in SQL, in key order
+Each :class:`SweptKind` says which rows are expired (age and cheap hold filters in SQL, in key order
 after the last key swept), which holds cover one record exactly (re-checked row by row in the
 chunk's transaction) and what deleting or anonymizing a chunk does: ``delete`` is what a plain
 delete does, ``anonymize`` is what erasure does to the person's own records
@@ -69,8 +69,8 @@ def at(column: Any, moment: dt.datetime) -> Any:
 
 # --- the kinds -----------------------------------------------------------------------------------
 @dataclass
-class Ctx:
-    """What applying a chunk needs."""
+class SweepChunk:
+    """What applying one chunk of a retention sweep needs."""
 
     session: Session
     files: Files
@@ -80,7 +80,9 @@ class Ctx:
 
 
 @dataclass(frozen=True)
-class Kind:
+class SweptKind:
+    """A kind of record the retention sweeps: how its expired rows are found, held and removed."""
+
     name: str
     title: str
     actions: tuple[str, ...]  # the first is the default (a kind kept by the contract alone)
@@ -91,7 +93,7 @@ class Kind:
     # The holds that cover one loaded record, exactly.
     pairs: Callable[[Session, Any], list[holds.Pair]]
     # Deletes or anonymizes the loaded records; returns rows changed per table.
-    apply: Callable[[Ctx, list[Any], str], dict[str, int]]
+    apply: Callable[[SweepChunk, list[Any], str], dict[str, int]]
     tombstone_type: str
     load: Any = None  # the model loaded for ``apply`` (default: the key's)
     # Whether a loaded record must stay though SQL found it expired (checked per record).
@@ -111,7 +113,9 @@ CHANNEL_TYPES = {
 }
 
 
-def _anonymize(ctx: Ctx, kind: str, keys: list[Any], redactor: Redactor | None = None) -> dict[str, int]:
+def _anonymize(
+    ctx: SweepChunk, kind: str, keys: list[Any], redactor: Redactor | None = None
+) -> dict[str, int]:
     """Erasure's anonymizing of ``keys`` (records of ``kind``) in the chunk's transaction, by the
     retention; returns the rows deleted per table."""
     counts, _ = anonymize_records(
@@ -143,7 +147,7 @@ def _activity_where(activity_type: str) -> Callable[[str, dt.datetime, str, Held
     return where
 
 
-def _apply_activities(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_activities(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     if action == ANONYMIZE:
         return {"activities": len(objs), **_anonymize(ctx, "activities", [o.name for o in objs])}
     for obj in objs:
@@ -159,7 +163,7 @@ def _transcripts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: H
     return [*_activity_where("CALL")(tenant_id, cutoff, DELETE, keep), has]
 
 
-def _apply_transcripts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_transcripts(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     names = [o.name for o in objs]
     result = ctx.session.execute(
         delete(TranscriptSegment).where(
@@ -188,7 +192,7 @@ def _attachments_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: H
     ]
 
 
-def _apply_attachments(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_attachments(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     for obj in objs:
         delete_attachment(ctx.session, ctx.caller, obj, ctx.files)
         deletes.tombstone(ctx.session, ctx.tenant_id, "attachments", obj.name, "retention", job=ctx.job)
@@ -233,7 +237,7 @@ def _tickets_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held)
     ]
 
 
-def _apply_tickets(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_tickets(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     if action == ANONYMIZE:
         keys = [str(o.name) for o in objs]
         comments = list(
@@ -346,7 +350,7 @@ def _contact_pairs(session: Session, contact: Any) -> list[holds.Pair]:
     ]
 
 
-def _apply_contacts(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_contacts(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     """Delete: the contact goes, its records stay and lose the link (a plain delete). Anonymize:
     as erasure does without looking into other people's records: every record linked to the
     contact is anonymized (its name forms, numbers and addresses redacted from titles), then the
@@ -388,7 +392,7 @@ def _records_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held)
     ]
 
 
-def _apply_records(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_records(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     if action == ANONYMIZE:
         _anonymize(ctx, "campaignsRecords", [o.name for o in objs])
         return {"campaign_records": len(objs)}
@@ -411,7 +415,7 @@ def _jobs_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) ->
     ]
 
 
-def _apply_jobs(ctx: Ctx, objs: list[Any], action: str) -> dict[str, int]:
+def _apply_jobs(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
     for obj in objs:
         ctx.session.delete(obj)
         # Jobs carry record keys in their parameters: a restore must not bring them back either.
@@ -424,9 +428,9 @@ def _none(session: Session, obj: Any) -> list[holds.Pair]:
     return []
 
 
-KINDS: dict[str, Kind] = {
+KINDS: dict[str, SweptKind] = {
     **{
-        name: Kind(
+        name: SweptKind(
             name,
             f"{title} (by the activity's time)",
             (ANONYMIZE, DELETE),
@@ -445,7 +449,7 @@ KINDS: dict[str, Kind] = {
             ("activitiesFbm", "FBM", "Messenger conversations"),
         )
     },
-    "transcripts": Kind(
+    "transcripts": SweptKind(
         "transcripts",
         "Call transcripts, with or without a recording (by the call's time)",
         (DELETE,),
@@ -456,7 +460,7 @@ KINDS: dict[str, Kind] = {
         _apply_transcripts,
         "activities",
     ),
-    "attachments": Kind(
+    "attachments": SweptKind(
         "attachments",
         "Attachments of e-mails, chats and tickets (by upload)",
         (DELETE,),
@@ -467,7 +471,7 @@ KINDS: dict[str, Kind] = {
         _apply_attachments,
         "attachments",
     ),
-    "tickets": Kind(
+    "tickets": SweptKind(
         "tickets",
         "Closed tickets (by their last activity)",
         (ANONYMIZE, DELETE),
@@ -478,7 +482,7 @@ KINDS: dict[str, Kind] = {
         _apply_tickets,
         "tickets",
     ),
-    "contacts": Kind(
+    "contacts": SweptKind(
         "contacts",
         "Contacts with no activity and no open ticket (by their last change)",
         (DELETE, ANONYMIZE),
@@ -490,7 +494,7 @@ KINDS: dict[str, Kind] = {
         "contacts",
         alive=_contact_alive,
     ),
-    "campaignsRecords": Kind(
+    "campaignsRecords": SweptKind(
         "campaignsRecords",
         "Campaign records (by their last change)",
         (ANONYMIZE, DELETE),
@@ -501,7 +505,7 @@ KINDS: dict[str, Kind] = {
         _apply_records,
         "campaignsRecords",
     ),
-    "jobs": Kind(
+    "jobs": SweptKind(
         "jobs",
         "Finished jobs (by when they finished; erasure certificates are kept)",
         (DELETE,),

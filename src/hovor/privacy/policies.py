@@ -32,7 +32,7 @@ from hovor.core.db import unit_of_work, utcnow
 from hovor.core.errors import ValidationFailed
 from hovor.files.service import Files
 from hovor.privacy.holds import Held, held
-from hovor.privacy.kinds import AUDIT_LOG, DELETE, KINDS, NAMES, ORDER, Ctx, Kind
+from hovor.privacy.kinds import AUDIT_LOG, DELETE, KINDS, NAMES, ORDER, SweepChunk, SweptKind
 from hovor.privacy.models import RetentionPolicy
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import MAX_RETENTION_DAYS
@@ -106,7 +106,7 @@ def check_policy(session: Session, tenant_id: str, settings: Any, name: str, day
 
 
 # --- the sweep of one kind -----------------------------------------------------------------------
-def _doomed(session: Session, kind: Kind, policy: Effective, keep: Held, obj: Any) -> bool:
+def _doomed(session: Session, kind: SweptKind, policy: Effective, keep: Held, obj: Any) -> bool:
     """The exact checks SQL could not make: the holds that cover this record, and whether it is
     still in use."""
     if keep.covers(kind.pairs(session, obj)):
@@ -155,7 +155,7 @@ def sweep_chunk(
     if not doomed:
         return 0, last
     caller = system_caller(session, tenant_id, user="retention", permissions=frozenset())
-    ctx = Ctx(session, files, tenant_id, job, caller)
+    ctx = SweepChunk(session, files, tenant_id, job, caller)
     rows = kind.apply(ctx, doomed, policy.action)
     keys = [str(getattr(o, kind.key.key)) for o in doomed]
     audit.record(
