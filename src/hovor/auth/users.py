@@ -15,11 +15,10 @@ from hovor.auth.passwords import hash_password
 from hovor.auth.service import revoke_tokens
 from hovor.core.caller import Caller
 from hovor.core.config import Settings, get_settings
-from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import BUILTIN_ROLES, unknown_permissions
-from hovor.core.records import key_unchanged
+from hovor.core.records import key_unchanged, stamp_edit
 from hovor.core.references import clear_references, model_of
 from hovor.tenancy import service as tenancy
 from hovor.tenancy.models import Tenant
@@ -108,8 +107,7 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
         revoke_tokens(session, user.tenant_id, user.name)
     if values.get("deactivated"):
         revoke_tokens(session, user.tenant_id, user.name)
-    user.edited_by = caller.user
-    user.edited = utcnow()
+    stamp_edit(user, caller)
     session.flush()
     return user
 
@@ -159,7 +157,7 @@ def update_role(session: Session, caller: Caller, role: Role, body: schemas.Role
         raise ValidationFailed({"title": ["A role needs a title."]})
     for key, value in sent.items():
         setattr(role, key, value)
-    role.edited = utcnow()
+    stamp_edit(role, caller)
     session.flush()
     return role
 
@@ -238,7 +236,7 @@ def update_profile(
         raise ValidationFailed({"title": ["A profile needs a title."]})
     for key, value in sent.items():
         setattr(profile, key, value)
-    profile.edited = utcnow()
+    stamp_edit(profile, caller)
     session.flush()
     return profile
 

@@ -98,8 +98,15 @@ def time_field(value: str | None, caller: Caller, field: str) -> dt.datetime | N
 
 
 def stamp_edit(obj: Any, caller: Caller) -> None:
+    """An edit of ``obj`` now, by the caller (who, where the record keeps it)."""
     obj.edited = utcnow()
-    obj.edited_by = caller.user
+    if hasattr(type(obj), "edited_by"):
+        obj.edited_by = caller.user
+
+
+def edit_stamps(caller: Caller) -> dict[str, Any]:
+    """The same stamps as values of a bulk UPDATE of records that carry ``AuditStamps``."""
+    return {"edited": utcnow(), "edited_by": caller.user}
 
 
 def apply(obj: Any, values: dict[str, Any], required: tuple[str, ...] = ()) -> None:

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
-from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
-from hovor.core.records import key_unchanged, new_key, stamp_edit, user_ref
+from hovor.core.records import edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
 from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
@@ -137,7 +136,7 @@ def delete_account(session: Session, caller: Caller, account: Account) -> None:
     session.execute(
         update(Contact)
         .where(Contact.tenant_id == account.tenant_id, Contact.account == account.name)
-        .values(account=None, edited=utcnow(), edited_by=caller.user)
+        .values(account=None, **edit_stamps(caller))
     )
     unindex(session, account.tenant_id, "accounts", account.name)
     session.delete(account)
@@ -283,7 +282,7 @@ def update_form_field(
             raise ValidationFailed({key: ["This field cannot be empty."]})
     for key, value in sent.items():
         setattr(field, key, value)
-    field.edited = utcnow()
+    stamp_edit(field, caller)
     session.flush()
     return field
 
