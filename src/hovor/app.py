@@ -25,7 +25,7 @@ from hovor import __version__
 from hovor.activities import api as activities_api
 from hovor.api import audit_log as audit_api
 from hovor.api import jobs as jobs_api  # noqa: F401 - registers resources
-from hovor.api.deps import write_session
+from hovor.api.deps import document_permissions, write_session
 from hovor.api.envelope import error_response, ok
 from hovor.api.group import GroupCommit
 from hovor.api.routeindex import RouteIndex
@@ -325,6 +325,7 @@ def _install_routes(app: FastAPI) -> None:
     # The index answers first; the routes themselves stay for OpenAPI and as the fallback.
     app.router.routes.insert(0, RouteIndex(routes))
     app.router.routes.extend(routes)
+    document_permissions(routes)
 
     @app.get("/", include_in_schema=False, openapi_extra={"x-permission": "public"})
     def root() -> Response:

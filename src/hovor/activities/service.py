@@ -34,6 +34,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import memo, new_name, utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email
+from hovor.core.permissions import Permission
 from hovor.core.records import (
     apply,
     contact_ref,
@@ -206,7 +207,7 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
         None,
         None,
         creating=True,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     now = utcnow()
     activity = Activity(

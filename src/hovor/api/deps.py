@@ -15,6 +15,7 @@ from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.db import unit_of_work
 from hovor.core.errors import Forbidden, Unauthorized
+from hovor.core.permissions import Permission
 
 
 class TokenResolver(Protocol):
@@ -163,11 +164,38 @@ def check(caller: Caller, permission: str) -> None:
         raise Forbidden(f"Your role does not allow {permission}.")
 
 
-def require(permission: str) -> object:
-    """A dependency that admits only callers holding ``permission``."""
+class _Permitted:
+    """The caller, admitted only when holding ``permission``."""
 
-    async def dependency(caller: CurrentCaller) -> Caller:
-        check(caller, permission)
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, caller: CurrentCaller) -> Caller:
+        check(caller, self.permission)
         return caller
 
-    return Depends(dependency)
+
+def Permitted(permission: Permission) -> Any:
+    """A hand-written route's access rule, stated once, in its signature:
+    ``caller: Caller = Permitted(Permission.TENANT_SETTINGS_UPDATE)``. The route's OpenAPI operation
+    names it (``x-permission``) from here, through :func:`document_permissions`."""
+    return Depends(_Permitted(permission))
+
+
+def _permission_of(dependant: Any) -> str | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, _Permitted):
+            return str(dependency.call.permission)
+        found = _permission_of(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+def document_permissions(routes: list[Any]) -> None:
+    """Each route guarded by :func:`Permitted` says so in its OpenAPI operation (``x-permission``)."""
+    for route in routes:
+        dependant = getattr(route, "dependant", None)
+        permission = _permission_of(dependant) if dependant is not None else None
+        if permission is not None:
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-permission": permission}

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from hovor.api.query import QueryField
 from hovor.core.caller import Caller
+from hovor.core.permissions import Permission
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,10 @@ class Resource:
     delete_variant: DeleteVariant | None = None
     delete_guard: DeleteGuard | None = None
 
-    def perm(self, action: str) -> str:
-        return f"{self.permission}:{action}"
+    def perm(self, action: str) -> Permission:
+        """The permission an action on this resource needs (a declared prefix with no such
+        permission fails here, when the routes are built)."""
+        return Permission(f"{self.permission}:{action}")
 
     @property
     def key_column(self) -> Any:

@@ -6,20 +6,22 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 from sqlalchemy import func, select
 
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import DbSession, Permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
 from hovor.auth.platform_api import PLATFORM, Operator, _staff_actor
+from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import BadRequest, Conflict, NotFound
+from hovor.core.permissions import Permission
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
 from hovor.edge.models import FirewallBan, FirewallRule
@@ -183,11 +185,11 @@ def _tenant_network(text: str, trusted: str) -> str:
 
 @router.get(
     "/api/v6/allowedNetworks.json",
-    openapi_extra={"x-permission": "admin:firewall:read"},
     summary="This tenant's offices: addresses the firewall never bans",
 )
-def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    check(caller, "admin:firewall:read")
+def list_allowed(
+    request: Request, session: DbSession, caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_READ)]
+) -> Any:
     rows = list(
         session.scalars(
             select(FirewallRule)
@@ -200,11 +202,13 @@ def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) ->
 
 @router.post(
     "/api/v6/allowedNetworks.json",
-    openapi_extra={"x-permission": "admin:firewall:create"},
     summary="Add an office address the firewall never bans",
 )
-async def create_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    check(caller, "admin:firewall:create")
+async def create_allowed(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_CREATE)],
+) -> Any:
     body: AllowIn = await parsed(request, AllowIn)
     network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
 
@@ -225,11 +229,14 @@ async def create_allowed(request: Request, session: DbSession, caller: CurrentCa
 
 @router.delete(
     "/api/v6/allowedNetworks/{name}.json",
-    openapi_extra={"x-permission": "admin:firewall:delete"},
     summary="Remove an office address from the allow-list",
 )
-def delete_allowed(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    check(caller, "admin:firewall:delete")
+def delete_allowed(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_DELETE)],
+    name: str,
+) -> Any:
     rule = session.get(FirewallRule, name)
     if rule is None or rule.tenant_id != caller.tenant_id:
         raise NotFound("No such entry.")

@@ -11,6 +11,7 @@ from hovor.campaigns import schemas
 from hovor.campaigns.models import CampaignRecord, RecordType
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.permissions import Permission
 from hovor.core.records import (
     apply,
     contact_ref,
@@ -105,7 +106,7 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
         None,
         None,
         creating=True,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     record = CampaignRecord(
         tenant_id=caller.tenant_id,

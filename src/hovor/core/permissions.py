@@ -5,50 +5,108 @@ A role is a set of these strings; a route names the one it needs where it is def
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 CRUD = ("create", "read", "update", "delete")
 
 
-def _crud(prefix: str, actions: tuple[str, ...] = CRUD) -> list[str]:
-    return [f"{prefix}:{a}" for a in actions]
+def _crud(prefix: str, actions: tuple[str, ...] = CRUD) -> list[Permission]:
+    return [Permission(f"{prefix}:{a}") for a in actions]
 
 
-# Every permission that exists. A role may only hold these.
-VOCABULARY: frozenset[str] = frozenset(
-    [
-        *_crud("crm:databases"),
-        *_crud("crm:accounts"),
-        *_crud("crm:contacts"),
-        *_crud("crm:forms"),
-        *_crud("admin:users"),
-        *_crud("admin:roles"),
-        *_crud("admin:profiles"),
-        *_crud("admin:tokens", ("create", "read", "delete")),
-        *_crud("admin:queues"),
-        *_crud("helpdesk:categories"),
-        *_crud("helpdesk:tickets"),
-        *_crud("activities:activities"),
-        *_crud("activities:messages", ("create", "read")),
-        *_crud("activities:transcripts", ("create", "read")),
-        # Listening to or downloading a recording is a read of personal data in its own right.
-        *_crud("activities:recordings", ("create", "read")),
-        *_crud("activities:attachments", ("create", "read", "delete")),
-        *_crud("campaigns:types"),
-        *_crud("campaigns:records"),
-        "tenant:settings:read",
-        "tenant:settings:update",
-        # The DPO right of the product page, split into what it allows.
-        "dpo:recordings:delete",
-        "dpo:communications:delete",
-        "dpo:subjects:erase",
-        "dpo:subjects:search",
-        *_crud("dpo:holds"),
-        *_crud("dpo:retention"),
-        "admin:jobs:read",
-        # The tenant's own allow-list entries (its offices' addresses, never banned).
-        *_crud("admin:firewall", ("create", "read", "delete")),
-        "audit:log:read",
-    ]
-)
+class Permission(StrEnum):
+    """Every permission that exists (``area:resource:action``); a role may only hold these. A
+    member is its string, so roles stored as lists of strings compare with it directly."""
+
+    CRM_DATABASES_CREATE = "crm:databases:create"
+    CRM_DATABASES_READ = "crm:databases:read"
+    CRM_DATABASES_UPDATE = "crm:databases:update"
+    CRM_DATABASES_DELETE = "crm:databases:delete"
+    CRM_ACCOUNTS_CREATE = "crm:accounts:create"
+    CRM_ACCOUNTS_READ = "crm:accounts:read"
+    CRM_ACCOUNTS_UPDATE = "crm:accounts:update"
+    CRM_ACCOUNTS_DELETE = "crm:accounts:delete"
+    CRM_CONTACTS_CREATE = "crm:contacts:create"
+    CRM_CONTACTS_READ = "crm:contacts:read"
+    CRM_CONTACTS_UPDATE = "crm:contacts:update"
+    CRM_CONTACTS_DELETE = "crm:contacts:delete"
+    CRM_FORMS_CREATE = "crm:forms:create"
+    CRM_FORMS_READ = "crm:forms:read"
+    CRM_FORMS_UPDATE = "crm:forms:update"
+    CRM_FORMS_DELETE = "crm:forms:delete"
+    ADMIN_USERS_CREATE = "admin:users:create"
+    ADMIN_USERS_READ = "admin:users:read"
+    ADMIN_USERS_UPDATE = "admin:users:update"
+    ADMIN_USERS_DELETE = "admin:users:delete"
+    ADMIN_ROLES_CREATE = "admin:roles:create"
+    ADMIN_ROLES_READ = "admin:roles:read"
+    ADMIN_ROLES_UPDATE = "admin:roles:update"
+    ADMIN_ROLES_DELETE = "admin:roles:delete"
+    ADMIN_PROFILES_CREATE = "admin:profiles:create"
+    ADMIN_PROFILES_READ = "admin:profiles:read"
+    ADMIN_PROFILES_UPDATE = "admin:profiles:update"
+    ADMIN_PROFILES_DELETE = "admin:profiles:delete"
+    ADMIN_TOKENS_CREATE = "admin:tokens:create"
+    ADMIN_TOKENS_READ = "admin:tokens:read"
+    ADMIN_TOKENS_DELETE = "admin:tokens:delete"
+    ADMIN_QUEUES_CREATE = "admin:queues:create"
+    ADMIN_QUEUES_READ = "admin:queues:read"
+    ADMIN_QUEUES_UPDATE = "admin:queues:update"
+    ADMIN_QUEUES_DELETE = "admin:queues:delete"
+    ADMIN_JOBS_READ = "admin:jobs:read"
+    # The tenant's own allow-list entries (its offices' addresses, never banned).
+    ADMIN_FIREWALL_CREATE = "admin:firewall:create"
+    ADMIN_FIREWALL_READ = "admin:firewall:read"
+    ADMIN_FIREWALL_DELETE = "admin:firewall:delete"
+    HELPDESK_CATEGORIES_CREATE = "helpdesk:categories:create"
+    HELPDESK_CATEGORIES_READ = "helpdesk:categories:read"
+    HELPDESK_CATEGORIES_UPDATE = "helpdesk:categories:update"
+    HELPDESK_CATEGORIES_DELETE = "helpdesk:categories:delete"
+    HELPDESK_TICKETS_CREATE = "helpdesk:tickets:create"
+    HELPDESK_TICKETS_READ = "helpdesk:tickets:read"
+    HELPDESK_TICKETS_UPDATE = "helpdesk:tickets:update"
+    HELPDESK_TICKETS_DELETE = "helpdesk:tickets:delete"
+    ACTIVITIES_ACTIVITIES_CREATE = "activities:activities:create"
+    ACTIVITIES_ACTIVITIES_READ = "activities:activities:read"
+    ACTIVITIES_ACTIVITIES_UPDATE = "activities:activities:update"
+    ACTIVITIES_ACTIVITIES_DELETE = "activities:activities:delete"
+    ACTIVITIES_MESSAGES_CREATE = "activities:messages:create"
+    ACTIVITIES_MESSAGES_READ = "activities:messages:read"
+    ACTIVITIES_TRANSCRIPTS_CREATE = "activities:transcripts:create"
+    ACTIVITIES_TRANSCRIPTS_READ = "activities:transcripts:read"
+    # Listening to or downloading a recording is a read of personal data in its own right.
+    ACTIVITIES_RECORDINGS_CREATE = "activities:recordings:create"
+    ACTIVITIES_RECORDINGS_READ = "activities:recordings:read"
+    ACTIVITIES_ATTACHMENTS_CREATE = "activities:attachments:create"
+    ACTIVITIES_ATTACHMENTS_READ = "activities:attachments:read"
+    ACTIVITIES_ATTACHMENTS_DELETE = "activities:attachments:delete"
+    CAMPAIGNS_TYPES_CREATE = "campaigns:types:create"
+    CAMPAIGNS_TYPES_READ = "campaigns:types:read"
+    CAMPAIGNS_TYPES_UPDATE = "campaigns:types:update"
+    CAMPAIGNS_TYPES_DELETE = "campaigns:types:delete"
+    CAMPAIGNS_RECORDS_CREATE = "campaigns:records:create"
+    CAMPAIGNS_RECORDS_READ = "campaigns:records:read"
+    CAMPAIGNS_RECORDS_UPDATE = "campaigns:records:update"
+    CAMPAIGNS_RECORDS_DELETE = "campaigns:records:delete"
+    TENANT_SETTINGS_READ = "tenant:settings:read"
+    TENANT_SETTINGS_UPDATE = "tenant:settings:update"
+    # The DPO right of the product page, split into what it allows.
+    DPO_RECORDINGS_DELETE = "dpo:recordings:delete"
+    DPO_COMMUNICATIONS_DELETE = "dpo:communications:delete"
+    DPO_SUBJECTS_ERASE = "dpo:subjects:erase"
+    DPO_SUBJECTS_SEARCH = "dpo:subjects:search"
+    DPO_HOLDS_CREATE = "dpo:holds:create"
+    DPO_HOLDS_READ = "dpo:holds:read"
+    DPO_HOLDS_UPDATE = "dpo:holds:update"
+    DPO_HOLDS_DELETE = "dpo:holds:delete"
+    DPO_RETENTION_CREATE = "dpo:retention:create"
+    DPO_RETENTION_READ = "dpo:retention:read"
+    DPO_RETENTION_UPDATE = "dpo:retention:update"
+    DPO_RETENTION_DELETE = "dpo:retention:delete"
+    AUDIT_LOG_READ = "audit:log:read"
+
+
+VOCABULARY: frozenset[str] = frozenset(Permission)
 
 DPO_PERMISSIONS = frozenset(p for p in VOCABULARY if p.startswith("dpo:"))
 
@@ -58,7 +116,7 @@ PRIVILEGED = frozenset(
     p
     for p in VOCABULARY
     if p in DPO_PERMISSIONS
-    or p == "tenant:settings:update"
+    or p == Permission.TENANT_SETTINGS_UPDATE
     or (
         p.startswith(("admin:users:", "admin:roles:", "admin:profiles:", "admin:tokens:", "admin:firewall:"))
         and not p.endswith(":read")
@@ -67,12 +125,12 @@ PRIVILEGED = frozenset(
 
 
 READ_CONFIG = {
-    "crm:databases:read",
-    "crm:forms:read",
-    "admin:users:read",
-    "admin:queues:read",
-    "helpdesk:categories:read",
-    "campaigns:types:read",
+    Permission.CRM_DATABASES_READ,
+    Permission.CRM_FORMS_READ,
+    Permission.ADMIN_USERS_READ,
+    Permission.ADMIN_QUEUES_READ,
+    Permission.HELPDESK_CATEGORIES_READ,
+    Permission.CAMPAIGNS_TYPES_READ,
 }
 WORK = {
     *_crud("crm:accounts", ("create", "read", "update")),
@@ -80,10 +138,10 @@ WORK = {
     *_crud("helpdesk:tickets", ("create", "read", "update")),
     *_crud("activities:activities", ("create", "read", "update")),
     *_crud("activities:messages", ("create", "read")),
-    "activities:transcripts:read",
-    "activities:recordings:read",
-    "activities:attachments:create",
-    "activities:attachments:read",
+    Permission.ACTIVITIES_TRANSCRIPTS_READ,
+    Permission.ACTIVITIES_RECORDINGS_READ,
+    Permission.ACTIVITIES_ATTACHMENTS_CREATE,
+    Permission.ACTIVITIES_ATTACHMENTS_READ,
     *_crud("campaigns:records", ("create", "read", "update")),
 }
 READ_ALL = {
@@ -103,12 +161,12 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             READ_CONFIG
             | WORK
             | {
-                "tenant:settings:read",
-                "crm:accounts:delete",
-                "crm:contacts:delete",
-                "helpdesk:tickets:delete",
-                "campaigns:records:delete",
-                "activities:attachments:delete",
+                Permission.TENANT_SETTINGS_READ,
+                Permission.CRM_ACCOUNTS_DELETE,
+                Permission.CRM_CONTACTS_DELETE,
+                Permission.HELPDESK_TICKETS_DELETE,
+                Permission.CAMPAIGNS_RECORDS_DELETE,
+                Permission.ACTIVITIES_ATTACHMENTS_DELETE,
             }
         ),
     ),
@@ -120,28 +178,31 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             | READ_ALL
             | {
                 # The product page's Delete button: contacts, tickets with attachments, records.
-                "crm:accounts:delete",
-                "crm:contacts:delete",
-                "helpdesk:tickets:delete",
-                "campaigns:records:delete",
-                "activities:attachments:delete",
-                "tenant:settings:update",
-                "audit:log:read",
+                Permission.CRM_ACCOUNTS_DELETE,
+                Permission.CRM_CONTACTS_DELETE,
+                Permission.HELPDESK_TICKETS_DELETE,
+                Permission.CAMPAIGNS_RECORDS_DELETE,
+                Permission.ACTIVITIES_ATTACHMENTS_DELETE,
+                Permission.TENANT_SETTINGS_UPDATE,
+                Permission.AUDIT_LOG_READ,
             }
         ),
     ),
-    "auditor": ("Auditor", frozenset({"audit:log:read", "tenant:settings:read", "admin:users:read"})),
+    "auditor": (
+        "Auditor",
+        frozenset({Permission.AUDIT_LOG_READ, Permission.TENANT_SETTINGS_READ, Permission.ADMIN_USERS_READ}),
+    ),
     "integration": (
         "Integration",
         frozenset(
             READ_CONFIG
             | WORK
             | {
-                "crm:accounts:delete",
-                "crm:contacts:delete",
-                "campaigns:records:delete",
-                "activities:recordings:create",
-                "activities:transcripts:create",
+                Permission.CRM_ACCOUNTS_DELETE,
+                Permission.CRM_CONTACTS_DELETE,
+                Permission.CAMPAIGNS_RECORDS_DELETE,
+                Permission.ACTIVITIES_RECORDINGS_CREATE,
+                Permission.ACTIVITIES_TRANSCRIPTS_CREATE,
             }
         ),
     ),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.permissions import Permission
 from hovor.core.records import edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
 from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
@@ -89,7 +90,7 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
         None,
         None,
         creating=True,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     account = Account(
         tenant_id=caller.tenant_id,
@@ -170,7 +171,7 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
         None,
         None,
         creating=True,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     contact = Contact(
         tenant_id=caller.tenant_id,

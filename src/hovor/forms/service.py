@@ -20,6 +20,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import memo, utcnow
 from hovor.core.errors import ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.permissions import Permission
 from hovor.core.personal_data import Category
 from hovor.forms.models import FormField
 from hovor.index.service import reindex
@@ -242,7 +243,7 @@ def hidden_fields_preparer(object_type: str) -> Any:
     """A resource ``prepare`` hook: notes, once per request, which fields the caller may not see."""
 
     def prepare(session: Session, ctx: Any) -> None:
-        if not ctx.caller.can("crm:forms:update"):
+        if not ctx.caller.can(Permission.CRM_FORMS_UPDATE):
             tenant_id = ctx.caller.tenant_id
             key = ("hidden", tenant_id, object_type)  # once for a whole group of creates
             ctx.cache["hidden"] = memo(
@@ -266,6 +267,6 @@ def update_custom_fields(
         record.custom_fields,
         record.consents,
         creating=False,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     store_custom_fields(session, record, object_type, clean)

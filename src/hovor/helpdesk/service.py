@@ -12,6 +12,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email
+from hovor.core.permissions import Permission
 from hovor.core.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
 from hovor.core.references import before_delete, clear_references
 from hovor.core.scope import get_visible, may_use
@@ -93,7 +94,7 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
         None,
         None,
         creating=True,
-        may_edit_readonly=caller.can("crm:forms:update"),
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
     ticket = Ticket(
         tenant_id=caller.tenant_id,

@@ -9,13 +9,13 @@ factory hands to the generic routes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import DbSession, Permitted, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.jobs import job_link, serialize_job
 from hovor.api.resource import Ctx, DeleteHooks, Resource, qf, register
@@ -23,6 +23,7 @@ from hovor.api.router import after_shredding
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.errors import ValidationFailed
+from hovor.core.permissions import Permission
 from hovor.core.validation import form_from_pydantic
 from hovor.core.wire import to_wire
 from hovor.jobs.models import DONE, Job
@@ -40,7 +41,7 @@ from hovor.privacy.schemas import (
 
 router = APIRouter()
 TAG = "Data protection"
-ERASE = "dpo:subjects:erase"
+ERASE = Permission.DPO_SUBJECTS_ERASE
 
 
 def _wake(request: Request) -> None:
@@ -63,15 +64,13 @@ def _parsed(model: Any, body: dict[str, Any] | None) -> Any:
     tags=[TAG],
     summary="Every record that concerns one person: by contact, phone, e-mail, social id, IP address or "
     "name (in the JSON body, never in the URL: they are personal data)",
-    openapi_extra={"x-permission": "dpo:subjects:search"},
 )
 def subjects(
     request: Request,
     session: DbSession,
-    caller: CurrentCaller,
+    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_SEARCH)],
     body: dict[str, Any] | None = Body(None),
 ) -> Any:
-    check(caller, "dpo:subjects:search")
     query = _parsed(SubjectQuery, body)
     pseudonyms = request.app.state.pseudonyms
     result, total = service.search_subjects(session, caller, query, pseudonyms, audit.actor_of(request))
@@ -85,12 +84,14 @@ def subjects(
     tags=[TAG],
     summary="Preview a GDPR erasure of the contact (what changes, per record and field); after an "
     "erasure, its signed certificate",
-    openapi_extra={"x-permission": ERASE},
 )
 def erasure_preview(
-    request: Request, session: DbSession, caller: CurrentCaller, name: str, include: str | None = None
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_ERASE)],
+    name: str,
+    include: str | None = None,
 ) -> Any:
-    check(caller, ERASE)
     done = service.finished_erasure(session, caller, name)
     if done is not None:
         return ok(request, serialize_job(done, Ctx(caller)))
@@ -105,17 +106,15 @@ def erasure_preview(
     tags=[TAG],
     status_code=202,
     summary="Erase the contact under GDPR: delete it, anonymize its records, redact mentions (a job)",
-    openapi_extra={"x-permission": ERASE},
 )
 def erasure_request(
     request: Request,
     session: DbSession,
-    caller: CurrentCaller,
+    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_ERASE)],
     name: str,
     body: dict[str, Any] | None = Body(None, description='{"include": {kind: [keys]} | "all"}'),
 ) -> Any:
     # Validated after the permission check: a caller without the right learns nothing from a 400.
-    check(caller, ERASE)
     parsed = _parsed(ErasureRequest, body)
     job = service.request_erasure(session, caller, name, parsed.include, audit.actor_of(request))
     result = serialize_job(job, Ctx(caller))
@@ -167,10 +166,13 @@ def delete_hooks() -> DeleteHooks:
     status_code=204,
     response_model=None,
     summary="Delete the call's recording (and its transcript); the call keeps its statistics",
-    openapi_extra={"x-permission": "dpo:recordings:delete"},
 )
-def delete_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    check(caller, "dpo:recordings:delete")
+def delete_recording(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.DPO_RECORDINGS_DELETE)],
+    name: str,
+) -> Any:
     service.delete_recording(session, request.app.state.files, caller, name, audit.actor_of(request))
     session.commit()
     return after_shredding(request, no_content())
@@ -182,18 +184,25 @@ def delete_recording(request: Request, session: DbSession, caller: CurrentCaller
     status_code=204,
     response_model=None,
     summary="Delete the call's transcript only",
-    openapi_extra={"x-permission": "dpo:recordings:delete"},
 )
-def delete_transcript(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    check(caller, "dpo:recordings:delete")
+def delete_transcript(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.DPO_RECORDINGS_DELETE)],
+    name: str,
+) -> Any:
     service.delete_transcript(session, caller, name, audit.actor_of(request))
     session.commit()
     return no_content()
 
 
 def _delete_conversation(endpoint: str) -> Any:
-    def delete_content(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-        check(caller, "dpo:communications:delete")
+    def delete_content(
+        request: Request,
+        session: DbSession,
+        caller: Annotated[Caller, Permitted(Permission.DPO_COMMUNICATIONS_DELETE)],
+        name: str,
+    ) -> Any:
         files = request.app.state.files
         service.delete_conversation(session, files, caller, endpoint, name, audit.actor_of(request))
         session.commit()
@@ -212,7 +221,6 @@ for _endpoint in service.CONVERSATIONS:
         response_model=None,
         summary="Delete the conversation's content (text, messages, headers, attachments); the activity "
         "keeps its statistics and is marked anonymized",
-        openapi_extra={"x-permission": "dpo:communications:delete"},
     )
 
 
@@ -222,10 +230,12 @@ for _endpoint in service.CONVERSATIONS:
     tags=[TAG],
     summary="What the next retention sweep would remove, per policy (recordings per queue): how many "
     "records, the oldest and newest",
-    openapi_extra={"x-permission": "tenant:settings:read"},
 )
-def retention_preview(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    check(caller, "tenant:settings:read")
+def retention_preview(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.TENANT_SETTINGS_READ)],
+) -> Any:
     result = retention.preview_all(session, caller.tenant_id, request.app.state.settings)
     tz = caller.timezone
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict, EmailStr, Field
 
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import CurrentCaller, DbSession, Permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
+from hovor.core.caller import Caller
 from hovor.core.errors import Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
+from hovor.core.permissions import Permission
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
 from hovor.tenancy.models import Tenant
@@ -69,11 +71,14 @@ def get_tenant(request: Request, session: DbSession, caller: CurrentCaller) -> A
 
 @router.put(
     "/api/v6/tenant.json",
-    openapi_extra={"x-permission": "tenant:settings:update"},
     summary="Change this tenant's settings and DPO contact",
 )
-def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, body: TenantUpdate) -> Any:
-    check(caller, "tenant:settings:update")
+def update_tenant(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.TENANT_SETTINGS_UPDATE)],
+    body: TenantUpdate,
+) -> Any:
     tenant = session.get(Tenant, caller.tenant_id)
     assert tenant is not None
     sent = body.model_dump(exclude_unset=True)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -25,13 +25,15 @@ from hovor.activities.models import (
     Activity,
     Recording,
 )
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import DbSession, Permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import REGISTRY, Ctx
 from hovor.api.router import after_shredding, load_visible, reload
 from hovor.audit import log as audit
+from hovor.core.caller import Caller
 from hovor.core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.core.identifiers import normalize_email
+from hovor.core.permissions import Permission
 from hovor.core.validation import form_from_pydantic
 from hovor.files.models import Blob
 from hovor.files.service import Files, Unreadable, parse_range
@@ -93,10 +95,13 @@ def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
     tags=["Calls"],
     status_code=201,
     summary="Upload the call's recording (WAV, MP3 or OGG; raw body or multipart field file)",
-    openapi_extra={"x-permission": "activities:recordings:create"},
 )
-async def upload_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    check(caller, "activities:recordings:create")
+async def upload_recording(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_RECORDINGS_CREATE)],
+    name: str,
+) -> Any:
     settings = request.app.state.settings
     # The upload is received on the event loop; everything after it (queries, encryption of what
     # may be a gigabyte) runs in the thread pool, in one go, so no write transaction spans an await.
@@ -141,8 +146,12 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
 
 
 def _upload_target(kind: str) -> Any:
-    async def upload(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-        check(caller, "activities:attachments:create")
+    async def upload(
+        request: Request,
+        session: DbSession,
+        caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_CREATE)],
+        name: str,
+    ) -> Any:
         settings = request.app.state.settings
         fh, filename, content_type = await _spool(request, settings.max_upload_bytes)
 
@@ -198,7 +207,6 @@ for _kind, _tag in (("tickets", "Tickets"), ("activities", "Activities")):
         tags=[_tag],
         status_code=201,
         summary="Attach a file (multipart field file, or the raw body)",
-        openapi_extra={"x-permission": "activities:attachments:create"},
     )
 
 
@@ -207,18 +215,16 @@ for _kind, _tag in (("tickets", "Tickets"), ("activities", "Activities")):
     tags=["E-mails"],
     status_code=201,
     summary="File a raw RFC 822 message (body: the message) as an e-mail activity with its attachments",
-    openapi_extra={"x-permission": "activities:activities:create"},
 )
 async def import_email(
     request: Request,
     session: DbSession,
-    caller: CurrentCaller,
+    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ACTIVITIES_CREATE)],
     queue: str | None = None,
     direction: str = "in",
     contact: str | None = None,
     ticket: int | None = None,
 ) -> Any:
-    check(caller, "activities:activities:create")
     settings = request.app.state.settings
     fh, _, _ = await _spool(request, settings.max_email_bytes)
     with fh:
@@ -356,10 +362,13 @@ EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
     "/file/recording/{name}",
     tags=["Calls"],
     summary="Play or download a call recording (HTTP range requests supported)",
-    openapi_extra={"x-permission": "activities:recordings:read"},
 )
-def download_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
-    check(caller, "activities:recordings:read")
+def download_recording(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_RECORDINGS_READ)],
+    name: str,
+) -> Response:
     name = name.rsplit(".", 1)[0] if name.endswith((".wav", ".mp3", ".ogg")) else name
     recording = load_visible(session, REGISTRY["activitiesCallRecordings"], caller, name)
     blob = session.get(Blob, (recording.tenant_id, recording.blob))
@@ -378,10 +387,13 @@ def download_recording(request: Request, session: DbSession, caller: CurrentCall
     "/file/attachments/{name}",
     tags=["Attachments"],
     summary="Download an attachment",
-    openapi_extra={"x-permission": "activities:attachments:read"},
 )
-def download_attachment(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
-    check(caller, "activities:attachments:read")
+def download_attachment(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)],
+    name: str,
+) -> Response:
     attachment = load_visible(session, REGISTRY["attachments"], caller, name)
     blob = session.get(Blob, (attachment.tenant_id, attachment.blob))
     if blob is None:
@@ -395,9 +407,13 @@ def download_attachment(request: Request, session: DbSession, caller: CurrentCal
     "/file/download.php",
     tags=["Attachments"],
     summary="v6-compatible attachment download (?name=...)",
-    openapi_extra={"x-permission": "activities:attachments:read"},
 )
-def download_php(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
+def download_php(
+    request: Request,
+    session: DbSession,
+    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)],
+    name: str,
+) -> Response:
     if not name:
         raise BadRequest("name is required.")
     return download_attachment(request, session, caller, name)
