@@ -19,6 +19,7 @@ from starlette.requests import Request
 from hovor.api.query import QueryField
 from hovor.core.caller import Caller
 from hovor.core.permissions import Permission
+from hovor.core.scope import DECLARED, Scope
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class Resource:
     update: Updater | None = None
     delete: Deleter | None = None
     key_type: type = str
-    # Rights dimension → column of the model that carries it (see hovor.core.scope).
-    scope: dict[str, Any] = field(default_factory=dict)
+    # Who may see which rows: by default what the model declares (``__scope__``, hovor.core.scope).
+    scope: Scope = DECLARED
     q_columns: Sequence[Any] = ()
     relations: Sequence[Relation] = ()
     # To-one relationship paths serialization follows, e.g. (Activity.call, CallItem.recording),

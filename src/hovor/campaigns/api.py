@@ -58,7 +58,6 @@ register(
         create=service.create_type,
         update=service.update_type,
         delete=service.delete_type,
-        scope={"queue": RecordType.queue},
         q_columns=[RecordType.title],
         relations=[Relation("records", "campaignsRecords", "record_type")],
         eager=[(RecordType.queue_obj,)],
@@ -92,7 +91,6 @@ register(
         create=service.create_record,
         update=service.update_record,
         delete=service.delete_record,
-        scope={"queue": CampaignRecord.queue},
         q_columns=[CampaignRecord.number, CampaignRecord.custom_fields],
         relations=[Relation("activities", "activities", "record")],
         eager=[

@@ -107,7 +107,6 @@ register(
         create=service.create_database,
         update=service.update_database,
         delete=service.delete_database,
-        scope={"database": Database.name},
         q_columns=[Database.title, Database.description],
         relations=[
             Relation("contacts", "contacts", "database"),
@@ -140,7 +139,6 @@ register(
         create=service.create_account,
         update=service.update_account,
         delete=service.delete_account,
-        scope={"database": Account.database},
         q_columns=[Account.title, Account.description, Account.custom_fields],
         relations=[Relation("contacts", "contacts", "account")],
         eager=[(Account.database_obj,), (Account.user_obj,)],
@@ -175,7 +173,6 @@ register(
         create=service.create_contact,
         update=service.update_contact,
         delete=service.delete_contact,
-        scope={"database": Contact.database},
         q_columns=[Contact.title, Contact.description, Contact.custom_fields],
         eager=[
             (Contact.database_obj,),

@@ -64,7 +64,6 @@ register(
         create=service.create_category,
         update=service.update_category,
         delete=service.delete_category,
-        scope={"category": TicketCategory.name},
         q_columns=[TicketCategory.title],
         relations=[Relation("tickets", "tickets", "category")],
         default_order=[TicketCategory.title.asc()],
@@ -102,7 +101,6 @@ register(
         create=service.create_ticket,
         update=service.update_ticket,
         delete=service.delete_ticket,
-        scope={"category": Ticket.category},
         q_columns=[Ticket.title, Ticket.description, Ticket.email],
         relations=[
             Relation("activities", "activities", "ticket"),

@@ -17,45 +17,43 @@ from sqlalchemy.orm import Session
 from hovor.activities.models import Activity, CallItem, EmailItem, FbmItem, SmsItem, WebItem
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.caller import Caller
-from hovor.core.scope import Via, visible
+from hovor.core.scope import visible
 from hovor.crm.models import Account, Contact
 from hovor.helpdesk.models import Ticket
 from hovor.index.models import Identifier
 
-ACTIVITY_SCOPE = {"queue": Activity.queue}
-
-# Records whose custom fields are indexed, with how a caller's rights apply to them.
-INDEXED: dict[str, tuple[Any, dict[str, Any]]] = {
-    "contacts": (Contact, {"database": Contact.database}),
-    "accounts": (Account, {"database": Account.database}),
-    "tickets": (Ticket, {"category": Ticket.category}),
-    "records": (CampaignRecord, {"queue": CampaignRecord.queue}),
-    "activities": (Activity, ACTIVITY_SCOPE),
+# Records whose custom fields are indexed (a caller's rights apply as each model declares).
+INDEXED: dict[str, Any] = {
+    "contacts": Contact,
+    "accounts": Account,
+    "tickets": Ticket,
+    "records": CampaignRecord,
+    "activities": Activity,
 }
-# Identifier columns of their own: (group, model, column, scope).
-PHONE_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
-    ("campaignsRecords", CampaignRecord, CampaignRecord.number, {"queue": CampaignRecord.queue}),
-    ("activitiesCall", CallItem, CallItem.clid, {"via": Via(Activity, CallItem.name, ACTIVITY_SCOPE)}),
-    ("activitiesWeb", WebItem, WebItem.phone, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
-    ("activitiesSms", SmsItem, SmsItem.sender, {"via": Via(Activity, SmsItem.name, ACTIVITY_SCOPE)}),
+# Identifier columns of their own: (group, model, column).
+PHONE_COLUMNS: list[tuple[str, Any, Any]] = [
+    ("campaignsRecords", CampaignRecord, CampaignRecord.number),
+    ("activitiesCall", CallItem, CallItem.clid),
+    ("activitiesWeb", WebItem, WebItem.phone),
+    ("activitiesSms", SmsItem, SmsItem.sender),
 ]
-EMAIL_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
-    ("tickets", Ticket, Ticket.email, {"category": Ticket.category}),
-    ("activitiesEmail", EmailItem, EmailItem.address, {"via": Via(Activity, EmailItem.name, ACTIVITY_SCOPE)}),
-    ("activitiesWeb", WebItem, WebItem.email, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
+EMAIL_COLUMNS: list[tuple[str, Any, Any]] = [
+    ("tickets", Ticket, Ticket.email),
+    ("activitiesEmail", EmailItem, EmailItem.address),
+    ("activitiesWeb", WebItem, WebItem.email),
 ]
-SOCIAL_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
-    ("activitiesFbm", FbmItem, FbmItem.sender, {"via": Via(Activity, FbmItem.name, ACTIVITY_SCOPE)}),
+SOCIAL_COLUMNS: list[tuple[str, Any, Any]] = [
+    ("activitiesFbm", FbmItem, FbmItem.sender),
 ]
-IP_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
-    ("activitiesWeb", WebItem, WebItem.ipaddress, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
+IP_COLUMNS: list[tuple[str, Any, Any]] = [
+    ("activitiesWeb", WebItem, WebItem.ipaddress),
 ]
 # A person's full name as typed into a chat window or a Messenger profile, or an account's name
 # (a sole trader). Contacts are matched by surname and given name (their indexed columns).
-FULLNAME_COLUMNS: list[tuple[str, Any, Any, dict[str, Any]]] = [
-    ("accounts", Account, Account.title, {"database": Account.database}),
-    ("activitiesWeb", WebItem, WebItem.title, {"via": Via(Activity, WebItem.name, ACTIVITY_SCOPE)}),
-    ("activitiesFbm", FbmItem, FbmItem.title, {"via": Via(Activity, FbmItem.name, ACTIVITY_SCOPE)}),
+FULLNAME_COLUMNS: list[tuple[str, Any, Any]] = [
+    ("accounts", Account, Account.title),
+    ("activitiesWeb", WebItem, WebItem.title),
+    ("activitiesFbm", FbmItem, FbmItem.title),
 ]
 GROUP_OF = {
     "contacts": "contacts",
@@ -69,7 +67,7 @@ GROUP_OF = {
 def _indexed(caller: Caller, kind: str, value: Any) -> list[Any]:
     """One select per indexed record type: its visible records named in the identifier index."""
     out = []
-    for object_type, (model, scope) in INDEXED.items():
+    for object_type, model in INDEXED.items():
         names = select(Identifier.object_name).where(
             Identifier.tenant_id == caller.tenant_id,
             Identifier.kind == kind,
@@ -77,18 +75,14 @@ def _indexed(caller: Caller, kind: str, value: Any) -> list[Any]:
             Identifier.object_type == object_type,
         )
         keys = select(cast(names.subquery().c.object_name, Integer)) if object_type == "tickets" else names
-        out.append(
-            _named(GROUP_OF[object_type], model, [model.name.in_(keys), *visible(model, caller, scope)])
-        )
+        out.append(_named(GROUP_OF[object_type], model, [model.name.in_(keys), *visible(model, caller)]))
     return out
 
 
-def _columns(
-    caller: Caller, columns: list[tuple[str, Any, Any, dict[str, Any]]], value: Any, sqlite: bool
-) -> list[Any]:
+def _columns(caller: Caller, columns: list[tuple[str, Any, Any]], value: Any, sqlite: bool) -> list[Any]:
     return [
-        _named(group, model, [_probe(column, value, sqlite), *visible(model, caller, scope)])
-        for group, model, column, scope in columns
+        _named(group, model, [_probe(column, value, sqlite), *visible(model, caller)])
+        for group, model, column in columns
     ]
 
 
@@ -133,7 +127,7 @@ def _statement(caller: Caller, kinds: tuple[str, ...], sqlite: bool = False) -> 
                 [
                     Contact.lastname == bindparam("lastname", type_=String),
                     Contact.firstname == bindparam("firstname", type_=String),
-                    *visible(Contact, caller, {"database": Contact.database}),
+                    *visible(Contact, caller),
                 ],
             )
         )

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from hovor.activities import schemas, service
 from hovor.activities.api.serialize import (
-    ACTIVITY_SCOPE,
     serialize_activity,
     serialize_attachment,
     serialize_channel,
@@ -17,7 +16,6 @@ from hovor.activities.api.serialize import (
     serialize_queue,
     serialize_recording,
     serialize_transcript,
-    via_activity,
 )
 from hovor.activities.models import (
     Activity,
@@ -34,7 +32,6 @@ from hovor.activities.models import (
 )
 from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields
 from hovor.core.caller import Caller
-from hovor.core.scope import scope_of
 from hovor.files.service import Files
 from hovor.forms.service import hidden_fields_preparer
 
@@ -74,7 +71,6 @@ register(
         create=service.create_queue,
         update=service.update_queue,
         delete=service.delete_queue,
-        scope={"queue": Queue.name},
         q_columns=[Queue.name, Queue.title],
         relations=[Relation("activities", "activities", "queue")],
         default_order=[Queue.name.asc()],
@@ -117,7 +113,6 @@ register(
         create=service.create_comment,
         update=service.update_activity,
         delete=service.delete_activity,
-        scope=ACTIVITY_SCOPE,
         q_columns=[Activity.title, Activity.description],
         relations=[
             Relation("messages", "activitiesMessages", "activity"),
@@ -171,7 +166,6 @@ def _channel(
             create=create,
             update=update,
             delete=delete,
-            scope=via_activity(model.name),
             q_columns=q_columns,
             relations=relations,
             eager=loads,
@@ -278,7 +272,6 @@ register(
         serialize=serialize_message,
         create_schema=schemas.MessageCreate,
         create=service.create_message,
-        scope=via_activity(Message.activity),
         q_columns=[Message.text],
         default_order=[Message.time.asc()],
     )
@@ -303,7 +296,6 @@ register(
         serialize=serialize_transcript,
         create_schema=schemas.TranscriptCreate,
         create=service.create_transcript,
-        scope=via_activity(TranscriptSegment.activity),
         q_columns=[TranscriptSegment.text],
         default_order=[TranscriptSegment.start.asc()],
     )
@@ -325,12 +317,9 @@ register(
             qf("created", Recording.created, "datetime"),
         ],
         serialize=serialize_recording,
-        scope=via_activity(Recording.name),
         default_order=[Recording.created.desc()],
     )
 )
-
-ATTACHMENT_SCOPE = scope_of(Attachment) or {}
 
 
 def _delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
@@ -356,7 +345,6 @@ register(
         ],
         serialize=serialize_attachment,
         delete=_delete_attachment,
-        scope=ATTACHMENT_SCOPE,
         q_columns=[Attachment.title],
         default_order=[Attachment.created.asc()],
         uses_files=True,

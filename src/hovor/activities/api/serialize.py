@@ -15,14 +15,7 @@ from hovor.activities.models import (
 )
 from hovor.api.resource import Ctx
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
-from hovor.core.scope import Via
 from hovor.core.wire import to_wire
-
-ACTIVITY_SCOPE = {"queue": Activity.queue}
-
-
-def via_activity(link: Any) -> dict[str, Any]:
-    return {"via": Via(Activity, link, ACTIVITY_SCOPE)}
 
 
 # --- serialization -----------------------------------------------------------------------------
