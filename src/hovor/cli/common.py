@@ -17,6 +17,7 @@ from hovor.core.config import get_settings
 from hovor.core.db import make_engine, make_session_factory
 from hovor.files.service import Files
 from hovor.jobs.service import Env
+from hovor.privacy import erasure, retention  # noqa: F401 - they register their jobs
 
 # Changes made from this command line are the platform operator's, recorded as such.
 CLI = audit.Actor("system", "cli")
@@ -53,9 +54,6 @@ def progress(*, transient: bool = False, counted: bool = False) -> Progress:
 
 def job_env() -> Env:
     """What jobs run with when this process runs them (``jobs run``, ``retention run``, ``worker``)."""
-    # deferred: registers the jobs; the privacy chain (FastAPI too) costs 170 ms other commands skip
-    from hovor.privacy import erasure, retention  # noqa: F401
-
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)

@@ -16,7 +16,7 @@ from hovor.cli.common import CLI, console, err, factory, fail, job_env, progress
 from hovor.core.config import get_settings
 from hovor.core.db import utcnow
 from hovor.jobs.service import Env
-from hovor.privacy import compaction
+from hovor.privacy import compaction, policies, retention
 from hovor.tenancy.models import Tenant
 
 retention_app = typer.Typer(help="Retention: what is kept how long, and the sweep.", no_args_is_help=True)
@@ -38,8 +38,6 @@ def _when(value: Any) -> str:
 def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
     """Per tenant and policy (recordings per queue): how many records the next sweep would remove,
     the oldest and newest."""
-    # deferred: the retention chain (FastAPI too) costs 170 ms at start-up that other commands skip
-    from hovor.privacy import retention
 
     with factory()() as session:
         table = Table("tenant", "policy", "days", "action", "records", "oldest", "newest")
@@ -72,8 +70,6 @@ def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this
 def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
     """Sweep now, in this process, with a progress bar per policy: expired recordings and records
     go, files are shredded, the audit log is pruned; on PostgreSQL the tables are compacted after."""
-    # deferred: the retention chain (FastAPI too) costs 170 ms at start-up that other commands skip
-    from hovor.privacy import retention
 
     env = job_env()
     with env.factory() as session:
@@ -99,8 +95,6 @@ def _sweep_tenant(
     env: Env, bars: Progress, tenant_id: str, due: list[dict[str, Any]], removed: dict[str, int]
 ) -> None:
     """One tenant's recordings, then each of its policies, adding what went to ``removed``."""
-    # deferred: as in retention_run, which alone calls this
-    from hovor.privacy import policies, retention
 
     recordings, *others = due
     task = bars.add_task(f"{tenant_id}: recordings", total=recordings["count"] or None)
