@@ -326,7 +326,7 @@ def test_record_type_lookups_respect_queue_rights(
     """A record type outside the caller's queues does not exist for them: not when a campaign
     record names it, not when a form field is attached to it. (The lookups once ignored the
     caller's queues: a record named such a campaign got a message revealing that it exists, and an
-    admin limited to other queues could change the campaign's form.)"""
+    admin limited to other queues could add a field to the campaign's form.)"""
     admin = setup["admin"]
     admin.post("campaignsTypes", {"name": "podzim", "title": "Podzimní nabídka", "queue": "101"})
     admin.post("queues", {"name": "102", "title": "Kampaně", "type": "out"})

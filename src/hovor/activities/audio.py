@@ -63,7 +63,6 @@ def inspect(fh: IO[bytes]) -> tuple[str, float]:
 def synth_wav(seconds: float = 2.0, seed: int = 0, rate: int = 8000) -> bytes:
     """A short telephone-quality WAV that sounds like two voices taking turns (for the demo and
     tests): vowel-like harmonics with a wandering pitch, syllable envelopes and pauses."""
-
     rnd = random.Random(seed)
     frames = bytearray()
     t = 0

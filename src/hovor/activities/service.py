@@ -480,7 +480,8 @@ def delete_attachment(session: Session, caller: Caller, attachment: Attachment, 
 @on_delete("tickets")
 def _ticket_deleted(session: Session, caller: Caller, number: Any, files: Files) -> None:
     """A ticket's comments and the attachments on it and on them go with it (the blobs are
-    crypto-shredded); calls, e-mails and chats filed under it stay and lose the link."""
+    crypto-shredded). Calls, e-mails and chats filed under it stay; the helpdesk clears their link
+    (``clear_references``) after this."""
     tenant_id = caller.tenant_id
     comments = select(Activity.name).where(
         Activity.tenant_id == tenant_id, Activity.ticket == number, Activity.type == "COMMENT"

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 
-from hovor.api.deps import Permitted
+from hovor.api.deps import CurrentCaller, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.audit.chain import verify_tenant
 from hovor.audit.models import AuditEntry
-from hovor.core.caller import Caller
 from hovor.core.permissions import Permission
 from hovor.core.wire import to_wire
 
 router = APIRouter()
-PERMISSION = Permission.AUDIT_LOG_READ
 
 
 def serialize_entry(entry: AuditEntry, ctx: Ctx) -> dict[str, Any]:
@@ -68,7 +66,8 @@ register(
     tags=["Audit log"],
     summary="Recompute this tenant's audit chain and check its signed checkpoints",
 )
-def verify(request: Request, caller: Annotated[Caller, Permitted(Permission.AUDIT_LOG_READ)]) -> Any:
+@permitted(Permission.AUDIT_LOG_READ)
+def verify(request: Request, caller: CurrentCaller) -> Any:
     state = request.app.state
     # One consistent snapshot of the chain and its checkpoints, read with a server-side cursor.
     with state.snapshot_session_factory() as session:

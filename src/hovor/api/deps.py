@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, Protocol
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -164,38 +166,51 @@ def check(caller: Caller, permission: str) -> None:
         raise Forbidden(f"Your role does not allow {permission}.")
 
 
-class _Permitted:
-    """The caller, admitted only when holding ``permission``."""
-
-    def __init__(self, permission: Permission) -> None:
-        self.permission = permission
-
-    async def __call__(self, caller: CurrentCaller) -> Caller:
-        check(caller, self.permission)
-        return caller
+PERMISSION_ATTR = "__permission__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
-def Permitted(permission: Permission) -> Any:
-    """A hand-written route's access rule, stated once, in its signature:
-    ``caller: Caller = Permitted(Permission.TENANT_SETTINGS_UPDATE)``. The route's OpenAPI operation
-    names it (``x-permission``) from here, through :func:`document_permissions`."""
-    return Depends(_Permitted(permission))
+def permitted(permission: Permission) -> Callable[[Endpoint], Endpoint]:
+    """A hand-written route's access rule, stated once, on its function::
 
+        @router.put("/api/v6/tenant.json", summary="…")
+        @permitted(Permission.TENANT_SETTINGS_UPDATE)
+        def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, body: …)
 
-def _permission_of(dependant: Any) -> str | None:
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, _Permitted):
-            return str(dependency.call.permission)
-        found = _permission_of(dependency)
-        if found is not None:
-            return found
-    return None
+    The route's ``caller`` must hold ``permission``. It is checked when the route runs, after
+    FastAPI has validated the input, as the generated routes check theirs; the route's OpenAPI
+    operation names it (``x-permission``) from here (:func:`document_permissions`)."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        signature = inspect.signature(endpoint)
+
+        def admit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            # FastAPI passes keywords; a route calling another (download.php) may pass positions.
+            check(signature.bind_partial(*args, **kwargs).arguments["caller"], permission)
+
+        if inspect.iscoroutinefunction(endpoint):
+
+            @functools.wraps(endpoint)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                admit(args, kwargs)
+                return await endpoint(*args, **kwargs)
+
+        else:
+
+            @functools.wraps(endpoint)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                admit(args, kwargs)
+                return endpoint(*args, **kwargs)
+
+        setattr(guarded, PERMISSION_ATTR, permission)
+        return cast(Endpoint, guarded)
+
+    return decorate
 
 
 def document_permissions(routes: list[Any]) -> None:
-    """Each route guarded by :func:`Permitted` says so in its OpenAPI operation (``x-permission``)."""
+    """Each route guarded by :func:`permitted` says so in its OpenAPI operation (``x-permission``)."""
     for route in routes:
-        dependant = getattr(route, "dependant", None)
-        permission = _permission_of(dependant) if dependant is not None else None
+        permission = getattr(getattr(route, "endpoint", None), PERMISSION_ATTR, None)
         if permission is not None:
-            route.openapi_extra = {**(route.openapi_extra or {}), "x-permission": permission}
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-permission": str(permission)}

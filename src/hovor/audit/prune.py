@@ -92,7 +92,6 @@ def prune(
 ) -> int:
     """Removes the entries older than ``cutoff`` up to the newest checkpoint among them. Returns how
     many went. Refuses (:class:`PruneRefused`) while the chain does not verify."""
-
     with unit_of_work(factory) as session:
         through = _pending(session, tenant_id)
         if through is None:

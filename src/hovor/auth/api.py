@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, Permitted
+from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
@@ -19,7 +19,6 @@ from hovor.audit import log as audit
 from hovor.auth import platform, schemas, service, totp, users
 from hovor.auth.models import Profile, Role, User
 from hovor.auth.passwords import verify_password
-from hovor.core.caller import Caller
 from hovor.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
 from hovor.core.validation import form_from_pydantic
@@ -317,10 +316,11 @@ async def totp_remove(request: Request, session: DbSession, caller: CurrentCalle
     "/api/v6/users/{name}/totp.json",
     summary="Reset a user's second factor (a lost phone); their sign-ins end",
 )
+@permitted(Permission.ADMIN_USERS_UPDATE)
 def totp_reset(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ADMIN_USERS_UPDATE)],
+    caller: CurrentCaller,
     name: str,
 ) -> Any:
     user = session.get(User, (caller.tenant_id, name))

@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 from sqlalchemy import func, select
 
-from hovor.api.deps import DbSession, Permitted
+from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
 from hovor.auth.platform_api import PLATFORM, Operator, _staff_actor
-from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import BadRequest, Conflict, NotFound
 from hovor.core.permissions import Permission
@@ -187,9 +186,8 @@ def _tenant_network(text: str, trusted: str) -> str:
     "/api/v6/allowedNetworks.json",
     summary="This tenant's offices: addresses the firewall never bans",
 )
-def list_allowed(
-    request: Request, session: DbSession, caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_READ)]
-) -> Any:
+@permitted(Permission.ADMIN_FIREWALL_READ)
+def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     rows = list(
         session.scalars(
             select(FirewallRule)
@@ -204,10 +202,11 @@ def list_allowed(
     "/api/v6/allowedNetworks.json",
     summary="Add an office address the firewall never bans",
 )
+@permitted(Permission.ADMIN_FIREWALL_CREATE)
 async def create_allowed(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_CREATE)],
+    caller: CurrentCaller,
 ) -> Any:
     body: AllowIn = await parsed(request, AllowIn)
     network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
@@ -231,10 +230,11 @@ async def create_allowed(
     "/api/v6/allowedNetworks/{name}.json",
     summary="Remove an office address from the allow-list",
 )
+@permitted(Permission.ADMIN_FIREWALL_DELETE)
 def delete_allowed(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ADMIN_FIREWALL_DELETE)],
+    caller: CurrentCaller,
     name: str,
 ) -> Any:
     rule = session.get(FirewallRule, name)

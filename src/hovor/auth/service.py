@@ -319,7 +319,6 @@ def failures_delay(
     session: Session, settings: Settings, tenant_id: str, object_type: str, key: str, action: str
 ) -> float:
     """The sign-in delay of an account from its failures in the audit log (see ``login_delay``)."""
-
     failures = session.scalar(
         select(func.count())
         .select_from(AuditEntry)

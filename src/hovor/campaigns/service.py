@@ -95,8 +95,6 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
     record_type = get_visible(session, RecordType, caller, body.record_type)
     if record_type is None:
         raise ValidationFailed({"record_type": ["No such record type."]})
-    if not may_use(caller, "queue", record_type.queue):
-        raise ValidationFailed({"record_type": ["Your rights do not cover this campaign's queue."]})
     clean = validate_custom_fields(
         session,
         caller,

@@ -38,7 +38,6 @@ def _when(value: Any) -> str:
 def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
     """Per tenant and policy (recordings per queue): how many records the next sweep would remove,
     the oldest and newest."""
-
     with factory()() as session:
         table = Table("tenant", "policy", "days", "action", "records", "oldest", "newest")
         for tenant_id in _tenants(session, tenant):
@@ -70,7 +69,6 @@ def retention_preview(tenant: Annotated[str | None, typer.Option(help="Only this
 def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
     """Sweep now, in this process, with a progress bar per policy: expired recordings and records
     go, files are shredded, the audit log is pruned; on PostgreSQL the tables are compacted after."""
-
     env = job_env()
     with env.factory() as session:
         tenants = _tenants(session, tenant)
@@ -95,7 +93,6 @@ def _sweep_tenant(
     env: Env, bars: Progress, tenant_id: str, due: list[dict[str, Any]], removed: dict[str, int]
 ) -> None:
     """One tenant's recordings, then each of its policies, adding what went to ``removed``."""
-
     recordings, *others = due
     task = bars.add_task(f"{tenant_id}: recordings", total=recordings["count"] or None)
 

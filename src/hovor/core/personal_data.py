@@ -51,8 +51,6 @@ class Erasure(StrEnum):
 
 
 INFO_KEY = "pd"
-# The table a column refers to when no foreign key says so (read by hovor.core.references).
-REFERS_TO = "refers_to"
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,11 @@ def personal(
     owner: Owner = Owner.SUBJECT,
     erasure: Erasure = Erasure.NULL,
     reason: str | None = None,
-    *,
-    refers_to: str | None = None,
 ) -> dict[str, Any]:
-    """Declare a column that holds personal data. ``refers_to`` names the table whose record's key
-    the column holds when no foreign key says so (``hovor.core.references``)."""
+    """Declare a column that holds personal data."""
     if erasure is Erasure.KEEP and not reason:
         raise ValueError("keeping personal data through erasure needs a stated reason")
-    info: dict[str, Any] = {INFO_KEY: Classification(category, owner, erasure, reason)}
-    if refers_to is not None:
-        info[REFERS_TO] = refers_to
-    return info
+    return {INFO_KEY: Classification(category, owner, erasure, reason)}
 
 
 def not_personal(reason: str = "no personal data") -> dict[str, Any]:

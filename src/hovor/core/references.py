@@ -2,10 +2,9 @@
 
 A domain that must look up or let go of another domain's record (a ticket's contact, the user an
 activity names, the records of a deleted contact) asks the kernel by table name. The kernel finds
-the mapped class through the declarative registry and the referencing columns through the
-foreign keys and the ``refers_to`` declarations on columns (``hovor.core.personal_data``), so no
-domain imports a sibling's models to do the sibling's work, and a new reference is followed the
-day its column is declared.
+the mapped class through the declarative registry and the referencing columns through the foreign
+keys, so no domain imports a sibling's models to do the sibling's work, and a new reference is
+followed the day its foreign key is declared.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from hovor.core.caller import Caller
 from hovor.core.db import Base
-from hovor.core.personal_data import REFERS_TO
 
 
 @cache
@@ -43,10 +41,8 @@ class Reference:
 
 @cache
 def references_to(target: str) -> tuple[Reference, ...]:
-    """Every column that refers to a row of ``target``: composite foreign keys
-    ``(tenant_id, x) → (tenant_id, name)`` and columns declared with ``refers_to=target`` (a
-    reference without a constraint, such as an activity's contact, which erasure must be able to
-    clear while the activity stays)."""
+    """Every column that refers to a row of ``target``: the composite foreign keys
+    ``(tenant_id, x) → (tenant_id, name)`` of the mapped tables."""
     found: list[Reference] = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_key_constraints:
@@ -55,9 +51,6 @@ def references_to(target: str) -> tuple[Reference, ...]:
             local = [c for c in fk.columns if c.name != "tenant_id"]
             if len(local) == 1 and not local[0].primary_key:
                 found.append(Reference(table, local[0], (fk.ondelete or "").upper() == "CASCADE"))
-        for column in table.columns:
-            if column.info.get(REFERS_TO) == target:
-                found.append(Reference(table, column, False))
     return tuple(found)
 
 

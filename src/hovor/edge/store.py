@@ -263,7 +263,6 @@ class RedisStore:
 
 def parse_network(text: str) -> str:
     """An address or network in its canonical form (host bits cleared); ValueError if neither."""
-
     return str(ipaddress.ip_network(text.strip(), strict=False))
 
 

@@ -99,7 +99,6 @@ class RedirectToHttps:
 
 def start_redirect(host: str, http_port: int, https_port: int) -> Any:
     """Serve the redirect on ``http_port`` in a thread of this process."""
-
     config = uvicorn.Config(RedirectToHttps(https_port), host=host, port=http_port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="http-redirect", daemon=True)
@@ -110,7 +109,6 @@ def start_redirect(host: str, http_port: int, https_port: int) -> Any:
 def self_signed(cert: Path, key: Path, hosts: list[str], days: int = 30) -> None:
     """A development certificate for ``hosts`` (names or addresses), ECDSA P-256, written with the
     key readable by its owner only."""
-
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
     alt: list[x509.GeneralName] = []

@@ -220,7 +220,6 @@ def store_custom_fields(
     session: Session, record: Any, object_type: str, clean: CleanValues, *, creating: bool = False
 ) -> None:
     """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
-
     record.custom_fields, record.consents = clean.values, clean.consents
     if creating and not clean.identifiers:
         return  # a new record has no index rows to replace

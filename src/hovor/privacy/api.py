@@ -9,13 +9,13 @@ factory hands to the generic routes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from hovor.api.deps import DbSession, Permitted, check
+from hovor.api.deps import CurrentCaller, DbSession, check, permitted
 from hovor.api.envelope import no_content, ok
 from hovor.api.jobs import job_link, serialize_job
 from hovor.api.resource import Ctx, DeleteHooks, Resource, qf, register
@@ -65,10 +65,11 @@ def _parsed(model: Any, body: dict[str, Any] | None) -> Any:
     summary="Every record that concerns one person: by contact, phone, e-mail, social id, IP address or "
     "name (in the JSON body, never in the URL: they are personal data)",
 )
+@permitted(Permission.DPO_SUBJECTS_SEARCH)
 def subjects(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_SEARCH)],
+    caller: CurrentCaller,
     body: dict[str, Any] | None = Body(None),
 ) -> Any:
     query = _parsed(SubjectQuery, body)
@@ -85,10 +86,11 @@ def subjects(
     summary="Preview a GDPR erasure of the contact (what changes, per record and field); after an "
     "erasure, its signed certificate",
 )
+@permitted(Permission.DPO_SUBJECTS_ERASE)
 def erasure_preview(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_ERASE)],
+    caller: CurrentCaller,
     name: str,
     include: str | None = None,
 ) -> Any:
@@ -107,10 +109,11 @@ def erasure_preview(
     status_code=202,
     summary="Erase the contact under GDPR: delete it, anonymize its records, redact mentions (a job)",
 )
+@permitted(Permission.DPO_SUBJECTS_ERASE)
 def erasure_request(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.DPO_SUBJECTS_ERASE)],
+    caller: CurrentCaller,
     name: str,
     body: dict[str, Any] | None = Body(None, description='{"include": {kind: [keys]} | "all"}'),
 ) -> Any:
@@ -167,10 +170,11 @@ def delete_hooks() -> DeleteHooks:
     response_model=None,
     summary="Delete the call's recording (and its transcript); the call keeps its statistics",
 )
+@permitted(Permission.DPO_RECORDINGS_DELETE)
 def delete_recording(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.DPO_RECORDINGS_DELETE)],
+    caller: CurrentCaller,
     name: str,
 ) -> Any:
     service.delete_recording(session, request.app.state.files, caller, name, audit.actor_of(request))
@@ -185,10 +189,11 @@ def delete_recording(
     response_model=None,
     summary="Delete the call's transcript only",
 )
+@permitted(Permission.DPO_RECORDINGS_DELETE)
 def delete_transcript(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.DPO_RECORDINGS_DELETE)],
+    caller: CurrentCaller,
     name: str,
 ) -> Any:
     service.delete_transcript(session, caller, name, audit.actor_of(request))
@@ -197,10 +202,11 @@ def delete_transcript(
 
 
 def _delete_conversation(endpoint: str) -> Any:
+    @permitted(Permission.DPO_COMMUNICATIONS_DELETE)
     def delete_content(
         request: Request,
         session: DbSession,
-        caller: Annotated[Caller, Permitted(Permission.DPO_COMMUNICATIONS_DELETE)],
+        caller: CurrentCaller,
         name: str,
     ) -> Any:
         files = request.app.state.files
@@ -231,10 +237,11 @@ for _endpoint in service.CONVERSATIONS:
     summary="What the next retention sweep would remove, per policy (recordings per queue): how many "
     "records, the oldest and newest",
 )
+@permitted(Permission.TENANT_SETTINGS_READ)
 def retention_preview(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.TENANT_SETTINGS_READ)],
+    caller: CurrentCaller,
 ) -> Any:
     result = retention.preview_all(session, caller.tenant_id, request.app.state.settings)
     tz = caller.timezone

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict, EmailStr, Field
 
-from hovor.api.deps import CurrentCaller, DbSession, Permitted
+from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
-from hovor.core.caller import Caller
 from hovor.core.errors import Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import Permission
@@ -73,10 +72,11 @@ def get_tenant(request: Request, session: DbSession, caller: CurrentCaller) -> A
     "/api/v6/tenant.json",
     summary="Change this tenant's settings and DPO contact",
 )
+@permitted(Permission.TENANT_SETTINGS_UPDATE)
 def update_tenant(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.TENANT_SETTINGS_UPDATE)],
+    caller: CurrentCaller,
     body: TenantUpdate,
 ) -> Any:
     tenant = session.get(Tenant, caller.tenant_id)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -25,12 +25,11 @@ from hovor.activities.models import (
     Activity,
     Recording,
 )
-from hovor.api.deps import DbSession, Permitted
+from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import REGISTRY, Ctx
 from hovor.api.router import after_shredding, load_visible, reload
 from hovor.audit import log as audit
-from hovor.core.caller import Caller
 from hovor.core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
@@ -96,10 +95,11 @@ def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
     status_code=201,
     summary="Upload the call's recording (WAV, MP3 or OGG; raw body or multipart field file)",
 )
+@permitted(Permission.ACTIVITIES_RECORDINGS_CREATE)
 async def upload_recording(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_RECORDINGS_CREATE)],
+    caller: CurrentCaller,
     name: str,
 ) -> Any:
     settings = request.app.state.settings
@@ -146,10 +146,11 @@ async def upload_recording(
 
 
 def _upload_target(kind: str) -> Any:
+    @permitted(Permission.ACTIVITIES_ATTACHMENTS_CREATE)
     async def upload(
         request: Request,
         session: DbSession,
-        caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_CREATE)],
+        caller: CurrentCaller,
         name: str,
     ) -> Any:
         settings = request.app.state.settings
@@ -216,10 +217,11 @@ for _kind, _tag in (("tickets", "Tickets"), ("activities", "Activities")):
     status_code=201,
     summary="File a raw RFC 822 message (body: the message) as an e-mail activity with its attachments",
 )
+@permitted(Permission.ACTIVITIES_ACTIVITIES_CREATE)
 async def import_email(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ACTIVITIES_CREATE)],
+    caller: CurrentCaller,
     queue: str | None = None,
     direction: str = "in",
     contact: str | None = None,
@@ -363,10 +365,11 @@ EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
     tags=["Calls"],
     summary="Play or download a call recording (HTTP range requests supported)",
 )
+@permitted(Permission.ACTIVITIES_RECORDINGS_READ)
 def download_recording(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_RECORDINGS_READ)],
+    caller: CurrentCaller,
     name: str,
 ) -> Response:
     name = name.rsplit(".", 1)[0] if name.endswith((".wav", ".mp3", ".ogg")) else name
@@ -388,10 +391,11 @@ def download_recording(
     tags=["Attachments"],
     summary="Download an attachment",
 )
+@permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)
 def download_attachment(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)],
+    caller: CurrentCaller,
     name: str,
 ) -> Response:
     attachment = load_visible(session, REGISTRY["attachments"], caller, name)
@@ -408,10 +412,11 @@ def download_attachment(
     tags=["Attachments"],
     summary="v6-compatible attachment download (?name=...)",
 )
+@permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)
 def download_php(
     request: Request,
     session: DbSession,
-    caller: Annotated[Caller, Permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)],
+    caller: CurrentCaller,
     name: str,
 ) -> Response:
     if not name:
