@@ -324,11 +324,14 @@ def test_record_type_lookups_respect_queue_rights(
     client: Any, tenant: TenantFixture, setup: dict[str, Any]
 ) -> None:
     """A record type outside the caller's queues does not exist for them: not when a campaign
-    record names it, not when a form field is attached to it. (The lookups once ignored the
-    caller's queues: a record named such a campaign got a message revealing that it exists, and an
-    admin limited to other queues could add a field to the campaign's form.)"""
+    record names it, not when a form field is attached to it, changed or deleted. (The lookups once
+    ignored the caller's queues: a record named such a campaign got a message revealing that it
+    exists, and an admin limited to other queues could add, change and delete the fields of the
+    campaign's form.)"""
     admin = setup["admin"]
+    field = {"title": "Tarif", "object_type": "records", "type": "text"}
     admin.post("campaignsTypes", {"name": "podzim", "title": "Podzimní nabídka", "queue": "101"})
+    admin.post("formFields", {**field, "name": "tarif_podzim", "record_type": "podzim"})
     admin.post("queues", {"name": "102", "title": "Kampaně", "type": "out"})
     admin.post("campaignsTypes", {"name": "jaro", "title": "Jarní nabídka", "queue": "102"})
     admin.post("profiles", {"name": "linka", "title": "Linka 102", "queues": ["102"]})
@@ -342,9 +345,14 @@ def test_record_type_lookups_respect_queue_rights(
     assert op.post("campaignsRecords", {"record_type": "jaro", "number": "604 000 001"}).data["queue"]
 
     limited_admin = sdk(client, tenant.tokens["admin"])
-    field = {"title": "Tarif", "object_type": "records", "type": "text"}
     with pytest.raises(DaktelaValidationException) as refused:
         limited_admin.post("formFields", {**field, "name": "tarif", "record_type": "podzim"})
     assert "No such record type." in str(refused.value)
+    with pytest.raises(DaktelaNotFoundException):
+        limited_admin.put("formFields/tarif_podzim", {"title": "Changed"})
+    with pytest.raises(DaktelaNotFoundException):
+        limited_admin.delete("formFields/tarif_podzim")
     limited_admin.post("formFields", {**field, "name": "tarif_jaro", "record_type": "jaro"})
-    assert all(f["name"] != "tarif" for f in limited_admin.get("formFields").data)
+    assert limited_admin.put("formFields/tarif_jaro", {"title": "Tarif jaro"}).data["title"] == "Tarif jaro"
+    fields = {f["name"]: f["title"] for f in limited_admin.get("formFields").data}
+    assert "tarif" not in fields and fields["tarif_podzim"] == "Tarif"

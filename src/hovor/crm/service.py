@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
-from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.errors import Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
 from hovor.core.records import edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
 from hovor.core.references import clear_references, model_of
@@ -272,9 +272,20 @@ def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldC
     return field
 
 
+def _form_in_reach(session: Session, caller: Caller, field: FormField) -> None:
+    """A field of a database's or a campaign's form changes only for a caller whose rights cover
+    that database or the campaign's queue; to anyone else it is not there."""
+    if (field.database is not None and get_visible(session, Database, caller, field.database) is None) or (
+        field.record_type is not None
+        and get_visible(session, model_of("record_types"), caller, field.record_type) is None
+    ):
+        raise NotFound("Record not found.")
+
+
 def update_form_field(
     session: Session, caller: Caller, field: FormField, body: schemas.FormFieldUpdate
 ) -> FormField:
+    _form_in_reach(session, caller, field)
     key_unchanged(body, field.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     _check_field_rules(field.type, sent.get("options", field.options), sent.get("regex", field.regex))
@@ -290,6 +301,7 @@ def update_form_field(
 
 def delete_form_field(session: Session, caller: Caller, field: FormField) -> None:
     """Deleting a field deletes its values too: data without a field would be kept for no purpose."""
+    _form_in_reach(session, caller, field)
     model = _form_owner(field.object_type)
     stmt = select(model).where(model.tenant_id == field.tenant_id)
     if field.database is not None:
