@@ -6,16 +6,12 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import NoNulModel, StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
 QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
 Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]
 Seconds = int
-
-
-class Strict(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class QueueOptions(NoNulModel):
@@ -28,7 +24,7 @@ class QueueOptions(NoNulModel):
     recordings_retention: int | None = Field(None, ge=0, le=36500)
 
 
-class QueueCreate(Strict):
+class QueueCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
     type: QueueType
@@ -36,14 +32,14 @@ class QueueCreate(Strict):
     deactivated: bool = False
 
 
-class QueueUpdate(Strict):
+class QueueUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     options: QueueOptions | None = None
     deactivated: bool | None = None
 
 
-class ActivityFields(Strict):
+class ActivityFields(StrictModel):
     """The channel-neutral part every activity shares."""
 
     queue: RefIn | None = None
@@ -135,14 +131,14 @@ class ThreadUpdate(ActivityFields):
     name: Key | None = None
 
 
-class MessageCreate(Strict):
+class MessageCreate(StrictModel):
     activity: RefIn
     direction: Literal["IN", "OUT", "in", "out"]
     text: LongText = Field(min_length=1)
     time: str | None = Field(None, max_length=40)
 
 
-class TranscriptCreate(Strict):
+class TranscriptCreate(StrictModel):
     activity: RefIn
     start: float = Field(ge=0, le=10**6)
     end: float = Field(ge=0, le=10**6)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, EmailStr, Field
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, RefIn, Text255
 
 
-class Strict(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class UserCreate(Strict):
+class UserCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
     email: EmailStr | None = None
@@ -24,7 +20,7 @@ class UserCreate(Strict):
     deactivated: bool = False
 
 
-class UserUpdate(Strict):
+class UserUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     email: EmailStr | None = None
@@ -36,21 +32,21 @@ class UserUpdate(Strict):
     deactivated: bool | None = None
 
 
-class RoleCreate(Strict):
+class RoleCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
     description: str | None = Field(None, max_length=4000)
     permissions: list[str] = Field(default_factory=list, max_length=500)
 
 
-class RoleUpdate(Strict):
+class RoleUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     description: str | None = Field(None, max_length=4000)
     permissions: list[str] | None = Field(None, max_length=500)
 
 
-class ProfileCreate(Strict):
+class ProfileCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
     description: str | None = Field(None, max_length=4000)
@@ -60,7 +56,7 @@ class ProfileCreate(Strict):
     categories: list[RefIn] | None = Field(None, max_length=1000)
 
 
-class ProfileUpdate(Strict):
+class ProfileUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     description: str | None = Field(None, max_length=4000)
@@ -69,7 +65,7 @@ class ProfileUpdate(Strict):
     categories: list[RefIn] | None = Field(None, max_length=1000)
 
 
-class LoginIn(Strict):
+class LoginIn(StrictModel):
     model_config = ConfigDict(extra="ignore")  # v6 clients send only_token and similar flags
 
     username: str = Field(min_length=1, max_length=320)
@@ -81,7 +77,7 @@ class LoginIn(Strict):
     session: bool = False
 
 
-class TotpIn(Strict):
+class TotpIn(StrictModel):
     totp: str | None = Field(None, max_length=16)
     # Setting up a factor from a signed-in session proves the password again.
     password: str | None = Field(None, max_length=1024)
@@ -89,7 +85,7 @@ class TotpIn(Strict):
     session: bool = False
 
 
-class RefreshIn(Strict):
+class RefreshIn(StrictModel):
     model_config = ConfigDict(extra="ignore")
 
     refreshToken: str = Field(min_length=1, max_length=200)

@@ -4,31 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
 
-class Strict(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class RecordTypeCreate(Strict):
+class RecordTypeCreate(StrictModel):
     name: Key | None = None
     title: Text255 = Field(min_length=1)
     queue: RefIn | None = None
     description: LongText | None = None
 
 
-class RecordTypeUpdate(Strict):
+class RecordTypeUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     queue: RefIn | None = None
     description: LongText | None = None
 
 
-class RecordCreate(Strict):
+class RecordCreate(StrictModel):
     name: Key | None = None
     record_type: RefIn
     contact: RefIn | None = None
@@ -45,7 +41,7 @@ class RecordCreate(Strict):
     customFields: dict[str, Any] | None = None
 
 
-class RecordUpdate(Strict):
+class RecordUpdate(StrictModel):
     name: Key | None = None
     contact: RefIn | None = None
     user: RefIn | None = None

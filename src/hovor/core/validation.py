@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 _TYPE_TAG = re.compile(r"[\[\]]|^(constrained-)?(str|int|float|bool|list|dict|none)$|-")
@@ -107,3 +107,10 @@ class NoNulModel(BaseModel):
                 "unportable_number", "Numbers must be finite and fit in 64 bits (no NaN or Infinity)."
             )
         return data
+
+
+class StrictModel(NoNulModel):
+    """The body of a create or an update: unknown fields are refused (a misspelt field must not be
+    dropped silently) and text is stripped of surrounding whitespace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

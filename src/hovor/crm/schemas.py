@@ -4,32 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
 # Shapes are checked against the form in hovor.forms.service, with messages per field.
 CustomFieldsIn = dict[str, Any]
 
 
-class Strict(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class DatabaseCreate(Strict):
+class DatabaseCreate(StrictModel):
     name: Key | None = None
     title: Text255 = Field(min_length=1)
     description: LongText | None = None
 
 
-class DatabaseUpdate(Strict):
+class DatabaseUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     description: LongText | None = None
 
 
-class AccountCreate(Strict):
+class AccountCreate(StrictModel):
     name: Key | None = None
     title: Text255 = Field(min_length=1)
     database: RefIn
@@ -38,7 +34,7 @@ class AccountCreate(Strict):
     customFields: CustomFieldsIn | None = None
 
 
-class AccountUpdate(Strict):
+class AccountUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     database: RefIn | None = None
@@ -47,7 +43,7 @@ class AccountUpdate(Strict):
     customFields: CustomFieldsIn | None = None
 
 
-class ContactCreate(Strict):
+class ContactCreate(StrictModel):
     name: Key | None = None
     firstname: Text255 | None = None
     lastname: Text255 = Field(min_length=1)
@@ -58,7 +54,7 @@ class ContactCreate(Strict):
     customFields: CustomFieldsIn | None = None
 
 
-class ContactUpdate(Strict):
+class ContactUpdate(StrictModel):
     name: Key | None = None
     firstname: Text255 | None = None
     lastname: Text255 | None = Field(None, min_length=1)
@@ -69,7 +65,7 @@ class ContactUpdate(Strict):
     customFields: CustomFieldsIn | None = None
 
 
-class FormFieldCreate(Strict):
+class FormFieldCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
     object_type: str = Field(pattern=r"^(contacts|accounts|tickets|records|activities)$")
@@ -85,7 +81,7 @@ class FormFieldCreate(Strict):
     position: int = Field(0, ge=0, le=100000)
 
 
-class FormFieldUpdate(Strict):
+class FormFieldUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     required: bool | None = None

@@ -47,7 +47,8 @@ OBJECT_TYPES = {
     "activities": None,
 }
 
-# What personal data each custom-field type holds (DESIGN §5: custom fields declare it too).
+# What personal data each custom-field type holds: custom fields declare it as columns do
+# (hovor.core.personal_data).
 FIELD_CATEGORY = {
     "text": Category.TEXT,
     "textarea": Category.TEXT,

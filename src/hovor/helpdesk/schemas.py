@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
 Stage = Literal["OPEN", "WAIT", "CLOSE", "ARCHIVE"]
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 
 
-class Strict(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class CategoryCreate(Strict):
+class CategoryCreate(StrictModel):
     name: Key | None = None
     title: Text255 = Field(min_length=1)
     sla_response: int | None = Field(None, ge=0, le=10**6)
@@ -25,7 +21,7 @@ class CategoryCreate(Strict):
     auto_archive_days: int | None = Field(None, ge=0, le=36500)
 
 
-class CategoryUpdate(Strict):
+class CategoryUpdate(StrictModel):
     name: Key | None = None
     title: Text255 | None = Field(None, min_length=1)
     sla_response: int | None = Field(None, ge=0, le=10**6)
@@ -33,7 +29,7 @@ class CategoryUpdate(Strict):
     auto_archive_days: int | None = Field(None, ge=0, le=36500)
 
 
-class TicketCreate(Strict):
+class TicketCreate(StrictModel):
     title: str = Field(min_length=1, max_length=1000)
     category: RefIn
     user: RefIn | None = None
@@ -46,7 +42,7 @@ class TicketCreate(Strict):
     customFields: dict[str, Any] | None = None
 
 
-class TicketUpdate(Strict):
+class TicketUpdate(StrictModel):
     name: int | None = None
     title: str | None = Field(None, min_length=1, max_length=1000)
     category: RefIn | None = None

@@ -48,7 +48,7 @@ ACTOR = audit.Actor.system("retention")
 
 
 @dataclass(frozen=True)
-class Rule:
+class QueueCutoff:
     """How long one queue (None: calls in no queue) keeps recordings, and the cutoff it gives."""
 
     queue: str | None
@@ -56,7 +56,7 @@ class Rule:
     cutoff: dt.datetime
 
 
-def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
+def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[QueueCutoff]:
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         return []
@@ -64,18 +64,18 @@ def rules(session: Session, tenant_id: str, now: dt.datetime) -> list[Rule]:
     bounds = [d for d in (tenant.recordings_retention_days, tenant.retention_days) if d]
     ceiling = min(bounds) if bounds else None
     # No ceiling yet (a tenant from before ceilings): only queues with their own retention are swept.
-    out = [Rule(None, ceiling, now - dt.timedelta(days=ceiling))] if ceiling else []
+    out = [QueueCutoff(None, ceiling, now - dt.timedelta(days=ceiling))] if ceiling else []
     for name, options in session.execute(
         select(Queue.name, Queue.options).where(Queue.tenant_id == tenant_id)
     ):
         own = int((options or {}).get("recordings_retention") or 0)
         days = min(d for d in (own, ceiling or 0) if d) if (own or ceiling) else 0
         if days:
-            out.append(Rule(name, days, now - dt.timedelta(days=days)))
+            out.append(QueueCutoff(name, days, now - dt.timedelta(days=days)))
     return out
 
 
-def _expired(tenant_id: str, all_rules: list[Rule], keep: Held) -> Any:
+def _expired(tenant_id: str, all_rules: list[QueueCutoff], keep: Held) -> Any:
     """Recordings whose call is older than its queue's cutoff and that no hold keeps: one scan of
     the recordings for every queue at once (a query per queue would read them all per queue)."""
 

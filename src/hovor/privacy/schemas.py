@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from hovor.core.validation import NoNulModel
+from hovor.core.validation import NoNulModel, StrictModel
 from hovor.privacy.kinds import NAMES
 
 
-class SubjectQuery(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class SubjectQuery(StrictModel):
     contact: str | None = Field(None, max_length=64)
     phone: str | None = Field(None, max_length=64)
     email: str | None = Field(None, max_length=320)
@@ -28,22 +27,19 @@ class ErasureRequest(NoNulModel):
     )
 
 
-class PolicyCreate(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PolicyCreate(StrictModel):
     name: str = Field(description="The kind of record: " + ", ".join(NAMES))
     days: int = Field(description="Records older than this many days are swept")
     action: str | None = Field(None, description="delete | anonymize (default: the kind's own)")
 
 
-class PolicyUpdate(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PolicyUpdate(StrictModel):
     name: str | None = None
     days: int | None = None
     action: str | None = None
 
 
-class HoldCreate(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class HoldCreate(StrictModel):
     name: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     object_type: str = Field(description="contacts | tickets | activities | queues | campaignsTypes")
     object_key: str = Field(min_length=1, max_length=64)
@@ -51,8 +47,7 @@ class HoldCreate(NoNulModel):
     until: str | None = None
 
 
-class HoldUpdate(NoNulModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class HoldUpdate(StrictModel):
     name: str | None = None
     reason: str | None = Field(None, min_length=1, max_length=1000)
     until: str | None = None
