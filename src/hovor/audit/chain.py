@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hovor.audit.keys import decode_public, encode_public, key_id
@@ -59,7 +59,7 @@ def _message(tenant_id: str, seq: int, hash_: str, at: str) -> bytes:
 
 
 def tenants_with_entries(session: Session) -> list[str]:
-    return list(session.scalars(select(distinct(AuditEntry.tenant_id)).order_by(AuditEntry.tenant_id)))
+    return list(session.scalars(select(AuditEntry.tenant_id).distinct().order_by(AuditEntry.tenant_id)))
 
 
 def sign_checkpoints(
