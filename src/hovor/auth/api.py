@@ -317,12 +317,7 @@ async def totp_remove(request: Request, session: DbSession, caller: CurrentCalle
     summary="Reset a user's second factor (a lost phone); their sign-ins end",
 )
 @permitted(Permission.ADMIN_USERS_UPDATE)
-def totp_reset(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Any:
+def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     user = session.get(User, (caller.tenant_id, name))
     if user is None:
         raise NotFound("User not found.")

@@ -203,11 +203,7 @@ def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) ->
     summary="Add an office address the firewall never bans",
 )
 @permitted(Permission.ADMIN_FIREWALL_CREATE)
-async def create_allowed(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-) -> Any:
+async def create_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     body: AllowIn = await parsed(request, AllowIn)
     network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
 
@@ -231,12 +227,7 @@ async def create_allowed(
     summary="Remove an office address from the allow-list",
 )
 @permitted(Permission.ADMIN_FIREWALL_DELETE)
-def delete_allowed(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Any:
+def delete_allowed(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     rule = session.get(FirewallRule, name)
     if rule is None or rule.tenant_id != caller.tenant_id:
         raise NotFound("No such entry.")

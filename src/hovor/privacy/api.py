@@ -171,12 +171,7 @@ def delete_hooks() -> DeleteHooks:
     summary="Delete the call's recording (and its transcript); the call keeps its statistics",
 )
 @permitted(Permission.DPO_RECORDINGS_DELETE)
-def delete_recording(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Any:
+def delete_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     service.delete_recording(session, request.app.state.files, caller, name, audit.actor_of(request))
     session.commit()
     return after_shredding(request, no_content())
@@ -190,12 +185,7 @@ def delete_recording(
     summary="Delete the call's transcript only",
 )
 @permitted(Permission.DPO_RECORDINGS_DELETE)
-def delete_transcript(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Any:
+def delete_transcript(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     service.delete_transcript(session, caller, name, audit.actor_of(request))
     session.commit()
     return no_content()
@@ -203,12 +193,7 @@ def delete_transcript(
 
 def _delete_conversation(endpoint: str) -> Any:
     @permitted(Permission.DPO_COMMUNICATIONS_DELETE)
-    def delete_content(
-        request: Request,
-        session: DbSession,
-        caller: CurrentCaller,
-        name: str,
-    ) -> Any:
+    def delete_content(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
         files = request.app.state.files
         service.delete_conversation(session, files, caller, endpoint, name, audit.actor_of(request))
         session.commit()
@@ -238,11 +223,7 @@ for _endpoint in service.CONVERSATIONS:
     "records, the oldest and newest",
 )
 @permitted(Permission.TENANT_SETTINGS_READ)
-def retention_preview(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-) -> Any:
+def retention_preview(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     result = retention.preview_all(session, caller.tenant_id, request.app.state.settings)
     tz = caller.timezone
 

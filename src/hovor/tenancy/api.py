@@ -73,12 +73,7 @@ def get_tenant(request: Request, session: DbSession, caller: CurrentCaller) -> A
     summary="Change this tenant's settings and DPO contact",
 )
 @permitted(Permission.TENANT_SETTINGS_UPDATE)
-def update_tenant(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    body: TenantUpdate,
-) -> Any:
+def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, body: TenantUpdate) -> Any:
     tenant = session.get(Tenant, caller.tenant_id)
     assert tenant is not None
     sent = body.model_dump(exclude_unset=True)

@@ -96,12 +96,7 @@ def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
     summary="Upload the call's recording (WAV, MP3 or OGG; raw body or multipart field file)",
 )
 @permitted(Permission.ACTIVITIES_RECORDINGS_CREATE)
-async def upload_recording(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Any:
+async def upload_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
     settings = request.app.state.settings
     # The upload is received on the event loop; everything after it (queries, encryption of what
     # may be a gigabyte) runs in the thread pool, in one go, so no write transaction spans an await.
@@ -147,12 +142,7 @@ async def upload_recording(
 
 def _upload_target(kind: str) -> Any:
     @permitted(Permission.ACTIVITIES_ATTACHMENTS_CREATE)
-    async def upload(
-        request: Request,
-        session: DbSession,
-        caller: CurrentCaller,
-        name: str,
-    ) -> Any:
+    async def upload(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
         settings = request.app.state.settings
         fh, filename, content_type = await _spool(request, settings.max_upload_bytes)
 
@@ -366,12 +356,7 @@ EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
     summary="Play or download a call recording (HTTP range requests supported)",
 )
 @permitted(Permission.ACTIVITIES_RECORDINGS_READ)
-def download_recording(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Response:
+def download_recording(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
     name = name.rsplit(".", 1)[0] if name.endswith((".wav", ".mp3", ".ogg")) else name
     recording = load_visible(session, REGISTRY["activitiesCallRecordings"], caller, name)
     blob = session.get(Blob, (recording.tenant_id, recording.blob))
@@ -392,12 +377,7 @@ def download_recording(
     summary="Download an attachment",
 )
 @permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)
-def download_attachment(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Response:
+def download_attachment(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
     attachment = load_visible(session, REGISTRY["attachments"], caller, name)
     blob = session.get(Blob, (attachment.tenant_id, attachment.blob))
     if blob is None:
@@ -413,12 +393,7 @@ def download_attachment(
     summary="v6-compatible attachment download (?name=...)",
 )
 @permitted(Permission.ACTIVITIES_ATTACHMENTS_READ)
-def download_php(
-    request: Request,
-    session: DbSession,
-    caller: CurrentCaller,
-    name: str,
-) -> Response:
+def download_php(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Response:
     if not name:
         raise BadRequest("name is required.")
     return download_attachment(request, session, caller, name)
