@@ -39,10 +39,10 @@ class Reference:
     cascades: bool  # the database deletes the referencing row itself (ON DELETE CASCADE)
 
 
-@cache
 def references_to(target: str) -> tuple[Reference, ...]:
     """Every column that refers to a row of ``target``: the composite foreign keys
-    ``(tenant_id, x) → (tenant_id, name)`` of the mapped tables."""
+    ``(tenant_id, x) → (tenant_id, name)`` of the mapped tables. Read afresh on each call (a
+    delete is rare, the walk cheap), so a table mapped late is never missed."""
     found: list[Reference] = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_key_constraints:
@@ -60,8 +60,8 @@ def clear_references(
     """Empty every reference to the row ``key`` of ``target`` before that row goes.
 
     Rows the database deletes with it (ON DELETE CASCADE) are left to it. ``keep_edited`` leaves
-    the referencing records' ``edited`` as it was: losing a link is not an edit of theirs (a ticket's
-    age is counted from it, for instance)."""
+    the referencing records' ``edited`` as it was: losing a link is not an edit of theirs (retention
+    counts a campaign record's age from it, for instance)."""
     for ref in references_to(target):
         if ref.cascades:
             continue

@@ -56,9 +56,9 @@ DECLARED: Final = _Declared()
 Scope = dict[str, Any] | None | _Declared
 
 
-def _parent(model: Any, table: str, link: str, optional: bool = False) -> Via:
+def _parent(model: Any, table: str, link: str) -> Via:
     parent = model_of(table)
-    return Via(parent, getattr(model, link), scope_of(parent) or {}, optional)
+    return Via(parent, getattr(model, link), scope_of(parent) or {})
 
 
 @cache
