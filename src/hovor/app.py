@@ -38,6 +38,7 @@ from hovor.auth import platform_api
 from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
+from hovor.core import datadir
 from hovor.core.config import Settings, get_settings
 from hovor.core.db import make_engine, make_session_factory, unit_of_work
 from hovor.core.errors import ApiError, PayloadTooLarge
@@ -281,6 +282,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _init_state(app: FastAPI, settings: Settings) -> None:
     """The app's engine, session factories, caches, blob store and keys: made per app, never at import."""
     app.state.settings = settings
+    datadir.protect(settings.data_dir)
     app.state.engine = make_engine(settings.resolved_database_url, echo=settings.sql_echo)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.read_session_factory = make_session_factory(app.state.engine, writes=False)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import hovor.models  # noqa: F401 - every mapper, so references across domains resolve
 from hovor.audit import log as audit
 from hovor.audit.keys import signing_key
+from hovor.core import datadir
 from hovor.core.config import get_settings
 from hovor.core.db import make_engine, make_session_factory
 from hovor.files.service import Files
@@ -29,7 +30,7 @@ err = Console(stderr=True)
 
 def factory() -> sessionmaker[Session]:
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.protect(settings.data_dir)
     return make_session_factory(make_engine(settings.resolved_database_url))
 
 
@@ -55,6 +56,6 @@ def progress(*, transient: bool = False, counted: bool = False) -> Progress:
 def job_env() -> Env:
     """What jobs run with when this process runs them (``jobs run``, ``retention run``, ``worker``)."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.protect(settings.data_dir)
     engine = make_engine(settings.resolved_database_url)
     return Env(settings, make_session_factory(engine), Files(settings), signing_key(settings), engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hovor.cli.common import console
+from hovor.core import datadir
 from hovor.core.config import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -19,7 +20,7 @@ def db_upgrade(revision: str = "head") -> None:
     from hovor.migrations import alembic_config  # deferred: imports Alembic, as above
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.protect(settings.data_dir)
     command.upgrade(alembic_config(settings.resolved_database_url), revision)
     console.print(f"database at revision {revision}")
 

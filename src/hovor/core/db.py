@@ -192,7 +192,7 @@ class WriterFileLock:
         _FORK_SENSITIVE.add(self)
 
     def _open(self) -> int:
-        return os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     @classmethod
     def for_database(cls, database: str | None) -> WriterFileLock | None:
