@@ -335,7 +335,8 @@ def _install_routes(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["Service"], openapi_extra={"x-permission": "public"}, summary="Liveness")
     def healthz(request: Request) -> Any:
-        return ok(request, {"status": "ok", "version": __version__})
+        # Liveness only: an anonymous caller has no need to learn which release runs.
+        return ok(request, {"status": "ok"})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
