@@ -51,8 +51,9 @@ def test_what_an_older_version_left_readable_is_made_owner_only(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "var"
-    (data / "blobs" / "acme").mkdir(parents=True, mode=0o755)
-    os.chmod(data, 0o755)
+    (data / "blobs" / "acme").mkdir(parents=True)
+    for directory in (data, data / "blobs", data / "blobs" / "acme"):
+        os.chmod(directory, 0o755)  # explicitly: this process's umask may be 077 already
     for name, mode in (("hovor.db", 0o644), ("hovor.db-wal", 0o664), ("blobs/acme/x", 0o644)):
         (data / name).write_bytes(b"clear text")
         os.chmod(data / name, mode)

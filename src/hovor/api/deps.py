@@ -167,7 +167,27 @@ def check(caller: Caller, permission: str) -> None:
 
 
 PERMISSION_ATTR = "__permission__"
+# The parameter through which a route's permission is checked (see :func:`admission`).
+ADMITTED = "admitted"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+class _Admit:
+    """Admits only callers holding ``permission``."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, caller: CurrentCaller) -> Caller:
+        check(caller, self.permission)
+        return caller
+
+
+def admission(permission: Permission) -> Any:
+    """The default of a route's ``admitted`` parameter: a dependency, so FastAPI decides the
+    permission before it validates the route's own input, and a caller without the right is told
+    403 whatever they sent, learning nothing from validation messages."""
+    return Depends(_Admit(permission))
 
 
 def permitted(permission: Permission) -> Callable[[Endpoint], Endpoint]:
@@ -177,16 +197,17 @@ def permitted(permission: Permission) -> Callable[[Endpoint], Endpoint]:
         @permitted(Permission.TENANT_SETTINGS_UPDATE)
         def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, body: …)
 
-    The route's ``caller`` must hold ``permission``. It is checked when the route runs, after
-    FastAPI has validated the input, as the generated routes check theirs; the route's OpenAPI
-    operation names it (``x-permission``) from here (:func:`document_permissions`)."""
+    The route gains an ``admitted`` parameter (:func:`admission`): the permission is decided before
+    the input is validated. Its OpenAPI operation names it (``x-permission``) from here
+    (:func:`document_permissions`). Called directly by another route (download.php), the function
+    checks its ``caller`` itself."""
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         signature = inspect.signature(endpoint)
 
         def admit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            # FastAPI passes keywords; a route calling another (download.php) may pass positions.
-            check(signature.bind_partial(*args, **kwargs).arguments["caller"], permission)
+            if kwargs.pop(ADMITTED, None) is None:  # not through FastAPI
+                check(signature.bind_partial(*args, **kwargs).arguments["caller"], permission)
 
         if inspect.iscoroutinefunction(endpoint):
 
@@ -202,6 +223,10 @@ def permitted(permission: Permission) -> Callable[[Endpoint], Endpoint]:
                 admit(args, kwargs)
                 return endpoint(*args, **kwargs)
 
+        extra = inspect.Parameter(ADMITTED, inspect.Parameter.KEYWORD_ONLY, default=admission(permission))
+        guarded.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), extra]
+        )
         setattr(guarded, PERMISSION_ATTR, permission)
         return cast(Endpoint, guarded)
 

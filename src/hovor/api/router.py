@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
-from hovor.api.deps import CurrentCaller, DbSession, check
+from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, admission, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
@@ -47,6 +47,12 @@ def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) ->
             for name, annotation, default in params
         ]
     )
+
+
+def _admitted(resource: Resource, action: str) -> tuple[str, Any, Any]:
+    """A route's permission as a dependency, decided before FastAPI validates the body (a caller
+    without the right is told 403 whatever they sent)."""
+    return (ADMITTED, Caller, admission(resource.perm(action)))
 
 
 _BASE = [
@@ -288,8 +294,7 @@ def _creation(
     request: Request, caller: Caller, resource: Resource, creator: Creator, body: Any
 ) -> tuple[Callable[[Session], Any], Callable[[Session, Any], dict[str, Any]]]:
     """The two halves of a create: making the record (and its audit entry), and the answer read
-    back inside the same transaction."""
-    check(caller, resource.perm("create"))
+    back inside the same transaction. (The permission was decided before the input was read.)"""
     fields = sorted(body.model_fields_set)
 
     def make(session: Session) -> Any:
@@ -309,24 +314,26 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
         # Feed-like records: creates that arrive together share a transaction (hovor.api.group).
         # The request waits on the event loop without a session of its own; only the group goes to
         # the thread pool.
-        async def grouped_create(request: Request, caller: Caller, body: Any) -> Any:
+        async def grouped_create(request: Request, caller: Caller, body: Any, admitted: Caller) -> Any:
             make, answer = _creation(request, caller, resource, creator, body)
             group = request.app.state.group_commit
             result = await group.run(caller.tenant_id, make, answer)
             return ok(request, result, status=201)
 
-        _signature(grouped_create, [_BASE[0], _BASE[2], ("body", schema, Body())])
+        _signature(
+            grouped_create, [_BASE[0], _BASE[2], ("body", schema, Body()), _admitted(resource, "create")]
+        )
         create_: Callable[..., Any] = grouped_create
 
     else:
 
-        def create_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
+        def create_(request: Request, session: Session, caller: Caller, body: Any, admitted: Caller) -> Any:
             make, answer = _creation(request, caller, resource, creator, body)
             result = answer(session, make(session))
             session.commit()
             return ok(request, result, status=201)
 
-        _signature(create_, [*_BASE, ("body", schema, Body())])
+        _signature(create_, [*_BASE, ("body", schema, Body()), _admitted(resource, "create")])
     router.add_api_route(
         f"/api/v6/{ep}.json",
         create_,
@@ -342,8 +349,9 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
 def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema: type[BaseModel]) -> None:
     ep = resource.endpoint
 
-    def update_(request: Request, session: Session, caller: Caller, name: str, body: Any) -> Any:
-        check(caller, resource.perm("update"))
+    def update_(
+        request: Request, session: Session, caller: Caller, name: str, body: Any, admitted: Caller
+    ) -> Any:
         obj = load_visible(session, resource, caller, name)
         before = resource.serialize(obj, make_ctx(session, resource, caller))
         obj = updater(session, caller, obj, body)
@@ -361,7 +369,15 @@ def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema:
             resource.after_change(request.app.state, obj)
         return ok(request, result)
 
-    _signature(update_, [*_BASE, ("name", str, inspect.Parameter.empty), ("body", schema, Body())])
+    _signature(
+        update_,
+        [
+            *_BASE,
+            ("name", str, inspect.Parameter.empty),
+            ("body", schema, Body()),
+            _admitted(resource, "update"),
+        ],
+    )
     router.add_api_route(
         f"/api/v6/{ep}/{{name}}.json",
         update_,
@@ -455,15 +471,14 @@ def _add_batch_route(router: APIRouter, resource: Resource, creator: Any, schema
         data=(list[schema], Field(min_length=1, max_length=MAX_BATCH)),  # type: ignore[valid-type]
     )
 
-    def batch_(request: Request, session: Session, caller: Caller, body: Any) -> Any:
-        check(caller, resource.perm("create"))
+    def batch_(request: Request, session: Session, caller: Caller, body: Any, admitted: Caller) -> Any:
         with memoizing(session):
             created = _create_all(request, session, caller, resource, creator, body.data)
         keys = [obj.name for obj in created]
         session.commit()
         return ok(request, {"data": [{"name": k} for k in keys], "total": len(keys)}, status=201)
 
-    _signature(batch_, [*_BASE, ("body", batch_schema, Body())])
+    _signature(batch_, [*_BASE, ("body", batch_schema, Body()), _admitted(resource, "create")])
     router.add_api_route(
         f"/api/v6/{ep}/batch.json",
         batch_,
