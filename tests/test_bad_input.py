@@ -139,3 +139,37 @@ def test_a_stored_number_beyond_64_bits_still_reads(client: Any, tenant: TenantF
     r = client.get("/api/v6/queues/300.json", headers=tenant.h())
     assert r.status_code == 200, r.text
     assert b'"big":1180591620717411303424' in r.content
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("q=%FF%FE", "q"),
+        ("filter[0][field]=lastname&filter[0][operator]=eq&filter[0][value]=%ED%A0%80", "filter[0][value]"),
+        ("fields[0]=name&x%FF=1", "x\ufffd"),
+    ],
+)
+def test_a_query_parameter_that_is_not_utf8_is_refused(
+    client: Any, tenant: TenantFixture, query: str, named: str
+) -> None:
+    """The same bytes in a JSON body are a 400; in the query string they were quietly replaced and
+    matched nothing. The answer names the parameter, never its value."""
+    r = client.get(f"/api/v6/contacts.json?{query}", headers=tenant.h())
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "error": [f"The query parameter {named!r} is not valid UTF-8."],
+        "result": None,
+        "_time": r.json()["_time"],
+    }
+
+
+def test_a_valid_query_string_still_reaches_the_route(client: Any, tenant: TenantFixture) -> None:
+    r = client.get("/api/v6/contacts.json?q=Nov%C3%A1kov%C3%A1&take=5", headers=tenant.h())
+    assert r.status_code == 200, r.text
+
+
+def test_an_over_long_request_target_is_refused_in_the_envelope(client: Any, tenant: TenantFixture) -> None:
+    r = client.get("/api/v6/contacts.json?q=" + "a" * 9000, headers=tenant.h())
+    assert r.status_code == 414
+    assert r.json()["error"] == ["The request target is longer than 8192 bytes."]
+    assert r.json()["result"] is None

@@ -30,6 +30,7 @@ from hovor.api.envelope import error_response, ok
 from hovor.api.group import GroupCommit
 from hovor.api.routeindex import RouteIndex
 from hovor.api.router import build_router
+from hovor.api.target import RequestTarget
 from hovor.audit.chain import sign_checkpoints
 from hovor.audit.keys import Pseudonyms, signing_key
 from hovor.auth import api as auth_api
@@ -302,6 +303,7 @@ def _init_state(app: FastAPI, settings: Settings) -> None:
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
+    app.add_middleware(RequestTarget, max_bytes=settings.max_url_bytes)
     # Outermost: a banned client is answered before anything else runs.
     app.state.firewall_store = _firewall_store(app, settings)
     app.add_middleware(Firewall, settings=settings, store=app.state.firewall_store)

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, description="Largest JSON request body accepted; larger bodies get 413.", gt=0
     )
+    max_url_bytes: int = Field(
+        8192,
+        description="Longest request target (path and query string) accepted; longer ones get 414 in the "
+        "API's envelope, well below the HTTP server's own limit.",
+        gt=0,
+    )
     max_upload_bytes: int = Field(
         2 * 1024**3, description="Largest file upload (recording, attachment, e-mail) accepted.", gt=0
     )
