@@ -129,3 +129,41 @@ def test_bad_imports_write_nothing(
     )
     assert r.status_code == status, r.text
     assert data(client.get("/api/v6/activitiesEmail.json", headers=tenant.h()))["total"] == 0
+
+
+def _nested(depth: int) -> bytes:
+    """A message whose multiparts nest ``depth`` deep: each level a part holding the next."""
+    head = b"From: a@example.cz\r\nTo: b@example.cz\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nahoj" + closing
+
+
+@pytest.mark.parametrize(("depth", "why"), [(1000, "more than 1000 parts"), (40, "nested more than 30 deep")])
+def test_a_deeply_nested_message_is_a_400_not_a_crash(
+    client: Any, tenant: TenantFixture, mailq: None, depth: int, why: str
+) -> None:
+    """A thousand nested multiparts (about 56 kB) once exhausted the parser's recursion: a 500 and
+    a dropped connection. Now a 400 in the envelope, nothing stored, and the client goes on."""
+    r = client.post(
+        "/api/v6/activitiesEmail/import.json",
+        content=_nested(depth),
+        params={"queue": "300"},
+        headers={**tenant.h("integration"), "content-type": "message/rfc822"},
+    )
+    assert r.status_code == 400, r.text
+    assert why in r.json()["error"]["form"]["body"][0]
+    assert data(client.get("/api/v6/activitiesEmail.json", headers=tenant.h()))["total"] == 0
+
+
+def test_a_message_nested_within_the_bound_imports(client: Any, tenant: TenantFixture, mailq: None) -> None:
+    r = client.post(
+        "/api/v6/activitiesEmail/import.json",
+        content=_nested(5),
+        params={"queue": "300"},
+        headers={**tenant.h("integration"), "content-type": "message/rfc822"},
+    )
+    assert r.status_code == 201, r.text
+    assert data(r)["text"].strip() == "ahoj"

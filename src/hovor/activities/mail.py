@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -50,9 +51,44 @@ def _text(part: MIMEPart | None) -> str | None:
         return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else None
 
 
+# Bounds a real message stays far below. The standard library parses nested multiparts by recursion:
+# a small message of a thousand nested parts exhausts the interpreter's stack.
+MAX_PARTS = 1000
+MAX_DEPTH = 30
+_PART_HEADER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
+
+
+class Unparseable(ValueError):
+    """A message hovor will not parse; the text says why (no part of the message is in it)."""
+
+
+def _depth(part: MIMEPart, limit: int) -> int:
+    """How deep ``part``'s multiparts nest, walked without recursion, giving up past ``limit``."""
+    deepest, stack = 0, [(part, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        if current.is_multipart():
+            stack.extend((child, depth + 1) for child in current.iter_parts())
+    return deepest
+
+
 def parse(raw: bytes) -> ParsedMail:
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
+    if len(_PART_HEADER.findall(raw)) > MAX_PARTS:
+        raise Unparseable(f"The message has more than {MAX_PARTS} parts.")
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        assert isinstance(msg, EmailMessage)
+        if _depth(msg, MAX_DEPTH) > MAX_DEPTH:
+            raise Unparseable(f"The message's parts are nested more than {MAX_DEPTH} deep.")
+        return _read(msg)
+    except RecursionError:
+        raise Unparseable(f"The message's parts are nested more than {MAX_DEPTH} deep.") from None
+
+
+def _read(msg: EmailMessage) -> ParsedMail:
     headers = {}
     for name in KEPT_HEADERS:
         value = msg.get(name)

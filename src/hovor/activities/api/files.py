@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hovor.activities import schemas, service
 from hovor.activities.api.serialize import serialize_attachment, serialize_recording
 from hovor.activities.audio import inspect
-from hovor.activities.mail import parse
+from hovor.activities.mail import Unparseable, parse
 from hovor.activities.models import (
     Activity,
     Recording,
@@ -221,7 +221,10 @@ async def import_email(
     fh, _, _ = await _spool(request, settings.max_email_bytes)
     with fh:
         raw = fh.read()
-    mail = await run_in_threadpool(parse, raw)  # MIME parsing is CPU work: off the event loop
+    try:
+        mail = await run_in_threadpool(parse, raw)  # MIME parsing is CPU work: off the event loop
+    except Unparseable as exc:
+        raise ValidationFailed({"body": [str(exc)]}) from None
     if mail.sender is None and not mail.headers:
         raise ValidationFailed({"body": ["Not an RFC 822 message."]})
     address = mail.sender if direction == "in" else (mail.recipients[0] if mail.recipients else None)
