@@ -167,3 +167,22 @@ def test_a_message_nested_within_the_bound_imports(client: Any, tenant: TenantFi
     )
     assert r.status_code == 201, r.text
     assert data(r)["text"].strip() == "ahoj"
+
+
+def test_the_same_message_imported_twice_is_stored_once(
+    client: Any, tenant: TenantFixture, mailq: None
+) -> None:
+    """A mail fetcher that retries sends the same message again: it is found by its Message-ID and
+    answered with the activity stored the first time (200), not stored twice."""
+    first = import_eml(client, tenant, "thunderbird-iso-8859-2.eml")
+    again = client.post(
+        "/api/v6/activitiesEmail/import.json",
+        content=(EML / "thunderbird-iso-8859-2.eml").read_bytes(),
+        params={"queue": "300"},
+        headers={**tenant.h("integration"), "content-type": "message/rfc822"},
+    )
+    assert again.status_code == 200, again.text
+    assert data(again)["name"] == first["name"]
+    assert data(again)["attachments"] == first["attachments"] == 1
+    assert data(client.get("/api/v6/activitiesEmail.json", headers=tenant.h()))["total"] == 1
+    assert len(attachments(client, tenant, first["name"])) == 1

@@ -180,6 +180,8 @@ class EmailItem(Base):
     __table_args__ = (
         _of_activity(),
         Index("ix_activity_emails_tenant_address", "tenant_id", "address"),
+        # The import finds a message imported before by its Message-ID.
+        Index("ix_activity_emails_tenant_message_id", "tenant_id", "message_id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())

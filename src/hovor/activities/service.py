@@ -320,6 +320,27 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
     raise ValueError(activity_type)
 
 
+def imported_before(session: Session, caller: Caller, message_id: str | None) -> EmailItem | None:
+    """The e-mail of the tenant already stored under this Message-ID, if the caller may see it.
+
+    One the caller may not see is a conflict (409) that says nothing more: importing it again
+    would store the message twice, and answering with it would show it to them."""
+    if not message_id:
+        return None
+    stored = session.scalars(
+        select(EmailItem.name)
+        .where(EmailItem.tenant_id == caller.tenant_id, EmailItem.message_id == message_id)
+        .order_by(EmailItem.name)
+        .limit(1)
+    ).first()
+    if stored is None:
+        return None
+    item = get_visible(session, EmailItem, caller, stored)
+    if item is None:
+        raise Conflict("This message was imported before.")
+    return item
+
+
 def create_channel_item(session: Session, caller: Caller, activity_type: str, body: Any) -> Any:
     channel = CHANNELS[activity_type]
     item_values = _item_values(activity_type, body, caller)
@@ -495,4 +516,15 @@ def _ticket_deleted(session: Session, caller: Caller, number: Any, files: Files)
         delete(Activity).where(
             Activity.tenant_id == tenant_id, Activity.ticket == number, Activity.type == "COMMENT"
         )
+    )
+
+
+def attachment_count(session: Session, tenant_id: str, activity: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Attachment)
+            .where(Attachment.tenant_id == tenant_id, Attachment.activity == activity)
+        )
+        or 0
     )

@@ -249,6 +249,19 @@ async def import_email(
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
+    def stored_before() -> dict[str, Any] | None:
+        item = service.imported_before(session, caller, mail.headers.get("Message-ID"))
+        if item is None:
+            return None
+        result = reload(session, REGISTRY["activitiesEmail"], caller, item)
+        result["attachments"] = service.attachment_count(session, caller.tenant_id, item.name)
+        return result
+
+    # The same message imported again (a mail fetcher retrying) is the one stored the first time.
+    existing = await run_in_threadpool(stored_before)
+    if existing is not None:
+        return ok(request, existing)
+
     def store() -> dict[str, Any]:
         item = service.create_channel_item(session, caller, "EMAIL", body)
         files: Files = request.app.state.files
