@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,47 @@ def test_recording_rights(client: Any, tenant: TenantFixture, call: str) -> None
     assert (
         data(client.get("/api/v6/activitiesCallRecordings.json", headers=tenant.h("operator")))["total"] == 0
     )
+
+
+def _wav(rate: int, byte_rate: int, declared: int, data: bytes) -> bytes:
+    """A PCM WAV whose header says what it is told to, followed by ``data``."""
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, byte_rate, 1, 8)
+    body = (
+        b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", declared) + data
+    )
+    return b"RIFF" + struct.pack("<I", min(len(body) + declared, 0xFFFFFFFF)) + body
+
+
+def _mp3_claiming(frames: int) -> bytes:
+    """Three MP3 frames whose first carries a Xing header claiming ``frames`` frames."""
+    body = bytearray(mp3(3))
+    body[36:48] = b"Xing" + struct.pack(">II", 1, frames)
+    return bytes(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _wav(1, 1, 10**6, bytes(2000)),  # 2 kB claiming a million bytes at 1 Hz: "1,000,000 s"
+        _wav(8000, 8000, 0xFFFFFFF0, bytes(100)),  # 144 bytes claiming 4 GB: "268,435 s"
+        _mp3_claiming(100_000),  # 1.2 kB claiming "2,612 s"
+    ],
+)
+def test_a_header_claiming_more_than_the_file_holds_is_refused(
+    client: Any, tenant: TenantFixture, call: str, body: bytes, session_factory: Any
+) -> None:
+    r = upload(client, tenant, call, body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["form"]["file"] == ["The recording is shorter than its header says."]
+    with unit_of_work(session_factory) as s:
+        assert s.scalars(select(Blob)).all() == []
+
+
+def test_the_duration_is_what_the_bytes_hold(client: Any, tenant: TenantFixture, call: str) -> None:
+    """A recorder writing as it records leaves the length unknown (0xFFFFFFFF): the bytes decide."""
+    r = upload(client, tenant, call, _wav(8000, 8000, 0xFFFFFFFF, bytes(12000)))
+    assert r.status_code == 201, r.text
+    assert data(r)["duration"] == 1.5
+    r = upload(client, tenant, call, WAV)
+    assert r.status_code == 201, r.text
+    assert data(r)["duration"] == 10.0

@@ -18,6 +18,15 @@ from mutagen.wave import WAVE
 from hovor.core.errors import ValidationFailed
 
 NOT_AUDIO = "Not a WAV, MP3 or OGG recording."
+LYING = "The recording is shorter than its header says."
+# Fewer bits a second than a recording of each format can take: a file claiming to last longer than
+# its bytes could carry at that rate lies about its length. MPEG audio has no rate below 8 kbit/s;
+# Ogg (Opus or Vorbis with discontinuous transmission, silence sent as a packet or two a second,
+# many to a page) can go very low, so its floor only stops the absurd.
+MIN_BITS_PER_SECOND = {"audio/mpeg": 7000, "audio/ogg": 20}
+# How far a WAV's declared data size may exceed the bytes received (a recorder killed mid-write
+# leaves a header a little ahead of its data).
+WAV_SLACK = 0.01
 
 
 def sniff(head: bytes) -> str | None:
@@ -57,7 +66,43 @@ def inspect(fh: IO[bytes]) -> tuple[str, float]:
         fh.seek(0)
     if info is None or not getattr(info, "length", 0):
         raise ValidationFailed({"file": [NOT_AUDIO + " The file could not be read as audio."]})
-    return mime, round(float(info.length), 3)
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    length = _wav_length(fh, size) if mime == "audio/wav" else float(info.length)
+    floor = MIN_BITS_PER_SECOND.get(mime)
+    if floor is not None and length > size * 8 / floor:
+        raise ValidationFailed({"file": [LYING]})
+    return mime, round(length, 3)
+
+
+def _wav_length(fh: IO[bytes], size: int) -> float:
+    """A WAV's duration from the bytes received: its data chunk as far as the file goes, at the
+    byte rate of its format. A header claiming much more data than arrived is refused."""
+    byte_rate, data_at, declared = 0, 0, 0
+    fh.seek(12)
+    while True:
+        header = fh.read(8)
+        if len(header) < 8:
+            break
+        chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
+        if chunk == b"fmt ":
+            fmt = fh.read(min(length, 16))
+            byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else 0
+            fh.seek(length - len(fmt) + (length & 1), 1)
+        elif chunk == b"data":
+            data_at, declared = fh.tell(), length
+            break
+        else:
+            fh.seek(length + (length & 1), 1)
+    fh.seek(0)
+    if not byte_rate or not data_at:
+        raise ValidationFailed({"file": [NOT_AUDIO + " The file could not be read as audio."]})
+    received = max(0, size - data_at)
+    if declared in (0, 0xFFFFFFFF):
+        declared = received  # written while recording: the length was not known yet
+    if declared > received * (1 + WAV_SLACK) + 4096:
+        raise ValidationFailed({"file": [LYING]})
+    return min(declared, received) / byte_rate
 
 
 def synth_wav(seconds: float = 2.0, seed: int = 0, rate: int = 8000) -> bytes:
