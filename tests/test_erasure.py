@@ -453,3 +453,34 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     assert not any(
         n in str(searches) for n in (LAST, EMAIL, EMAIL.upper(), "603123456", "+420603123456", "198.51")
     )
+
+
+def test_a_file_name_in_another_persons_record_loses_the_name(client: TestClient, tenant: Any) -> None:
+    """A file name joins its words with underscores, hyphens and dots, where a word boundary does
+    not see a name: "Faktura_Řezníček_2026.pdf" kept the surname after Bohuslav Řezníček's erasure."""
+    h = tenant.h()
+    client.post("/api/v6/ticketsCategories.json", json={"name": "fakt", "title": "Fakturace"}, headers=h)
+    person = client.post(
+        "/api/v6/contacts.json",
+        json={"firstname": "Bohuslav", "lastname": "Řezníček", "database": "main"},
+        headers=h,
+    ).json()["result"]["name"]
+    neighbours = client.post(
+        "/api/v6/tickets.json", json={"title": "Faktury za říjen", "category": "fakt"}, headers=h
+    ).json()["result"]["name"]
+    for filename in ("Faktura_Řezníček_2026.pdf", "smlouva-Řezníčka-2026.pdf", "Bohuslav.Řezníček.jpg"):
+        r = client.post(
+            f"/api/v6/tickets/{neighbours}/attachments.json",
+            files={"file": (filename, b"%PDF-1.4", "application/pdf")},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    r = client.delete(f"/api/v6/contacts/{person}.json?anonymize=1", headers=tenant.h("dpo"))
+    assert r.status_code == 204, r.text
+    names = sorted(
+        a["title"]
+        for a in client.get(f"/api/v6/tickets/{neighbours}/attachments.json", headers=h).json()["result"][
+            "data"
+        ]
+    )
+    assert names == ["Faktura_[name]_2026.pdf", "[name].jpg", "smlouva-[name]-2026.pdf"]

@@ -55,3 +55,17 @@ def test_probes_are_substrings_of_every_form() -> None:
     needles = probes(r)
     for written in ("Novákovou", "NOVÁKOVÉ", "603 123 456", "00420603123456", "jana@example.cz"):
         assert any(n in written for n in needles), written
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Faktura_Řezníček_2026.pdf", "Faktura_[name]_2026.pdf"),
+        ("smlouva-Řezníčka-2026.docx", "smlouva-[name]-2026.docx"),
+        ("Bohuslav.Řezníček.jpg", "[name].jpg"),
+        ("scan2026Řezníčkovi.png", "scan2026[name].png"),
+        ("Neřezníček_a_spol.pdf", "Neřezníček_a_spol.pdf"),  # a longer word is another word
+    ],
+)
+def test_names_in_file_names(text: str, expected: str) -> None:
+    assert Redactor.for_person("CZ", "Bohuslav", "Řezníček").mentions(text) == expected

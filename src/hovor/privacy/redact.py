@@ -140,13 +140,17 @@ class Redactor:
     def __post_init__(self) -> None:
         if self.surname:
             sn = _alternation(self.surname)
+            # A name stands between anything but letters: spaces and punctuation, and the
+            # underscores, hyphens, dots and digits of a file name (Faktura_Řezníček_2026.pdf),
+            # where a word boundary would not see it.
+            start, end, gap = r"(?<![^\W\d_])", r"(?![^\W\d_])", r"[\s_.\-]+"
             if self.given:
                 gn = _alternation(self.given)
                 # "Jana Nováková", "Nováková Jana", or the surname alone; the given name alone is
                 # too common to say who is meant.
-                pattern = rf"\b(?:(?:{gn})\s+)?(?:{sn})(?:\s+(?:{gn}))?\b"
+                pattern = rf"{start}(?:(?:{gn}){gap})?(?:{sn})(?:{gap}(?:{gn}))?{end}"
             else:
-                pattern = rf"\b(?:{sn})\b"
+                pattern = rf"{start}(?:{sn}){end}"
             self._name = re.compile(pattern, re.IGNORECASE)
 
     # A number written in the text, in E.164, or None.
