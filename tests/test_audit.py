@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from conftest import TenantFixture, data
 from hovor.activities.audio import synth_wav
+from hovor.api.refusals import Bound
 from hovor.api.resource import REGISTRY
 from hovor.audit import log as audit
 from hovor.audit.actions import ACTIONS
@@ -466,3 +467,64 @@ def test_a_batch_of_calls_is_all_or_nothing_with_an_entry_per_call(
     total = data(client.get("/api/v6/activitiesCall.json", headers=tenant.h()))["total"]
     assert total == 3
     assert len(entries(session_factory)) == before + 3
+
+
+def test_refused_attempts_at_privileged_routes_are_recorded(
+    client: Any, tenant: TenantFixture, session_factory: Any, app: Any
+) -> None:
+    """An operator trying the audit log, an erasure or a user change, and a tenant user trying a
+    platform route, each leave an ``access.denied`` entry: actor, route, permission, nothing sent.
+    An operator's refused click on an ordinary right leaves none."""
+    app.state.refusal_bound = Bound()
+    before = len(entries(session_factory))
+    op = tenant.h("operator")
+    attempts = [
+        ("GET", "/api/v6/auditLog.json", None, "audit:log:read"),
+        ("POST", "/api/v6/contacts/nobody/erasure.json", {}, "dpo:subjects:erase"),
+        ("POST", "/api/v6/users.json", {"name": "x", "title": "Jana Nováková"}, "admin:users:create"),
+        ("GET", "/api/v6/firewall/bans.json", None, "platform"),
+    ]
+    for method, path, body, _ in attempts:
+        assert client.request(method, path, json=body, headers=op).status_code == 403, path
+    assert client.delete("/api/v6/queues/100.json", headers=op).status_code == 403  # ordinary: not recorded
+    new = entries(session_factory)[before:]
+    assert [(e.action, e.actor, e.details["permission"]) for e in new] == [
+        ("access.denied", "acme-operator", permission) for *_, permission in attempts
+    ]
+    assert [e.details["route"] for e in new][:2] == [
+        "/api/v6/auditLog.json",
+        "/api/v6/contacts/{name}/erasure.json",
+    ]
+    assert "Nováková" not in str([e.details for e in new])
+
+
+def test_refusals_are_bounded_per_actor(
+    client: Any, tenant: TenantFixture, session_factory: Any, app: Any
+) -> None:
+    app.state.refusal_bound = Bound()  # this test's own minute
+    before = len(entries(session_factory))
+    for _ in range(40):
+        assert client.get("/api/v6/auditLog.json", headers=tenant.h("operator")).status_code == 403
+    assert len(entries(session_factory)) - before == 20
+
+
+def test_a_change_a_legal_hold_keeps_is_recorded(
+    client: Any, tenant: TenantFixture, session_factory: Any
+) -> None:
+    h = tenant.h()
+    contact = data(
+        client.post("/api/v6/contacts.json", json={"lastname": "Vrba", "database": "main"}, headers=h)
+    )["name"]
+    hold = data(
+        client.post(
+            "/api/v6/legalHolds.json",
+            json={"object_type": "contacts", "object_key": contact, "reason": "court case 12"},
+            headers=tenant.h("dpo"),
+        )
+    )["name"]
+    before = len(entries(session_factory))
+    assert client.delete(f"/api/v6/contacts/{contact}.json", headers=h).status_code == 409
+    new = entries(session_factory)[before:]
+    assert [(e.action, e.details["hold"], e.details["route"]) for e in new] == [
+        ("privacy.hold.blocked", hold, "/api/v6/contacts/{name}.json")
+    ]

@@ -25,6 +25,7 @@ from hovor import __version__
 from hovor.activities import api as activities_api
 from hovor.api import audit_log as audit_api
 from hovor.api import jobs as jobs_api  # noqa: F401 - registers resources
+from hovor.api import refusals as refusals_module
 from hovor.api.deps import document_permissions, write_session
 from hovor.api.envelope import error_response, ok
 from hovor.api.group import GroupCommit
@@ -160,6 +161,12 @@ def _firewall_store(app: FastAPI, settings: Settings) -> Any:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
+        if exc.status in (403, 409):
+            try:
+                bound = request.app.state.refusal_bound
+                await run_in_threadpool(refusals_module.record, request, exc, bound)
+            except Exception:  # the refusal stands whether or not its entry could be written
+                log.exception("could not record a refusal in the audit log")
         return error_response(request, exc.status, exc.payload())
 
     @app.exception_handler(RequestValidationError)
@@ -293,6 +300,7 @@ def _init_state(app: FastAPI, settings: Settings) -> None:
     # Legal holds are the privacy domain's; a route of a domain below it (replacing a recording)
     # consults them through the app.
     app.state.legal_holds = holds
+    app.state.refusal_bound = refusals_module.Bound()  # refusals recorded per actor and minute
     app.state.group_commit = GroupCommit(lambda: write_session(app.state))
     app.state.files = Files(settings)
     app.state.pseudonyms = Pseudonyms(settings.secret_key)

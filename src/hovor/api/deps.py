@@ -16,7 +16,7 @@ from hovor.api.routeindex import ROUTE_KEY
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.db import unit_of_work
-from hovor.core.errors import Forbidden, Unauthorized
+from hovor.core.errors import Forbidden, PermissionRefused, Unauthorized
 from hovor.core.permissions import Permission
 
 
@@ -163,7 +163,7 @@ CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 def check(caller: Caller, permission: str) -> None:
     if not caller.can(permission):
-        raise Forbidden(f"Your role does not allow {permission}.")
+        raise PermissionRefused(permission)
 
 
 PERMISSION_ATTR = "__permission__"

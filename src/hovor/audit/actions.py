@@ -48,6 +48,10 @@ _OTHERS = (
     "auth.totp.disable",  # removed by its owner (with a code)
     "auth.totp.reset",  # removed by an admin (a lost phone); the owner's sign-ins end
     "auth.totp.fail",  # a wrong code or password where a signed-in user proves it again
+    # refusals worth knowing about: a privileged route refused for want of a right, and a change a
+    # legal hold kept (hovor.api.refusals)
+    "access.denied",
+    "privacy.hold.blocked",
     # processor staff
     "platform.login.success",
     "platform.login.fail",

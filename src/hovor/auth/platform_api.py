@@ -60,6 +60,7 @@ async def get_operator(request: Request) -> PlatformToken:
             service.resolve_token, state.read_session_factory, state.caller_cache, raw, state.settings
         )
         if caller is not None:
+            request.state.caller = caller  # who tried: the refusal goes in their tenant's audit log
             raise Forbidden("This route is for the platform operator (POST /api/v6/platform/login.json).")
         raise Unauthorized("The access token is invalid, expired or revoked.")
     return token

@@ -40,12 +40,28 @@ class Forbidden(ApiError):
     status = 403
 
 
+class PermissionRefused(Forbidden):
+    """The caller's role lacks ``permission``."""
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(f"Your role does not allow {permission}.")
+        self.permission = permission
+
+
 class NotFound(ApiError):
     status = 404
 
 
 class Conflict(ApiError):
     status = 409
+
+
+class HoldBlocked(Conflict):
+    """A legal hold keeps what the request would change; ``hold`` names it (a key, no personal data)."""
+
+    def __init__(self, message: str, hold: str) -> None:
+        super().__init__(message)
+        self.hold = hold
 
 
 class PayloadTooLarge(ApiError):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hovor.core.db import utcnow
-from hovor.core.errors import Conflict
+from hovor.core.errors import HoldBlocked
 from hovor.privacy.models import LegalHold
 
 HOLD_TYPES = ("contacts", "tickets", "activities", "queues", "campaignsTypes")
@@ -55,9 +55,10 @@ def active(session: Session, tenant_id: str, pairs: Iterable[Pair]) -> LegalHold
 def check(session: Session, tenant_id: str, pairs: Iterable[Pair], what: str = "record") -> None:
     hold = active(session, tenant_id, pairs)
     if hold is not None:
-        raise Conflict(
+        raise HoldBlocked(
             f"Legal hold {hold.name} on {hold.object_type} {hold.object_key} covers this {what}; "
-            "nothing was changed. Release the hold first."
+            "nothing was changed. Release the hold first.",
+            hold.name,
         )
 
 
