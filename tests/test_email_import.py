@@ -186,3 +186,43 @@ def test_the_same_message_imported_twice_is_stored_once(
     assert data(again)["attachments"] == first["attachments"] == 1
     assert data(client.get("/api/v6/activitiesEmail.json", headers=tenant.h()))["total"] == 1
     assert len(attachments(client, tenant, first["name"])) == 1
+
+
+FORWARD = (
+    b"From: Petr Vrba <petr.vrba@example.cz>\r\nTo: podpora@demo.example\r\nSubject: Fwd: reklamace\r\n"
+    b"Message-ID: <fwd-1@example.cz>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+    b"--outer\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPosilam dal, viz nize.\r\n"
+    b"--outer\r\nContent-Type: message/rfc822\r\n"
+    b'Content-Disposition: attachment; filename="reklamace.eml"\r\n\r\n'
+    b"From: Bohuslav Reznicek <bohuslav@example.cz>\r\nTo: petr.vrba@example.cz\r\n"
+    b"Subject: reklamace\r\nDate: Mon, 02 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="inner"\r\n\r\n'
+    b"--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTelefon 603 123 456, vadny displej.\r\n"
+    b"--inner\r\nContent-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="uctenka.pdf"\r\n\r\n'
+    b"%PDF-1.4\r\n--inner--\r\n"
+    b"--outer--\r\n"
+)
+
+
+def test_a_forwarded_message_is_kept_as_mail_clients_show_it(
+    client: Any, tenant: TenantFixture, mailq: None
+) -> None:
+    """Its headers and text join the searchable body (so the person in it is found and erased), and
+    the message itself is filed as an .eml attachment, its own attachments inside it."""
+    r = client.post(
+        "/api/v6/activitiesEmail/import.json",
+        content=FORWARD,
+        params={"queue": "300"},
+        headers={**tenant.h("integration"), "content-type": "message/rfc822"},
+    )
+    assert r.status_code == 201, r.text
+    mail = data(r)
+    assert mail["text"].startswith("Posilam dal, viz nize.")
+    assert "From: Bohuslav Reznicek <bohuslav@example.cz>" in mail["text"]
+    assert "Telefon 603 123 456, vadny displej." in mail["text"]
+    files = attachments(client, tenant, mail["name"])
+    assert [(f["title"], f["type"]) for f in files] == [("reklamace.eml", "message/rfc822")]
+    eml = client.get(f"/file/attachments/{files[0]['name']}", headers=tenant.h()).content
+    assert b"uctenka.pdf" in eml and b"Subject: reklamace" in eml

@@ -108,8 +108,12 @@ def _read(msg: EmailMessage) -> ParsedMail:
     html_part = msg.get_body(preferencelist=("html",))
     body_parts = {id(p) for p in (text_part, html_part) if p is not None}
     parts: list[ParsedPart] = []
+    forwarded = _forwarded(msg)
+    inside = {id(p) for message in forwarded for p in message.walk()}
+    for message in forwarded:
+        parts.append(_as_eml(message, len(parts) + 1))
     for part in msg.walk():
-        if part.is_multipart() or id(part) in body_parts:
+        if part.is_multipart() or id(part) in body_parts or id(part) in inside:
             continue
         disposition = part.get_content_disposition()
         cid = part.get("Content-ID")
@@ -134,8 +138,50 @@ def _read(msg: EmailMessage) -> ParsedMail:
         sender=senders[0][1] if senders and senders[0][1] else None,
         recipients=recipients,
         date=date,
-        text=_text(text_part),
+        text=_with_forwarded(_text(text_part), forwarded),
         html=_text(html_part),
         headers=headers,
         parts=parts,
     )
+
+
+# --- forwarded messages ---------------------------------------------------------------------------
+# What a mail client shows of a forwarded message, in this order.
+FORWARDED_HEADERS = ("From", "Date", "Subject", "To", "Cc")
+
+
+def _forwarded(msg: EmailMessage) -> list[EmailMessage]:
+    """The messages forwarded as attachments (``message/rfc822`` parts), outermost first; those
+    inside a forwarded message travel with it."""
+    found: list[EmailMessage] = []
+    inside: set[int] = set()
+    for part in msg.walk():
+        if id(part) in inside or part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        message = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(message, EmailMessage):
+            found.append(message)
+            inside |= {id(p) for p in message.walk()}
+    return found
+
+
+def _as_eml(message: EmailMessage, number: int) -> ParsedPart:
+    """A forwarded message as the attachment a mail client saves: the message itself, ``.eml``."""
+    subject = str(message.get("Subject") or "").strip()
+    stem = re.sub(r"[^\w\- ]+", "_", subject)[:80].strip() or f"forwarded-{number}"
+    return ParsedPart(
+        filename=f"{stem}.eml", mime="message/rfc822", data=message.as_bytes(), inline=False, cid=None
+    )
+
+
+def _with_forwarded(text: str | None, forwarded: list[EmailMessage]) -> str | None:
+    """The message's text followed by each forwarded message's headers and text, as a mail client
+    shows it, so the words of a forwarded message are searched, found and erased with the rest."""
+    blocks = [text] if text else []
+    for message in forwarded:
+        lines = ["---------- Forwarded message ----------"]
+        lines += [f"{name}: {message[name]}" for name in FORWARDED_HEADERS if message.get(name)]
+        body = _text(message.get_body(preferencelist=("plain",)))
+        blocks.append("\n".join(lines) + ("\n\n" + body if body else ""))
+    return "\n\n".join(blocks) if blocks else None
