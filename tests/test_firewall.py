@@ -290,3 +290,40 @@ def test_a_tenants_office_is_spared_the_noise_but_not_an_attack(served: Served) 
     assert served.request(ALLOWED, params={"q": "1' UNION SELECT password FROM users--"}).status_code == 403
     time.sleep(0.5)
     assert served.request(ALLOWED).status_code == 200
+
+
+def test_an_identified_clients_refusals_pause_its_token_not_the_office(served: Served) -> None:
+    """Refused clicks and wrong paths of an agent with a valid token count against the token: past
+    ten a minute (per worker) it is paused (429), while the shared address and a colleague's token
+    go on. They once scored the address, and one clumsy agent banned the whole office."""
+    assert served.cli("tenant", "create", "paused-t", "--title", "Paused").returncode == 0
+    tokens = []
+    for login in ("paused-op1", "paused-op2"):
+        made = served.cli(
+            "user",
+            "create",
+            "--tenant",
+            "paused-t",
+            "--name",
+            login,
+            "--title",
+            "Agent",
+            "--role",
+            "operator",
+        )
+        assert made.returncode == 0, made.stderr
+        issued = served.cli("user", "token", "--name", login)
+        assert issued.returncode == 0, issued.stderr
+        tokens.append(issued.stdout.strip())
+    office = "127.0.0.55"
+    clumsy, colleague = ({"X-AUTH-TOKEN": t} for t in tokens)
+    answers = [
+        served.request(office, path="/api/v6/auditLog.json", headers=clumsy).status_code for _ in range(60)
+    ]
+    # Each worker counts its own: the first ten are refusals wherever they land, then pauses come.
+    assert set(answers) == {403, 429} and answers[:10] == [403] * 10, answers
+    time.sleep(0.5)  # past the workers' ban sync: nothing was banned
+    assert served.request(office).status_code == 200
+    assert served.request(office, path="/api/v6/whoim.json", headers=colleague).status_code == 200
+    paused = [served.request(office, path="/api/v6/whoim.json", headers=clumsy) for _ in range(6)]
+    assert any(r.status_code == 429 and int(r.headers["retry-after"]) <= 61 for r in paused)

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hovor.edge import signatures
 from hovor.edge.store import Policy, Snapshot, epoch
 from hovor.edge.tls import HSTS
+from hovor.edge.tokens import IDENTIFIED_NOISE, TokenThrottle, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def _refusal(message: str) -> bytes:
 BANNED_BODY = _refusal("Your address is blocked for a while after suspicious requests. Try again later.")
 DENIED_BODY = _refusal("Your address is not allowed to use this service.")
 REFUSED_BODY = _refusal("The request looks like an attack and was refused.")
+PAUSED_BODY = _refusal("Too many refused requests with this token. Try again later.")
 
 
 class Firewall:
@@ -164,6 +166,7 @@ class Firewall:
         )
         self.sync_seconds = settings.firewall_sync_seconds
         self.flood = _Flood(settings.firewall_flood_seconds, settings.firewall_flood_requests)
+        self.tokens = TokenThrottle()
         self._synced = 0.0
         self._syncing: asyncio.Task[None] | None = None
 
@@ -212,6 +215,11 @@ class Firewall:
         if until is not None and until > now:
             await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
             return
+        digest = token_digest(scope)
+        paused = self.tokens.paused(digest, now) if digest else None
+        if paused is not None:
+            await _answer(send, 429, PAUSED_BODY, retry_after=int(paused - now) + 1, scope=scope)
+            return
         events = [("flood", self.policy.threshold)] if self.flood.hit(key, now) else []
         attack = _attack_in_request(scope, headers)
         if attack is not None:
@@ -236,7 +244,14 @@ class Firewall:
             await send(message)
 
         await self.app(scope, receive, watch)
-        events.extend(_answer_events(scope, status))
+        answered = _answer_events(scope, status)
+        if digest and (scope.get("state") or {}).get("caller") is not None:
+            # An identified client's refusals and wrong paths are its token's, not its address's.
+            noise = [e for e in answered if e[0] in IDENTIFIED_NOISE]
+            answered = [e for e in answered if e[0] not in IDENTIFIED_NOISE]
+            if noise:
+                self.tokens.refused(digest, now)
+        events.extend(answered)
         if body_points and status >= 400:
             events.append((f"signature:{body_names[0]}", float(body_points)))
         if office:
