@@ -226,3 +226,25 @@ def test_a_forwarded_message_is_kept_as_mail_clients_show_it(
     assert [(f["title"], f["type"]) for f in files] == [("reklamace.eml", "message/rfc822")]
     eml = client.get(f"/file/attachments/{files[0]['name']}", headers=tenant.h()).content
     assert b"uctenka.pdf" in eml and b"Subject: reklamace" in eml
+
+
+def test_a_forwarded_message_with_headers_the_library_cannot_rewrite_imports(
+    client: Any, tenant: TenantFixture, mailq: None
+) -> None:
+    """Group syntax in its To: and raw 8-bit bytes beside an encoded word in a long Subject: once a
+    500 (writing the .eml out again, reading the To: for the text). Now the message imports."""
+    body = (
+        b"From: a@example.cz\r\nTo: podpora@demo.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="o"\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\nahoj\r\n'
+        b"--o\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: x@example.cz\r\nTo: undisclosed-recipients:; " + b"a" * 90 + b"\r\n"
+        b"Subject: \x9e\x9a\xe8 =?utf-8?q?a?= " + b"x" * 90 + b"\r\n\r\ntext uvnitr\r\n--o--\r\n"
+    )
+    r = client.post(
+        "/api/v6/activitiesEmail/import.json",
+        content=body,
+        params={"queue": "300"},
+        headers={**tenant.h("integration"), "content-type": "message/rfc822"},
+    )
+    assert r.status_code == 201, r.text
+    assert "text uvnitr" in data(r)["text"]

@@ -309,9 +309,10 @@ def _init_state(app: FastAPI, settings: Settings) -> None:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    # Added first, so inside the standard headers: its 400 and 414 answers carry them too.
+    app.add_middleware(RequestTarget, max_bytes=settings.max_url_bytes)
     app.add_middleware(StandardHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
-    app.add_middleware(RequestTarget, max_bytes=settings.max_url_bytes)
     # Outermost: a banned client is answered before anything else runs.
     app.state.firewall_store = _firewall_store(app, settings)
     app.add_middleware(Firewall, settings=settings, store=app.state.firewall_store)

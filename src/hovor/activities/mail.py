@@ -111,7 +111,9 @@ def _read(msg: EmailMessage) -> ParsedMail:
     forwarded = _forwarded(msg)
     inside = {id(p) for message in forwarded for p in message.walk()}
     for message in forwarded:
-        parts.append(_as_eml(message, len(parts) + 1))
+        eml = _as_eml(message, len(parts) + 1)
+        if eml is not None:
+            parts.append(eml)
     for part in msg.walk():
         if part.is_multipart() or id(part) in body_parts or id(part) in inside:
             continue
@@ -166,13 +168,21 @@ def _forwarded(msg: EmailMessage) -> list[EmailMessage]:
     return found
 
 
-def _as_eml(message: EmailMessage, number: int) -> ParsedPart:
-    """A forwarded message as the attachment a mail client saves: the message itself, ``.eml``."""
-    subject = str(message.get("Subject") or "").strip()
+def _as_eml(message: EmailMessage, number: int) -> ParsedPart | None:
+    """A forwarded message as the attachment a mail client saves: the message itself, ``.eml``;
+    None when it cannot be written out again (its text is kept all the same)."""
+    subject = (_header(message, "Subject") or "").strip()
     stem = re.sub(r"[^\w\- ]+", "_", subject)[:80].strip() or f"forwarded-{number}"
-    return ParsedPart(
-        filename=f"{stem}.eml", mime="message/rfc822", data=message.as_bytes(), inline=False, cid=None
-    )
+    data = None
+    for write in (message.as_bytes, lambda: message.as_bytes(policy=policy.compat32)):
+        try:
+            data = write()
+            break
+        except Exception:  # noqa: S112 - headers the serializer cannot fold again: try as they came
+            continue
+    if data is None:
+        return None
+    return ParsedPart(filename=f"{stem}.eml", mime="message/rfc822", data=data, inline=False, cid=None)
 
 
 def _with_forwarded(text: str | None, forwarded: list[EmailMessage]) -> str | None:
@@ -181,7 +191,16 @@ def _with_forwarded(text: str | None, forwarded: list[EmailMessage]) -> str | No
     blocks = [text] if text else []
     for message in forwarded:
         lines = ["---------- Forwarded message ----------"]
-        lines += [f"{name}: {message[name]}" for name in FORWARDED_HEADERS if message.get(name)]
+        lines += [f"{name}: {value}" for name in FORWARDED_HEADERS if (value := _header(message, name))]
         body = _text(message.get_body(preferencelist=("plain",)))
         blocks.append("\n".join(lines) + ("\n\n" + body if body else ""))
     return "\n\n".join(blocks) if blocks else None
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    """A header's text, or its raw form where the parser cannot read it (group syntax, say)."""
+    try:
+        value = message.get(name)
+        return str(value) if value is not None else None
+    except Exception:
+        return next((str(text) for key, text in message.raw_items() if key.lower() == name.lower()), None)

@@ -302,7 +302,7 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
             "headers": body.headers,
             "direction": body.direction,
             "state": body.state,
-            "message_id": body.headers.get("Message-ID"),
+            "message_id": message_key(body.headers.get("Message-ID")),
         }
     if activity_type == "CHAT":
         return {
@@ -320,11 +320,21 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
     raise ValueError(activity_type)
 
 
+def message_key(message_id: str | None) -> str | None:
+    """A Message-ID as stored and looked up. RFC 5322 makes it ASCII; one that is not (or is
+    longer than the column) is kept in the headers only: an index entry of it could exceed what
+    PostgreSQL's B-tree holds, and no mail system would send it twice the same way anyway."""
+    if not message_id or not message_id.isascii() or len(message_id) > 998:
+        return None
+    return message_id
+
+
 def imported_before(session: Session, caller: Caller, message_id: str | None) -> EmailItem | None:
     """The e-mail of the tenant already stored under this Message-ID, if the caller may see it.
 
     One the caller may not see is a conflict (409) that says nothing more: importing it again
     would store the message twice, and answering with it would show it to them."""
+    message_id = message_key(message_id)
     if not message_id:
         return None
     stored = session.scalars(
@@ -336,7 +346,7 @@ def imported_before(session: Session, caller: Caller, message_id: str | None) ->
     if stored is None:
         return None
     item = get_visible(session, EmailItem, caller, stored)
-    if item is None:
+    if item is None or not caller.can(Permission.ACTIVITIES_ACTIVITIES_READ):
         raise Conflict("This message was imported before.")
     return item
 

@@ -21,11 +21,17 @@ DIRECTORY_MODE = 0o700
 
 
 def _fix(path: Path) -> bool:
-    """Drops what the group and others may do with ``path``; True when there was something."""
-    mode = stat.S_IMODE(path.lstat().st_mode)
+    """Drops what the group and others may do with ``path``; True when there was something. What
+    cannot be changed (not ours, a read-only mount) is said in a warning and left: the service must
+    still start."""
+    mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077 == 0:
         return False
-    os.chmod(path, mode & 0o700)
+    try:
+        os.chmod(path, mode & 0o700)
+    except OSError as exc:
+        log.warning("could not make a file under the data directory owner-only: %s", exc.strerror)
+        return False
     return True
 
 

@@ -1,7 +1,7 @@
 """Refusals of an identified client count against its token, not its address.
 
-A request with a valid token comes from someone the tenant knows. Ten refused clicks (403) or
-mistyped paths (404) by one agent used to score the address, and a contact centre's agents share
+A request with a valid token comes from someone the tenant knows. Ten refused clicks (403) by one
+agent used to score the address, and a contact centre's agents share
 their office's: one agent's clumsiness banned the whole office. They now count against the token
 alone: past ``threshold`` within ``window`` the token is paused (429, the pause doubling with each
 repeat up to ``max_pause``), and its colleagues and the address go on. Unauthenticated noise and
@@ -16,29 +16,24 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import Scope
 
-IDENTIFIED_NOISE = frozenset({"forbidden", "no-route"})
-TOKEN_HEADER = b"x-auth-token"
+# A path that exists nowhere runs no route, so no token is checked: it still scores the address.
+IDENTIFIED_NOISE = frozenset({"forbidden"})
 
 
 def token_digest(scope: Scope) -> str | None:
-    """The digest of the request's access token (header, ``c_user`` cookie or ``accessToken``
-    parameter, as the API reads them), the key a token's refusals are counted under."""
-    raw: str | None = None
-    for name, value in scope.get("headers") or []:
-        if name == TOKEN_HEADER:
-            raw = value.decode("latin-1")
-            break
-        if name == b"cookie" and raw is None:
-            for pair in value.decode("latin-1").split(";"):
-                key, _, cookie = pair.strip().partition("=")
-                if key == "c_user" and cookie:
-                    raw = cookie
-    if raw is None and scope.get("query_string"):
-        raw = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("accessToken")
+    """The digest of the request's access token, read exactly as the API reads it (the header, the
+    ``c_user`` cookie as Starlette parses cookies, or ``accessToken``), so a token spelt another way
+    is still the same key."""
+    request = Request(scope)
+    raw = (
+        request.headers.get("x-auth-token")
+        or request.cookies.get("c_user")
+        or request.query_params.get("accessToken")
+    )
     if not raw or len(raw) > 200:
         return None
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

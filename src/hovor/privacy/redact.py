@@ -140,10 +140,11 @@ class Redactor:
     def __post_init__(self) -> None:
         if self.surname:
             sn = _alternation(self.surname)
-            # A name stands between anything but letters: spaces and punctuation, and the
-            # underscores, hyphens, dots and digits of a file name (Faktura_Řezníček_2026.pdf),
-            # where a word boundary would not see it.
-            start, end, gap = r"(?<![^\W\d_])", r"(?![^\W\d_])", r"[\s_.\-]+"
+            # A name stands between anything but letters and digits: spaces and punctuation, and
+            # the underscores, hyphens and dots of a file name (Faktura_Řezníček_2026.pdf), where a
+            # word boundary would not see it. Letters or digits running on into it (KOS2000, a
+            # product code) make another word.
+            start, end, gap = r"(?<![^\W_])", r"(?![^\W_])", r"[\s_.\-]+"
             if self.given:
                 gn = _alternation(self.given)
                 # "Jana Nováková", "Nováková Jana", or the surname alone; the given name alone is
