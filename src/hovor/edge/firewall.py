@@ -215,7 +215,8 @@ class Firewall:
         if until is not None and until > now:
             await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
             return
-        digest = token_digest(scope)
+        # The token is read only while some token is paused: most requests never pay for it.
+        digest = token_digest(scope) if self.tokens.any_paused(now) else None
         paused = self.tokens.paused(digest, now) if digest else None
         if paused is not None:
             await _answer(send, 429, PAUSED_BODY, retry_after=int(paused - now) + 1, scope=scope)
@@ -245,12 +246,14 @@ class Firewall:
 
         await self.app(scope, receive, watch)
         answered = _answer_events(scope, status)
-        if digest and (scope.get("state") or {}).get("caller") is not None:
-            # An identified client's refusals and wrong paths are its token's, not its address's.
+        token = getattr((scope.get("state") or {}).get("caller"), "token_hash", None)
+        if token is not None:
+            # An identified client's refusals are its token's (keyed as the API keys it), not its
+            # address's.
             noise = [e for e in answered if e[0] in IDENTIFIED_NOISE]
             answered = [e for e in answered if e[0] not in IDENTIFIED_NOISE]
             if noise:
-                self.tokens.refused(digest, now)
+                self.tokens.refused(token, now)
         events.extend(answered)
         if body_points and status >= 400:
             events.append((f"signature:{body_names[0]}", float(body_points)))

@@ -53,6 +53,11 @@ class TokenThrottle:
     pause: float = 60.0
     max_pause: float = 3600.0
     _tokens: dict[str, _Record] = field(default_factory=dict)
+    _last_pause_ends: float = 0.0
+
+    def any_paused(self, now: float) -> bool:
+        """Whether some token may be paused now (cheap: the latest end of any pause)."""
+        return now < self._last_pause_ends
 
     def paused(self, digest: str, now: float) -> float | None:
         """Until when the token is paused, or None."""
@@ -68,5 +73,6 @@ class TokenThrottle:
             record.refusals.popleft()
         if len(record.refusals) >= self.threshold:
             record.paused_until = now + min(self.pause * 2**record.pauses, self.max_pause)
+            self._last_pause_ends = max(self._last_pause_ends, record.paused_until)
             record.pauses += 1
             record.refusals.clear()
