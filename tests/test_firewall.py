@@ -7,11 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ import pytest
 from conftest import migrated_url
 from hovor.edge import signatures
 from hovor.edge.firewall import client_key, networks, resolve_client
+from hovor.edge.store import DbStore, Policy
 
 PROXY = "127.0.0.9"
 HERE = Path(__file__).parent
@@ -330,3 +334,95 @@ def test_an_identified_clients_refusals_pause_its_token_not_the_office(served: S
     assert served.request(office, path="/api/v6/whoim.json", headers=colleague).status_code == 200
     paused = [served.request(office, path="/api/v6/whoim.json", headers=clumsy) for _ in range(6)]
     assert any(r.status_code == 429 and int(r.headers["retry-after"]) <= 61 for r in paused)
+
+
+def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Runs the calls together, as many threads as calls are given (at most 60)."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_parallel_guesses_from_one_address_check_five_passwords(served: Served) -> None:
+    """40 wrong sign-ins sent 8 at a time from one address: each attempt is counted before its
+    password is checked, across both workers, so no more than five are checked (401); the rest are
+    refused as the ban refuses them (403, Retry-After) without a check. Counted after the answer,
+    as before, 10 (one worker) or 13 (two) passwords were checked."""
+    source = "127.0.0.60"
+    answers: list[httpx.Response] = []
+    for _ in range(5):
+        answers += _at_once([lambda: served.fail_login(source) for _ in range(8)])
+    checked = [r for r in answers if r.status_code == 401]
+    refused = [r for r in answers if r.status_code == 403]
+    assert len(checked) == 5 and len(refused) == 35, sorted(r.status_code for r in answers)
+    assert all(int(r.headers["retry-after"]) > 0 for r in refused)
+    assert len(_banned_everywhere(served, source)) == 2
+    assert served.cli("firewall", "unban", source).returncode == 0
+
+
+def test_a_slowed_account_has_one_password_check_in_flight(served: Served) -> None:
+    """60 wrong sign-ins for one slowed account from 60 addresses at once: one password is checked
+    (after the delay), the others are answered 429 with Retry-After at once, unchecked; every one
+    of them used to be checked within a few seconds. The owner then still signs in."""
+    assert served.cli("tenant", "create", "slowed-t", "--title", "Slowed").returncode == 0
+    made = served.cli(
+        *("user", "create", "--tenant", "slowed-t", "--name", "slowed-op", "--title", "Agent"),
+        *("--role", "operator", "--password", "kůň pije z potoka"),
+    )
+    assert made.returncode == 0, made.stderr
+    wrong = {"username": "slowed-op", "password": "not the password"}
+    for i in range(5):  # from five addresses, so none of them is banned on the way
+        r = served.request(f"127.0.2.{i + 1}", "POST", "/api/v6/login.json", json=wrong)
+        assert r.status_code == 401
+    started = time.monotonic()
+    answers = _at_once(
+        [
+            lambda source=f"127.0.3.{i + 1}": served.request(source, "POST", "/api/v6/login.json", json=wrong)
+            for i in range(60)
+        ]
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(401) == 1 and codes.count(429) == 59, codes
+    busy = [r for r in answers if r.status_code == 429]
+    assert all(1 <= int(r.headers["retry-after"]) <= 31 for r in busy)
+    assert busy[0].json()["error"] and busy[0].json()["result"] is None
+    assert time.monotonic() - started >= 1.0  # the one check waited out the delay
+    # Slowed, never locked: the owner signs in once the check in flight has ended.
+    right = {"username": "slowed-op", "password": "kůň pije z potoka"}
+    r = served.request("127.0.2.9", "POST", "/api/v6/login.json", json=right)
+    assert r.status_code == 200, r.text
+    # A right password gives its address's attempt back: four failures and a sign-in leave room
+    # for one more check before the ban.
+    source = "127.0.2.10"
+    assert [served.fail_login(source).status_code for _ in range(4)] == [401] * 4
+    assert served.request(source, "POST", "/api/v6/login.json", json=right).status_code == 200
+    assert served.fail_login(source).status_code == 401
+    assert served.fail_login(source).status_code == 403
+    assert served.cli("firewall", "unban", source).returncode == 0
+
+
+def test_claims_of_one_address_never_pass_the_threshold(session_factory: Any, app: Any) -> None:
+    """The database store on both databases: 24 threads claim one key's attempts at once; exactly
+    the threshold's worth are granted (PostgreSQL queues them on an advisory lock, SQLite on its
+    writer), a released claim frees one place, and a ban leaves none."""
+    store = DbStore(session_factory, app.state.pseudonyms)
+    policy = Policy(threshold=5, window=60, ban_seconds=600, max_ban_seconds=3600, memory=3600)
+    key = f"192.0.2.{uuid.uuid4().int % 250}"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        granted = [
+            c for c in pool.map(lambda _: store.claim(key, 1.0, "unauthorized", policy), range(24)) if c
+        ]
+    assert sorted(total for _, total in granted) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    store.release(key, granted[0][0])
+    again = store.claim(key, 1.0, "unauthorized", policy)
+    assert again is not None and again[1] == 5.0
+    assert store.claim(key, 1.0, "unauthorized", policy) is None
+    assert store.ban(key, "unauthorized", 5.0, policy) is not None
+    assert store.claim(f"{key}0", 1.0, "unauthorized", policy) is not None  # another key is its own
+    store.release(key, again[0])
+    assert store.claim(key, 1.0, "unauthorized", policy) is None  # banned: nothing left

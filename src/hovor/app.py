@@ -167,7 +167,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 await run_in_threadpool(refusals_module.record, request, exc, bound)
             except Exception:  # the refusal stands whether or not its entry could be written
                 log.exception("could not record a refusal in the audit log")
-        return error_response(request, exc.status, exc.payload())
+        return error_response(request, exc.status, exc.payload(), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

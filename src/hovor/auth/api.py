@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from fastapi import APIRouter, Request
@@ -19,7 +20,16 @@ from hovor.audit import log as audit
 from hovor.auth import platform, schemas, service, totp, users
 from hovor.auth.models import Profile, Role, User
 from hovor.auth.passwords import verify_password
-from hovor.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from hovor.core.db import unit_of_work
+from hovor.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from hovor.core.permissions import Permission
 from hovor.core.validation import form_from_pydantic
 from hovor.core.wire import to_wire
@@ -27,6 +37,7 @@ from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -85,6 +96,55 @@ def _answer(request: Request, result: service.LoginResult) -> Any:
     return response
 
 
+BUSY = "Another sign-in of this account is being checked. Try again in a few seconds."
+
+
+async def guarded(
+    request: Request, model: Any, name: str, delay: Callable[[], float], sign_in: Callable[[], R]
+) -> R:
+    """Runs ``sign_in`` (the password check and what follows) under the sign-in limits, which hold
+    however many requests arrive at once and in however many workers:
+
+    * the attempt is counted against the client's address before the password is checked (at most
+      the firewall's threshold of checks per address and window; past it, the address is banned);
+    * a slowed account (``delay`` seconds) is held for the check: at most one check of it in
+      flight, the others answered 429 at once, with Retry-After, without checking anything.
+
+    A right password gives its address's attempt back."""
+    state = request.app.state
+    attempt = await firewall.count_attempt(request)
+    held, failed = False, False
+    try:
+        wait = await run_in_threadpool(delay)
+        if wait:
+
+            def hold() -> bool:
+                with unit_of_work(state.session_factory) as session:
+                    return service.hold_account(session, model, name, wait)
+
+            held = await run_in_threadpool(hold)
+            if not held:
+                raise TooManyRequests(BUSY, retry_after=wait)
+            await asyncio.sleep(wait)  # the account is slowed, not locked: nothing else waits for it
+        try:
+            return await run_in_threadpool(sign_in)
+        except service.CodeNeeded:  # the right password: the code is the next step, not a failure
+            firewall.note(request, "second-step")
+            raise
+        except Unauthorized:
+            failed = True
+            raise
+    finally:
+        await firewall.settle(attempt, failed=failed)
+        if held:
+
+            def release() -> None:
+                with unit_of_work(state.session_factory) as session:
+                    service.release_account(session, model, name)
+
+            await run_in_threadpool(release)
+
+
 @router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")
 async def login(request: Request, session: DbSession) -> Any:
     body = await parsed(request, schemas.LoginIn)
@@ -126,14 +186,7 @@ async def login(request: Request, session: DbSession) -> Any:
         with state.read_session_factory() as reader:
             return service.login_delay(reader, settings, body.username)
 
-    wait = await run_in_threadpool(delay)
-    if wait:
-        await asyncio.sleep(wait)  # the account is slowed, not locked: nothing else waits for it
-    try:
-        return _answer(request, await run_in_threadpool(sign_in))
-    except service.CodeNeeded:
-        firewall.note(request, "second-step")
-        raise
+    return _answer(request, await guarded(request, User, body.username, delay, sign_in))
 
 
 @router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")

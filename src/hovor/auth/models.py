@@ -98,6 +98,9 @@ class User(Base):
     # Wrong codes lately (the count and the last one's time): past a few, no code is checked for a while.
     totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=not_personal())
     totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    # While the account is slowed, the sign-in whose password is being checked holds it until then:
+    # one check in flight per account, across every worker.
+    login_check_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
     last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
@@ -163,6 +166,7 @@ class PlatformOperator(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer, info=not_personal())
     totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=not_personal())
     totp_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    login_check_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
 
 

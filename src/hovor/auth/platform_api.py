@@ -6,7 +6,6 @@ to no tenant caller), and a platform route refuses a tenant's token (403).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,12 +16,11 @@ from hovor.api.deps import TOKEN_HEADER, DbSession
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth import platform, service
-from hovor.auth.api import parsed
+from hovor.auth.api import guarded, parsed
 from hovor.auth.models import PlatformOperator, PlatformToken
 from hovor.core.errors import Forbidden, Unauthorized
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
-from hovor.edge import firewall
 
 router = APIRouter(tags=["Platform"])
 PLATFORM = {"x-permission": "platform"}
@@ -119,14 +117,7 @@ async def staff_login(request: Request, session: DbSession) -> Any:
             "operator": {"name": staff.name, "title": staff.title},
         }
 
-    wait = await run_in_threadpool(delay)
-    if wait:
-        await asyncio.sleep(wait)
-    try:
-        return ok(request, await run_in_threadpool(sign_in))
-    except service.CodeNeeded:
-        firewall.note(request, "second-step")
-        raise
+    return ok(request, await guarded(request, PlatformOperator, body.username, delay, sign_in))
 
 
 @router.post(

@@ -315,6 +315,36 @@ def login_delay(session: Session, settings: Settings, username: str) -> float:
     return failures_delay(session, settings, user.tenant_id, "users", user.name, "auth.login.fail")
 
 
+# How long a slowed account's check may hold it beyond its delay (Argon2 takes a fraction of a
+# second; a worker killed mid-check frees the account when this runs out).
+CHECK_LEASE = dt.timedelta(seconds=30)
+
+
+def hold_account(session: Session, model: Any, name: str, delay: float) -> bool:
+    """Marks a slowed account's password as being checked (``delay`` seconds from now, and the
+    check). False: another sign-in of the account holds it; no second check runs meanwhile."""
+    now = utcnow()
+    keep = {"edited": model.edited} if hasattr(model, "edited") else {}  # not an edit of the user
+    held = session.execute(
+        update(model)
+        .where(model.name == name)
+        .where(model.login_check_until.is_(None) | (model.login_check_until < now))
+        .values(login_check_until=now + dt.timedelta(seconds=delay) + CHECK_LEASE, **keep)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(held, "rowcount", 0))
+
+
+def release_account(session: Session, model: Any, name: str) -> None:
+    keep = {"edited": model.edited} if hasattr(model, "edited") else {}
+    session.execute(
+        update(model)
+        .where(model.name == name)
+        .values(login_check_until=None, **keep)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def failures_delay(
     session: Session, settings: Settings, tenant_id: str, object_type: str, key: str, action: str
 ) -> float:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
 class ApiError(Exception):
     status = 400
+    headers: dict[str, str] | None = None  # sent with the answer (Retry-After)
 
     def __init__(self, *messages: str, form: dict[str, Any] | None = None) -> None:
         super().__init__(messages[0] if messages else self.__class__.__name__)
@@ -46,6 +48,16 @@ class PermissionRefused(Forbidden):
     def __init__(self, permission: str) -> None:
         super().__init__(f"Your role does not allow {permission}.")
         self.permission = permission
+
+
+class TooManyRequests(ApiError):
+    """Not now: the answer's Retry-After says when to try again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 class NotFound(ApiError):

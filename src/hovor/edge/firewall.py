@@ -37,6 +37,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hovor.core.errors import ApiError
 from hovor.edge import signatures
 from hovor.edge.store import Policy, Snapshot, epoch
 from hovor.edge.tls import HSTS
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 STATE_KEY = "firewall"  # scope["state"][STATE_KEY]: events the application noted for this request
+GATE_KEY = "firewall.gate"  # scope["state"][GATE_KEY]: (the firewall, the client's key, an office)
 
 WEIGHTS = {"unauthorized": 1.0, "forbidden": 0.5, "no-route": 1.0, "malformed": 1.0}
 NOISE = frozenset(WEIGHTS)  # what a tenant's office address is scored for at a fifth
@@ -134,7 +136,8 @@ def _refusal(message: str) -> bytes:
     return json.dumps({"error": [message], "result": None}).encode()
 
 
-BANNED_BODY = _refusal("Your address is blocked for a while after suspicious requests. Try again later.")
+BANNED_MESSAGE = "Your address is blocked for a while after suspicious requests. Try again later."
+BANNED_BODY = _refusal(BANNED_MESSAGE)
 DENIED_BODY = _refusal("Your address is not allowed to use this service.")
 REFUSED_BODY = _refusal("The request looks like an attack and was refused.")
 PAUSED_BODY = _refusal("Too many refused requests with this token. Try again later.")
@@ -215,6 +218,9 @@ class Firewall:
         if until is not None and until > now:
             await _answer(send, 403, BANNED_BODY, retry_after=int(until - now) + 1, scope=scope)
             return
+        if not allowed:
+            # A sign-in counts its attempt here before the password is checked (count_attempt).
+            scope.setdefault("state", {})[GATE_KEY] = (self, key, office)
         # The token is read only while some token is paused: most requests never pay for it.
         digest = token_digest(scope) if self.tokens.any_paused(now) else None
         paused = self.tokens.paused(digest, now) if digest else None
@@ -293,19 +299,20 @@ class Firewall:
 
     async def _score(self, key: str, events: list[tuple[str, float]]) -> None:
         weight = sum(w for _, w in events)
-        reason = max(events, key=lambda e: e[1])[0]
+        reason = max(events, key=lambda e: e[1])[0] if events else "unauthorized"
         try:
             total = await run_in_threadpool(self.store.score, key, weight, reason, self.policy)
             if total >= self.policy.threshold:
-                ban = await run_in_threadpool(self.store.ban, key, reason, total, self.policy)
-                if ban is not None:
-                    # This process bans at once; the others at their next refresh.
-                    self.bans[key] = epoch(ban.until)
-                    log.warning(
-                        "firewall: banned a client (%s) for %d s", reason, self.bans[key] - time.time()
-                    )
+                await self._ban(key, reason, total)
         except Exception:
             log.exception("firewall: scoring failed; the request was answered")
+
+    async def _ban(self, key: str, reason: str, total: float) -> None:
+        ban = await run_in_threadpool(self.store.ban, key, reason, total, self.policy)
+        if ban is not None:
+            # This process bans at once; the others at their next refresh.
+            self.bans[key] = epoch(ban.until)
+            log.warning("firewall: banned a client (%s) for %d s", reason, self.bans[key] - time.time())
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -381,13 +388,79 @@ def _answer_events(scope: Scope, status: int) -> list[tuple[str, float]]:
     the routes noted themselves (a failed sign-in)."""
     noted = (scope.get("state") or {}).get(STATE_KEY, [])
     events: list[tuple[str, float]] = []
-    if "second-step" in noted:
-        pass  # a right password that still needs its one-time code: a step, not a failure
+    if "second-step" in noted or "counted" in noted:
+        # A right password that still needs its one-time code: a step, not a failure. Or a sign-in
+        # whose attempt was counted before its password was checked (count_attempt).
+        pass
     elif status == 401:
         events.append(("unauthorized", WEIGHTS["unauthorized"]))
     elif status == 403:
         events.append(("forbidden", WEIGHTS["forbidden"]))
     elif status == 404 and "endpoint" not in scope:
         events.append(("no-route", WEIGHTS["no-route"]))
-    events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted if e != "second-step")
+    events.extend((e, WEIGHTS.get(e, 1.0)) for e in noted if e not in ("second-step", "counted"))
     return events
+
+
+# --- sign-ins: the attempt is counted before the password is checked ---------------------------------
+class AddressBlocked(ApiError):
+    """The client's address used up its sign-in attempts: it is banned (as the firewall answers)."""
+
+    status = 403
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(BANNED_MESSAGE)
+        self.headers = {"Retry-After": str(max(1, int(retry_after) + 1))}
+
+
+@dataclass
+class Attempt:
+    """A sign-in attempt counted against its client's address (nothing to settle when ``gate`` is
+    None: no address, the firewall off, an allow-listed network, or the count could not be kept)."""
+
+    gate: tuple[Firewall, str, bool] | None = None
+    handle: str = ""
+    total: float = 0.0
+
+
+async def count_attempt(request: Any) -> Attempt:
+    """Counts a sign-in attempt against the client's address before its password is checked, so
+    parallel guesses cannot overshoot: at most the threshold's worth of checks per address and
+    window, in every worker together (an office's address counts a fifth). Raises Forbidden with
+    Retry-After (the address is banned) when the address has used them up."""
+    scope = getattr(request, "scope", request)
+    gate = (scope.get("state") or {}).get(GATE_KEY)
+    if gate is None:
+        return Attempt()
+    fw, key, office = gate
+    weight = WEIGHTS["unauthorized"] * (OFFICE_DISCOUNT if office else 1.0)
+    try:
+        claimed = await run_in_threadpool(fw.store.claim, key, weight, "unauthorized", fw.policy)
+    except Exception:
+        log.exception("firewall: counting a sign-in failed; its answer will be scored instead")
+        return Attempt()
+    note(scope, "counted")
+    if claimed is None:
+        try:
+            await fw._ban(key, "unauthorized", fw.policy.threshold)
+        except Exception:
+            log.exception("firewall: banning an address that used up its sign-ins failed")
+        until = fw.bans.get(key) or time.time() + fw.policy.ban_seconds
+        raise AddressBlocked(until - time.time())
+    return Attempt(gate, *claimed)
+
+
+async def settle(attempt: Attempt, *, failed: bool) -> None:
+    """After the check: a failure that filled the address's count bans it; anything else (the right
+    password, or no password checked at all) gives the attempt back."""
+    if attempt.gate is None:
+        return
+    fw, key, _ = attempt.gate
+    try:
+        if failed:
+            if attempt.total >= fw.policy.threshold:
+                await fw._ban(key, "unauthorized", attempt.total)
+        else:
+            await run_in_threadpool(fw.store.release, key, attempt.handle)
+    except Exception:
+        log.exception("firewall: settling a sign-in attempt failed")

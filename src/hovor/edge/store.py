@@ -14,6 +14,7 @@ copy of the active bans, which the processes read.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import time
@@ -92,6 +93,46 @@ class DbStore:
             session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
         return float(total or 0.0)
 
+    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> tuple[str, float] | None:
+        """Counts an attempt before it is made: adds the event only while the key's score is below
+        the threshold, and returns (the event's handle, the score with it); None when the key has
+        used up its attempts. Parallel claims of one key queue (SQLite's single writer, taken by
+        the insert; an advisory lock on PostgreSQL), so no more than the threshold's worth pass."""
+        now = utcnow()
+        since = now - dt.timedelta(seconds=policy.window)
+        name = _name()
+        with unit_of_work(self.factory) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
+            # Written first: on SQLite the write holds the database's one write lock until COMMIT,
+            # so the sum below sees every claim that came before this one.
+            session.add(FirewallEvent(name=name, key=key, at=now, weight=weight, reason=reason[:32]))
+            session.flush()
+            total = float(
+                session.scalar(
+                    select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
+                        FirewallEvent.key == key, FirewallEvent.at > since
+                    )
+                )
+                or 0.0
+            )
+            # A ban clears the score, and another worker may not know of it yet: a banned key has
+            # no attempts left either.
+            banned = session.scalar(
+                select(FirewallBan.name).where(
+                    FirewallBan.key == key, FirewallBan.until > now, FirewallBan.lifted.is_(None)
+                )
+            )
+            if banned is not None or total - weight >= policy.threshold:
+                session.execute(delete(FirewallEvent).where(FirewallEvent.name == name))
+                return None
+        return name, total
+
+    def release(self, key: str, handle: str) -> None:
+        """Takes back a claimed attempt that turned out well (the right password)."""
+        with unit_of_work(self.factory) as session:
+            session.execute(delete(FirewallEvent).where(FirewallEvent.name == handle))
+
     def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
         """Bans ``key`` unless a ban of it is in force already. Returns the new ban."""
         with unit_of_work(self.factory) as session:
@@ -103,6 +144,13 @@ class DbStore:
 
     def close(self) -> None:
         pass
+
+
+def _lock_id(key: str) -> int:
+    """A PostgreSQL advisory lock number of a client key (a signed 64-bit integer)."""
+    return int.from_bytes(
+        hashlib.blake2b(b"firewall:" + key.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def _ban(
@@ -209,6 +257,29 @@ def unban(factory: Any, pseudonyms: Any, key: str, by: str, actor: audit.Actor, 
     return len(names)
 
 
+# KEYS[1] the key's events, KEYS[2] the bans; ARGV: now, window, threshold, the new member, its
+# weight, the key. The score over the window, plus the new event's weight if it was added (nil: the
+# attempts are used up, or the key is banned: a ban clears the score).
+CLAIM_SCRIPT = """
+local now = tonumber(ARGV[1])
+local banned = redis.call('HGET', KEYS[2], ARGV[6])
+if banned and tonumber(banned) > now then
+  return false
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+local total = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  total = total + cjson.decode(member)[2]
+end
+if total >= tonumber(ARGV[3]) then
+  return false
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+return tostring(total + tonumber(ARGV[5]))
+"""
+
+
 class RedisStore:
     """Scores and the active bans in Redis; bans also recorded (and audited) in the database."""
 
@@ -221,6 +292,7 @@ class RedisStore:
         self.BANS = f"{prefix}:bans"
         self.factory = factory
         self.pseudonyms = pseudonyms
+        self._claim = self.redis.register_script(CLAIM_SCRIPT)
 
     def events(self, key: str) -> str:
         return f"{self.prefix}:events:{key}"
@@ -236,6 +308,20 @@ class RedisStore:
         pipe.expire(name, int(policy.window) + 1)
         _, _, members, _ = pipe.execute()
         return float(sum(json.loads(m)[1] for m in members))
+
+    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> tuple[str, float] | None:
+        """As :meth:`DbStore.claim`, in one script that Redis runs atomically."""
+        now = time.time()
+        handle = uuid.uuid4().hex
+        member = json.dumps([handle, weight])
+        total = self._claim(
+            keys=[self.events(key), self.BANS],
+            args=[now, policy.window, policy.threshold, member, weight, key],
+        )
+        return None if total is None else (member, float(total))
+
+    def release(self, key: str, handle: str) -> None:
+        self.redis.zrem(self.events(key), handle)
 
     def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
         with unit_of_work(self.factory) as session:
