@@ -25,6 +25,8 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.cz import rc
 
+from hovor.privacy import czech
+
 NAME, PHONE, EMAIL, IBAN, BIRTH_NUMBER, CARD = (
     "[name]",
     "[phone]",
@@ -44,69 +46,62 @@ _CARD = re.compile(r"\b\d(?:[ \-]?\d){12,18}\b")
 
 
 # --- Czech name forms ----------------------------------------------------------------------------
-def _surname_forms(name: str) -> set[str]:
-    """The cases of a Czech surname (nominative, genitive, dative, accusative, vocative, instrumental,
-    and the family plural), by its ending. Unknown shapes keep the name as given."""
-    forms = {name}
-    low = name.lower()
-    if low.endswith("á"):  # Nováková, Malá: adjectival feminine
-        stem = name[:-1]
-        forms |= {stem + e for e in ("á", "é", "ou")}
-    elif low.endswith("ý"):  # Novotný, Dvorský: adjectival masculine
-        stem = name[:-1]
-        forms |= {stem + e for e in ("ý", "ého", "ému", "ém", "ým", "í")}
-    elif low.endswith("í"):  # Krejčí
-        forms |= {name + e for e in ("ho", "mu", "m")}
-    elif low.endswith("a"):  # Svoboda, Procházka
-        stem = name[:-1]
-        forms |= {stem + e for e in ("a", "y", "ovi", "ou", "o", "u", "ové", "ě")}
-    elif low.endswith("e"):  # Skořepe-like
-        forms |= {name + e for e in ("ovi", "m")} | {name[:-1] + "i"}
-    elif low.endswith("o"):  # Janko
-        stem = name[:-1]
-        forms |= {stem + e for e in ("a", "ovi", "em", "u")}
-    elif low[-1:].isalpha():  # Novák, Dvořák, Němec, Hájek: hard or soft consonant
-        stems = {name}
-        if low.endswith(("ec", "ek", "el", "en")) and len(name) > 3:
-            stems.add(name[:-2] + name[-1])  # the fleeting e: Němec → Němce, Hájek → Hájka
-        for stem in stems:
-            # cases, the family plural, and the possessive (Novákův, Novákova, Novákovo)
-            forms |= {stem + e for e in ("a", "ovi", "em", "e", "u", "ové", "ů", "i")}
-            forms |= {name + e for e in ("ův", "ova", "ovo", "ovy", "ových")}
-    return forms
-
-
-def _given_forms(name: str) -> set[str]:
-    forms = {name}
-    low = name.lower()
-    if low.endswith("a"):  # Jana, Petra
-        stem = name[:-1]
-        forms |= {stem + e for e in ("y", "ě", "e", "u", "ou", "o")}
-    elif low.endswith(("ie", "ía")):  # Marie
-        stem = name[:-1]
-        forms |= {stem + "i", stem + "í"}
-    elif low[-1:].isalpha() and low[-1] not in "aeiouyáéíóúůý":  # Jan, Petr, Tomáš
-        stems = {name}
-        if low.endswith(("ek", "el")) and len(name) > 3:
-            stems.add(name[:-2] + name[-1])  # Marek → Marka, Karel → Karla
-        for stem in stems:
-            forms |= {stem + e for e in ("a", "ovi", "em", "e", "u", "i")}
-    return forms
+def _words(name: str | None) -> list[str]:
+    """The words of a name (a double surname's halves decline each: Nováková-Dvořáková)."""
+    return [w for w in re.split(r"[\s\-]+", name or "") if len(w) > 1]
 
 
 def name_forms(firstname: str | None, lastname: str | None) -> tuple[set[str], set[str]]:
-    """(given-name forms, surname forms) of a person's name in Czech cases."""
-    given = (
-        set().union(*(_given_forms(p) for p in (firstname or "").split() if len(p) > 1))
-        if firstname
-        else set()
-    )
-    surname = (
-        set().union(*(_surname_forms(p) for p in (lastname or "").split() if len(p) > 1))
-        if lastname
-        else set()
-    )
+    """(given-name forms, surname forms) of a person's name in its Czech cases, vocative and
+    possessives included (:mod:`hovor.privacy.czech`)."""
+    given = set().union(set(), *(czech.forms(w, given=True) for w in _words(firstname)))
+    surname = set().union(set(), *(czech.forms(w, given=False) for w in _words(lastname)))
     return given, surname
+
+
+# Forms of address a given name stands behind: "paní Květoslavo", "pane Ing. Jiří".
+_TITLES = (
+    r"pan|pane|pana|panu|panem|paní|slečna|slečno|slečny|slečně|slečnu|slečnou|"
+    r"kolego|kolegyně|doktore|doktorko|inženýre|inženýrko|"
+    r"ing\.|mgr\.|bc\.|dr\.|mudr\.|judr\.|phdr\.|rndr\.|mvdr\.|doc\.|prof\."
+)
+# A full stop after these does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "ing",
+        "mgr",
+        "bc",
+        "dr",
+        "mudr",
+        "judr",
+        "phdr",
+        "rndr",
+        "mvdr",
+        "doc",
+        "prof",
+        "tzv",
+        "např",
+        "tj",
+        "resp",
+        "č",
+    ]
+)
+_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
+_WORD_BEFORE = re.compile(r"(\w+)$")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of the text's sentences, split at . ! ? … and new lines (a title's
+    or a common abbreviation's full stop does not end one)."""
+    spans, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        word = _WORD_BEFORE.search(text, 0, end.start())
+        if end.group().startswith(".") and word and word.group(1).lower() in _ABBREVIATIONS:
+            continue
+        spans.append((start, end.end()))
+        start = end.end()
+    spans.append((start, len(text)))
+    return spans
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -137,6 +132,8 @@ class Redactor:
         given, surname = name_forms(firstname, lastname)
         return cls(country, given, surname, set(phones), {e.casefold() for e in emails})
 
+    _titled: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.surname:
             sn = _alternation(self.surname)
@@ -148,8 +145,12 @@ class Redactor:
             if self.given:
                 gn = _alternation(self.given)
                 # "Jana Nováková", "Nováková Jana", or the surname alone; the given name alone is
-                # too common to say who is meant.
-                pattern = rf"{start}(?:(?:{gn}){gap})?(?:{sn})(?:{gap}(?:{gn}))?{end}"
+                # too common to say who is meant, unless a title puts it in a sentence that names
+                # the surname ("paní Květoslavo, … paní Dvořáková").
+                pattern = rf"{start}(?P<before>(?:{gn}){gap})?(?:{sn})(?P<after>{gap}(?:{gn}))?{end}"
+                self._titled = re.compile(
+                    rf"{start}(?P<title>(?:(?:{_TITLES}){gap})+)(?P<given>{gn}){end}", re.IGNORECASE
+                )
             else:
                 pattern = rf"{start}(?:{sn}){end}"
             self._name = re.compile(pattern, re.IGNORECASE)
@@ -177,7 +178,33 @@ class Redactor:
         return _PHONE_LIKE.sub(lambda m: PHONE if self._e164(m.group()) in self.phones else m.group(), text)
 
     def _names(self, text: str) -> str:
-        return self._name.sub(NAME, text) if self._name is not None else text
+        if self._name is None:
+            return text
+        # Lower case is the ordinary word (malý, svoboda, král), not the person — unless the whole
+        # text is written in lower case (a chat), or the given name stands beside it.
+        capitals = not text.islower()
+        spans: list[tuple[int, int]] = []
+        for match in self._name.finditer(text):
+            alone = not (match.groupdict().get("before") or match.groupdict().get("after"))
+            if alone and capitals and match.group()[0].islower():
+                continue
+            spans.append(match.span())
+        if not spans:
+            return text
+        if self._titled is not None:
+            # A titled given name in a sentence that names the person goes too.
+            named = [s for s in _sentences(text) if any(s[0] <= a < s[1] for a, _ in spans)]
+            for first, last in named:
+                for match in self._titled.finditer(text, first, last):
+                    if not any(a <= match.start("given") < b for a, b in spans):
+                        spans.append(match.span("given"))
+        out, last = [], 0
+        for a, b in sorted(spans):
+            if a < last:
+                continue
+            out += [text[last:a], NAME]
+            last = b
+        return "".join(out) + text[last:]
 
     def mentions(self, text: str | None) -> str | None:
         """Text of another person's record with this person taken out: only what identifies them."""
