@@ -173,3 +173,46 @@ def test_an_over_long_request_target_is_refused_in_the_envelope(client: Any, ten
     assert r.status_code == 414
     assert r.json()["error"] == ["The request target is longer than 8192 bytes."]
     assert r.json()["result"] is None
+
+
+def test_a_request_the_servers_parser_refuses_is_answered_in_the_envelope() -> None:
+    """A request line far past the parser's limit (here 200 kB) never reaches the application: the
+    server's own answer used to be uvicorn's plain text; it is the envelope, as `hovor serve` runs."""
+    import json
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from hovor.edge.tls import HardenedConfig
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = HardenedConfig(
+        app, host="127.0.0.1", port=port, http="httptools", log_level="critical", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"GET /api/v6/contacts.json?q=" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower()
+        envelope = json.loads(body)
+        assert envelope["result"] is None and "could not be read" in envelope["error"][0]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

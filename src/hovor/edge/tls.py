@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
 import re
 import ssl
@@ -49,6 +50,35 @@ class HardenedConfig(uvicorn.Config):
         super().load()
         if self.ssl is not None:
             harden(self.ssl)
+        self.http_protocol_class = enveloped(self.http_protocol_class)
+
+
+UNREADABLE = json.dumps(
+    {
+        "error": ["The request could not be read: its request line or headers are malformed or too long."],
+        "result": None,
+    }
+).encode()
+
+
+def enveloped(protocol: type[Any]) -> type[Any]:
+    """The server's HTTP protocol, answering what its parser refuses (a request line past the
+    parser's limit, garbage) in the API's envelope rather than in plain text. Everything the
+    parser lets through reaches the application, which answers its own 400, 413 and 414."""
+    if not hasattr(protocol, "send_400_response"):
+        return protocol
+
+    class Enveloped(protocol):
+        def send_400_response(self, msg: str) -> None:
+            head = (
+                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n" % len(UNREADABLE)
+            )
+            self.transport.write(head + UNREADABLE)
+            self.transport.close()
+
+    Enveloped.__name__ = Enveloped.__qualname__ = f"Enveloped{protocol.__name__}"
+    return Enveloped
 
 
 def serve(config: uvicorn.Config) -> None:
