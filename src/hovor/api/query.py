@@ -114,6 +114,8 @@ class ListQuery:
     order: list[Any] = field(default_factory=list)
     skip: int = 0
     take: int = 100
+    # Names in ``fields`` that are no field of the resource, left out as the reference does.
+    ignored: list[str] = field(default_factory=list)
 
 
 def _is_desc(clause: Any) -> bool:
@@ -181,7 +183,10 @@ class QueryCompiler:
             raise BadRequest(f"Field {name!r} of {self.endpoint} cannot be sorted on.")
         return found
 
-    def compile(self, params: dict[str, Any]) -> ListQuery:
+    def compile(self, params: dict[str, Any], *, strict_fields: bool = False) -> ListQuery:
+        """The list query of ``params``. An unknown name in ``fields`` is ignored and listed in
+        ``ignored`` (the reference ignores it, and clients send names from saved states), or with
+        ``strict_fields`` refused; unknown names anywhere else are always refused."""
         known = {"fields", "filter", "sort", "dir", "skip", "take", "q", "accessToken"}
         extra = sorted(k for k in params if k not in known and not k.startswith("_"))
         if extra:
@@ -189,9 +194,11 @@ class QueryCompiler:
         result = ListQuery(take=self.default_take)
         if "fields" in params:
             names = [str(n) for n in _as_list(params["fields"], "fields")]
-            for name in names:
-                self._field(name, "fields")
-            result.fields = names
+            if strict_fields:
+                for name in names:
+                    self._field(name, "fields")
+            result.ignored = [n for n in names if n not in self.fields]
+            result.fields = [n for n in names if n in self.fields]
         if "filter" in params:
             result.where.append(self._filter(params["filter"], 0))
         if params.get("q"):

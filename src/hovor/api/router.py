@@ -7,6 +7,7 @@ test reads it from there, so a route cannot be added without saying who may call
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from enum import Enum
 from functools import lru_cache
@@ -163,7 +164,10 @@ def list_result(
         resource.default_order,
         [resource.key_column],
     )
-    query = compiler.compile(parse_brackets(request.query_params.multi_items()))
+    strict = request.headers.get(STRICT_FIELDS, "").lower() in ("1", "true", "yes")
+    query = compiler.compile(parse_brackets(request.query_params.multi_items()), strict_fields=strict)
+    if query.ignored:
+        request.state.ignored_fields = query.ignored
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
     total = session.scalar(select(func.count()).select_from(resource.model).where(*where)) or 0
     # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
@@ -184,6 +188,21 @@ def list_result(
         wanted = query.fields
         rows = [{k: row.get(k) for k in wanted} for row in rows]
     return {"data": rows, "total": total}
+
+
+STRICT_FIELDS = "x-strict-fields"  # a request header: an unknown name in fields is a 400
+IGNORED_FIELDS = "X-Ignored-Fields"  # a response header: the names in fields that were left out
+_HEADER_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def with_ignored(request: Request, response: Response) -> Response:
+    """Says in a header which names of ``fields`` were ignored (at most 20, as sent when they are
+    plain names; anything else as ``?``)."""
+    ignored = getattr(request.state, "ignored_fields", None)
+    if ignored:
+        names = [n if _HEADER_SAFE.match(n) else "?" for n in ignored[:20]]
+        response.headers[IGNORED_FIELDS] = ",".join(names)
+    return response
 
 
 def _extras(request: Request, resource: Resource) -> dict[str, Any]:
@@ -260,7 +279,7 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
     # indexed queries of a page or a record. Writes, uploads and exports stay in the pool.
     async def list_(request: Request, session: Session, caller: Caller) -> Any:
         check(caller, resource.perm("read"))
-        return ok(request, list_result(request, session, caller, resource))
+        return with_ignored(request, ok(request, list_result(request, session, caller, resource)))
 
     _signature(list_, _BASE)
     router.add_api_route(
@@ -498,7 +517,7 @@ def _add_relation_route(router: APIRouter, parent: Resource, rel: str, target_ep
         check(caller, target.perm("read"))
         obj = load_visible(session, parent, caller, name)
         link = getattr(target.model, column) == obj.name
-        return ok(request, list_result(request, session, caller, target, [link]))
+        return with_ignored(request, ok(request, list_result(request, session, caller, target, [link])))
 
     _signature(relation_, [*_BASE, ("name", str, inspect.Parameter.empty)])
     target = REGISTRY[target_ep]

@@ -1,5 +1,5 @@
 """The request target, checked before any route reads it: no longer than the configured limit, and
-every query parameter (name and value) valid UTF-8.
+every query parameter (name and value) valid UTF-8; an API path without ``.json`` is read with it.
 
 Starlette decodes a query string leniently: ``q=%FF%FE`` or a value holding an encoded surrogate
 would reach a route as replacement characters and quietly match nothing, while the same bytes in a
@@ -31,6 +31,18 @@ def invalid_parameter(query_string: bytes) -> str | None:
     return None
 
 
+API = "/api/v6/"
+
+
+def _with_suffix(scope: Scope) -> Scope:
+    path = scope["path"].rstrip("/") + ".json"
+    raw = scope.get("raw_path")
+    scope = dict(scope, path=path)
+    if raw:
+        scope["raw_path"] = raw.rstrip(b"/") + b".json"
+    return scope
+
+
 class RequestTarget:
     """Refuses an over-long request target (414) and a query parameter that is not UTF-8 (400)."""
 
@@ -46,6 +58,11 @@ class RequestTarget:
                 message = f"The request target is longer than {self.max_bytes} bytes."
                 await error_response(Request(scope, receive), 414, [message])(scope, receive, send)
                 return
+            path = scope["path"]
+            if path.startswith(API) and not path.endswith(".json") and len(path) > len(API):
+                # The reference's other URL form: /api/v6/tickets and /api/v6/tickets/{name}
+                # without .json (the JavaScript connector sends only these) are the same routes.
+                scope = _with_suffix(scope)
             bad = invalid_parameter(query) if query else None
             if bad is not None:
                 # The parameter's name, never its value (which may be personal data).

@@ -36,6 +36,7 @@ from hovor.core.wire import to_wire
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
+API_VERSION = "v6"  # whoim's version, which v6 clients check for (the API's, not the software's)
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
@@ -59,10 +60,15 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def parsed(request: Request, model: type[M]) -> M:
-    """The body (JSON or form post) as ``model``; a field that does not fit is a 400 naming it."""
+async def parsed(request: Request, model: type[M], *, query: tuple[str, ...] = ()) -> M:
+    """The body (JSON or form post) as ``model``; a field that does not fit is a 400 naming it.
+    ``query``: fields that may come as query parameters instead (the body wins)."""
+    body = await _body(request)
+    for name in query:
+        if name not in body and name in request.query_params:
+            body[name] = request.query_params[name]
     try:
-        return model.model_validate(await _body(request))
+        return model.model_validate(body)
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
@@ -96,6 +102,7 @@ def _answer(request: Request, result: service.LoginResult) -> Any:
     return response
 
 
+LOGIN_QUERY = ("username", "password", "totp")
 BUSY = "Another sign-in of this account is being checked. Try again in a few seconds."
 
 
@@ -147,7 +154,8 @@ async def guarded(
 
 @router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")
 async def login(request: Request, session: DbSession) -> Any:
-    body = await parsed(request, schemas.LoginIn)
+    # v6 clients sign in with a JSON body, a form post, or (Keboola's extractor) query parameters.
+    body = await parsed(request, schemas.LoginIn, query=LOGIN_QUERY)
 
     settings = request.app.state.settings
 
@@ -186,6 +194,8 @@ async def login(request: Request, session: DbSession) -> Any:
         with state.read_session_factory() as reader:
             return service.login_delay(reader, settings, body.username)
 
+    # only_token (sent by Keboola's extractor and the Dart example) changes nothing: the answer is
+    # the sign-in object with accessToken, which is what those clients read.
     return _answer(request, await guarded(request, User, body.username, delay, sign_in))
 
 
@@ -388,6 +398,7 @@ def whoim(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     return ok(
         request,
         {
+            "version": API_VERSION,
             "user": serialize_user(user, Ctx(caller)) if user is not None else None,
             "tenant": caller.tenant_id,
             "permissions": sorted(caller.permissions),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, update
+from sqlalchemy import ForeignKey, Integer, String, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hovor.core.caller import Caller
@@ -34,6 +34,21 @@ class AuditStamps:
     edited_by: Mapped[str | None] = mapped_column(
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, OPERATOR_STAMP)
     )
+
+
+@event.listens_for(Base, "before_insert", propagate=True)
+def _stamp_new(mapper: Any, connection: Any, target: Any) -> None:
+    """A new record is edited when it is created, by whoever created it: a client that extracts
+    by ``edited`` (every change since its last run) sees new records too, as the reference does."""
+    columns = mapper.columns
+    if "edited" not in columns:
+        return
+    if target.edited is None:
+        if "created" in columns and target.created is None:
+            target.created = utcnow()
+        target.edited = target.created if "created" in columns else utcnow()
+    if "edited_by" in columns and "created_by" in columns and target.edited_by is None:
+        target.edited_by = target.created_by
 
 
 class Counter(Base):
