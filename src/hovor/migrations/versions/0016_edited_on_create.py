@@ -6,6 +6,7 @@ Create Date: 2026-12-04 10:30:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ def upgrade() -> None:
         if not {"edited", "created"} <= columns:
             continue
         t = sa.table(table, *(sa.column(c) for c in columns))
-        values = {"edited": t.c.created}
+        values: dict[str, Any] = {"edited": t.c.created}
         if {"edited_by", "created_by"} <= columns:
             values["edited_by"] = sa.case((t.c.edited_by.is_(None), t.c.created_by), else_=t.c.edited_by)
         op.execute(t.update().where(t.c.edited.is_(None)).values(**values))
