@@ -23,31 +23,34 @@ POSSESSIVE_OV = ("ův", "ova", "ovo", "ovy", "ovi", "ovu", "ovou", "ově", "ový
 POSSESSIVE_IN = ("in", "ina", "ino", "iny", "ini", "inu", "inou", "ině", "iných", "iným", "inými")
 
 
-def _palatal(stem: str) -> str:
-    """The stem before -e/-ě of a feminine dative (Jitka → Jitce, Olga → Olze, Věra → Věře)."""
+# The consonant alternations of stems before an ending: (hard, soft) pairs, tried in order.
+PALATAL = (("ch", "š"), ("k", "c"), ("g", "z"), ("h", "z"), ("r", "ř"))  # Jitce, Olze, Věře
+POSSESSIVE = (("ch", "š"), ("k", "č"), ("g", "ž"), ("h", "ž"), ("r", "ř"))  # Jitčin, Olžin, Věřin
+PLURAL = (("ch", "š"), ("ck", "čt"), ("sk", "št"), ("k", "c"), ("h", "z"), ("r", "ř"))  # Nováci, Dvorští
+
+
+def _alternate(stem: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    """The stem with its last consonant(s) softened by ``pairs``, or as it is."""
     low = stem.lower()
-    for hard, soft in (("ch", "š"), ("k", "c"), ("g", "z"), ("h", "z"), ("r", "ř")):
+    for hard, soft in pairs:
         if low.endswith(hard):
             return stem[: -len(hard)] + soft
     return stem
+
+
+def _palatal(stem: str) -> str:
+    """The stem before -e/-ě of a feminine dative (Jitka → Jitce, Olga → Olze, Věra → Věře)."""
+    return _alternate(stem, PALATAL)
 
 
 def _possessive_in(stem: str) -> str:
     """The stem of a feminine possessive (Jitka → Jitčin, Olga → Olžin, Věra → Věřin)."""
-    low = stem.lower()
-    for hard, soft in (("ch", "š"), ("k", "č"), ("g", "ž"), ("h", "ž"), ("r", "ř")):
-        if low.endswith(hard):
-            return stem[: -len(hard)] + soft
-    return stem
+    return _alternate(stem, POSSESSIVE)
 
 
 def _plural_soft(stem: str) -> str:
     """The stem before -i/-ích of a masculine plural (Novák → Nováci, Novácích; Starý → Staří)."""
-    low = stem.lower()
-    for hard, soft in (("ch", "š"), ("ck", "čt"), ("sk", "št"), ("k", "c"), ("h", "z"), ("r", "ř")):
-        if low.endswith(hard):
-            return stem[: -len(hard)] + soft
-    return stem
+    return _alternate(stem, PLURAL)
 
 
 def _dative_e(stem: str) -> str:
