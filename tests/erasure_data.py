@@ -62,6 +62,7 @@ def build(client: Any, h: dict[str, str]) -> Subject:
             "queue": "100",
             "direction": "in",
             "clid": PHONE_WRITTEN,
+            "prefix_clid_name": "Květoslava Zlatohlávková",  # as the PBX's caller-name lookup gave it
             "contact": contact,
             "title": f"Hovor {LAST}",
         },

@@ -110,3 +110,139 @@ def test_unknown_names_in_fields_are_ignored_and_named(client: Any, tenant: Tena
         headers={**h, "X-Strict-Fields": "1"},
     )
     assert strict.status_code == 400 and "customFields_ico" in strict.json()["error"][0]
+
+
+def _call(client: Any, h: dict[str, str], **body: Any) -> dict[str, Any]:
+    r = client.post("/api/v6/activitiesCall.json", json={"direction": "in", **body}, headers=h)
+    assert r.status_code == 201, r.text
+    return data(r)  # type: ignore[no-any-return]
+
+
+def test_calls_in_the_reference_object_model(client: Any, tenant: TenantFixture) -> None:
+    """Keboola's activitiesCall table and the MCP server read calls by id_call and call_time, with
+    the queue and agent as id_queue and id_agent and the PBX's causes and missed-call fields."""
+    h = tenant.h()
+    for queue in ("100", "200"):
+        client.post(
+            "/api/v6/queues.json", json={"name": queue, "title": f"Linka {queue}", "type": "in"}, headers=h
+        )
+    early = _call(client, h, queue="100", time="2026-11-02 09:00:00", answered=True)
+    late = _call(
+        client,
+        h,
+        call_time="2026-11-03 10:15:00",  # the reference's names on the way in, too
+        id_queue="200",
+        id_agent="acme-operator",
+        prefix_clid_name="VIP Jana",
+        disposition_cause="busy",
+        disconnection_cause="caller",
+        pressed_key="2",
+        missed_call=True,
+        missed_call_time="2026-11-03 10:15:30",
+        attempts=2,
+    )
+    assert late["id_call"] == late["name"] and late["call_time"] == "2026-11-03 10:15:00"
+    assert late["id_queue"]["name"] == "200" and late["id_agent"]["name"] == "acme-operator"
+    assert late["queue"] == late["id_queue"] and late["activities"] == [late["name"]]
+    assert (late["pressed_key"], late["missed_call"], late["attempts"]) == ("2", True, 2)
+    assert late["missed_call_time"] == "2026-11-03 10:15:30" and late["disposition_cause"] == "busy"
+
+    def names(params: dict[str, Any]) -> list[str]:
+        r = client.get("/api/v6/activitiesCall.json", params=params, headers=h)
+        assert r.status_code == 200, r.text
+        return [c["id_call"] for c in data(r)["data"]]
+
+    flat = {"filter[field]": "call_time", "filter[operator]": "gte", "filter[value]": "2026-11-03 00:00:00"}
+    assert names(flat) == [late["name"]]
+    assert names({"filter[field]": "id_call", "filter[operator]": "eq", "filter[value]": early["name"]}) == [
+        early["name"]
+    ]
+    assert names({"sort[0][field]": "call_time", "sort[0][dir]": "asc"}) == [early["name"], late["name"]]
+    assert names({"sort": "call_time", "dir": "desc"}) == [late["name"], early["name"]]
+    # The wrapper's fields on a channel endpoint: time, queue, user, as docs/api.md says.
+    assert names({"filter[0][field]": "queue", "filter[0][operator]": "eq", "filter[0][value]": "100"}) == [
+        early["name"]
+    ]
+    assert names({"filter[0][field]": "user", "filter[0][operator]": "isnull"}) == [early["name"]]
+    assert names(
+        {"filter[0][field]": "missed_call", "filter[0][operator]": "eq", "filter[0][value]": "true"}
+    ) == [late["name"]]
+    projected = data(
+        client.get("/api/v6/activitiesCall.json", params={"fields": "id_call,call_time,time"}, headers=h)
+    )
+    assert {tuple(sorted(row)) for row in projected["data"]} == {("call_time", "id_call", "time")}
+
+
+def test_emails_carry_queue_time_wait_time_and_answered(client: Any, tenant: TenantFixture) -> None:
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "mail", "title": "Pošta", "type": "email"}, headers=h)
+    r = client.post(
+        "/api/v6/activitiesEmail.json",
+        json={
+            "queue": "mail",
+            "direction": "in",
+            "title": "Dotaz",
+            "time": "2026-11-04 08:00:00",
+            "wait_time": 90,
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    made = data(r)
+    assert made["wait_time"] == 90 and made["answered"] is False and made["queue"]["name"] == "mail"
+    put = client.put(f"/api/v6/activitiesEmail/{made['name']}.json", json={"answered": True}, headers=h)
+    assert put.status_code == 200 and data(put)["answered"] is True
+    listed = client.get(
+        "/api/v6/activitiesEmail.json",
+        params={
+            "filter[0][field]": "time",
+            "filter[0][operator]": "gte",
+            "filter[0][value]": "2026-11-04 00:00:00",
+            "filter[1][field]": "answered",
+            "filter[1][operator]": "eq",
+            "filter[1][value]": "true",
+            "fields[0]": "name",
+            "fields[1]": "queue",
+            "fields[2]": "wait_time",
+        },
+        headers=h,
+    )
+    assert listed.status_code == 200, listed.text
+    assert data(listed)["data"] == [{"name": made["name"], "queue": made["queue"], "wait_time": 90}]
+
+
+def test_custom_fields_in_filters_and_sorts(client: Any, tenant: TenantFixture) -> None:
+    """customFields.<field> in a filter or a sort (its first value); a field hidden from the caller
+    is unknown to them, so nobody finds records by a value they may not see."""
+    h = tenant.h()
+    for name, hidden in (("ico", False), ("internal", True)):
+        r = client.post(
+            "/api/v6/formFields.json",
+            json={"object_type": "contacts", "name": name, "title": name, "type": "text", "hidden": hidden},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    for lastname, ico in (("Svoboda", "27082440"), ("Dvořák", "00177041"), ("Král", None)):
+        fields = {"ico": [ico], "internal": ["x"]} if ico else {}
+        body = {"lastname": lastname, "database": "main", "customFields": fields}
+        assert client.post("/api/v6/contacts.json", json=body, headers=h).status_code == 201
+
+    def lastnames(params: dict[str, Any], role: str = "admin") -> Any:
+        r = client.get("/api/v6/contacts.json", params=params, headers=tenant.h(role))
+        return [c["lastname"] for c in data(r)["data"]] if r.status_code == 200 else r
+
+    eq = {"filter[0][field]": "customFields.ico", "filter[0][operator]": "eq", "filter[0][value]": "27082440"}
+    assert lastnames(eq) == ["Svoboda"]
+    begins = {"filter[field]": "customFields.ico", "filter[operator]": "begins", "filter[value]": "001"}
+    assert lastnames(begins) == ["Dvořák"]
+    assert lastnames({"filter[field]": "customFields.ico", "filter[operator]": "isnull"}) == ["Král"]
+    ordered = {
+        "sort[0][field]": "customFields.ico",
+        "sort[0][dir]": "asc",
+        **{"filter[field]": "customFields.ico", "filter[operator]": "isnotnull"},
+    }
+    assert lastnames(ordered) == ["Dvořák", "Svoboda"]
+    hidden = {"filter[field]": "customFields.internal", "filter[operator]": "eq", "filter[value]": "x"}
+    assert sorted(lastnames(hidden, "admin")) == ["Dvořák", "Svoboda"]
+    refused = lastnames(hidden, "operator")
+    assert refused.status_code == 400 and "customFields.internal" in refused.json()["error"][0]

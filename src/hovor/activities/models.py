@@ -121,6 +121,17 @@ class CallItem(Base):
     hold_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
     duration: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
     disposition: Mapped[str | None] = mapped_column(String(64), info=not_personal(STATS))
+    # The rest of the reference's call record, as the PBX reports it.
+    prefix_clid_name: Mapped[str | None] = mapped_column(
+        String(255), info=personal(Category.PERSON_NAME, erasure=Erasure.NULL)
+    )
+    disposition_cause: Mapped[str | None] = mapped_column(String(64), info=not_personal(STATS))
+    disconnection_cause: Mapped[str | None] = mapped_column(String(64), info=not_personal(STATS))
+    pressed_key: Mapped[str | None] = mapped_column(String(32), info=not_personal(STATS))
+    missed_call: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal(STATS))
+    missed_call_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    missed_callback: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    attempts: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
     recording: Mapped[Recording | None] = relationship(
@@ -195,6 +206,8 @@ class EmailItem(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.TEXT))
     direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
     state: Mapped[str] = mapped_column(String(16), default="SENT", info=not_personal())
+    wait_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal(STATS))
     message_id: Mapped[str | None] = mapped_column(
         String(998), info=personal(Category.TEXT, erasure=Erasure.NULL)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress
+from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress, model_validator
 
 from hovor.core.validation import NoNulModel, StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
@@ -70,7 +70,41 @@ class ActivityUpdate(ActivityFields):
     name: Key | None = None
 
 
-class CallCreate(ActivityFields):
+# The reference's names of a call's wrapper fields, read as hovor's (the wrapper's wins).
+CALL_ALIASES = {"call_time": "time", "id_queue": "queue", "id_agent": "user"}
+
+
+def _call_aliases(data: Any) -> Any:
+    if isinstance(data, dict) and any(k in data for k in CALL_ALIASES):
+        data = dict(data)
+        for alias, name in CALL_ALIASES.items():
+            if alias in data:
+                value = data.pop(alias)
+                if isinstance(value, dict):  # a reference read back: {"name": …, "title": …}
+                    value = value.get("name")
+                data.setdefault(name, value)
+    return data
+
+
+class CallFields(ActivityFields):
+    """What a call takes besides the wrapper, in both creates and updates."""
+
+    prefix_clid_name: str | None = Field(None, max_length=255)
+    disposition_cause: str | None = Field(None, max_length=64)
+    disconnection_cause: str | None = Field(None, max_length=64)
+    pressed_key: str | None = Field(None, max_length=32)
+    missed_call_time: str | None = Field(None, max_length=40)
+    missed_callback: str | None = Field(None, max_length=40)
+    attempts: int | None = Field(None, ge=0, le=10**6)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        return _call_aliases(data)
+
+
+class CallCreate(CallFields):
+    missed_call: bool = False
     clid: str | None = Field(None, max_length=32)
     did: str | None = Field(None, max_length=32)
     direction: Literal["in", "out", "internal"]
@@ -81,8 +115,9 @@ class CallCreate(ActivityFields):
     disposition: str | None = Field(None, max_length=64)
 
 
-class CallUpdate(ActivityFields):
+class CallUpdate(CallFields):
     name: Key | None = None
+    missed_call: bool | None = None
     answered: bool | None = None
     waiting_time: Seconds | None = Field(None, ge=0, le=10**7)
     ringing_time: Seconds | None = Field(None, ge=0, le=10**7)
@@ -97,11 +132,15 @@ class EmailCreate(ActivityFields):
     headers: dict[str, str] = Field(default_factory=dict, max_length=200)
     direction: Literal["in", "out"]
     state: Literal["SENT", "FAILED", "WAIT", "POSTPROCESSING", "DRAFT"] = "SENT"
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
+    answered: bool = False
 
 
 class EmailUpdate(ActivityFields):
     name: Key | None = None
     state: Literal["SENT", "FAILED", "WAIT", "POSTPROCESSING", "DRAFT"] | None = None
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
+    answered: bool | None = None
 
 
 class WebCreate(ActivityFields):

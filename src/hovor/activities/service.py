@@ -292,6 +292,14 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
             "hold_time": body.hold_time,
             "duration": body.duration,
             "disposition": body.disposition,
+            "prefix_clid_name": body.prefix_clid_name,
+            "disposition_cause": body.disposition_cause,
+            "disconnection_cause": body.disconnection_cause,
+            "pressed_key": body.pressed_key,
+            "missed_call": body.missed_call,
+            "missed_call_time": time_field(body.missed_call_time, caller, "missed_call_time"),
+            "missed_callback": time_field(body.missed_callback, caller, "missed_callback"),
+            "attempts": body.attempts,
         }
     if activity_type == "EMAIL":
         return {
@@ -302,6 +310,8 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
             "headers": body.headers,
             "direction": body.direction,
             "state": body.state,
+            "wait_time": body.wait_time,
+            "answered": body.answered,
             "message_id": message_key(body.headers.get("Message-ID")),
         }
     if activity_type == "CHAT":
@@ -366,11 +376,14 @@ def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) 
     _update_wrapper(session, caller, activity, body)
     own = body.model_fields_set - WRAPPER - {"name"}
     values = {k: getattr(body, k) for k in own}
+    for key in ("missed_call_time", "missed_callback"):
+        if key in values:
+            values[key] = time_field(values[key], caller, key)
     if activity.type in ("CHAT", "FBM") and "title" in body.model_fields_set:
         values["title"] = body.title
     if activity.type == "EMAIL" and "title" in body.model_fields_set:
         values["title"] = body.title
-    apply(item, values, required=("answered", "gdpr", "state"))
+    apply(item, values, required=("answered", "gdpr", "state", "missed_call"))
     session.flush()
     return item
 

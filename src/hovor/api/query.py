@@ -19,6 +19,8 @@ from sqlalchemy.sql import operators
 from hovor.core.errors import BadRequest
 from hovor.core.wire import from_wire
 
+CUSTOM = "customFields."  # customFields.<field> in a filter or a sort
+CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_PARAMS = 500
@@ -157,9 +159,11 @@ class QueryCompiler:
         max_take: int,
         default_order: Sequence[Any],
         tiebreak: Sequence[Any],
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         self.endpoint = endpoint
         self.fields = {f.name: f for f in fields}
+        self.hidden = hidden  # custom fields the caller may not see: not filtered or sorted on
         self.q_columns = q_columns
         self.tz = tz
         self.default_take = default_take
@@ -172,6 +176,8 @@ class QueryCompiler:
         if not isinstance(name, str) or not name:
             raise BadRequest(f"A {purpose} needs a field name.")
         found = self.fields.get(name)
+        if found is None and name.startswith(CUSTOM) and purpose != "fields":
+            found = self._custom(name[len(CUSTOM) :])
         if found is None:
             raise BadRequest(
                 f"Unknown field {name[:60]!r} in {purpose} for {self.endpoint}. "
@@ -182,6 +188,14 @@ class QueryCompiler:
         if purpose == "sort" and not found.sort:
             raise BadRequest(f"Field {name!r} of {self.endpoint} cannot be sorted on.")
         return found
+
+    def _custom(self, key: str) -> QueryField | None:
+        """``customFields.<key>``: the field's first value, as text (every custom field holds a list
+        of strings). A field the caller may not see is unknown to them."""
+        base = self.fields.get("customFields")
+        if base is None or not CUSTOM_KEY.match(key) or key in self.hidden:
+            return None
+        return QueryField(CUSTOM + key, base.column[(key, 0)].as_string(), "str")
 
     def compile(self, params: dict[str, Any], *, strict_fields: bool = False) -> ListQuery:
         """The list query of ``params``. An unknown name in ``fields`` is ignored and listed in

@@ -163,6 +163,7 @@ def list_result(
         settings.max_page_size,
         resource.default_order,
         [resource.key_column],
+        hidden=frozenset(ctx.cache.get("hidden") or ()),
     )
     strict = request.headers.get(STRICT_FIELDS, "").lower() in ("1", "true", "yes")
     query = compiler.compile(parse_brackets(request.query_params.multi_items()), strict_fields=strict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hovor.activities import schemas, service
@@ -127,6 +128,17 @@ register(
 )
 
 
+def _of_activity(model: Any, column: Any) -> Any:
+    """A column of a channel item's activity, for filtering and sorting the channel on the wrapper's
+    fields (time, queue, user, contact …): the item's one activity, looked up by its key."""
+    return (
+        select(column)
+        .where(Activity.tenant_id == model.tenant_id, Activity.name == model.name)
+        .correlate(model)
+        .scalar_subquery()
+    )
+
+
 def _channel(
     endpoint: str,
     activity_type: str,
@@ -152,6 +164,12 @@ def _channel(
     loads.append((model.activity, item_rel))
     if activity_type == "CALL":
         loads.append((model.activity, Activity.call, CallItem.recording))
+    own_names = {f.name for f in own_fields}
+    wrapper = [
+        qf(f.name, _of_activity(model, f.column), f.type, filter=f.filter, sort=f.sort)
+        for f in ACTIVITY_FIELDS
+        if f.name not in own_names and f.name not in ("name", "item")
+    ]
     register(
         Resource(
             endpoint=endpoint,
@@ -159,7 +177,12 @@ def _channel(
             title=title,
             model=model,
             permission="activities:activities",
-            fields=[qf("name", model.name), *own_fields],
+            fields=[
+                qf("name", model.name),
+                *own_fields,
+                *wrapper,
+                qf("activities", model.name, filter=False, sort=False),
+            ],
             serialize=serialize_channel,
             create_schema=create_schema,
             update_schema=update_schema,
@@ -192,6 +215,19 @@ _channel(
         qf("hold_time", CallItem.hold_time, "int"),
         qf("duration", CallItem.duration, "int"),
         qf("disposition", CallItem.disposition),
+        qf("prefix_clid_name", CallItem.prefix_clid_name),
+        qf("disposition_cause", CallItem.disposition_cause),
+        qf("disconnection_cause", CallItem.disconnection_cause),
+        qf("pressed_key", CallItem.pressed_key),
+        qf("missed_call", CallItem.missed_call, "bool"),
+        qf("missed_call_time", CallItem.missed_call_time, "datetime"),
+        qf("missed_callback", CallItem.missed_callback, "datetime"),
+        qf("attempts", CallItem.attempts, "int"),
+        # The reference's names: the key, and three wrapper fields.
+        qf("id_call", CallItem.name),
+        qf("call_time", _of_activity(CallItem, Activity.time), "datetime"),
+        qf("id_queue", _of_activity(CallItem, Activity.queue)),
+        qf("id_agent", _of_activity(CallItem, Activity.user)),
     ],
     schemas.CallCreate,
     schemas.CallUpdate,
@@ -208,6 +244,8 @@ _channel(
         qf("title", EmailItem.title),
         qf("direction", EmailItem.direction),
         qf("state", EmailItem.state),
+        qf("wait_time", EmailItem.wait_time, "int"),
+        qf("answered", EmailItem.answered, "bool"),
     ],
     schemas.EmailCreate,
     schemas.EmailUpdate,

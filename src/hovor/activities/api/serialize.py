@@ -57,6 +57,14 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
             "hold_time": c.hold_time,
             "duration": c.duration,
             "disposition": c.disposition,
+            "prefix_clid_name": c.prefix_clid_name,
+            "disposition_cause": c.disposition_cause,
+            "disconnection_cause": c.disconnection_cause,
+            "pressed_key": c.pressed_key,
+            "missed_call": c.missed_call,
+            "missed_call_time": to_wire(c.missed_call_time, ctx.tz),
+            "missed_callback": to_wire(c.missed_callback, ctx.tz),
+            "attempts": c.attempts,
             "recording": _recording(c.recording, ctx),
         }
     if activity.type == "EMAIL" and activity.email is not None:
@@ -69,6 +77,8 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
             "headers": dict(e.headers or {}),
             "direction": e.direction,
             "state": e.state,
+            "wait_time": e.wait_time,
+            "answered": e.answered,
         }
     if activity.type == "CHAT" and activity.web is not None:
         w = activity.web
@@ -119,7 +129,12 @@ def serialize_channel(item: Any, ctx: Ctx) -> dict[str, Any]:
     """A channel resource shows its own fields with the activity wrapper's beside them."""
     activity: Activity = item.activity
     own = _item(activity, ctx) or {}
-    return {**_wrapper(activity, ctx), **own, "name": item.name, "activity": activity.name}
+    out = {**_wrapper(activity, ctx), **own, "name": item.name, "activity": activity.name}
+    out["activities"] = [activity.name]  # the reference's list of the activities of the item
+    if activity.type == "CALL":
+        # The reference's names of a call's key and wrapper fields, beside hovor's.
+        out.update(id_call=item.name, call_time=out["time"], id_queue=out["queue"], id_agent=out["user"])
+    return out
 
 
 def serialize_message(m: Message, ctx: Ctx) -> dict[str, Any]:
