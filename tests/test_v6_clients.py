@@ -244,5 +244,56 @@ def test_custom_fields_in_filters_and_sorts(client: Any, tenant: TenantFixture) 
     assert lastnames(ordered) == ["Dvořák", "Svoboda"]
     hidden = {"filter[field]": "customFields.internal", "filter[operator]": "eq", "filter[value]": "x"}
     assert sorted(lastnames(hidden, "admin")) == ["Dvořák", "Svoboda"]
+    call = client.get(
+        "/api/v6/activitiesCall.json",
+        params={"filter[field]": "customFields.ico", "filter[operator]": "eq", "filter[value]": "1"},
+        headers=h,
+    )
+    assert call.status_code == 400 and "customFields.ico" in call.json()["error"][0]
     refused = lastnames(hidden, "operator")
     assert refused.status_code == 400 and "customFields.internal" in refused.json()["error"][0]
+
+
+def test_a_record_read_and_sent_back_is_accepted(client: Any, tenant: TenantFixture) -> None:
+    """A client that reads a record, changes one field and PUTs the whole record back: every
+    field hovor returned is taken back; read-only ones that carry their current value are ignored,
+    one that carries another value is refused as read-only, and an unknown name is still refused."""
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "Linka", "type": "in"}, headers=h)
+    client.post("/api/v6/ticketsCategories.json", json={"name": "rekl", "title": "Reklamace"}, headers=h)
+    contact = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={"firstname": "Jan", "lastname": "Král", "database": "main"},
+            headers=h,
+        )
+    )
+    records = {
+        "contacts": contact["name"],
+        "tickets": data(
+            client.post("/api/v6/tickets.json", json={"title": "Vada", "category": "rekl"}, headers=h)
+        )["name"],
+        "activitiesCall": _call(client, h, queue="100", contact=contact["name"], clid="603 123 456")["name"],
+        "queues": "100",
+        "users": "acme-operator",
+    }
+    for endpoint, name in records.items():
+        url = f"/api/v6/{endpoint}/{name}.json"
+        read = data(client.get(url, headers=h))
+        sent = client.put(url, json=read, headers=h)
+        assert sent.status_code == 200, (endpoint, sent.text)
+        again = data(client.get(url, headers=h))
+        assert {k: v for k, v in again.items() if k not in ("edited", "edited_by")} == {
+            k: v for k, v in read.items() if k not in ("edited", "edited_by")
+        }, endpoint
+        forged = client.put(url, json={**again, "created": "2001-01-01 00:00:00"}, headers=h)
+        assert forged.status_code == 400, endpoint
+        assert forged.json()["error"]["form"] == {"created": ["This field is read-only."]}
+        unknown = client.put(url, json={**again, "nosuchfield": 1}, headers=h)
+        assert unknown.status_code == 400 and "nosuchfield" in unknown.json()["error"]["form"], endpoint
+    # A change made on the way back is made.
+    read = data(client.get(f"/api/v6/contacts/{contact['name']}.json", headers=h))
+    changed = client.put(
+        f"/api/v6/contacts/{contact['name']}.json", json={**read, "lastname": "Králová"}, headers=h
+    )
+    assert changed.status_code == 200 and data(changed)["lastname"] == "Králová"

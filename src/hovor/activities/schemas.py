@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress, model_validator
 
@@ -88,6 +88,8 @@ def _call_aliases(data: Any) -> Any:
 
 class CallFields(ActivityFields):
     """What a call takes besides the wrapper, in both creates and updates."""
+
+    ALIASES: ClassVar[frozenset[str]] = frozenset(CALL_ALIASES)  # taken on input, not fields
 
     prefix_clid_name: str | None = Field(None, max_length=255)
     disposition_cause: str | None = Field(None, max_length=64)

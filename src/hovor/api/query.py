@@ -195,6 +195,8 @@ class QueryCompiler:
         base = self.fields.get("customFields")
         if base is None or not CUSTOM_KEY.match(key) or key in self.hidden:
             return None
+        if getattr(base.column, "property", None) is None:
+            return None  # not the record's own column (a channel reads its activity's)
         return QueryField(CUSTOM + key, base.column[(key, 0)].as_string(), "str")
 
     def compile(self, params: dict[str, Any], *, strict_fields: bool = False) -> ListQuery:

@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
@@ -39,6 +39,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import memoizing
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.scope import visible
+from hovor.core.validation import form_from_pydantic
 
 
 def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) -> None:
@@ -366,6 +367,27 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
     )
 
 
+def round_trip(schema: type[BaseModel], raw: dict[str, Any], current: dict[str, Any]) -> BaseModel:
+    """A record read and sent back with PUT: a field the update does not take that carries the
+    value the record has (created, edited, id_call, a recording …) is ignored, as the reference
+    ignores it; one that carries another value is refused as read-only; the rest is validated as
+    any update (an unknown name is refused, naming it)."""
+    accepted = set(schema.model_fields) | set(getattr(schema, "ALIASES", ()))
+    data: dict[str, Any] = {}
+    form: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if key in accepted or key not in current:
+            data[key] = value
+        elif value != current[key]:
+            form[key] = ["This field is read-only."]
+    if form:
+        raise ValidationFailed(form)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+
+
 def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema: type[BaseModel]) -> None:
     ep = resource.endpoint
 
@@ -374,6 +396,8 @@ def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema:
     ) -> Any:
         obj = load_visible(session, resource, caller, name)
         before = resource.serialize(obj, make_ctx(session, resource, caller))
+        if not isinstance(body, BaseModel):
+            body = round_trip(schema, body, before)
         obj = updater(session, caller, obj, body)
         result = reload(session, resource, caller, obj)
         # Write-only fields (a password) do not show in the record: sent means changed.
@@ -394,7 +418,8 @@ def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema:
         [
             *_BASE,
             ("name", str, inspect.Parameter.empty),
-            ("body", schema, Body()),
+            # The update's fields; failing those, any object, read back as a round trip.
+            ("body", Annotated[schema | dict[str, Any], Field(union_mode="left_to_right")], Body()),
             _admitted(resource, "update"),
         ],
     )
