@@ -426,3 +426,37 @@ def test_claims_of_one_address_never_pass_the_threshold(session_factory: Any, ap
     assert store.claim(f"{key}0", 1.0, "unauthorized", policy) is not None  # another key is its own
     store.release(key, again[0])
     assert store.claim(key, 1.0, "unauthorized", policy) is None  # banned: nothing left
+
+
+def test_a_token_that_ran_out_is_an_identified_client_not_an_attacker(served: Served) -> None:
+    """An extractor running requests in parallel whose token expires (or was revoked) mid-run gets
+    401s: they count against that token, never the address, which stays open. A token hovor never
+    issued is guessing and still bans the address after five."""
+    assert served.cli("tenant", "create", "stale-t", "--title", "Stale").returncode == 0
+    made = served.cli(
+        *("user", "create", "--tenant", "stale-t", "--name", "stale-int", "--title", "Extractor"),
+        *("--role", "integration"),
+    )
+    assert made.returncode == 0, made.stderr
+    token = served.cli("user", "token", "--name", "stale-int").stdout.strip()
+    office = "127.0.0.70"
+    headers = {"X-AUTH-TOKEN": token}
+    assert served.request(office, path="/api/v6/whoim.json", headers=headers).status_code == 200
+    assert served.request(office, "POST", "/api/v6/logout.json", headers=headers).status_code == 200
+    time.sleep(2.2)  # the other worker may answer from its caller cache for up to 2 s
+    answers = _at_once(
+        [lambda: served.request(office, path="/api/v6/contacts.json", headers=headers) for _ in range(10)]
+    )
+    answers += [served.request(office, path="/api/v6/whoim.json", headers=headers) for _ in range(10)]
+    codes = [r.status_code for r in answers]
+    assert set(codes) <= {401, 429} and codes.count(401) >= 10, codes
+    time.sleep(0.5)  # past the workers' ban sync
+    assert served.request(office).status_code == 200
+    # Never issued: the address is scored as before.
+    guesser = "127.0.0.71"
+    forged = {"X-AUTH-TOKEN": uuid.uuid4().hex * 2}
+    assert [
+        served.request(guesser, path="/api/v6/whoim.json", headers=forged).status_code for _ in range(5)
+    ] == [401] * 5
+    assert len(_banned_everywhere(served, guesser)) == 2
+    assert served.cli("firewall", "unban", guesser).returncode == 0

@@ -18,6 +18,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import unit_of_work
 from hovor.core.errors import Forbidden, PermissionRefused, Unauthorized
 from hovor.core.permissions import Permission
+from hovor.edge import firewall
 
 
 class TokenResolver(Protocol):
@@ -30,6 +31,8 @@ class TokenResolver(Protocol):
     def resolve_token(
         self, factory: Any, cache: Any, raw: str, settings: Any, writer: Any = None
     ) -> Caller | None: ...
+
+    def token_issued(self, factory: Any, raw: str) -> bool: ...
 
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
@@ -110,6 +113,11 @@ async def get_caller(request: Request) -> Caller:
             state.session_factory,
         )
     if caller is None:
+        if len(raw) <= 200 and await run_in_threadpool(tokens.token_issued, state.read_session_factory, raw):
+            # A token hovor issued that has expired or was revoked: an identified client that has
+            # to sign in again (an extractor whose token ran out mid-run), not someone guessing.
+            # Its 401s count against the token, not the address (hovor.edge.firewall).
+            firewall.note_stale_token(request, tokens.digest(raw))
         raise Unauthorized("The access token is invalid, expired or revoked.")
     if request.method not in READ_METHODS and _from_cookie(request, raw):
         _same_origin(request)

@@ -121,6 +121,16 @@ def resolve_token(
     return caller
 
 
+def token_issued(factory: Any, raw: str) -> bool:
+    """Whether hovor issued this token (to a user or platform staff), whatever its state now."""
+    token_hash = digest(raw)
+    with factory() as session:
+        return bool(
+            session.scalar(select(Token.hash).where(Token.hash == token_hash))
+            or session.scalar(select(PlatformToken.hash).where(PlatformToken.hash == token_hash))
+        )
+
+
 _TOKEN_QUERY = (
     select(Token, User, Role.permissions, Profile, Tenant.timezone, Tenant.country)
     .join(User, (User.tenant_id == Token.tenant_id) & (User.name == Token.user))

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 STATE_KEY = "firewall"  # scope["state"][STATE_KEY]: events the application noted for this request
+STALE_KEY = "firewall.stale"  # scope["state"][STALE_KEY]: the digest of an expired or revoked token
 GATE_KEY = "firewall.gate"  # scope["state"][GATE_KEY]: (the firewall, the client's key, an office)
 
 WEIGHTS = {"unauthorized": 1.0, "forbidden": 0.5, "no-route": 1.0, "malformed": 1.0}
@@ -61,6 +62,13 @@ def note(request_or_scope: Any, event: str) -> None:
     or its error answer is not to be scored (``second-step``: a sign-in that awaits its code)."""
     scope = getattr(request_or_scope, "scope", request_or_scope)
     scope.setdefault("state", {}).setdefault(STATE_KEY, []).append(event)
+
+
+def note_stale_token(request_or_scope: Any, digest: str) -> None:
+    """Called by the application: the request's token was one hovor issued, now expired or
+    revoked. Its 401 counts against that token (paused past the threshold), not the address."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    scope.setdefault("state", {})[STALE_KEY] = digest
 
 
 @lru_cache(maxsize=65536)
@@ -252,12 +260,16 @@ class Firewall:
 
         await self.app(scope, receive, watch)
         answered = _answer_events(scope, status)
-        token = getattr((scope.get("state") or {}).get("caller"), "token_hash", None)
-        if token is not None:
+        state = scope.get("state") or {}
+        token = getattr(state.get("caller"), "token_hash", None)
+        stale = state.get(STALE_KEY)
+        if token is not None or stale is not None:
             # An identified client's refusals are its token's (keyed as the API keys it), not its
-            # address's.
-            noise = [e for e in answered if e[0] in IDENTIFIED_NOISE]
-            answered = [e for e in answered if e[0] not in IDENTIFIED_NOISE]
+            # address's; so are the 401s of a token that ran out.
+            token = token or stale
+            kinds = IDENTIFIED_NOISE | {"unauthorized"} if stale else IDENTIFIED_NOISE
+            noise = [e for e in answered if e[0] in kinds]
+            answered = [e for e in answered if e[0] not in kinds]
             if noise:
                 self.tokens.refused(token, now)
         events.extend(answered)
