@@ -297,3 +297,24 @@ def test_a_record_read_and_sent_back_is_accepted(client: Any, tenant: TenantFixt
         f"/api/v6/contacts/{contact['name']}.json", json={**read, "lastname": "Králová"}, headers=h
     )
     assert changed.status_code == 200 and data(changed)["lastname"] == "Králová"
+
+
+def test_activities_chat_is_the_web_chat_endpoint(client: Any, tenant: TenantFixture) -> None:
+    """The reference's older name for web chat, which Keboola's extractor reads (filtered on time)."""
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "web", "title": "Chat", "type": "chat"}, headers=h)
+    made = client.post(
+        "/api/v6/activitiesChat.json",
+        json={"queue": "web", "title": "Jana", "time": "2026-11-05 12:00:00"},
+        headers=h,
+    )
+    assert made.status_code == 201, made.text
+    name = data(made)["name"]
+    assert data(client.get(f"/api/v6/activitiesWeb/{name}.json", headers=h))["title"] == "Jana"
+    listed = client.get(
+        "/api/v6/activitiesChat",
+        params={"filter[field]": "time", "filter[operator]": "gte", "filter[value]": "2026-11-05 00:00:00"},
+        headers=h,
+    )
+    assert listed.status_code == 200 and [c["name"] for c in data(listed)["data"]] == [name]
+    assert client.get("/api/v6/activitiesChatter.json", headers=h).status_code == 404

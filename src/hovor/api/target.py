@@ -32,6 +32,22 @@ def invalid_parameter(query_string: bytes) -> str | None:
 
 
 API = "/api/v6/"
+# Endpoints the reference also knows by an older name: the same resource, the same routes.
+ENDPOINT_ALIASES = {"activitiesChat": "activitiesWeb"}
+ALIASED = tuple(f"{API}{old}" for old in ENDPOINT_ALIASES)
+
+
+def _aliased(scope: Scope) -> Scope:
+    path: str = scope["path"]
+    rest = path[len(API) :]
+    for old, new in ENDPOINT_ALIASES.items():
+        if rest.startswith(old) and rest[len(old) : len(old) + 1] in ("/", ".", ""):
+            raw = scope.get("raw_path")
+            scope = dict(scope, path=API + new + rest[len(old) :])
+            if raw:
+                scope["raw_path"] = raw.replace((API + old).encode(), (API + new).encode(), 1)
+            break
+    return scope
 
 
 def _with_suffix(scope: Scope) -> Scope:
@@ -63,6 +79,8 @@ class RequestTarget:
                 # The reference's other URL form: /api/v6/tickets and /api/v6/tickets/{name}
                 # without .json (the JavaScript connector sends only these) are the same routes.
                 scope = _with_suffix(scope)
+            if path.startswith(ALIASED):
+                scope = _aliased(scope)
             bad = invalid_parameter(query) if query else None
             if bad is not None:
                 # The parameter's name, never its value (which may be personal data).
