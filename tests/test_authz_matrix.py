@@ -14,6 +14,7 @@ from sqlalchemy import delete
 
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
+from hovor.api.resource import REGISTRY
 from hovor.audit import log as audit
 from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work
@@ -85,6 +86,12 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
 
+        def catalogued(kind: str) -> Callable[[], Any]:
+            resource = REGISTRY[kind]
+            assert resource.create is not None and resource.create_schema is not None
+            create, schema = resource.create, resource.create_schema
+            return lambda: create(s, c, schema(**CATALOGUES[kind]))
+
         makers: dict[str, Callable[[], Any]] = {
             "users": lambda: users.create_user(
                 s, c, auth.UserCreate(name=f"{tenant}-u{n}", title="U", role="operator")
@@ -123,6 +130,7 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "activitiesCallRecordings": recording,
             "attachments": attachment,
             "ticketsCategories": lambda: desks.create_category(s, c, desk.CategoryCreate(title="Cat")),
+            **{kind: catalogued(kind) for kind in CATALOGUES},
             "tickets": ticket,
             "campaignsTypes": record_type,
             "campaignsRecords": lambda: camps.create_record(
@@ -206,9 +214,19 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         "activitiesSms": {"sender": "601000000", "direction": "in"},
         "activitiesFbm": {"sender": "psid-2", "direction": "in"},
         "ticketsCategories": {"title": "Cat"},
+        **CATALOGUES,
         "tickets": {"title": "T", "category": "general"},
         "campaignsTypes": {"title": "Kampaň"},
     }[kind]
+
+
+# Catalogue entries: what one needs to be created (hovor.api.catalogue).
+CATALOGUES: dict[str, dict[str, Any]] = {
+    "statuses": {"title": "Prodej"},
+    "groups": {"title": "Směna"},
+    "pauses": {"title": "Oběd"},
+    "templates": {"title": "Poděkování", "type": "sms", "content": "Děkujeme"},
+}
 
 
 @dataclass(frozen=True)

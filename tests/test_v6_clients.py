@@ -318,3 +318,57 @@ def test_activities_chat_is_the_web_chat_endpoint(client: Any, tenant: TenantFix
     )
     assert listed.status_code == 200 and [c["name"] for c in data(listed)["data"]] == [name]
     assert client.get("/api/v6/activitiesChatter.json", headers=h).status_code == 404
+
+
+def test_catalogues_as_the_javascript_connector_uses_statuses(client: Any, tenant: TenantFixture) -> None:
+    """The JavaScript connector's live test: create a status (201), read it, update its description
+    (200), delete it (204) — without .json. Groups, pauses and templates are catalogues alike;
+    operators read them, only an admin changes them."""
+    h = tenant.h()
+    made = client.post(
+        "/api/v6/statuses", json={"name": "connector_test_1", "title": "Connector test"}, headers=h
+    )
+    assert made.status_code == 201, made.text
+    assert data(client.get("/api/v6/statuses/connector_test_1", headers=h))["title"] == "Connector test"
+    updated = client.put(
+        "/api/v6/statuses/connector_test_1",
+        json={"description": "Updated by connector integration test"},
+        headers=h,
+    )
+    assert (
+        updated.status_code == 200 and data(updated)["description"] == "Updated by connector integration test"
+    )
+    assert client.delete("/api/v6/statuses/connector_test_1", headers=h).status_code == 204
+    assert client.get("/api/v6/statuses/connector_test_1", headers=h).status_code == 404
+
+    bodies = {
+        "statuses": {"name": "sale", "title": "Prodej", "color": "#2E7D32"},
+        "groups": {"name": "brno", "title": "Směna Brno"},
+        "pauses": {"name": "lunch", "title": "Oběd", "paid": False, "max_duration": 1800},
+        "templates": {
+            "name": "thanks",
+            "title": "Poděkování",
+            "type": "sms",
+            "content": "Děkujeme, {{agent}}",
+        },
+    }
+    for endpoint, body in bodies.items():
+        r = client.post(f"/api/v6/{endpoint}.json", json=body, headers=h)
+        assert r.status_code == 201, (endpoint, r.text)
+        assert data(r)["created_by"] == data(r)["edited_by"] == "acme-admin"
+        listed = client.get(f"/api/v6/{endpoint}.json", headers=tenant.h("operator"))
+        assert listed.status_code == 200 and [x["name"] for x in data(listed)["data"]] == [body["name"]]
+        refused = client.post(
+            f"/api/v6/{endpoint}.json", json={**body, "name": "x2"}, headers=tenant.h("operator")
+        )
+        assert refused.status_code == 403, endpoint
+    bad = [
+        ("statuses", {"title": "Zelená", "color": "green"}, "color"),
+        ("pauses", {"title": "Dlouhá", "max_duration": 90000}, "max_duration"),
+        ("templates", {"title": "Fax", "type": "fax"}, "type"),
+        ("groups", {"title": ""}, "title"),
+    ]
+    for endpoint, body, field in bad:
+        r = client.post(f"/api/v6/{endpoint}.json", json=body, headers=h)
+        assert r.status_code == 400 and field in r.json()["error"]["form"], (endpoint, r.text)
+    assert client.post("/api/v6/statuses.json", json=bodies["statuses"], headers=h).status_code == 409

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
-from hovor.core.records import AuditStamps
+from hovor.core.records import AuditStamps, CatalogueEntry
 
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
@@ -324,3 +324,13 @@ class Attachment(Base):
     created_by: Mapped[str | None] = mapped_column(
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "uploading operator")
     )
+
+
+class ReplyTemplate(CatalogueEntry, Base):
+    """A reply an operator starts from (an e-mail, an SMS, a chat message), with its placeholders."""
+
+    __tablename__ = "reply_templates"
+
+    type: Mapped[str] = mapped_column(String(8), info=not_personal())
+    subject: Mapped[str | None] = mapped_column(String(998), info=not_personal("authored text"))
+    content: Mapped[str | None] = mapped_column(Text, info=not_personal("authored text with placeholders"))

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
+from hovor.api.catalogue import Plain, catalogue
 from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
 from hovor.api.serialize import stamps
 from hovor.audit import log as audit
 from hovor.auth import platform, schemas, service, totp, users
-from hovor.auth.models import Profile, Role, User
+from hovor.auth.models import PauseType, Profile, Role, User, UserGroup
 from hovor.auth.passwords import verify_password
 from hovor.core.db import unit_of_work
 from hovor.core.errors import (
@@ -560,4 +561,32 @@ register(
         q_columns=[Profile.name, Profile.title],
         default_order=[Profile.name.asc()],
     )
+)
+
+
+catalogue(
+    "groups",
+    UserGroup,
+    title="User groups",
+    permission="admin:groups",
+    audit="auth.group",
+    key_prefix="groups",
+    fields={
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+)
+catalogue(
+    "pauses",
+    PauseType,
+    title="Pauses",
+    permission="admin:pauses",
+    audit="auth.pause",
+    key_prefix="pauses",
+    fields={
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "paid": Plain(bool, "bool", False),
+        "max_duration": Plain(int | None, "int", constraints={"ge": 0, "le": 86400}),
+        "deactivated": Plain(bool, "bool", False),
+    },
 )

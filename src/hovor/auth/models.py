@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
+from hovor.core.records import CatalogueEntry
 
 OPERATOR_KEEP = "the operator's own account; anonymized with the account, not with a customer"
 
@@ -198,3 +199,19 @@ class PlatformToken(Base):
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
     revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+
+
+class UserGroup(CatalogueEntry, Base):
+    """A group of users a tenant names (teams, shifts) for its reports and routing."""
+
+    __tablename__ = "user_groups"
+
+
+class PauseType(CatalogueEntry, Base):
+    """A kind of pause an operator may take (lunch, training, after-call work)."""
+
+    __tablename__ = "pause_types"
+
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    # Seconds a pause of this kind may last (empty: no limit).
+    max_duration: Mapped[int | None] = mapped_column(Integer, info=not_personal())

@@ -49,6 +49,18 @@ class Permission(StrEnum):
     ADMIN_TOKENS_CREATE = "admin:tokens:create"
     ADMIN_TOKENS_READ = "admin:tokens:read"
     ADMIN_TOKENS_DELETE = "admin:tokens:delete"
+    ADMIN_GROUPS_CREATE = "admin:groups:create"
+    ADMIN_GROUPS_READ = "admin:groups:read"
+    ADMIN_GROUPS_UPDATE = "admin:groups:update"
+    ADMIN_GROUPS_DELETE = "admin:groups:delete"
+    ADMIN_PAUSES_CREATE = "admin:pauses:create"
+    ADMIN_PAUSES_READ = "admin:pauses:read"
+    ADMIN_PAUSES_UPDATE = "admin:pauses:update"
+    ADMIN_PAUSES_DELETE = "admin:pauses:delete"
+    ACTIVITIES_TEMPLATES_CREATE = "activities:templates:create"
+    ACTIVITIES_TEMPLATES_READ = "activities:templates:read"
+    ACTIVITIES_TEMPLATES_UPDATE = "activities:templates:update"
+    ACTIVITIES_TEMPLATES_DELETE = "activities:templates:delete"
     ADMIN_QUEUES_CREATE = "admin:queues:create"
     ADMIN_QUEUES_READ = "admin:queues:read"
     ADMIN_QUEUES_UPDATE = "admin:queues:update"
@@ -62,6 +74,10 @@ class Permission(StrEnum):
     HELPDESK_CATEGORIES_READ = "helpdesk:categories:read"
     HELPDESK_CATEGORIES_UPDATE = "helpdesk:categories:update"
     HELPDESK_CATEGORIES_DELETE = "helpdesk:categories:delete"
+    HELPDESK_STATUSES_CREATE = "helpdesk:statuses:create"
+    HELPDESK_STATUSES_READ = "helpdesk:statuses:read"
+    HELPDESK_STATUSES_UPDATE = "helpdesk:statuses:update"
+    HELPDESK_STATUSES_DELETE = "helpdesk:statuses:delete"
     HELPDESK_TICKETS_CREATE = "helpdesk:tickets:create"
     HELPDESK_TICKETS_READ = "helpdesk:tickets:read"
     HELPDESK_TICKETS_UPDATE = "helpdesk:tickets:update"
@@ -131,6 +147,10 @@ READ_CONFIG = {
     Permission.ADMIN_QUEUES_READ,
     Permission.HELPDESK_CATEGORIES_READ,
     Permission.CAMPAIGNS_TYPES_READ,
+    Permission.HELPDESK_STATUSES_READ,
+    Permission.ADMIN_GROUPS_READ,
+    Permission.ADMIN_PAUSES_READ,
+    Permission.ACTIVITIES_TEMPLATES_READ,
 }
 WORK = {
     *_crud("crm:accounts", ("create", "read", "update")),

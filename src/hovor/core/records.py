@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, event, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hovor.core.caller import Caller
@@ -49,6 +49,17 @@ def _stamp_new(mapper: Any, connection: Any, target: Any) -> None:
         target.edited = target.created if "created" in columns else utcnow()
     if "edited_by" in columns and "created_by" in columns and target.edited_by is None:
         target.edited_by = target.created_by
+
+
+class CatalogueEntry(AuditStamps):
+    """A named entry a tenant configures (a ticket status, a pause type, a reply template): what
+    every catalogue table has. Configuration, no one's data (but who created and edited it)."""
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    title: Mapped[str] = mapped_column(String(255), info=not_personal("a label the tenant chose"))
+    description: Mapped[str | None] = mapped_column(String(4000), info=not_personal("configuration"))
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
 
 class Counter(Base):
@@ -130,6 +141,37 @@ def apply(obj: Any, values: dict[str, Any], required: tuple[str, ...] = ()) -> N
         if key in required and value in (None, ""):
             raise ValidationFailed({key: ["This field cannot be empty."]})
         setattr(obj, key, value)
+
+
+def plain_functions(
+    model: Any, key_prefix: str, required: tuple[str, ...] = ("title",)
+) -> tuple[Any, Any, Any]:
+    """Create, update and delete of a record that is its fields and nothing else (a catalogue
+    entry: a status, a pause type): the key given or generated, the stamps, required fields kept."""
+
+    def create(session: Session, caller: Caller, body: Any) -> Any:
+        obj = model(
+            tenant_id=caller.tenant_id,
+            name=new_key(session, model, caller.tenant_id, body.name, key_prefix),
+            created_by=caller.user,
+            **body.model_dump(exclude={"name"}),
+        )
+        session.add(obj)
+        session.flush()
+        return obj
+
+    def update(session: Session, caller: Caller, obj: Any, body: Any) -> Any:
+        key_unchanged(body, obj.name)
+        apply(obj, body.model_dump(exclude_unset=True, exclude={"name"}), required=required)
+        stamp_edit(obj, caller)
+        session.flush()
+        return obj
+
+    def delete(session: Session, caller: Caller, obj: Any) -> None:
+        session.delete(obj)
+        session.flush()
+
+    return create, update, delete
 
 
 def next_number(session: Session, tenant_id: str, kind: str) -> int:

@@ -261,12 +261,11 @@ class Firewall:
         await self.app(scope, receive, watch)
         answered = _answer_events(scope, status)
         state = scope.get("state") or {}
-        token = getattr(state.get("caller"), "token_hash", None)
-        stale = state.get(STALE_KEY)
-        if token is not None or stale is not None:
+        stale: str | None = state.get(STALE_KEY)
+        token: str | None = getattr(state.get("caller"), "token_hash", None) or stale
+        if token is not None:
             # An identified client's refusals are its token's (keyed as the API keys it), not its
             # address's; so are the 401s of a token that ran out.
-            token = token or stale
             kinds = IDENTIFIED_NOISE | {"unauthorized"} if stale else IDENTIFIED_NOISE
             noise = [e for e in answered if e[0] in kinds]
             answered = [e for e in answered if e[0] not in kinds]

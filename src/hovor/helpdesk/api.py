@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hovor.api.catalogue import Plain, catalogue
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
-from hovor.helpdesk.models import Ticket, TicketCategory
+from hovor.helpdesk.models import Ticket, TicketCategory, TicketStatus
 
 
 def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
@@ -118,3 +119,18 @@ register(
 )
 
 relate("contacts", Relation("tickets", "tickets", "contact"))
+
+
+catalogue(
+    "statuses",
+    TicketStatus,
+    title="Statuses",
+    permission="helpdesk:statuses",
+    audit="helpdesk.status",
+    key_prefix="statuses",
+    fields={
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "color": Plain(str | None, constraints={"pattern": r"^#[0-9A-Fa-f]{6}$"}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.core.db import Base, JSONType, UTCDateTime
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
-from hovor.core.records import AuditStamps
+from hovor.core.records import AuditStamps, CatalogueEntry
 
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
@@ -29,6 +29,14 @@ class TicketCategory(AuditStamps, Base):
     sla_response: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to first answer"))
     sla_solution: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to solution"))
     auto_archive_days: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+
+
+class TicketStatus(CatalogueEntry, Base):
+    """A status a tenant marks tickets and activities with (Sale, Callback, Complaint …)."""
+
+    __tablename__ = "ticket_statuses"
+
+    color: Mapped[str | None] = mapped_column(String(7), info=not_personal())
 
 
 class Ticket(AuditStamps, Base):

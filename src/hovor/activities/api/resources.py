@@ -3,7 +3,7 @@ recordings and attachments (``hovor.api.router`` builds their routes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +27,12 @@ from hovor.activities.models import (
     Message,
     Queue,
     Recording,
+    ReplyTemplate,
     SmsItem,
     TranscriptSegment,
     WebItem,
 )
+from hovor.api.catalogue import Plain, catalogue
 from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields
 from hovor.core.caller import Caller
 from hovor.files.service import Files
@@ -390,3 +392,20 @@ register(
 )
 
 relate("contacts", Relation("activities", "activities", "contact"))
+
+
+catalogue(
+    "templates",
+    ReplyTemplate,
+    title="Templates",
+    permission="activities:templates",
+    audit="activities.template",
+    key_prefix="templates",
+    fields={
+        "type": Plain(Literal["email", "sms", "chat", "fbm"], default="email"),
+        "subject": Plain(str | None, constraints={"max_length": 998}),
+        "content": Plain(str | None, constraints={"max_length": 65535}),
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+)
