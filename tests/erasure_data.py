@@ -11,12 +11,13 @@ FIRST, LAST = "Květoslava", "Zlatohlávková"
 PHONE_WRITTEN = "+420 603 123 456"
 EMAIL = "kvetoslava.zlatohlavkova@example.cz"
 SOCIAL = "psid-zlatohlavkova-77"
+INSTAGRAM, VIBER = "ig-zlatohlavkova-1977", "viber-zlatohlavkova-77"
 IP = "198.51.100.77"
 
 # What must not be found anywhere after the erasure, in the shapes people write it.
 NAME_FORMS = ["Zlatohlávková", "Zlatohlávkové", "Zlatohlávkovou", "ZLATOHLÁVKOVÁ", "Květoslava Zlatohlávková"]
 PHONE_FORMS = ["+420 603 123 456", "603123456", "00420603123456", "+420603123456", "603 123 456"]
-NEEDLES = [*NAME_FORMS, *PHONE_FORMS, EMAIL, SOCIAL, IP]
+NEEDLES = [*NAME_FORMS, *PHONE_FORMS, EMAIL, SOCIAL, INSTAGRAM, VIBER, IP]
 
 
 @dataclass
@@ -41,7 +42,16 @@ def build(client: Any, h: dict[str, str]) -> Subject:
     post("formFields", {"name": "number", "title": "Telefon", "object_type": "contacts", "type": "phone"})
     post("formFields", {"name": "email", "title": "E-mail", "object_type": "contacts", "type": "email"})
     post("formFields", {"name": "note", "title": "Poznámka", "object_type": "contacts", "type": "text"})
-    for name, kind in (("100", "in"), ("300", "email"), ("400", "chat"), ("500", "sms"), ("600", "fbm")):
+    for name, kind in (
+        ("100", "in"),
+        ("300", "email"),
+        ("400", "chat"),
+        ("500", "sms"),
+        ("600", "fbm"),
+        ("700", "wap"),
+        ("800", "igdm"),
+        ("900", "vbr"),
+    ):
         post("queues", {"name": name, "title": name, "type": kind})
     post("ticketsCategories", {"name": "rekl", "title": "Reklamace"})
     contact = post(
@@ -133,6 +143,25 @@ def build(client: Any, h: dict[str, str]) -> Subject:
     )["name"]
     post("activitiesMessages", {"activity": fbm, "direction": "IN", "text": f"Ahoj, {LAST} tady"})
     subject.activities = {"CALL": call, "EMAIL": email, "CHAT": chat, "SMS": sms, "FBM": fbm}
+    # WhatsApp knows her by her number, Instagram and Viber by their ids of her.
+    for code, endpoint, queue, sender in (
+        ("WAP", "activitiesWap", "700", PHONE_WRITTEN),
+        ("IGDM", "activitiesIgdm", "800", INSTAGRAM),
+        ("VBR", "activitiesVbr", "900", VIBER),
+    ):
+        body = {
+            "queue": queue,
+            "sender": sender,
+            "title": f"{FIRST} {LAST}",
+            "direction": "in",
+            "contact": contact,
+        }
+        thread = post(endpoint, body)["name"]
+        post(
+            "activitiesMessages",
+            {"activity": thread, "direction": "IN", "text": f"Dobrý den, {FIRST} {LAST}"},
+        )
+        subject.activities[code] = thread
 
     ticket = post(
         "tickets",

@@ -119,6 +119,15 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "activitiesFbm": lambda: acts.create_channel_item(
                 s, c, "FBM", act.FbmCreate(sender="psid-1", direction="in")
             ),
+            "activitiesWap": lambda: acts.create_channel_item(
+                s, c, "WAP", act.WapCreate(sender="601000000", direction="in")
+            ),
+            "activitiesIgdm": lambda: acts.create_channel_item(
+                s, c, "IGDM", act.MessagingCreate(sender="ig-1", direction="in")
+            ),
+            "activitiesVbr": lambda: acts.create_channel_item(
+                s, c, "VBR", act.MessagingCreate(sender="vb-1", direction="in")
+            ),
             "activitiesMessages": lambda: acts.create_message(
                 s, c, act.MessageCreate(activity=chat().name, direction="IN", text="ahoj")
             ),
@@ -213,6 +222,9 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         "activitiesWeb": {"title": "Zákazník", "ipaddress": "192.0.2.1"},
         "activitiesSms": {"sender": "601000000", "direction": "in"},
         "activitiesFbm": {"sender": "psid-2", "direction": "in"},
+        "activitiesWap": {"sender": "601 000 002", "direction": "in"},
+        "activitiesIgdm": {"sender": "ig-2", "direction": "in"},
+        "activitiesVbr": {"sender": "vb-2", "direction": "in"},
         "ticketsCategories": {"title": "Cat"},
         **CATALOGUES,
         "tickets": {"title": "T", "category": "general"},

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from conftest import make_tenant, migrated_url
-from erasure_data import EMAIL, FIRST, LAST, NEEDLES, build
+from erasure_data import EMAIL, FIRST, INSTAGRAM, LAST, NEEDLES, VIBER, build
 from hovor.app import create_app
 from hovor.core.config import Settings
 from hovor.jobs.models import Job
@@ -188,7 +188,8 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
     ]
     assert verify_certificate(cert)
     body = cert["certificate"]
-    assert body["records"]["activities"] == 7  # five channels, the ticket's comment, the included call
+    # eight channels, the ticket's comment, the included call
+    assert body["records"]["activities"] == 10
     assert body["records"]["contacts"] == 1 and body["blobsShredded"] == 3
     assert body["fieldsCleared"]["activity_calls.clid"] == 2
     assert body["mentionsRedacted"] == {"tickets.description": 1, "tickets.title": 1}
@@ -408,6 +409,7 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     assert set(groups["activitiesCall"]["keys"]) == {subject.activities["CALL"], subject.unlinked_call}
     assert groups["activitiesSms"]["keys"] == [subject.activities["SMS"]]
     assert groups["activitiesWeb"]["keys"] == [subject.activities["CHAT"]]
+    assert groups["activitiesWap"]["keys"] == [subject.activities["WAP"]]  # WhatsApp: her number
     assert groups["campaignsRecords"]["keys"] == subject.records
     assert groups["contacts"]["keys"] == [subject.contact]
     by_email = client.post("/api/v6/subjects.json", json={"email": EMAIL.upper()}, headers=dpo).json()
@@ -422,18 +424,23 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     by_name = client.post("/api/v6/subjects.json", json={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
     assert by_name["result"]["data"]["contacts"]["keys"] == [subject.contact]
     assert by_name["result"]["data"]["activitiesWeb"]["count"] == 1
+    for endpoint in ("activitiesFbm", "activitiesWap", "activitiesIgdm", "activitiesVbr"):
+        assert by_name["result"]["data"][endpoint]["count"] == 1, endpoint  # the profile's name
     by_social = client.post("/api/v6/subjects.json", json={"social": "psid-zlatohlavkova-77"}, headers=dpo)
     assert by_social.json()["result"]["data"]["activitiesFbm"]["keys"] == [subject.activities["FBM"]]
+    for social, endpoint, code in ((INSTAGRAM, "activitiesIgdm", "IGDM"), (VIBER, "activitiesVbr", "VBR")):
+        found = client.post("/api/v6/subjects.json", json={"social": social}, headers=dpo).json()["result"]
+        assert found["data"][endpoint]["keys"] == [subject.activities[code]]
     by_ip = client.post("/api/v6/subjects.json", json={"ip": "198.51.100.77"}, headers=dpo)
     assert by_ip.json()["result"]["data"]["activitiesWeb"]["count"] == 1
     by_contact = client.post("/api/v6/subjects.json", json={"contact": subject.contact}, headers=dpo).json()
     everything = by_contact["result"]["data"]
-    assert everything["activities"]["count"] == 6 and everything["activitiesCall"]["keys"] == [
+    assert everything["activities"]["count"] == 9 and everything["activitiesCall"]["keys"] == [
         subject.unlinked_call
     ]
     assert everything["tickets"]["keys"] == [str(subject.tickets[0])]
     assert (
-        everything["activitiesMessages"]["count"] == 3
+        everything["activitiesMessages"]["count"] == 6
         and everything["activitiesCallTranscripts"]["count"] == 1
     )
     assert everything["attachments"]["count"] == 2  # the e-mail's and the ticket's
@@ -449,7 +456,7 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     )
     entries = client.get("/api/v6/auditLog.json?take=1000", headers=dpo).json()["result"]["data"]
     searches = [e for e in entries if e["action"] == "privacy.subjects.search"]
-    assert len(searches) == 6
+    assert len(searches) == 8
     assert not any(
         n in str(searches) for n in (LAST, EMAIL, EMAIL.upper(), "603123456", "+420603123456", "198.51")
     )

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
@@ -68,7 +68,7 @@ class Activity(AuditStamps, Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     type: Mapped[str] = mapped_column(
-        String(16), info=not_personal("CALL | EMAIL | CHAT | SMS | FBM | COMMENT")
+        String(16), info=not_personal("CALL | EMAIL | CHAT | SMS | FBM | WAP | IGDM | VBR | COMMENT")
     )
     queue: Mapped[str | None] = mapped_column(String(64), info=not_personal())
     user: Mapped[str | None] = mapped_column(
@@ -103,6 +103,9 @@ class Activity(AuditStamps, Base):
     web: Mapped[WebItem | None] = relationship(viewonly=True, lazy="raise")
     sms: Mapped[SmsItem | None] = relationship(viewonly=True, lazy="raise")
     fbm: Mapped[FbmItem | None] = relationship(viewonly=True, lazy="raise")
+    wap: Mapped[WapItem | None] = relationship(viewonly=True, lazy="raise")
+    igdm: Mapped[IgdmItem | None] = relationship(viewonly=True, lazy="raise")
+    vbr: Mapped[VbrItem | None] = relationship(viewonly=True, lazy="raise")
 
 
 class CallItem(Base):
@@ -275,8 +278,61 @@ class FbmItem(Base):
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
 
+class MessagingItem:
+    """A conversation on a messaging network (WhatsApp, Instagram, Viber): who wrote (their number
+    or the network's id of them), the name their profile shows, and the direction; its messages
+    are ``Message`` rows like a chat's."""
+
+    __scope__ = {"via": ("activities", "name")}
+    # How the network names the person: "phone" (WhatsApp: their number, in E.164) or "social".
+    SENDER_KIND = "social"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        return (
+            _of_activity(),
+            Index(f"ix_{table}_tenant_sender", "tenant_id", "sender"),
+            Index(f"ix_{table}_tenant_title", "tenant_id", "title"),
+        )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
+    title: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
+    direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+
+    @declared_attr
+    def activity(cls) -> Mapped[Activity]:
+        return relationship(Activity, viewonly=True, lazy="raise")
+
+
+class WapItem(MessagingItem, Base):
+    """A WhatsApp conversation: the sender is the person's phone number."""
+
+    __tablename__ = "activity_wap"
+    SENDER_KIND = "phone"
+
+    sender: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
+
+
+class IgdmItem(MessagingItem, Base):
+    """An Instagram direct-message conversation: the sender is Instagram's id of the person."""
+
+    __tablename__ = "activity_igdm"
+
+    sender: Mapped[str | None] = mapped_column(String(128), info=personal(Category.SOCIAL))
+
+
+class VbrItem(MessagingItem, Base):
+    """A Viber conversation: the sender is Viber's id of the person."""
+
+    __tablename__ = "activity_vbr"
+
+    sender: Mapped[str | None] = mapped_column(String(128), info=personal(Category.SOCIAL))
+
+
 class Message(Base):
-    """One message of a web chat, SMS thread or Messenger conversation."""
+    """One message of a web chat, SMS thread, Messenger, WhatsApp, Instagram or Viber conversation."""
 
     __tablename__ = "messages"
     __scope__ = {"via": ("activities", "activity")}

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, EmailStr, Field, IPvAnyAddress, model_validator
 from hovor.core.validation import NoNulModel, StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
-QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm"]
+QueueType = Literal["in", "out", "progressive", "dialer", "email", "sms", "chat", "fbm", "wap", "igdm", "vbr"]
 Action = Literal["OPEN", "WAIT", "POSTPONE", "CLOSE"]
 Seconds = int
 
@@ -166,6 +166,17 @@ class SmsCreate(ActivityFields):
 class FbmCreate(ActivityFields):
     sender: str = Field(min_length=1, max_length=128)
     direction: Literal["in", "out"]
+
+
+class WapCreate(ActivityFields):
+    """A WhatsApp conversation: the sender is a phone number (normalised to E.164)."""
+
+    sender: str = Field(min_length=1, max_length=32)
+    direction: Literal["in", "out"]
+
+
+class MessagingCreate(FbmCreate):
+    """An Instagram or Viber conversation: the sender is the network's id of the person."""
 
 
 class ThreadUpdate(ActivityFields):

@@ -15,19 +15,15 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from hovor.activities import schemas
+from hovor.activities import channels, schemas
 from hovor.activities.models import (
     Activity,
     Attachment,
-    CallItem,
     EmailItem,
-    FbmItem,
     Message,
     Queue,
     Recording,
-    SmsItem,
     TranscriptSegment,
-    WebItem,
 )
 from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
@@ -60,15 +56,10 @@ class Channel:
     queue_types: tuple[str, ...]
 
 
-CALL_QUEUES = ("in", "out", "progressive", "dialer")
-CHANNELS = {
-    "CALL": Channel("CALL", CallItem, CALL_QUEUES),
-    "EMAIL": Channel("EMAIL", EmailItem, ("email",)),
-    "CHAT": Channel("CHAT", WebItem, ("chat",)),
-    "SMS": Channel("SMS", SmsItem, ("sms",)),
-    "FBM": Channel("FBM", FbmItem, ("fbm",)),
-}
-THREADS = ("CHAT", "SMS", "FBM")
+CHANNELS = {k.code: Channel(k.code, k.model, k.queue_types) for k in channels.KINDS}
+THREADS = channels.THREADED
+# Conversations whose item holds the person's profile name as its title.
+MESSAGING = ("FBM", "WAP", "IGDM", "VBR")
 
 
 # --- queues ------------------------------------------------------------------------------------
@@ -327,6 +318,11 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
         return {"sender": phone_field(body.sender, caller, "sender"), "direction": body.direction}
     if activity_type == "FBM":
         return {"sender": body.sender, "title": body.title, "direction": body.direction}
+    kind = channels.BY_CODE.get(activity_type)
+    if kind is not None and kind.threaded:  # WhatsApp, Instagram, Viber
+        phone = kind.model.SENDER_KIND == "phone"
+        sender = phone_field(body.sender, caller, "sender") if phone else body.sender
+        return {"sender": sender, "title": body.title, "direction": body.direction}
     raise ValueError(activity_type)
 
 
@@ -379,7 +375,7 @@ def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) 
     for key in ("missed_call_time", "missed_callback"):
         if key in values:
             values[key] = time_field(values[key], caller, key)
-    if activity.type in ("CHAT", "FBM") and "title" in body.model_fields_set:
+    if activity.type in ("CHAT", *MESSAGING) and "title" in body.model_fields_set:
         values["title"] = body.title
     if activity.type == "EMAIL" and "title" in body.model_fields_set:
         values["title"] = body.title

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hovor.activities import channels
 from hovor.activities.models import Activity
 from hovor.core.caller import Caller
 from hovor.core.db import new_name
@@ -20,14 +21,7 @@ from hovor.privacy.models import Tombstone
 if TYPE_CHECKING:  # the jobs and the CLI use this module without loading the HTTP stack
     from fastapi import Request
 
-CHANNELS = (
-    "activities",
-    "activitiesCall",
-    "activitiesEmail",
-    "activitiesWeb",
-    "activitiesSms",
-    "activitiesFbm",
-)
+CHANNELS = ("activities", *channels.ENDPOINTS)
 
 
 def _activity_pairs(session: Session, obj: Any) -> list[holds.Pair]:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from hovor.activities import channels
 from hovor.activities.models import Activity, Attachment, TranscriptSegment
 from hovor.activities.service import delete_activity, delete_attachment
 from hovor.campaigns.models import CampaignRecord
@@ -104,13 +105,7 @@ class SweptKind:
 
 
 # Activities of one channel.
-CHANNEL_TYPES = {
-    "activitiesCall": "CALL",
-    "activitiesEmail": "EMAIL",
-    "activitiesWeb": "CHAT",
-    "activitiesSms": "SMS",
-    "activitiesFbm": "FBM",
-}
+CHANNEL_TYPES = {kind.endpoint: kind.code for kind in channels.KINDS}
 
 
 def _anonymize(
@@ -441,13 +436,7 @@ KINDS: dict[str, SweptKind] = {
             _apply_activities,
             "activities",
         )
-        for name, code, title in (
-            ("activitiesCall", "CALL", "Calls"),
-            ("activitiesEmail", "EMAIL", "E-mails"),
-            ("activitiesWeb", "CHAT", "Web chats"),
-            ("activitiesSms", "SMS", "SMS"),
-            ("activitiesFbm", "FBM", "Messenger conversations"),
-        )
+        for name, code, title in ((kind.endpoint, kind.code, kind.title) for kind in channels.KINDS)
     },
     "transcripts": SweptKind(
         "transcripts",

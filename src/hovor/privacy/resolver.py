@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from hovor.activities.models import Activity, CallItem, EmailItem, FbmItem, SmsItem, WebItem
+from hovor.activities import channels
+from hovor.activities.models import Activity
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.caller import Caller
 from hovor.core.scope import visible
@@ -30,30 +31,25 @@ INDEXED: dict[str, Any] = {
     "records": CampaignRecord,
     "activities": Activity,
 }
+
+
 # Identifier columns of their own: (group, model, column).
+def _channel_columns(attribute: str) -> list[tuple[str, Any, Any]]:
+    return [(k.endpoint, k.model, column) for k in channels.KINDS for column in getattr(k, attribute)]
+
+
 PHONE_COLUMNS: list[tuple[str, Any, Any]] = [
     ("campaignsRecords", CampaignRecord, CampaignRecord.number),
-    ("activitiesCall", CallItem, CallItem.clid),
-    ("activitiesWeb", WebItem, WebItem.phone),
-    ("activitiesSms", SmsItem, SmsItem.sender),
+    *_channel_columns("phones"),
 ]
-EMAIL_COLUMNS: list[tuple[str, Any, Any]] = [
-    ("tickets", Ticket, Ticket.email),
-    ("activitiesEmail", EmailItem, EmailItem.address),
-    ("activitiesWeb", WebItem, WebItem.email),
-]
-SOCIAL_COLUMNS: list[tuple[str, Any, Any]] = [
-    ("activitiesFbm", FbmItem, FbmItem.sender),
-]
-IP_COLUMNS: list[tuple[str, Any, Any]] = [
-    ("activitiesWeb", WebItem, WebItem.ipaddress),
-]
-# A person's full name as typed into a chat window or a Messenger profile, or an account's name
+EMAIL_COLUMNS: list[tuple[str, Any, Any]] = [("tickets", Ticket, Ticket.email), *_channel_columns("emails")]
+SOCIAL_COLUMNS: list[tuple[str, Any, Any]] = _channel_columns("socials")
+IP_COLUMNS: list[tuple[str, Any, Any]] = _channel_columns("ips")
+# A person's full name as typed into a chat window or a messaging profile, or an account's name
 # (a sole trader). Contacts are matched by surname and given name (their indexed columns).
 FULLNAME_COLUMNS: list[tuple[str, Any, Any]] = [
     ("accounts", Account, Account.title),
-    ("activitiesWeb", WebItem, WebItem.title),
-    ("activitiesFbm", FbmItem, FbmItem.title),
+    *_channel_columns("fullnames"),
 ]
 GROUP_OF = {
     "contacts": "contacts",

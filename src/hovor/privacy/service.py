@@ -16,18 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hovor.activities import channels
 from hovor.activities.models import (
     Activity,
     Attachment,
-    CallItem,
-    EmailItem,
-    FbmItem,
     Message,
     Queue,
     Recording,
-    SmsItem,
     TranscriptSegment,
-    WebItem,
 )
 from hovor.audit import log as audit
 from hovor.campaigns.models import CampaignRecord, RecordType
@@ -52,14 +48,7 @@ from hovor.privacy.schemas import HoldCreate, HoldUpdate, PolicyCreate, PolicyUp
 # (tenant, value) → a keyed pseudonym: what the audit log keeps of a searched value.
 Pseudonymize = Callable[[str, str], str]
 
-ACTIVITY_GROUPS = (
-    "activities",
-    "activitiesCall",
-    "activitiesEmail",
-    "activitiesWeb",
-    "activitiesSms",
-    "activitiesFbm",
-)
+ACTIVITY_GROUPS = ("activities", *channels.ENDPOINTS)
 
 
 # The kinds of record a DPO names (by their endpoints, as on the wire) and their models.
@@ -71,11 +60,7 @@ KIND_MODELS: dict[str, Any] = {
     "campaignsRecords": CampaignRecord,
     "campaignsTypes": RecordType,
     "queues": Queue,
-    "activitiesCall": CallItem,
-    "activitiesEmail": EmailItem,
-    "activitiesWeb": WebItem,
-    "activitiesSms": SmsItem,
-    "activitiesFbm": FbmItem,
+    **{kind.endpoint: kind.model for kind in channels.KINDS},
 }
 
 
@@ -330,12 +315,7 @@ def wait_for(factory: sessionmaker[Session], tenant_id: str, name: str, seconds:
 # --- the DPO right: one recording, one conversation ---------------------------------------------
 # The content of a conversation: everything the registry marks as the subject's, except the
 # statistics; messages and attachments go whole.
-CONVERSATIONS: dict[str, Any] = {
-    "activitiesEmail": EmailItem,
-    "activitiesWeb": WebItem,
-    "activitiesSms": SmsItem,
-    "activitiesFbm": FbmItem,
-}
+CONVERSATIONS: dict[str, Any] = {kind.endpoint: kind.model for kind in channels.KINDS if kind.conversation}
 
 
 def _dpo_target(session: Session, caller: Caller, endpoint: str, name: str) -> Activity:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hovor.activities import schemas, service
+from hovor.activities import channels, schemas, service
 from hovor.activities.api.serialize import (
     serialize_activity,
     serialize_attachment,
@@ -24,12 +24,15 @@ from hovor.activities.models import (
     CallItem,
     EmailItem,
     FbmItem,
+    IgdmItem,
     Message,
     Queue,
     Recording,
     ReplyTemplate,
     SmsItem,
     TranscriptSegment,
+    VbrItem,
+    WapItem,
     WebItem,
 )
 from hovor.api.catalogue import Plain, catalogue
@@ -47,10 +50,7 @@ WRAPPER_PATHS = (
 ACTIVITY_PATHS = (
     *WRAPPER_PATHS,
     (Activity.call, CallItem.recording),
-    (Activity.email,),
-    (Activity.web,),
-    (Activity.sms,),
-    (Activity.fbm,),
+    *((getattr(Activity, k.relation),) for k in channels.KINDS if k.code != "CALL"),
 )
 
 register(
@@ -156,13 +156,7 @@ def _channel(
     loads: list[tuple[Any, ...]] = [
         (model.activity, opt) for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
     ]
-    item_rel = {
-        "CALL": Activity.call,
-        "EMAIL": Activity.email,
-        "CHAT": Activity.web,
-        "SMS": Activity.sms,
-        "FBM": Activity.fbm,
-    }[activity_type]
+    item_rel = getattr(Activity, channels.BY_CODE[activity_type].relation)
     loads.append((model.activity, item_rel))
     if activity_type == "CALL":
         loads.append((model.activity, Activity.call, CallItem.recording))
@@ -293,6 +287,22 @@ _channel(
     [Relation("messages", "activitiesMessages", "activity")],
     q_columns=(FbmItem.sender, FbmItem.title),
 )
+for _code, _model, _title, _schema in (
+    ("WAP", WapItem, "WhatsApp", schemas.WapCreate),
+    ("IGDM", IgdmItem, "Instagram", schemas.MessagingCreate),
+    ("VBR", VbrItem, "Viber", schemas.MessagingCreate),
+):
+    _channel(
+        channels.BY_CODE[_code].endpoint,
+        _code,
+        _model,
+        _title,
+        [qf("sender", _model.sender), qf("title", _model.title), qf("direction", _model.direction)],
+        _schema,
+        schemas.ThreadUpdate,
+        [Relation("messages", "activitiesMessages", "activity")],
+        q_columns=(_model.sender, _model.title),
+    )
 
 register(
     Resource(

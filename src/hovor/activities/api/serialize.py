@@ -17,6 +17,9 @@ from hovor.api.resource import Ctx
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 
+# Conversations on a messaging network, by activity type: the relationship to their item.
+MESSAGING = {"FBM": "fbm", "WAP": "wap", "IGDM": "igdm", "VBR": "vbr"}
+
 
 # --- serialization -----------------------------------------------------------------------------
 def serialize_queue(queue: Queue, ctx: Ctx) -> dict[str, Any]:
@@ -92,9 +95,9 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
         }
     if activity.type == "SMS" and activity.sms is not None:
         return {"sender": activity.sms.sender, "direction": activity.sms.direction}
-    if activity.type == "FBM" and activity.fbm is not None:
-        f = activity.fbm
-        return {"sender": f.sender, "title": f.title, "direction": f.direction}
+    item = getattr(activity, MESSAGING.get(activity.type, ""), None)
+    if item is not None:  # Messenger, WhatsApp, Instagram, Viber
+        return {"sender": item.sender, "title": item.title, "direction": item.direction}
     return None
 
 

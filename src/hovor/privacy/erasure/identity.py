@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hovor.activities.models import CallItem, EmailItem, FbmItem, SmsItem, WebItem
+from hovor.activities import channels
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.caller import Caller
 from hovor.crm.models import Contact
@@ -67,13 +67,15 @@ def _values(session: Session, stmt: Any) -> set[str]:
 
 def _of_activities(session: Session, tenant_id: str, keys: list[str], ident: Identity) -> None:
     columns: list[tuple[Any, Any, set[str]]] = [
-        (CallItem, CallItem.clid, ident.phones),
-        (SmsItem, SmsItem.sender, ident.phones),
-        (WebItem, WebItem.phone, ident.phones),
-        (WebItem, WebItem.email, ident.emails),
-        (WebItem, WebItem.ipaddress, ident.ips),
-        (EmailItem, EmailItem.address, ident.emails),
-        (FbmItem, FbmItem.sender, ident.socials),
+        (kind.model, column, into)
+        for kind in channels.KINDS
+        for found, into in (
+            (kind.phones, ident.phones),
+            (kind.emails, ident.emails),
+            (kind.ips, ident.ips),
+            (kind.socials, ident.socials),
+        )
+        for column in found
     ]
     for chunk in in_chunks(keys):
         for model, column, into in columns:

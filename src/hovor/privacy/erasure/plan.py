@@ -14,18 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hovor.activities.models import (
-    Activity,
-    Attachment,
-    CallItem,
-    EmailItem,
-    FbmItem,
-    Message,
-    Recording,
-    SmsItem,
-    TranscriptSegment,
-    WebItem,
-)
+from hovor.activities import channels
+from hovor.activities.models import Activity, Attachment, Message, Recording, TranscriptSegment
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.db import unit_of_work
 from hovor.crm.models import Account, Contact
@@ -45,11 +35,7 @@ MODELS: dict[str, Any] = {
 # Rows that belong to a record and go with it: (model, the column holding the record's key).
 CHILDREN: dict[str, list[tuple[Any, str]]] = {
     "activities": [
-        (CallItem, "name"),
-        (EmailItem, "name"),
-        (WebItem, "name"),
-        (SmsItem, "name"),
-        (FbmItem, "name"),
+        *((kind.model, "name") for kind in channels.KINDS),
         (Recording, "name"),
         (TranscriptSegment, "activity"),
         (Message, "activity"),
@@ -72,11 +58,7 @@ GROUP_TYPE = {
     "tickets": "tickets",
     "campaignsRecords": "campaignsRecords",
     "activities": "activities",
-    "activitiesCall": "activities",
-    "activitiesEmail": "activities",
-    "activitiesWeb": "activities",
-    "activitiesSms": "activities",
-    "activitiesFbm": "activities",
+    **{kind.endpoint: "activities" for kind in channels.KINDS},
 }
 
 
