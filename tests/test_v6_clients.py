@@ -372,3 +372,48 @@ def test_catalogues_as_the_javascript_connector_uses_statuses(client: Any, tenan
         r = client.post(f"/api/v6/{endpoint}.json", json=body, headers=h)
         assert r.status_code == 400 and field in r.json()["error"]["form"], (endpoint, r.text)
     assert client.post("/api/v6/statuses.json", json=bodies["statuses"], headers=h).status_code == 409
+
+
+def test_whatsapp_instagram_and_viber_conversations(client: Any, tenant: TenantFixture) -> None:
+    h = tenant.h()
+    for name, kind in (("700", "wap"), ("800", "igdm"), ("900", "vbr"), ("600", "fbm")):
+        client.post("/api/v6/queues.json", json={"name": name, "title": kind, "type": kind}, headers=h)
+    wap = client.post(
+        "/api/v6/activitiesWap.json",
+        json={"queue": "700", "sender": "603 123 456", "title": "Jana", "direction": "in"},
+        headers=h,
+    )
+    assert wap.status_code == 201, wap.text
+    assert data(wap)["sender"] == "+420603123456" and data(wap)["type"] == "WAP"
+    message = {"activity": data(wap)["name"], "direction": "IN", "text": "Dobrý den"}
+    assert client.post("/api/v6/activitiesMessages.json", json=message, headers=h).status_code == 201
+    thread = data(client.get(f"/api/v6/activitiesWap/{data(wap)['name']}/messages.json", headers=h))
+    assert [m["text"] for m in thread["data"]] == ["Dobrý den"]
+    for endpoint, queue, sender in (
+        ("activitiesIgdm", "800", "17841400000000001"),
+        ("activitiesVbr", "900", "vb+01=="),
+    ):
+        r = client.post(
+            f"/api/v6/{endpoint}.json", json={"queue": queue, "sender": sender, "direction": "out"}, headers=h
+        )
+        assert r.status_code == 201 and data(r)["sender"] == sender, r.text
+        found = client.get(
+            f"/api/v6/{endpoint}.json",
+            params={"filter[field]": "sender", "filter[operator]": "eq", "filter[value]": sender},
+            headers=h,
+        )
+        assert data(found)["total"] == 1
+    wrong_queue = client.post(
+        "/api/v6/activitiesWap.json",
+        json={"queue": "600", "sender": "603 123 456", "direction": "in"},
+        headers=h,
+    )
+    assert wrong_queue.status_code == 400 and "queue" in wrong_queue.json()["error"]["form"]
+    bad_number = client.post(
+        "/api/v6/activitiesWap.json", json={"sender": "nope", "direction": "in"}, headers=h
+    )
+    assert bad_number.status_code == 400 and "sender" in bad_number.json()["error"]["form"]
+    for kind in ("activitiesWap", "activitiesIgdm", "activitiesVbr"):  # each has its retention policy
+        policy = {"name": kind, "days": 365, "action": "anonymize"}
+        made = client.post("/api/v6/retentionPolicies.json", json=policy, headers=tenant.h("dpo"))
+        assert made.status_code == 201, made.text
