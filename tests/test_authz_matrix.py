@@ -238,6 +238,8 @@ CATALOGUES: dict[str, dict[str, Any]] = {
     "groups": {"title": "Směna"},
     "pauses": {"title": "Oběd"},
     "templates": {"title": "Poděkování", "type": "sms", "content": "Děkujeme"},
+    "articlesFolders": {"title": "Telefonie"},
+    "articles": {"title": "Přesměrování hovorů", "content": "<p>Nastavení → Linky</p>"},
 }
 
 

@@ -417,3 +417,48 @@ def test_whatsapp_instagram_and_viber_conversations(client: Any, tenant: TenantF
         policy = {"name": kind, "days": 365, "action": "anonymize"}
         made = client.post("/api/v6/retentionPolicies.json", json=policy, headers=tenant.h("dpo"))
         assert made.status_code == 201, made.text
+
+
+def test_the_knowledge_base(client: Any, tenant: TenantFixture) -> None:
+    """The MCP server's knowledge-base tools: folders, articles searched with q, filtered by folder
+    and published, an article read with its content."""
+    h = tenant.h()
+    folder = client.post(
+        "/api/v6/articlesFolders.json", json={"name": "sip", "title": "Telefonie"}, headers=h
+    )
+    assert folder.status_code == 201, folder.text
+    body = {
+        "name": "sip-reg",
+        "title": "Registrace SIP",
+        "folder": "sip",
+        "content": "<p>Port 5060, TLS 5061</p>",
+    }
+    made = client.post("/api/v6/articles.json", json={**body, "published": True}, headers=h)
+    assert made.status_code == 201, made.text
+    assert data(made)["folder"] == {"name": "sip", "title": "Telefonie"}
+    draft = {"name": "fax", "title": "Fax", "content": "Nepoužívá se", "published": False}
+    assert client.post("/api/v6/articles.json", json=draft, headers=h).status_code == 201
+    op = tenant.h("operator")
+    found = data(client.get("/api/v6/articles.json", params={"q": "5061"}, headers=op))
+    assert [a["name"] for a in found["data"]] == ["sip-reg"]
+    filtered = {
+        "filter[0][field]": "folder",
+        "filter[0][operator]": "eq",
+        "filter[0][value]": "sip",
+        "filter[1][field]": "published",
+        "filter[1][operator]": "eq",
+        "filter[1][value]": "true",
+    }
+    assert [
+        a["name"] for a in data(client.get("/api/v6/articles.json", params=filtered, headers=op))["data"]
+    ] == ["sip-reg"]
+    read = data(client.get("/api/v6/articles/sip-reg.json", headers=op))
+    assert read["content"] == "<p>Port 5060, TLS 5061</p>"
+    # Sent back as read (the folder as its nested reference): accepted.
+    assert client.put("/api/v6/articles/sip-reg.json", json=read, headers=h).status_code == 200
+    nowhere = client.post("/api/v6/articles.json", json={"title": "X", "folder": "nope"}, headers=h)
+    assert nowhere.status_code == 400 and "folder" in nowhere.json()["error"]["form"]
+    still_used = client.delete("/api/v6/articlesFolders/sip.json", headers=h)
+    assert still_used.status_code == 409, still_used.text
+    assert client.delete("/api/v6/articles/sip-reg.json", headers=h).status_code == 204
+    assert client.delete("/api/v6/articlesFolders/sip.json", headers=h).status_code == 204

@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import Field, create_model
 
 from hovor.api.resource import Ctx, Resource, qf, register, stamp_fields
-from hovor.api.serialize import stamps
+from hovor.api.serialize import ref, stamps
 from hovor.core.records import plain_functions
 from hovor.core.validation import StrictModel
-from hovor.core.wire import Key, Text255
+from hovor.core.wire import Key, RefIn, Text255
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Plain:
     query: str = "str"  # how filters compare it: str, int, bool
     default: Any = None
     constraints: dict[str, Any] = field(default_factory=dict)
+    # The table of the record this field names (the model has a ``<field>_obj`` relationship to
+    # it): checked on input, shown as ``{"name", "title"}`` on read like every reference.
+    ref: str | None = None
 
 
 def catalogue(
@@ -50,22 +53,28 @@ def catalogue(
         "title": (Text255 | None, Field(None, min_length=1)),
     }
     for name, plain in fields.items():
-        create_fields[name] = (plain.type, Field(plain.default, **plain.constraints))
-        update_fields[name] = (plain.type | None, Field(None, **plain.constraints))
+        kind = RefIn | None if plain.ref else plain.type  # a reference read back is taken by its name
+        create_fields[name] = (kind, Field(plain.default, **plain.constraints))
+        update_fields[name] = (kind | None, Field(None, **plain.constraints))
     model_name = endpoint[0].upper() + endpoint[1:]
     create_schema = create_model(f"{model_name}Create", __base__=StrictModel, **create_fields)
     update_schema = create_model(f"{model_name}Update", __base__=StrictModel, **update_fields)
     required = ("title", *(n for n, p in fields.items() if p.default is not None))
 
+    refs = {name: p.ref for name, p in fields.items() if p.ref}
+
     def serialize(obj: Any, ctx: Ctx) -> dict[str, Any]:
         return {
             "name": obj.name,
             "title": obj.title,
-            **{name: getattr(obj, name) for name in fields},
+            **{
+                name: ref(getattr(obj, f"{name}_obj")) if name in refs else getattr(obj, name)
+                for name in fields
+            },
             **stamps(obj, ctx),
         }
 
-    create, update, delete = plain_functions(model, key_prefix, required)
+    create, update, delete = plain_functions(model, key_prefix, required, refs)
     return register(
         Resource(
             endpoint=endpoint,
@@ -87,5 +96,6 @@ def catalogue(
             delete=delete,
             q_columns=q_columns or [model.name, model.title],
             default_order=[model.title.asc()],
+            eager=[(getattr(model, f"{name}_obj"),) for name in refs],
         )
     )

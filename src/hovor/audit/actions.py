@@ -26,6 +26,8 @@ _OBJECTS = (
     "activities.attachment",
     "helpdesk.category",
     "helpdesk.status",
+    "helpdesk.article",
+    "helpdesk.article_folder",
     "auth.group",
     "auth.pause",
     "activities.template",

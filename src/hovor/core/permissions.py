@@ -78,6 +78,10 @@ class Permission(StrEnum):
     HELPDESK_STATUSES_READ = "helpdesk:statuses:read"
     HELPDESK_STATUSES_UPDATE = "helpdesk:statuses:update"
     HELPDESK_STATUSES_DELETE = "helpdesk:statuses:delete"
+    HELPDESK_ARTICLES_CREATE = "helpdesk:articles:create"
+    HELPDESK_ARTICLES_READ = "helpdesk:articles:read"
+    HELPDESK_ARTICLES_UPDATE = "helpdesk:articles:update"
+    HELPDESK_ARTICLES_DELETE = "helpdesk:articles:delete"
     HELPDESK_TICKETS_CREATE = "helpdesk:tickets:create"
     HELPDESK_TICKETS_READ = "helpdesk:tickets:read"
     HELPDESK_TICKETS_UPDATE = "helpdesk:tickets:update"
@@ -151,6 +155,7 @@ READ_CONFIG = {
     Permission.ADMIN_GROUPS_READ,
     Permission.ADMIN_PAUSES_READ,
     Permission.ACTIVITIES_TEMPLATES_READ,
+    Permission.HELPDESK_ARTICLES_READ,
 }
 WORK = {
     *_crud("crm:accounts", ("create", "read", "update")),

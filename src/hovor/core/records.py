@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hovor.core.caller import Caller
@@ -144,17 +144,31 @@ def apply(obj: Any, values: dict[str, Any], required: tuple[str, ...] = ()) -> N
 
 
 def plain_functions(
-    model: Any, key_prefix: str, required: tuple[str, ...] = ("title",)
+    model: Any,
+    key_prefix: str,
+    required: tuple[str, ...] = ("title",),
+    refs: dict[str, str] | None = None,
 ) -> tuple[Any, Any, Any]:
     """Create, update and delete of a record that is its fields and nothing else (a catalogue
-    entry: a status, a pause type): the key given or generated, the stamps, required fields kept."""
+    entry: a status, a pause type): the key given or generated, the stamps, required fields kept.
+    ``refs``: fields that name another record of the tenant (field → its table), checked to exist.
+    An entry other records still refer to is not deleted (409, naming what refers to it)."""
+    refs = refs or {}
+
+    def check_refs(session: Session, caller: Caller, values: dict[str, Any]) -> None:
+        for name, table in refs.items():
+            key = values.get(name)
+            if key is not None and session.get(model_of(table), (caller.tenant_id, key)) is None:
+                raise ValidationFailed({name: ["No such record."]})
 
     def create(session: Session, caller: Caller, body: Any) -> Any:
+        values = body.model_dump(exclude={"name"})
+        check_refs(session, caller, values)
         obj = model(
             tenant_id=caller.tenant_id,
             name=new_key(session, model, caller.tenant_id, body.name, key_prefix),
             created_by=caller.user,
-            **body.model_dump(exclude={"name"}),
+            **values,
         )
         session.add(obj)
         session.flush()
@@ -162,16 +176,38 @@ def plain_functions(
 
     def update(session: Session, caller: Caller, obj: Any, body: Any) -> Any:
         key_unchanged(body, obj.name)
-        apply(obj, body.model_dump(exclude_unset=True, exclude={"name"}), required=required)
+        values = body.model_dump(exclude_unset=True, exclude={"name"})
+        check_refs(session, caller, values)
+        apply(obj, values, required=required)
         stamp_edit(obj, caller)
         session.flush()
         return obj
 
     def delete(session: Session, caller: Caller, obj: Any) -> None:
+        for table, columns in _referring(model.__table__):
+            used = session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.tenant_id == obj.tenant_id, table.c[columns[-1]] == obj.name)
+            )
+            if used:
+                raise Conflict(
+                    f"Records of {table.name} still refer to this one; change or delete them first."
+                )
         session.delete(obj)
         session.flush()
 
     return create, update, delete
+
+
+def _referring(target: Any) -> list[tuple[Any, list[str]]]:
+    """The tables whose (tenant_id, key) foreign keys point at ``target``, with those columns."""
+    found = []
+    for table in target.metadata.tables.values():
+        for constraint in table.foreign_key_constraints:
+            if constraint.referred_table is target and len(constraint.columns) == 2:
+                found.append((table, [c.name for c in constraint.columns]))
+    return found
 
 
 def next_number(session: Session, tenant_id: str, kind: str) -> int:

@@ -10,7 +10,7 @@ from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
-from hovor.helpdesk.models import Ticket, TicketCategory, TicketStatus
+from hovor.helpdesk.models import Article, ArticleFolder, Ticket, TicketCategory, TicketStatus
 
 
 def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
@@ -133,4 +133,32 @@ catalogue(
         "color": Plain(str | None, constraints={"pattern": r"^#[0-9A-Fa-f]{6}$"}),
         "deactivated": Plain(bool, "bool", False),
     },
+)
+catalogue(
+    "articlesFolders",
+    ArticleFolder,
+    title="Knowledge base folders",
+    permission="helpdesk:articles",
+    audit="helpdesk.article_folder",
+    key_prefix="folders",
+    fields={
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+)
+catalogue(
+    "articles",
+    Article,
+    title="Knowledge base articles",
+    permission="helpdesk:articles",
+    audit="helpdesk.article",
+    key_prefix="articles",
+    fields={
+        "folder": Plain(str | None, ref="article_folders"),
+        "content": Plain(str | None, constraints={"max_length": 1_000_000}),
+        "published": Plain(bool, "bool", False),
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+    q_columns=[Article.title, Article.content],
 )

@@ -39,6 +39,29 @@ class TicketStatus(CatalogueEntry, Base):
     color: Mapped[str | None] = mapped_column(String(7), info=not_personal())
 
 
+class ArticleFolder(CatalogueEntry, Base):
+    """A folder of the knowledge base."""
+
+    __tablename__ = "article_folders"
+
+
+class Article(CatalogueEntry, Base):
+    """An article of the knowledge base: what operators look up while they help someone. Written
+    by the tenant's staff for everyone: no one's data (but who wrote and edited it)."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "folder"], ["article_folders.tenant_id", "article_folders.name"]),
+        Index("ix_articles_tenant_folder", "tenant_id", "folder"),
+    )
+
+    folder: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    content: Mapped[str | None] = mapped_column(Text, info=not_personal("authored for every operator"))
+    published: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+
+    folder_obj: Mapped[ArticleFolder | None] = relationship(viewonly=True, lazy="raise")
+
+
 class Ticket(AuditStamps, Base):
     __tablename__ = "tickets"
     __scope__ = {"category": "category"}
