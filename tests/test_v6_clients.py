@@ -143,7 +143,7 @@ def test_calls_in_the_reference_object_model(client: Any, tenant: TenantFixture)
     )
     assert late["id_call"] == late["name"] and late["call_time"] == "2026-11-03 10:15:00"
     assert late["id_queue"]["name"] == "200" and late["id_agent"]["name"] == "acme-operator"
-    assert late["queue"] == late["id_queue"] and late["activities"] == [late["name"]]
+    assert late["queue"] == late["id_queue"] and [a["name"] for a in late["activities"]] == [late["name"]]
     assert (late["pressed_key"], late["missed_call"], late["attempts"]) == ("2", True, 2)
     assert late["missed_call_time"] == "2026-11-03 10:15:30" and late["disposition_cause"] == "busy"
 
@@ -462,3 +462,176 @@ def test_the_knowledge_base(client: Any, tenant: TenantFixture) -> None:
     assert still_used.status_code == 409, still_used.text
     assert client.delete("/api/v6/articles/sip-reg.json", headers=h).status_code == 204
     assert client.delete("/api/v6/articlesFolders/sip.json", headers=h).status_code == 204
+
+
+def test_tickets_with_merge_and_sla_as_the_mcp_server_lists_them(client: Any, tenant: TenantFixture) -> None:
+    """The MCP server lists tickets with id_merge isnull (the merged ones hidden) sorted by their SLA
+    deadline; the deadlines follow the category's SLA from the ticket's creation."""
+    h = tenant.h()
+    category = {"name": "rekl", "title": "Reklamace", "sla_response": 60, "sla_solution": 480}
+    assert client.post("/api/v6/ticketsCategories.json", json=category, headers=h).status_code == 201
+    client.post("/api/v6/ticketsCategories.json", json={"name": "info", "title": "Dotazy"}, headers=h)
+    first = data(
+        client.post("/api/v6/tickets.json", json={"title": "Vadný mixér", "category": "rekl"}, headers=h)
+    )
+    created = dt.datetime.strptime(first["created"], "%Y-%m-%d %H:%M:%S")
+    assert first["sla_deadtime"] == (created + dt.timedelta(minutes=60)).strftime("%Y-%m-%d %H:%M:%S")
+    assert first["sla_close_deadline"] == (created + dt.timedelta(minutes=480)).strftime("%Y-%m-%d %H:%M:%S")
+    assert first["sla_overdue"] == 0 and first["id_merge"] is None
+    second = data(
+        client.post("/api/v6/tickets.json", json={"title": "Tentýž mixér", "category": "rekl"}, headers=h)
+    )
+    plain = data(
+        client.post("/api/v6/tickets.json", json={"title": "Otevírací doba", "category": "info"}, headers=h)
+    )
+    assert plain["sla_deadtime"] is None and plain["sla_overdue"] is None
+
+    merged = client.put(f"/api/v6/tickets/{second['name']}.json", json={"id_merge": first["name"]}, headers=h)
+    assert merged.status_code == 200 and data(merged)["id_merge"] == first["name"]
+    back = client.put(f"/api/v6/tickets/{first['name']}.json", json={"id_merge": second["name"]}, headers=h)
+    assert back.status_code == 400 and "id_merge" in back.json()["error"]["form"]  # no circle
+    itself = client.put(f"/api/v6/tickets/{first['name']}.json", json={"id_merge": first["name"]}, headers=h)
+    assert itself.status_code == 400
+
+    params = {
+        "filter[0][field]": "id_merge",
+        "filter[0][operator]": "isnull",
+        "filter[0][value]": "true",
+        "sort[0][field]": "sla_deadtime",
+        "sort[0][dir]": "asc",
+        "fields[0]": "name",
+        "fields[1]": "sla_overdue",
+        "skip": 0,
+        "take": 200,
+    }
+    listed = client.get("/api/v6/tickets.json", params=params, headers=h)
+    assert listed.status_code == 200, listed.text
+    assert [t["name"] for t in data(listed)["data"]] == [first["name"], plain["name"]]
+
+    # Moving a ticket to a category without an SLA drops its deadlines.
+    moved = data(client.put(f"/api/v6/tickets/{first['name']}.json", json={"category": "info"}, headers=h))
+    assert moved["sla_deadtime"] is None and moved["sla_close_deadline"] is None
+
+
+def test_the_mcp_servers_requests(client: Any, tenant: TenantFixture) -> None:
+    """The request shapes of the MCP server wrapping v6 (hajekd/mcp-daktela): sign-in with a JSON
+    body reading accessToken, refreshToken and accessTokenExpirationDate, refresh with PUT, the
+    token in X-AUTH-TOKEN, and its list tools' indexed filters, sorts, projections and paging."""
+    signed = client.post("/api/v6/login.json", json={"username": "acme-supervisor", "password": PASSWORD})
+    assert signed.status_code == 200, signed.text
+    result = data(signed)
+    assert result["accessToken"] and result["refreshToken"]
+    dt.datetime.strptime(result["accessTokenExpirationDate"], "%Y-%m-%d %H:%M:%S")
+    renewed = data(client.put("/api/v6/login.json", json={"refreshToken": result["refreshToken"]}))
+    h = {"X-AUTH-TOKEN": renewed["accessToken"]}
+    admin = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "Linka", "type": "in"}, headers=admin)
+    client.post("/api/v6/ticketsCategories.json", json={"name": "rekl", "title": "Reklamace"}, headers=admin)
+    ticket = data(
+        client.post("/api/v6/tickets.json", json={"title": "Invoice", "category": "rekl"}, headers=admin)
+    )
+    call = _call(client, admin, queue="100", id_agent="acme-operator", answered=True, ticket=ticket["name"])
+    segment = {"activity": call["name"], "start": 0, "end": 2.5, "speaker": "customer", "text": "Dobrý den"}
+    assert (
+        client.post("/api/v6/activitiesCallTranscripts.json", json=segment, headers=admin).status_code == 201
+    )
+
+    def listed(endpoint: str, params: dict[str, Any]) -> Any:
+        r = client.get(f"/api/v6/{endpoint}.json", params={"skip": 0, "take": 200, **params}, headers=h)
+        assert r.status_code == 200, (endpoint, r.text)
+        return data(r)
+
+    # count_tickets: take=1, fields[0]=name, reading only the total.
+    assert listed("tickets", {"take": 1, "fields[0]": "name"})["total"] == 1
+    tickets = listed(
+        "tickets",
+        {
+            "filter[0][field]": "stage",
+            "filter[0][operator]": "eq",
+            "filter[0][value]": "OPEN",
+            "filter[1][field]": "title",
+            "filter[1][operator]": "like",
+            "filter[1][value]": "%nvoic%",
+            "filter[2][field]": "id_merge",
+            "filter[2][operator]": "isnull",
+            "filter[2][value]": "true",
+            "filter[3][field]": "created",
+            "filter[3][operator]": "gte",
+            "filter[3][value]": "2026-01-01 00:00:00",
+            "sort[0][field]": "edited",
+            "sort[0][dir]": "desc",
+        },
+    )
+    assert [t["name"] for t in tickets["data"]] == [ticket["name"]]
+    # scan_calls: answered calls, newest first, with their activities.
+    calls = listed(
+        "activitiesCall",
+        {
+            "filter[0][field]": "answered",
+            "filter[0][operator]": "eq",
+            "filter[0][value]": "true",
+            "filter[1][field]": "id_agent",
+            "filter[1][operator]": "in",
+            "filter[1][value][0]": "acme-operator",
+            "sort[0][field]": "call_time",
+            "sort[0][dir]": "desc",
+            **{
+                f"fields[{i}]": f
+                for i, f in enumerate(
+                    [
+                        "id_call",
+                        "call_time",
+                        "direction",
+                        "answered",
+                        "id_queue",
+                        "id_agent",
+                        "clid",
+                        "duration",
+                        "activities",
+                    ]
+                )
+            },
+        },
+    )
+    row = calls["data"][0]
+    assert row["id_call"] == call["name"] and row["activities"][0]["name"] == call["name"]
+    assert row["activities"][0]["ticket"] == ticket["name"]
+    transcript = listed(
+        "activitiesCallTranscripts",
+        {
+            "filter[0][field]": "activity",
+            "filter[0][operator]": "eq",
+            "filter[0][value]": call["name"],
+            "sort[0][field]": "start",
+            "sort[0][dir]": "asc",
+            "fields[0]": "text",
+            "fields[1]": "type",
+            "fields[2]": "start",
+            "fields[3]": "end",
+        },
+    )
+    assert transcript["data"] == [{"text": "Dobrý den", "type": "customer", "start": 0.0, "end": 2.5}]
+    # The reference lists its tools read without filters.
+    for endpoint in (
+        "users",
+        "queues",
+        "ticketsCategories",
+        "statuses",
+        "groups",
+        "pauses",
+        "templates",
+        "campaignsTypes",
+        "articlesFolders",
+    ):
+        assert "total" in listed(endpoint, {"take": 1000})
+    activities = listed(
+        "activities",
+        {
+            "filter[0][field]": "ticket",
+            "filter[0][operator]": "eq",
+            "filter[0][value]": ticket["name"],
+            "sort[0][field]": "time",
+            "sort[0][dir]": "asc",
+        },
+    )
+    assert [a["name"] for a in activities["data"]] == [call["name"]]

@@ -81,6 +81,7 @@ def _login_result(request: Request, result: service.LoginResult) -> dict[str, An
         "accessToken": None if result.session_cookie else result.access_token,
         "refreshToken": result.refresh_token,
         "expires": to_wire(result.expires, tz),
+        "accessTokenExpirationDate": to_wire(result.expires, tz),  # the reference's name of it
         "user": {"name": result.user.name, "title": result.user.title, "role": result.user.role},
         # "setup": the token is good only for setting up the second factor the role requires.
         "secondFactor": result.second_factor,

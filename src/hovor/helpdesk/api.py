@@ -7,6 +7,7 @@ from typing import Any
 from hovor.api.catalogue import Plain, catalogue
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
+from hovor.core.db import utcnow
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
@@ -24,6 +25,15 @@ def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def sla_overdue(t: Ticket) -> int | None:
+    """Seconds the solution came (or, still open, is) past its deadline; 0 when in time, None
+    without a deadline."""
+    if t.sla_close_deadline is None:
+        return None
+    end = t.closed or utcnow()
+    return max(0, int((end - t.sla_close_deadline).total_seconds()))
+
+
 def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
     return {
         "name": t.name,
@@ -38,6 +48,10 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
         "followers": list(t.followers or []),
         "closed": to_wire(t.closed, ctx.tz),
         "last_activity": to_wire(t.last_activity, ctx.tz),
+        "id_merge": t.id_merge,
+        "sla_deadtime": to_wire(t.sla_deadtime, ctx.tz),
+        "sla_close_deadline": to_wire(t.sla_close_deadline, ctx.tz),
+        "sla_overdue": sla_overdue(t),
         "anonymized": t.anonymized,
         "customFields": visible_custom_fields(t.custom_fields, ctx),
         **stamps(t, ctx),
@@ -92,6 +106,9 @@ register(
             qf("followers", Ticket.followers, filter=False, sort=False),
             qf("closed", Ticket.closed, "datetime"),
             qf("last_activity", Ticket.last_activity, "datetime"),
+            qf("id_merge", Ticket.id_merge, "int"),
+            qf("sla_deadtime", Ticket.sla_deadtime, "datetime"),
+            qf("sla_close_deadline", Ticket.sla_close_deadline, "datetime"),
             qf("anonymized", Ticket.anonymized, "bool"),
             qf("customFields", Ticket.custom_fields, filter=False, sort=False),
             *stamp_fields(Ticket),

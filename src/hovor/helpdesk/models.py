@@ -104,6 +104,11 @@ class Ticket(AuditStamps, Base):
     consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
     closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    # The ticket this one was merged into (its number), if any.
+    id_merge: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    # When the first answer and the solution are due, by the category's SLA (minutes from creation).
+    sla_deadtime: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    sla_close_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
     category_obj: Mapped[TicketCategory] = relationship(viewonly=True, lazy="raise")

@@ -54,3 +54,4 @@ class TicketUpdate(StrictModel):
     description: LongText | None = None
     followers: list[RefIn] | None = Field(None, max_length=100)
     customFields: dict[str, Any] | None = None
+    id_merge: int | None = Field(None, ge=1)

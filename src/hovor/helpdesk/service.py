@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
@@ -115,8 +116,30 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
     _stage_changed(ticket, body.stage)
     session.add(ticket)
     session.flush()
+    _sla(session, ticket)
     store_custom_fields(session, ticket, "tickets", clean, creating=True)
     return ticket
+
+
+def _sla(session: Session, ticket: Ticket) -> None:
+    """The ticket's deadlines by its category's SLA, counted from its creation."""
+    category = session.get(TicketCategory, (ticket.tenant_id, ticket.category))
+    response = category.sla_response if category is not None else None
+    solution = category.sla_solution if category is not None else None
+    ticket.sla_deadtime = ticket.created + dt.timedelta(minutes=response) if response else None
+    ticket.sla_close_deadline = ticket.created + dt.timedelta(minutes=solution) if solution else None
+
+
+def _merged_into(session: Session, caller: Caller, ticket: Ticket, number: int | None) -> int | None:
+    """The ticket this one is merged into: another ticket the caller may see, not merged into this."""
+    if number is None:
+        return None
+    target = get_visible(session, Ticket, caller, number)
+    if target is None or target.name == ticket.name or target.id_merge == ticket.name:
+        raise ValidationFailed(
+            {"id_merge": ["No such ticket to merge into, or your rights do not cover it."]}
+        )
+    return target.name
 
 
 def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schemas.TicketUpdate) -> Ticket:
@@ -139,7 +162,11 @@ def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schema
         values["description"] = body.description
     if "followers" in sent:
         values["followers"] = _followers(session, caller, body.followers or [])
+    if "id_merge" in sent:
+        values["id_merge"] = _merged_into(session, caller, ticket, body.id_merge)
     apply(ticket, values, required=("title", "category", "priority"))
+    if "category" in values:
+        _sla(session, ticket)
     if "stage" in sent:
         if body.stage is None:
             raise ValidationFailed({"stage": ["This field cannot be empty."]})

@@ -340,6 +340,7 @@ register(
             qf("start", TranscriptSegment.start, "float"),
             qf("end", TranscriptSegment.end, "float"),
             qf("speaker", TranscriptSegment.speaker),
+            qf("type", TranscriptSegment.speaker),  # the reference's name of the speaker
             qf("text", TranscriptSegment.text),
             qf("confidence", TranscriptSegment.confidence, "float"),
         ],

@@ -133,7 +133,10 @@ def serialize_channel(item: Any, ctx: Ctx) -> dict[str, Any]:
     activity: Activity = item.activity
     own = _item(activity, ctx) or {}
     out = {**_wrapper(activity, ctx), **own, "name": item.name, "activity": activity.name}
-    out["activities"] = [activity.name]  # the reference's list of the activities of the item
+    # The reference's list of the item's activities (here always its one), as objects.
+    out["activities"] = [
+        {"name": activity.name, "type": activity.type, "ticket": activity.ticket, "time": out["time"]}
+    ]
     if activity.type == "CALL":
         # The reference's names of a call's key and wrapper fields, beside hovor's.
         out.update(id_call=item.name, call_time=out["time"], id_queue=out["queue"], id_agent=out["user"])
@@ -158,6 +161,7 @@ def serialize_transcript(t: TranscriptSegment, ctx: Ctx) -> dict[str, Any]:
         "start": t.start,
         "end": t.end,
         "speaker": t.speaker,
+        "type": t.speaker,  # the reference's name: customer, or the operator's side
         "text": t.text,
         "confidence": t.confidence,
     }
