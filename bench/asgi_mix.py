@@ -1,0 +1,104 @@
+"""A fixed mix of requests through the whole ASGI stack in one process, without network: contact
+reads and single call ingests against a generated tenant. For comparing two versions of the code by
+instruction counts, which do not depend on the machine's load (wrk figures on a shared 2-core
+machine vary by more than the differences worth knowing)::
+
+    valgrind --tool=callgrind python -m bench.asgi_mix --db URL --reads 800   # minus --reads 0
+
+Prints JSON: CPU microseconds per read and per ingest (meaningful without valgrind)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import time
+from typing import Any
+
+from bench.common import data_dir_for, env_for, load_meta
+
+
+async def _call(app: Any, token: str, method: str, path: str, body: bytes = b"") -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"x-auth-token", token.encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent, status = False, 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def _run(app: Any, meta: dict[str, Any], reads: int) -> dict[str, Any]:
+    token, names, pick = meta["token"], meta["contacts"], random.Random(1)
+    async with app.router.lifespan_context(app):
+        for _ in range(200):  # warm-up: caches, the caller cache, compiled statements
+            assert await _call(app, token, "GET", f"/api/v6/contacts/{pick.choice(names)}.json") == 200
+        started = time.process_time()
+        for _ in range(reads):
+            await _call(app, token, "GET", f"/api/v6/contacts/{pick.choice(names)}.json")
+        read_us = (time.process_time() - started) / max(1, reads) * 1e6
+        call = json.dumps({"direction": "in", "clid": "603123456"}).encode()
+        status = await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
+        ingests = reads // 4
+        started = time.process_time()
+        for _ in range(ingests):
+            await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
+        ingest_us = (time.process_time() - started) / max(1, ingests) * 1e6
+    return {
+        "scenario": "asgi_mix",
+        "reads": reads,
+        "ingests": ingests,
+        "ingest_status": status,
+        "cpu_us_per_read": round(read_us, 1),
+        "cpu_us_per_ingest": round(ingest_us, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--reads", type=int, default=800)
+    args = parser.parse_args()
+    data_dir = data_dir_for(args.db, args.data_dir)
+    os.environ.update(env_for(args.db, data_dir))
+    # deferred: the application reads its settings from the environment set just above
+    from hovor.app import create_app
+
+    print(json.dumps(asyncio.run(_run(create_app(), load_meta(data_dir), args.reads))))
+
+
+if __name__ == "__main__":
+    main()
