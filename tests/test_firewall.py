@@ -358,11 +358,37 @@ def test_parallel_guesses_from_one_address_check_five_passwords(served: Served) 
     for _ in range(5):
         answers += _at_once([lambda: served.fail_login(source) for _ in range(8)])
     checked = [r for r in answers if r.status_code == 401]
-    refused = [r for r in answers if r.status_code == 403]
+    # Refused unchecked: 429 while attempts are in use, 403 once the five failures banned it.
+    refused = [r for r in answers if r.status_code in (403, 429)]
     assert len(checked) == 5 and len(refused) == 35, sorted(r.status_code for r in answers)
     assert all(int(r.headers["retry-after"]) > 0 for r in refused)
+    assert any(r.status_code == 403 for r in refused)
     assert len(_banned_everywhere(served, source)) == 2
     assert served.cli("firewall", "unban", source).returncode == 0
+
+
+def test_right_passwords_at_once_ban_nothing(served: Served) -> None:
+    """Six extractor workers signing in at once from one address, all with the right password:
+    the attempts in flight count against the address while they are checked (the sixth may be
+    told to wait, 429), but only failures ban it, and each right password is given back."""
+    assert served.cli("tenant", "create", "busy-t", "--title", "Busy").returncode == 0
+    made = served.cli(
+        *("user", "create", "--tenant", "busy-t", "--name", "busy-int", "--title", "Extractor"),
+        *("--role", "integration", "--password", "kůň pije z potoka"),
+    )
+    assert made.returncode == 0, made.stderr
+    source = "127.0.0.80"
+    right = {"username": "busy-int", "password": "kůň pije z potoka"}
+    answers = _at_once(
+        [lambda: served.request(source, "POST", "/api/v6/login.json", json=right) for _ in range(6)]
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert set(codes) <= {200, 429} and codes.count(200) >= 5, codes
+    time.sleep(0.5)  # past the workers' ban sync
+    assert served.request(source).status_code == 200
+    assert [
+        served.request(source, "POST", "/api/v6/login.json", json=right).status_code for _ in range(6)
+    ] == [200] * 6
 
 
 def test_a_slowed_account_has_one_password_check_in_flight(served: Served) -> None:
@@ -418,6 +444,9 @@ def test_claims_of_one_address_never_pass_the_threshold(session_factory: Any, ap
             c for c in pool.map(lambda _: store.claim(key, 1.0, "unauthorized", policy), range(24)) if c
         ]
     assert sorted(total for _, total in granted) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    # Only failures decide a ban: the attempts still pending do not count there.
+    assert store.fail(key, granted[1][0], policy) == 1.0
+    assert store.fail(key, granted[2][0], policy) == 2.0
     store.release(key, granted[0][0])
     again = store.claim(key, 1.0, "unauthorized", policy)
     assert again is not None and again[1] == 5.0

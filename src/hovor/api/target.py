@@ -37,26 +37,25 @@ ENDPOINT_ALIASES = {"activitiesChat": "activitiesWeb"}
 ALIASED = tuple(f"{API}{old}" for old in ENDPOINT_ALIASES)
 
 
-def _aliased(scope: Scope) -> Scope:
+def _aliased(scope: Scope) -> None:
+    # The scope is changed in place: the firewall in front reads what the router wrote into it
+    # (the route found), and would take a copy's found route for an unknown path.
     path: str = scope["path"]
     rest = path[len(API) :]
     for old, new in ENDPOINT_ALIASES.items():
         if rest.startswith(old) and rest[len(old) : len(old) + 1] in ("/", ".", ""):
             raw = scope.get("raw_path")
-            scope = dict(scope, path=API + new + rest[len(old) :])
+            scope["path"] = API + new + rest[len(old) :]
             if raw:
                 scope["raw_path"] = raw.replace((API + old).encode(), (API + new).encode(), 1)
             break
-    return scope
 
 
-def _with_suffix(scope: Scope) -> Scope:
-    path = scope["path"].rstrip("/") + ".json"
+def _with_suffix(scope: Scope) -> None:
+    scope["path"] = scope["path"].rstrip("/") + ".json"
     raw = scope.get("raw_path")
-    scope = dict(scope, path=path)
     if raw:
         scope["raw_path"] = raw.rstrip(b"/") + b".json"
-    return scope
 
 
 class RequestTarget:
@@ -78,9 +77,9 @@ class RequestTarget:
             if path.startswith(API) and not path.endswith(".json") and len(path) > len(API):
                 # The reference's other URL form: /api/v6/tickets and /api/v6/tickets/{name}
                 # without .json (the JavaScript connector sends only these) are the same routes.
-                scope = _with_suffix(scope)
+                _with_suffix(scope)
             if path.startswith(ALIASED):
-                scope = _aliased(scope)
+                _aliased(scope)
             bad = invalid_parameter(query) if query else None
             if bad is not None:
                 # The parameter's name, never its value (which may be personal data).

@@ -37,7 +37,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hovor.core.errors import ApiError
+from hovor.core.errors import ApiError, TooManyRequests
 from hovor.edge import signatures
 from hovor.edge.store import Policy, Snapshot, epoch
 from hovor.edge.tls import HSTS
@@ -144,6 +144,7 @@ def _refusal(message: str) -> bytes:
     return json.dumps({"error": [message], "result": None}).encode()
 
 
+BUSY_MESSAGE = "Too many sign-ins from your address at once. Try again in a few seconds."
 BANNED_MESSAGE = "Your address is blocked for a while after suspicious requests. Try again later."
 BANNED_BODY = _refusal(BANNED_MESSAGE)
 DENIED_BODY = _refusal("Your address is not allowed to use this service.")
@@ -437,8 +438,9 @@ class Attempt:
 async def count_attempt(request: Any) -> Attempt:
     """Counts a sign-in attempt against the client's address before its password is checked, so
     parallel guesses cannot overshoot: at most the threshold's worth of checks per address and
-    window, in every worker together (an office's address counts a fifth). Raises Forbidden with
-    Retry-After (the address is banned) when the address has used them up."""
+    window, in every worker together (an office's address counts a fifth). Raises AddressBlocked
+    (403, Retry-After) when the address is banned, TooManyRequests (429) when its attempts are in
+    use or used up; neither checks a password."""
     scope = getattr(request, "scope", request)
     gate = (scope.get("state") or {}).get(GATE_KEY)
     if gate is None:
@@ -452,25 +454,28 @@ async def count_attempt(request: Any) -> Attempt:
         return Attempt()
     note(scope, "counted")
     if claimed is None:
-        try:
-            await fw._ban(key, "unauthorized", fw.policy.threshold)
-        except Exception:
-            log.exception("firewall: banning an address that used up its sign-ins failed")
-        until = fw.bans.get(key) or time.time() + fw.policy.ban_seconds
-        raise AddressBlocked(until - time.time())
+        until = fw.bans.get(key)
+        if until is not None and until > time.time():
+            raise AddressBlocked(until - time.time())
+        # The address's attempts are in use (being checked) or used up, or another worker has
+        # banned it: no password is checked, and nothing is banned for it — a ban follows failures
+        # only, so six right passwords at once from one address ban nothing.
+        raise TooManyRequests(BUSY_MESSAGE, retry_after=5)
     return Attempt(gate, *claimed)
 
 
 async def settle(attempt: Attempt, *, failed: bool) -> None:
-    """After the check: a failure that filled the address's count bans it; anything else (the right
-    password, or no password checked at all) gives the attempt back."""
+    """After the check: a failure counts, and failures that reach the threshold ban the address;
+    anything else (the right password, or no password checked at all) gives the attempt back."""
     if attempt.gate is None:
         return
     fw, key, _ = attempt.gate
     try:
         if failed:
-            if attempt.total >= fw.policy.threshold:
-                await fw._ban(key, "unauthorized", attempt.total)
+            # The failures so far (not the attempts still being checked) decide a ban.
+            failures = await run_in_threadpool(fw.store.fail, key, attempt.handle, fw.policy)
+            if failures >= fw.policy.threshold:
+                await fw._ban(key, "unauthorized", failures)
         else:
             await run_in_threadpool(fw.store.release, key, attempt.handle)
     except Exception:

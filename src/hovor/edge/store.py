@@ -30,6 +30,7 @@ from hovor.core.db import unit_of_work, utcnow
 from hovor.edge.models import FirewallBan, FirewallEvent, FirewallRule
 
 ACTOR = audit.Actor.system("firewall")
+PENDING = "sign-in"  # an event's reason while the sign-in it counted is being checked
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,19 @@ class DbStore:
         return float(total or 0.0)
 
     def claim(self, key: str, weight: float, reason: str, policy: Policy) -> tuple[str, float] | None:
-        """Counts an attempt before it is made: adds the event only while the key's score is below
-        the threshold, and returns (the event's handle, the score with it); None when the key has
-        used up its attempts. Parallel claims of one key queue (SQLite's single writer, taken by
-        the insert; an advisory lock on PostgreSQL), so no more than the threshold's worth pass."""
+        """Counts an attempt before it is made: adds a pending event (``PENDING``) only while the
+        key's score, pending attempts included, is below the threshold, and returns (the event's
+        handle, the score with it); None when the key has no attempt left now (or is banned).
+        Parallel claims of one key queue (SQLite's single writer, taken by the insert; an advisory
+        lock on PostgreSQL), so no more than the threshold's worth pass. ``fail`` or ``release``
+        settles the attempt."""
         now = utcnow()
         since = now - dt.timedelta(seconds=policy.window)
         name = _name()
+        reason = PENDING
         with unit_of_work(self.factory) as session:
+            # What fell out of the window goes, as score() does it.
+            session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
             # Written first: on SQLite the write holds the database's one write lock until COMMIT,
@@ -132,6 +138,21 @@ class DbStore:
         """Takes back a claimed attempt that turned out well (the right password)."""
         with unit_of_work(self.factory) as session:
             session.execute(delete(FirewallEvent).where(FirewallEvent.name == handle))
+
+    def fail(self, key: str, handle: str, policy: Policy) -> float:
+        """A claimed attempt failed: it counts as a failure now. Returns the key's score without
+        the attempts still pending (only what has happened decides a ban)."""
+        since = utcnow() - dt.timedelta(seconds=policy.window)
+        with unit_of_work(self.factory) as session:
+            session.execute(
+                update(FirewallEvent).where(FirewallEvent.name == handle).values(reason="unauthorized")
+            )
+            total = session.scalar(
+                select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
+                    FirewallEvent.key == key, FirewallEvent.at > since, FirewallEvent.reason != PENDING
+                )
+            )
+        return float(total or 0.0)
 
     def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
         """Bans ``key`` unless a ban of it is in force already. Returns the new ban."""
@@ -313,7 +334,7 @@ class RedisStore:
         """As :meth:`DbStore.claim`, in one script that Redis runs atomically."""
         now = time.time()
         handle = uuid.uuid4().hex
-        member = json.dumps([handle, weight])
+        member = json.dumps([handle, weight, PENDING])
         total = self._claim(
             keys=[self.events(key), self.BANS],
             args=[now, policy.window, policy.threshold, member, weight, key],
@@ -322,6 +343,19 @@ class RedisStore:
 
     def release(self, key: str, handle: str) -> None:
         self.redis.zrem(self.events(key), handle)
+
+    def fail(self, key: str, handle: str, policy: Policy) -> float:
+        """As :meth:`DbStore.fail`: the pending member becomes a failure of the same weight."""
+        now = time.time()
+        name = self.events(key)
+        handle_id, weight = json.loads(handle)[:2]
+        pipe = self.redis.pipeline()
+        pipe.zrem(name, handle)
+        pipe.zadd(name, {json.dumps([handle_id, weight]): now})
+        pipe.zremrangebyscore(name, "-inf", now - policy.window)
+        pipe.zrange(name, 0, -1)
+        members = pipe.execute()[-1]
+        return float(sum(m[1] for m in map(json.loads, members) if len(m) == 2))
 
     def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
         with unit_of_work(self.factory) as session:

@@ -95,7 +95,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     or a common abbreviation's full stop does not end one)."""
     spans, start = [], 0
     for end in _SENTENCE_END.finditer(text):
-        word = _WORD_BEFORE.search(text, 0, end.start())
+        # Only the few characters before the stop: searching from the start each time would make
+        # a long text's sentences cost the square of its length.
+        word = _WORD_BEFORE.search(text, max(0, end.start() - 16), end.start())
         if end.group().startswith(".") and word and word.group(1).lower() in _ABBREVIATIONS:
             continue
         spans.append((start, end.end()))
