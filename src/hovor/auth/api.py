@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -37,6 +38,7 @@ from hovor.core.wire import to_wire
 from hovor.edge import firewall
 
 router = APIRouter(tags=["Sign-in"])
+log = logging.getLogger(__name__)
 API_VERSION = "v6"  # whoim's version, which v6 clients check for (the API's, not the software's)
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
@@ -122,12 +124,13 @@ async def guarded(
     A right password gives its address's attempt back."""
     state = request.app.state
     attempt = await firewall.count_attempt(request)
-    held, failed = False, False
+    held: dt.datetime | None = None
+    failed = False
     try:
         wait = await run_in_threadpool(delay)
         if wait:
 
-            def hold() -> bool:
+            def hold() -> dt.datetime | None:
                 with unit_of_work(state.session_factory) as session:
                     return service.hold_account(session, model, name, wait)
 
@@ -145,13 +148,17 @@ async def guarded(
             raise
     finally:
         await firewall.settle(attempt, failed=failed)
-        if held:
+        if held is not None:
+            until = held
 
             def release() -> None:
                 with unit_of_work(state.session_factory) as session:
-                    service.release_account(session, model, name)
+                    service.release_account(session, model, name, until)
 
-            await run_in_threadpool(release)
+            try:
+                await run_in_threadpool(release)
+            except Exception:  # the answer stands; the lease ends the hold by itself
+                log.exception("could not release a sign-in's hold of its account")
 
 
 @router.post("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Sign in")

@@ -330,29 +330,35 @@ def login_delay(session: Session, settings: Settings, username: str) -> float:
 CHECK_LEASE = dt.timedelta(seconds=30)
 
 
-def hold_account(session: Session, model: Any, name: str, delay: float) -> bool:
+def hold_account(session: Session, model: Any, name: str, delay: float) -> dt.datetime | None:
     """Marks a slowed account's password as being checked (``delay`` seconds from now, and the
-    check). False: another sign-in of the account holds it; no second check runs meanwhile."""
+    check): the hold's end, which releases it. None: another sign-in of the account holds it;
+    no second check runs meanwhile."""
     now = utcnow()
-    keep = {"edited": model.edited} if hasattr(model, "edited") else {}  # not an edit of the user
+    until = now + dt.timedelta(seconds=delay) + CHECK_LEASE
     held = session.execute(
         update(model)
         .where(model.name == name)
         .where(model.login_check_until.is_(None) | (model.login_check_until < now))
-        .values(login_check_until=now + dt.timedelta(seconds=delay) + CHECK_LEASE, **keep)
+        .values(login_check_until=until, **_not_an_edit(model))
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(held, "rowcount", 0))
+    return until if getattr(held, "rowcount", 0) else None
 
 
-def release_account(session: Session, model: Any, name: str) -> None:
-    keep = {"edited": model.edited} if hasattr(model, "edited") else {}
+def release_account(session: Session, model: Any, name: str, until: dt.datetime) -> None:
+    """Ends this sign-in's hold (not one another sign-in took after this one's lease ran out)."""
     session.execute(
         update(model)
-        .where(model.name == name)
-        .values(login_check_until=None, **keep)
+        .where(model.name == name, model.login_check_until == until)
+        .values(login_check_until=None, **_not_an_edit(model))
         .execution_options(synchronize_session=False)
     )
+
+
+def _not_an_edit(model: Any) -> dict[str, Any]:
+    # A sign-in's bookkeeping is not an edit of the account: ``edited`` keeps its value.
+    return {"edited": model.edited} if hasattr(model, "edited") else {}
 
 
 def failures_delay(

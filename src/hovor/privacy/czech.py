@@ -137,7 +137,9 @@ def forms(name: str, *, given: bool) -> set[str]:
     """Every form of one word of a name (a given name when ``given``, else a surname), in the
     capitalization it was given."""
     low = name.lower()
-    if len(low) < 2 or not low[-1].isalpha():
+    if len(low) < 3 or not low[-1].isalpha():
+        # Two letters (Ma, Ka) declined would give one-letter forms and words like "my" and "mu":
+        # such a name is looked for as it is written.
         return {name}
     out = {name}
     if low.endswith(("á",)):  # Nováková, Malá: mladá
@@ -162,4 +164,6 @@ def forms(name: str, *, given: bool) -> set[str]:
         if given:
             # Dagmar, Ester, Karin keep their form in every case; their possessive is Dagmařin.
             out |= {_possessive_in(name) + e for e in POSSESSIVE_IN}
-    return out
+    # No form shorter than three letters: a bare stem of a short name (Eva → "Ev") is too
+    # likely to be part of something else.
+    return {form for form in out if len(form) >= 3 or form == name}

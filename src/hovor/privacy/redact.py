@@ -86,6 +86,7 @@ _ABBREVIATIONS = frozenset(
         "č",
     ]
 )
+_TITLE_BEFORE = re.compile(rf"(?<![^\W_])(?:{_TITLES})[\s_.\-]+$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
 _WORD_BEFORE = re.compile(r"(\w+)$")
 
@@ -183,13 +184,16 @@ class Redactor:
         if self._name is None:
             return text
         # Lower case is the ordinary word (malý, svoboda, král), not the person — unless the whole
-        # text is written in lower case (a chat), or the given name stands beside it.
+        # text is written in lower case (a chat), the given name stands beside it, or a title
+        # stands before it ("pan novák").
         capitals = not text.islower()
         spans: list[tuple[int, int]] = []
         for match in self._name.finditer(text):
             alone = not (match.groupdict().get("before") or match.groupdict().get("after"))
             if alone and capitals and match.group()[0].islower():
-                continue
+                start = match.start()
+                if not _TITLE_BEFORE.search(text, max(0, start - 24), start):
+                    continue
             spans.append(match.span())
         if not spans:
             return text
