@@ -424,7 +424,8 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     by_name = client.post("/api/v6/subjects.json", json={"name": f"{FIRST} {LAST}"}, headers=dpo).json()
     assert by_name["result"]["data"]["contacts"]["keys"] == [subject.contact]
     assert by_name["result"]["data"]["activitiesWeb"]["count"] == 1
-    for endpoint in ("activitiesFbm", "activitiesWap", "activitiesIgdm", "activitiesVbr"):
+    # The call whose caller the PBX named, and the profile names of the messaging conversations.
+    for endpoint in ("activitiesCall", "activitiesFbm", "activitiesWap", "activitiesIgdm", "activitiesVbr"):
         assert by_name["result"]["data"][endpoint]["count"] == 1, endpoint  # the profile's name
     by_social = client.post("/api/v6/subjects.json", json={"social": "psid-zlatohlavkova-77"}, headers=dpo)
     assert by_social.json()["result"]["data"]["activitiesFbm"]["keys"] == [subject.activities["FBM"]]

@@ -144,6 +144,10 @@ def test_plain_http_is_redirected(served: tuple[int, int, Path]) -> None:
     r = httpx.get(f"http://localhost:{http_port}/api/v6/contacts.json?take=5", follow_redirects=False)
     assert r.status_code == 308
     assert r.headers["location"] == f"https://localhost:{port}/api/v6/contacts.json?take=5"
+    # A sign-in by query parameters over plain HTTP: its password is not echoed into Location.
+    login = f"http://localhost:{http_port}/api/v6/login.json?username=jana&password=tajne-heslo-1"
+    r = httpx.post(login, follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == f"https://localhost:{port}/api/v6/login.json"
 
 
 def test_serve_refuses_half_a_tls_setup(tmp_path: Path) -> None:

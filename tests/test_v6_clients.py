@@ -492,6 +492,19 @@ def test_tickets_with_merge_and_sla_as_the_mcp_server_lists_them(client: Any, te
     assert back.status_code == 400 and "id_merge" in back.json()["error"]["form"]  # no circle
     itself = client.put(f"/api/v6/tickets/{first['name']}.json", json={"id_merge": first["name"]}, headers=h)
     assert itself.status_code == 400
+    # Nor a longer circle: first → plain is fine, then plain → second would close second → first → plain.
+    assert (
+        client.put(
+            f"/api/v6/tickets/{first['name']}.json", json={"id_merge": plain["name"]}, headers=h
+        ).status_code
+        == 200
+    )
+    circle = client.put(f"/api/v6/tickets/{plain['name']}.json", json={"id_merge": second["name"]}, headers=h)
+    assert circle.status_code == 400 and "id_merge" in circle.json()["error"]["form"]
+    assert (
+        client.put(f"/api/v6/tickets/{first['name']}.json", json={"id_merge": None}, headers=h).status_code
+        == 200
+    )
 
     params = {
         "filter[0][field]": "id_merge",

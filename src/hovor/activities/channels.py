@@ -32,6 +32,9 @@ class ChannelKind:
     threaded: bool = False
     # A conversation whose content the DPO may delete on its own (a call's is its recording).
     conversation: bool = True
+    # A conversation on a messaging network: its item is the sender, their profile's name (title)
+    # and the direction.
+    messaging: bool = False
     # The item's columns that identify the person, by kind.
     phones: tuple[Any, ...] = ()
     emails: tuple[Any, ...] = ()
@@ -51,6 +54,7 @@ def _messaging(endpoint: str, code: str, model: Any, title: str, relation: str, 
         relation,
         (queue,),
         threaded=True,
+        messaging=True,
         phones=(model.sender,) if by_phone else (),
         socials=() if by_phone else (model.sender,),
         fullnames=(model.title,),
@@ -67,6 +71,7 @@ KINDS: tuple[ChannelKind, ...] = (
         ("in", "out", "progressive", "dialer"),
         conversation=False,
         phones=(CallItem.clid,),
+        fullnames=(CallItem.prefix_clid_name,),
     ),
     ChannelKind(
         "activitiesEmail", "EMAIL", EmailItem, "E-mails", "email", ("email",), emails=(EmailItem.address,)
@@ -95,6 +100,7 @@ KINDS: tuple[ChannelKind, ...] = (
         "fbm",
         ("fbm",),
         threaded=True,
+        messaging=True,
         socials=(FbmItem.sender,),
         fullnames=(FbmItem.title,),
     ),
@@ -106,3 +112,4 @@ BY_ENDPOINT = {k.endpoint: k for k in KINDS}
 BY_CODE = {k.code: k for k in KINDS}
 ENDPOINTS = tuple(k.endpoint for k in KINDS)
 THREADED = tuple(k.code for k in KINDS if k.threaded)
+MESSAGING = tuple(k.code for k in KINDS if k.messaging)

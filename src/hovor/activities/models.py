@@ -111,7 +111,12 @@ class Activity(AuditStamps, Base):
 class CallItem(Base):
     __tablename__ = "activity_calls"
     __scope__ = {"via": ("activities", "name")}
-    __table_args__ = (_of_activity(), Index("ix_activity_calls_tenant_clid", "tenant_id", "clid"))
+    __table_args__ = (
+        _of_activity(),
+        Index("ix_activity_calls_tenant_clid", "tenant_id", "clid"),
+        # The subject search looks a caller up by the name the PBX gave them.
+        Index("ix_activity_calls_tenant_prefix_clid_name", "tenant_id", "prefix_clid_name"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))

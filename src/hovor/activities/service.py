@@ -58,8 +58,6 @@ class Channel:
 
 CHANNELS = {k.code: Channel(k.code, k.model, k.queue_types) for k in channels.KINDS}
 THREADS = channels.THREADED
-# Conversations whose item holds the person's profile name as its title.
-MESSAGING = ("FBM", "WAP", "IGDM", "VBR")
 
 
 # --- queues ------------------------------------------------------------------------------------
@@ -316,11 +314,9 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
         }
     if activity_type == "SMS":
         return {"sender": phone_field(body.sender, caller, "sender"), "direction": body.direction}
-    if activity_type == "FBM":
-        return {"sender": body.sender, "title": body.title, "direction": body.direction}
     kind = channels.BY_CODE.get(activity_type)
-    if kind is not None and kind.threaded:  # WhatsApp, Instagram, Viber
-        phone = kind.model.SENDER_KIND == "phone"
+    if kind is not None and kind.messaging:  # Messenger, WhatsApp, Instagram, Viber
+        phone = getattr(kind.model, "SENDER_KIND", "social") == "phone"
         sender = phone_field(body.sender, caller, "sender") if phone else body.sender
         return {"sender": sender, "title": body.title, "direction": body.direction}
     raise ValueError(activity_type)
@@ -375,7 +371,7 @@ def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) 
     for key in ("missed_call_time", "missed_callback"):
         if key in values:
             values[key] = time_field(values[key], caller, key)
-    if activity.type in ("CHAT", *MESSAGING) and "title" in body.model_fields_set:
+    if activity.type in ("CHAT", *channels.MESSAGING) and "title" in body.model_fields_set:
         values["title"] = body.title
     if activity.type == "EMAIL" and "title" in body.model_fields_set:
         values["title"] = body.title

@@ -99,6 +99,9 @@ def serve(config: uvicorn.Config) -> None:
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[[0-9A-Fa-f:.]+\]$")
 
 
+_CREDENTIALS = re.compile(rb"(?:^|&)(?:password|totp|accessToken|refreshToken)=", re.IGNORECASE)
+
+
 class RedirectToHttps:
     """The plain-HTTP port's whole application: a permanent redirect to the same path over HTTPS."""
 
@@ -115,8 +118,11 @@ class RedirectToHttps:
             name = "localhost"
         port = "" if self.https_port == 443 else f":{self.https_port}"
         target = f"https://{name}{port}{scope.get('raw_path', b'').decode('latin-1') or scope['path']}"
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
+        query = scope.get("query_string") or b""
+        # A query that carries credentials (a sign-in by query parameters) is not echoed into the
+        # Location header, where proxies and browsers would keep it; the client signs in again.
+        if query and not _CREDENTIALS.search(query):
+            target += "?" + query.decode("latin-1")
         await send(
             {
                 "type": "http.response.start",

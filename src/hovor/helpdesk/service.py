@@ -130,12 +130,25 @@ def _sla(session: Session, ticket: Ticket) -> None:
     ticket.sla_close_deadline = ticket.created + dt.timedelta(minutes=solution) if solution else None
 
 
+def _leads_back(session: Session, target: Ticket, name: int) -> bool:
+    """Whether following merges from ``target`` reaches ticket ``name`` (a merge in a circle)."""
+    seen: set[int] = set()
+    current: Ticket | None = target
+    while current is not None and current.name not in seen:
+        if current.name == name:
+            return True
+        seen.add(current.name)
+        nxt = current.id_merge
+        current = session.get(Ticket, (target.tenant_id, nxt)) if nxt is not None else None
+    return False
+
+
 def _merged_into(session: Session, caller: Caller, ticket: Ticket, number: int | None) -> int | None:
     """The ticket this one is merged into: another ticket the caller may see, not merged into this."""
     if number is None:
         return None
     target = get_visible(session, Ticket, caller, number)
-    if target is None or target.name == ticket.name or target.id_merge == ticket.name:
+    if target is None or _leads_back(session, target, ticket.name):
         raise ValidationFailed(
             {"id_merge": ["No such ticket to merge into, or your rights do not cover it."]}
         )

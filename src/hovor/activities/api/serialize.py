@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hovor.activities import channels
 from hovor.activities.models import (
     Activity,
     Attachment,
@@ -16,9 +17,6 @@ from hovor.activities.models import (
 from hovor.api.resource import Ctx
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
-
-# Conversations on a messaging network, by activity type: the relationship to their item.
-MESSAGING = {"FBM": "fbm", "WAP": "wap", "IGDM": "igdm", "VBR": "vbr"}
 
 
 # --- serialization -----------------------------------------------------------------------------
@@ -95,7 +93,8 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
         }
     if activity.type == "SMS" and activity.sms is not None:
         return {"sender": activity.sms.sender, "direction": activity.sms.direction}
-    item = getattr(activity, MESSAGING.get(activity.type, ""), None)
+    kind = channels.BY_CODE.get(activity.type)
+    item = getattr(activity, kind.relation) if kind is not None and kind.messaging else None
     if item is not None:  # Messenger, WhatsApp, Instagram, Viber
         return {"sender": item.sender, "title": item.title, "direction": item.direction}
     return None

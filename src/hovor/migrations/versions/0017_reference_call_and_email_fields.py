@@ -29,6 +29,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("missed_call_time", hovor.core.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("missed_callback", hovor.core.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("attempts", sa.Integer(), nullable=True))
+    op.create_index(
+        "ix_activity_calls_tenant_prefix_clid_name", "activity_calls", ["tenant_id", "prefix_clid_name"]
+    )
     with op.batch_alter_table("activity_emails") as batch:
         batch.add_column(sa.Column("wait_time", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("answered", sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -38,6 +41,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_activity_calls_tenant_prefix_clid_name", table_name="activity_calls")
     with op.batch_alter_table("activity_emails") as batch:
         batch.drop_column("answered")
         batch.drop_column("wait_time")
