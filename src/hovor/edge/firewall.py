@@ -453,6 +453,9 @@ async def count_attempt(request: Any) -> Attempt:
         log.exception("firewall: counting a sign-in failed; its answer will be scored instead")
         return Attempt()
     note(scope, "counted")
+    if isinstance(claimed, float):  # banned, perhaps by another worker a moment ago
+        fw.bans[key] = max(claimed, fw.bans.get(key, 0.0))
+        raise AddressBlocked(claimed - time.time())
     if claimed is None:
         until = fw.bans.get(key)
         if until is not None and until > time.time():

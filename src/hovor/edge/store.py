@@ -31,6 +31,9 @@ from hovor.edge.models import FirewallBan, FirewallEvent, FirewallRule
 
 ACTOR = audit.Actor.system("firewall")
 PENDING = "sign-in"  # an event's reason while the sign-in it counted is being checked
+# What a claim comes to: (the attempt's handle, the score with it), the end of a ban in force
+# (epoch seconds), or None (the key's attempts are in use or used up).
+Claim = tuple[str, float] | float | None
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,11 @@ class DbStore:
             session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
         return float(total or 0.0)
 
-    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> tuple[str, float] | None:
+    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> Claim:
         """Counts an attempt before it is made: adds a pending event (``PENDING``) only while the
         key's score, pending attempts included, is below the threshold, and returns (the event's
-        handle, the score with it); None when the key has no attempt left now (or is banned).
+        handle, the score with it); when the key is banned, the ban's end (epoch seconds); None
+        when it has no attempt left now.
         Parallel claims of one key queue (SQLite's single writer, taken by the insert; an advisory
         lock on PostgreSQL), so no more than the threshold's worth pass. ``fail`` or ``release``
         settles the attempt."""
@@ -125,13 +129,13 @@ class DbStore:
             # A ban clears the score, and another worker may not know of it yet: a banned key has
             # no attempts left either.
             banned = session.scalar(
-                select(FirewallBan.name).where(
+                select(func.max(FirewallBan.until)).where(
                     FirewallBan.key == key, FirewallBan.until > now, FirewallBan.lifted.is_(None)
                 )
             )
             if banned is not None or total - weight >= policy.threshold:
                 session.execute(delete(FirewallEvent).where(FirewallEvent.name == name))
-                return None
+                return epoch(banned) if banned is not None else None
         return name, total
 
     def release(self, key: str, handle: str) -> None:
@@ -285,7 +289,7 @@ CLAIM_SCRIPT = """
 local now = tonumber(ARGV[1])
 local banned = redis.call('HGET', KEYS[2], ARGV[6])
 if banned and tonumber(banned) > now then
-  return false
+  return 'banned:' .. banned
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 local total = 0
@@ -330,7 +334,7 @@ class RedisStore:
         _, _, members, _ = pipe.execute()
         return float(sum(json.loads(m)[1] for m in members))
 
-    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> tuple[str, float] | None:
+    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> Claim:
         """As :meth:`DbStore.claim`, in one script that Redis runs atomically."""
         now = time.time()
         handle = uuid.uuid4().hex
@@ -339,7 +343,12 @@ class RedisStore:
             keys=[self.events(key), self.BANS],
             args=[now, policy.window, policy.threshold, member, weight, key],
         )
-        return None if total is None else (member, float(total))
+        if total is None:
+            return None
+        text = total.decode() if isinstance(total, bytes) else str(total)
+        if text.startswith("banned:"):
+            return float(text[len("banned:") :])
+        return member, float(text)
 
     def release(self, key: str, handle: str) -> None:
         self.redis.zrem(self.events(key), handle)
