@@ -648,3 +648,22 @@ def test_the_mcp_servers_requests(client: Any, tenant: TenantFixture) -> None:
         },
     )
     assert [a["name"] for a in activities["data"]] == [call["name"]]
+
+
+def test_an_upload_without_json_has_the_upload_limit(client: Any, tenant: TenantFixture) -> None:
+    """A recording posted to .../recording (no .json) is an upload like .../recording.json: it gets
+    the upload size limit, not the JSON body limit (200 kB in the tests), which would refuse it."""
+    from hovor.activities.audio import synth_wav
+
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "Linka", "type": "in"}, headers=h)
+    call = _call(client, h, queue="100")
+    wav = synth_wav(seconds=20)
+    assert len(wav) > 300_000
+    r = client.post(
+        f"/api/v6/activitiesCall/{call['name']}/recording",
+        content=wav,
+        headers={**tenant.h("integration"), "content-type": "audio/wav"},
+    )
+    assert r.status_code == 201, r.text
+    assert data(r)["size"] == len(wav)

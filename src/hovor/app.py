@@ -101,7 +101,10 @@ class StandardHeaders:
         await self.app(scope, receive, with_headers)
 
 
-UPLOAD_SUFFIXES = ("/recording.json", "/attachments.json", "/import.json")
+# Upload routes, with or without the .json the reference lets a client leave out.
+UPLOAD_SUFFIXES = tuple(
+    f"/{name}{end}" for name in ("recording", "attachments", "import") for end in (".json", "", "/")
+)
 
 
 class BodyLimit:
