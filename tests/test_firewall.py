@@ -445,7 +445,7 @@ def test_claims_of_one_address_never_pass_the_threshold(session_factory: Any, ap
     policy = Policy(threshold=5, window=60, ban_seconds=600, max_ban_seconds=3600, memory=3600)
     key = f"192.0.2.{uuid.uuid4().int % 250}"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        claims = list(pool.map(lambda _: store.claim(key, 1.0, "unauthorized", policy), range(24)))
+        claims = list(pool.map(lambda _: store.claim(key, 1.0, policy), range(24)))
     granted = [c for c in claims if isinstance(c, tuple)]
     assert claims.count(None) == 19  # used up, not banned: nothing banned them
     assert sorted(total for _, total in granted) == [1.0, 2.0, 3.0, 4.0, 5.0]
@@ -453,13 +453,13 @@ def test_claims_of_one_address_never_pass_the_threshold(session_factory: Any, ap
     assert store.fail(key, granted[1][0], policy) == 1.0
     assert store.fail(key, granted[2][0], policy) == 2.0
     store.release(key, granted[0][0])
-    again = store.claim(key, 1.0, "unauthorized", policy)
+    again = store.claim(key, 1.0, policy)
     assert isinstance(again, tuple) and again[1] == 5.0
-    assert store.claim(key, 1.0, "unauthorized", policy) is None
+    assert store.claim(key, 1.0, policy) is None
     assert store.ban(key, "unauthorized", 5.0, policy) is not None
-    assert store.claim(f"{key}0", 1.0, "unauthorized", policy) is not None  # another key is its own
+    assert store.claim(f"{key}0", 1.0, policy) is not None  # another key is its own
     store.release(key, again[0])
-    banned_until = store.claim(key, 1.0, "unauthorized", policy)  # banned: nothing left, and when
+    banned_until = store.claim(key, 1.0, policy)  # banned: nothing left, and when
     assert isinstance(banned_until, float) and banned_until > time.time() + 500
 
 

@@ -117,7 +117,8 @@ async def guarded(
     however many requests arrive at once and in however many workers:
 
     * the attempt is counted against the client's address before the password is checked (at most
-      the firewall's threshold of checks per address and window; past it, the address is banned);
+      the firewall's threshold of checks per address and window; failures that reach it ban the
+      address, attempts still being checked make the next ones wait);
     * a slowed account (``delay`` seconds) is held for the check: at most one check of it in
       flight, the others answered 429 at once, with Retry-After, without checking anything.
 

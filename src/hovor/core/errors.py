@@ -57,7 +57,12 @@ class TooManyRequests(ApiError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+        self.headers = retry_after_header(retry_after)
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    """Retry-After for a wait of ``seconds``: whole seconds, rounded up, at least one."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 class NotFound(ApiError):

@@ -158,7 +158,7 @@ def plain_functions(
     def check_refs(session: Session, caller: Caller, values: dict[str, Any]) -> None:
         for name, table in refs.items():
             key = values.get(name)
-            if key is not None and session.get(model_of(table), (caller.tenant_id, key)) is None:
+            if key is not None and get_visible(session, model_of(table), caller, key) is None:
                 raise ValidationFailed({name: ["No such record."]})
 
     def create(session: Session, caller: Caller, body: Any) -> Any:

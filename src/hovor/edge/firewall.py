@@ -37,7 +37,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hovor.core.errors import ApiError, TooManyRequests
+from hovor.core.errors import ApiError, TooManyRequests, retry_after_header
 from hovor.edge import signatures
 from hovor.edge.store import Policy, Snapshot, epoch
 from hovor.edge.tls import HSTS
@@ -311,7 +311,7 @@ class Firewall:
 
     async def _score(self, key: str, events: list[tuple[str, float]]) -> None:
         weight = sum(w for _, w in events)
-        reason = max(events, key=lambda e: e[1])[0] if events else "unauthorized"
+        reason = max(events, key=lambda e: e[1])[0]
         try:
             total = await run_in_threadpool(self.store.score, key, weight, reason, self.policy)
             if total >= self.policy.threshold:
@@ -422,7 +422,7 @@ class AddressBlocked(ApiError):
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(BANNED_MESSAGE)
-        self.headers = {"Retry-After": str(max(1, int(retry_after) + 1))}
+        self.headers = retry_after_header(retry_after)
 
 
 @dataclass
@@ -432,7 +432,6 @@ class Attempt:
 
     gate: tuple[Firewall, str, bool] | None = None
     handle: str = ""
-    total: float = 0.0
 
 
 async def count_attempt(request: Any) -> Attempt:
@@ -448,7 +447,7 @@ async def count_attempt(request: Any) -> Attempt:
     fw, key, office = gate
     weight = WEIGHTS["unauthorized"] * (OFFICE_DISCOUNT if office else 1.0)
     try:
-        claimed = await run_in_threadpool(fw.store.claim, key, weight, "unauthorized", fw.policy)
+        claimed = await run_in_threadpool(fw.store.claim, key, weight, fw.policy)
     except Exception:
         log.exception("firewall: counting a sign-in failed; its answer will be scored instead")
         return Attempt()
@@ -460,11 +459,11 @@ async def count_attempt(request: Any) -> Attempt:
         until = fw.bans.get(key)
         if until is not None and until > time.time():
             raise AddressBlocked(until - time.time())
-        # The address's attempts are in use (being checked) or used up, or another worker has
-        # banned it: no password is checked, and nothing is banned for it — a ban follows failures
-        # only, so six right passwords at once from one address ban nothing.
+        # The address's attempts are in use (being checked) or used up: no password is checked, and
+        # nothing is banned for it — a ban follows failures only, so six right passwords at once
+        # from one address ban nothing.
         raise TooManyRequests(BUSY_MESSAGE, retry_after=5)
-    return Attempt(gate, *claimed)
+    return Attempt(gate, claimed[0])
 
 
 async def settle(attempt: Attempt, *, failed: bool) -> None:

@@ -88,16 +88,12 @@ class DbStore:
         with unit_of_work(self.factory) as session:
             session.add(FirewallEvent(name=_name(), key=key, at=now, weight=weight, reason=reason[:32]))
             session.flush()
-            total = session.scalar(
-                select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
-                    FirewallEvent.key == key, FirewallEvent.at > since
-                )
-            )
+            total = _window_sum(session, key, since)
             # What fell out of the window is deleted as it goes (the address with it).
             session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
-        return float(total or 0.0)
+        return total
 
-    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> Claim:
+    def claim(self, key: str, weight: float, policy: Policy) -> Claim:
         """Counts an attempt before it is made: adds a pending event (``PENDING``) only while the
         key's score, pending attempts included, is below the threshold, and returns (the event's
         handle, the score with it); when the key is banned, the ban's end (epoch seconds); None
@@ -108,7 +104,6 @@ class DbStore:
         now = utcnow()
         since = now - dt.timedelta(seconds=policy.window)
         name = _name()
-        reason = PENDING
         with unit_of_work(self.factory) as session:
             # What fell out of the window goes, as score() does it.
             session.execute(delete(FirewallEvent).where(FirewallEvent.key == key, FirewallEvent.at <= since))
@@ -116,16 +111,9 @@ class DbStore:
                 session.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
             # Written first: on SQLite the write holds the database's one write lock until COMMIT,
             # so the sum below sees every claim that came before this one.
-            session.add(FirewallEvent(name=name, key=key, at=now, weight=weight, reason=reason[:32]))
+            session.add(FirewallEvent(name=name, key=key, at=now, weight=weight, reason=PENDING))
             session.flush()
-            total = float(
-                session.scalar(
-                    select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
-                        FirewallEvent.key == key, FirewallEvent.at > since
-                    )
-                )
-                or 0.0
-            )
+            total = _window_sum(session, key, since)
             # A ban clears the score, and another worker may not know of it yet: a banned key has
             # no attempts left either.
             banned = session.scalar(
@@ -151,12 +139,7 @@ class DbStore:
             session.execute(
                 update(FirewallEvent).where(FirewallEvent.name == handle).values(reason="unauthorized")
             )
-            total = session.scalar(
-                select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
-                    FirewallEvent.key == key, FirewallEvent.at > since, FirewallEvent.reason != PENDING
-                )
-            )
-        return float(total or 0.0)
+            return _window_sum(session, key, since, FirewallEvent.reason != PENDING)
 
     def ban(self, key: str, reason: str, score: float, policy: Policy) -> FirewallBan | None:
         """Bans ``key`` unless a ban of it is in force already. Returns the new ban."""
@@ -169,6 +152,16 @@ class DbStore:
 
     def close(self) -> None:
         pass
+
+
+def _window_sum(session: Session, key: str, since: dt.datetime, *where: Any) -> float:
+    """The key's score: the weights of its events since ``since`` (and matching ``where``)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(FirewallEvent.weight), 0.0)).where(
+            FirewallEvent.key == key, FirewallEvent.at > since, *where
+        )
+    )
+    return float(total or 0.0)
 
 
 def _lock_id(key: str) -> int:
@@ -283,8 +276,8 @@ def unban(factory: Any, pseudonyms: Any, key: str, by: str, actor: audit.Actor, 
 
 
 # KEYS[1] the key's events, KEYS[2] the bans; ARGV: now, window, threshold, the new member, its
-# weight, the key. The score over the window, plus the new event's weight if it was added (nil: the
-# attempts are used up, or the key is banned: a ban clears the score).
+# weight, the key. The score over the window, plus the new event's weight if it was added; nil when
+# the attempts are used up; "banned:<until>" when the key is banned (a ban clears the score).
 CLAIM_SCRIPT = """
 local now = tonumber(ARGV[1])
 local banned = redis.call('HGET', KEYS[2], ARGV[6])
@@ -334,7 +327,7 @@ class RedisStore:
         _, _, members, _ = pipe.execute()
         return float(sum(json.loads(m)[1] for m in members))
 
-    def claim(self, key: str, weight: float, reason: str, policy: Policy) -> Claim:
+    def claim(self, key: str, weight: float, policy: Policy) -> Claim:
         """As :meth:`DbStore.claim`, in one script that Redis runs atomically."""
         now = time.time()
         handle = uuid.uuid4().hex

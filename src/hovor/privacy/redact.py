@@ -59,33 +59,18 @@ def name_forms(firstname: str | None, lastname: str | None) -> tuple[set[str], s
     return given, surname
 
 
+# Academic titles, written with a full stop.
+_DEGREES = ("ing", "mgr", "bc", "dr", "mudr", "judr", "phdr", "rndr", "mvdr", "doc", "prof")
 # Forms of address a given name stands behind: "paní Květoslavo", "pane Ing. Jiří".
-_TITLES = (
-    r"pan|pane|pana|panu|panem|paní|slečna|slečno|slečny|slečně|slečnu|slečnou|"
-    r"kolego|kolegyně|doktore|doktorko|inženýre|inženýrko|"
-    r"ing\.|mgr\.|bc\.|dr\.|mudr\.|judr\.|phdr\.|rndr\.|mvdr\.|doc\.|prof\."
-)
-# A full stop after these does not end a sentence.
-_ABBREVIATIONS = frozenset(
+_TITLES = "|".join(
     [
-        "ing",
-        "mgr",
-        "bc",
-        "dr",
-        "mudr",
-        "judr",
-        "phdr",
-        "rndr",
-        "mvdr",
-        "doc",
-        "prof",
-        "tzv",
-        "např",
-        "tj",
-        "resp",
-        "č",
+        "pan|pane|pana|panu|panem|paní|slečna|slečno|slečny|slečně|slečnu|slečnou",
+        "kolego|kolegyně|doktore|doktorko|inženýre|inženýrko",
+        *(rf"{degree}\." for degree in _DEGREES),
     ]
 )
+# A full stop after these does not end a sentence.
+_ABBREVIATIONS = frozenset([*_DEGREES, "tzv", "např", "tj", "resp", "č"])
 _TITLE_BEFORE = re.compile(rf"(?<![^\W_])(?:{_TITLES})[\s_.\-]+$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
 _WORD_BEFORE = re.compile(r"(\w+)$")
@@ -199,7 +184,14 @@ class Redactor:
             return text
         if self._titled is not None:
             # A titled given name in a sentence that names the person goes too.
-            named = [s for s in _sentences(text) if any(s[0] <= a < s[1] for a, _ in spans)]
+            starts = iter(a for a, _ in spans)  # in text order, as finditer found them
+            named: list[tuple[int, int]] = []
+            at = next(starts, None)
+            for first, last in _sentences(text):
+                if at is not None and at < last:
+                    named.append((first, last))
+                    while at is not None and at < last:
+                        at = next(starts, None)
             for first, last in named:
                 for match in self._titled.finditer(text, first, last):
                     if not any(a <= match.start("given") < b for a, b in spans):
