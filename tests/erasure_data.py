@@ -25,10 +25,12 @@ class Subject:
     contact: str
     neighbour: str
     neighbour_ticket: int
+    neighbour_crm_record: str = ""
     calls: list[str] = field(default_factory=list)
     activities: dict[str, str] = field(default_factory=dict)
     tickets: list[int] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
+    crm_records: list[str] = field(default_factory=list)
     unlinked_call: str = ""
 
 
@@ -186,9 +188,29 @@ def build(client: Any, h: dict[str, str]) -> Subject:
         post("campaignsRecords", {"record_type": campaign, "contact": contact, "number": "603123456"})["name"]
     )
 
+    # A deal in the CRM: about her, with her number in its form.
+    post("formFields", {"name": "crm_phone", "title": "Telefon", "object_type": "crmRecords", "type": "phone"})
+    deals = post("crmRecordTypes", {"title": "Hypotéky", "database": "main"})["name"]
+    subject.crm_records.append(
+        post(
+            "crmRecords",
+            {
+                "type": deals,
+                "title": f"Hypotéka {LAST}",
+                "description": f"Volat na {PHONE_WRITTEN} nebo psát na {EMAIL}.",
+                "contact": contact,
+                "customFields": {"crm_phone": "603 123 456"},
+            },
+        )["name"]
+    )
+
     # A neighbour's records that mention her.
     neighbour = post("contacts", {"firstname": "Bohumil", "lastname": "Vrba", "database": "main"})["name"]
     subject.neighbour = neighbour
+    subject.neighbour_crm_record = post(
+        "crmRecords",
+        {"type": deals, "title": "Hypotéka Vrba", "contact": neighbour, "description": f"Doporučila paní {LAST}."},
+    )["name"]
     subject.neighbour_ticket = post(
         "tickets",
         {

@@ -86,6 +86,9 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
 
+        def crm_type() -> Any:
+            return service.create_record_type(s, c, crm.CrmRecordTypeCreate(title="Obchod", database="main"))
+
         def catalogued(kind: str) -> Callable[[], Any]:
             resource = REGISTRY[kind]
             assert resource.create is not None and resource.create_schema is not None
@@ -145,6 +148,10 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "campaignsRecords": lambda: camps.create_record(
                 s, c, camp.RecordCreate(record_type=record_type().name, number="601000000")
             ),
+            "crmRecordTypes": crm_type,
+            "crmRecords": lambda: service.create_record(
+                s, c, crm.CrmRecordCreate(type=crm_type().name, title="Hypotéka", contact=contact().name)
+            ),
             "callTranscribed": transcribed,
             "legalHolds": lambda: LegalHold(
                 tenant_id=tenant,
@@ -200,6 +207,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"activity": call, "start": 0, "end": 1.5, "speaker": "customer", "text": "dobrý den"}
     if kind == "campaignsRecords":
         return {"record_type": _fresh(app, "own", "campaignsTypes"), "number": "601 000 000"}
+    if kind == "crmRecords":
+        return {"type": _fresh(app, "own", "crmRecordTypes"), "title": "Hypotéka"}
     if kind == "legalHolds":
         return {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     if kind == "retentionPolicies":
@@ -229,6 +238,7 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         **CATALOGUES,
         "tickets": {"title": "T", "category": "general"},
         "campaignsTypes": {"title": "Kampaň"},
+        "crmRecordTypes": {"title": "Obchod", "database": "main"},
     }[kind]
 
 

@@ -324,3 +324,101 @@ def test_q_folds_czech_capitals(client: Any, tenant: TenantFixture) -> None:
     new_contact(client, tenant, firstname="Řehoř", lastname="Černý")
     r = client.get("/api/v6/contacts.json", params={"q": "černý řehoř"}, headers=tenant.h())
     assert data(r)["total"] == 1
+
+
+def test_crm_records_of_a_kind_in_a_database(client: Any, tenant: TenantFixture) -> None:
+    """Deals and other CRM records: their kind puts them in a CRM database, whose form and rights
+    they follow; contact and account come from the same database; a legal hold on the contact
+    keeps them; the DPO may delete one, as the product page's Delete button does."""
+    h = tenant.h()
+    client.post("/api/v6/databases.json", json={"name": "vip", "title": "VIP"}, headers=h)
+    add_field(client, tenant, name="amount", type="number", object_type="crmRecords", database="main")
+    add_field(client, tenant, name="vip_only", type="text", object_type="crmRecords", database="vip")
+    deals = data(client.post("/api/v6/crmRecordTypes.json", json={"title": "Obchody", "database": "main"}, headers=h))
+    vip_deals = data(client.post("/api/v6/crmRecordTypes", json={"title": "VIP", "database": "vip"}, headers=h))
+    jana = new_contact(client, tenant)
+    account = data(client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "main"}, headers=h))
+    client.post("/api/v6/statuses.json", json={"name": "won", "title": "Vyhráno"}, headers=h)
+    op = tenant.h("operator")
+    made = client.post(
+        "/api/v6/crmRecords.json",
+        json={
+            "type": deals["name"],
+            "title": "Hypotéka",
+            "contact": jana["name"],
+            "account": account["name"],
+            "user": "acme-operator",
+            "customFields": {"amount": "2500000"},
+        },
+        headers=op,
+    )
+    assert made.status_code == 201, made.text
+    deal = data(made)
+    assert deal["type"] == {"name": deals["name"], "title": "Obchody"} and deal["stage"] == "OPEN"
+    assert deal["contact"]["name"] == jana["name"] and deal["account"]["name"] == account["name"]
+    assert deal["customFields"] == {"amount": ["2500000"]} and deal["edited"] == deal["created"]
+
+    # Each check names its field; nothing is made.
+    refused = {
+        "vip form": ({"type": deals["name"], "customFields": {"vip_only": "x"}}, "customFields.vip_only"),
+        "contact elsewhere": (
+            {"type": vip_deals["name"], "contact": jana["name"]},
+            "contact",
+        ),
+        "no such status": ({"type": deals["name"], "status": "nope"}, "status"),
+        "no such ticket": ({"type": deals["name"], "ticket": 999}, "ticket"),
+        "stage": ({"type": deals["name"], "stage": "WAIT"}, "stage"),
+        "no such kind": ({"type": "nope"}, "type"),
+    }
+    for why, (body, field) in refused.items():
+        r = client.post("/api/v6/crmRecords.json", json=body, headers=h)
+        assert r.status_code == 400 and field in r.json()["error"]["form"], (why, r.text)
+    assert data(client.get("/api/v6/crmRecords.json", headers=h))["total"] == 1
+
+    won = client.put(f"/api/v6/crmRecords/{deal['name']}", json={"stage": "CLOSE", "status": "won"}, headers=op)
+    assert won.status_code == 200 and data(won)["status"]["title"] == "Vyhráno"
+    listed = data(
+        client.get(
+            "/api/v6/crmRecords.json",
+            params={
+                "filter[0][field]": "contact",
+                "filter[0][operator]": "eq",
+                "filter[0][value]": jana["name"],
+                "filter[1][field]": "stage",
+                "filter[1][operator]": "eq",
+                "filter[1][value]": "CLOSE",
+                "fields[0]": "name",
+                "fields[1]": "status",
+            },
+            headers=op,
+        )
+    )
+    assert listed["data"] == [{"name": deal["name"], "status": {"name": "won", "title": "Vyhráno"}}]
+    assert data(client.get(f"/api/v6/contacts/{jana['name']}/crmRecords.json", headers=op))["total"] == 1
+    assert data(client.get(f"/api/v6/crmRecordTypes/{deals['name']}/records.json", headers=op))["total"] == 1
+
+    # Rights by database: an operator limited to vip sees neither the deal nor its kind.
+    client.post("/api/v6/profiles.json", json={"name": "vip-only", "title": "VIP", "databases": ["vip"]}, headers=h)
+    client.put("/api/v6/users/acme-operator.json", json={"profile": "vip-only"}, headers=h)
+    assert client.get(f"/api/v6/crmRecords/{deal['name']}.json", headers=op).status_code == 404
+    assert data(client.get("/api/v6/crmRecordTypes.json", headers=op))["total"] == 1
+    r = client.post("/api/v6/crmRecords.json", json={"type": deals["name"]}, headers=op)
+    assert r.status_code == 400 and "type" in r.json()["error"]["form"]
+
+    # A kind with records, and a database with kinds, stay.
+    assert client.delete(f"/api/v6/crmRecordTypes/{deals['name']}.json", headers=h).status_code == 409
+    # A legal hold on the contact keeps the deal; released, the DPO deletes it.
+    dpo = tenant.h("dpo")
+    hold = data(
+        client.post(
+            "/api/v6/legalHolds.json",
+            json={"object_type": "contacts", "object_key": jana["name"], "reason": "Spor"},
+            headers=dpo,
+        )
+    )
+    kept = client.delete(f"/api/v6/crmRecords/{deal['name']}.json", headers=dpo)
+    assert kept.status_code == 409 and hold["name"] in kept.json()["error"][0]
+    assert client.delete(f"/api/v6/legalHolds/{hold['name']}.json", headers=dpo).status_code == 204
+    assert client.delete(f"/api/v6/crmRecords/{deal['name']}.json", headers=dpo).status_code == 204
+    assert client.get(f"/api/v6/crmRecords/{deal['name']}.json", headers=h).status_code == 404
+    assert client.delete(f"/api/v6/crmRecordTypes/{deals['name']}.json", headers=h).status_code == 204

@@ -124,7 +124,9 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
     assert changed["activity_calls.clid"] == "null"
     assert changed["call_recordings.blob"] == "delete_row"
     assert changed["activities.title"] == "redact_text"
-    assert [m["key"]["name"] for m in preview["mentions"]] == [str(subject.neighbour_ticket)]
+    assert sorted(m["key"]["name"] for m in preview["mentions"]) == sorted(
+        [str(subject.neighbour_ticket), subject.neighbour_crm_record]
+    )
 
     r = client.post(
         f"/api/v6/contacts/{subject.contact}/erasure.json",
@@ -175,6 +177,11 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
     assert ticket["title"] == "Reklamace [name]" and ticket["email"] is None and ticket["description"] is None
     record = client.get(f"/api/v6/campaignsRecords/{subject.records[0]}.json", headers=h).json()["result"]
     assert record["number"] is None and record["anonymized"] is True
+    deal = client.get(f"/api/v6/crmRecords/{subject.crm_records[0]}.json", headers=h).json()["result"]
+    assert deal["title"] == "Hypotéka [name]" and deal["description"] is None and deal["contact"] is None
+    assert deal["customFields"] == {} and deal["anonymized"] is True and deal["type"]["title"] == "Hypotéky"
+    neighbours_deal = client.get(f"/api/v6/crmRecords/{subject.neighbour_crm_record}.json", headers=h)
+    assert neighbours_deal.json()["result"]["description"] == "Doporučila paní [name]."
     neighbour = client.get(f"/api/v6/tickets/{subject.neighbour_ticket}.json", headers=h).json()["result"]
     assert neighbour["title"] == "Soused paní [name]"
     assert neighbour["description"] == (
@@ -192,7 +199,12 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
     assert body["records"]["activities"] == 10
     assert body["records"]["contacts"] == 1 and body["blobsShredded"] == 3
     assert body["fieldsCleared"]["activity_calls.clid"] == 2
-    assert body["mentionsRedacted"] == {"tickets.description": 1, "tickets.title": 1}
+    assert body["records"]["crmRecords"] == 1
+    assert body["mentionsRedacted"] == {
+        "crm_records.description": 1,
+        "tickets.description": 1,
+        "tickets.title": 1,
+    }
     forged = {**cert, "certificate": {**body, "blobsShredded": 0}}
     assert not verify_certificate(forged)
     with app.state.session_factory() as s:
@@ -411,6 +423,7 @@ def test_subjects_finds_every_record_of_a_person(client: TestClient, tenant: Any
     assert groups["activitiesWeb"]["keys"] == [subject.activities["CHAT"]]
     assert groups["activitiesWap"]["keys"] == [subject.activities["WAP"]]  # WhatsApp: her number
     assert groups["campaignsRecords"]["keys"] == subject.records
+    assert groups["crmRecords"]["keys"] == subject.crm_records  # by the phone field of its form
     assert groups["contacts"]["keys"] == [subject.contact]
     by_email = client.post("/api/v6/subjects.json", json={"email": EMAIL.upper()}, headers=dpo).json()
     assert set(by_email["result"]["data"]) == {

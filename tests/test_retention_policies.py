@@ -79,6 +79,13 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
         ).status_code
         == 200
     )
+    # So is her deal; the neighbour's stays open.
+    assert (
+        client.put(
+            f"/api/v6/crmRecords/{subject.crm_records[0]}.json", json={"stage": "CLOSE"}, headers=h
+        ).status_code
+        == 200
+    )
     # A finished job, and an erasure job whose certificate stays.
     with unit_of_work(env.factory) as s:
         for kind in ("compact", "erasure"):
@@ -99,6 +106,7 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
         ("activitiesFbm", "anonymize"),
         ("tickets", "delete"),
         ("campaignsRecords", "anonymize"),
+        ("crmRecords", "anonymize"),
         ("contacts", "delete"),
         ("jobs", "delete"),
         ("attachments", "delete"),
@@ -119,6 +127,7 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
         "attachments": 1,  # the ticket's (the e-mail's went with the e-mail, swept before)
         "tickets": 1,  # hers (closed), not the neighbour's (open)
         "campaignsRecords": 1,
+        "crmRecords": 1,  # her deal (closed), not the neighbour's (open)
         "jobs": 1,  # not the erasure
         # Not hers: the held conversation is linked to her. The neighbour has an open ticket.
         "contacts": 0,
@@ -144,6 +153,9 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
     assert get(f"tickets/{subject.neighbour_ticket}").status_code == 200
     record = get(f"campaignsRecords/{subject.records[0]}").json()["result"]
     assert record["anonymized"] is True and record["number"] is None
+    deal = get(f"crmRecords/{subject.crm_records[0]}").json()["result"]
+    assert deal["anonymized"] is True and deal["title"] == "[erased]" and deal["customFields"] == {}
+    assert get(f"crmRecords/{subject.neighbour_crm_record}").json()["result"]["anonymized"] is False
     assert get(f"contacts/{subject.contact}").status_code == 200
     assert get(f"contacts/{subject.neighbour}").status_code == 200
 

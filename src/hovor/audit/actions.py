@@ -15,6 +15,8 @@ _OBJECTS = (
     "crm.account",
     "crm.contact",
     "crm.form_field",
+    "crm.record_type",
+    "crm.record",
     "auth.user",
     "auth.role",
     "auth.profile",

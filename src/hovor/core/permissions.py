@@ -30,6 +30,14 @@ class Permission(StrEnum):
     CRM_CONTACTS_READ = "crm:contacts:read"
     CRM_CONTACTS_UPDATE = "crm:contacts:update"
     CRM_CONTACTS_DELETE = "crm:contacts:delete"
+    CRM_RECORDTYPES_CREATE = "crm:recordTypes:create"
+    CRM_RECORDTYPES_READ = "crm:recordTypes:read"
+    CRM_RECORDTYPES_UPDATE = "crm:recordTypes:update"
+    CRM_RECORDTYPES_DELETE = "crm:recordTypes:delete"
+    CRM_RECORDS_CREATE = "crm:records:create"
+    CRM_RECORDS_READ = "crm:records:read"
+    CRM_RECORDS_UPDATE = "crm:records:update"
+    CRM_RECORDS_DELETE = "crm:records:delete"
     CRM_FORMS_CREATE = "crm:forms:create"
     CRM_FORMS_READ = "crm:forms:read"
     CRM_FORMS_UPDATE = "crm:forms:update"
@@ -156,10 +164,12 @@ READ_CONFIG = {
     Permission.ADMIN_PAUSES_READ,
     Permission.ACTIVITIES_TEMPLATES_READ,
     Permission.HELPDESK_ARTICLES_READ,
+    Permission.CRM_RECORDTYPES_READ,
 }
 WORK = {
     *_crud("crm:accounts", ("create", "read", "update")),
     *_crud("crm:contacts", ("create", "read", "update")),
+    *_crud("crm:records", ("create", "read", "update")),
     *_crud("helpdesk:tickets", ("create", "read", "update")),
     *_crud("activities:activities", ("create", "read", "update")),
     *_crud("activities:messages", ("create", "read")),
@@ -189,6 +199,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 Permission.TENANT_SETTINGS_READ,
                 Permission.CRM_ACCOUNTS_DELETE,
                 Permission.CRM_CONTACTS_DELETE,
+                Permission.CRM_RECORDS_DELETE,
                 Permission.HELPDESK_TICKETS_DELETE,
                 Permission.CAMPAIGNS_RECORDS_DELETE,
                 Permission.ACTIVITIES_ATTACHMENTS_DELETE,
@@ -205,6 +216,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 # The product page's Delete button: contacts, tickets with attachments, records.
                 Permission.CRM_ACCOUNTS_DELETE,
                 Permission.CRM_CONTACTS_DELETE,
+                Permission.CRM_RECORDS_DELETE,
                 Permission.HELPDESK_TICKETS_DELETE,
                 Permission.CAMPAIGNS_RECORDS_DELETE,
                 Permission.ACTIVITIES_ATTACHMENTS_DELETE,
@@ -225,6 +237,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             | {
                 Permission.CRM_ACCOUNTS_DELETE,
                 Permission.CRM_CONTACTS_DELETE,
+                Permission.CRM_RECORDS_DELETE,
                 Permission.CAMPAIGNS_RECORDS_DELETE,
                 Permission.ACTIVITIES_RECORDINGS_CREATE,
                 Permission.ACTIVITIES_TRANSCRIPTS_CREATE,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hovor.api.resource import Ctx, Relation, Resource, qf, register, stamp_fields
-from hovor.api.serialize import ref, stamps, visible_custom_fields
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
+from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 from hovor.crm import schemas, service
-from hovor.crm.models import Account, Contact, Database
+from hovor.crm.models import Account, Contact, CrmRecord, CrmRecordType, Database
 from hovor.forms.models import FormField
 from hovor.forms.service import hidden_fields_preparer
 
@@ -65,6 +65,36 @@ def serialize_contact(contact: Contact, ctx: Ctx) -> dict[str, Any]:
         "customFields": visible_custom_fields(contact.custom_fields, ctx),
         "customFieldsConsent": _consents(contact.consents, ctx),
         **stamps(contact, ctx),
+    }
+
+
+def serialize_record_type(t: CrmRecordType, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "title": t.title,
+        "database": ref(t.database_obj),
+        "description": t.description,
+        **stamps(t, ctx),
+    }
+
+
+def serialize_record(r: CrmRecord, ctx: Ctx) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "type": ref(r.type_obj),
+        "title": r.title,
+        "description": r.description,
+        "contact": contact_ref(r.contact_obj, ctx),
+        "account": ref(r.account_obj),
+        # The number, as activities give it: a ticket's title is for those who may see the ticket.
+        "ticket": r.ticket,
+        "user": ref(r.user_obj),
+        "status": ref(r.status_obj),
+        "stage": r.stage,
+        "anonymized": r.anonymized,
+        "customFields": visible_custom_fields(r.custom_fields, ctx),
+        "customFieldsConsent": _consents(r.consents, ctx),
+        **stamps(r, ctx),
     }
 
 
@@ -183,6 +213,79 @@ register(
         prepare=hidden_fields_preparer("contacts"),
     )
 )
+
+register(
+    Resource(
+        endpoint="crmRecordTypes",
+        audit="crm.record_type",
+        title="Kinds of CRM record",
+        model=CrmRecordType,
+        permission="crm:recordTypes",
+        fields=[
+            qf("name", CrmRecordType.name),
+            qf("title", CrmRecordType.title),
+            qf("database", CrmRecordType.database),
+            qf("description", CrmRecordType.description),
+            *stamp_fields(CrmRecordType),
+        ],
+        serialize=serialize_record_type,
+        create_schema=schemas.CrmRecordTypeCreate,
+        update_schema=schemas.CrmRecordTypeUpdate,
+        create=service.create_record_type,
+        update=service.update_record_type,
+        delete=service.delete_record_type,
+        q_columns=[CrmRecordType.title],
+        relations=[Relation("records", "crmRecords", "type")],
+        eager=[(CrmRecordType.database_obj,)],
+        default_order=[CrmRecordType.title.asc()],
+    )
+)
+
+register(
+    Resource(
+        endpoint="crmRecords",
+        audit="crm.record",
+        title="CRM records (deals and other records)",
+        model=CrmRecord,
+        permission="crm:records",
+        fields=[
+            qf("name", CrmRecord.name),
+            qf("type", CrmRecord.type),
+            qf("database", CrmRecord.database),
+            qf("title", CrmRecord.title),
+            qf("description", CrmRecord.description),
+            qf("contact", CrmRecord.contact),
+            qf("account", CrmRecord.account),
+            qf("ticket", CrmRecord.ticket, "int"),
+            qf("user", CrmRecord.user),
+            qf("status", CrmRecord.status),
+            qf("stage", CrmRecord.stage),
+            qf("anonymized", CrmRecord.anonymized, "bool"),
+            qf("customFields", CrmRecord.custom_fields, filter=False, sort=False),
+            qf("customFieldsConsent", CrmRecord.consents, filter=False, sort=False),
+            *stamp_fields(CrmRecord),
+        ],
+        serialize=serialize_record,
+        create_schema=schemas.CrmRecordCreate,
+        update_schema=schemas.CrmRecordUpdate,
+        create=service.create_record,
+        update=service.update_record,
+        delete=service.delete_record,
+        q_columns=[CrmRecord.title, CrmRecord.description, CrmRecord.custom_fields],
+        eager=[
+            (CrmRecord.type_obj,),
+            (CrmRecord.contact_obj,),
+            (CrmRecord.account_obj,),
+            (CrmRecord.status_obj,),
+            (CrmRecord.user_obj,),
+        ],
+        default_order=[CrmRecord.created.desc()],
+        prepare=hidden_fields_preparer("crmRecords"),
+    )
+)
+
+relate("contacts", Relation("crmRecords", "crmRecords", "contact"))
+relate("accounts", Relation("crmRecords", "crmRecords", "account"))
 
 register(
     Resource(

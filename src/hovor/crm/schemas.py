@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -68,7 +68,7 @@ class ContactUpdate(StrictModel):
 class FormFieldCreate(StrictModel):
     name: Key
     title: Text255 = Field(min_length=1)
-    object_type: str = Field(pattern=r"^(contacts|accounts|tickets|records|activities)$")
+    object_type: str = Field(pattern=r"^(contacts|accounts|crmRecords|tickets|records|activities)$")
     database: RefIn | None = None
     record_type: RefIn | None = None
     type: str
@@ -91,3 +91,46 @@ class FormFieldUpdate(StrictModel):
     regex: str | None = Field(None, max_length=500)
     options: list[Text255] | None = Field(None, max_length=500)
     position: int | None = Field(None, ge=0, le=100000)
+
+
+class CrmRecordTypeCreate(StrictModel):
+    name: Key | None = None
+    title: Text255 = Field(min_length=1)
+    database: RefIn
+    description: LongText | None = None
+
+
+class CrmRecordTypeUpdate(StrictModel):
+    name: Key | None = None
+    title: Text255 | None = Field(None, min_length=1)
+    description: LongText | None = None
+
+
+Stage = Literal["OPEN", "CLOSE"]
+
+
+class CrmRecordCreate(StrictModel):
+    name: Key | None = None
+    type: RefIn
+    title: Text255 | None = None
+    description: LongText | None = None
+    contact: RefIn | None = None
+    account: RefIn | None = None
+    ticket: int | None = Field(None, ge=1)
+    user: RefIn | None = None
+    status: RefIn | None = None
+    stage: Stage = "OPEN"
+    customFields: CustomFieldsIn | None = None
+
+
+class CrmRecordUpdate(StrictModel):
+    name: Key | None = None
+    title: Text255 | None = None
+    description: LongText | None = None
+    contact: RefIn | None = None
+    account: RefIn | None = None
+    ticket: int | None = Field(None, ge=1)
+    user: RefIn | None = None
+    status: RefIn | None = None
+    stage: Stage | None = None
+    customFields: CustomFieldsIn | None = None

@@ -12,11 +12,11 @@ from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.records import edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
+from hovor.core.records import apply, edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
 from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
-from hovor.crm.models import Account, Contact, Database
+from hovor.crm.models import Account, Contact, CrmRecord, CrmRecordType, Database
 from hovor.forms.models import FormField
 from hovor.forms.service import (
     FIELD_TYPES,
@@ -62,14 +62,16 @@ def update_database(session: Session, caller: Caller, db: Database, body: schema
 
 
 def delete_database(session: Session, caller: Caller, db: Database) -> None:
-    for model in (Contact, Account):
+    for model in (Contact, Account, CrmRecordType):
         used = session.scalar(
             select(func.count())
             .select_from(model)
             .where(model.tenant_id == db.tenant_id, model.database == db.name)
         )
         if used:
-            raise Conflict("The database still holds contacts or accounts; move or delete them first.")
+            raise Conflict(
+                "The database still holds contacts, accounts or kinds of CRM record; move or delete them first."
+            )
     session.execute(
         delete(FormField).where(FormField.tenant_id == db.tenant_id, FormField.database == db.name)
     )
@@ -235,6 +237,137 @@ def delete_contact(session: Session, caller: Caller, contact: Contact) -> None:
     session.flush()
 
 
+# --- CRM records and their kinds ----------------------------------------------------------
+def create_record_type(session: Session, caller: Caller, body: schemas.CrmRecordTypeCreate) -> CrmRecordType:
+    record_type = CrmRecordType(
+        tenant_id=caller.tenant_id,
+        name=new_key(session, CrmRecordType, caller.tenant_id, body.name, "crmtypes"),
+        title=body.title,
+        database=_database(session, caller, body.database).name,
+        description=body.description,
+        created_by=caller.user,
+    )
+    session.add(record_type)
+    session.flush()
+    return record_type
+
+
+def update_record_type(
+    session: Session, caller: Caller, record_type: CrmRecordType, body: schemas.CrmRecordTypeUpdate
+) -> CrmRecordType:
+    key_unchanged(body, record_type.name)
+    apply(record_type, body.model_dump(exclude_unset=True, exclude={"name"}), required=("title",))
+    stamp_edit(record_type, caller)
+    session.flush()
+    return record_type
+
+
+def delete_record_type(session: Session, caller: Caller, record_type: CrmRecordType) -> None:
+    used = session.scalar(
+        select(func.count())
+        .select_from(CrmRecord)
+        .where(CrmRecord.tenant_id == record_type.tenant_id, CrmRecord.type == record_type.name)
+    )
+    if used:
+        raise Conflict("The kind of record still has records; delete them first.")
+    session.delete(record_type)
+    session.flush()
+
+
+def _in_database(session: Session, caller: Caller, field: str, model: Any, name: str | None, database: str) -> str | None:
+    """A contact or an account the caller may see, in the record's database, or a form error."""
+    if name is None:
+        return None
+    found = get_visible(session, model, caller, name)
+    if found is None:
+        raise ValidationFailed({field: [f"No such {field}, or your rights do not cover it."]})
+    if found.database != database:
+        raise ValidationFailed({field: [f"The {field} belongs to another database."]})
+    return found.name
+
+
+def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
+    if number is None:
+        return None
+    if get_visible(session, model_of("tickets"), caller, number) is None:
+        raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
+    return number
+
+
+def _status(session: Session, caller: Caller, name: str | None) -> str | None:
+    if name is None:
+        return None
+    if get_visible(session, model_of("ticket_statuses"), caller, name) is None:
+        raise ValidationFailed({"status": ["No such status."]})
+    return name
+
+
+def create_record(session: Session, caller: Caller, body: schemas.CrmRecordCreate) -> CrmRecord:
+    record_type = get_visible(session, CrmRecordType, caller, body.type)
+    if record_type is None:
+        raise ValidationFailed({"type": ["No such kind of record."]})
+    database = record_type.database
+    clean = validate_custom_fields(
+        session,
+        caller,
+        "crmRecords",
+        database,
+        body.customFields,
+        None,
+        None,
+        creating=True,
+        may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
+    )
+    record = CrmRecord(
+        tenant_id=caller.tenant_id,
+        name=new_key(session, CrmRecord, caller.tenant_id, body.name, "crmrecords"),
+        type=record_type.name,
+        database=database,
+        title=body.title or None,
+        description=body.description,
+        contact=_in_database(session, caller, "contact", Contact, body.contact, database),
+        account=_in_database(session, caller, "account", Account, body.account, database),
+        ticket=_ticket(session, caller, body.ticket),
+        user=user_ref(session, caller, body.user),
+        status=_status(session, caller, body.status),
+        stage=body.stage,
+        custom_fields=clean.values,
+        consents=clean.consents,
+        created_by=caller.user,
+    )
+    session.add(record)
+    session.flush()
+    store_custom_fields(session, record, "crmRecords", clean, creating=True)
+    return record
+
+
+def update_record(session: Session, caller: Caller, record: CrmRecord, body: schemas.CrmRecordUpdate) -> CrmRecord:
+    key_unchanged(body, record.name)
+    sent = body.model_fields_set
+    refs = {
+        "contact": lambda v: _in_database(session, caller, "contact", Contact, v, record.database),
+        "account": lambda v: _in_database(session, caller, "account", Account, v, record.database),
+        "ticket": lambda v: _ticket(session, caller, v),
+        "user": lambda v: user_ref(session, caller, v),
+        "status": lambda v: _status(session, caller, v),
+    }
+    values: dict[str, Any] = {k: check(getattr(body, k)) for k, check in refs.items() if k in sent}
+    for key in ("title", "description", "stage"):
+        if key in sent:
+            values[key] = getattr(body, key) or None
+    apply(record, values, required=("stage",))
+    update_custom_fields(session, caller, record, "crmRecords", record.database, body)
+    stamp_edit(record, caller)
+    session.flush()
+    return record
+
+
+def delete_record(session: Session, caller: Caller, record: CrmRecord) -> None:
+    unindex(session, record.tenant_id, "crmRecords", record.name)
+    session.delete(record)
+    session.flush()
+
+
 # --- form fields -------------------------------------------------------------------------
 def _check_field_rules(kind: str, options: list[str] | None, regex: str | None) -> None:
     form: dict[str, list[str]] = {}
@@ -321,6 +454,7 @@ def delete_form_field(session: Session, caller: Caller, field: FormField) -> Non
 FORM_OWNERS = {
     "contacts": "crm_contacts",
     "accounts": "crm_accounts",
+    "crmRecords": "crm_records",
     "records": "campaign_records",
     "tickets": "tickets",
     "activities": "activities",

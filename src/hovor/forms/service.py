@@ -42,6 +42,7 @@ FIELD_TYPES = (
 OBJECT_TYPES = {
     "contacts": "database",
     "accounts": "database",
+    "crmRecords": "database",
     "records": "record_type",
     "tickets": None,
     "activities": None,

@@ -61,6 +61,7 @@ GUARDED: dict[str, tuple[str, Callable[[Session, Any], list[holds.Pair]]]] = {
     "accounts": ("accounts", lambda s, o: []),
     "tickets": ("tickets", ticket_pairs),
     "campaignsRecords": ("campaignsRecords", lambda s, o: holds.of_record(o)),
+    "crmRecords": ("crmRecords", lambda s, o: holds.of_crm_record(o)),
     "attachments": ("attachments", attachment_pairs),
     **{ep: ("activities", _activity_pairs) for ep in CHANNELS},
 }

@@ -79,6 +79,13 @@ def of_record(record: Any) -> list[Pair]:
     return [("campaignsTypes", record.record_type), ("queues", record.queue), ("contacts", record.contact)]
 
 
+def of_crm_record(record: Any) -> list[Pair]:
+    return [
+        ("contacts", record.contact),
+        ("tickets", None if record.ticket is None else str(record.ticket)),
+    ]
+
+
 def of_contact(contact: Any) -> list[Pair]:
     return [("contacts", contact.name)]
 

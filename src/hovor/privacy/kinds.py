@@ -27,8 +27,9 @@ from hovor.campaigns.models import CampaignRecord
 from hovor.campaigns.service import delete_record
 from hovor.core.caller import Caller
 from hovor.core.db import UTCDateTime
-from hovor.crm.models import Contact
+from hovor.crm.models import Contact, CrmRecord
 from hovor.crm.service import delete_contact
+from hovor.crm.service import delete_record as delete_crm_record
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket
 from hovor.helpdesk.service import delete_ticket
@@ -262,6 +263,14 @@ CONTACT_AGE = func.coalesce(Contact.edited, Contact.created)
 RECORD_AGE = _since(CampaignRecord.created, CampaignRecord.edited, CampaignRecord.nextcall)
 
 
+# A CRM record's age: from its last change. An open one (a deal in progress) does not expire.
+CRM_RECORD_AGE = func.coalesce(CrmRecord.edited, CrmRecord.created)
+
+
+def _crm_record_live(cutoff: dt.datetime) -> Any:
+    return or_(CrmRecord.stage != "CLOSE", at(CrmRecord.created, cutoff) <= CRM_RECORD_AGE)
+
+
 def _record_called_since(cutoff: dt.datetime) -> Any:
     return exists().where(
         Activity.tenant_id == CampaignRecord.tenant_id,
@@ -286,12 +295,16 @@ def _contacts_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held
         CampaignRecord.contact == Contact.name,
         at(CampaignRecord.created, cutoff) <= RECORD_AGE,
     )
+    live_crm_record = exists().where(
+        CrmRecord.tenant_id == Contact.tenant_id, CrmRecord.contact == Contact.name, _crm_record_live(cutoff)
+    )
     return [
         Contact.tenant_id == tenant_id,
         at(Contact.created, cutoff) > CONTACT_AGE,
         ~recent,
         ~open_ticket,
         ~live_record,
+        ~live_crm_record,
         not_in(Contact.name, keep.of("contacts")),
     ]
 
@@ -331,6 +344,13 @@ def _contact_alive(session: Session, contact: Any, cutoff: dt.datetime) -> bool:
                 CampaignRecord.name.in_(part),
                 or_(at(CampaignRecord.created, cutoff) <= RECORD_AGE, _record_called_since(cutoff)),
             )
+            .limit(1)
+        ):
+            return True
+    for part in in_chunks(plan.keys["crmRecords"]):
+        if session.scalar(
+            select(CrmRecord.name)
+            .where(CrmRecord.tenant_id == tenant_id, CrmRecord.name.in_(part), _crm_record_live(cutoff))
             .limit(1)
         ):
             return True
@@ -395,6 +415,27 @@ def _apply_records(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, i
         delete_record(ctx.session, ctx.caller, obj)
         deletes.tombstone(ctx.session, ctx.tenant_id, "campaignsRecords", obj.name, "retention", job=ctx.job)
     return {"campaign_records": len(objs)}
+
+
+def _crm_records_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [
+        CrmRecord.tenant_id == tenant_id,
+        CrmRecord.stage == "CLOSE",
+        at(CrmRecord.created, cutoff) > CRM_RECORD_AGE,
+        CrmRecord.anonymized.is_(False) if action == ANONYMIZE else None,
+        not_in(CrmRecord.contact, keep.of("contacts")),
+        not_in(CrmRecord.ticket, keep.of("tickets"), numeric=True),
+    ]
+
+
+def _apply_crm_records(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
+    if action == ANONYMIZE:
+        _anonymize(ctx, "crmRecords", [o.name for o in objs])
+        return {"crm_records": len(objs)}
+    for obj in objs:
+        delete_crm_record(ctx.session, ctx.caller, obj)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "crmRecords", obj.name, "retention", job=ctx.job)
+    return {"crm_records": len(objs)}
 
 
 # Erasure jobs keep their signed certificates: the proof that a person was erased (counts only).
@@ -493,6 +534,17 @@ KINDS: dict[str, SweptKind] = {
         lambda s, o: holds.of_record(o),
         _apply_records,
         "campaignsRecords",
+    ),
+    "crmRecords": SweptKind(
+        "crmRecords",
+        "Closed CRM records: deals and the like (by their last change)",
+        (ANONYMIZE, DELETE),
+        CrmRecord.name,
+        CRM_RECORD_AGE,
+        _crm_records_where,
+        lambda s, o: holds.of_crm_record(o),
+        _apply_crm_records,
+        "crmRecords",
     ),
     "jobs": SweptKind(
         "jobs",

@@ -19,7 +19,7 @@ from hovor.activities.models import Activity
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.caller import Caller
 from hovor.core.scope import visible
-from hovor.crm.models import Account, Contact
+from hovor.crm.models import Account, Contact, CrmRecord
 from hovor.helpdesk.models import Ticket
 from hovor.index.models import Identifier
 
@@ -29,6 +29,7 @@ INDEXED: dict[str, Any] = {
     "accounts": Account,
     "tickets": Ticket,
     "records": CampaignRecord,
+    "crmRecords": CrmRecord,
     "activities": Activity,
 }
 
@@ -56,6 +57,7 @@ GROUP_OF = {
     "accounts": "accounts",
     "tickets": "tickets",
     "records": "campaignsRecords",
+    "crmRecords": "crmRecords",
     "activities": "activities",
 }
 

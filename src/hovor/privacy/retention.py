@@ -334,8 +334,17 @@ TABLES = {
     "transcripts": ["call_transcripts"],
     "attachments": ["attachments", "blobs"],
     "tickets": ["tickets", "activities", "attachments", "identifiers", "blobs"],
-    "contacts": ["crm_contacts", "activities", "tickets", "campaign_records", "identifiers", "blobs"],
+    "contacts": [
+        "crm_contacts",
+        "activities",
+        "tickets",
+        "campaign_records",
+        "crm_records",
+        "identifiers",
+        "blobs",
+    ],
     "campaignsRecords": ["campaign_records", "identifiers"],
+    "crmRecords": ["crm_records", "identifiers"],
     "jobs": ["jobs"],
     AUDIT_LOG: ["audit_entries"],
 }

@@ -33,7 +33,7 @@ from hovor.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.records import key_unchanged, new_key, time_field
 from hovor.core.scope import find_visible
-from hovor.crm.models import Account, Contact
+from hovor.crm.models import Account, Contact, CrmRecord
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket
 from hovor.index.service import unindex
@@ -58,6 +58,7 @@ KIND_MODELS: dict[str, Any] = {
     "activities": Activity,
     "tickets": Ticket,
     "campaignsRecords": CampaignRecord,
+    "crmRecords": CrmRecord,
     "campaignsTypes": RecordType,
     "queues": Queue,
     **{kind.endpoint: kind.model for kind in channels.KINDS},

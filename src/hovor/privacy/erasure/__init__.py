@@ -10,7 +10,7 @@ An erasure is a job (:mod:`hovor.jobs`, registered by :mod:`.job`) of idempotent
 each:
 
 ``plan``       the records concerned, by key (the contact, its duplicates and what the DPO included;
-               tickets, campaign records and activities linked to them); legal holds re-checked.
+               tickets, campaign and CRM records and activities linked to them); legal holds re-checked.
 ``mentions``   the person's name forms, phone numbers and e-mail addresses redacted in other people's
                records (a ``LIKE`` pre-filter in SQL, then :class:`~hovor.privacy.redact.Redactor`).
 ``anonymize``  the person's own records, in chunks: tombstone, shred blobs, clear fields, delete

@@ -89,9 +89,13 @@ def _record_holds(session: Session, tenant_id: str, record: tuple[str, str] | No
     obj = session.get(model, (tenant_id, int(key) if kind == "tickets" else key))
     if obj is None:
         return []
-    return {"activities": holds.of_activity, "tickets": holds.of_ticket, "campaignsRecords": holds.of_record}[
-        kind
-    ](obj)
+    of = {
+        "activities": holds.of_activity,
+        "tickets": holds.of_ticket,
+        "campaignsRecords": holds.of_record,
+        "crmRecords": holds.of_crm_record,
+    }
+    return of[kind](obj)
 
 
 def _redacted(

@@ -1,8 +1,8 @@
 """The ``plan`` step: the records an erasure changes, by key, and the legal holds that may stop it.
 
 The plan holds keys only (it is stored in the job, which outlives the person): the contact, its
-duplicates and what the DPO included; the tickets and campaign records linked to them; every
-activity linked to any of those (so a ticket's comments and a campaign's calls go too).
+duplicates and what the DPO included; the tickets, campaign records and CRM records linked to
+them; every activity linked to any of those (so a ticket's comments and a campaign's calls go too).
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ from hovor.activities import channels
 from hovor.activities.models import Activity, Attachment, Message, Recording, TranscriptSegment
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.db import unit_of_work
-from hovor.crm.models import Account, Contact
+from hovor.crm.models import Account, Contact, CrmRecord
 from hovor.helpdesk.models import Ticket
 from hovor.jobs import service as jobs
 from hovor.privacy import holds
 
 # The record types an erasure plans, in the order they are anonymized.
-TYPES = ("activities", "tickets", "campaignsRecords", "accounts", "contacts")
+TYPES = ("activities", "tickets", "campaignsRecords", "crmRecords", "accounts", "contacts")
 MODELS: dict[str, Any] = {
     "activities": Activity,
     "tickets": Ticket,
     "campaignsRecords": CampaignRecord,
+    "crmRecords": CrmRecord,
     "accounts": Account,
     "contacts": Contact,
 }
@@ -48,6 +49,7 @@ INDEX_TYPE = {
     "activities": "activities",
     "tickets": "tickets",
     "campaignsRecords": "records",
+    "crmRecords": "crmRecords",
     "accounts": "accounts",
     "contacts": "contacts",
 }
@@ -57,6 +59,7 @@ GROUP_TYPE = {
     "accounts": "accounts",
     "tickets": "tickets",
     "campaignsRecords": "campaignsRecords",
+    "crmRecords": "crmRecords",
     "activities": "activities",
     **{kind.endpoint: "activities" for kind in channels.KINDS},
 }
@@ -96,6 +99,7 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
     plan.keys["contacts"] = sorted(contacts)
     tickets = {str(k) for k in include.get("tickets", [])}
     records = set(include.get("campaignsRecords", []))
+    crm_records = set(include.get("crmRecords", []))
     activities = set(include.get("activities", []))
     for chunk in in_chunks(sorted(contacts)):
         tickets |= _keys(
@@ -106,6 +110,10 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
             select(CampaignRecord.name).where(
                 CampaignRecord.tenant_id == tenant_id, CampaignRecord.contact.in_(chunk)
             ),
+        )
+        crm_records |= _keys(
+            session,
+            select(CrmRecord.name).where(CrmRecord.tenant_id == tenant_id, CrmRecord.contact.in_(chunk)),
         )
         activities |= _keys(
             session, select(Activity.name).where(Activity.tenant_id == tenant_id, Activity.contact.in_(chunk))
@@ -124,6 +132,7 @@ def make_plan(session: Session, tenant_id: str, contact: str, include: dict[str,
         )
     plan.keys["tickets"] = [str(t) for t in ticket_ints]
     plan.keys["campaignsRecords"] = sorted(records)
+    plan.keys["crmRecords"] = sorted(crm_records)
     plan.keys["activities"] = sorted(activities)
     plan.keys["accounts"] = sorted(set(include.get("accounts", [])))
     return plan
@@ -169,6 +178,13 @@ def hold_pairs(session: Session, tenant_id: str, plan: Plan) -> Iterator[holds.P
             )
         ):
             yield from holds.of_record(rrow)
+    for chunk in in_chunks(plan.keys["crmRecords"]):
+        for crow in session.execute(
+            select(CrmRecord.contact, CrmRecord.ticket).where(
+                CrmRecord.tenant_id == tenant_id, CrmRecord.name.in_(chunk)
+            )
+        ):
+            yield from holds.of_crm_record(crow)
 
 
 def check_holds(session: Session, tenant_id: str, plan: Plan) -> None:
