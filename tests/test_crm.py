@@ -405,8 +405,12 @@ def test_crm_records_of_a_kind_in_a_database(client: Any, tenant: TenantFixture)
     r = client.post("/api/v6/crmRecords.json", json={"type": deals["name"]}, headers=op)
     assert r.status_code == 400 and "type" in r.json()["error"]["form"]
 
-    # A kind with records, and a database with kinds, stay.
+    # A kind with records, and a status in use, stay; a deleted account leaves the deal unlinked.
     assert client.delete(f"/api/v6/crmRecordTypes/{deals['name']}.json", headers=h).status_code == 409
+    assert client.delete("/api/v6/statuses/won.json", headers=h).status_code == 409
+    assert client.delete(f"/api/v6/accounts/{account['name']}.json", headers=h).status_code == 204
+    unlinked = data(client.get(f"/api/v6/crmRecords/{deal['name']}.json", headers=h))
+    assert unlinked["account"] is None and unlinked["edited"] == data(won)["edited"]
     # A legal hold on the contact keeps the deal; released, the DPO deletes it.
     dpo = tenant.h("dpo")
     hold = data(

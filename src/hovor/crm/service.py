@@ -141,6 +141,8 @@ def delete_account(session: Session, caller: Caller, account: Account) -> None:
         .where(Contact.tenant_id == account.tenant_id, Contact.account == account.name)
         .values(account=None, **edit_stamps(caller))
     )
+    # Its CRM records too; losing the link is not an edit of theirs (retention counts from it).
+    clear_references(session, "crm_accounts", account.tenant_id, account.name, keep_edited=True)
     unindex(session, account.tenant_id, "accounts", account.name)
     session.delete(account)
     session.flush()
