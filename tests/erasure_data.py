@@ -189,7 +189,9 @@ def build(client: Any, h: dict[str, str]) -> Subject:
     )
 
     # A deal in the CRM: about her, with her number in its form.
-    post("formFields", {"name": "crm_phone", "title": "Telefon", "object_type": "crmRecords", "type": "phone"})
+    post(
+        "formFields", {"name": "crm_phone", "title": "Telefon", "object_type": "crmRecords", "type": "phone"}
+    )
     deals = post("crmRecordTypes", {"title": "Hypotéky", "database": "main"})["name"]
     subject.crm_records.append(
         post(
@@ -209,7 +211,12 @@ def build(client: Any, h: dict[str, str]) -> Subject:
     subject.neighbour = neighbour
     subject.neighbour_crm_record = post(
         "crmRecords",
-        {"type": deals, "title": "Hypotéka Vrba", "contact": neighbour, "description": f"Doporučila paní {LAST}."},
+        {
+            "type": deals,
+            "title": "Hypotéka Vrba",
+            "contact": neighbour,
+            "description": f"Doporučila paní {LAST}.",
+        },
     )["name"]
     subject.neighbour_ticket = post(
         "tickets",

@@ -334,10 +334,16 @@ def test_crm_records_of_a_kind_in_a_database(client: Any, tenant: TenantFixture)
     client.post("/api/v6/databases.json", json={"name": "vip", "title": "VIP"}, headers=h)
     add_field(client, tenant, name="amount", type="number", object_type="crmRecords", database="main")
     add_field(client, tenant, name="vip_only", type="text", object_type="crmRecords", database="vip")
-    deals = data(client.post("/api/v6/crmRecordTypes.json", json={"title": "Obchody", "database": "main"}, headers=h))
-    vip_deals = data(client.post("/api/v6/crmRecordTypes", json={"title": "VIP", "database": "vip"}, headers=h))
+    deals = data(
+        client.post("/api/v6/crmRecordTypes.json", json={"title": "Obchody", "database": "main"}, headers=h)
+    )
+    vip_deals = data(
+        client.post("/api/v6/crmRecordTypes", json={"title": "VIP", "database": "vip"}, headers=h)
+    )
     jana = new_contact(client, tenant)
-    account = data(client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "main"}, headers=h))
+    account = data(
+        client.post("/api/v6/accounts.json", json={"title": "Firma", "database": "main"}, headers=h)
+    )
     client.post("/api/v6/statuses.json", json={"name": "won", "title": "Vyhráno"}, headers=h)
     op = tenant.h("operator")
     made = client.post(
@@ -375,7 +381,9 @@ def test_crm_records_of_a_kind_in_a_database(client: Any, tenant: TenantFixture)
         assert r.status_code == 400 and field in r.json()["error"]["form"], (why, r.text)
     assert data(client.get("/api/v6/crmRecords.json", headers=h))["total"] == 1
 
-    won = client.put(f"/api/v6/crmRecords/{deal['name']}", json={"stage": "CLOSE", "status": "won"}, headers=op)
+    won = client.put(
+        f"/api/v6/crmRecords/{deal['name']}", json={"stage": "CLOSE", "status": "won"}, headers=op
+    )
     assert won.status_code == 200 and data(won)["status"]["title"] == "Vyhráno"
     listed = data(
         client.get(
@@ -398,7 +406,9 @@ def test_crm_records_of_a_kind_in_a_database(client: Any, tenant: TenantFixture)
     assert data(client.get(f"/api/v6/crmRecordTypes/{deals['name']}/records.json", headers=op))["total"] == 1
 
     # Rights by database: an operator limited to vip sees neither the deal nor its kind.
-    client.post("/api/v6/profiles.json", json={"name": "vip-only", "title": "VIP", "databases": ["vip"]}, headers=h)
+    client.post(
+        "/api/v6/profiles.json", json={"name": "vip-only", "title": "VIP", "databases": ["vip"]}, headers=h
+    )
     client.put("/api/v6/users/acme-operator.json", json={"profile": "vip-only"}, headers=h)
     assert client.get(f"/api/v6/crmRecords/{deal['name']}.json", headers=op).status_code == 404
     assert data(client.get("/api/v6/crmRecordTypes.json", headers=op))["total"] == 1

@@ -667,3 +667,154 @@ def test_an_upload_without_json_has_the_upload_limit(client: Any, tenant: Tenant
     )
     assert r.status_code == 201, r.text
     assert data(r)["size"] == len(wav)
+
+
+def test_statuses_marked_on_tickets_and_activities(client: Any, tenant: TenantFixture) -> None:
+    """The MCP server filters tickets on a status (``statuses eq S1-Discovery``) and reads
+    ``statuses`` as references; a ticket and an activity may carry several."""
+    h = tenant.h()
+    for name, title in (("s1", "S1-Discovery"), ("s2", "S2-Offer"), ("vip", "VIP")):
+        assert (
+            client.post("/api/v6/statuses.json", json={"name": name, "title": title}, headers=h).status_code
+            == 201
+        )
+    client.post("/api/v6/ticketsCategories.json", json={"name": "sales", "title": "Obchod"}, headers=h)
+    new = lambda title, statuses: data(  # noqa: E731
+        client.post(
+            "/api/v6/tickets.json",
+            json={"title": title, "category": "sales", "statuses": statuses},
+            headers=h,
+        )
+    )
+    lead = new("Lead A", ["s1", "vip"])
+    offer = new("Lead B", ["s2"])
+    bare = new("Lead C", [])
+    assert [s["title"] for s in lead["statuses"]] == ["S1-Discovery", "VIP"] and bare["statuses"] == []
+
+    def names(params: dict[str, Any]) -> list[int]:
+        r = client.get("/api/v6/tickets.json", params={"sort[0][field]": "name", **params}, headers=h)
+        assert r.status_code == 200, r.text
+        return [t["name"] for t in data(r)["data"]]
+
+    def on(op: str, value: Any = None) -> dict[str, Any]:
+        f = {"filter[0][field]": "statuses", "filter[0][operator]": op}
+        if isinstance(value, list):
+            f.update({f"filter[0][value][{i}]": v for i, v in enumerate(value)})
+        elif value is not None:
+            f["filter[0][value]"] = value
+        return f
+
+    assert names(on("eq", "s1")) == [lead["name"]]
+    assert names(on("in", ["s1", "s2"])) == [lead["name"], offer["name"]]
+    assert names(on("neq", "s1")) == [offer["name"], bare["name"]]  # has no s1
+    assert names(on("isnull")) == [bare["name"]] and names(on("isnotnull")) == [lead["name"], offer["name"]]
+    projected = client.get(
+        "/api/v6/tickets.json",
+        params={**on("eq", "vip"), "fields[0]": "name", "fields[1]": "statuses"},
+        headers=h,
+    )
+    assert data(projected)["data"] == [
+        {
+            "name": lead["name"],
+            "statuses": [{"name": "s1", "title": "S1-Discovery"}, {"name": "vip", "title": "VIP"}],
+        }
+    ]
+    bad = client.get("/api/v6/tickets.json", params={"sort[0][field]": "statuses"}, headers=h)
+    assert bad.status_code == 400
+
+    # Replaced as a whole by PUT; a status the tenant lacks is refused and changes nothing.
+    moved = client.put(f"/api/v6/tickets/{lead['name']}.json", json={"statuses": ["s2"]}, headers=h)
+    assert moved.status_code == 200 and [s["name"] for s in data(moved)["statuses"]] == ["s2"]
+    wrong = client.put(f"/api/v6/tickets/{lead['name']}.json", json={"statuses": ["s1", "nope"]}, headers=h)
+    assert wrong.status_code == 400 and "statuses" in wrong.json()["error"]["form"]
+    assert names(on("eq", "s2")) == [lead["name"], offer["name"]]
+    # A read record sent back keeps its statuses (they come back as references).
+    again = data(client.get(f"/api/v6/tickets/{lead['name']}.json", headers=h))
+    assert client.put(f"/api/v6/tickets/{lead['name']}.json", json=again, headers=h).status_code == 200
+    assert [
+        s["name"] for s in data(client.get(f"/api/v6/tickets/{lead['name']}.json", headers=h))["statuses"]
+    ] == ["s2"]
+    # A status in use stays; the change is in the audit log by name.
+    assert client.delete("/api/v6/statuses/s2.json", headers=h).status_code == 409
+    entries = data(client.get("/api/v6/auditLog.json", params={"take": 50}, headers=h))["data"]
+    assert any(
+        e["action"] == "helpdesk.ticket.update" and "statuses" in e["details"]["fields"] for e in entries
+    )
+
+    comment = data(
+        client.post(
+            "/api/v6/activities.json", json={"description": "Volal zpět", "statuses": ["vip"]}, headers=h
+        )
+    )
+    assert [s["name"] for s in comment["statuses"]] == ["vip"]
+    listed = client.get("/api/v6/activities.json", params=on("eq", "vip"), headers=h)
+    assert [a["name"] for a in data(listed)["data"]] == [comment["name"]]
+    cleared = client.put(f"/api/v6/activities/{comment['name']}.json", json={"statuses": []}, headers=h)
+    assert data(cleared)["statuses"] == []
+    # Deleting the ticket takes its marks with it; then the status may go.
+    assert client.delete(f"/api/v6/tickets/{offer['name']}.json", headers=h).status_code == 204
+    assert client.delete(f"/api/v6/tickets/{lead['name']}.json", headers=h).status_code == 204
+    assert client.delete("/api/v6/statuses/s2.json", headers=h).status_code == 204
+
+
+def test_chats_by_direction_and_wait_time_as_the_mcp_server_lists_them(
+    client: Any, tenant: TenantFixture
+) -> None:
+    """Every chat-like channel (web chat, SMS, Messenger, WhatsApp, Instagram, Viber) is listed by
+    the MCP server with queue, user, contact, direction and a time range, sorted by wait_time."""
+    h = tenant.h()
+    bodies = {
+        "activitiesWeb": ("chat", {"title": "Jana"}),
+        "activitiesSms": ("sms", {"sender": "603 123 456"}),
+        "activitiesFbm": ("fbm", {"sender": "psid-1"}),
+        "activitiesWap": ("wap", {"sender": "603 123 457"}),
+        "activitiesIgdm": ("igdm", {"sender": "ig-1"}),
+        "activitiesVbr": ("vbr", {"sender": "vb-1"}),
+    }
+    for i, (endpoint, (kind, body)) in enumerate(bodies.items()):
+        queue = str(700 + i)
+        client.post("/api/v6/queues.json", json={"name": queue, "title": kind, "type": kind}, headers=h)
+        made = {}
+        for direction, wait in (("in", 40), ("in", 5), ("out", None)):
+            r = client.post(
+                f"/api/v6/{endpoint}.json",
+                json={
+                    **body,
+                    "queue": queue,
+                    "direction": direction,
+                    "wait_time": wait,
+                    "user": "acme-operator",
+                },
+                headers=h,
+            )
+            assert r.status_code == 201, (endpoint, r.text)
+            made[(direction, wait)] = data(r)
+        assert made[("in", 40)]["wait_time"] == 40 and made[("out", None)]["direction"] == "out"
+        params = {
+            "filter[0][field]": "queue",
+            "filter[0][operator]": "eq",
+            "filter[0][value]": queue,
+            "filter[1][field]": "user",
+            "filter[1][operator]": "eq",
+            "filter[1][value]": "acme-operator",
+            "filter[2][field]": "direction",
+            "filter[2][operator]": "eq",
+            "filter[2][value]": "in",
+            "filter[3][field]": "time",
+            "filter[3][operator]": "gte",
+            "filter[3][value]": "2026-01-01 00:00:00",
+            "sort[0][field]": "wait_time",
+            "sort[0][dir]": "desc",
+            "skip": 0,
+            "take": 50,
+        }
+        listed = client.get(f"/api/v6/{endpoint}.json", params=params, headers=h)
+        assert listed.status_code == 200, (endpoint, listed.text)
+        assert [r["wait_time"] for r in data(listed)["data"]] == [40, 5], endpoint
+        changed = client.put(
+            f"/api/v6/{endpoint}/{made[('out', None)]['name']}.json", json={"wait_time": 12}, headers=h
+        )
+        assert changed.status_code == 200 and data(changed)["wait_time"] == 12, endpoint
+    # A web chat made without a direction was opened by the customer.
+    plain = client.post("/api/v6/activitiesWeb.json", json={"queue": "700", "title": "Petr"}, headers=h)
+    assert data(plain)["direction"] == "in" and data(plain)["wait_time"] is None

@@ -243,6 +243,10 @@ class WebItem(Base):
     phone: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
     ipaddress: Mapped[str | None] = mapped_column(String(45), info=personal(Category.IP))
     browser: Mapped[str | None] = mapped_column(String(1000), info=personal(Category.TEXT))
+    # "in" when the customer opened the chat, "out" when an operator did.
+    direction: Mapped[str] = mapped_column(String(8), default="in", info=not_personal(STATS))
+    # Seconds until an operator first answered (the reference's wait_time).
+    wait_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
     gdpr: Mapped[bool] = mapped_column(
         Boolean,
         default=False,
@@ -261,6 +265,8 @@ class SmsItem(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
     sender: Mapped[str | None] = mapped_column(String(32), info=personal(Category.PHONE))
     direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+    # Seconds until an operator first answered (the reference's wait_time).
+    wait_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
@@ -279,6 +285,8 @@ class FbmItem(Base):
     sender: Mapped[str | None] = mapped_column(String(128), info=personal(Category.SOCIAL))
     title: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
     direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+    # Seconds until an operator first answered (the reference's wait_time).
+    wait_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
 
     activity: Mapped[Activity] = relationship(viewonly=True, lazy="raise")
 
@@ -305,6 +313,8 @@ class MessagingItem:
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the activity's key"))
     title: Mapped[str | None] = mapped_column(String(255), info=personal(Category.PERSON_NAME))
     direction: Mapped[str] = mapped_column(String(8), info=not_personal(STATS))
+    # Seconds until an operator first answered (the reference's wait_time).
+    wait_time: Mapped[int | None] = mapped_column(Integer, info=not_personal(STATS))
 
     @declared_attr
     def activity(cls) -> Mapped[Activity]:
@@ -395,3 +405,19 @@ class ReplyTemplate(CatalogueEntry, Base):
     type: Mapped[str] = mapped_column(String(8), info=not_personal())
     subject: Mapped[str | None] = mapped_column(String(998), info=not_personal("authored text"))
     content: Mapped[str | None] = mapped_column(Text, info=not_personal("authored text with placeholders"))
+
+
+class ActivityStatusLink(Base):
+    """A status an activity is marked with (an activity may carry several)."""
+
+    __tablename__ = "activity_status_links"
+    __scope__ = {"via": ("activities", "activity")}
+    __table_args__ = (
+        _of_activity("activity"),
+        ForeignKeyConstraint(["tenant_id", "status"], ["ticket_statuses.tenant_id", "ticket_statuses.name"]),
+        Index("ix_activity_status_links_tenant_status", "tenant_id", "status"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    activity: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    status: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())

@@ -64,10 +64,12 @@ class CommentCreate(ActivityFields):
 
     type: Literal["COMMENT", ""] = "COMMENT"
     description: LongText = Field(min_length=1)
+    statuses: list[RefIn] = Field(default_factory=list, max_length=50)
 
 
 class ActivityUpdate(ActivityFields):
     name: Key | None = None
+    statuses: list[RefIn] | None = Field(None, max_length=50)
 
 
 # The reference's names of a call's wrapper fields, read as hovor's (the wrapper's wins).
@@ -151,21 +153,26 @@ class WebCreate(ActivityFields):
     ipaddress: IPvAnyAddress | None = None
     browser: str | None = Field(None, max_length=1000)
     gdpr: bool = False
+    direction: Literal["in", "out"] = "in"
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class WebUpdate(ActivityFields):
     name: Key | None = None
     gdpr: bool | None = None
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class SmsCreate(ActivityFields):
     sender: str = Field(max_length=32)
     direction: Literal["in", "out"]
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class FbmCreate(ActivityFields):
     sender: str = Field(min_length=1, max_length=128)
     direction: Literal["in", "out"]
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class WapCreate(ActivityFields):
@@ -173,6 +180,7 @@ class WapCreate(ActivityFields):
 
     sender: str = Field(min_length=1, max_length=32)
     direction: Literal["in", "out"]
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class MessagingCreate(FbmCreate):
@@ -181,6 +189,7 @@ class MessagingCreate(FbmCreate):
 
 class ThreadUpdate(ActivityFields):
     name: Key | None = None
+    wait_time: Seconds | None = Field(None, ge=0, le=10**7)
 
 
 class MessageCreate(StrictModel):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from hovor.activities import channels, schemas
 from hovor.activities.models import (
     Activity,
+    ActivityStatusLink,
     Attachment,
     EmailItem,
     Message,
@@ -36,7 +37,9 @@ from hovor.core.records import (
     contact_ref,
     key_unchanged,
     phone_field,
+    replace_links,
     stamp_edit,
+    status_refs,
     time_field,
     user_ref,
 )
@@ -229,14 +232,27 @@ def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: 
     stamp_edit(activity, caller)
 
 
+def _statuses(session: Session, caller: Caller, activity: Activity, names: list[str]) -> None:
+    marked = status_refs(session, caller, names)
+    replace_links(
+        session, ActivityStatusLink, "activity", "status", activity.tenant_id, activity.name, marked
+    )
+
+
 def create_comment(session: Session, caller: Caller, body: schemas.CommentCreate) -> Activity:
-    return _new_activity(session, caller, "COMMENT", body)
+    activity = _new_activity(session, caller, "COMMENT", body)
+    if body.statuses:
+        session.flush()
+        _statuses(session, caller, activity, body.statuses)
+    return activity
 
 
 def update_activity(
     session: Session, caller: Caller, activity: Activity, body: schemas.ActivityUpdate
 ) -> Activity:
     _update_wrapper(session, caller, activity, body)
+    if "statuses" in body.model_fields_set:
+        _statuses(session, caller, activity, body.statuses or [])
     session.flush()
     return activity
 
@@ -311,14 +327,25 @@ def _item_values(activity_type: str, body: Any, caller: Caller) -> dict[str, Any
             "ipaddress": str(ipaddress.ip_address(body.ipaddress)) if body.ipaddress else None,
             "browser": body.browser,
             "gdpr": body.gdpr,
+            "direction": body.direction,
+            "wait_time": body.wait_time,
         }
     if activity_type == "SMS":
-        return {"sender": phone_field(body.sender, caller, "sender"), "direction": body.direction}
+        return {
+            "sender": phone_field(body.sender, caller, "sender"),
+            "direction": body.direction,
+            "wait_time": body.wait_time,
+        }
     kind = channels.BY_CODE.get(activity_type)
     if kind is not None and kind.messaging:  # Messenger, WhatsApp, Instagram, Viber
         phone = getattr(kind.model, "SENDER_KIND", "social") == "phone"
         sender = phone_field(body.sender, caller, "sender") if phone else body.sender
-        return {"sender": sender, "title": body.title, "direction": body.direction}
+        return {
+            "sender": sender,
+            "title": body.title,
+            "direction": body.direction,
+            "wait_time": body.wait_time,
+        }
     raise ValueError(activity_type)
 
 

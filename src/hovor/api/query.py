@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,22 @@ class QueryField:
     type: str  # str | int | float | bool | datetime
     filter: bool = True
     sort: bool = True
+    # A field of many values (a ticket's statuses): ``column`` is the value's column in the rows
+    # that hold them, and ``many`` turns a condition on it into "the record has such a value".
+    many: Callable[[ColumnElement[bool]], ColumnElement[bool]] | None = None
+
+
+# The operator that says the same of one value, for the negated operators: on a field of many
+# values "not X" means "has no value X", not "has a value other than X".
+_POSITIVE = {
+    "neq": "eq",
+    "notin": "in",
+    "notlike": "like",
+    "notbegins": "begins",
+    "notends": "ends",
+    "notcontains": "contains",
+    "isnull": "isnotnull",
+}
 
 
 @dataclass
@@ -269,6 +285,14 @@ class QueryCompiler:
         op = ALIASES.get(op, op)
         if op not in OPERATORS and op not in ("contains", "notcontains"):
             raise BadRequest(f"Unknown filter operator {op[:30]!r}.")
+        if f.many is not None:
+            positive = _POSITIVE.get(op, op)
+            has = f.many(self._compare(f, positive, node))
+            return has if positive == op else ~has
+        return self._compare(f, op, node)
+
+    def _compare(self, f: QueryField, op: str, node: dict[str, Any]) -> ColumnElement[bool]:
+        """The condition ``op`` of a filter node on the field's column."""
         ignore_case = str(node.get("ignoreCase", "")).lower() in ("1", "true", "yes")
         col = f.column
         if op == "isnull":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import exists
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -82,6 +83,9 @@ class Resource:
     eager: Sequence[tuple[Any, ...]] = ()
     default_order: Sequence[Any] = ()
     prepare: Callable[[Session, Ctx], None] | None = None
+    # What the serializer shows of many related rows (a ticket's statuses), loaded for the keys of
+    # a page or of one record in one query, into ``ctx.cache``.
+    attach: Callable[[Session, Ctx, list[Any]], None] | None = None
     # The delete function takes the blob store as ``files=``: deleting shreds the record's blobs.
     uses_files: bool = False
     # Called with (app state, record) once an update or delete has committed.
@@ -154,6 +158,18 @@ def register(resource: Resource) -> Resource:
 def qf(name: str, column: Any, type_: str = "str", *, filter: bool = True, sort: bool = True) -> QueryField:
     """A queryable wire field (short form for declarations)."""
     return QueryField(name, column, type_, filter, sort)
+
+
+def tags_field(name: str, link: Any, owner: Any, column: str, value: str) -> QueryField:
+    """A field of many values kept in the rows of ``link`` (a ticket's statuses): ``link.column``
+    holds the owner's key and ``link.value`` one value. Filtered as "the record has such a value"
+    (``neq`` and the other negations: "has no such value"); not sortable."""
+    link_key, link_value = getattr(link, column), getattr(link, value)
+
+    def has(condition: Any) -> Any:
+        return exists().where(link.tenant_id == owner.tenant_id, link_key == owner.name, condition)
+
+    return QueryField(name, link_value, "str", True, False, many=has)
 
 
 def stamp_fields(model: Any) -> list[QueryField]:

@@ -185,6 +185,8 @@ def list_result(
     if keys:
         stmt = _by_keys(resource.endpoint, _rights(caller))
         found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": keys})}
+    if resource.attach is not None and found:
+        resource.attach(session, ctx, list(found))
     rows = [resource.serialize(found[k], ctx) for k in keys if k in found]
     if query.fields is not None:
         wanted = query.fields
@@ -259,10 +261,13 @@ def record_change(
     )
 
 
-def make_ctx(session: Session, resource: Resource, caller: Caller) -> Ctx:
+def make_ctx(session: Session, resource: Resource, caller: Caller, key: Any = None) -> Ctx:
+    """What serializing needs for this request, and for the record ``key`` when one is read."""
     ctx = Ctx(caller)
     if resource.prepare is not None:
         resource.prepare(session, ctx)
+    if resource.attach is not None and key is not None:
+        resource.attach(session, ctx, [key])
     return ctx
 
 
@@ -271,7 +276,7 @@ def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> di
     # Re-read after the change, as a read would (references such as a contact's account show their
     # new targets), inside the same transaction: the answer is what the commit will hold.
     fresh = read_visible(session, resource, caller, str(obj.name))
-    return resource.serialize(fresh, make_ctx(session, resource, caller))
+    return resource.serialize(fresh, make_ctx(session, resource, caller, fresh.name))
 
 
 def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> None:
@@ -297,7 +302,7 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
     async def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
         check(caller, resource.perm("read"))
         obj = read_visible(session, resource, caller, name)
-        return ok(request, resource.serialize(obj, make_ctx(session, resource, caller)))
+        return ok(request, resource.serialize(obj, make_ctx(session, resource, caller, obj.name)))
 
     _signature(get_, [*_BASE, ("name", str, inspect.Parameter.empty)])
     router.add_api_route(
@@ -395,7 +400,7 @@ def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema:
         request: Request, session: Session, caller: Caller, name: str, body: Any, admitted: Caller
     ) -> Any:
         obj = load_visible(session, resource, caller, name)
-        before = resource.serialize(obj, make_ctx(session, resource, caller))
+        before = resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
         if not isinstance(body, BaseModel):
             body = round_trip(schema, body, before)
         obj = updater(session, caller, obj, body)

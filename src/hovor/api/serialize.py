@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from hovor.api.resource import Ctx
+from hovor.core.references import model_of
 from hovor.core.wire import to_wire
 
 
@@ -15,6 +20,35 @@ def stamps(obj: Any, ctx: Ctx) -> dict[str, Any]:
         "created_by": getattr(obj, "created_by", None),
         "edited_by": getattr(obj, "edited_by", None),
     }
+
+
+def links_loader(
+    name: str, link: Any, column: str, value: str, target: str
+) -> Callable[[Session, Ctx, list[Any]], None]:
+    """A resource's ``attach``: for the records of a page, the references ``{"name", "title"}``
+    they carry in the rows of ``link`` (``link.column`` the record's key, ``link.value`` the
+    reference to ``target``), in ``ctx.cache[name][key]``, in one query."""
+    owner, linked = getattr(link, column), getattr(link, value)
+
+    def attach(session: Session, ctx: Ctx, keys: list[Any]) -> None:
+        model = model_of(target)
+        rows = session.execute(
+            select(owner, model.name, model.title)
+            .join(model, (model.tenant_id == link.tenant_id) & (model.name == linked))
+            .where(link.tenant_id == ctx.caller.tenant_id, owner.in_(keys))
+            .order_by(owner, model.title, model.name)
+        )
+        found: dict[Any, list[dict[str, Any]]] = {}
+        for key, ref_name, title in rows:
+            found.setdefault(key, []).append({"name": ref_name, "title": title})
+        ctx.cache[name] = found
+
+    return attach
+
+
+def linked(ctx: Ctx, name: str, key: Any) -> list[dict[str, Any]]:
+    """What :func:`links_loader` found for the record ``key``."""
+    return list(ctx.cache.get(name, {}).get(key, []))
 
 
 def ref(obj: Any | None) -> dict[str, Any] | None:

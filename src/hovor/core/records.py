@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, func, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, event, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hovor.core.caller import Caller
@@ -121,6 +121,30 @@ def time_field(value: str | None, caller: Caller, field: str) -> dt.datetime | N
         return from_wire(value, caller.timezone)
     except (ValueError, OverflowError):  # OverflowError: a date at the edge of the calendar
         raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
+
+
+def status_refs(session: Session, caller: Caller, names: list[str]) -> list[str]:
+    """Statuses to mark a record with: each one the tenant has, or a form error naming it."""
+    statuses = model_of("ticket_statuses")
+    found = set(
+        session.scalars(
+            select(statuses.name).where(statuses.tenant_id == caller.tenant_id, statuses.name.in_(names))
+        )
+    )
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ValidationFailed({"statuses": [f"No such status: {missing[0][:64]}."]})
+    return list(dict.fromkeys(names))
+
+
+def replace_links(
+    session: Session, link: Any, column: str, value: str, tenant_id: str, key: Any, values: list[str]
+) -> None:
+    """The rows of ``link`` of the record ``key`` (in ``column``) become exactly ``values``."""
+    owner = getattr(link, column)
+    session.execute(delete(link).where(link.tenant_id == tenant_id, owner == key))
+    if values:
+        session.execute(insert(link), [{"tenant_id": tenant_id, column: key, value: v} for v in values])
 
 
 def stamp_edit(obj: Any, caller: Caller) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Integer, ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.core.db import Base, JSONType
@@ -144,7 +144,7 @@ class CrmRecord(AuditStamps, Base):
     type: Mapped[str] = mapped_column(String(64), info=not_personal())
     # Copied from the type when the record is made, so rights by database apply directly.
     database: Mapped[str] = mapped_column(String(64), info=not_personal())
-    # A deal's title often names the person it is for ("Mortgage – Jan Novák").
+    # A deal's title often names the person it is for ("Mortgage for Jan Novák").
     title: Mapped[str | None] = mapped_column(
         String(255), info=personal(Category.TEXT, erasure=Erasure.REDACT_TEXT)
     )

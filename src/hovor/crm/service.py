@@ -70,7 +70,8 @@ def delete_database(session: Session, caller: Caller, db: Database) -> None:
         )
         if used:
             raise Conflict(
-                "The database still holds contacts, accounts or kinds of CRM record; move or delete them first."
+                "The database still holds contacts, accounts or kinds of CRM record; "
+                "move or delete them first."
             )
     session.execute(
         delete(FormField).where(FormField.tenant_id == db.tenant_id, FormField.database == db.name)
@@ -276,7 +277,9 @@ def delete_record_type(session: Session, caller: Caller, record_type: CrmRecordT
     session.flush()
 
 
-def _in_database(session: Session, caller: Caller, field: str, model: Any, name: str | None, database: str) -> str | None:
+def _in_database(
+    session: Session, caller: Caller, field: str, model: Any, name: str | None, database: str
+) -> str | None:
     """A contact or an account the caller may see, in the record's database, or a form error."""
     if name is None:
         return None
@@ -343,7 +346,9 @@ def create_record(session: Session, caller: Caller, body: schemas.CrmRecordCreat
     return record
 
 
-def update_record(session: Session, caller: Caller, record: CrmRecord, body: schemas.CrmRecordUpdate) -> CrmRecord:
+def update_record(
+    session: Session, caller: Caller, record: CrmRecord, body: schemas.CrmRecordUpdate
+) -> CrmRecord:
     key_unchanged(body, record.name)
     sent = body.model_fields_set
     refs = {

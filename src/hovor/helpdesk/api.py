@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from hovor.api.catalogue import Plain, catalogue
-from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
-from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
+from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields, tags_field
+from hovor.api.serialize import contact_ref, linked, links_loader, ref, stamps, visible_custom_fields
 from hovor.core.db import utcnow
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
-from hovor.helpdesk.models import Article, ArticleFolder, Ticket, TicketCategory, TicketStatus
+from hovor.helpdesk.models import (
+    Article,
+    ArticleFolder,
+    Ticket,
+    TicketCategory,
+    TicketStatus,
+    TicketStatusLink,
+)
 
 
 def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
@@ -46,6 +53,7 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
         "priority": t.priority,
         "description": t.description,
         "followers": list(t.followers or []),
+        "statuses": linked(ctx, "statuses", t.name),
         "closed": to_wire(t.closed, ctx.tz),
         "last_activity": to_wire(t.last_activity, ctx.tz),
         "id_merge": t.id_merge,
@@ -104,6 +112,7 @@ register(
             qf("priority", Ticket.priority),
             qf("description", Ticket.description),
             qf("followers", Ticket.followers, filter=False, sort=False),
+            tags_field("statuses", TicketStatusLink, Ticket, "ticket", "status"),
             qf("closed", Ticket.closed, "datetime"),
             qf("last_activity", Ticket.last_activity, "datetime"),
             qf("id_merge", Ticket.id_merge, "int"),
@@ -131,6 +140,7 @@ register(
         ],
         default_order=[Ticket.name.desc()],
         prepare=hidden_fields_preparer("tickets"),
+        attach=links_loader("statuses", TicketStatusLink, "ticket", "status", "ticket_statuses"),
         uses_files=True,
     )
 )

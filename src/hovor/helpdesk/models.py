@@ -114,3 +114,21 @@ class Ticket(AuditStamps, Base):
     category_obj: Mapped[TicketCategory] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
     contact_obj: Mapped[Contact | None] = relationship(viewonly=True, lazy="raise")
+
+
+class TicketStatusLink(Base):
+    """A status a ticket is marked with (a ticket may carry several)."""
+
+    __tablename__ = "ticket_status_links"
+    __scope__ = {"via": ("tickets", "ticket")}
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "ticket"], ["tickets.tenant_id", "tickets.name"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "status"], ["ticket_statuses.tenant_id", "ticket_statuses.name"]),
+        Index("ix_ticket_status_links_tenant_status", "tenant_id", "status"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    ticket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, info=not_personal())
+    status: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())

@@ -39,6 +39,7 @@ class TicketCreate(StrictModel):
     priority: Priority = "MEDIUM"
     description: LongText | None = None
     followers: list[RefIn] = Field(default_factory=list, max_length=100)
+    statuses: list[RefIn] = Field(default_factory=list, max_length=50)
     customFields: dict[str, Any] | None = None
 
 
@@ -53,5 +54,6 @@ class TicketUpdate(StrictModel):
     priority: Priority | None = None
     description: LongText | None = None
     followers: list[RefIn] | None = Field(None, max_length=100)
+    statuses: list[RefIn] | None = Field(None, max_length=50)
     customFields: dict[str, Any] | None = None
     id_merge: int | None = Field(None, ge=1)

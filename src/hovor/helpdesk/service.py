@@ -14,13 +14,23 @@ from hovor.core.db import utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
-from hovor.core.records import apply, contact_ref, key_unchanged, new_key, next_number, stamp_edit, user_ref
+from hovor.core.records import (
+    apply,
+    contact_ref,
+    key_unchanged,
+    new_key,
+    next_number,
+    replace_links,
+    stamp_edit,
+    status_refs,
+    user_ref,
+)
 from hovor.core.references import before_delete, clear_references
 from hovor.core.scope import get_visible, may_use
 from hovor.files.service import Files
 from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.helpdesk import schemas
-from hovor.helpdesk.models import Ticket, TicketCategory
+from hovor.helpdesk.models import Ticket, TicketCategory, TicketStatusLink
 from hovor.index.service import unindex
 
 
@@ -117,8 +127,14 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
     session.add(ticket)
     session.flush()
     _sla(session, ticket)
+    _statuses(session, caller, ticket, body.statuses)
     store_custom_fields(session, ticket, "tickets", clean, creating=True)
     return ticket
+
+
+def _statuses(session: Session, caller: Caller, ticket: Ticket, names: list[str]) -> None:
+    marked = status_refs(session, caller, names)
+    replace_links(session, TicketStatusLink, "ticket", "status", ticket.tenant_id, ticket.name, marked)
 
 
 def _sla(session: Session, ticket: Ticket) -> None:
@@ -184,6 +200,8 @@ def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schema
         if body.stage is None:
             raise ValidationFailed({"stage": ["This field cannot be empty."]})
         _stage_changed(ticket, body.stage)
+    if "statuses" in sent:
+        _statuses(session, caller, ticket, body.statuses or [])
     update_custom_fields(session, caller, ticket, "tickets", None, body)
     stamp_edit(ticket, caller)
     session.flush()

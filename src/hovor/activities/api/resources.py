@@ -20,6 +20,7 @@ from hovor.activities.api.serialize import (
 )
 from hovor.activities.models import (
     Activity,
+    ActivityStatusLink,
     Attachment,
     CallItem,
     EmailItem,
@@ -36,7 +37,8 @@ from hovor.activities.models import (
     WebItem,
 )
 from hovor.api.catalogue import Plain, catalogue
-from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields
+from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields, tags_field
+from hovor.api.serialize import links_loader
 from hovor.core.caller import Caller
 from hovor.files.service import Files
 from hovor.forms.service import hidden_fields_preparer
@@ -109,7 +111,7 @@ register(
         title="Activities",
         model=Activity,
         permission="activities:activities",
-        fields=ACTIVITY_FIELDS,
+        fields=[*ACTIVITY_FIELDS, tags_field("statuses", ActivityStatusLink, Activity, "activity", "status")],
         serialize=serialize_activity,
         create_schema=schemas.CommentCreate,
         update_schema=schemas.ActivityUpdate,
@@ -125,6 +127,7 @@ register(
         eager=ACTIVITY_PATHS,
         default_order=[Activity.time.desc()],
         prepare=hidden_fields_preparer("activities"),
+        attach=links_loader("statuses", ActivityStatusLink, "activity", "status", "ticket_statuses"),
         uses_files=True,
     )
 )
@@ -259,6 +262,8 @@ _channel(
         qf("phone", WebItem.phone),
         qf("ipaddress", WebItem.ipaddress),
         qf("gdpr", WebItem.gdpr, "bool"),
+        qf("direction", WebItem.direction),
+        qf("wait_time", WebItem.wait_time, "int"),
     ],
     schemas.WebCreate,
     schemas.WebUpdate,
@@ -270,7 +275,11 @@ _channel(
     "SMS",
     SmsItem,
     "SMS",
-    [qf("sender", SmsItem.sender), qf("direction", SmsItem.direction)],
+    [
+        qf("sender", SmsItem.sender),
+        qf("direction", SmsItem.direction),
+        qf("wait_time", SmsItem.wait_time, "int"),
+    ],
     schemas.SmsCreate,
     schemas.ThreadUpdate,
     [Relation("messages", "activitiesMessages", "activity")],
@@ -281,7 +290,12 @@ _channel(
     "FBM",
     FbmItem,
     "Messenger",
-    [qf("sender", FbmItem.sender), qf("title", FbmItem.title), qf("direction", FbmItem.direction)],
+    [
+        qf("sender", FbmItem.sender),
+        qf("title", FbmItem.title),
+        qf("direction", FbmItem.direction),
+        qf("wait_time", FbmItem.wait_time, "int"),
+    ],
     schemas.FbmCreate,
     schemas.ThreadUpdate,
     [Relation("messages", "activitiesMessages", "activity")],
@@ -297,7 +311,12 @@ for _code, _model, _title, _schema in (
         _code,
         _model,
         _title,
-        [qf("sender", _model.sender), qf("title", _model.title), qf("direction", _model.direction)],
+        [
+            qf("sender", _model.sender),
+            qf("title", _model.title),
+            qf("direction", _model.direction),
+            qf("wait_time", _model.wait_time, "int"),
+        ],
         _schema,
         schemas.ThreadUpdate,
         [Relation("messages", "activitiesMessages", "activity")],

@@ -15,7 +15,7 @@ from hovor.activities.models import (
     TranscriptSegment,
 )
 from hovor.api.resource import Ctx
-from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
+from hovor.api.serialize import contact_ref, linked, ref, stamps, visible_custom_fields
 from hovor.core.wire import to_wire
 
 
@@ -90,13 +90,21 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
             "ipaddress": w.ipaddress,
             "browser": w.browser,
             "gdpr": w.gdpr,
+            "direction": w.direction,
+            "wait_time": w.wait_time,
         }
     if activity.type == "SMS" and activity.sms is not None:
-        return {"sender": activity.sms.sender, "direction": activity.sms.direction}
+        s = activity.sms
+        return {"sender": s.sender, "direction": s.direction, "wait_time": s.wait_time}
     kind = channels.BY_CODE.get(activity.type)
     item = getattr(activity, kind.relation) if kind is not None and kind.messaging else None
     if item is not None:  # Messenger, WhatsApp, Instagram, Viber
-        return {"sender": item.sender, "title": item.title, "direction": item.direction}
+        return {
+            "sender": item.sender,
+            "title": item.title,
+            "direction": item.direction,
+            "wait_time": item.wait_time,
+        }
     return None
 
 
@@ -124,7 +132,7 @@ def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
 
 
 def serialize_activity(a: Activity, ctx: Ctx) -> dict[str, Any]:
-    return {**_wrapper(a, ctx), "item": _item(a, ctx)}
+    return {**_wrapper(a, ctx), "statuses": linked(ctx, "statuses", a.name), "item": _item(a, ctx)}
 
 
 def serialize_channel(item: Any, ctx: Ctx) -> dict[str, Any]:

@@ -104,8 +104,8 @@ def upgrade() -> None:
     for column in ("account", "contact", "database", "edited", "ticket", "type"):
         op.create_index(f"ix_crm_records_tenant_{column}", "crm_records", ["tenant_id", column])
     if op.get_bind().dialect.name == "postgresql":
-        # Free text about a person: no sample of it in pg_statistic (see 0008).
-        for column in ("title", "description"):
+        # Free text and form values about a person: no sample of them in pg_statistic (see 0008).
+        for column in ("title", "description", "custom_fields", "consents"):
             op.execute(f'ALTER TABLE "crm_records" ALTER COLUMN "{column}" SET STATISTICS 0')
     roles = sa.table(
         "roles",
