@@ -14,10 +14,11 @@ from sqlalchemy import delete
 
 from conftest import ROLES, TenantFixture, make_tenant
 from hovor.activities.audio import synth_wav
+from hovor.activities.models import PauseTaken
 from hovor.api.resource import REGISTRY
 from hovor.audit import log as audit
 from hovor.auth.service import system_caller
-from hovor.core.db import unit_of_work
+from hovor.core.db import unit_of_work, utcnow
 from hovor.core.permissions import BUILTIN_ROLES
 from hovor.edge.models import FirewallRule
 from hovor.jobs import service as jobs
@@ -34,6 +35,7 @@ EML = (
 
 def _fresh(app: Any, tenant: str, kind: str) -> str:
     """Creates a new record of ``kind`` in ``tenant`` through the services; returns its key."""
+    from hovor.activities import presence
     from hovor.activities import schemas as act
     from hovor.activities import service as acts
     from hovor.auth import schemas as auth
@@ -85,6 +87,24 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
 
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
+
+        def operator() -> Any:
+            return users.create_user(
+                s, c, auth.UserCreate(name=f"{tenant}-op{n}", title="O", role="operator")
+            )
+
+        def signed_in() -> Any:
+            return presence.sign_in(s, c, act.SessionCreate(id_agent=operator().name, exten="201"))
+
+        def pause_taken() -> Any:
+            return PauseTaken(
+                tenant_id=tenant,
+                name=f"pause{n}",
+                user=operator().name,
+                start=utcnow(),
+                end=utcnow(),
+                duration=0,
+            )
 
         def crm_type() -> Any:
             return service.create_record_type(s, c, crm.CrmRecordTypeCreate(title="Obchod", database="main"))
@@ -148,6 +168,8 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "campaignsRecords": lambda: camps.create_record(
                 s, c, camp.RecordCreate(record_type=record_type().name, number="601000000")
             ),
+            "realtimeSessions": signed_in,
+            "pausesTaken": pause_taken,
             "crmRecordTypes": crm_type,
             "crmRecords": lambda: service.create_record(
                 s, c, crm.CrmRecordCreate(type=crm_type().name, title="Hypotéka", contact=contact().name)
@@ -170,7 +192,7 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             name=f"rule{n}", tenant_id=tenant, kind="allow", network=f"185.{n % 250}.{n // 250 % 250}.0/24"
         )
         made = makers[kind]()
-        if kind in ("legalHolds", "retentionPolicies", "allowedNetworks"):
+        if kind in ("legalHolds", "retentionPolicies", "allowedNetworks", "pausesTaken"):
             s.add(made)
         return str(made.name)
 
@@ -209,6 +231,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"record_type": _fresh(app, "own", "campaignsTypes"), "number": "601 000 000"}
     if kind == "crmRecords":
         return {"type": _fresh(app, "own", "crmRecordTypes"), "title": "Hypotéka"}
+    if kind == "realtimeSessions":
+        return {"id_agent": _fresh(app, "own", "users"), "state": "Idle"}
     if kind == "legalHolds":
         return {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     if kind == "retentionPolicies":

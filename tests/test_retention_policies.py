@@ -434,3 +434,25 @@ def test_records_still_in_use_are_kept(quiet: Any) -> None:
     anonymized = get(f"activitiesCall/{call}").json()["result"]
     assert anonymized["anonymized"] is True and not anonymized["clid"]
     assert anonymized["title"] == "Hovor [name]"
+
+
+def test_the_pauses_operators_took_are_kept_no_longer_than_their_policy(quiet: Any) -> None:
+    """Operators are data subjects: how long each of their pauses lasted goes after its days."""
+    client, tenant, env = quiet
+    admin, pbx = tenant.h(), tenant.h("integration")
+    client.post("/api/v6/pauses.json", json={"name": "lunch", "title": "Oběd"}, headers=admin)
+    url = "/api/v6/realtimeSessions/acme-operator.json"
+    client.post("/api/v6/realtimeSessions.json", json={"id_agent": "acme-operator"}, headers=pbx)
+    for _ in range(3):
+        assert client.put(url, json={"state": "Paused", "id_pause": "lunch"}, headers=pbx).status_code == 200
+        assert client.put(url, json={"state": "Idle"}, headers=pbx).status_code == 200
+    assert _policy(client, tenant, "pausesTaken", 30).status_code == 201
+    assert _sweep(env, utcnow() + dt.timedelta(days=10))["pausesTaken"] == 0  # not yet 30 days old
+    swept = _sweep(env, utcnow() + dt.timedelta(days=31))
+    assert swept["pausesTaken"] == 3
+    assert data(client.get("/api/v6/pausesTaken.json", headers=admin))["total"] == 0
+    with env.factory() as s:
+        stones = s.execute(text("SELECT count(*) FROM tombstones WHERE record_type = 'pausesTaken'")).scalar()
+    assert stones == 3
+    # The operator still signed in is not history: the session stays.
+    assert client.get(url, headers=admin).status_code == 200

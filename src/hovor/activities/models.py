@@ -19,7 +19,7 @@ from hovor.core.records import AuditStamps, CatalogueEntry
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
 if TYPE_CHECKING:
-    from hovor.auth.models import User
+    from hovor.auth.models import PauseType, User
     from hovor.crm.models import Contact
 
 STATS = "kept for statistics after anonymization"
@@ -421,3 +421,61 @@ class ActivityStatusLink(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     activity: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
     status: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+
+
+class OperatorSession(Base):
+    """An operator signed in to take work, as it is now (the reference's ``realtimeSessions``): one
+    row per operator while signed in, keyed by their login; signing out deletes it. Operators are
+    data subjects: what is kept of their work over time are the pauses they took
+    (:class:`PauseTaken`), under a retention policy of its own."""
+
+    __tablename__ = "operator_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "name"], ["users.tenant_id", "users.name"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "id_pause"], ["pause_types.tenant_id", "pause_types.name"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    # The operator's login.
+    name: Mapped[str] = mapped_column(
+        String(64),
+        primary_key=True,
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "the operator"),
+    )
+    state: Mapped[str] = mapped_column(String(16), info=not_personal("Idle, Busy or Paused"))
+    exten: Mapped[str | None] = mapped_column(String(32), info=not_personal("the workplace's extension"))
+    exten_status: Mapped[str | None] = mapped_column(String(32), info=not_personal())
+    logintime: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    statetime: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    lastcalltime: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    id_pause: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    onpause: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal(STATS))
+
+    user_obj: Mapped[User] = relationship(viewonly=True, lazy="raise")
+    pause_obj: Mapped[PauseType | None] = relationship(viewonly=True, lazy="raise")
+
+
+class PauseTaken(Base):
+    """A pause an operator took: who, which kind, from when to when. Personal data of the operator
+    (how they spend their working day), swept by the ``pausesTaken`` retention policy."""
+
+    __tablename__ = "pauses_taken"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
+        ForeignKeyConstraint(["tenant_id", "pause"], ["pause_types.tenant_id", "pause_types.name"]),
+        Index("ix_pauses_taken_tenant_user_start", "tenant_id", "user", "start"),
+        Index("ix_pauses_taken_tenant_end", "tenant_id", "end"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    user: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, reason="who took the pause")
+    )
+    pause: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    end: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal(STATS))
+    duration: Mapped[int] = mapped_column(Integer, info=not_personal(STATS))
+
+    user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
+    pause_obj: Mapped[PauseType | None] = relationship(viewonly=True, lazy="raise")

@@ -206,3 +206,28 @@ class TranscriptCreate(StrictModel):
     speaker: Literal["agent", "customer"]
     text: LongText = Field(min_length=1)
     confidence: float | None = Field(None, ge=0, le=1)
+
+
+SessionState = Literal["Idle", "Busy", "Paused"]
+
+
+class SessionCreate(StrictModel):
+    """An operator signs in: ``id_agent`` is their login (the reference's name; ``name`` too)."""
+
+    id_agent: RefIn | None = None
+    name: Key | None = None
+    state: SessionState = "Idle"
+    id_pause: RefIn | None = None
+    exten: str | None = Field(None, max_length=32)
+    exten_status: str | None = Field(None, max_length=32)
+    lastcalltime: str | None = Field(None, max_length=40)
+
+
+class SessionUpdate(StrictModel):
+    name: Key | None = None
+    id_agent: RefIn | None = None
+    state: SessionState | None = None
+    id_pause: RefIn | None = None
+    exten: str | None = Field(None, max_length=32)
+    exten_status: str | None = Field(None, max_length=32)
+    lastcalltime: str | None = Field(None, max_length=40)

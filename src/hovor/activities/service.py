@@ -37,9 +37,9 @@ from hovor.core.records import (
     contact_ref,
     key_unchanged,
     phone_field,
+    catalogue_refs,
     replace_links,
     stamp_edit,
-    status_refs,
     time_field,
     user_ref,
 )
@@ -233,7 +233,7 @@ def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: 
 
 
 def _statuses(session: Session, caller: Caller, activity: Activity, names: list[str]) -> None:
-    marked = status_refs(session, caller, names)
+    marked = catalogue_refs(session, caller, "ticket_statuses", names, "statuses")
     replace_links(
         session, ActivityStatusLink, "activity", "status", activity.tenant_id, activity.name, marked
     )

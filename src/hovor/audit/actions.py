@@ -26,6 +26,7 @@ _OBJECTS = (
     "activities.transcript",
     "activities.recording",
     "activities.attachment",
+    "activities.session",
     "helpdesk.category",
     "helpdesk.status",
     "helpdesk.article",

@@ -98,6 +98,11 @@ class Permission(StrEnum):
     ACTIVITIES_ACTIVITIES_READ = "activities:activities:read"
     ACTIVITIES_ACTIVITIES_UPDATE = "activities:activities:update"
     ACTIVITIES_ACTIVITIES_DELETE = "activities:activities:delete"
+    # Operators' presence: signing them in and out, their states and pauses (a phone system).
+    ACTIVITIES_SESSIONS_CREATE = "activities:sessions:create"
+    ACTIVITIES_SESSIONS_READ = "activities:sessions:read"
+    ACTIVITIES_SESSIONS_UPDATE = "activities:sessions:update"
+    ACTIVITIES_SESSIONS_DELETE = "activities:sessions:delete"
     ACTIVITIES_MESSAGES_CREATE = "activities:messages:create"
     ACTIVITIES_MESSAGES_READ = "activities:messages:read"
     ACTIVITIES_TRANSCRIPTS_CREATE = "activities:transcripts:create"
@@ -203,6 +208,10 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 Permission.HELPDESK_TICKETS_DELETE,
                 Permission.CAMPAIGNS_RECORDS_DELETE,
                 Permission.ACTIVITIES_ATTACHMENTS_DELETE,
+                # A supervisor sees who is signed in and may change a state or sign someone out.
+                Permission.ACTIVITIES_SESSIONS_READ,
+                Permission.ACTIVITIES_SESSIONS_UPDATE,
+                Permission.ACTIVITIES_SESSIONS_DELETE,
             }
         ),
     ),
@@ -241,6 +250,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 Permission.CAMPAIGNS_RECORDS_DELETE,
                 Permission.ACTIVITIES_RECORDINGS_CREATE,
                 Permission.ACTIVITIES_TRANSCRIPTS_CREATE,
+                *_crud("activities:sessions"),
             }
         ),
     ),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from hovor.activities import channels
-from hovor.activities.models import Activity, Attachment, TranscriptSegment
+from hovor.activities.models import Activity, Attachment, PauseTaken, TranscriptSegment
 from hovor.activities.service import delete_activity, delete_attachment
 from hovor.campaigns.models import CampaignRecord
 from hovor.campaigns.service import delete_record
@@ -438,6 +438,20 @@ def _apply_crm_records(ctx: SweepChunk, objs: list[Any], action: str) -> dict[st
     return {"crm_records": len(objs)}
 
 
+def _pauses_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
+    return [PauseTaken.tenant_id == tenant_id, PauseTaken.end < at(PauseTaken.end, cutoff)]
+
+
+def _apply_pauses(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
+    """An operator's pauses go whole: how one spent their working day is theirs, kept no longer
+    than the policy says (a tombstone each, so a restore does not bring them back)."""
+    for obj in objs:
+        ctx.session.delete(obj)
+        deletes.tombstone(ctx.session, ctx.tenant_id, "pausesTaken", obj.name, "retention", job=ctx.job)
+    ctx.session.flush()
+    return {"pauses_taken": len(objs)}
+
+
 # Erasure jobs keep their signed certificates: the proof that a person was erased (counts only).
 KEPT_JOBS = (erasure.KIND,)
 
@@ -545,6 +559,17 @@ KINDS: dict[str, SweptKind] = {
         lambda s, o: holds.of_crm_record(o),
         _apply_crm_records,
         "crmRecords",
+    ),
+    "pausesTaken": SweptKind(
+        "pausesTaken",
+        "Pauses operators took (by their end)",
+        (DELETE,),
+        PauseTaken.name,
+        PauseTaken.end,
+        _pauses_where,
+        _none,
+        _apply_pauses,
+        "pausesTaken",
     ),
     "jobs": SweptKind(
         "jobs",

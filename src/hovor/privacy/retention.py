@@ -345,6 +345,7 @@ TABLES = {
     ],
     "campaignsRecords": ["campaign_records", "identifiers"],
     "crmRecords": ["crm_records", "identifiers"],
+    "pausesTaken": ["pauses_taken"],
     "jobs": ["jobs"],
     AUDIT_LOG: ["audit_entries"],
 }

@@ -24,7 +24,9 @@ def upgrade() -> None:
             batch.add_column(sa.Column("wait_time", sa.Integer(), nullable=True))
             if table == "activity_webs":
                 # Chats so far were opened by customers.
-                batch.add_column(sa.Column("direction", sa.String(length=8), server_default="in", nullable=False))
+                batch.add_column(
+                    sa.Column("direction", sa.String(length=8), server_default="in", nullable=False)
+                )
 
 
 def downgrade() -> None:
