@@ -818,3 +818,97 @@ def test_chats_by_direction_and_wait_time_as_the_mcp_server_lists_them(
     # A web chat made without a direction was opened by the customer.
     plain = client.post("/api/v6/activitiesWeb.json", json={"queue": "700", "title": "Petr"}, headers=h)
     assert data(plain)["direction"] == "in" and data(plain)["wait_time"] is None
+
+
+def test_realtime_sessions_and_the_pauses_operators_took(client: Any, tenant: TenantFixture) -> None:
+    """A phone system signs operators in, changes their state and pause, and signs them out; the
+    MCP server lists ``realtimeSessions`` reading id_agent, state, id_pause, onpause, exten,
+    logintime and statetime. Every pause that ends is kept in ``pausesTaken``."""
+    pbx = tenant.h("integration")
+    admin = tenant.h()
+    for name, title in (("lunch", "Oběd"), ("training", "Školení")):
+        client.post("/api/v6/pauses.json", json={"name": name, "title": title}, headers=admin)
+    made = client.post(
+        "/api/v6/realtimeSessions.json", json={"id_agent": "acme-operator", "exten": "201"}, headers=pbx
+    )
+    assert made.status_code == 201, made.text
+    assert data(made)["state"] == "Idle" and data(made)["id_agent"]["name"] == "acme-operator"
+    again = client.post("/api/v6/realtimeSessions.json", json={"id_agent": "acme-operator"}, headers=pbx)
+    assert again.status_code == 409
+    url = "/api/v6/realtimeSessions/acme-operator.json"
+    refused = {
+        "paused without a pause": {"state": "Paused"},
+        "a pause while idle": {"state": "Idle", "id_pause": "lunch"},
+        "no such pause": {"state": "Paused", "id_pause": "nope"},
+        "no such state": {"state": "Sleeping"},
+    }
+    for why, body in refused.items():
+        r = client.put(url, json=body, headers=pbx)
+        assert r.status_code == 400, (why, r.text)
+    paused = data(client.put(url, json={"state": "Paused", "id_pause": "lunch"}, headers=pbx))
+    assert (
+        paused["id_pause"] == {"name": "lunch", "title": "Oběd"} and paused["onpause"] == paused["statetime"]
+    )
+    assert data(client.put(url, json={"id_pause": "training"}, headers=pbx))["id_pause"]["name"] == "training"
+    assert data(client.put(url, json={"state": "Busy"}, headers=pbx))["onpause"] is None
+
+    supervisor = tenant.h("supervisor")
+    listed = client.get("/api/v6/realtimeSessions.json", params={"skip": 0, "take": 200}, headers=supervisor)
+    row = data(listed)["data"][0]
+    assert data(listed)["total"] == 1 and row["state"] == "Busy" and row["exten"] == "201"
+    for field in ("logintime", "statetime", "lastcalltime", "exten_status", "id_pause", "onpause"):
+        assert field in row
+    # Operators do not see their colleagues' states; the DPO may.
+    assert client.get("/api/v6/realtimeSessions.json", headers=tenant.h("operator")).status_code == 403
+    assert client.get("/api/v6/pausesTaken.json", headers=tenant.h("dpo")).status_code == 200
+
+    client.put(url, json={"state": "Paused", "id_pause": "lunch"}, headers=pbx)
+    assert client.delete(url, headers=pbx).status_code == 204  # signs out: the pause ends too
+    assert data(client.get("/api/v6/realtimeSessions.json", headers=supervisor))["total"] == 0
+    taken = data(
+        client.get(
+            "/api/v6/pausesTaken.json",
+            params={
+                "filter[0][field]": "user",
+                "filter[0][operator]": "eq",
+                "filter[0][value]": "acme-operator",
+            },
+            headers=supervisor,
+        )
+    )["data"]
+    assert sorted(p["pause"]["name"] for p in taken) == ["lunch", "lunch", "training"]
+    assert all(p["duration"] >= 0 and p["start"] <= p["end"] for p in taken)
+    # History is not written by hand, and a kind of pause in it stays (deactivate it instead).
+    assert client.post("/api/v6/pausesTaken.json", json={}, headers=admin).status_code in (404, 405)
+    assert client.delete("/api/v6/pauses/lunch.json", headers=admin).status_code == 409
+
+
+def test_users_are_members_of_groups(client: Any, tenant: TenantFixture) -> None:
+    """Groups (teams, shifts) have members: a user's ``groups`` are read as references, written as
+    names, and users are found by the group they are in."""
+    h = tenant.h()
+    for name, title in (("morning", "Ranní směna"), ("sales", "Obchod")):
+        assert (
+            client.post("/api/v6/groups.json", json={"name": name, "title": title}, headers=h).status_code
+            == 201
+        )
+    made = client.post(
+        "/api/v6/users.json",
+        json={"name": "acme-eva", "title": "Eva", "role": "operator", "groups": ["sales", "morning"]},
+        headers=h,
+    )
+    assert made.status_code == 201, made.text
+    assert [g["name"] for g in data(made)["groups"]] == ["sales", "morning"]  # by title: Obchod, Ranní
+    moved = client.put("/api/v6/users/acme-operator.json", json={"groups": ["morning"]}, headers=h)
+    assert data(moved)["groups"] == [{"name": "morning", "title": "Ranní směna"}]
+    wrong = client.put("/api/v6/users/acme-operator.json", json={"groups": ["night"]}, headers=h)
+    assert wrong.status_code == 400 and "groups" in wrong.json()["error"]["form"]
+    in_morning = client.get(
+        "/api/v6/users.json",
+        params={"filter[0][field]": "groups", "filter[0][operator]": "eq", "filter[0][value]": "morning"},
+        headers=h,
+    )
+    assert sorted(u["name"] for u in data(in_morning)["data"]) == ["acme-eva", "acme-operator"]
+    assert client.delete("/api/v6/groups/sales.json", headers=h).status_code == 409  # Eva is in it
+    assert client.delete("/api/v6/users/acme-eva.json", headers=h).status_code == 204
+    assert client.delete("/api/v6/groups/sales.json", headers=h).status_code == 204

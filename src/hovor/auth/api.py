@@ -16,11 +16,11 @@ from pydantic import BaseModel, ValidationError
 from hovor.api.catalogue import Plain, catalogue
 from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
-from hovor.api.resource import Ctx, Resource, qf, register
-from hovor.api.serialize import stamps
+from hovor.api.resource import Ctx, Resource, qf, register, tags_field
+from hovor.api.serialize import linked, links_loader, stamps
 from hovor.audit import log as audit
 from hovor.auth import platform, schemas, service, totp, users
-from hovor.auth.models import PauseType, Profile, Role, User, UserGroup
+from hovor.auth.models import PauseType, Profile, Role, User, UserGroup, UserGroupLink
 from hovor.auth.passwords import verify_password
 from hovor.core.db import unit_of_work
 from hovor.core.errors import (
@@ -432,6 +432,7 @@ def serialize_user(user: User, ctx: Ctx) -> dict[str, Any]:
         "profile": user.profile,
         "deactivated": user.deactivated,
         "second_factor": bool(user.totp_secret),
+        "groups": linked(ctx, "groups", user.name),
         "last_login": to_wire(user.last_login, ctx.tz),
         **stamps(user, ctx),
     }
@@ -495,6 +496,7 @@ register(
             qf("role", User.role),
             qf("profile", User.profile),
             qf("deactivated", User.deactivated, "bool"),
+            tags_field("groups", UserGroupLink, User, "user", "group"),
             qf("last_login", User.last_login, "datetime"),
             qf("created", User.created, "datetime"),
             qf("edited", User.edited, "datetime"),
@@ -502,6 +504,7 @@ register(
             qf("edited_by", User.edited_by),
         ],
         serialize=serialize_user,
+        attach=links_loader("groups", UserGroupLink, "user", "group", "user_groups"),
         create_schema=schemas.UserCreate,
         update_schema=schemas.UserUpdate,
         create=users.create_user,

@@ -207,6 +207,25 @@ class UserGroup(CatalogueEntry, Base):
     __tablename__ = "user_groups"
 
 
+class UserGroupLink(Base):
+    """A user's membership of a group (a user may be in several)."""
+
+    __tablename__ = "user_group_links"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "group"], ["user_groups.tenant_id", "user_groups.name"]),
+        Index("ix_user_group_links_tenant_group", "tenant_id", "group"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    user: Mapped[str] = mapped_column(
+        String(64),
+        primary_key=True,
+        info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "the member"),
+    )
+    group: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+
+
 class PauseType(CatalogueEntry, Base):
     """A kind of pause an operator may take (lunch, training, after-call work)."""
 

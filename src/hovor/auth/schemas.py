@@ -18,6 +18,7 @@ class UserCreate(StrictModel):
     profile: RefIn = "all"
     password: str | None = Field(None, max_length=1024)
     deactivated: bool = False
+    groups: list[RefIn] = Field(default_factory=list, max_length=100)
 
 
 class UserUpdate(StrictModel):
@@ -30,6 +31,7 @@ class UserUpdate(StrictModel):
     profile: RefIn | None = None
     password: str | None = Field(None, max_length=1024)
     deactivated: bool | None = None
+    groups: list[RefIn] | None = Field(None, max_length=100)
 
 
 class RoleCreate(StrictModel):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hovor.auth import schemas
-from hovor.auth.models import Profile, Role, User
+from hovor.auth.models import Profile, Role, User, UserGroupLink
 from hovor.auth.passwords import hash_password
 from hovor.auth.service import revoke_tokens
 from hovor.core.caller import Caller
@@ -18,7 +18,7 @@ from hovor.core.config import Settings, get_settings
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import BUILTIN_ROLES, unknown_permissions
-from hovor.core.records import key_unchanged, stamp_edit
+from hovor.core.records import catalogue_refs, key_unchanged, replace_links, stamp_edit
 from hovor.core.references import clear_references, model_of
 from hovor.tenancy import service as tenancy
 from hovor.tenancy.models import Tenant
@@ -74,8 +74,9 @@ def _contact_fields(values: dict[str, Any], country: str) -> dict[str, Any]:
 
 def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> User:
     settings = get_settings()
-    values = _contact_fields(body.model_dump(exclude={"password"}), caller.country)
+    values = _contact_fields(body.model_dump(exclude={"password", "groups"}), caller.country)
     _role_and_profile(session, caller.tenant_id, body.role, body.profile)
+    groups = catalogue_refs(session, caller, "user_groups", body.groups, "groups")
     if session.scalar(select(func.count()).select_from(User).where(User.name == body.name)):
         raise Conflict("This login name is taken.")
     password_hash = None
@@ -85,13 +86,14 @@ def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> U
     user = User(tenant_id=caller.tenant_id, password_hash=password_hash, created_by=caller.user, **values)
     session.add(user)
     session.flush()
+    replace_links(session, UserGroupLink, "user", "group", user.tenant_id, user.name, groups)
     return user
 
 
 def update_user(session: Session, caller: Caller, user: User, body: schemas.UserUpdate) -> User:
     settings = get_settings()
     key_unchanged(body, user.name)
-    sent = body.model_dump(exclude_unset=True, exclude={"name", "password"})
+    sent = body.model_dump(exclude_unset=True, exclude={"name", "password", "groups"})
     values = _contact_fields(sent, caller.country)
     _role_and_profile(session, caller.tenant_id, values.get("role"), values.get("profile"))
     if "title" in values and values["title"] is None:
@@ -107,6 +109,9 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
         revoke_tokens(session, user.tenant_id, user.name)
     if values.get("deactivated"):
         revoke_tokens(session, user.tenant_id, user.name)
+    if "groups" in body.model_fields_set:
+        groups = catalogue_refs(session, caller, "user_groups", body.groups or [], "groups")
+        replace_links(session, UserGroupLink, "user", "group", user.tenant_id, user.name, groups)
     stamp_edit(user, caller)
     session.flush()
     return user

@@ -123,17 +123,16 @@ def time_field(value: str | None, caller: Caller, field: str) -> dt.datetime | N
         raise ValidationFailed({field: ["Not a timestamp: use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
 
 
-def status_refs(session: Session, caller: Caller, names: list[str]) -> list[str]:
-    """Statuses to mark a record with: each one the tenant has, or a form error naming it."""
-    statuses = model_of("ticket_statuses")
+def catalogue_refs(session: Session, caller: Caller, table: str, names: list[str], field: str) -> list[str]:
+    """Entries of a tenant's catalogue (statuses a record is marked with, groups a user is in):
+    each one the tenant has, or a form error naming the first that is not; repeats dropped."""
+    model = model_of(table)
     found = set(
-        session.scalars(
-            select(statuses.name).where(statuses.tenant_id == caller.tenant_id, statuses.name.in_(names))
-        )
+        session.scalars(select(model.name).where(model.tenant_id == caller.tenant_id, model.name.in_(names)))
     )
     missing = [n for n in names if n not in found]
     if missing:
-        raise ValidationFailed({"statuses": [f"No such status: {missing[0][:64]}."]})
+        raise ValidationFailed({field: [f"No such entry: {missing[0][:64]}."]})
     return list(dict.fromkeys(names))
 
 

@@ -21,8 +21,8 @@ from hovor.core.records import (
     new_key,
     next_number,
     replace_links,
+    catalogue_refs,
     stamp_edit,
-    status_refs,
     user_ref,
 )
 from hovor.core.references import before_delete, clear_references
@@ -133,7 +133,7 @@ def create_ticket(session: Session, caller: Caller, body: schemas.TicketCreate) 
 
 
 def _statuses(session: Session, caller: Caller, ticket: Ticket, names: list[str]) -> None:
-    marked = status_refs(session, caller, names)
+    marked = catalogue_refs(session, caller, "ticket_statuses", names, "statuses")
     replace_links(session, TicketStatusLink, "ticket", "status", ticket.tenant_id, ticket.name, marked)
 
 
