@@ -269,6 +269,7 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
 # Catalogue entries: what one needs to be created (hovor.api.catalogue).
 CATALOGUES: dict[str, dict[str, Any]] = {
     "statuses": {"title": "Prodej"},
+    "ticketsSla": {"title": "Gold", "response_high": 30},
     "groups": {"title": "Směna"},
     "pauses": {"title": "Oběd"},
     "templates": {"title": "Poděkování", "type": "sms", "content": "Děkujeme"},

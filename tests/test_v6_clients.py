@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conftest import TenantFixture, data
 
@@ -912,3 +913,121 @@ def test_users_are_members_of_groups(client: Any, tenant: TenantFixture) -> None
     assert client.delete("/api/v6/groups/sales.json", headers=h).status_code == 409  # Eva is in it
     assert client.delete("/api/v6/users/acme-eva.json", headers=h).status_code == 204
     assert client.delete("/api/v6/groups/sales.json", headers=h).status_code == 204
+
+
+def test_service_levels_of_categories_and_accounts(client: Any, tenant: TenantFixture) -> None:
+    """``ticketsSla`` holds response and solution terms per priority; a category has one, and an
+    account's own (its contract) wins for its contacts' tickets. Without either, the category's
+    minutes apply."""
+    h = tenant.h()
+    gold = {"name": "gold", "title": "Gold", "response_high": 1, "solution_high": 4, "unit": "hours"}
+    basic = {"name": "basic", "title": "Basic", "response_normal": 2, "solution_normal": 5, "unit": "days"}
+    for level in (gold, basic):
+        assert client.post("/api/v6/ticketsSla.json", json=level, headers=h).status_code == 201
+    bad = client.post("/api/v6/ticketsSla.json", json={"title": "X", "unit": "weeks"}, headers=h)
+    assert bad.status_code == 400 and "unit" in bad.json()["error"]["form"]
+    category = {"name": "support", "title": "Podpora", "sla": "basic", "sla_response": 10}
+    assert (
+        data(client.post("/api/v6/ticketsCategories.json", json=category, headers=h))["sla"]["title"]
+        == "Basic"
+    )
+    wrong = client.post("/api/v6/ticketsCategories.json", json={"title": "Y", "sla": "nope"}, headers=h)
+    assert wrong.status_code == 400 and "sla" in wrong.json()["error"]["form"]
+    account = data(
+        client.post(
+            "/api/v6/accounts.json",
+            json={"title": "Velká firma", "database": "main", "sla": "gold"},
+            headers=h,
+        )
+    )
+    assert account["sla"] == {"name": "gold", "title": "Gold"}
+    vip = data(
+        client.post(
+            "/api/v6/contacts.json",
+            json={"lastname": "Dvořák", "database": "main", "account": account["name"]},
+            headers=h,
+        )
+    )
+
+    def due(body: dict[str, Any]) -> tuple[float | None, float | None]:
+        t = data(
+            client.post(
+                "/api/v6/tickets.json", json={"title": "Dotaz", "category": "support", **body}, headers=h
+            )
+        )
+        created = dt.datetime.strptime(t["created"], "%Y-%m-%d %H:%M:%S")
+
+        def hours(value: str | None) -> float | None:
+            return (
+                None
+                if value is None
+                else (dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S") - created) / dt.timedelta(hours=1)
+            )
+
+        return hours(t["sla_deadtime"]), hours(t["sla_close_deadline"])
+
+    assert due({}) == (48, 120)  # the category's level, at normal priority: 2 and 5 days
+    assert due({"priority": "LOW"}) == (None, None)  # the level has no terms for low priority
+    assert due({"contact": vip["name"], "priority": "HIGH"}) == (1, 4)  # the account's contract
+    # A change of priority recomputes the deadlines.
+    t = data(client.post("/api/v6/tickets.json", json={"title": "Jiný", "category": "support"}, headers=h))
+    low = data(client.put(f"/api/v6/tickets/{t['name']}.json", json={"priority": "LOW"}, headers=h))
+    assert low["sla_deadtime"] is None
+    # A level in use stays; the category without it falls back to its own minutes.
+    assert client.delete("/api/v6/ticketsSla/basic.json", headers=h).status_code == 409
+    assert (
+        data(client.put("/api/v6/ticketsCategories/support.json", json={"sla": None}, headers=h))["sla"]
+        is None
+    )
+    assert due({})[0] == 10 / 60
+
+
+def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant: TenantFixture) -> None:
+    """The MCP server sorts tickets by first_answer and last_activity_operator/_client: set from
+    the activities filed under the ticket by their direction and time."""
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "300", "title": "Mail", "type": "email"}, headers=h)
+    client.post("/api/v6/ticketsCategories.json", json={"name": "rekl", "title": "Reklamace"}, headers=h)
+    answered = data(client.post("/api/v6/tickets.json", json={"title": "A", "category": "rekl"}, headers=h))
+    waiting = data(client.post("/api/v6/tickets.json", json={"title": "B", "category": "rekl"}, headers=h))
+    assert answered["first_answer"] is None and answered["first_answer_duration"] is None
+
+    def mail(ticket: int, direction: str, time: str) -> None:
+        body = {
+            "queue": "300",
+            "ticket": ticket,
+            "direction": direction,
+            "address": "a@example.cz",
+            "time": time,
+        }
+        assert client.post("/api/v6/activitiesEmail.json", json=body, headers=h).status_code == 201
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at = lambda minutes: (now + dt.timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    mail(answered["name"], "in", at(1))
+    mail(answered["name"], "out", at(30))
+    mail(answered["name"], "out", at(10))  # recorded late: still the first answer
+    mail(answered["name"], "in", at(40))
+    mail(waiting["name"], "in", at(5))
+    read = data(client.get(f"/api/v6/tickets/{answered['name']}.json", headers=h))
+    zone = ZoneInfo(data(client.get("/api/v6/tenant.json", headers=h))["timezone"])
+    wire = lambda minutes: (
+        (now + dt.timedelta(minutes=minutes)).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    )  # noqa: E731
+    assert read["first_answer"] == wire(10) and read["last_activity_operator"] == wire(30)
+    assert read["last_activity_client"] == wire(40)
+    created = dt.datetime.strptime(read["created"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
+    assert (
+        abs(read["first_answer_duration"] - ((now + dt.timedelta(minutes=10)) - created).total_seconds()) <= 1
+    )
+    listed = client.get(
+        "/api/v6/tickets.json",
+        params={"sort[0][field]": "first_answer", "sort[0][dir]": "asc", "fields[0]": "name"},
+        headers=h,
+    )
+    assert [t["name"] for t in data(listed)["data"]] == [answered["name"], waiting["name"]]  # unanswered last
+    for field in ("last_activity_operator", "last_activity_client"):
+        r = client.get(
+            "/api/v6/tickets.json", params={"sort[0][field]": field, "sort[0][dir]": "desc"}, headers=h
+        )
+        assert r.status_code == 200, r.text

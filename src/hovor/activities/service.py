@@ -34,10 +34,10 @@ from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
 from hovor.core.records import (
     apply,
+    catalogue_refs,
     contact_ref,
     key_unchanged,
     phone_field,
-    catalogue_refs,
     replace_links,
     stamp_edit,
     time_field,
@@ -380,12 +380,32 @@ def imported_before(session: Session, caller: Caller, message_id: str | None) ->
     return item
 
 
+def _on_ticket(session: Session, activity: Activity, direction: str | None) -> None:
+    """An activity filed under a ticket: when the customer and an operator last wrote or called,
+    and when an operator first answered (the earliest outgoing activity, by its time)."""
+    if activity.ticket is None or direction not in ("in", "out"):
+        return
+    ticket = session.get(model_of("tickets"), (activity.tenant_id, activity.ticket))
+    if ticket is None:
+        return
+    when = activity.time
+    if direction == "in":
+        if ticket.last_activity_client is None or when > ticket.last_activity_client:
+            ticket.last_activity_client = when
+        return
+    if ticket.last_activity_operator is None or when > ticket.last_activity_operator:
+        ticket.last_activity_operator = when
+    if ticket.first_answer is None or when < ticket.first_answer:
+        ticket.first_answer = when
+
+
 def create_channel_item(session: Session, caller: Caller, activity_type: str, body: Any) -> Any:
     channel = CHANNELS[activity_type]
     item_values = _item_values(activity_type, body, caller)
     activity = _new_activity(session, caller, activity_type, body)
     item = channel.item(tenant_id=caller.tenant_id, name=activity.name, **item_values)
     session.add(item)  # flushed with the next query or the commit (a batch: all rows at once)
+    _on_ticket(session, activity, item_values.get("direction"))
     return item
 
 
@@ -393,6 +413,8 @@ def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) 
     activity = session.get(Activity, (item.tenant_id, item.name))
     assert activity is not None
     _update_wrapper(session, caller, activity, body)
+    if body.model_fields_set & {"ticket", "time"}:
+        _on_ticket(session, activity, getattr(item, "direction", None))
     own = body.model_fields_set - WRAPPER - {"name"}
     values = {k: getattr(body, k) for k in own}
     for key in ("missed_call_time", "missed_callback"):

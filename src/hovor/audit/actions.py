@@ -29,6 +29,7 @@ _OBJECTS = (
     "activities.session",
     "helpdesk.category",
     "helpdesk.status",
+    "helpdesk.sla",
     "helpdesk.article",
     "helpdesk.article_folder",
     "auth.group",

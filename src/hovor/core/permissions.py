@@ -82,6 +82,10 @@ class Permission(StrEnum):
     HELPDESK_CATEGORIES_READ = "helpdesk:categories:read"
     HELPDESK_CATEGORIES_UPDATE = "helpdesk:categories:update"
     HELPDESK_CATEGORIES_DELETE = "helpdesk:categories:delete"
+    HELPDESK_SLA_CREATE = "helpdesk:sla:create"
+    HELPDESK_SLA_READ = "helpdesk:sla:read"
+    HELPDESK_SLA_UPDATE = "helpdesk:sla:update"
+    HELPDESK_SLA_DELETE = "helpdesk:sla:delete"
     HELPDESK_STATUSES_CREATE = "helpdesk:statuses:create"
     HELPDESK_STATUSES_READ = "helpdesk:statuses:read"
     HELPDESK_STATUSES_UPDATE = "helpdesk:statuses:update"
@@ -170,6 +174,7 @@ READ_CONFIG = {
     Permission.ACTIVITIES_TEMPLATES_READ,
     Permission.HELPDESK_ARTICLES_READ,
     Permission.CRM_RECORDTYPES_READ,
+    Permission.HELPDESK_SLA_READ,
 }
 WORK = {
     *_crud("crm:accounts", ("create", "read", "update")),

@@ -136,6 +136,11 @@ def catalogue_refs(session: Session, caller: Caller, table: str, names: list[str
     return list(dict.fromkeys(names))
 
 
+def catalogue_ref(session: Session, caller: Caller, table: str, name: str | None, field: str) -> str | None:
+    """One entry of a tenant's catalogue (an account's or a category's service level), or None."""
+    return None if name is None else catalogue_refs(session, caller, table, [name], field)[0]
+
+
 def replace_links(
     session: Session, link: Any, column: str, value: str, tenant_id: str, key: Any, values: list[str]
 ) -> None:

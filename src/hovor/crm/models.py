@@ -15,7 +15,7 @@ from hovor.core.records import AuditStamps
 # them by class name through the registry, so no domain imports another's models.
 if TYPE_CHECKING:
     from hovor.auth.models import User
-    from hovor.helpdesk.models import Ticket, TicketStatus
+    from hovor.helpdesk.models import Ticket, TicketSla, TicketStatus
 
 
 class Database(AuditStamps, Base):
@@ -35,6 +35,7 @@ class Account(AuditStamps, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "database"], ["crm_databases.tenant_id", "crm_databases.name"]),
         ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
+        ForeignKeyConstraint(["tenant_id", "sla"], ["ticket_slas.tenant_id", "ticket_slas.name"]),
         Index("ix_crm_accounts_tenant_database", "tenant_id", "database"),
         Index("ix_crm_accounts_tenant_title", "tenant_id", "title"),
     )
@@ -56,9 +57,12 @@ class Account(AuditStamps, Base):
     consents: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=dict, info=personal(Category.CONSENT, erasure=Erasure.NULL)
     )
+    # The service level the company contracted: its contacts' tickets are due by it.
+    sla: Mapped[str | None] = mapped_column(String(64), info=not_personal())
 
     database_obj: Mapped[Database] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
+    sla_obj: Mapped[TicketSla | None] = relationship(viewonly=True, lazy="raise")
 
 
 class Contact(AuditStamps, Base):

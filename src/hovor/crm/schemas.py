@@ -30,6 +30,7 @@ class AccountCreate(StrictModel):
     title: Text255 = Field(min_length=1)
     database: RefIn
     user: RefIn | None = None
+    sla: RefIn | None = None
     description: LongText | None = None
     customFields: CustomFieldsIn | None = None
 
@@ -39,6 +40,7 @@ class AccountUpdate(StrictModel):
     title: Text255 | None = Field(None, min_length=1)
     database: RefIn | None = None
     user: RefIn | None = None
+    sla: RefIn | None = None
     description: LongText | None = None
     customFields: CustomFieldsIn | None = None
 

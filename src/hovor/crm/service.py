@@ -12,7 +12,7 @@ from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.records import apply, edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
+from hovor.core.records import apply, catalogue_ref, edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
 from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
@@ -101,6 +101,7 @@ def create_account(session: Session, caller: Caller, body: schemas.AccountCreate
         title=body.title,
         database=db.name,
         user=user_ref(session, caller, body.user),
+        sla=catalogue_ref(session, caller, "ticket_slas", body.sla, "sla"),
         description=body.description,
         custom_fields=clean.values,
         consents=clean.consents,
@@ -127,6 +128,8 @@ def update_account(
         account.database = _database(session, caller, body.database).name
     if "user" in sent:
         account.user = user_ref(session, caller, body.user)
+    if "sla" in sent:
+        account.sla = catalogue_ref(session, caller, "ticket_slas", body.sla, "sla")
     if "description" in sent:
         account.description = body.description
     update_custom_fields(session, caller, account, "accounts", account.database, body)

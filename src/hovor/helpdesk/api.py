@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from hovor.api.catalogue import Plain, catalogue
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields, tags_field
@@ -16,6 +16,7 @@ from hovor.helpdesk.models import (
     ArticleFolder,
     Ticket,
     TicketCategory,
+    TicketSla,
     TicketStatus,
     TicketStatusLink,
 )
@@ -28,6 +29,7 @@ def serialize_category(c: TicketCategory, ctx: Ctx) -> dict[str, Any]:
         "sla_response": c.sla_response,
         "sla_solution": c.sla_solution,
         "auto_archive_days": c.auto_archive_days,
+        "sla": ref(c.sla_obj),
         **stamps(c, ctx),
     }
 
@@ -56,6 +58,12 @@ def serialize_ticket(t: Ticket, ctx: Ctx) -> dict[str, Any]:
         "statuses": linked(ctx, "statuses", t.name),
         "closed": to_wire(t.closed, ctx.tz),
         "last_activity": to_wire(t.last_activity, ctx.tz),
+        "last_activity_client": to_wire(t.last_activity_client, ctx.tz),
+        "last_activity_operator": to_wire(t.last_activity_operator, ctx.tz),
+        "first_answer": to_wire(t.first_answer, ctx.tz),
+        "first_answer_duration": (
+            None if t.first_answer is None else max(0, int((t.first_answer - t.created).total_seconds()))
+        ),
         "id_merge": t.id_merge,
         "sla_deadtime": to_wire(t.sla_deadtime, ctx.tz),
         "sla_close_deadline": to_wire(t.sla_close_deadline, ctx.tz),
@@ -79,6 +87,7 @@ register(
             qf("sla_response", TicketCategory.sla_response, "int"),
             qf("sla_solution", TicketCategory.sla_solution, "int"),
             qf("auto_archive_days", TicketCategory.auto_archive_days, "int"),
+            qf("sla", TicketCategory.sla),
             *stamp_fields(TicketCategory),
         ],
         serialize=serialize_category,
@@ -89,6 +98,7 @@ register(
         delete=service.delete_category,
         q_columns=[TicketCategory.title],
         relations=[Relation("tickets", "tickets", "category")],
+        eager=[(TicketCategory.sla_obj,)],
         default_order=[TicketCategory.title.asc()],
     )
 )
@@ -115,6 +125,9 @@ register(
             tags_field("statuses", TicketStatusLink, Ticket, "ticket", "status"),
             qf("closed", Ticket.closed, "datetime"),
             qf("last_activity", Ticket.last_activity, "datetime"),
+            qf("last_activity_client", Ticket.last_activity_client, "datetime"),
+            qf("last_activity_operator", Ticket.last_activity_operator, "datetime"),
+            qf("first_answer", Ticket.first_answer, "datetime"),
             qf("id_merge", Ticket.id_merge, "int"),
             qf("sla_deadtime", Ticket.sla_deadtime, "datetime"),
             qf("sla_close_deadline", Ticket.sla_close_deadline, "datetime"),
@@ -148,6 +161,25 @@ register(
 relate("contacts", Relation("tickets", "tickets", "contact"))
 
 
+TERM = Plain(int | None, "int", constraints={"ge": 0, "le": 10**6})
+catalogue(
+    "ticketsSla",
+    TicketSla,
+    title="Service levels",
+    permission="helpdesk:sla",
+    audit="helpdesk.sla",
+    key_prefix="sla",
+    fields={
+        **{
+            f"{kind}_{level}": TERM
+            for kind in ("response", "solution")
+            for level in ("low", "normal", "high")
+        },
+        "unit": Plain(Literal["minutes", "hours", "days"], "str", "minutes"),
+        "description": Plain(str | None, constraints={"max_length": 4000}),
+        "deactivated": Plain(bool, "bool", False),
+    },
+)
 catalogue(
     "statuses",
     TicketStatus,

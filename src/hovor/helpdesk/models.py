@@ -19,9 +19,29 @@ if TYPE_CHECKING:
     from hovor.crm.models import Contact
 
 
+class TicketSla(CatalogueEntry, Base):
+    """A service level: how soon a ticket is first answered and solved, by its priority. A
+    category has one; an account may have its own (its contract), which wins for its contacts."""
+
+    __tablename__ = "ticket_slas"
+
+    response_low: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    response_normal: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    response_high: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    solution_low: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    solution_normal: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    solution_high: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    unit: Mapped[str] = mapped_column(
+        String(8), default="minutes", info=not_personal("minutes, hours or days")
+    )
+
+
 class TicketCategory(AuditStamps, Base):
     __tablename__ = "ticket_categories"
     __scope__ = {"category": "name"}
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "sla"], ["ticket_slas.tenant_id", "ticket_slas.name"]),
+    )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
@@ -29,6 +49,10 @@ class TicketCategory(AuditStamps, Base):
     sla_response: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to first answer"))
     sla_solution: Mapped[int | None] = mapped_column(Integer, info=not_personal("minutes to solution"))
     auto_archive_days: Mapped[int | None] = mapped_column(Integer, info=not_personal())
+    # A service level by priority; without one, sla_response and sla_solution (minutes) apply.
+    sla: Mapped[str | None] = mapped_column(String(64), info=not_personal())
+
+    sla_obj: Mapped[TicketSla | None] = relationship(viewonly=True, lazy="raise")
 
 
 class TicketStatus(CatalogueEntry, Base):
@@ -104,6 +128,10 @@ class Ticket(AuditStamps, Base):
     consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
     closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    # The last incoming and outgoing activity filed under the ticket, and the first outgoing one.
+    last_activity_client: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    last_activity_operator: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    first_answer: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
     # The ticket this one was merged into (its number), if any.
     id_merge: Mapped[int | None] = mapped_column(Integer, info=not_personal())
     # When the first answer and the solution are due, by the category's SLA (minutes from creation).

@@ -19,6 +19,7 @@ class CategoryCreate(StrictModel):
     sla_response: int | None = Field(None, ge=0, le=10**6)
     sla_solution: int | None = Field(None, ge=0, le=10**6)
     auto_archive_days: int | None = Field(None, ge=0, le=36500)
+    sla: RefIn | None = None
 
 
 class CategoryUpdate(StrictModel):
@@ -27,6 +28,7 @@ class CategoryUpdate(StrictModel):
     sla_response: int | None = Field(None, ge=0, le=10**6)
     sla_solution: int | None = Field(None, ge=0, le=10**6)
     auto_archive_days: int | None = Field(None, ge=0, le=36500)
+    sla: RefIn | None = None
 
 
 class TicketCreate(StrictModel):

@@ -16,21 +16,22 @@ from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
 from hovor.core.records import (
     apply,
+    catalogue_ref,
+    catalogue_refs,
     contact_ref,
     key_unchanged,
     new_key,
     next_number,
     replace_links,
-    catalogue_refs,
     stamp_edit,
     user_ref,
 )
-from hovor.core.references import before_delete, clear_references
+from hovor.core.references import before_delete, clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.files.service import Files
 from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.helpdesk import schemas
-from hovor.helpdesk.models import Ticket, TicketCategory, TicketStatusLink
+from hovor.helpdesk.models import Ticket, TicketCategory, TicketSla, TicketStatusLink
 from hovor.index.service import unindex
 
 
@@ -39,7 +40,8 @@ def create_category(session: Session, caller: Caller, body: schemas.CategoryCrea
         tenant_id=caller.tenant_id,
         name=new_key(session, TicketCategory, caller.tenant_id, body.name, "categories"),
         created_by=caller.user,
-        **body.model_dump(exclude={"name"}),
+        **body.model_dump(exclude={"name", "sla"}),
+        sla=catalogue_ref(session, caller, "ticket_slas", body.sla, "sla"),
     )
     session.add(category)
     session.flush()
@@ -50,7 +52,10 @@ def update_category(
     session: Session, caller: Caller, category: TicketCategory, body: schemas.CategoryUpdate
 ) -> TicketCategory:
     key_unchanged(body, category.name)
-    apply(category, body.model_dump(exclude_unset=True, exclude={"name"}), required=("title",))
+    values = body.model_dump(exclude_unset=True, exclude={"name"})
+    if "sla" in values:
+        values["sla"] = catalogue_ref(session, caller, "ticket_slas", values["sla"], "sla")
+    apply(category, values, required=("title",))
     stamp_edit(category, caller)
     session.flush()
     return category
@@ -137,11 +142,39 @@ def _statuses(session: Session, caller: Caller, ticket: Ticket, names: list[str]
     replace_links(session, TicketStatusLink, "ticket", "status", ticket.tenant_id, ticket.name, marked)
 
 
+# A ticket's priority → the level of a service level's terms; a term's unit in minutes.
+LEVELS = {"LOW": "low", "MEDIUM": "normal", "HIGH": "high"}
+UNITS = {"minutes": 1, "hours": 60, "days": 1440}
+
+
+def _terms(session: Session, ticket: Ticket) -> tuple[int | None, int | None]:
+    """Minutes to the first answer and to the solution: by the service level of the contact's
+    account (its contract) if it has one, else the category's, at the ticket's priority; else the
+    category's own minutes."""
+    tenant_id = ticket.tenant_id
+    category = session.get(TicketCategory, (tenant_id, ticket.category))
+    level = None
+    if ticket.contact is not None:
+        contact = session.get(model_of("crm_contacts"), (tenant_id, ticket.contact))
+        if contact is not None and contact.account is not None:
+            account = session.get(model_of("crm_accounts"), (tenant_id, contact.account))
+            level = account.sla if account is not None else None
+    if level is None and category is not None:
+        level = category.sla
+    terms = session.get(TicketSla, (tenant_id, level)) if level is not None else None
+    if terms is None:
+        return (category.sla_response, category.sla_solution) if category is not None else (None, None)
+    at, unit = LEVELS[ticket.priority], UNITS[terms.unit]
+    response, solution = getattr(terms, f"response_{at}"), getattr(terms, f"solution_{at}")
+    return (
+        None if response is None else response * unit,
+        None if solution is None else solution * unit,
+    )
+
+
 def _sla(session: Session, ticket: Ticket) -> None:
-    """The ticket's deadlines by its category's SLA, counted from its creation."""
-    category = session.get(TicketCategory, (ticket.tenant_id, ticket.category))
-    response = category.sla_response if category is not None else None
-    solution = category.sla_solution if category is not None else None
+    """The ticket's deadlines, counted from its creation (see :func:`_terms`)."""
+    response, solution = _terms(session, ticket)
     ticket.sla_deadtime = ticket.created + dt.timedelta(minutes=response) if response else None
     ticket.sla_close_deadline = ticket.created + dt.timedelta(minutes=solution) if solution else None
 
@@ -194,7 +227,7 @@ def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schema
     if "id_merge" in sent:
         values["id_merge"] = _merged_into(session, caller, ticket, body.id_merge)
     apply(ticket, values, required=("title", "category", "priority"))
-    if "category" in values:
+    if {"category", "priority", "contact"} & set(values):
         _sla(session, ticket)
     if "stage" in sent:
         if body.stage is None:
