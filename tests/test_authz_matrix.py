@@ -231,6 +231,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"record_type": _fresh(app, "own", "campaignsTypes"), "number": "601 000 000"}
     if kind == "crmRecords":
         return {"type": _fresh(app, "own", "crmRecordTypes"), "title": "Hypotéka"}
+    if kind == "mergeTickets":
+        return {"tickets": [int(_fresh(app, "own", "tickets")), int(_fresh(app, "own", "tickets"))]}
     if kind == "realtimeSessions":
         return {"id_agent": _fresh(app, "own", "users"), "state": "Idle"}
     if kind == "legalHolds":

@@ -1031,3 +1031,76 @@ def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant
             "/api/v6/tickets.json", params={"sort[0][field]": field, "sort[0][dir]": "desc"}, headers=h
         )
         assert r.status_code == 200, r.text
+
+
+def test_merge_tickets_as_the_reference_takes_it(client: Any, tenant: TenantFixture) -> None:
+    """``POST mergeTickets.json?tickets[0]=A&tickets[1]=B``: B's activities and attachments move to
+    A, B is closed and names A in id_merge; the answer is A. A legal hold on B refuses it."""
+    h = tenant.h()
+    client.post("/api/v6/ticketsCategories.json", json={"name": "rekl", "title": "Reklamace"}, headers=h)
+    client.post("/api/v6/statuses.json", json={"name": "vip", "title": "VIP"}, headers=h)
+    new = lambda title, **more: data(  # noqa: E731
+        client.post("/api/v6/tickets.json", json={"title": title, "category": "rekl", **more}, headers=h)
+    )
+    kept, duplicate, other, held = (
+        new("Vadný mixér"),
+        new("Mixér znovu", statuses=["vip"]),
+        new("Jiný"),
+        new("Spor"),
+    )
+    note = data(
+        client.post(
+            "/api/v6/activities.json", json={"description": "Volala", "ticket": duplicate["name"]}, headers=h
+        )
+    )
+    r = client.post(
+        f"/api/v6/tickets/{duplicate['name']}/attachments.json",
+        files={"file": ("foto.txt", b"obsah", "text/plain")},
+        headers=h,
+    )
+    assert r.status_code == 201
+    merged = client.post(
+        "/api/v6/mergeTickets.json",
+        params={"tickets[0]": kept["name"], "tickets[1]": duplicate["name"]},
+        headers=h,
+    )
+    assert merged.status_code == 200, merged.text
+    assert data(merged)["name"] == kept["name"] and [s["name"] for s in data(merged)["statuses"]] == ["vip"]
+    gone = data(client.get(f"/api/v6/tickets/{duplicate['name']}.json", headers=h))
+    assert gone["id_merge"] == kept["name"] and gone["stage"] == "CLOSE"
+    activities = data(client.get(f"/api/v6/tickets/{kept['name']}/activities.json", headers=h))["data"]
+    assert [a["name"] for a in activities] == [note["name"]]
+    assert data(client.get(f"/api/v6/tickets/{kept['name']}/attachments.json", headers=h))["total"] == 1
+    assert data(client.get(f"/api/v6/tickets/{duplicate['name']}/activities.json", headers=h))["total"] == 0
+
+    refused = {
+        "one ticket": {"tickets[0]": other["name"]},
+        "merged already": {"tickets[0]": other["name"], "tickets[1]": duplicate["name"]},
+        "no such ticket": {"tickets[0]": other["name"], "tickets[1]": 999999},
+        "twice": {"tickets[0]": other["name"], "tickets[1]": other["name"]},
+    }
+    for why, params in refused.items():
+        r = client.post("/api/v6/mergeTickets.json", params=params, headers=h)
+        assert r.status_code == 400 and "tickets" in r.json()["error"]["form"], (why, r.text)
+    client.post(
+        "/api/v6/legalHolds.json",
+        json={"object_type": "tickets", "object_key": str(held["name"]), "reason": "Spor"},
+        headers=tenant.h("dpo"),
+    )
+    blocked = client.post(
+        "/api/v6/mergeTickets.json", json={"tickets": [other["name"], held["name"]]}, headers=h
+    )
+    assert blocked.status_code == 409
+    assert data(client.get(f"/api/v6/tickets/{held['name']}.json", headers=h))["id_merge"] is None
+    # Without the hold, a JSON body works too; operators may merge (they update tickets), the auditor not.
+    assert (
+        client.post(
+            "/api/v6/mergeTickets",
+            json={"tickets": [other["name"], held["name"]]},
+            headers=tenant.h("auditor"),
+        ).status_code
+        == 403
+    )
+    entries = data(client.get("/api/v6/auditLog.json", params={"take": 100}, headers=tenant.h("dpo")))["data"]
+    merge = next(e for e in entries if e["action"] == "helpdesk.ticket.merge")
+    assert merge["details"] == {"into": kept["name"], "merged": [duplicate["name"]]}

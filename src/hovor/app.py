@@ -51,7 +51,7 @@ from hovor.edge.firewall import Firewall
 from hovor.edge.store import DbStore, RedisStore
 from hovor.edge.tls import HSTS
 from hovor.files.service import Files
-from hovor.helpdesk import api as helpdesk_api  # noqa: F401 - registers resources
+from hovor.helpdesk import api as helpdesk_api
 from hovor.jobs.service import Worker, env_of
 from hovor.privacy import api as privacy_api
 from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
@@ -329,6 +329,7 @@ def _install_routes(app: FastAPI) -> None:
         edge_api.router,
         tenancy_api.router,
         activities_api.router,
+        helpdesk_api.router,
         audit_api.router,
         privacy_api.router,
         # The generic routes of every declared resource. Deletes of records with personal data do

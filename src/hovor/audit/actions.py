@@ -82,6 +82,7 @@ _OTHERS = (
     "privacy.erasure.done",
     "privacy.erasure.failed",
     "privacy.recording.delete",
+    "helpdesk.ticket.merge",  # tickets merged into one: the numbers
     "privacy.transcript.delete",
     "privacy.communication.delete",
     "privacy.retention.chunk",  # one committed chunk of a retention sweep: policy, counts, key range

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi import APIRouter, Body, Request
+
 from hovor.api.catalogue import Plain, catalogue
-from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields, tags_field
+from hovor.api.deps import CurrentCaller, DbSession, permitted
+from hovor.api.envelope import ok
+from hovor.api.query import parse_brackets
+from hovor.api.resource import (
+    REGISTRY,
+    Ctx,
+    Relation,
+    Resource,
+    qf,
+    register,
+    relate,
+    stamp_fields,
+    tags_field,
+)
+from hovor.api.router import reload
 from hovor.api.serialize import contact_ref, linked, links_loader, ref, stamps, visible_custom_fields
+from hovor.audit import log as audit
 from hovor.core.db import utcnow
+from hovor.core.errors import ValidationFailed
+from hovor.core.permissions import Permission
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 from hovor.helpdesk import schemas, service
@@ -221,3 +240,46 @@ catalogue(
     },
     q_columns=[Article.title, Article.content],
 )
+
+
+router = APIRouter()
+
+
+def _numbers(raw: Any) -> list[int]:
+    if isinstance(raw, dict):  # tickets[0]=…&tickets[1]=… read as a mapping of positions
+        raw = [raw[k] for k in sorted(raw, key=lambda k: int(k) if str(k).isdigit() else -1)]
+    if not isinstance(raw, list) or not all(isinstance(n, int | str) and str(n).isdigit() for n in raw):
+        raise ValidationFailed({"tickets": ["A list of ticket numbers: tickets[0]=12&tickets[1]=15."]})
+    return [int(n) for n in raw]
+
+
+@router.post(
+    "/api/v6/mergeTickets.json",
+    tags=["Tickets"],
+    summary="Merge tickets into the first one named (tickets[0]=…&tickets[1]=…, or a JSON body "
+    '{"tickets": […]}): their activities and attachments move to it, each is closed with id_merge',
+)
+@permitted(Permission.HELPDESK_TICKETS_UPDATE)
+def merge_tickets(
+    request: Request,
+    session: DbSession,
+    caller: CurrentCaller,
+    body: dict[str, Any] | None = Body(None),
+) -> Any:
+    given = parse_brackets(request.query_params.multi_items()).get("tickets")
+    if given is None and body is not None:
+        given = body.get("tickets")
+    target, merged = service.merge_tickets(session, caller, _numbers(given), request.app.state.legal_holds)
+    details = {"into": target.name, "merged": merged}
+    audit.record(
+        session,
+        caller.tenant_id,
+        "helpdesk.ticket.merge",
+        audit.actor_of(request),
+        "tickets",
+        str(target.name),
+        details,
+    )
+    result = reload(session, REGISTRY["tickets"], caller, target)
+    session.commit()
+    return ok(request, result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.auth.users import forget_grant
@@ -19,6 +19,7 @@ from hovor.core.records import (
     catalogue_ref,
     catalogue_refs,
     contact_ref,
+    edit_stamps,
     key_unchanged,
     new_key,
     next_number,
@@ -252,3 +253,75 @@ def delete_ticket(session: Session, caller: Caller, ticket: Ticket, files: Files
     unindex(session, ticket.tenant_id, "tickets", str(ticket.name))
     session.delete(ticket)
     session.flush()
+
+
+# The most tickets one merge takes: a merge is one transaction.
+MAX_MERGED = 100
+
+
+def merge_tickets(
+    session: Session, caller: Caller, numbers: list[int], holds: Any
+) -> tuple[Ticket, list[int]]:
+    """Merges the tickets after the first into the first (as the reference's ``mergeTickets``):
+    their activities and attachments are filed under it, their followers and statuses join its,
+    and each is closed with ``id_merge`` naming it. Refused, changing nothing, when a ticket is not
+    there for the caller, is merged already, or is covered by a legal hold (``holds`` is the
+    privacy domain's, handed over by the app)."""
+    if len(numbers) < 2 or len(set(numbers)) != len(numbers) or len(numbers) > MAX_MERGED:
+        raise ValidationFailed(
+            {"tickets": [f"Name 2 to {MAX_MERGED} different tickets; the first one stays."]}
+        )
+    found = []
+    for number in numbers:
+        ticket = get_visible(session, Ticket, caller, number)
+        if ticket is None:
+            raise ValidationFailed({"tickets": ["No such ticket, or your rights do not cover it."]})
+        if ticket.id_merge is not None:
+            raise ValidationFailed({"tickets": [f"Ticket {number} is merged into another already."]})
+        found.append(ticket)
+    target, sources = found[0], found[1:]
+    activities, attachments = model_of("activities"), model_of("attachments")
+    tenant_id = caller.tenant_id
+    merged = [t.name for t in sources]
+    filed = session.execute(
+        select(activities.name, activities.queue, activities.contact, activities.ticket).where(
+            activities.tenant_id == tenant_id, activities.ticket.in_(merged)
+        )
+    ).all()
+    pairs = [p for t in sources for p in holds.of_ticket(t)] + [
+        p for row in filed for p in holds.of_activity(row)
+    ]
+    holds.check(session, tenant_id, pairs, "ticket")
+    stamps = edit_stamps(caller)
+    session.execute(
+        update(activities)
+        .where(activities.tenant_id == tenant_id, activities.ticket.in_(merged))
+        .values(ticket=target.name, **stamps)
+    )
+    session.execute(
+        update(attachments)
+        .where(attachments.tenant_id == tenant_id, attachments.ticket.in_(merged))
+        .values(ticket=target.name)
+    )
+    marks = set(
+        session.scalars(
+            select(TicketStatusLink.status).where(
+                TicketStatusLink.tenant_id == tenant_id, TicketStatusLink.ticket.in_([target.name, *merged])
+            )
+        )
+    )
+    replace_links(session, TicketStatusLink, "ticket", "status", tenant_id, target.name, sorted(marks))
+    target.followers = sorted({*target.followers, *(f for t in sources for f in t.followers)})
+    for when in ("last_activity", "last_activity_client", "last_activity_operator"):
+        times = [getattr(t, when) for t in found if getattr(t, when) is not None]
+        setattr(target, when, max(times) if times else None)
+    answers = [t.first_answer for t in found if t.first_answer is not None]
+    target.first_answer = min(answers) if answers else None
+    for ticket in sources:
+        ticket.id_merge = target.name
+        if ticket.stage not in ("CLOSE", "ARCHIVE"):
+            _stage_changed(ticket, "CLOSE")
+        stamp_edit(ticket, caller)
+    stamp_edit(target, caller)
+    session.flush()
+    return target, merged
