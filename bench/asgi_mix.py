@@ -1,5 +1,6 @@
 """A fixed mix of requests through the whole ASGI stack in one process, without network: contact
-reads and single call ingests against a generated tenant. For comparing two versions of the code by
+reads, single call ingests and (with ``--lists``) pages of activities and tickets against a
+generated tenant. For comparing two versions of the code by
 instruction counts, which do not depend on the machine's load (wrk figures on a shared 2-core
 machine vary by more than the differences worth knowing)::
 
@@ -20,7 +21,8 @@ from typing import Any
 from bench.common import data_dir_for, env_for, load_meta
 
 
-async def _call(app: Any, token: str, method: str, path: str, body: bytes = b"") -> int:
+async def _call(app: Any, token: str, method: str, target: str, body: bytes = b"") -> int:
+    path, _, query = target.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -29,7 +31,7 @@ async def _call(app: Any, token: str, method: str, path: str, body: bytes = b"")
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [
             (b"host", b"bench"),
@@ -60,7 +62,7 @@ async def _call(app: Any, token: str, method: str, path: str, body: bytes = b"")
     return status
 
 
-async def _run(app: Any, meta: dict[str, Any], reads: int) -> dict[str, Any]:
+async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int) -> dict[str, Any]:
     token, names, pick = meta["token"], meta["contacts"], random.Random(1)
     async with app.router.lifespan_context(app):
         for _ in range(200):  # warm-up: caches, the caller cache, compiled statements
@@ -76,6 +78,12 @@ async def _run(app: Any, meta: dict[str, Any], reads: int) -> dict[str, Any]:
         for _ in range(ingests):
             await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
         ingest_us = (time.process_time() - started) / max(1, ingests) * 1e6
+        started = time.process_time()
+        for i in range(lists):
+            page = f"/api/v6/activities.json?take=100&skip={100 * (i % 20)}"
+            assert await _call(app, token, "GET", page) == 200
+            assert await _call(app, token, "GET", "/api/v6/tickets.json?take=100") == 200
+        list_us = (time.process_time() - started) / max(1, lists) * 1e6
     return {
         "scenario": "asgi_mix",
         "reads": reads,
@@ -83,6 +91,8 @@ async def _run(app: Any, meta: dict[str, Any], reads: int) -> dict[str, Any]:
         "ingest_status": status,
         "cpu_us_per_read": round(read_us, 1),
         "cpu_us_per_ingest": round(ingest_us, 1),
+        "lists": lists,
+        "cpu_us_per_list_pair": round(list_us, 1),
     }
 
 
@@ -91,13 +101,14 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--data-dir")
     parser.add_argument("--reads", type=int, default=800)
+    parser.add_argument("--lists", type=int, default=0, help="pages of activities and of tickets")
     args = parser.parse_args()
     data_dir = data_dir_for(args.db, args.data_dir)
     os.environ.update(env_for(args.db, data_dir))
     # deferred: the application reads its settings from the environment set just above
     from hovor.app import create_app
 
-    print(json.dumps(asyncio.run(_run(create_app(), load_meta(data_dir), args.reads))))
+    print(json.dumps(asyncio.run(_run(create_app(), load_meta(data_dir), args.reads, args.lists))))
 
 
 if __name__ == "__main__":

@@ -1011,9 +1011,10 @@ def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant
     mail(waiting["name"], "in", at(5))
     read = data(client.get(f"/api/v6/tickets/{answered['name']}.json", headers=h))
     zone = ZoneInfo(data(client.get("/api/v6/tenant.json", headers=h))["timezone"])
-    wire = lambda minutes: (
-        (now + dt.timedelta(minutes=minutes)).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-    )  # noqa: E731
+
+    def wire(minutes: int) -> str:
+        return (now + dt.timedelta(minutes=minutes)).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
     assert read["first_answer"] == wire(10) and read["last_activity_operator"] == wire(30)
     assert read["last_activity_client"] == wire(40)
     created = dt.datetime.strptime(read["created"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
