@@ -120,6 +120,7 @@ def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
             "attachments",
             "tickets",
             "campaignsRecords",
+            "crmRecords",
         ):
             total = client.get(f"/api/v6/{endpoint}.json", headers=h).json()["result"]["total"]
             assert total > 0, endpoint

@@ -258,7 +258,7 @@ def _seed_records(
     console: Console | None,
 ) -> None:
     """Queues, calls with recordings and transcripts, e-mails with attachments, chats, SMS and
-    Messenger threads, tickets with comments and attachments, and a campaign."""
+    Messenger threads, tickets with comments and attachments, a campaign and deals."""
     for name, title, kind in QUEUES:
         acts.create_queue(session, caller, act.QueueCreate(name=name, title=title, type=kind))
     for name, title in TICKET_CATEGORIES:
@@ -269,6 +269,7 @@ def _seed_records(
     _seed_emails(session, caller, files, people, rnd, when)
     _seed_threads(session, caller, people, rnd, when)
     _seed_campaign(session, caller, people, rnd)
+    _seed_deals(session, caller, people, rnd)
 
 
 def _random_times(rnd: random.Random) -> Callable[[], str]:
@@ -463,6 +464,32 @@ def _seed_campaign(session: Session, caller: Caller, people: list[Person], rnd: 
                 number=phone,
                 action=rnd.choice([1, 1, 5, 6]),
                 customFields={"tarif": [rnd.choice(["S", "M", "L"])]},
+            ),
+        )
+
+
+def _seed_deals(session: Session, caller: Caller, people: list[Person], rnd: random.Random) -> None:
+    """Mortgage deals in the CRM for up to 20 contacts, with the amount in their form."""
+    crm_service.create_record_type(
+        session, caller, crm.CrmRecordTypeCreate(name="hypoteky", title="Hypotéky", database="customers")
+    )
+    crm_service.create_form_field(
+        session,
+        caller,
+        crm.FormFieldCreate(
+            name="castka", title="Částka", object_type="crmRecords", database="customers", type="number"
+        ),
+    )
+    for contact, name, _, _ in rnd.sample(people, min(20, len(people))):
+        crm_service.create_record(
+            session,
+            caller,
+            crm.CrmRecordCreate(
+                type="hypoteky",
+                title=f"Hypotéka {name}",
+                contact=contact,
+                stage=rnd.choice(["OPEN", "OPEN", "CLOSE"]),
+                customFields={"castka": str(rnd.randrange(1, 80) * 100_000)},
             ),
         )
 
