@@ -13,6 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import hovor.core.db
+from hovor.migrations.grants import grant
 
 revision: str = "0022"
 down_revision: str | None = "0021"
@@ -107,24 +108,7 @@ def upgrade() -> None:
         # Free text and form values about a person: no sample of them in pg_statistic (see 0008).
         for column in ("title", "description", "custom_fields", "consents"):
             op.execute(f'ALTER TABLE "crm_records" ALTER COLUMN "{column}" SET STATISTICS 0')
-    roles = sa.table(
-        "roles",
-        sa.column("tenant_id", sa.String),
-        sa.column("name", sa.String),
-        sa.column("builtin", sa.Boolean),
-        sa.column("permissions", hovor.core.db.JSONType),
-    )
-    bind = op.get_bind()
-    for tenant_id, name, permissions in bind.execute(
-        sa.select(roles.c.tenant_id, roles.c.name, roles.c.permissions).where(
-            roles.c.name.in_(sorted(GRANTS)), roles.c.builtin.is_(True)
-        )
-    ):
-        bind.execute(
-            roles.update()
-            .where(roles.c.tenant_id == tenant_id, roles.c.name == name)
-            .values(permissions=sorted(set(permissions or []) | GRANTS[name]))
-        )
+    grant(GRANTS)
 
 
 def downgrade() -> None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import hovor.core.db
+from hovor.migrations.grants import grant
 
 revision: str = "0025"
 down_revision: str | None = "0024"
@@ -74,24 +75,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_pauses_taken_tenant_end", "pauses_taken", ["tenant_id", "end"])
     op.create_index("ix_pauses_taken_tenant_user_start", "pauses_taken", ["tenant_id", "user", "start"])
-    roles = sa.table(
-        "roles",
-        sa.column("tenant_id", sa.String),
-        sa.column("name", sa.String),
-        sa.column("builtin", sa.Boolean),
-        sa.column("permissions", hovor.core.db.JSONType),
-    )
-    bind = op.get_bind()
-    for tenant_id, name, permissions in bind.execute(
-        sa.select(roles.c.tenant_id, roles.c.name, roles.c.permissions).where(
-            roles.c.name.in_(sorted(GRANTS)), roles.c.builtin.is_(True)
-        )
-    ):
-        bind.execute(
-            roles.update()
-            .where(roles.c.tenant_id == tenant_id, roles.c.name == name)
-            .values(permissions=sorted(set(permissions or []) | GRANTS[name]))
-        )
+    grant(GRANTS)
 
 
 def downgrade() -> None:

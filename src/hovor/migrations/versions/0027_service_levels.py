@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 import hovor.core.db
+from hovor.migrations.grants import grant
+from hovor.migrations.sqlite import rebuilding
 
 revision: str = "0027"
 down_revision: str | None = "0026"
@@ -41,6 +43,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_ticket_slas_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_ticket_slas")),
     )
+    # Other tables reference both (tickets their category, contacts their account): SQLite rebuilds
+    # them with foreign keys off (hovor.migrations.sqlite).
+    with rebuilding():
+        _add_sla_columns()
+    grant(GRANTS)
+
+
+def _add_sla_columns() -> None:
     for table in ("ticket_categories", "crm_accounts"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("sla", sa.String(length=64), nullable=True))
@@ -50,29 +60,12 @@ def upgrade() -> None:
                 ["tenant_id", "sla"],
                 ["tenant_id", "name"],
             )
-    roles = sa.table(
-        "roles",
-        sa.column("tenant_id", sa.String),
-        sa.column("name", sa.String),
-        sa.column("builtin", sa.Boolean),
-        sa.column("permissions", hovor.core.db.JSONType),
-    )
-    bind = op.get_bind()
-    for tenant_id, name, permissions in bind.execute(
-        sa.select(roles.c.tenant_id, roles.c.name, roles.c.permissions).where(
-            roles.c.name.in_(sorted(GRANTS)), roles.c.builtin.is_(True)
-        )
-    ):
-        bind.execute(
-            roles.update()
-            .where(roles.c.tenant_id == tenant_id, roles.c.name == name)
-            .values(permissions=sorted(set(permissions or []) | GRANTS[name]))
-        )
 
 
 def downgrade() -> None:
-    for table in ("crm_accounts", "ticket_categories"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_constraint(op.f(f"fk_{table}_tenant_id_sla_ticket_slas"), type_="foreignkey")
-            batch.drop_column("sla")
+    with rebuilding():
+        for table in ("crm_accounts", "ticket_categories"):
+            with op.batch_alter_table(table) as batch:
+                batch.drop_constraint(op.f(f"fk_{table}_tenant_id_sla_ticket_slas"), type_="foreignkey")
+                batch.drop_column("sla")
     op.drop_table("ticket_slas")
