@@ -156,3 +156,56 @@ def test_postgresql_keeps_no_statistics_of_personal_data(engine: Any, backend: s
     targets = {(t, c): s for t, c, s in rows}
     assert {tc for tc in wanted if targets.get(tc) != 0} == set()
     assert targets[("activities", "time")] != 0 and targets[("activity_calls", "clid")] != 0
+
+
+def test_upgrading_a_database_that_holds_data(backend: str, tmp_path: Path) -> None:
+    """The migrations since the first release upgrade a database with rows in it, not only an
+    empty one: tables that other rows reference are rebuilt on SQLite without breaking a reference
+    (0027), and what is derived from existing rows is filled in (0028's first answer)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from conftest import _fresh_pg_database, _worker
+    from hovor.migrations import alembic_config
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        url = _fresh_pg_database(f"hovor_test_{_worker()}_upgrade")
+    command.upgrade(alembic_config(url), "0021")
+    engine = create_engine(url)
+    t = "2026-11-02 10:00:00"
+    rows = [
+        "INSERT INTO tenants (id, title, timezone, country, created) VALUES ('a', 'A', 'UTC', 'CZ', :t)",
+        "INSERT INTO crm_databases (tenant_id, name, title, created) VALUES ('a', 'main', 'Main', :t)",
+        "INSERT INTO crm_accounts (tenant_id, name, title, database, custom_fields, consents, created)"
+        " VALUES ('a', 'acc', 'Firma', 'main', '{}', '{}', :t)",
+        "INSERT INTO crm_contacts (tenant_id, name, title, lastname, database, account, custom_fields,"
+        " consents, created) VALUES ('a', 'c1', 'Jana Nová', 'Nová', 'main', 'acc', '{}', '{}', :t)",
+        "INSERT INTO ticket_categories (tenant_id, name, title, created) VALUES ('a', 'cat', 'Cat', :t)",
+        "INSERT INTO tickets (tenant_id, name, title, category, stage, priority, followers, custom_fields,"
+        " consents, anonymized, created) VALUES ('a', 1, 'T', 'cat', 'OPEN', 'MEDIUM', '[]', '{}', '{}',"
+        " false, :t)",
+        "INSERT INTO activities (tenant_id, name, type, action, important, time, anonymized, custom_fields,"
+        " consents, created, ticket) VALUES ('a', 'm1', 'EMAIL', 'CLOSE', false, '2026-11-02 11:00:00',"
+        " false, '{}', '{}', :t, 1)",
+        "INSERT INTO activity_emails (tenant_id, name, headers, direction, state, answered)"
+        " VALUES ('a', 'm1', '{}', 'out', 'SENT', false)",
+    ]
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(text(row), {"t": t})
+    engine.dispose()
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT account FROM crm_contacts")).scalar_one() == "acc"
+        assert conn.execute(text("SELECT count(*) FROM crm_accounts WHERE sla IS NULL")).scalar_one() == 1
+        first = conn.execute(text("SELECT first_answer FROM tickets")).scalar_one()
+        assert first is not None and str(first).startswith("2026-11-02 11:00")
+        if backend == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []
