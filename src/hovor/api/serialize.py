@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hovor.api.resource import Ctx
@@ -27,18 +27,26 @@ def links_loader(
 ) -> Callable[[Session, Ctx, list[Any]], None]:
     """A resource's ``attach``: for the records of a page, the references ``{"name", "title"}``
     they carry in the rows of ``link`` (``link.column`` the record's key, ``link.value`` the
-    reference to ``target``), in ``ctx.cache[name][key]``, in one query."""
+    reference to ``target``), in ``ctx.cache[name][key]``, in one query. The statement is built
+    once, on first use (the target's model is registered by then), and run on the connection:
+    a list page pays for the query, not for building it."""
     owner, linked = getattr(link, column), getattr(link, value)
+    built: list[Any] = []
+
+    def statement() -> Any:
+        if not built:
+            model = model_of(target)
+            built.append(
+                select(owner, model.name, model.title)
+                .join(model, (model.tenant_id == link.tenant_id) & (model.name == linked))
+                .where(link.tenant_id == bindparam("tenant"), owner.in_(bindparam("keys", expanding=True)))
+                .order_by(owner, model.title, model.name)
+            )
+        return built[0]
 
     def attach(session: Session, ctx: Ctx, keys: list[Any]) -> None:
-        model = model_of(target)
-        rows = session.execute(
-            select(owner, model.name, model.title)
-            .join(model, (model.tenant_id == link.tenant_id) & (model.name == linked))
-            .where(link.tenant_id == ctx.caller.tenant_id, owner.in_(keys))
-            .order_by(owner, model.title, model.name)
-        )
         found: dict[Any, list[dict[str, Any]]] = {}
+        rows = session.connection().execute(statement(), {"tenant": ctx.caller.tenant_id, "keys": keys})
         for key, ref_name, title in rows:
             found.setdefault(key, []).append({"name": ref_name, "title": title})
         ctx.cache[name] = found
