@@ -46,6 +46,8 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
     from hovor.crm import service
     from hovor.helpdesk import schemas as desk
     from hovor.helpdesk import service as desks
+    from hovor.privacy import requests as privacy_requests
+    from hovor.privacy import schemas as privacy_schemas
 
     if kind == "auditLog":
         return _fresh_entry(app, tenant)
@@ -87,6 +89,18 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
 
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
+
+        def subject_request(verified: bool = False, approved: bool = False) -> Any:
+            made = privacy_requests.register(
+                s,
+                c,
+                privacy_schemas.RequestCreate(kind="erasure", received_via="email", contact=contact().name),
+            )
+            if verified:
+                made.verified_at, made.verification, made.state = utcnow(), "id_document", "verified"
+            if approved:
+                made.approved_at, made.approved_by = utcnow(), "someone-else"
+            return made
 
         def operator() -> Any:
             return users.create_user(
@@ -169,6 +183,9 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
                 s, c, camp.RecordCreate(record_type=record_type().name, number="601000000")
             ),
             "realtimeSessions": signed_in,
+            "subjectRequests": subject_request,
+            "subjectRequestsVerified": lambda: subject_request(verified=True),
+            "subjectRequestsApproved": lambda: subject_request(verified=True, approved=True),
             "pausesTaken": pause_taken,
             "crmRecordTypes": crm_type,
             "crmRecords": lambda: service.create_record(
@@ -233,6 +250,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"type": _fresh(app, "own", "crmRecordTypes"), "title": "Hypotéka"}
     if kind == "mergeTickets":
         return {"tickets": [int(_fresh(app, "own", "tickets")), int(_fresh(app, "own", "tickets"))]}
+    if kind == "subjectRequests":
+        return {"kind": "access", "received_via": "email", "phone": "601 000 000"}
     if kind == "realtimeSessions":
         return {"id_agent": _fresh(app, "own", "users"), "state": "Idle"}
     if kind == "legalHolds":
@@ -321,7 +340,22 @@ PATH_KINDS = {
     # A call that has what the route deletes (uploading to it replaces the recording).
     "/api/v6/activitiesCall/{name}/recording.json": "activitiesCallRecordings",
     "/api/v6/activitiesCall/{name}/transcript.json": "callTranscribed",
+    # A subject request ready for the step: answered once verified, erased once approved too.
+    "/api/v6/subjectRequests/{name}/answer.json": "subjectRequestsVerified",
+    "/api/v6/subjectRequests/{name}/erase.json": "subjectRequestsApproved",
 }
+
+
+def _request_step(step: str) -> dict[str, Any]:
+    """The body each step of a subject request takes."""
+    return {
+        "verify.json": {"method": "id_document"},
+        "extend.json": {"months": 1, "reason": "Mnoho záznamů", "told": utcnow().isoformat()},
+        "approve.json": {},
+        "erase.json": {},
+        "answer.json": {"outcome": "Odesláno"},
+        "refuse.json": {"outcome": "Nelze ověřit"},
+    }[step]
 
 
 def _kind_of(route: Route) -> str:
@@ -363,6 +397,8 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
         kwargs["json"] = {}
     elif path.endswith("/subjects.json"):
         kwargs["json"] = {"phone": "601 000 000"}
+    elif route.path.startswith("/api/v6/subjectRequests/{name}/"):
+        kwargs["json"] = _request_step(route.path.rsplit("/", 1)[-1])
     elif path.endswith("/batch.json"):
         kwargs["json"] = {"data": [_create_body(app, kind)]}
     elif route.method == "POST" and not path.endswith("logout.json"):

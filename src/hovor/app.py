@@ -55,7 +55,8 @@ from hovor.helpdesk import api as helpdesk_api
 from hovor.jobs.service import Worker, env_of
 from hovor.privacy import api as privacy_api
 from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
-from hovor.privacy import holds
+from hovor.privacy import holds, requests_api
+from hovor.privacy.requests import flag_overdue
 from hovor.privacy.retention import schedule_sweeps  # importing registers the sweep job
 from hovor.tenancy import api as tenancy_api
 
@@ -220,11 +221,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 async def _sweep_periodically(app: FastAPI) -> None:
     """Queue a retention sweep of every tenant every ``retention_sweep_seconds`` (the job worker,
-    in this process or another, runs it)."""
+    in this process or another, runs it), and flag the subject requests past their deadline."""
 
     def queue() -> None:
         with unit_of_work(app.state.session_factory) as session:
             schedule_sweeps(session, app.state.settings)
+        # Subject requests past their deadline are flagged on the same round.
+        with unit_of_work(app.state.session_factory) as session:
+            flag_overdue(session)
 
     while True:
         await asyncio.sleep(app.state.settings.retention_sweep_seconds)
@@ -332,6 +336,7 @@ def _install_routes(app: FastAPI) -> None:
         helpdesk_api.router,
         audit_api.router,
         privacy_api.router,
+        requests_api.router,
         # The generic routes of every declared resource. Deletes of records with personal data do
         # what the privacy domain says, which the domains declaring them cannot import: wired here.
         build_router(privacy_api.delete_hooks()),

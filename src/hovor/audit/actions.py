@@ -40,6 +40,7 @@ _OBJECTS = (
     "campaigns.record",
     "privacy.hold",
     "privacy.retention_policy",
+    "privacy.request",
 )
 
 _OTHERS = (
@@ -78,6 +79,13 @@ _OTHERS = (
     "privacy.subjects.search",  # details: pseudonyms of the identifiers searched, counts
     "privacy.erasure.preview",
     "privacy.erasure.request",  # the job is enqueued
+    "privacy.request.verify",  # a subject request's identity check: the method
+    "privacy.request.extend",  # its deadline extended: the new deadline
+    "privacy.request.approve",  # an erasure approved by a second person
+    "privacy.request.erase",  # the erasure it asked for started: the job
+    "privacy.request.answer",
+    "privacy.request.refuse",
+    "privacy.request.overdue",  # past its deadline, flagged by the scheduler
     "privacy.erasure.chunk",  # one committed chunk of an erasure: counts and record keys
     "privacy.erasure.done",
     "privacy.erasure.failed",

@@ -132,6 +132,10 @@ class Permission(StrEnum):
     DPO_COMMUNICATIONS_DELETE = "dpo:communications:delete"
     DPO_SUBJECTS_ERASE = "dpo:subjects:erase"
     DPO_SUBJECTS_SEARCH = "dpo:subjects:search"
+    # The register of subject requests (Art. 12, 15-21).
+    DPO_REQUESTS_CREATE = "dpo:requests:create"
+    DPO_REQUESTS_READ = "dpo:requests:read"
+    DPO_REQUESTS_UPDATE = "dpo:requests:update"
     DPO_HOLDS_CREATE = "dpo:holds:create"
     DPO_HOLDS_READ = "dpo:holds:read"
     DPO_HOLDS_UPDATE = "dpo:holds:update"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -77,4 +77,61 @@ class RetentionPolicy(Base):
     )
     edited_by: Mapped[str | None] = mapped_column(
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed the policy")
+    )
+
+
+class SubjectRequest(Base):
+    """A data subject's request (GDPR Art. 15-21) and what the controller did about it: the
+    register a DPO keeps to answer within the deadline and to prove it later.
+
+    Itself personal data: who asked and how to reach them. The proof of what was done (kind,
+    dates, states, who verified and approved, the jobs that did it) is kept longer than the
+    identifiers, which a request's retention clears (see ``hovor.privacy.requests``)."""
+
+    __tablename__ = "subject_requests"
+    __table_args__ = (
+        Index("ix_subject_requests_tenant_state_due", "tenant_id", "state", "due"),
+        Index("ix_subject_requests_tenant_received", "tenant_id", "received"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    kind: Mapped[str] = mapped_column(String(24), info=not_personal("access, erasure, restriction, …"))
+    received: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal("starts the deadline"))
+    received_via: Mapped[str] = mapped_column(String(16), info=not_personal("email, letter, phone, …"))
+    # The identifiers the person gave, normalised as the resolver compares them.
+    identifiers: Mapped[dict[str, str] | None] = mapped_column(
+        JSONType, info=personal(Category.CONTACT_POINT)
+    )
+    contact: Mapped[str | None] = mapped_column(String(64), info=personal(Category.RECORD_LINK))
+    answer_via: Mapped[str | None] = mapped_column(String(16), info=not_personal("how the answer is sent"))
+    answer_to: Mapped[str | None] = mapped_column(String(320), info=personal(Category.CONTACT_POINT))
+    state: Mapped[str] = mapped_column(String(16), default="received", info=not_personal())
+    verification: Mapped[str | None] = mapped_column(
+        String(32), info=not_personal("how identity was checked")
+    )
+    verified_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who verified: the proof")
+    )
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    # The deadline: one month from receipt (first_due), or later once extended.
+    due: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal())
+    first_due: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal("one month from receipt"))
+    extension_reason: Mapped[str | None] = mapped_column(String(1000), info=personal(Category.TEXT))
+    extension_told: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    approved_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "the second DPO: the proof")
+    )
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    job: Mapped[str | None] = mapped_column(String(64), info=not_personal("the job that carried it out"))
+    outcome: Mapped[str | None] = mapped_column(String(1000), info=personal(Category.TEXT))
+    closed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who registered it")
+    )
+    edited_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed it last")
     )

@@ -3,6 +3,8 @@ policies and legal holds. Unknown fields are refused: a typo must not pass as a 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 
 from hovor.core.validation import NoNulModel, StrictModel
@@ -51,3 +53,43 @@ class HoldUpdate(StrictModel):
     name: str | None = None
     reason: str | None = Field(None, min_length=1, max_length=1000)
     until: str | None = None
+
+
+RequestKind = Literal[
+    "access", "portability", "erasure", "rectification", "restriction", "objection", "consent_withdrawal"
+]
+Via = Literal["email", "letter", "phone", "in_person", "web", "data_box", "other"]
+
+
+class RequestCreate(StrictModel):
+    """A subject request as it came in: what is asked, when and how, who it is (as given)."""
+
+    kind: RequestKind
+    received: str | None = Field(None, max_length=40, description="when it came (default: now)")
+    received_via: Via
+    contact: str | None = Field(None, max_length=64)
+    phone: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=320)
+    name: str | None = Field(None, max_length=511, description="given name and surname")
+    answer_via: Via | None = None
+    answer_to: str | None = Field(None, max_length=320, description="where the answer goes")
+
+
+class RequestUpdate(StrictModel):
+    contact: str | None = Field(None, max_length=64)
+    answer_via: Via | None = None
+    answer_to: str | None = Field(None, max_length=320)
+
+
+class RequestVerify(StrictModel):
+    method: Literal["known_contact", "id_document", "signed_letter", "data_box", "callback", "other"]
+
+
+class RequestExtend(StrictModel):
+    months: int = Field(ge=1, le=2, description="one or two further months (Art. 12(3))")
+    reason: str = Field(min_length=1, max_length=1000)
+    told: str = Field(max_length=40, description="when the person was told, within the first month")
+
+
+class RequestClose(StrictModel):
+    outcome: str = Field(min_length=1, max_length=1000, description="what was done, or why it was refused")

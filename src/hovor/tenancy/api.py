@@ -31,6 +31,8 @@ class TenantUpdate(NoNulModel):
     dpo_email: EmailStr | None = None
     dpo_phone: str | None = Field(None, max_length=32)
     dpo_address: str | None = Field(None, max_length=2000)
+    # An erasure a subject asked for needs a second person's approval (subjectRequests).
+    four_eyes_erasure: bool | None = None
     # Accepted only to refuse it clearly: the ceiling is the platform operator's (hovor tenant retention).
     recordings_retention_days: int | None = None
     retention_days: int | None = None
@@ -52,6 +54,7 @@ def serialize_tenant(tenant: Tenant) -> dict[str, Any]:
         # Set by the platform operator with the contract; shown, never changed here.
         "recordings_retention_days": tenant.recordings_retention_days,
         "retention_days": tenant.retention_days,
+        "four_eyes_erasure": tenant.four_eyes_erasure,
         "created": to_wire(tenant.created, tz),
         "edited": to_wire(tenant.edited, tz),
     }
@@ -93,7 +96,7 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
     sent.pop("recordings_retention_days", None)
     sent.pop("retention_days", None)
     check_settings(sent.get("timezone"), sent.get("country"))
-    for key in ("title", "timezone", "country"):
+    for key in ("title", "timezone", "country", "four_eyes_erasure"):
         if key in sent and sent[key] is None:
             raise ValidationFailed({key: ["This field cannot be empty."]})
     if sent.get("dpo_email"):

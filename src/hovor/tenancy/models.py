@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hovor.core.db import Base, UTCDateTime, utcnow
@@ -52,5 +52,7 @@ class Tenant(Base):
     # kind of record without a policy is kept this long. None: not agreed yet (nothing is swept for
     # it). Set and changed by the platform operator only; the audit log keeps its own floor.
     retention_days: Mapped[int | None] = mapped_column(Integer, info=not_personal("the contract's retention"))
+    # An erasure a subject asked for is carried out once a second person approved it.
+    four_eyes_erasure: Mapped[bool] = mapped_column(Boolean, default=True, info=not_personal())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
