@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from alembic import op
 
 
 @contextmanager
-def rebuilding() -> Iterator[None]:
+def rebuilding(*tables: str) -> Iterator[None]:
+    """Rebuild ``tables`` (and create what they reference) inside; their rows' references and the
+    references to them are checked before the rebuild commits. Everything the revision does to the
+    schema belongs inside: what ran before is committed by the first step, so a failed rebuild
+    leaves the database at the previous revision, not half-way."""
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         yield
@@ -27,9 +32,9 @@ def rebuilding() -> Iterator[None]:
     bind.exec_driver_sql("BEGIN IMMEDIATE")
     try:
         yield
-        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        broken = [row for table in _checked(bind, tables) for row in _broken(bind, table)]
         if broken:
-            raise RuntimeError(f"foreign keys broken by the rebuild: {broken[:5]}")
+            raise RuntimeError(f"references broken by rebuilding {', '.join(tables)}: {broken[:5]}")
         bind.exec_driver_sql("COMMIT")
     except BaseException:
         bind.exec_driver_sql("ROLLBACK")
@@ -38,3 +43,18 @@ def rebuilding() -> Iterator[None]:
         raise
     bind.exec_driver_sql("PRAGMA foreign_keys=ON")
     bind.exec_driver_sql("BEGIN IMMEDIATE")  # Alembic records the revision in it and commits it
+
+
+def _checked(bind: Any, tables: tuple[str, ...]) -> list[str]:
+    """The rebuilt tables and every table whose foreign keys point at one of them."""
+    names = [r[0] for r in bind.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    referencing = [
+        name
+        for name in names
+        if any(fk[2] in tables for fk in bind.exec_driver_sql(f'PRAGMA foreign_key_list("{name}")'))
+    ]
+    return sorted({*tables, *referencing})
+
+
+def _broken(bind: Any, table: str) -> list[Any]:
+    return list(bind.exec_driver_sql(f'PRAGMA foreign_key_check("{table}")'))

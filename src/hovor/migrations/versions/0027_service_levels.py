@@ -27,6 +27,15 @@ TERMS = [f"{kind}_{level}" for kind in ("response", "solution") for level in ("l
 
 
 def upgrade() -> None:
+    # Other tables reference both (tickets their category, contacts their account): SQLite rebuilds
+    # them with foreign keys off (hovor.migrations.sqlite), this revision's schema work inside.
+    with rebuilding("ticket_categories", "crm_accounts"):
+        _create_levels()
+        _add_sla_columns()
+    grant(GRANTS)
+
+
+def _create_levels() -> None:
     op.create_table(
         "ticket_slas",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
@@ -43,11 +52,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_ticket_slas_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_ticket_slas")),
     )
-    # Other tables reference both (tickets their category, contacts their account): SQLite rebuilds
-    # them with foreign keys off (hovor.migrations.sqlite).
-    with rebuilding():
-        _add_sla_columns()
-    grant(GRANTS)
 
 
 def _add_sla_columns() -> None:
@@ -63,7 +67,7 @@ def _add_sla_columns() -> None:
 
 
 def downgrade() -> None:
-    with rebuilding():
+    with rebuilding("ticket_categories", "crm_accounts"):
         for table in ("crm_accounts", "ticket_categories"):
             with op.batch_alter_table(table) as batch:
                 batch.drop_constraint(op.f(f"fk_{table}_tenant_id_sla_ticket_slas"), type_="foreignkey")

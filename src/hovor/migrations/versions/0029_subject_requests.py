@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 import hovor.core.db
 from hovor.migrations.grants import grant
+from hovor.migrations.sqlite import rebuilding
 
 revision: str = "0029"
 down_revision: str | None = "0028"
@@ -74,14 +75,14 @@ def upgrade() -> None:
         # Who asked and their free-text reasons: no sample of them in pg_statistic (see 0008).
         for column in ("identifiers", "answer_to", "extension_reason", "outcome"):
             op.execute(f'ALTER TABLE "subject_requests" ALTER COLUMN "{column}" SET STATISTICS 0')
-    with op.batch_alter_table("tenants") as batch:
-        batch.add_column(
-            sa.Column("four_eyes_erasure", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN: SQLite's batch mode would rebuild the table every other table references.
+    op.add_column(
+        "tenants", sa.Column("four_eyes_erasure", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
     grant(GRANTS)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
+    with rebuilding("tenants"), op.batch_alter_table("tenants") as batch:
         batch.drop_column("four_eyes_erasure")
     op.drop_table("subject_requests")
