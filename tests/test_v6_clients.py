@@ -902,6 +902,8 @@ def test_users_are_members_of_groups(client: Any, tenant: TenantFixture) -> None
     assert [g["name"] for g in data(made)["groups"]] == ["sales", "morning"]  # by title: Obchod, Ranní
     moved = client.put("/api/v6/users/acme-operator.json", json={"groups": ["morning"]}, headers=h)
     assert data(moved)["groups"] == [{"name": "morning", "title": "Ranní směna"}]
+    own = data(client.get("/api/v6/whoim.json", headers=tenant.h("operator")))["user"]
+    assert own["groups"] == [{"name": "morning", "title": "Ranní směna"}]
     wrong = client.put("/api/v6/users/acme-operator.json", json={"groups": ["night"]}, headers=h)
     assert wrong.status_code == 400 and "groups" in wrong.json()["error"]["form"]
     in_morning = client.get(
@@ -992,7 +994,7 @@ def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant
     waiting = data(client.post("/api/v6/tickets.json", json={"title": "B", "category": "rekl"}, headers=h))
     assert answered["first_answer"] is None and answered["first_answer_duration"] is None
 
-    def mail(ticket: int, direction: str, time: str) -> None:
+    def mail(ticket: int, direction: str, time: str) -> str:
         body = {
             "queue": "300",
             "ticket": ticket,
@@ -1000,13 +1002,15 @@ def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant
             "address": "a@example.cz",
             "time": time,
         }
-        assert client.post("/api/v6/activitiesEmail.json", json=body, headers=h).status_code == 201
+        r = client.post("/api/v6/activitiesEmail.json", json=body, headers=h)
+        assert r.status_code == 201
+        return str(data(r)["name"])
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     at = lambda minutes: (now + dt.timedelta(minutes=minutes)).isoformat()  # noqa: E731
     mail(answered["name"], "in", at(1))
     mail(answered["name"], "out", at(30))
-    mail(answered["name"], "out", at(10))  # recorded late: still the first answer
+    early = mail(answered["name"], "out", at(10))  # recorded late: still the first answer
     mail(answered["name"], "in", at(40))
     mail(waiting["name"], "in", at(5))
     read = data(client.get(f"/api/v6/tickets/{answered['name']}.json", headers=h))
@@ -1032,6 +1036,17 @@ def test_a_tickets_first_answer_and_each_sides_last_activity(client: Any, tenant
             "/api/v6/tickets.json", params={"sort[0][field]": field, "sort[0][dir]": "desc"}, headers=h
         )
         assert r.status_code == 200, r.text
+
+    # Moved to the other ticket, the early answer is that ticket's; deleted, it is nobody's.
+    moved = client.put(f"/api/v6/activitiesEmail/{early}.json", json={"ticket": waiting["name"]}, headers=h)
+    assert moved.status_code == 200, moved.text
+
+    def first(ticket: int) -> Any:
+        return data(client.get(f"/api/v6/tickets/{ticket}.json", headers=h))["first_answer"]
+
+    assert first(answered["name"]) == wire(30) and first(waiting["name"]) == wire(10)
+    assert client.delete(f"/api/v6/activitiesEmail/{early}.json", headers=h).status_code == 204
+    assert first(waiting["name"]) is None
 
 
 def test_merge_tickets_as_the_reference_takes_it(client: Any, tenant: TenantFixture) -> None:
@@ -1060,11 +1075,24 @@ def test_merge_tickets_as_the_reference_takes_it(client: Any, tenant: TenantFixt
         headers=h,
     )
     assert r.status_code == 201
+    kind = data(
+        client.post("/api/v6/crmRecordTypes.json", json={"title": "Obchody", "database": "main"}, headers=h)
+    )
+    deal = data(
+        client.post(
+            "/api/v6/crmRecords.json", json={"type": kind["name"], "ticket": duplicate["name"]}, headers=h
+        )
+    )
+    earlier = new("Ještě dřív")
+    client.put(f"/api/v6/tickets/{earlier['name']}.json", json={"id_merge": duplicate["name"]}, headers=h)
     merged = client.post(
         "/api/v6/mergeTickets.json",
         params={"tickets[0]": kept["name"], "tickets[1]": duplicate["name"]},
         headers=h,
     )
+    # What else pointed at the merged ticket points at the one kept: a deal, an earlier merge.
+    assert data(client.get(f"/api/v6/crmRecords/{deal['name']}.json", headers=h))["ticket"] == kept["name"]
+    assert data(client.get(f"/api/v6/tickets/{earlier['name']}.json", headers=h))["id_merge"] == kept["name"]
     assert merged.status_code == 200, merged.text
     assert data(merged)["name"] == kept["name"] and [s["name"] for s in data(merged)["statuses"]] == ["vip"]
     gone = data(client.get(f"/api/v6/tickets/{duplicate['name']}.json", headers=h))
@@ -1079,6 +1107,8 @@ def test_merge_tickets_as_the_reference_takes_it(client: Any, tenant: TenantFixt
         "merged already": {"tickets[0]": other["name"], "tickets[1]": duplicate["name"]},
         "no such ticket": {"tickets[0]": other["name"], "tickets[1]": 999999},
         "twice": {"tickets[0]": other["name"], "tickets[1]": other["name"]},
+        "not ASCII digits": {"tickets[0]": other["name"], "tickets[1]": "²"},
+        "too large": {"tickets[0]": other["name"], "tickets[1]": "99999999999999999999"},
     }
     for why, params in refused.items():
         r = client.post("/api/v6/mergeTickets.json", params=params, headers=h)

@@ -6,13 +6,14 @@ destroyed key-first (the objects and rows go once the transaction has committed)
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from hovor.activities import channels, schemas
@@ -225,7 +226,12 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
 def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: BaseModel) -> None:
     key_unchanged(body, activity.name)
     values = _wrapper_values(session, caller, body, activity.type)
+    before = activity.ticket
     apply(activity, values, required=("time", "action", "important"))
+    if {"ticket", "time"} & set(values):
+        session.flush()
+        for ticket in {before, activity.ticket}:
+            answers_of(session, activity.tenant_id, ticket)
     update_custom_fields(session, caller, activity, "activities", None, body)
     if values.get("action") == "CLOSE" and activity.time_close is None:
         activity.time_close = utcnow()
@@ -282,6 +288,7 @@ def delete_activity(session: Session, caller: Caller, activity: Activity, files:
     unindex(session, activity.tenant_id, "activities", activity.name)
     session.delete(activity)
     session.flush()
+    answers_of(session, activity.tenant_id, activity.ticket)
 
 
 # --- channel items -----------------------------------------------------------------------------
@@ -380,23 +387,30 @@ def imported_before(session: Session, caller: Caller, message_id: str | None) ->
     return item
 
 
-def _on_ticket(session: Session, activity: Activity, direction: str | None) -> None:
-    """An activity filed under a ticket: when the customer and an operator last wrote or called,
-    and when an operator first answered (the earliest outgoing activity, by its time)."""
-    if activity.ticket is None or direction not in ("in", "out"):
-        return
-    ticket = session.get(model_of("tickets"), (activity.tenant_id, activity.ticket))
+def answers_of(session: Session, tenant_id: str, ticket: int | None) -> None:
+    """A ticket's first answer and each side's last activity, from what is filed under it now:
+    the earliest and latest outgoing activity (an e-mail, call, SMS or message sent) and the latest
+    incoming one, by their time. Recomputed whenever an activity with a direction is filed under
+    the ticket, moved off it, moved in time or deleted, so they never go stale."""
     if ticket is None:
         return
-    when = activity.time
-    if direction == "in":
-        if ticket.last_activity_client is None or when > ticket.last_activity_client:
-            ticket.last_activity_client = when
+    found = model_of("tickets")
+    record = session.get(found, (tenant_id, ticket))
+    if record is None:
         return
-    if ticket.last_activity_operator is None or when > ticket.last_activity_operator:
-        ticket.last_activity_operator = when
-    if ticket.first_answer is None or when < ticket.first_answer:
-        ticket.first_answer = when
+    parts = [
+        select(Activity.time, kind.model.direction)
+        .join(kind.model, (kind.model.tenant_id == Activity.tenant_id) & (kind.model.name == Activity.name))
+        .where(Activity.tenant_id == tenant_id, Activity.ticket == ticket)
+        for kind in channels.KINDS
+    ]
+    times: dict[str, list[dt.datetime]] = {"in": [], "out": []}
+    for when, direction in session.execute(union_all(*parts)):
+        if direction in times:
+            times[direction].append(when)
+    record.first_answer = min(times["out"], default=None)
+    record.last_activity_operator = max(times["out"], default=None)
+    record.last_activity_client = max(times["in"], default=None)
 
 
 def create_channel_item(session: Session, caller: Caller, activity_type: str, body: Any) -> Any:
@@ -405,7 +419,8 @@ def create_channel_item(session: Session, caller: Caller, activity_type: str, bo
     activity = _new_activity(session, caller, activity_type, body)
     item = channel.item(tenant_id=caller.tenant_id, name=activity.name, **item_values)
     session.add(item)  # flushed with the next query or the commit (a batch: all rows at once)
-    _on_ticket(session, activity, item_values.get("direction"))
+    if activity.ticket is not None:
+        answers_of(session, activity.tenant_id, activity.ticket)
     return item
 
 
@@ -413,8 +428,6 @@ def update_channel_item(session: Session, caller: Caller, item: Any, body: Any) 
     activity = session.get(Activity, (item.tenant_id, item.name))
     assert activity is not None
     _update_wrapper(session, caller, activity, body)
-    if body.model_fields_set & {"ticket", "time"}:
-        _on_ticket(session, activity, getattr(item, "direction", None))
     own = body.model_fields_set - WRAPPER - {"name"}
     values = {k: getattr(body, k) for k in own}
     for key in ("missed_call_time", "missed_callback"):
