@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hovor.activities.models import OperatorSession, PauseTaken
@@ -84,6 +85,13 @@ def change(
     session: Session, caller: Caller, operator: OperatorSession, body: SessionUpdate
 ) -> OperatorSession:
     key_unchanged(body, operator.name)
+    # Read again under a row lock: two changes at once must not both end the same pause.
+    session.execute(
+        select(OperatorSession.name)
+        .where(OperatorSession.tenant_id == operator.tenant_id, OperatorSession.name == operator.name)
+        .with_for_update()
+    )
+    session.refresh(operator)
     if "id_agent" in body.model_fields_set and body.id_agent != operator.name:
         raise ValidationFailed({"id_agent": ["A session stays its operator's; sign in the other one."]})
     sent = body.model_fields_set

@@ -405,11 +405,14 @@ def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name
 def whoim(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     # Processor staff inside a tenant have no account of it.
     user = None if caller.token_kind == "entry" else session.get(User, (caller.tenant_id, caller.user))
+    ctx = Ctx(caller)
+    if user is not None:
+        GROUPS(session, ctx, [user.name])  # the user's own groups, as users.json shows them
     return ok(
         request,
         {
             "version": API_VERSION,
-            "user": serialize_user(user, Ctx(caller)) if user is not None else None,
+            "user": serialize_user(user, ctx) if user is not None else None,
             "tenant": caller.tenant_id,
             "permissions": sorted(caller.permissions),
             "databases": None if caller.databases is None else sorted(caller.databases),
@@ -419,6 +422,10 @@ def whoim(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
             "secondFactor": bool(user.totp_secret) if user is not None else None,
         },
     )
+
+
+# The groups of the users being read (a page of users.json, or whoim's own).
+GROUPS = links_loader("groups", UserGroupLink, "user", "group", "user_groups")
 
 
 def serialize_user(user: User, ctx: Ctx) -> dict[str, Any]:
@@ -504,7 +511,7 @@ register(
             qf("edited_by", User.edited_by),
         ],
         serialize=serialize_user,
-        attach=links_loader("groups", UserGroupLink, "user", "group", "user_groups"),
+        attach=GROUPS,
         create_schema=schemas.UserCreate,
         update_schema=schemas.UserUpdate,
         create=users.create_user,

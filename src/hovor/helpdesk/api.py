@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Request
@@ -248,7 +249,10 @@ router = APIRouter()
 def _numbers(raw: Any) -> list[int]:
     if isinstance(raw, dict):  # tickets[0]=…&tickets[1]=… read as a mapping of positions
         raw = [raw[k] for k in sorted(raw, key=lambda k: int(k) if str(k).isdigit() else -1)]
-    if not isinstance(raw, list) or not all(isinstance(n, int | str) and str(n).isdigit() for n in raw):
+    # A ticket number: ASCII digits within what the column holds ("²" is a digit to str.isdigit).
+    if not isinstance(raw, list) or not all(
+        isinstance(n, int | str) and re.fullmatch(r"[0-9]{1,9}", str(n)) for n in raw
+    ):
         raise ValidationFailed({"tickets": ["A list of ticket numbers: tickets[0]=12&tickets[1]=15."]})
     return [int(n) for n in raw]
 

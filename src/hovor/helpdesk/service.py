@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.db import utcnow
-from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.errors import Conflict, Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
 from hovor.core.records import (
@@ -28,7 +28,7 @@ from hovor.core.records import (
     user_ref,
 )
 from hovor.core.references import before_delete, clear_references, model_of
-from hovor.core.scope import get_visible, may_use
+from hovor.core.scope import get_visible, may_use, visible
 from hovor.files.service import Files
 from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.helpdesk import schemas
@@ -271,9 +271,20 @@ def merge_tickets(
         raise ValidationFailed(
             {"tickets": [f"Name 2 to {MAX_MERGED} different tickets; the first one stays."]}
         )
+    # Locked in key order (PostgreSQL; SQLite's writers queue anyway): two merges of one ticket at
+    # once cannot both see it unmerged.
+    locked = {
+        t.name: t
+        for t in session.scalars(
+            select(Ticket)
+            .where(Ticket.name.in_(numbers), *visible(Ticket, caller))
+            .order_by(Ticket.name)
+            .with_for_update()
+        )
+    }
     found = []
     for number in numbers:
-        ticket = get_visible(session, Ticket, caller, number)
+        ticket = locked.get(number)
         if ticket is None:
             raise ValidationFailed({"tickets": ["No such ticket, or your rights do not cover it."]})
         if ticket.id_merge is not None:
@@ -283,6 +294,14 @@ def merge_tickets(
     activities, attachments = model_of("activities"), model_of("attachments")
     tenant_id = caller.tenant_id
     merged = [t.name for t in sources]
+    hidden = session.scalar(
+        select(func.count())
+        .select_from(activities)
+        .where(activities.tenant_id == tenant_id, activities.ticket.in_(merged))
+        .where(~and_(*visible(activities, caller)))
+    )
+    if hidden:
+        raise Forbidden("Activities filed under these tickets are outside your rights; nothing was merged.")
     filed = session.execute(
         select(activities.name, activities.queue, activities.contact, activities.ticket).where(
             activities.tenant_id == tenant_id, activities.ticket.in_(merged)
@@ -302,6 +321,19 @@ def merge_tickets(
         update(attachments)
         .where(attachments.tenant_id == tenant_id, attachments.ticket.in_(merged))
         .values(ticket=target.name)
+    )
+    crm_records = model_of("crm_records")
+    session.execute(
+        update(crm_records)
+        .where(crm_records.tenant_id == tenant_id, crm_records.ticket.in_(merged))
+        .values(ticket=target.name, **stamps)
+    )
+    # Tickets merged into a merged ticket before now name the one that stays: no chains.
+    session.execute(
+        update(Ticket)
+        .where(Ticket.tenant_id == tenant_id, Ticket.id_merge.in_(merged))
+        .values(id_merge=target.name)
+        .execution_options(synchronize_session=False)
     )
     marks = set(
         session.scalars(
