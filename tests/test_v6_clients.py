@@ -975,6 +975,11 @@ def test_service_levels_of_categories_and_accounts(client: Any, tenant: TenantFi
     t = data(client.post("/api/v6/tickets.json", json={"title": "Jiný", "category": "support"}, headers=h))
     low = data(client.put(f"/api/v6/tickets/{t['name']}.json", json={"priority": "LOW"}, headers=h))
     assert low["sla_deadtime"] is None
+    # A level switched off gives no deadlines: the category's own minutes apply.
+    client.put("/api/v6/ticketsSla/basic.json", json={"deactivated": True}, headers=h)
+    assert due({})[0] == 10 / 60
+    client.put("/api/v6/ticketsSla/basic.json", json={"deactivated": False}, headers=h)
+    assert due({}) == (48, 120)
     # A level in use stays; the category without it falls back to its own minutes.
     assert client.delete("/api/v6/ticketsSla/basic.json", headers=h).status_code == 409
     assert (

@@ -163,7 +163,7 @@ def _terms(session: Session, ticket: Ticket) -> tuple[int | None, int | None]:
     if level is None and category is not None:
         level = category.sla
     terms = session.get(TicketSla, (tenant_id, level)) if level is not None else None
-    if terms is None:
+    if terms is None or terms.deactivated:  # a level switched off gives no deadlines
         return (category.sla_response, category.sla_solution) if category is not None else (None, None)
     at, unit = LEVELS[ticket.priority], UNITS[terms.unit]
     response, solution = getattr(terms, f"response_{at}"), getattr(terms, f"solution_{at}")
