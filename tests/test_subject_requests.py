@@ -123,7 +123,13 @@ def test_four_eyes_on_an_erasure_request(client: Any, app: Any, tenant: TenantFi
     made = data(
         client.post(
             "/api/v6/subjectRequests.json",
-            json={"kind": "erasure", "received_via": "letter", "contact": contact["name"]},
+            json={
+                "kind": "erasure",
+                "received_via": "letter",
+                "contact": contact["name"],
+                "email": "Jana.Nova@example.cz",
+                "answer_to": "jana.nova@example.cz",
+            },
             headers=dpo,
         )
     )
@@ -143,6 +149,14 @@ def test_four_eyes_on_an_erasure_request(client: Any, app: Any, tenant: TenantFi
     assert job and data(started)["state"] == "in_progress"
     assert data(client.get(f"/api/v6/jobs/{job}.json", headers=dpo))["kind"] == "erasure"
     assert client.post(f"{url}/erase.json", headers=dpo).status_code == 409  # once
+    # Answered, the erasure keeps its proof but not who asked: the e-mail is a keyed pseudonym.
+    answered = client.post(
+        f"{url}/answer.json", json={"outcome": "Vymazáno, certifikát odeslán"}, headers=dpo
+    )
+    assert answered.status_code == 200, answered.text
+    kept = data(answered)
+    assert kept["state"] == "answered" and kept["job"] == job and kept["approved_by"] == "acme-dpo2"
+    assert kept["identifiers"]["email"] != "jana.nova@example.cz" and kept["answer_to"] is None
 
     # The tenant may switch four eyes off: a verified erasure then starts without approval.
     assert (

@@ -11,6 +11,7 @@ on by default — only once a second person holding the right has approved it (f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
@@ -191,12 +192,27 @@ def started(request: SubjectRequest, caller: Caller, job: str) -> None:
     _stamp(request, caller)
 
 
-def close(session: Session, caller: Caller, request: SubjectRequest, state: str, outcome: str) -> None:
+def close(
+    session: Session,
+    caller: Caller,
+    request: SubjectRequest,
+    state: str,
+    outcome: str,
+    pseudonymize: Callable[[str, str], str],
+) -> None:
+    """Answers or refuses the request. An answered erasure keeps the proof of what was done but
+    not who asked: their identifiers become keyed pseudonyms (the audit log's), which still match
+    if the same person asks again, and the answer address goes."""
     _open(request)
     if state == "answered" and request.verified_at is None:
         raise Conflict("Verify the person's identity before answering.")
     request.state, request.outcome, request.closed = state, outcome, utcnow()
     request.overdue = request.closed > request.due
+    if request.kind == "erasure" and state == "answered":
+        request.identifiers = {
+            k: pseudonymize(request.tenant_id, v) for k, v in (request.identifiers or {}).items()
+        }
+        request.answer_to = None
     _stamp(request, caller)
 
 

@@ -195,7 +195,7 @@ def erase(request: Request, session: DbSession, caller: CurrentCaller, name: str
 def _close(request: Request, session: Session, caller: Caller, name: str, body: Any, state: str) -> Any:
     found = _load(session, caller, name)
     parsed = _body(schemas.RequestClose, body)
-    requests.close(session, caller, found, state, parsed.outcome)
+    requests.close(session, caller, found, state, parsed.outcome, request.app.state.pseudonyms)
     action = "privacy.request.answer" if state == "answered" else "privacy.request.refuse"
     return _done(request, session, caller, found, action, {"overdue": found.overdue})
 
