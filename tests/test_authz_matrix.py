@@ -35,6 +35,7 @@ EML = (
 
 def _fresh(app: Any, tenant: str, kind: str) -> str:
     """Creates a new record of ``kind`` in ``tenant`` through the services; returns its key."""
+    from hovor.activities import content as held
     from hovor.activities import presence
     from hovor.activities import schemas as act
     from hovor.activities import service as acts
@@ -64,7 +65,7 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
 
         def transcribed() -> Any:
             item = call()
-            acts.create_transcript(
+            held.create_transcript(
                 s,
                 c,
                 act.TranscriptCreate(activity=item.name, start=0, end=1, speaker="agent", text="dobrý den"),
@@ -78,14 +79,14 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             item = call()
             blob = files.put(s, tenant, [WAV], "audio/wav")
             activity = s.get(acts.Activity, (tenant, item.name))
-            return acts.attach_recording(s, activity, blob, 0.5, files)
+            return held.attach_recording(s, activity, blob, 0.5, files)
 
         def ticket() -> Any:
             return desks.create_ticket(s, c, desk.TicketCreate(title="Reklamace", category="general"))
 
         def attachment() -> Any:
             blob = files.put(s, tenant, [b"hello"], "text/plain")
-            return acts.add_attachment(s, c, blob, "a.txt", ticket=ticket().name)
+            return held.add_attachment(s, c, blob, "a.txt", ticket=ticket().name)
 
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
@@ -165,10 +166,10 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "activitiesVbr": lambda: acts.create_channel_item(
                 s, c, "VBR", act.MessagingCreate(sender="vb-1", direction="in")
             ),
-            "activitiesMessages": lambda: acts.create_message(
+            "activitiesMessages": lambda: held.create_message(
                 s, c, act.MessageCreate(activity=chat().name, direction="IN", text="ahoj")
             ),
-            "activitiesCallTranscripts": lambda: acts.create_transcript(
+            "activitiesCallTranscripts": lambda: held.create_transcript(
                 s,
                 c,
                 act.TranscriptCreate(activity=call().name, start=0, end=1, speaker="agent", text="dobrý den"),

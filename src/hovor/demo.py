@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import track
 from sqlalchemy.orm import Session, sessionmaker
 
+from hovor.activities import content as held
 from hovor.activities import schemas as act
 from hovor.activities import service as acts
 from hovor.activities.audio import synth_wav
@@ -310,7 +311,7 @@ def _seed_tickets(
             blob = files.put(
                 session, caller.tenant_id, [f"Protokol k požadavku {ticket.name}\n".encode()], "text/plain"
             )
-            acts.add_attachment(session, caller, blob, f"protokol-{ticket.name}.txt", ticket=ticket.name)
+            held.add_attachment(session, caller, blob, f"protokol-{ticket.name}.txt", ticket=ticket.name)
     return tickets
 
 
@@ -349,7 +350,7 @@ def _seed_calls(
         blob = files.put(session, caller.tenant_id, [synth_wav(seconds, seed=i)], "audio/wav")
         activity = session.get(Activity, (caller.tenant_id, item.name))
         assert activity is not None
-        acts.attach_recording(session, activity, blob, round(seconds, 3), files)
+        held.attach_recording(session, activity, blob, round(seconds, 3), files)
         _seed_transcript(session, caller, item.name, rnd)
 
 
@@ -357,7 +358,7 @@ def _seed_transcript(session: Session, caller: Caller, activity: str, rnd: rando
     start = 0.0
     for speaker, text in CALL_LINES[: rnd.randrange(3, len(CALL_LINES) + 1)]:
         end = start + rnd.uniform(1.5, 4.0)
-        acts.create_transcript(
+        held.create_transcript(
             session,
             caller,
             act.TranscriptCreate(
@@ -394,7 +395,7 @@ def _seed_emails(
         )
         if i % 2 == 0:
             blob = files.put(session, caller.tenant_id, [b"%PDF-1.4\n%%EOF\n"], "application/pdf")
-            acts.add_attachment(session, caller, blob, "objednavka.pdf", activity=item.name)
+            held.add_attachment(session, caller, blob, "objednavka.pdf", activity=item.name)
 
 
 def _seed_threads(
@@ -406,7 +407,7 @@ def _seed_threads(
             body = _thread_body(kind, queue, rnd.choice(people), rnd, when)
             item = acts.create_channel_item(session, caller, kind, body)
             for direction, text in CHAT_LINES[: 2 + i % 3]:
-                acts.create_message(
+                held.create_message(
                     session, caller, act.MessageCreate(activity=item.name, direction=direction, text=text)
                 )
 

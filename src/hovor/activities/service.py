@@ -1,4 +1,4 @@
-"""Queues, activities, channel items, messages, transcripts, recordings and attachments.
+"""Queues, activities and channel items (what they hold is :mod:`hovor.activities.content`).
 
 Services flush, never commit. Blobs are written through :class:`hovor.files.service.Files`, and
 destroyed key-first (the objects and rows go once the transaction has committed).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from hovor.activities import channels, schemas
+from hovor.activities.content import delete_attachment, drop_recording
 from hovor.activities.models import (
     Activity,
     ActivityStatusLink,
@@ -41,12 +41,12 @@ from hovor.core.records import (
     phone_field,
     replace_links,
     stamp_edit,
+    ticket_of,
     time_field,
     user_ref,
 )
 from hovor.core.references import model_of, on_delete
 from hovor.core.scope import get_visible, may_use
-from hovor.files.models import Blob
 from hovor.files.service import Files
 from hovor.forms.service import store_custom_fields, update_custom_fields, validate_custom_fields
 from hovor.index.service import unindex
@@ -61,7 +61,6 @@ class Channel:
 
 
 CHANNELS = {k.code: Channel(k.code, k.model, k.queue_types) for k in channels.KINDS}
-THREADS = channels.THREADED
 
 
 # --- queues ------------------------------------------------------------------------------------
@@ -151,10 +150,7 @@ def _queue(session: Session, caller: Caller, name: str | None, activity_type: st
 def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
     if number is None:
         return None
-    found = get_visible(session, model_of("tickets"), caller, number)
-    if found is None:
-        raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
-    found.last_activity = utcnow()
+    ticket_of(session, caller, number).last_activity = utcnow()
     return number
 
 
@@ -267,7 +263,7 @@ def delete_activity(session: Session, caller: Caller, activity: Activity, files:
     """Deletes an activity with everything it holds: item, messages, transcript, recording, files."""
     recording = session.get(Recording, (activity.tenant_id, activity.name))
     if recording is not None:
-        _drop_recording(session, recording, files)
+        drop_recording(session, recording, files)
     for attachment in session.scalars(
         select(Attachment).where(
             Attachment.tenant_id == activity.tenant_id, Attachment.activity == activity.name
@@ -455,126 +451,6 @@ def channel_functions(activity_type: str) -> tuple[Any, Any, Any]:
     return create, update_channel_item, delete_channel_item
 
 
-# --- messages and transcripts ------------------------------------------------------------------
-def _activity_of(session: Session, caller: Caller, name: str, types: Iterable[str]) -> Activity:
-    activity = get_visible(session, Activity, caller, name)
-    if activity is None:
-        raise ValidationFailed({"activity": ["No such activity, or your rights do not cover it."]})
-    if activity.type not in types:
-        raise ValidationFailed({"activity": [f"A {activity.type} activity does not take this."]})
-    return activity
-
-
-def create_message(session: Session, caller: Caller, body: schemas.MessageCreate) -> Message:
-    activity = _activity_of(session, caller, body.activity, THREADS)
-    if activity.anonymized:
-        raise Conflict("The conversation is anonymized.")
-    message = Message(
-        tenant_id=caller.tenant_id,
-        name=new_name("messages"),
-        activity=activity.name,
-        direction=body.direction.upper(),
-        text=body.text,
-        time=time_field(body.time, caller, "time") or utcnow(),
-        user=caller.user if body.direction.upper() == "OUT" else None,
-    )
-    session.add(message)
-    session.flush()
-    return message
-
-
-def create_transcript(session: Session, caller: Caller, body: schemas.TranscriptCreate) -> TranscriptSegment:
-    activity = _activity_of(session, caller, body.activity, ("CALL",))
-    if body.end < body.start:
-        raise ValidationFailed({"end": ["A segment cannot end before it starts."]})
-    segment = TranscriptSegment(
-        tenant_id=caller.tenant_id,
-        name=new_name("transcripts"),
-        activity=activity.name,
-        start=body.start,
-        end=body.end,
-        speaker=body.speaker,
-        text=body.text,
-        confidence=body.confidence,
-    )
-    session.add(segment)
-    session.flush()
-    return segment
-
-
-# --- recordings and attachments ----------------------------------------------------------------
-def _drop_recording(session: Session, recording: Recording, files: Files) -> None:
-    blob = session.get(Blob, (recording.tenant_id, recording.blob))
-    session.delete(recording)
-    session.flush()
-    if blob is not None:
-        files.destroy_key(session, blob)
-
-
-def attach_recording(
-    session: Session, activity: Activity, blob: Blob, duration: float | None, files: Files
-) -> Recording:
-    """Files an uploaded recording on a call; a recording already there is replaced and shredded."""
-    previous = session.get(Recording, (activity.tenant_id, activity.name))
-    if previous is not None:
-        _drop_recording(session, previous, files)
-    recording = Recording(
-        tenant_id=activity.tenant_id,
-        name=activity.name,
-        blob=blob.name,
-        mime=blob.mime,
-        duration=duration,
-        size=blob.size,
-        status="Converted",
-    )
-    session.add(recording)
-    session.flush()
-    return recording
-
-
-def add_attachment(
-    session: Session,
-    caller: Caller,
-    blob: Blob,
-    title: str,
-    *,
-    ticket: int | None = None,
-    activity: str | None = None,
-    inline: bool = False,
-    cid: str | None = None,
-) -> Attachment:
-    attachment = Attachment(
-        tenant_id=caller.tenant_id,
-        name=new_name("attachments"),
-        ticket=ticket,
-        activity=activity,
-        blob=blob.name,
-        title=_safe_name(title),
-        mime=blob.mime,
-        size=blob.size,
-        inline=inline,
-        cid=cid,
-        created_by=caller.user,
-    )
-    session.add(attachment)
-    session.flush()
-    return attachment
-
-
-def _safe_name(title: str) -> str:
-    """A file name fit for a header: no control characters or path separators."""
-    cleaned = "".join(c for c in title if c.isprintable() and c not in "/\\").strip()
-    return cleaned[:255] or "attachment"
-
-
-def delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
-    blob = session.get(Blob, (attachment.tenant_id, attachment.blob))
-    session.delete(attachment)
-    session.flush()
-    if blob is not None:
-        files.destroy_key(session, blob)
-
-
 @on_delete("tickets")
 def _ticket_deleted(session: Session, caller: Caller, number: Any, files: Files) -> None:
     """A ticket's comments and the attachments on it and on them go with it (the blobs are
@@ -593,15 +469,4 @@ def _ticket_deleted(session: Session, caller: Caller, number: Any, files: Files)
         delete(Activity).where(
             Activity.tenant_id == tenant_id, Activity.ticket == number, Activity.type == "COMMENT"
         )
-    )
-
-
-def attachment_count(session: Session, tenant_id: str, activity: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Attachment)
-            .where(Attachment.tenant_id == tenant_id, Attachment.activity == activity)
-        )
-        or 0
     )

@@ -103,6 +103,14 @@ def contact_ref(session: Session, caller: Caller, name: str | None) -> str | Non
     return contact.name
 
 
+def ticket_of(session: Session, caller: Caller, number: int) -> Any:
+    """A ticket the caller may see, or a form error (never a hint about tickets they may not)."""
+    ticket = get_visible(session, model_of("tickets"), caller, number)
+    if ticket is None:
+        raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
+    return ticket
+
+
 def phone_field(value: str | None, caller: Caller, field: str) -> str | None:
     """A phone number from input, in E.164 (national numbers in the tenant's country), or a form error."""
     if not value:

@@ -7,8 +7,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
+
+from hovor.core.errors import ValidationFailed
 
 _TYPE_TAG = re.compile(r"[\[\]]|^(constrained-)?(str|int|float|bool|list|dict|none)$|-")
 
@@ -60,6 +62,14 @@ def form_from_pydantic(errors: Sequence[Any]) -> dict[str, list[str]]:
             message = "A JSON object body is required."
         form.setdefault(key, []).append(message)
     return form
+
+
+def parse_as(model: Any, body: dict[str, Any] | None) -> Any:
+    """A route's JSON body (none: empty) as ``model``; what does not fit is a 400 naming its fields."""
+    try:
+        return model.model_validate(body or {})
+    except ValidationError as exc:
+        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
 
 
 INT64 = 2**63

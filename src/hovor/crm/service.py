@@ -12,7 +12,16 @@ from hovor.auth.users import forget_grant
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.records import apply, catalogue_ref, edit_stamps, key_unchanged, new_key, stamp_edit, user_ref
+from hovor.core.records import (
+    apply,
+    catalogue_ref,
+    edit_stamps,
+    key_unchanged,
+    new_key,
+    stamp_edit,
+    ticket_of,
+    user_ref,
+)
 from hovor.core.references import clear_references, model_of
 from hovor.core.scope import get_visible, may_use
 from hovor.crm import schemas
@@ -157,15 +166,18 @@ def full_name(firstname: str | None, lastname: str) -> str:
     return " ".join(p for p in (firstname, lastname) if p)
 
 
-def _account(session: Session, caller: Caller, name: str | None, database: str) -> str | None:
+def _in_database(
+    session: Session, caller: Caller, field: str, model: Any, name: str | None, database: str
+) -> str | None:
+    """A contact or an account the caller may see, in the record's database, or a form error."""
     if name is None:
         return None
-    account = get_visible(session, Account, caller, name)
-    if account is None:
-        raise ValidationFailed({"account": ["No such account, or your rights do not cover it."]})
-    if account.database != database:
-        raise ValidationFailed({"account": ["The account belongs to another database."]})
-    return account.name
+    found = get_visible(session, model, caller, name)
+    if found is None:
+        raise ValidationFailed({field: [f"No such {field}, or your rights do not cover it."]})
+    if found.database != database:
+        raise ValidationFailed({field: [f"The {field} belongs to another database."]})
+    return found.name
 
 
 def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate) -> Contact:
@@ -188,7 +200,7 @@ def create_contact(session: Session, caller: Caller, body: schemas.ContactCreate
         lastname=body.lastname,
         title=full_name(body.firstname, body.lastname),
         database=db.name,
-        account=_account(session, caller, body.account, db.name),
+        account=_in_database(session, caller, "account", Account, body.account, db.name),
         user=user_ref(session, caller, body.user),
         description=body.description,
         custom_fields=clean.values,
@@ -218,9 +230,11 @@ def update_contact(
             raise ValidationFailed({"database": ["A contact needs a database."]})
         contact.database = _database(session, caller, body.database).name
         if "account" not in sent and contact.account is not None:
-            contact.account = _account(session, caller, contact.account, contact.database)
+            contact.account = _in_database(
+                session, caller, "account", Account, contact.account, contact.database
+            )
     if "account" in sent:
-        contact.account = _account(session, caller, body.account, contact.database)
+        contact.account = _in_database(session, caller, "account", Account, body.account, contact.database)
     if "user" in sent:
         contact.user = user_ref(session, caller, body.user)
     if "description" in sent:
@@ -280,34 +294,8 @@ def delete_record_type(session: Session, caller: Caller, record_type: CrmRecordT
     session.flush()
 
 
-def _in_database(
-    session: Session, caller: Caller, field: str, model: Any, name: str | None, database: str
-) -> str | None:
-    """A contact or an account the caller may see, in the record's database, or a form error."""
-    if name is None:
-        return None
-    found = get_visible(session, model, caller, name)
-    if found is None:
-        raise ValidationFailed({field: [f"No such {field}, or your rights do not cover it."]})
-    if found.database != database:
-        raise ValidationFailed({field: [f"The {field} belongs to another database."]})
-    return found.name
-
-
 def _ticket(session: Session, caller: Caller, number: int | None) -> int | None:
-    if number is None:
-        return None
-    if get_visible(session, model_of("tickets"), caller, number) is None:
-        raise ValidationFailed({"ticket": ["No such ticket, or your rights do not cover it."]})
-    return number
-
-
-def _status(session: Session, caller: Caller, name: str | None) -> str | None:
-    if name is None:
-        return None
-    if get_visible(session, model_of("ticket_statuses"), caller, name) is None:
-        raise ValidationFailed({"status": ["No such status."]})
-    return name
+    return None if number is None else ticket_of(session, caller, number).name
 
 
 def create_record(session: Session, caller: Caller, body: schemas.CrmRecordCreate) -> CrmRecord:
@@ -337,7 +325,7 @@ def create_record(session: Session, caller: Caller, body: schemas.CrmRecordCreat
         account=_in_database(session, caller, "account", Account, body.account, database),
         ticket=_ticket(session, caller, body.ticket),
         user=user_ref(session, caller, body.user),
-        status=_status(session, caller, body.status),
+        status=catalogue_ref(session, caller, "ticket_statuses", body.status, "status"),
         stage=body.stage,
         custom_fields=clean.values,
         consents=clean.consents,
@@ -359,7 +347,7 @@ def update_record(
         "account": lambda v: _in_database(session, caller, "account", Account, v, record.database),
         "ticket": lambda v: _ticket(session, caller, v),
         "user": lambda v: user_ref(session, caller, v),
-        "status": lambda v: _status(session, caller, v),
+        "status": lambda v: catalogue_ref(session, caller, "ticket_statuses", v, "status"),
     }
     values: dict[str, Any] = {k: check(getattr(body, k)) for k, check in refs.items() if k in sent}
     for key in ("title", "description", "stage"):

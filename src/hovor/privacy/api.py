@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from hovor.api.deps import CurrentCaller, DbSession, check, permitted
@@ -22,9 +21,8 @@ from hovor.api.resource import Ctx, DeleteHooks, Resource, qf, register
 from hovor.api.router import after_shredding
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
-from hovor.core.errors import ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.validation import form_from_pydantic
+from hovor.core.validation import parse_as
 from hovor.core.wire import to_wire
 from hovor.jobs.models import DONE, Job
 from hovor.privacy import policies, retention, service
@@ -51,13 +49,6 @@ def _wake(request: Request) -> None:
         worker.wake.set()
 
 
-def _parsed(model: Any, body: dict[str, Any] | None) -> Any:
-    try:
-        return model.model_validate(body or {})
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-
-
 # --- subjects ------------------------------------------------------------------------------------
 @router.post(
     "/api/v6/subjects.json",
@@ -72,7 +63,7 @@ def subjects(
     caller: CurrentCaller,
     body: dict[str, Any] | None = Body(None),
 ) -> Any:
-    query = _parsed(SubjectQuery, body)
+    query = parse_as(SubjectQuery, body)
     pseudonyms = request.app.state.pseudonyms
     result, total = service.search_subjects(session, caller, query, pseudonyms, audit.actor_of(request))
     session.commit()
@@ -118,7 +109,7 @@ def erasure_request(
     body: dict[str, Any] | None = Body(None, description='{"include": {kind: [keys]} | "all"}'),
 ) -> Any:
     # Validated after the permission check: a caller without the right learns nothing from a 400.
-    parsed = _parsed(ErasureRequest, body)
+    parsed = parse_as(ErasureRequest, body)
     job = service.request_erasure(session, caller, name, parsed.include, audit.actor_of(request))
     result = serialize_job(job, Ctx(caller))
     session.commit()

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from hovor.activities import channels
+from hovor.activities.content import delete_attachment
 from hovor.activities.models import Activity, Attachment, PauseTaken, TranscriptSegment
-from hovor.activities.service import delete_activity, delete_attachment
+from hovor.activities.service import delete_activity
 from hovor.campaigns.models import CampaignRecord
 from hovor.campaigns.service import delete_record
 from hovor.core.caller import Caller

@@ -22,9 +22,8 @@ from hovor.core.caller import Caller
 from hovor.core.db import new_name, utcnow
 from hovor.core.errors import Conflict, Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
-from hovor.core.records import time_field
+from hovor.core.records import contact_ref, time_field
 from hovor.core.references import model_of
-from hovor.core.scope import find_visible
 from hovor.core.wire import zone
 from hovor.privacy import schemas
 from hovor.privacy.models import SubjectRequest
@@ -61,18 +60,9 @@ def _identifiers(caller: Caller, body: schemas.RequestCreate) -> dict[str, str]:
     return found
 
 
-def _contact(session: Session, caller: Caller, name: str | None) -> str | None:
-    if name is None:
-        return None
-    found = find_visible(session, model_of("crm_contacts"), caller, name)
-    if found is None:
-        raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
-    return str(found.name)
-
-
 def register(session: Session, caller: Caller, body: schemas.RequestCreate) -> SubjectRequest:
     identifiers = _identifiers(caller, body)
-    contact = _contact(session, caller, body.contact)
+    contact = contact_ref(session, caller, body.contact)
     if not identifiers and contact is None:
         raise ValidationFailed({"contact": ["Say who asks: a contact, a phone, an e-mail or a name."]})
     received = time_field(body.received, caller, "received") or utcnow()
@@ -116,7 +106,7 @@ def change(
     _open(request)
     sent = body.model_fields_set
     if "contact" in sent:
-        request.contact = _contact(session, caller, body.contact)
+        request.contact = contact_ref(session, caller, body.contact)
     for key in ("answer_via", "answer_to"):
         if key in sent:
             setattr(request, key, getattr(body, key))
@@ -168,7 +158,7 @@ def approve(session: Session, caller: Caller, request: SubjectRequest) -> None:
 
 def four_eyes(session: Session, tenant_id: str) -> bool:
     tenant = session.get(model_of("tenants"), tenant_id)
-    return bool(getattr(tenant, "four_eyes_erasure", True))
+    return tenant is None or bool(tenant.four_eyes_erasure)
 
 
 def ready_to_erase(session: Session, request: SubjectRequest) -> str:

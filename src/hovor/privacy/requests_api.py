@@ -7,19 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
-from hovor.api.resource import REGISTRY, Ctx, Resource, qf, register
-from hovor.api.router import reload
+from hovor.api.resource import Ctx, Resource, qf, register
+from hovor.api.router import load_visible, reload
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
-from hovor.core.errors import NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.scope import find_visible
-from hovor.core.validation import form_from_pydantic
+from hovor.core.validation import parse_as
 from hovor.core.wire import to_wire
 from hovor.privacy import requests, schemas, service
 from hovor.privacy.models import SubjectRequest
@@ -95,20 +92,6 @@ RESOURCE = register(
 )
 
 
-def _load(session: Session, caller: Caller, name: str) -> SubjectRequest:
-    found = find_visible(session, SubjectRequest, caller, name)
-    if found is None:
-        raise NotFound("Record not found.")
-    return found
-
-
-def _body(model: Any, body: dict[str, Any] | None) -> Any:
-    try:
-        return model.model_validate(body or {})
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-
-
 def _done(
     request: Request,
     session: Session,
@@ -120,7 +103,7 @@ def _done(
     audit.record(
         session, caller.tenant_id, action, audit.actor_of(request), "subjectRequests", found.name, details
     )
-    result = reload(session, REGISTRY["subjectRequests"], caller, found)
+    result = reload(session, RESOURCE, caller, found)
     session.commit()
     return ok(request, result)
 
@@ -138,8 +121,8 @@ def verify(
     name: str,
     body: dict[str, Any] | None = Body(None),
 ) -> Any:
-    found = _load(session, caller, name)
-    parsed = _body(schemas.RequestVerify, body)
+    found = load_visible(session, RESOURCE, caller, name)
+    parsed = parse_as(schemas.RequestVerify, body)
     requests.verify(session, caller, found, parsed)
     return _done(request, session, caller, found, "privacy.request.verify", {"method": parsed.method})
 
@@ -157,8 +140,8 @@ def extend(
     name: str,
     body: dict[str, Any] | None = Body(None),
 ) -> Any:
-    found = _load(session, caller, name)
-    parsed = _body(schemas.RequestExtend, body)
+    found = load_visible(session, RESOURCE, caller, name)
+    parsed = parse_as(schemas.RequestExtend, body)
     requests.extend(session, caller, found, parsed)
     due = to_wire(found.due, caller.timezone)
     return _done(
@@ -173,7 +156,7 @@ def extend(
 )
 @permitted(Permission.DPO_SUBJECTS_ERASE)
 def approve(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    found = _load(session, caller, name)
+    found = load_visible(session, RESOURCE, caller, name)
     requests.approve(session, caller, found)
     return _done(request, session, caller, found, "privacy.request.approve", {})
 
@@ -185,7 +168,7 @@ def approve(request: Request, session: DbSession, caller: CurrentCaller, name: s
 )
 @permitted(Permission.DPO_SUBJECTS_ERASE)
 def erase(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    found = _load(session, caller, name)
+    found = load_visible(session, RESOURCE, caller, name)
     contact = requests.ready_to_erase(session, found)
     job = service.request_erasure(session, caller, contact, None, audit.actor_of(request))
     requests.started(found, caller, job.name)
@@ -193,8 +176,8 @@ def erase(request: Request, session: DbSession, caller: CurrentCaller, name: str
 
 
 def _close(request: Request, session: Session, caller: Caller, name: str, body: Any, state: str) -> Any:
-    found = _load(session, caller, name)
-    parsed = _body(schemas.RequestClose, body)
+    found = load_visible(session, RESOURCE, caller, name)
+    parsed = parse_as(schemas.RequestClose, body)
     requests.close(session, caller, found, state, parsed.outcome, request.app.state.pseudonyms)
     action = "privacy.request.answer" if state == "answered" else "privacy.request.refuse"
     return _done(request, session, caller, found, action, {"overdue": found.overdue})

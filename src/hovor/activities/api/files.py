@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from hovor.activities import schemas, service
+from hovor.activities import content, schemas, service
 from hovor.activities.api.serialize import serialize_attachment, serialize_recording
 from hovor.activities.audio import inspect
 from hovor.activities.mail import Unparseable, parse
@@ -122,7 +122,7 @@ async def upload_recording(request: Request, session: DbSession, caller: Current
             # the privacy domain's, above this one: the app factory hands them over.
             holds = state.legal_holds
             holds.check(session, caller.tenant_id, holds.of_activity(activity), "recording")
-        recording = service.attach_recording(session, activity, blob, duration, files)
+        recording = content.attach_recording(session, activity, blob, duration, files)
         result = serialize_recording(recording, Ctx(caller))
         audit.record(
             session,
@@ -164,7 +164,7 @@ def _upload_target(kind: str) -> Any:
                 )
             parent = load_visible(session, REGISTRY[kind], caller, name)
             state.files.adopt(session, blob)
-            attachment = service.add_attachment(
+            attachment = content.add_attachment(
                 session,
                 caller,
                 blob,
@@ -254,7 +254,7 @@ async def import_email(
         if item is None:
             return None
         result = reload(session, REGISTRY["activitiesEmail"], caller, item)
-        result["attachments"] = service.attachment_count(session, caller.tenant_id, item.name)
+        result["attachments"] = content.attachment_count(session, caller.tenant_id, item.name)
         return result
 
     # The same message imported again (a mail fetcher retrying) is the one stored the first time.
@@ -267,7 +267,7 @@ async def import_email(
         files: Files = request.app.state.files
         for part in mail.parts:
             blob = files.put(session, caller.tenant_id, [part.data], part.mime, settings.max_upload_bytes)
-            service.add_attachment(
+            content.add_attachment(
                 session, caller, blob, part.filename, activity=item.name, inline=part.inline, cid=part.cid
             )
         result = reload(session, REGISTRY["activitiesEmail"], caller, item)

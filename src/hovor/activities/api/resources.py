@@ -8,7 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hovor.activities import channels, schemas, service
+from hovor.activities import channels, content, schemas, service
 from hovor.activities.api.serialize import (
     serialize_activity,
     serialize_attachment,
@@ -340,7 +340,7 @@ register(
         ],
         serialize=serialize_message,
         create_schema=schemas.MessageCreate,
-        create=service.create_message,
+        create=content.create_message,
         q_columns=[Message.text],
         default_order=[Message.time.asc()],
     )
@@ -365,7 +365,7 @@ register(
         ],
         serialize=serialize_transcript,
         create_schema=schemas.TranscriptCreate,
-        create=service.create_transcript,
+        create=content.create_transcript,
         q_columns=[TranscriptSegment.text],
         default_order=[TranscriptSegment.start.asc()],
     )
@@ -393,7 +393,7 @@ register(
 
 
 def _delete_attachment(session: Session, caller: Caller, attachment: Attachment, files: Files) -> None:
-    service.delete_attachment(session, caller, attachment, files)
+    content.delete_attachment(session, caller, attachment, files)
 
 
 register(
