@@ -4,6 +4,7 @@ declares. A foreign tenant's record is a 404 for a role that could otherwise act
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from hovor.core.permissions import BUILTIN_ROLES
 from hovor.edge.models import FirewallRule
 from hovor.jobs import service as jobs
 from hovor.privacy import policies
-from hovor.privacy.models import LegalHold, RetentionPolicy
+from hovor.privacy.models import LegalHold, RetentionPolicy, SubjectExport
 
 counter = itertools.count()
 WAV = synth_wav(0.5)
@@ -101,6 +102,22 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
                 made.verified_at, made.verification, made.state = utcnow(), "id_document", "verified"
             if approved:
                 made.approved_at, made.approved_by = utcnow(), "someone-else"
+            return made
+
+        def subject_export() -> Any:
+            # A package ready for download: a blob of its own, which a delete shreds.
+            blob = files.put(s, tenant, [b"PK\x05\x06" + bytes(18)], "application/zip")
+            made = SubjectExport(
+                tenant_id=tenant,
+                name=f"exports{n}",
+                contact=contact().name,
+                state="ready",
+                blob=blob.name,
+                size=blob.size,
+                expires=utcnow() + dt.timedelta(days=1),
+                downloads=0,
+            )
+            s.add(made)
             return made
 
         def operator() -> Any:
@@ -187,6 +204,7 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "subjectRequests": subject_request,
             "subjectRequestsVerified": lambda: subject_request(verified=True),
             "subjectRequestsApproved": lambda: subject_request(verified=True, approved=True),
+            "subjectExports": subject_export,
             "pausesTaken": pause_taken,
             "crmRecordTypes": crm_type,
             "crmRecords": lambda: service.create_record(
@@ -253,6 +271,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"tickets": [int(_fresh(app, "own", "tickets")), int(_fresh(app, "own", "tickets"))]}
     if kind == "subjectRequests":
         return {"kind": "access", "received_via": "email", "phone": "601 000 000"}
+    if kind == "subjectExports":
+        return {"contact": _fresh(app, "own", "contacts")}
     if kind == "realtimeSessions":
         return {"id_agent": _fresh(app, "own", "users"), "state": "Idle"}
     if kind == "legalHolds":
@@ -344,6 +364,7 @@ PATH_KINDS = {
     # A subject request ready for the step: answered once verified, erased once approved too.
     "/api/v6/subjectRequests/{name}/answer.json": "subjectRequestsVerified",
     "/api/v6/subjectRequests/{name}/erase.json": "subjectRequestsApproved",
+    "/file/exports/{name}": "subjectExports",
 }
 
 

@@ -55,7 +55,8 @@ from hovor.helpdesk import api as helpdesk_api
 from hovor.jobs.service import Worker, env_of
 from hovor.privacy import api as privacy_api
 from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
-from hovor.privacy import holds, requests_api
+from hovor.privacy import exports as subject_exports
+from hovor.privacy import exports_api, holds, requests_api
 from hovor.privacy.requests import flag_overdue
 from hovor.privacy.retention import schedule_sweeps  # importing registers the sweep job
 from hovor.tenancy import api as tenancy_api
@@ -226,9 +227,12 @@ async def _sweep_periodically(app: FastAPI) -> None:
     def queue() -> None:
         with unit_of_work(app.state.session_factory) as session:
             schedule_sweeps(session, app.state.settings)
-        # Subject requests past their deadline are flagged on the same round.
+        # Subject requests past their deadline are flagged on the same round, and the exports
+        # past their end crypto-shredded.
         with unit_of_work(app.state.session_factory) as session:
             flag_overdue(session)
+        with unit_of_work(app.state.session_factory) as session:
+            subject_exports.expire(session, app.state.files)
 
     while True:
         await asyncio.sleep(app.state.settings.retention_sweep_seconds)
@@ -337,6 +341,7 @@ def _install_routes(app: FastAPI) -> None:
         audit_api.router,
         privacy_api.router,
         requests_api.router,
+        exports_api.router,
         # The generic routes of every declared resource. Deletes of records with personal data do
         # what the privacy domain says, which the domains declaring them cannot import: wired here.
         build_router(privacy_api.delete_hooks()),

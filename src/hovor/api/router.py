@@ -140,6 +140,22 @@ def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return found[0]
 
 
+def serialize_keys(
+    session: Session, resource: Resource, caller: Caller, keys: list[Any]
+) -> list[dict[str, Any]]:
+    """The wire shape of the visible records among ``keys``, in their order, read as a page of a
+    list is (one statement for the rows with their joins, one for what ``attach`` adds)."""
+    if not keys:
+        return []
+    conn = session.connection()
+    stmt = _by_keys(resource.endpoint, _rights(caller))
+    found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": keys})}
+    ctx = make_ctx(session, resource, caller)
+    if resource.attach is not None and found:
+        resource.attach(session, ctx, list(found))
+    return [resource.serialize(found[k], ctx) for k in keys if k in found]
+
+
 def list_result(
     request: Request,
     session: Session,

@@ -41,6 +41,7 @@ _OBJECTS = (
     "privacy.hold",
     "privacy.retention_policy",
     "privacy.request",
+    "privacy.export",
 )
 
 _OTHERS = (
@@ -86,6 +87,10 @@ _OTHERS = (
     "privacy.request.answer",
     "privacy.request.refuse",
     "privacy.request.overdue",  # past its deadline, flagged by the scheduler
+    "privacy.export.ready",  # its package sealed: counts per record type, size, digest
+    "privacy.export.download",  # the package downloaded
+    "privacy.export.expire",  # its key destroyed at expiry (or when the DPO deleted it early)
+    "privacy.export.failed",
     "privacy.erasure.chunk",  # one committed chunk of an erasure: counts and record keys
     "privacy.erasure.done",
     "privacy.erasure.failed",

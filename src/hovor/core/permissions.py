@@ -136,6 +136,10 @@ class Permission(StrEnum):
     DPO_REQUESTS_CREATE = "dpo:requests:create"
     DPO_REQUESTS_READ = "dpo:requests:read"
     DPO_REQUESTS_UPDATE = "dpo:requests:update"
+    # Access and portability exports (Art. 15, 20): packages of everything held about a person.
+    DPO_EXPORTS_CREATE = "dpo:exports:create"
+    DPO_EXPORTS_READ = "dpo:exports:read"
+    DPO_EXPORTS_DELETE = "dpo:exports:delete"
     DPO_HOLDS_CREATE = "dpo:holds:create"
     DPO_HOLDS_READ = "dpo:holds:read"
     DPO_HOLDS_UPDATE = "dpo:holds:update"

@@ -135,3 +135,45 @@ class SubjectRequest(Base):
     edited_by: Mapped[str | None] = mapped_column(
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed it last")
     )
+    export: Mapped[str | None] = mapped_column(String(64), info=not_personal("the export that answered it"))
+
+
+class SubjectExport(Base):
+    """An access or portability package (GDPR Art. 15, 20): everything held about one person, as
+    the v6 wire's JSON, a report in Czech and English and the original files, in one encrypted
+    blob. Readable until ``expires``; then its key is destroyed (crypto-shredded) and only this
+    row remains, saying what was exported when and by whom (counts, never contents)."""
+
+    __tablename__ = "subject_exports"
+    __table_args__ = (
+        Index("ix_subject_exports_tenant_expires", "tenant_id", "state", "expires"),
+        Index("ix_subject_exports_tenant_contact", "tenant_id", "contact"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    contact: Mapped[str | None] = mapped_column(String(64), info=personal(Category.RECORD_LINK))
+    request: Mapped[str | None] = mapped_column(
+        String(64), info=not_personal("the subject request it answers")
+    )
+    include: Mapped[dict[str, list[str]] | None] = mapped_column(
+        JSONType, info=not_personal("keys of unlinked records the DPO included")
+    )
+    job: Mapped[str | None] = mapped_column(String(64), info=not_personal("the job that builds it"))
+    # building → ready → expired (or failed)
+    state: Mapped[str] = mapped_column(String(16), default="building", info=not_personal())
+    # The package: an encrypted blob; personal data through and through, so erasing the person
+    # shreds it as it shreds her recordings.
+    blob: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.FILE, erasure=Erasure.DELETE_BLOB)
+    )
+    size: Mapped[int | None] = mapped_column(Integer, info=not_personal("bytes of the package"))
+    sha256: Mapped[str | None] = mapped_column(String(64), info=not_personal("digest of the package"))
+    counts: Mapped[dict[str, int] | None] = mapped_column(JSONType, info=not_personal("records per type"))
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=not_personal("the link's end"))
+    downloads: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    created_by: Mapped[str | None] = mapped_column(
+        String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who exported: the proof")
+    )
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())

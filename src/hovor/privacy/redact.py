@@ -43,6 +43,8 @@ _PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d[\d \-./()]{6,22}\d(?!\w)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 _BIRTH = re.compile(r"\b\d{6}/?\d{3,4}\b")
 _CARD = re.compile(r"\b\d(?:[ \-]?\d){12,18}\b")
+# Six digits with at most separators between them: a text without them holds no phone number.
+_DIGITS = re.compile(r"\d(?:[\s\-./()]{0,3}\d){5}")
 
 
 # --- Czech name forms ----------------------------------------------------------------------------
@@ -211,6 +213,28 @@ class Redactor:
         text = _EMAIL.sub(lambda m: EMAIL if m.group().casefold() in self.emails else m.group(), text)
         text = self._known_phones(text)
         return self._names(text)
+
+    def others(self, text: str | None) -> str | None:
+        """Text of this person's own record as shown to her (an access export, Art. 15(4)): the
+        phone numbers and e-mail addresses of anyone else taken out, hers kept. (Other people's
+        names are taken out by their own redactors' :meth:`names`.)"""
+        if not text:
+            return text
+        text = _EMAIL.sub(lambda m: m.group() if m.group().casefold() in self.emails else EMAIL, text)
+        if not _DIGITS.search(text):
+            return text
+        out, last = [], 0
+        for match in phonenumbers.PhoneNumberMatcher(text, self.country.upper()):
+            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            if number in self.phones:
+                continue
+            out += [text[last : match.start], PHONE]
+            last = match.end
+        return "".join(out) + text[last:] if out else text
+
+    def names(self, text: str | None) -> str | None:
+        """Only this person's name taken out (in its forms, as :meth:`mentions` finds it)."""
+        return self._names(text) if text else text
 
     def own(self, text: str | None) -> str | None:
         """Text of the person's own record, kept for what it says about the case, not who: every

@@ -3,7 +3,7 @@ policies and legal holds. Unknown fields are refused: a typo must not pass as a 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -93,3 +93,12 @@ class RequestExtend(StrictModel):
 
 class RequestClose(StrictModel):
     outcome: str = Field(min_length=1, max_length=1000, description="what was done, or why it was refused")
+
+
+class ExportCreate(StrictModel):
+    """An access or portability export of one person (GDPR Art. 15, 20)."""
+
+    contact: str | None = Field(None, max_length=64, description="the person (default: the request's)")
+    request: str | None = Field(None, max_length=64, description="the subject request it answers")
+    include: Any = Field(None, description='unlinked records to include: "all" or kinds to keys')
+    days: int = Field(7, ge=1, le=30, description="days the package may be downloaded")

@@ -188,7 +188,7 @@ def search_subjects(
 
 
 # --- erasure -------------------------------------------------------------------------------------
-def _included(session: Session, caller: Caller, contact: str, raw: Any) -> dict[str, list[str]]:
+def included(session: Session, caller: Caller, contact: str, raw: Any) -> dict[str, list[str]]:
     """The unlinked records the DPO included, by planned type, each checked visible to them."""
     if raw == "all":
         plan = erasure.make_plan(session, caller.tenant_id, contact, {})
@@ -250,7 +250,7 @@ def preview_erasure(
     """What an erasure of the contact would change. The preview is audited in a transaction of its
     own (``writer``): the request's session only reads."""
     contact = _visible(session, caller, "contacts", name)
-    chosen = _included(session, caller, contact.name, "all" if include_all else None)
+    chosen = included(session, caller, contact.name, "all" if include_all else None)
     result = erasure.preview(session, caller, contact.name, chosen)
     summary = result["summary"]
     with writer() as audit_session:
@@ -281,7 +281,7 @@ def request_erasure(session: Session, caller: Caller, name: str, include_raw: An
     ).first()
     if running is not None:
         raise Conflict(f"An erasure of this contact is under way: job {running}.")
-    include = _included(session, caller, contact.name, include_raw)
+    include = included(session, caller, contact.name, include_raw)
     plan = erasure.make_plan(session, caller.tenant_id, contact.name, include)
     erasure.check_holds(session, caller.tenant_id, plan)
     params = {"contact": contact.name, "include": include, "request_id": actor.request_id}

@@ -1,0 +1,289 @@
+"""The export job: ``plan`` (the records, by key, stored in the job), ``package`` (the ZIP built and
+sealed as an encrypted blob in one pass: read, redacted, zipped, encrypted and stored as a stream,
+so no plaintext byte of it touches a disk or all of it sits in memory), then the package is filed
+on its export row in the same transaction that marks it ready.
+
+A job killed in ``package`` is taken over and builds the package again from its first byte: what
+the killed run had stored is an object whose key was never committed, unreadable, which the
+store's reaper removes (docs/privacy.md). ``plan`` is kept, so the package holds what was planned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email.policy
+import email.utils
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hovor.audit import log as audit
+from hovor.auth.models import User
+from hovor.auth.service import system_caller
+from hovor.core.db import unit_of_work, utcnow
+from hovor.files.models import Blob
+from hovor.jobs import service as jobs
+from hovor.privacy.erasure.identity import identity
+from hovor.privacy.erasure.plan import make_plan, plan_of
+from hovor.privacy.exports import others, records, report
+from hovor.privacy.models import RetentionPolicy, SubjectExport, SubjectRequest
+from hovor.tenancy.models import Tenant
+
+KIND = "export"
+# Bytes the ZIP writer may hold before they go on to the encryptor.
+FLUSH = 1 << 20
+EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
+
+
+def actor_of(run: jobs.Run) -> audit.Actor:
+    return audit.Actor("system", f"job:{run.name}", None, run.params.get("request_id"))
+
+
+# --- the ZIP as a stream -------------------------------------------------------------------------
+class _Sink(io.RawIOBase):
+    """Where the ZIP writer writes: bytes wait here until the stream takes them. It cannot seek,
+    so the writer puts each entry's sizes after its data (a data descriptor)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.held = 0
+        self.at = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        piece = bytes(data)
+        self.parts.append(piece)
+        self.held += len(piece)
+        self.at += len(piece)
+        return len(piece)
+
+    def tell(self) -> int:
+        return self.at
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts, self.held = [], 0
+        return out
+
+
+Entry = tuple[str, bool, Iterable[bytes]]  # path, compressed, pieces
+
+
+class Zipped:
+    """The ZIP of ``entries`` as a stream of bytes; its digest once the stream is consumed."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = entries
+        self.digest = hashlib.sha256()
+
+    def _out(self, sink: _Sink) -> bytes:
+        data = sink.take()
+        self.digest.update(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        sink = _Sink()
+        made = utcnow().timetuple()[:6]
+        with zipfile.ZipFile(sink, "w") as archive:
+            for path, compressed, pieces in self.entries:
+                info = zipfile.ZipInfo(path, date_time=made)
+                info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+                with archive.open(info, "w", force_zip64=not compressed) as out:
+                    for piece in pieces:
+                        out.write(piece)
+                        if sink.held >= FLUSH:
+                            yield self._out(sink)
+                if sink.held >= FLUSH:
+                    yield self._out(sink)
+        yield self._out(sink)
+
+
+# --- the steps -----------------------------------------------------------------------------------
+def step_plan(run: jobs.Run) -> None:
+    with unit_of_work(run.env.factory) as session:
+        plan = make_plan(session, run.tenant_id, run.params["contact"], run.params.get("include") or {})
+        run.beat(session, {"plan": plan.as_dict(), "planned": {t: len(v) for t, v in plan.keys.items()}})
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "file"
+    return cleaned[:120]
+
+
+def _eml(row: dict[str, Any], activity: dict[str, Any] | None) -> bytes:
+    """An e-mail as hovor holds it, in RFC 5322 form (what a mail program opens)."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    headers = row.get("headers") or {}
+    message["Subject"] = (row.get("title") or "").replace("\n", " ")
+    for key in ("From", "To", "Cc", "Date", "Message-ID"):
+        value = headers.get(key)
+        if isinstance(value, str) and value and "\n" not in value:
+            # A header the redaction made unparseable (a Message-ID with an address in it) is left out.
+            with contextlib.suppress(Exception):
+                message[key] = value
+    if "Date" not in message and activity and activity.get("time"):
+        with contextlib.suppress(ValueError):
+            message["Date"] = email.utils.format_datetime(dt.datetime.fromisoformat(str(activity["time"])))
+    message.set_content(row.get("text") or "")
+    if row.get("html"):
+        message.add_alternative(row["html"], subtype="html")
+    return message.as_bytes()
+
+
+def _blob_pieces(run: jobs.Run, blob_name: str) -> Iterator[bytes]:
+    with run.env.reader() as session:
+        blob = session.get(Blob, (run.tenant_id, blob_name))
+        if blob is None or blob.wrapped_key is None:
+            return
+        yield from run.env.files.read(session, blob)
+
+
+def _facts(session: Session, run: jobs.Run, export: SubjectExport) -> report.Facts:
+    tenant = session.get(Tenant, run.tenant_id)
+    assert tenant is not None
+    policies = {
+        p.name: (p.days, p.action)
+        for p in session.scalars(select(RetentionPolicy).where(RetentionPolicy.tenant_id == run.tenant_id))
+    }
+    integrations = list(
+        session.scalars(
+            select(User.title)
+            .where(User.tenant_id == run.tenant_id, User.role == "integration")
+            .order_by(User.title)
+        )
+    )
+    return report.Facts(
+        controller=tenant.title,
+        dpo=tenant.dpo_email,
+        timezone=tenant.timezone,
+        made=utcnow(),
+        export=export.name,
+        request=export.request,
+        policies=policies,
+        recipients=integrations,
+    )
+
+
+def _progress(run: jobs.Run, **counts: int) -> None:
+    with unit_of_work(run.env.factory) as session:
+        run.beat(session, exported=counts)
+
+
+def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iterator[Entry]:
+    """Everything the package holds, read as it is written."""
+    plan = plan_of(run)
+    with run.env.reader() as session:
+        tenant = session.get(Tenant, run.tenant_id)
+        assert tenant is not None
+        caller = system_caller(session, run.tenant_id, user="export", permissions=frozenset())
+        held = records.contents(session, run.tenant_id, plan)
+        data = {ep: list(records.wire(session, caller, ep, keys)) for ep, keys in held.keys.items() if keys}
+        person = identity(session, run.tenant_id, plan).redactor(tenant.country)
+        texts = [v for rows in data.values() for row in rows for v in _strings(row)]
+        redaction = others.build(session, run.tenant_id, tenant.country, person, plan.keys["contacts"], texts)
+        facts = _facts(session, run, export)
+    data = {ep: [redaction.record(ep, row) for row in rows] for ep, rows in data.items()}
+    made["counts"] = {ep: len(rows) for ep, rows in data.items()}
+    files: list[str] = []
+    for endpoint, rows in data.items():
+        yield f"data/{endpoint}.json", True, [orjson.dumps(rows, option=orjson.OPT_INDENT_2)]
+    _progress(run, records=sum(made["counts"].values()))
+    activities = {row.get("name"): row for row in data.get("activities", [])}
+    for row in data.get("activitiesEmail", []):
+        path = f"files/emails/{row['name']}.eml"
+        files.append(path)
+        yield path, True, [_eml(row, activities.get(row["name"]))]
+    for i, (activity, blob, mime) in enumerate(held.recordings):
+        path = f"files/recordings/{activity}.{EXTENSIONS.get(mime, 'bin')}"
+        files.append(path)
+        yield path, False, _blob_pieces(run, blob)
+        if i % 20 == 19:
+            _progress(run, recordings=20)
+    for name, blob, title, _mime in held.attachments:
+        path = f"files/attachments/{name}/{_safe(title)}"
+        files.append(path)
+        yield path, True, _blob_pieces(run, blob)
+    _progress(run, files=len(files))
+    for language in report.LANGUAGES:
+        yield f"report.{language}.html", True, [report.render(language, facts, data, files).encode()]
+    manifest = {"export": export.name, "request": export.request, "counts": made["counts"], "files": files}
+    yield "manifest.json", True, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def step_package(run: jobs.Run) -> None:
+    with run.env.reader() as session:
+        export = session.get(SubjectExport, (run.tenant_id, run.params["export"]))
+        if export is None or export.state != "building":
+            return  # deleted meanwhile, or sealed by an earlier run
+        session.expunge(export)
+    made: dict[str, Any] = {}
+    zipped = Zipped(_entries(run, export, made))
+    version, key = run.env.files.writing_key(run.env.factory, run.tenant_id)
+    blob = run.env.files.seal(run.tenant_id, version, key, zipped, "application/zip")
+    run.fault("sealed")  # stored, not yet filed: a kill here leaves an object no key can open
+    with unit_of_work(run.env.factory) as session:
+        run.beat(session)
+        row = session.get(SubjectExport, (run.tenant_id, export.name), with_for_update=True)
+        if row is None or row.state != "building":
+            # Deleted while it was built: file the blob destroyed, for the reaper.
+            blob.wrapped_key, blob.destroyed = None, utcnow()
+            run.env.files.adopt(session, blob)
+            return
+        run.env.files.adopt(session, blob)
+        row.blob, row.size, row.sha256 = blob.name, blob.size, zipped.digest.hexdigest()
+        row.counts, row.state, row.edited = made["counts"], "ready", utcnow()
+        if row.request is not None:
+            request = session.get(SubjectRequest, (run.tenant_id, row.request))
+            if request is not None:
+                request.export = row.name
+        audit.record(
+            session,
+            run.tenant_id,
+            "privacy.export.ready",
+            actor_of(run),
+            "subjectExports",
+            row.name,
+            {"counts": made["counts"], "size": blob.size, "sha256": row.sha256},
+        )
+
+
+def on_failure(run: jobs.Run) -> None:
+    with unit_of_work(run.env.factory) as session:
+        row = session.get(SubjectExport, (run.tenant_id, run.params["export"]))
+        if row is not None and row.state == "building":
+            row.state, row.edited = "failed", utcnow()
+        audit.record(
+            session,
+            run.tenant_id,
+            "privacy.export.failed",
+            actor_of(run),
+            "subjectExports",
+            run.params["export"],
+            {},
+        )
+
+
+STEPS: list[jobs.Step] = [("plan", step_plan), ("package", step_package)]
+jobs.register(KIND, STEPS, on_failure)
