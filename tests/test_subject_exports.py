@@ -313,3 +313,29 @@ def test_an_export_killed_while_sealing_is_built_again(tmp_path: Path) -> None:
                 row.blob
             ]
     app.state.engine.dispose()
+
+
+def test_erasing_the_person_shreds_her_exports(fresh: tuple[Any, TestClient]) -> None:
+    app, client = fresh
+    tenant = make_tenant(app, "acme")
+    admin, dpo = tenant.h(), tenant.h("dpo")
+    contact = _ok(
+        client.post(
+            "/api/v6/contacts.json", json={"firstname": FIRST, "lastname": LAST, "database": "main"}, headers=admin
+        ),
+        201,
+    )["name"]
+    export = _ok(client.post("/api/v6/subjectExports.json", json={"contact": contact}, headers=dpo), 201)
+    assert wait_done(client, export["job"], dpo)["state"] == "done"
+    download = f"/file/exports/{export['name']}"
+    assert client.get(download, headers=dpo).status_code == 200
+    erasure = _ok(client.post(f"/api/v6/contacts/{contact}/erasure.json", json={}, headers=dpo), 202)
+    assert wait_done(client, erasure["name"], dpo)["state"] == "done"
+    after = _ok(client.get(f"/api/v6/subjectExports/{export['name']}.json", headers=dpo))
+    assert after["state"] == "expired" and after["contact"] is None
+    assert client.get(download, headers=dpo).status_code == 404
+    with app.state.session_factory() as session:
+        row = session.get(SubjectExport, ("acme", export["name"]))
+        assert row is not None and row.blob is not None
+        blob = session.get(Blob, ("acme", row.blob))
+        assert blob is None or blob.wrapped_key is None

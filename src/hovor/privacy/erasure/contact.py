@@ -4,10 +4,11 @@ anonymized first: unlinking them would leave them holding her data."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
-from hovor.core.db import unit_of_work
+from hovor.core.db import unit_of_work, utcnow
 from hovor.crm.models import Contact
 from hovor.crm.service import delete_contact
 from hovor.jobs import service as jobs
@@ -17,6 +18,7 @@ from hovor.privacy.erasure.columns import subject_fields
 from hovor.privacy.erasure.context import actor_of, caller_of
 from hovor.privacy.erasure.identity import redactor_of
 from hovor.privacy.erasure.plan import TYPES, check_holds_now, make_plan, only, plan_of
+from hovor.privacy.models import SubjectExport
 
 
 def _delete_contacts(session: Session, run: jobs.Run, keys: list[str]) -> int:
@@ -46,6 +48,22 @@ def _delete_contacts(session: Session, run: jobs.Run, keys: list[str]) -> int:
     return deleted
 
 
+def _shred_exports(session: Session, run: jobs.Run, keys: list[str]) -> int:
+    """Her access exports go with her: each package's key destroyed (the reaper removes the
+    object), the link to her cleared; the rows stay as the proof that an export was made."""
+    exports = list(
+        session.scalars(
+            select(SubjectExport).where(
+                SubjectExport.tenant_id == run.tenant_id, SubjectExport.contact.in_(keys)
+            )
+        )
+    )
+    run.env.files.destroy_keys(session, run.tenant_id, [e.blob for e in exports if e.blob])
+    for export in exports:
+        export.contact, export.state, export.edited = None, "expired", utcnow()
+    return len(exports)
+
+
 def step_contact(run: jobs.Run) -> None:
     plan = plan_of(run)
     with run.env.reader() as reader:
@@ -56,4 +74,6 @@ def step_contact(run: jobs.Run) -> None:
     with unit_of_work(run.env.factory) as session:
         check_holds_now(session, run, only("contacts", plan.keys["contacts"]))
         deleted = _delete_contacts(session, run, plan.keys["contacts"])
-        run.beat(session, deleted={"crm_contacts": deleted}, records={"contacts": deleted})
+        shredded = _shred_exports(session, run, plan.keys["contacts"])
+        counts = {"crm_contacts": deleted, **({"subject_exports": shredded} if shredded else {})}
+        run.beat(session, deleted=counts, records={"contacts": deleted})
