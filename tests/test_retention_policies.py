@@ -456,3 +456,54 @@ def test_the_pauses_operators_took_are_kept_no_longer_than_their_policy(quiet: A
     assert stones == 3
     # The operator still signed in is not history: the session stays.
     assert client.get(url, headers=admin).status_code == 200
+
+
+def test_the_dpos_register_keeps_the_proof_and_loses_the_person(quiet: Any, app: Any) -> None:
+    """A closed subject request past its policy keeps what was done and loses who asked (their
+    identifiers become the audit log's pseudonyms); an export past its policy goes with its key."""
+    client, tenant, env = quiet
+    dpo = tenant.h("dpo")
+    contact = data(
+        client.post("/api/v6/contacts.json", json={"lastname": LAST, "database": "main"}, headers=tenant.h())
+    )
+    body = {"kind": "access", "received_via": "email", "contact": contact["name"], "email": EMAIL}
+    request = data(
+        client.post("/api/v6/subjectRequests.json", json={**body, "answer_to": EMAIL}, headers=dpo)
+    )
+    url = f"/api/v6/subjectRequests/{request['name']}"
+    data(client.post(f"{url}/verify.json", json={"method": "id_document"}, headers=dpo))
+    data(client.post(f"{url}/answer.json", json={"outcome": f"Poslán export paní {LAST}"}, headers=dpo))
+    still_open = data(client.post("/api/v6/subjectRequests.json", json=body, headers=dpo))
+    export = data(client.post("/api/v6/subjectExports.json", json={"contact": contact["name"]}, headers=dpo))
+    for kind in ("subjectRequests", "subjectExports"):
+        assert _policy(client, tenant, kind, 30).status_code == 201
+    now = utcnow() + AGE
+    with env.factory() as s:
+        todo = {p.name: p for p in policies.effective(s, "acme", env.settings, now)}
+    for kind in ("subjectRequests", "subjectExports"):
+        assert (
+            policies.sweep_kind(
+                env.factory, env.files, "acme", todo[kind], now=now, pseudonyms=app.state.pseudonyms
+            )
+            == 1
+        )
+
+    kept = data(client.get(f"{url}.json", headers=dpo))
+    assert kept["identifiers"] == {"email": app.state.pseudonyms("acme", EMAIL)}
+    assert kept["contact"] is None and kept["answer_to"] is None and LAST not in json.dumps(kept)
+    assert (kept["kind"], kept["state"], kept["verification"], kept["verified_by"]) == (
+        "access",
+        "answered",
+        "id_document",
+        "acme-dpo",
+    )
+    untouched = data(client.get(f"/api/v6/subjectRequests/{still_open['name']}.json", headers=dpo))
+    assert untouched["identifiers"] == {"email": EMAIL}  # an open request keeps who to answer
+    assert client.get(f"/api/v6/subjectExports/{export['name']}.json", headers=dpo).status_code == 404
+    # A second sweep finds nothing more to take.
+    assert (
+        policies.sweep_kind(
+            env.factory, env.files, "acme", todo["subjectRequests"], now=now, pseudonyms=app.state.pseudonyms
+        )
+        == 0
+    )

@@ -321,7 +321,9 @@ def test_erasing_the_person_shreds_her_exports(fresh: tuple[Any, TestClient]) ->
     admin, dpo = tenant.h(), tenant.h("dpo")
     contact = _ok(
         client.post(
-            "/api/v6/contacts.json", json={"firstname": FIRST, "lastname": LAST, "database": "main"}, headers=admin
+            "/api/v6/contacts.json",
+            json={"firstname": FIRST, "lastname": LAST, "database": "main"},
+            headers=admin,
         ),
         201,
     )["name"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hovor.audit import log as audit
 from hovor.audit import prune
+from hovor.audit.keys import Pseudonyms
 from hovor.cli.common import CLI, console, err, factory, fail, job_env, progress
 from hovor.core.config import get_settings
 from hovor.core.db import utcnow
@@ -125,5 +126,6 @@ def _sweep_tenant(
                 actor=CLI,
                 chunk=env.settings.retention_chunk,
                 after_chunk=step,
+                pseudonyms=Pseudonyms(env.settings.secret_key),
             )
         removed[policy.name] = removed.get(policy.name, 0) + n

@@ -12,30 +12,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, type_coerce
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from hovor.activities import channels
 from hovor.activities.content import delete_attachment
-from hovor.activities.models import Activity, Attachment, PauseTaken, TranscriptSegment
+from hovor.activities.models import Activity, Attachment, TranscriptSegment
 from hovor.activities.service import delete_activity
 from hovor.campaigns.models import CampaignRecord
 from hovor.campaigns.service import delete_record
-from hovor.core.caller import Caller
 from hovor.core.db import UTCDateTime
 from hovor.crm.models import Contact, CrmRecord
 from hovor.crm.service import delete_contact
 from hovor.crm.service import delete_record as delete_crm_record
-from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket
 from hovor.helpdesk.service import delete_ticket
-from hovor.jobs.models import DONE, FAILED, Job
-from hovor.privacy import deletes, erasure, holds
+from hovor.privacy import deletes, holds, register_kinds
 from hovor.privacy.erasure import (
     TYPES,
     Blank,
@@ -48,62 +44,22 @@ from hovor.privacy.erasure import (
 )
 from hovor.privacy.holds import Held
 from hovor.privacy.redact import Redactor
+from hovor.privacy.sweeping import ANONYMIZE, DELETE, SweepChunk, SweptKind, at, not_in
 
-DELETE, ANONYMIZE = "delete", "anonymize"
+__all__ = [
+    "ANONYMIZE",
+    "AUDIT_LOG",
+    "DELETE",
+    "KINDS",
+    "NAMES",
+    "ORDER",
+    "SweepChunk",
+    "SweptKind",
+    "at",
+    "not_in",
+]
+
 AUDIT_LOG = "auditLog"
-
-
-# --- conditions in SQL ---------------------------------------------------------------------------
-def not_in(column: Any, keys: frozenset[str], *, numeric: bool = False) -> Any:
-    """``column`` is empty or none of ``keys``: a hold filter in SQL (exact checks follow per row)."""
-    if not keys:
-        return None
-    values: list[Any] = sorted(int(k) for k in keys if k.isdigit()) if numeric else sorted(keys)
-    if not values:
-        return None
-    return or_(column.is_(None), column.not_in(values))
-
-
-def at(column: Any, moment: dt.datetime) -> Any:
-    """A cutoff bound as the column's own type (UTC, no zone): a zoned literal would be compared in
-    the database session's time zone."""
-    return type_coerce(moment, column.type)
-
-
-# --- the kinds -----------------------------------------------------------------------------------
-@dataclass
-class SweepChunk:
-    """What applying one chunk of a retention sweep needs."""
-
-    session: Session
-    files: Files
-    tenant_id: str
-    job: str | None
-    caller: Caller
-
-
-@dataclass(frozen=True)
-class SweptKind:
-    """A kind of record the retention sweeps: how its expired rows are found, held and removed."""
-
-    name: str
-    title: str
-    actions: tuple[str, ...]  # the first is the default (a kind kept by the contract alone)
-    key: Any  # the key column, in whose order chunks go
-    age: Any  # the column or expression a record's age is counted from
-    # The expired rows in SQL: (tenant, cutoff, action, held) → where-conditions.
-    where: Callable[[str, dt.datetime, str, Held], list[Any]]
-    # The holds that cover one loaded record, exactly.
-    pairs: Callable[[Session, Any], list[holds.Pair]]
-    # Deletes or anonymizes the loaded records; returns rows changed per table.
-    apply: Callable[[SweepChunk, list[Any], str], dict[str, int]]
-    tombstone_type: str
-    load: Any = None  # the model loaded for ``apply`` (default: the key's)
-    # Whether a loaded record must stay though SQL found it expired (checked per record).
-    alive: Callable[[Session, Any, dt.datetime], bool] | None = None
-
-    def expired(self, tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> Any:
-        return [c for c in self.where(tenant_id, cutoff, action, keep) if c is not None]
 
 
 # Activities of one channel.
@@ -439,46 +395,6 @@ def _apply_crm_records(ctx: SweepChunk, objs: list[Any], action: str) -> dict[st
     return {"crm_records": len(objs)}
 
 
-def _pauses_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
-    return [PauseTaken.tenant_id == tenant_id, PauseTaken.end < at(PauseTaken.end, cutoff)]
-
-
-def _apply_pauses(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
-    """An operator's pauses go whole: how one spent their working day is theirs, kept no longer
-    than the policy says (a tombstone each, so a restore does not bring them back)."""
-    for obj in objs:
-        ctx.session.delete(obj)
-        deletes.tombstone(ctx.session, ctx.tenant_id, "pausesTaken", obj.name, "retention", job=ctx.job)
-    ctx.session.flush()
-    return {"pauses_taken": len(objs)}
-
-
-# Erasure jobs keep their signed certificates: the proof that a person was erased (counts only).
-KEPT_JOBS = (erasure.KIND,)
-
-
-def _jobs_where(tenant_id: str, cutoff: dt.datetime, action: str, keep: Held) -> list[Any]:
-    return [
-        Job.tenant_id == tenant_id,
-        Job.state.in_((DONE, FAILED)),
-        Job.finished < at(Job.finished, cutoff),
-        Job.kind.not_in(KEPT_JOBS),
-    ]
-
-
-def _apply_jobs(ctx: SweepChunk, objs: list[Any], action: str) -> dict[str, int]:
-    for obj in objs:
-        ctx.session.delete(obj)
-        # Jobs carry record keys in their parameters: a restore must not bring them back either.
-        deletes.tombstone(ctx.session, ctx.tenant_id, "jobs", obj.name, "retention", job=ctx.job)
-    ctx.session.flush()
-    return {"jobs": len(objs)}
-
-
-def _none(session: Session, obj: Any) -> list[holds.Pair]:
-    return []
-
-
 KINDS: dict[str, SweptKind] = {
     **{
         name: SweptKind(
@@ -561,28 +477,7 @@ KINDS: dict[str, SweptKind] = {
         _apply_crm_records,
         "crmRecords",
     ),
-    "pausesTaken": SweptKind(
-        "pausesTaken",
-        "Pauses operators took (by their end)",
-        (DELETE,),
-        PauseTaken.name,
-        PauseTaken.end,
-        _pauses_where,
-        _none,
-        _apply_pauses,
-        "pausesTaken",
-    ),
-    "jobs": SweptKind(
-        "jobs",
-        "Finished jobs (by when they finished; erasure certificates are kept)",
-        (DELETE,),
-        Job.name,
-        Job.finished,
-        _jobs_where,
-        _none,
-        _apply_jobs,
-        "jobs",
-    ),
+    **register_kinds.KINDS,
 }
 # Every kind a policy may name: the kinds above, and the audit log (see hovor.audit.prune).
 NAMES = (*KINDS, AUDIT_LOG)

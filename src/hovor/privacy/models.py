@@ -136,6 +136,8 @@ class SubjectRequest(Base):
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed it last")
     )
     export: Mapped[str | None] = mapped_column(String(64), info=not_personal("the export that answered it"))
+    # Its retention took who asked out, keeping the proof.
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 
 
 class SubjectExport(Base):

@@ -141,6 +141,7 @@ def sweep_chunk(
     chunk: int,
     after: Any,
     now: dt.datetime,
+    pseudonyms: Callable[[str, str], str] | None = None,
 ) -> tuple[int, Any]:
     """One transaction: up to ``chunk`` expired records of one kind after ``after``, each re-checked
     against the holds in force. Returns how many were removed and the last key looked at (None:
@@ -155,7 +156,7 @@ def sweep_chunk(
     if not doomed:
         return 0, last
     caller = system_caller(session, tenant_id, user="retention", permissions=frozenset())
-    ctx = SweepChunk(session, files, tenant_id, job, caller)
+    ctx = SweepChunk(session, files, tenant_id, job, caller, pseudonyms)
     rows = kind.apply(ctx, doomed, policy.action)
     keys = [str(getattr(o, kind.key.key)) for o in doomed]
     audit.record(
@@ -189,6 +190,7 @@ def sweep_kind(
     chunk: int = 1000,
     now: dt.datetime | None = None,
     after_chunk: Callable[[Session, int], None] | None = None,
+    pseudonyms: Callable[[str, str], str] | None = None,
 ) -> int:
     """Chunks until nothing of the kind is expired. Safe to stop anywhere and to run beside another
     sweep (each chunk commits whole; PostgreSQL skips rows another sweep has locked)."""
@@ -199,7 +201,16 @@ def sweep_kind(
     while True:
         with unit_of_work(factory) as session:
             done, after = sweep_chunk(
-                session, files, tenant_id, policy, job=job, actor=actor, chunk=size, after=after, now=now
+                session,
+                files,
+                tenant_id,
+                policy,
+                job=job,
+                actor=actor,
+                chunk=size,
+                after=after,
+                now=now,
+                pseudonyms=pseudonyms,
             )
             if after_chunk is not None and done:
                 after_chunk(session, done)

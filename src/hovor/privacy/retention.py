@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from hovor.activities.models import Activity, Queue, Recording, TranscriptSegment
 from hovor.audit import log as audit
 from hovor.audit import prune
+from hovor.audit.keys import Pseudonyms
 from hovor.core.db import new_name, one_of, unit_of_work, utcnow
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
@@ -284,6 +285,7 @@ def step_policies(run: jobs.Run) -> None:
             job=run.name,
             chunk=settings.retention_chunk,
             after_chunk=count,
+            pseudonyms=Pseudonyms(settings.secret_key),
         )
 
 

@@ -60,12 +60,16 @@ def upgrade() -> None:
     op.create_index("ix_subject_exports_tenant_contact", "subject_exports", ["tenant_id", "contact"])
     op.create_index("ix_subject_exports_tenant_expires", "subject_exports", ["tenant_id", "state", "expires"])
     op.add_column("subject_requests", sa.Column("export", sa.String(length=64), nullable=True))
+    op.add_column(
+        "subject_requests", sa.Column("anonymized", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     grant(GRANTS)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("subject_requests") as batch:
         batch.drop_column("export")
+        batch.drop_column("anonymized")
     op.drop_index("ix_subject_exports_tenant_expires", table_name="subject_exports")
     op.drop_index("ix_subject_exports_tenant_contact", table_name="subject_exports")
     op.drop_table("subject_exports")
