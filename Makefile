@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean install
+.PHONY: run test lint typecheck pytest bench clean install browser
 BENCH_DB ?= var/bench-small.db
 
 $(BIN)/python:
@@ -38,7 +38,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The browser the report tests render in (Debian's Chromium; tests fail without it in CI).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
