@@ -5,7 +5,8 @@ the ratio, all measured in the same run.
     python -m bench.run all --db URL
 
 Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
-audit_overhead, erase_subject, resolve_subject, retention_sweep (bench/privacy.py).
+audit_overhead, erase_subject, resolve_subject, retention_sweep (bench/privacy.py), export_subject
+(bench/exports.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -605,11 +606,12 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _privacy_scenarios() -> None:
-    from bench import privacy
+    from bench import exports, privacy
 
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject
     SCENARIOS["retention_sweep"] = privacy.retention_sweep
+    SCENARIOS["export_subject"] = exports.export_subject
 
 
 _privacy_scenarios()

@@ -6,6 +6,8 @@ operators taken out), downloads audited, and the package unreadable once its key
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import io
 import json
 import os
@@ -182,7 +184,12 @@ def test_the_residue_tests_person_exported_end_to_end(
     original = client.get(f"/file/recording/{call}?download=1", headers=admin)
     assert archive.read(f"files/recordings/{call}.wav") == original.content
     assert any(n.startswith("files/attachments/") for n in names)
-    assert f"files/emails/{subject.activities['EMAIL']}.eml" in names
+    mail = email.message_from_bytes(
+        archive.read(f"files/emails/{subject.activities['EMAIL']}.eml"), policy=email.policy.default
+    )
+    assert mail["Subject"] == f"Reklamace: {FIRST} {LAST}" and mail["From"].addresses[0].addr_spec == EMAIL
+    body = mail.get_body(("plain",))
+    assert body is not None and body.get_content().startswith(f"Jsem {FIRST} {LAST}")
 
     # Other people are taken out (Art. 15(4)): the neighbour in her ticket, and the operators.
     everything = json.dumps(wire, ensure_ascii=False) + archive.read("report.cs.html").decode()

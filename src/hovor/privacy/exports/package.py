@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email.policy
 import email.utils
 import hashlib
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from typing import Any
 
 import orjson
@@ -33,7 +34,7 @@ from hovor.core.db import unit_of_work, utcnow
 from hovor.files.models import Blob
 from hovor.jobs import service as jobs
 from hovor.privacy.erasure.identity import identity
-from hovor.privacy.erasure.plan import make_plan, plan_of
+from hovor.privacy.erasure.plan import in_chunks, make_plan, plan_of
 from hovor.privacy.exports import others, records, report
 from hovor.privacy.models import RetentionPolicy, SubjectExport, SubjectRequest
 from hovor.tenancy.models import Tenant
@@ -122,31 +123,60 @@ def _safe(name: str) -> str:
 
 
 def _eml(row: dict[str, Any], activity: dict[str, Any] | None) -> bytes:
-    """An e-mail as hovor holds it, in RFC 5322 form (what a mail program opens)."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    """An e-mail as hovor holds it, in RFC 5322 form (what a mail program opens). The legacy API
+    of the standard library's ``email``: a fifth of the modern one's cost for the same message."""
+    message = MIMEMultipart("alternative")
     headers = row.get("headers") or {}
-    message["Subject"] = (row.get("title") or "").replace("\n", " ")
-    for key in ("From", "To", "Cc", "Date", "Message-ID"):
+    message["Subject"] = Header((row.get("title") or "").replace("\n", " "), "utf-8").encode()
+    for key in ("From", "To", "Cc"):
         value = headers.get(key)
         if isinstance(value, str) and value and "\n" not in value:
-            # A header the redaction made unparseable (a Message-ID with an address in it) is left out.
-            with contextlib.suppress(Exception):
-                message[key] = value
+            pairs = email.utils.getaddresses([value])
+            message[key] = ", ".join(email.utils.formataddr(pair, charset="utf-8") for pair in pairs)
+    for key in ("Date", "Message-ID"):
+        value = headers.get(key)
+        # A Message-ID the redaction rewrote holds no address any more: it is left out.
+        if isinstance(value, str) and value and "\n" not in value and value.isascii() and "[" not in value:
+            message[key] = value
     if "Date" not in message and activity and activity.get("time"):
         with contextlib.suppress(ValueError):
             message["Date"] = email.utils.format_datetime(dt.datetime.fromisoformat(str(activity["time"])))
-    message.set_content(row.get("text") or "")
+    message.attach(MIMEText(row.get("text") or "", "plain", "utf-8"))
     if row.get("html"):
-        message.add_alternative(row["html"], subtype="html")
+        message.attach(MIMEText(row["html"], "html", "utf-8"))
     return message.as_bytes()
 
 
-def _blob_pieces(run: jobs.Run, blob_name: str) -> Iterator[bytes]:
+def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Iterator[Entry]:
+    """The recordings and attachments as stored, decrypted as they are written: one read-only
+    session, each blob's row read with the others (a kill meanwhile starts the step again)."""
+    wanted = [blob for _, blob, _ in held.recordings] + [blob for _, blob, _, _ in held.attachments]
     with run.env.reader() as session:
-        blob = session.get(Blob, (run.tenant_id, blob_name))
-        if blob is None or blob.wrapped_key is None:
-            return
-        yield from run.env.files.read(session, blob)
+        blobs: dict[str, Blob] = {}
+        for chunk in in_chunks(wanted):
+            blobs.update(
+                (b.name, b)
+                for b in session.scalars(
+                    select(Blob).where(Blob.tenant_id == run.tenant_id, Blob.name.in_(chunk))
+                )
+            )
+
+        def pieces(name: str) -> Iterable[bytes]:
+            blob = blobs.get(name)
+            if blob is None or blob.wrapped_key is None:
+                return []  # shredded since the plan (the DPO deleted it): nothing to give
+            return run.env.files.read(session, blob)
+
+        for i, (activity, blob, mime) in enumerate(held.recordings, 1):
+            path = f"files/recordings/{activity}.{EXTENSIONS.get(mime, 'bin')}"
+            files.append(path)
+            yield path, False, pieces(blob)
+            if i % 20 == 0 or i == len(held.recordings):
+                _progress(run, recordings=(i - 1) % 20 + 1)
+        for name, blob, title, _mime in held.attachments:
+            path = f"files/attachments/{name}/{_safe(title)}"
+            files.append(path)
+            yield path, True, pieces(blob)
 
 
 def _facts(session: Session, run: jobs.Run, export: SubjectExport) -> report.Facts:
@@ -204,19 +234,11 @@ def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iter
         path = f"files/emails/{row['name']}.eml"
         files.append(path)
         yield path, True, [_eml(row, activities.get(row["name"]))]
-    for i, (activity, blob, mime) in enumerate(held.recordings):
-        path = f"files/recordings/{activity}.{EXTENSIONS.get(mime, 'bin')}"
-        files.append(path)
-        yield path, False, _blob_pieces(run, blob)
-        if i % 20 == 19:
-            _progress(run, recordings=20)
-    for name, blob, title, _mime in held.attachments:
-        path = f"files/attachments/{name}/{_safe(title)}"
-        files.append(path)
-        yield path, True, _blob_pieces(run, blob)
+    yield from _originals(run, held, files)
     _progress(run, files=len(files))
+    shown = report.records_html(data)
     for language in report.LANGUAGES:
-        yield f"report.{language}.html", True, [report.render(language, facts, data, files).encode()]
+        yield f"report.{language}.html", True, [report.render(language, facts, data, files, shown).encode()]
     manifest = {"export": export.name, "request": export.request, "counts": made["counts"], "files": files}
     yield "manifest.json", True, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)]
 
