@@ -93,6 +93,19 @@ def test_a_request_walked_end_to_end(client: Any, tenant: TenantFixture) -> None
     three = client.post(f"{url}/extend.json", json={"months": 3, "reason": "x", "told": told}, headers=dpo)
     assert three.status_code in (400, 409)
 
+    # What was done is linked: a record the DPO may see, by its key; another is refused whole.
+    contact = data(
+        client.post(
+            "/api/v6/contacts.json", json={"lastname": "Nová", "database": "main"}, headers=tenant.h()
+        )
+    )
+    linked = client.put(f"{url}.json", json={"records": {"contacts": [contact["name"]]}}, headers=dpo)
+    assert linked.status_code == 200 and data(linked)["records"] == {"contacts": [contact["name"]]}
+    for wrong in ({"contacts": ["nobody"]}, {"users": ["acme-admin"]}):
+        refused = client.put(f"{url}.json", json={"records": wrong}, headers=dpo)
+        assert refused.status_code == 400, refused.text
+    assert data(client.get(f"{url}.json", headers=dpo))["records"] == {"contacts": [contact["name"]]}
+
     answered = client.post(f"{url}/answer.json", json={"outcome": "Export sent by e-mail"}, headers=dpo)
     assert answered.status_code == 200 and data(answered)["state"] == "answered"
     assert data(answered)["closed"] is not None and data(answered)["overdue"] is False

@@ -136,6 +136,10 @@ class SubjectRequest(Base):
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who changed it last")
     )
     export: Mapped[str | None] = mapped_column(String(64), info=not_personal("the export that answered it"))
+    # What was done for it besides a job or an export: the records rectified, restricted, …
+    records: Mapped[dict[str, list[str]] | None] = mapped_column(
+        JSONType, info=not_personal("record kinds to keys")
+    )
     # Its retention took who asked out, keeping the proof.
     anonymized: Mapped[bool] = mapped_column(Boolean, default=False, info=not_personal())
 

@@ -24,6 +24,7 @@ from hovor.core.errors import Conflict, Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.records import contact_ref, time_field
 from hovor.core.references import model_of
+from hovor.core.scope import find_visible
 from hovor.core.wire import zone
 from hovor.privacy import schemas
 from hovor.privacy.models import SubjectRequest
@@ -100,6 +101,43 @@ def _stamp(request: SubjectRequest, caller: Caller) -> None:
     request.edited, request.edited_by = utcnow(), caller.user
 
 
+LINKABLE = ("contacts", "accounts", "tickets", "campaignsRecords", "crmRecords", "activities")
+MAX_LINKS = 1000
+
+
+def _linked(session: Session, caller: Caller, records: dict[str, list[str]]) -> dict[str, list[str]] | None:
+    """The records a request links to (what was rectified, restricted, …), each one the caller
+    may see, by its key as stored."""
+    form: dict[str, list[str]] = {}
+    out: dict[str, list[str]] = {}
+    if sum(len(keys) for keys in records.values()) > MAX_LINKS:
+        raise ValidationFailed({"records": [f"At most {MAX_LINKS} records."]})
+    for kind, keys in records.items():
+        if kind not in LINKABLE:
+            form[f"records.{kind}"] = [f"Link one of: {', '.join(LINKABLE)}."]
+            continue
+        for key in keys:
+            found = find_visible(session, model_of(_MODEL[kind]), caller, key)
+            if found is None:
+                form[f"records.{kind}"] = ["No such record, or your rights do not cover it."]
+                break
+            out.setdefault(kind, []).append(str(found.name))
+    if form:
+        raise ValidationFailed(form)
+    return {k: sorted(set(v)) for k, v in out.items()} or None
+
+
+# The linkable kinds' tables (as hovor.core.references names them).
+_MODEL = {
+    "contacts": "crm_contacts",
+    "accounts": "crm_accounts",
+    "tickets": "tickets",
+    "campaignsRecords": "campaign_records",
+    "crmRecords": "crm_records",
+    "activities": "activities",
+}
+
+
 def change(
     session: Session, caller: Caller, request: SubjectRequest, body: schemas.RequestUpdate
 ) -> SubjectRequest:
@@ -110,6 +148,8 @@ def change(
     for key in ("answer_via", "answer_to"):
         if key in sent:
             setattr(request, key, getattr(body, key))
+    if "records" in sent:
+        request.records = _linked(session, caller, body.records or {})
     _stamp(request, caller)
     session.flush()
     return request

@@ -79,6 +79,9 @@ class RequestUpdate(StrictModel):
     contact: str | None = Field(None, max_length=64)
     answer_via: Via | None = None
     answer_to: str | None = Field(None, max_length=320)
+    records: dict[str, list[str]] | None = Field(
+        None, description="what was done for it (a rectified contact, …): record kinds to keys"
+    )
 
 
 class RequestVerify(StrictModel):

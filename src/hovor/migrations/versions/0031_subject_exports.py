@@ -1,5 +1,6 @@
-"""access and portability exports; a subject request links the export that answered it; the DPO
-role of existing tenants gets the right to make them
+"""access and portability exports; a subject request links the export that answered it and the
+records it changed, and is anonymized by its retention; the DPO role of existing tenants gets the
+right to make exports
 
 Revision ID: 0031
 Revises: 0029
@@ -60,6 +61,7 @@ def upgrade() -> None:
     op.create_index("ix_subject_exports_tenant_contact", "subject_exports", ["tenant_id", "contact"])
     op.create_index("ix_subject_exports_tenant_expires", "subject_exports", ["tenant_id", "state", "expires"])
     op.add_column("subject_requests", sa.Column("export", sa.String(length=64), nullable=True))
+    op.add_column("subject_requests", sa.Column("records", _json(), nullable=True))
     op.add_column(
         "subject_requests", sa.Column("anonymized", sa.Boolean(), server_default=sa.false(), nullable=False)
     )
@@ -69,6 +71,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("subject_requests") as batch:
         batch.drop_column("export")
+        batch.drop_column("records")
         batch.drop_column("anonymized")
     op.drop_index("ix_subject_exports_tenant_expires", table_name="subject_exports")
     op.drop_index("ix_subject_exports_tenant_contact", table_name="subject_exports")
