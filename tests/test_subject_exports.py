@@ -111,6 +111,11 @@ def test_the_residue_tests_person_exported_end_to_end(
         ),
         201,
     )
+    # A field hidden from operators is still hers.
+    hidden = {"name": "risk", "title": "Riziko", "object_type": "contacts", "type": "text", "hidden": True}
+    _ok(client.post("/api/v6/formFields.json", json=hidden, headers=admin), 201)
+    risk = {"customFields": {"risk": ["nízké"]}}
+    _ok(client.put(f"/api/v6/contacts/{subject.contact}.json", json=risk, headers=admin))
 
     # The request, registered, verified and extended.
     request = _ok(
@@ -176,6 +181,7 @@ def test_the_residue_tests_person_exported_end_to_end(
         assert set(hits["keys"]) <= exported, (group, set(hits["keys"]) - exported)
     contact = wire["contacts"][0]
     assert contact["firstname"] == FIRST and contact["lastname"] == LAST  # her own data, in clear
+    assert contact["customFields"].get("risk") == ["nízké"], contact["customFields"]
     assert EMAIL in json.dumps(wire["activitiesEmail"], ensure_ascii=False)
     assert subject.unlinked_call in {row["name"] for row in wire["activitiesCall"]}  # included by the DPO
 
