@@ -297,6 +297,7 @@ def test_an_export_killed_while_sealing_is_built_again(tmp_path: Path) -> None:
         "HOVOR_DATA_DIR": str(data_dir),
         "HOVOR_JOB_LEASE_SECONDS": "0.5",
     }
+    before = {p.name for p in (data_dir / "blobs").rglob("*") if p.is_file()}
     killed = subprocess.run(
         [sys.executable, "-m", "hovor", "jobs", "run"],
         env={**env, "HOVOR_FAULT_POINT": "export.sealed"},
@@ -305,7 +306,8 @@ def test_an_export_killed_while_sealing_is_built_again(tmp_path: Path) -> None:
         check=False,
     )
     assert killed.returncode == 137, killed.stderr.decode()[-2000:]
-    objects = {p.name for p in (data_dir / "blobs").rglob("*") if p.is_file()}
+    left = {p.name for p in (data_dir / "blobs").rglob("*") if p.is_file()} - before
+    assert len(left) == 1  # the package the killed run had stored
     done = subprocess.run(
         [sys.executable, "-m", "hovor", "jobs", "run"], env=env, capture_output=True, timeout=120, check=False
     )
@@ -316,15 +318,16 @@ def test_an_export_killed_while_sealing_is_built_again(tmp_path: Path) -> None:
         assert after["state"] == "ready"
         package = client.get(after["download"], headers=tenant.h("dpo"))
         assert zipfile.ZipFile(io.BytesIO(package.content)).testzip() is None
-        # The killed run's object is one no key opens; the rebuilt package is another.
+        # The killed run's object is gone; the rebuilt package is another.
         with app.state.session_factory() as session:
             row = session.get(SubjectExport, ("acme", export["name"]))
-            assert row is not None and row.blob is not None
+            assert row is not None and row.blob is not None and row.partial is None
             blob = session.get(Blob, ("acme", row.blob))
-            assert blob is not None and blob.store_key not in objects
-            assert session.scalars(select(Blob.name).where(Blob.mime == "application/zip")).all() == [
-                row.blob
-            ]
+            assert blob is not None and blob.store_key not in left
+            packages = session.scalars(select(Blob.name).where(Blob.mime == "application/zip")).all()
+            assert packages == [row.blob]
+        now = {p.name for p in (data_dir / "blobs").rglob("*") if p.is_file()}
+        assert now - before == {blob.store_key}
     app.state.engine.dispose()
 
 

@@ -99,11 +99,14 @@ class Files:
         source: Iterable[bytes],
         mime: str,
         max_bytes: int | None = None,
+        store_key: str | None = None,
     ) -> Blob:
         """Encrypts and stores ``source``; returns its row, not yet added to any session.
 
         Needs no transaction, so a large upload is encrypted and written without holding a
-        database lock; the caller adds the row in the transaction that files it."""
+        database lock; the caller adds the row in the transaction that files it. A caller that
+        must be able to remove the object should it die before filing it names the object first
+        (``store_key``, from :func:`new_store_key`) and keeps that name where a retry finds it."""
         name = new_name("blob")
         data_key = crypto.new_key()
         encryptor = crypto.Encryptor(data_key, name)
@@ -116,7 +119,7 @@ class Files:
                     raise PayloadTooLarge(f"The file is larger than {max_bytes} bytes.")
                 yield piece
 
-        store_key = secrets.token_hex(16)
+        store_key = store_key or new_store_key()
         sealed = encryptor.encrypt(limited())
         header = next(sealed)
         stored = self.store.put(store_key, _prepend(header, sealed))
@@ -245,6 +248,11 @@ class Files:
                         session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(names)))
             done += len(removed)
         return done
+
+
+def new_store_key() -> str:
+    """A random object name in the store."""
+    return secrets.token_hex(16)
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

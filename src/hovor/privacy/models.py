@@ -173,6 +173,8 @@ class SubjectExport(Base):
     blob: Mapped[str | None] = mapped_column(
         String(64), info=personal(Category.FILE, erasure=Erasure.DELETE_BLOB)
     )
+    # The object a build is writing: a build that dies leaves it, and the next run removes it.
+    partial: Mapped[str | None] = mapped_column(String(128), info=not_personal("random object name"))
     size: Mapped[int | None] = mapped_column(Integer, info=not_personal("bytes of the package"))
     sha256: Mapped[str | None] = mapped_column(String(64), info=not_personal("digest of the package"))
     counts: Mapped[dict[str, int] | None] = mapped_column(JSONType, info=not_personal("records per type"))

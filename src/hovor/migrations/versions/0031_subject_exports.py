@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("job", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("blob", sa.String(length=64), nullable=True),
+        sa.Column("partial", sa.String(length=128), nullable=True),
         sa.Column("size", sa.Integer(), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("counts", _json(), nullable=True),

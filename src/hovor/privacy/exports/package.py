@@ -32,6 +32,7 @@ from hovor.auth.models import User
 from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work, utcnow
 from hovor.files.models import Blob
+from hovor.files.service import new_store_key
 from hovor.jobs import service as jobs
 from hovor.privacy.erasure.identity import identity
 from hovor.privacy.erasure.plan import in_chunks, make_plan, plan_of
@@ -256,17 +257,31 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def step_package(run: jobs.Run) -> None:
-    with run.env.reader() as session:
-        export = session.get(SubjectExport, (run.tenant_id, run.params["export"]))
+def _begin(run: jobs.Run) -> tuple[SubjectExport | None, str]:
+    """The export to build and the name of the object it is written to, noted before a byte is
+    written. What a run that died left under the name noted before goes first."""
+    with unit_of_work(run.env.factory) as session:
+        run.beat(session)
+        export = session.get(SubjectExport, (run.tenant_id, run.params["export"]), with_for_update=True)
         if export is None or export.state != "building":
-            return  # deleted meanwhile, or sealed by an earlier run
-        session.expunge(export)
+            return None, ""  # deleted meanwhile, or sealed by an earlier run
+        left = export.partial
+        export.partial = new_store_key()
+        name = export.partial
+    if left:
+        run.env.files.store.delete(left)  # a missing object is fine
+    return export, name
+
+
+def step_package(run: jobs.Run) -> None:
+    export, store_key = _begin(run)
+    if export is None:
+        return
     made: dict[str, Any] = {}
     zipped = Zipped(_entries(run, export, made))
     version, key = run.env.files.writing_key(run.env.factory, run.tenant_id)
-    blob = run.env.files.seal(run.tenant_id, version, key, zipped, "application/zip")
-    run.fault("sealed")  # stored, not yet filed: a kill here leaves an object no key can open
+    blob = run.env.files.seal(run.tenant_id, version, key, zipped, "application/zip", store_key=store_key)
+    run.fault("sealed")  # stored, not yet filed: the next run removes the object
     with unit_of_work(run.env.factory) as session:
         run.beat(session)
         row = session.get(SubjectExport, (run.tenant_id, export.name), with_for_update=True)
@@ -276,6 +291,7 @@ def step_package(run: jobs.Run) -> None:
             run.env.files.adopt(session, blob)
             return
         run.env.files.adopt(session, blob)
+        row.partial = None
         row.blob, row.size, row.sha256 = blob.name, blob.size, zipped.digest.hexdigest()
         row.counts, row.state, row.edited = made["counts"], "ready", utcnow()
         if row.request is not None:

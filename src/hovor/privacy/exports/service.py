@@ -88,6 +88,10 @@ def shred(session: Session, files: Files, export: SubjectExport) -> None:
         blob = session.get(Blob, (export.tenant_id, export.blob))
         if blob is not None:
             files.destroy_key(session, blob)
+    if export.partial is not None:
+        # What a build that died left (one still running files its blob destroyed when it ends).
+        files.store.delete(export.partial)
+        export.partial = None
     export.state, export.edited = "expired", utcnow()
 
 
