@@ -22,7 +22,7 @@ docs/privacy.md says so, so the DPO reviews those before sending.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -113,6 +113,25 @@ class Others:
             else:
                 out[key] = value
         return out
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def free_texts(endpoint: str, row: dict[str, Any]) -> Iterator[str]:
+    """The free text of a record as the API shows it: what :meth:`Others.record` redacts."""
+    texts = declared(endpoint)[1]
+    for key, value in row.items():
+        if key in texts and value:
+            yield from _strings(value)
 
 
 def _bases(word: str) -> set[str]:

@@ -223,7 +223,7 @@ def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iter
         held = records.contents(session, run.tenant_id, plan)
         data = {ep: list(records.wire(session, caller, ep, keys)) for ep, keys in held.keys.items() if keys}
         person = identity(session, run.tenant_id, plan).redactor(tenant.country)
-        texts = [v for rows in data.values() for row in rows for v in _strings(row)]
+        texts = [v for ep, rows in data.items() for row in rows for v in others.free_texts(ep, row)]
         redaction = others.build(session, run.tenant_id, tenant.country, person, plan.keys["contacts"], texts)
         facts = _facts(session, run, export)
     data = {ep: [redaction.record(ep, row) for row in rows] for ep, rows in data.items()}
@@ -244,17 +244,6 @@ def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iter
         yield f"report.{language}.html", True, [report.render(language, facts, data, files, shown).encode()]
     manifest = {"export": export.name, "request": export.request, "counts": made["counts"], "files": files}
     yield "manifest.json", True, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)]
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
 
 
 def _begin(run: jobs.Run) -> tuple[SubjectExport | None, str]:
