@@ -41,6 +41,8 @@ _OBJECTS = (
     "privacy.hold",
     "privacy.retention_policy",
     "privacy.request",
+    "crm.consent",  # a consent event appended to the ledger (create only: events never change)
+    "campaigns.blacklist",  # a suppression-list entry (a keyed hash, never the number)
 )
 
 _OTHERS = (
@@ -86,6 +88,10 @@ _OTHERS = (
     "privacy.request.answer",
     "privacy.request.refuse",
     "privacy.request.overdue",  # past its deadline, flagged by the scheduler
+    "privacy.consent.withdraw",  # every consent of a contact withdrawn at once: counts
+    "privacy.subject.restrict",  # processing of a contact restricted (Art. 18)
+    "privacy.subject.unrestrict",
+    "privacy.subject.object",  # an objection to direct marketing: counts of hashes and withdrawals
     "privacy.erasure.chunk",  # one committed chunk of an erasure: counts and record keys
     "privacy.erasure.done",
     "privacy.erasure.failed",

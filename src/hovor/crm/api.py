@@ -65,6 +65,8 @@ def serialize_contact(contact: Contact, ctx: Ctx) -> dict[str, Any]:
         "description": contact.description,
         "customFields": visible_custom_fields(contact.custom_fields, ctx),
         "customFieldsConsent": _consents(contact.consents, ctx),
+        # Read only: set and lifted by the DPO (contacts/{name}/restrict.json, Art. 18).
+        "restricted": contact.restricted,
         **stamps(contact, ctx),
     }
 
@@ -197,6 +199,7 @@ register(
             qf("description", Contact.description),
             qf("customFields", Contact.custom_fields, filter=False, sort=False),
             qf("customFieldsConsent", Contact.consents, filter=False, sort=False),
+            qf("restricted", Contact.restricted, "bool"),
             *stamp_fields(Contact),
         ],
         serialize=serialize_contact,

@@ -18,6 +18,7 @@ from hovor.core.records import (
     edit_stamps,
     key_unchanged,
     new_key,
+    refuse_if_restricted,
     stamp_edit,
     ticket_of,
     user_ref,
@@ -217,6 +218,7 @@ def update_contact(
     session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate
 ) -> Contact:
     key_unchanged(body, contact.name)
+    refuse_if_restricted(session, caller, contact.name)
     sent = body.model_fields_set
     if "lastname" in sent:
         if not body.lastname:
@@ -341,6 +343,7 @@ def update_record(
     session: Session, caller: Caller, record: CrmRecord, body: schemas.CrmRecordUpdate
 ) -> CrmRecord:
     key_unchanged(body, record.name)
+    refuse_if_restricted(session, caller, record.contact)
     sent = body.model_fields_set
     refs = {
         "contact": lambda v: _in_database(session, caller, "contact", Contact, v, record.database),

@@ -22,6 +22,7 @@ from hovor.core.errors import ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import Permission
 from hovor.core.personal_data import Category
+from hovor.forms import consent
 from hovor.forms.models import FormField
 from hovor.index.service import reindex
 
@@ -221,8 +222,11 @@ def validate_custom_fields(
 def store_custom_fields(
     session: Session, record: Any, object_type: str, clean: CleanValues, *, creating: bool = False
 ) -> None:
-    """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
+    """Puts validated values on a record (which has its key) and indexes its phones and e-mails.
+    A consent field that changed appends an event to the consent ledger (hovor.forms.consent)."""
+    before = {} if creating else dict(record.consents or {})
     record.custom_fields, record.consents = clean.values, clean.consents
+    consent.from_fields(session, record, object_type, before, clean.consents)
     if creating and not clean.identifiers:
         return  # a new record has no index rows to replace
     reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers, creating=creating)

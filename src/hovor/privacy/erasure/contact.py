@@ -14,6 +14,7 @@ from hovor.jobs import service as jobs
 from hovor.privacy.deletes import tombstone
 from hovor.privacy.erasure.anonymize import anonymize_all
 from hovor.privacy.erasure.columns import subject_fields
+from hovor.privacy.erasure.consents import erase_events
 from hovor.privacy.erasure.context import actor_of, caller_of
 from hovor.privacy.erasure.identity import redactor_of
 from hovor.privacy.erasure.plan import TYPES, check_holds_now, make_plan, only, plan_of
@@ -55,5 +56,8 @@ def step_contact(run: jobs.Run) -> None:
     anonymize_all(run, late, redactor, None)
     with unit_of_work(run.env.factory) as session:
         check_holds_now(session, run, only("contacts", plan.keys["contacts"]))
+        # Her consent events: given ones go, withdrawals stay as proof (hovor.privacy.erasure.consents).
+        erase_events(session, run.tenant_id, plan)
+        erase_events(session, run.tenant_id, fresh)
         deleted = _delete_contacts(session, run, plan.keys["contacts"])
         run.beat(session, deleted={"crm_contacts": deleted}, records={"contacts": deleted})
