@@ -14,6 +14,7 @@ from sqlalchemy import select
 from conftest import TenantFixture, data, make_tenant, migrated_url
 from hovor.app import create_app
 from hovor.audit.models import AuditEntry
+from hovor.forms.models import ConsentEvent
 from test_erasure import _database_files, _settings, wait_done
 
 NUMBER = "601 234 567"
@@ -21,9 +22,9 @@ NEEDLES = ("+420601234567", "420601234567", "601234567", "601 234 567")
 
 
 def _field(
-    client: TestClient, t: TenantFixture, name: str, type_: str, object_type: str = "contacts"
+    client: TestClient, t: TenantFixture, name: str, type_: str, object_type: str = "contacts", **extra: str
 ) -> None:
-    body = {"name": name, "title": name.title(), "object_type": object_type, "type": type_}
+    body = {"name": name, "title": name.title(), "object_type": object_type, "type": type_, **extra}
     r = client.post("/api/v6/formFields.json", json=body, headers=t.h())
     assert r.status_code == 201, r.text
 
@@ -88,6 +89,25 @@ def test_a_consent_field_writes_the_ledger_given_withdrawn_given(
     # The contact's own view of the history.
     r = client.get(f"/api/v6/contacts/{contact}/consentEvents.json", headers=tenant.h("operator"))
     assert data(r)["total"] == 3
+
+
+def test_a_consent_field_declares_its_purpose_and_channel(client: TestClient, tenant: TenantFixture) -> None:
+    _field(client, tenant, "souhlas_volani", "consent", purpose="marketing", channel="call")
+    body = {"name": "poznamka", "title": "P", "object_type": "contacts", "type": "text", "purpose": "x"}
+    r = client.post("/api/v6/formFields.json", json=body, headers=tenant.h())
+    assert r.status_code == 400 and "purpose" in r.json()["error"]["form"]
+    contact = _contact(client, tenant)
+    campaign = _campaign(client, tenant)
+    assert _record(client, tenant, record_type=campaign, contact=contact).status_code == 409
+    r = client.put(
+        f"/api/v6/contacts/{contact}.json",
+        json={"customFields": {"souhlas_volani": ["yes"]}},
+        headers=tenant.h("operator"),
+    )
+    assert r.status_code == 200, r.text
+    assert _state(client, tenant, contact) == {("marketing", "call"): "given"}
+    r = _record(client, tenant, record_type=campaign, contact=contact)
+    assert r.status_code == 201 and data(r)["blocked"] is None, r.text
 
 
 def test_the_ledger_api_appends_and_never_changes(client: TestClient, tenant: TenantFixture) -> None:
@@ -280,11 +300,24 @@ def test_a_suppressed_erased_person_is_refused_without_her_number_anywhere(
     campaign = _campaign(client, t, None)
     r = _record(client, t, record_type=campaign, contact=contact, number=NUMBER)
     assert r.status_code == 201, r.text
+    # Her ledger: a consent given and one withdrawn, each with an evidence reference.
+    for state, purpose in (("given", "newsletter"), ("withdrawn", "marketing")):
+        body = {"contact": contact, "purpose": purpose, "state": state, "evidence": f"EVIDENCE-{state}"}
+        assert (
+            client.post("/api/v6/consentEvents.json", json=body, headers=t.h("operator")).status_code == 201
+        )
     r = client.post(f"/api/v6/contacts/{contact}/erasure.json", json={"suppress": True}, headers=t.h("dpo"))
     assert r.status_code == 202, r.text
     assert wait_done(client, r.json()["result"]["name"], t.h("dpo"))["state"] == "done"
     r = client.get("/api/v6/blacklistNumbers.json", headers=t.h())
     assert [(e["kind"], e["reason"]) for e in data(r)["data"]] == [("phone", "erasure")]
+    # The consent she gave went with her; the withdrawal stays as proof, without its evidence,
+    # naming her only by the erased contact's key.
+    with app.state.session_factory() as s:
+        kept = [
+            (e.purpose, e.state, e.evidence, e.anonymized, e.contact) for e in s.scalars(select(ConsentEvent))
+        ]
+    assert kept == [("marketing", "withdrawn", None, True, contact)]
     # The erased person's number is refused, however it is written.
     for written in (NUMBER, "+420 601 234 567"):
         r = _record(client, t, record_type=campaign, number=written)
@@ -295,7 +328,8 @@ def test_a_suppressed_erased_person_is_refused_without_her_number_anywhere(
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         files = _database_files(app, backend, settings)
         assert files
-        hits = {n: [p.name for p in files if n.encode() in p.read_bytes()] for n in NEEDLES}
+        needles = (*NEEDLES, "EVIDENCE-given", "EVIDENCE-withdrawn")
+        hits = {n: [p.name for p in files if n.encode() in p.read_bytes()] for n in needles}
         assert not any(hits.values()), hits
 
 

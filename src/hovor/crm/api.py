@@ -116,6 +116,8 @@ def serialize_form_field(field: FormField, ctx: Ctx) -> dict[str, Any]:
         "regex": field.regex,
         "options": field.options,
         "position": field.position,
+        "purpose": field.purpose,
+        "channel": field.channel,
         "created": to_wire(field.created, ctx.tz),
         "edited": to_wire(field.edited, ctx.tz),
     }

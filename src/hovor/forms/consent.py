@@ -102,20 +102,27 @@ def _when(stamp: Any) -> dt.datetime:
 
 
 def from_fields(
-    session: Session, record: Any, object_type: str, before: dict[str, Any], after: dict[str, Any]
+    session: Session,
+    record: Any,
+    object_type: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    targets: dict[str, tuple[str, str]],
 ) -> None:
-    """An event for every consent field whose stamp changed (its value did): the field's name is
-    the purpose, every channel is meant. The person is the contact itself, or the record's contact."""
+    """An event for every consent field whose stamp changed (its value did), for the purpose and
+    channel the field declares (by default its name, every channel). The person is the contact
+    itself, or the record's contact."""
     contact = str(record.name) if object_type == "contacts" else getattr(record, "contact", None)
     wrote = False
     for field, entry in after.items():
         if before.get(field) == entry or not isinstance(entry, dict):
             continue
+        purpose, channel = targets.get(field, (field, ALL_CHANNELS))
         append(
             session,
             record.tenant_id,
-            purpose=field,
-            channel=ALL_CHANNELS,
+            purpose=purpose,
+            channel=channel,
             state=GIVEN if entry.get("value") == "yes" else WITHDRAWN,
             source=FIELD,
             actor=entry.get("set_by"),

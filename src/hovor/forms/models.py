@@ -37,6 +37,10 @@ class FormField(Base):
     regex: Mapped[str | None] = mapped_column(String(500), info=not_personal())
     options: Mapped[list[str] | None] = mapped_column(JSONType, info=not_personal("choices of a select"))
     position: Mapped[int] = mapped_column(Integer, default=0, info=not_personal())
+    # A consent field's place in the consent ledger (hovor.forms.consent): the purpose it records
+    # (none: the field's name) and the channel (none: every channel).
+    purpose: Mapped[str | None] = mapped_column(String(64), info=not_personal("a consent purpose"))
+    channel: Mapped[str | None] = mapped_column(String(8), info=not_personal("call | sms | email | chat"))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
 

@@ -81,6 +81,8 @@ class CleanValues:
     consents: dict[str, Any]
     # (kind, value, field) of every phone and e-mail value, for the identifier index.
     identifiers: tuple[tuple[str, str, str], ...] = ()
+    # Each consent field's (purpose, channel) in the consent ledger.
+    consent_targets: dict[str, tuple[str, str]] | None = None
 
 
 def form_for(session: Session, tenant_id: str, object_type: str, form: str | None) -> list[FormField]:
@@ -216,7 +218,12 @@ def validate_custom_fields(
         if fields[name].type in IDENTIFIER_KINDS
         for value in vals
     )
-    return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers)
+    targets = {
+        name: (f.purpose or name, f.channel or consent.ALL_CHANNELS)
+        for name, f in fields.items()
+        if f.type == "consent"
+    }
+    return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers, targets)
 
 
 def store_custom_fields(
@@ -226,7 +233,7 @@ def store_custom_fields(
     A consent field that changed appends an event to the consent ledger (hovor.forms.consent)."""
     before = {} if creating else dict(record.consents or {})
     record.custom_fields, record.consents = clean.values, clean.consents
-    consent.from_fields(session, record, object_type, before, clean.consents)
+    consent.from_fields(session, record, object_type, before, clean.consents, clean.consent_targets or {})
     if creating and not clean.identifiers:
         return  # a new record has no index rows to replace
     reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers, creating=creating)

@@ -94,6 +94,8 @@ def upgrade() -> None:
         "crm_contacts", sa.Column("restricted", sa.Boolean(), server_default=sa.false(), nullable=False)
     )
     op.add_column("record_types", sa.Column("purpose", sa.String(length=64), nullable=True))
+    op.add_column("form_fields", sa.Column("purpose", sa.String(length=64), nullable=True))
+    op.add_column("form_fields", sa.Column("channel", sa.String(length=8), nullable=True))
     op.add_column(
         "record_types", sa.Column("channel", sa.String(length=8), server_default="call", nullable=False)
     )
@@ -101,7 +103,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with rebuilding("record_types", "crm_contacts", "campaign_records"):
+    with rebuilding("record_types", "crm_contacts", "campaign_records", "form_fields"):
+        with op.batch_alter_table("form_fields") as batch:
+            batch.drop_column("channel")
+            batch.drop_column("purpose")
         with op.batch_alter_table("record_types") as batch:
             batch.drop_column("channel")
             batch.drop_column("purpose")
