@@ -362,6 +362,9 @@ def test_restriction_and_objection(client: TestClient, tenant: TenantFixture, ap
     assert r.status_code == 400
     found = data(client.get(f"/api/v6/campaignsRecords/{record}.json", headers=tenant.h()))
     assert found["blocked"] == "restricted" and found["action"] == 0
+    # Kept means kept: a supervisor's plain delete is refused too.
+    r = client.delete(f"/api/v6/campaignsRecords/{record}.json", headers=tenant.h("supervisor"))
+    assert r.status_code == 409 and "restricted" in r.text
     assert _record(client, tenant, record_type=campaign, contact=contact).status_code == 409
     r = client.post(f"/api/v6/contacts/{contact}/unrestrict.json", json={}, headers=tenant.h("dpo"))
     assert r.status_code == 200 and data(r)["blocked_records"] == 0
@@ -395,3 +398,21 @@ def test_restriction_and_objection(client: TestClient, tenant: TenantFixture, ap
         "privacy.subject.object",
     ]
     assert not any(n in str(e.details) for e in entries for n in NEEDLES)
+
+
+def test_an_erasure_request_can_suppress_the_person(client: TestClient, tenant: TenantFixture) -> None:
+    dpo = tenant.h("dpo")
+    _field(client, tenant, "phone", "phone")
+    contact = _contact(client, tenant, customFields={"phone": [NUMBER]})
+    assert (
+        client.put("/api/v6/tenant.json", json={"four_eyes_erasure": False}, headers=dpo).status_code == 200
+    )
+    body = {"kind": "erasure", "received_via": "email", "contact": contact}
+    made = data(client.post("/api/v6/subjectRequests.json", json=body, headers=dpo))["name"]
+    url = f"/api/v6/subjectRequests/{made}"
+    assert client.post(f"{url}/verify.json", json={"method": "known_contact"}, headers=dpo).status_code == 200
+    assert client.post(f"{url}/erase.json", json={"suppress": "maybe"}, headers=dpo).status_code == 400
+    assert client.post(f"{url}/erase.json", json={"suppress": True}, headers=dpo).status_code == 200
+    # On the list from the request's commit on, before the job has erased anything.
+    r = _record(client, tenant, record_type=_campaign(client, tenant, None), number=NUMBER)
+    assert r.status_code == 409 and "suppressed" in r.text

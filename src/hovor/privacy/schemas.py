@@ -128,3 +128,10 @@ class WithdrawAll(StrictModel):
     source: ConsentSource = "other"
     activity: str | None = Field(None, max_length=64)
     evidence: str | None = Field(None, max_length=500)
+
+
+class RequestErase(StrictModel):
+    """Carrying out an erasure request: optionally with the person's identifiers on the
+    suppression list first."""
+
+    suppress: bool = False
