@@ -308,7 +308,13 @@ def test_a_suppressed_erased_person_is_refused_without_her_number_anywhere(
         )
     r = client.post(f"/api/v6/contacts/{contact}/erasure.json", json={"suppress": True}, headers=t.h("dpo"))
     assert r.status_code == 202, r.text
-    assert wait_done(client, r.json()["result"]["name"], t.h("dpo"))["state"] == "done"
+    job = r.json()["result"]["name"]
+    assert wait_done(client, job, t.h("dpo"))["state"] == "done"
+    # The certificate counts what the ledger lost.
+    certificate = data(client.get(f"/api/v6/contacts/{contact}/erasure.json", headers=t.h("dpo")))
+    signed = certificate["result"]["certificate"]
+    assert signed["rowsDeleted"]["consent_events"] == 1
+    assert signed["fieldsCleared"]["consent_events.evidence"] == 1
     r = client.get("/api/v6/blacklistNumbers.json", headers=t.h())
     assert [(e["kind"], e["reason"]) for e in data(r)["data"]] == [("phone", "erasure")]
     # The consent she gave went with her; the withdrawal stays as proof, without its evidence,

@@ -57,7 +57,11 @@ def step_contact(run: jobs.Run) -> None:
     with unit_of_work(run.env.factory) as session:
         check_holds_now(session, run, only("contacts", plan.keys["contacts"]))
         # Her consent events: given ones go, withdrawals stay as proof (hovor.privacy.erasure.consents).
-        erase_events(session, run.tenant_id, plan)
-        erase_events(session, run.tenant_id, fresh)
+        events = [erase_events(session, run.tenant_id, p) for p in (plan, fresh)]
         deleted = _delete_contacts(session, run, plan.keys["contacts"])
-        run.beat(session, deleted={"crm_contacts": deleted}, records={"contacts": deleted})
+        run.beat(
+            session,
+            deleted={"crm_contacts": deleted, "consent_events": sum(e["deleted"] for e in events)},
+            anonymized={"consent_events.evidence": sum(e["kept"] for e in events)},
+            records={"contacts": deleted},
+        )
