@@ -386,8 +386,9 @@ def test_restriction_and_objection(client: TestClient, tenant: TenantFixture, ap
     ]
     r = _record(client, tenant, record_type=campaign, contact=contact, number="602 000 111")
     assert r.status_code == 409 and "objection" in r.text
+    # Her number without her contact is still her: the objection applies.
     r = _record(client, tenant, record_type=campaign, number=NUMBER)
-    assert r.status_code == 409 and "suppressed" in r.text
+    assert r.status_code == 409 and "objection" in r.text
     found = data(client.get(f"/api/v6/campaignsRecords/{record}.json", headers=tenant.h()))
     assert found["blocked"] == "objection" and found["action"] == 0
     with app.state.session_factory() as s:
@@ -422,3 +423,26 @@ def test_an_erasure_request_can_suppress_the_person(client: TestClient, tenant: 
     # On the list from the request's commit on, before the job has erased anything.
     r = _record(client, tenant, record_type=_campaign(client, tenant, None), number=NUMBER)
     assert r.status_code == 409 and "suppressed" in r.text
+
+
+def test_a_record_without_a_contact_follows_the_contacts_with_its_number(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    _field(client, tenant, "phone", "phone")
+    contact = _contact(client, tenant, customFields={"phone": [NUMBER]})
+    campaign = _campaign(client, tenant)
+    assert _record(client, tenant, record_type=campaign, number=NUMBER).status_code == 409
+    given = {"contact": contact, "purpose": "marketing", "channel": "call", "state": "given"}
+    assert (
+        client.post("/api/v6/consentEvents.json", json=given, headers=tenant.h("operator")).status_code == 201
+    )
+    r = _record(client, tenant, record_type=campaign, number="+420601234567")
+    assert r.status_code == 201 and data(r)["blocked"] is None, r.text
+    record = data(r)["name"]
+    # Her withdrawal reaches the record that calls her number.
+    r = client.post(f"/api/v6/contacts/{contact}/withdrawConsent.json", json={}, headers=tenant.h("operator"))
+    assert r.status_code == 201
+    found = data(client.get(f"/api/v6/campaignsRecords/{record}.json", headers=tenant.h()))
+    assert found["blocked"] == "no_consent" and found["action"] == 0
+    # Another number is another person: no consent of hers counts for it.
+    assert _record(client, tenant, record_type=campaign, number="603 999 888").status_code == 409

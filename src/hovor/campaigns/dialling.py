@@ -116,22 +116,43 @@ def identifiers_of(session: Session, tenant_id: str, contact: str) -> list[tuple
     return sorted(found)
 
 
+def contacts_with(session: Session, tenant_id: str, number: str | None) -> list[str]:
+    """The contacts whose phone fields hold ``number``: who a record without a contact calls."""
+    if not number:
+        return []
+    return sorted(
+        set(
+            session.scalars(
+                select(Identifier.object_name).where(
+                    Identifier.tenant_id == tenant_id,
+                    Identifier.object_type == "contacts",
+                    Identifier.value == number,
+                )
+            )
+        )
+    )
+
+
 def reason_for(session: Session, record: CampaignRecord, record_type: RecordType) -> str | None:
-    """The first rule that keeps ``record`` from being dialled, or None."""
+    """The first rule that keeps ``record`` from being dialled, or None. The person is the record's
+    contact; without one, the contacts that carry its number (and the record's own consent fields)."""
     tenant_id = record.tenant_id
-    if record.contact is not None:
-        person = session.get(model_of("crm_contacts"), (tenant_id, record.contact))
+    people = (
+        [record.contact] if record.contact is not None else contacts_with(session, tenant_id, record.number)
+    )
+    for key in people:
+        person = session.get(model_of("crm_contacts"), (tenant_id, key))
         if person is not None and person.restricted:
             return RESTRICTED
-    events = consent.events_of(session, tenant_id, record.contact, ("records", str(record.name)))
+    events = consent.events_of(session, tenant_id, people, ("records", str(record.name)))
     # Without a purpose the campaign asks no consent, but an objection (every purpose) still counts.
     purpose = record_type.purpose or consent.ANY_PURPOSE
     deciding = consent.decide(events, purpose, record_type.channel)
     if deciding is not None and deciding.state == consent.WITHDRAWN and deciding.source == consent.OBJECTION:
         return OBJECTION
     candidates = [record.number] if record.number else []
-    if record.contact is not None:
-        candidates += [value for _, value in identifiers_of(session, tenant_id, record.contact)]
+    for key in people:
+        candidates += [value for _, value in identifiers_of(session, tenant_id, key)]
     if is_suppressed(session, tenant_id, candidates):
         return SUPPRESSED
     if record_type.purpose and (deciding is None or deciding.state != consent.GIVEN):
@@ -194,7 +215,13 @@ def reevaluate(
 def _consent_changed(
     session: Session, tenant_id: str, contact: str | None, object_type: str | None, object_name: str | None
 ) -> None:
-    reevaluate(session, tenant_id, contact=contact, record=object_name if object_type == "records" else None)
+    recheck_person(session, tenant_id, contact, record=object_name if object_type == "records" else None)
+
+
+def recheck_person(session: Session, tenant_id: str, contact: str | None, record: str | None = None) -> int:
+    """Checks again her records, and the records without a contact that call one of her numbers."""
+    numbers = [v for k, v in identifiers_of(session, tenant_id, contact) if k == "phone"] if contact else []
+    return reevaluate(session, tenant_id, contact=contact, record=record, numbers=numbers)
 
 
 def recheck_identifiers(session: Session, tenant_id: str, identifiers: Iterable[tuple[str, str]]) -> int:

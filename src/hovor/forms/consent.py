@@ -138,13 +138,14 @@ def from_fields(
 
 
 def events_of(
-    session: Session, tenant_id: str, contact: str | None, record: tuple[str, str] | None = None
+    session: Session, tenant_id: str, contacts: Iterable[str], record: tuple[str, str] | None = None
 ) -> list[ConsentEvent]:
-    """Every event of a person, oldest first: those naming the contact, and those written by the
+    """Every event of a person, oldest first: those naming her contacts, and those written by the
     record ``(object type, key)`` (a campaign record's own consent field when it has no contact)."""
     conditions: list[Any] = []
-    if contact is not None:
-        conditions.append(ConsentEvent.contact == contact)
+    keys = sorted(set(contacts))
+    if keys:
+        conditions.append(ConsentEvent.contact.in_(keys))
     if record is not None:
         conditions.append(and_(ConsentEvent.object_type == record[0], ConsentEvent.object_name == record[1]))
     if not conditions:

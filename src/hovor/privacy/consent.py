@@ -88,7 +88,7 @@ def withdraw_all(
 
 def state_of(session: Session, caller: Caller, contact: Contact) -> list[dict[str, Any]]:
     """The current state per purpose and channel, each with the event that decided it."""
-    events = consent.events_of(session, caller.tenant_id, contact.name)
+    events = consent.events_of(session, caller.tenant_id, [contact.name])
     return [
         {
             "purpose": purpose,
@@ -107,7 +107,7 @@ def set_restricted(session: Session, caller: Caller, contact: Contact, restricte
     again. Returns how many of them are blocked now."""
     contact.restricted = restricted
     session.flush()
-    return dialling.reevaluate(session, caller.tenant_id, contact=contact.name)
+    return dialling.recheck_person(session, caller.tenant_id, contact.name)
 
 
 def object_to_marketing(session: Session, caller: Caller, contact: Contact) -> dict[str, int]:
