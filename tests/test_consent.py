@@ -383,7 +383,12 @@ def test_restriction_and_objection(client: TestClient, tenant: TenantFixture, ap
     assert r.status_code == 200 and data(r)["suppressed"] == 1, r.text
     assert [(e["purpose"], e["state"], e["source"]) for e in _history(client, tenant, contact)] == [
         ("*", "withdrawn", "objection")
-    ]
+    ]  # (one event: the history is read before the withdrawal below)
+    r = _record(client, tenant, record_type=campaign, contact=contact, number="602 000 111")
+    assert r.status_code == 409 and "objection" in r.text
+    # A later withdrawal does not undo the objection for campaigns that ask no consent.
+    r = client.post(f"/api/v6/contacts/{contact}/withdrawConsent.json", json={}, headers=tenant.h("operator"))
+    assert r.status_code == 201
     r = _record(client, tenant, record_type=campaign, contact=contact, number="602 000 111")
     assert r.status_code == 409 and "objection" in r.text
     # Her number without her contact is still her: the objection applies.

@@ -145,10 +145,17 @@ def reason_for(session: Session, record: CampaignRecord, record_type: RecordType
         if person is not None and person.restricted:
             return RESTRICTED
     events = consent.events_of(session, tenant_id, people, ("records", str(record.name)))
-    # Without a purpose the campaign asks no consent, but an objection (every purpose) still counts.
-    purpose = record_type.purpose or consent.ANY_PURPOSE
-    deciding = consent.decide(events, purpose, record_type.channel)
-    if deciding is not None and deciding.state == consent.WITHDRAWN and deciding.source == consent.OBJECTION:
+    deciding = (
+        consent.decide(events, record_type.purpose, record_type.channel) if record_type.purpose else None
+    )
+    # An objection stops direct marketing for good (Art. 21(3)): only a consent the person gives
+    # to the campaign's purpose after it counts; a campaign that asks no consent stays closed.
+    objection = next((e for e in reversed(events) if e.source == consent.OBJECTION), None)
+    if objection is not None and not (
+        deciding is not None
+        and deciding.state == consent.GIVEN
+        and (deciding.time, deciding.created) > (objection.time, objection.created)
+    ):
         return OBJECTION
     candidates = [record.number] if record.number else []
     for key in people:
