@@ -259,6 +259,20 @@ def test_the_suppression_list_keeps_hashes_and_refuses(
     for bad in ({}, {"number": "x"}, {"number": NUMBER, "email": "a@example.cz"}, {"email": "nope"}):
         r = client.post("/api/v6/blacklistNumbers.json", json=bad, headers=tenant.h())
         assert r.status_code == 400, bad
+    # A contact whose phone field is changed to the number: her ready record leaves dialling at once.
+    _field(client, tenant, "phone", "phone")
+    contact = _contact(client, tenant, customFields={"phone": ["603 000 000"]})
+    r = _record(client, tenant, record_type=campaign, contact=contact, number="603 000 000")
+    assert r.status_code == 201 and data(r)["action"] == 1, r.text
+    record = data(r)["name"]
+    r = client.put(
+        f"/api/v6/contacts/{contact}.json",
+        json={"customFields": {"phone": [NUMBER]}},
+        headers=tenant.h("operator"),
+    )
+    assert r.status_code == 200, r.text
+    found = data(client.get(f"/api/v6/campaignsRecords/{record}.json", headers=tenant.h()))
+    assert found["blocked"] == "suppressed" and found["action"] == 0
     # Off the list (an admin's decision), the number can be dialled again.
     assert (
         client.delete(

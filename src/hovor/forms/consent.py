@@ -32,9 +32,10 @@ FIELD, OBJECTION = "field", "objection"
 # Sources a client may name; ``field`` and ``objection`` are written by hovor itself.
 SOURCES = ("call", "web", "import", "email", "letter", "in_person", "other")
 
-# What other domains do when a person's consent changed: (session, tenant, contact, object type,
-# object key). Registered by the reacting domain when its service module is imported (the campaigns
-# take a record without consent out of dialling), as hovor.core.references.on_delete hooks are.
+# What other domains do when what decides whether a person may be contacted changed (her consent,
+# or a new number or address of hers): (session, tenant, contact, object type, object key).
+# Registered by the reacting domain when its service module is imported (the campaigns take a
+# record without consent out of dialling), as hovor.core.references.on_delete hooks are.
 ChangeHook = Callable[[Session, str, str | None, str | None, str | None], None]
 _ON_CHANGE: list[ChangeHook] = []
 

@@ -232,11 +232,15 @@ def store_custom_fields(
     """Puts validated values on a record (which has its key) and indexes its phones and e-mails.
     A consent field that changed appends an event to the consent ledger (hovor.forms.consent)."""
     before = {} if creating else dict(record.consents or {})
+    numbers_before = {v for vals in (record.custom_fields or {}).values() for v in vals}
     record.custom_fields, record.consents = clean.values, clean.consents
     consent.from_fields(session, record, object_type, before, clean.consents, clean.consent_targets or {})
     if creating and not clean.identifiers:
         return  # a new record has no index rows to replace
     reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers, creating=creating)
+    if object_type == "contacts" and not creating and {v for _, v, _ in clean.identifiers} - numbers_before:
+        # A new number or address of hers may be on the suppression list: her records are checked.
+        consent.changed(session, record.tenant_id, str(record.name), None, None)
 
 
 def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> frozenset[str]:
