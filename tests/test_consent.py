@@ -320,6 +320,13 @@ def test_a_suppressed_erased_person_is_refused_without_her_number_anywhere(
         assert (
             client.post("/api/v6/consentEvents.json", json=body, headers=t.h("operator")).status_code == 201
         )
+    # The preview says what the ledger loses, by key.
+    shown = data(client.get(f"/api/v6/contacts/{contact}/erasure.json", headers=t.h("dpo")))
+    assert sorted((e["state"], e["action"]) for e in shown["consentEvents"]) == [
+        ("given", "delete_row"),
+        ("withdrawn", "keep"),
+    ]
+    assert "EVIDENCE" not in str(shown)
     r = client.post(f"/api/v6/contacts/{contact}/erasure.json", json={"suppress": True}, headers=t.h("dpo"))
     assert r.status_code == 202, r.text
     job = r.json()["result"]["name"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hovor.campaigns import dialling
@@ -54,6 +54,27 @@ def _conditions(plan: Plan) -> list[Any]:
     for kind, object_type in OBJECT_TYPES.items():
         for chunk in in_chunks(plan.keys[kind]):
             out.append(and_(ConsentEvent.object_type == object_type, ConsentEvent.object_name.in_(chunk)))
+    return out
+
+
+def preview_events(session: Session, tenant_id: str, plan: Plan) -> list[dict[str, Any]]:
+    """What :func:`erase_events` would do, per event: keys and field names only."""
+    conditions = _conditions(plan)
+    if not conditions:
+        return []
+    stmt = (
+        select(ConsentEvent.name, ConsentEvent.state, ConsentEvent.anonymized)
+        .where(ConsentEvent.tenant_id == tenant_id, or_(*conditions))
+        .order_by(ConsentEvent.time, ConsentEvent.name)
+    )
+    out: list[dict[str, Any]] = []
+    for name, state, anonymized in session.execute(stmt):
+        if state == consent.GIVEN:
+            out.append({"name": name, "state": state, "action": "delete_row"})
+        elif not anonymized:
+            out.append(
+                {"name": name, "state": state, "action": "keep", "changes": ["consent_events.evidence"]}
+            )
     return out
 
 
