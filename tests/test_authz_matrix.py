@@ -42,10 +42,12 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
     from hovor.activities import service as acts
     from hovor.auth import schemas as auth
     from hovor.auth import users
+    from hovor.campaigns import dialling
     from hovor.campaigns import schemas as camp
     from hovor.campaigns import service as camps
     from hovor.crm import schemas as crm
     from hovor.crm import service
+    from hovor.forms import consent
     from hovor.helpdesk import schemas as desk
     from hovor.helpdesk import service as desks
     from hovor.privacy import requests as privacy_requests
@@ -224,6 +226,19 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
                 tenant_id=tenant, name=_free_policy(s, tenant, n), days=30, action="delete"
             ),
         }
+        makers["consentEvents"] = lambda: consent.append(
+            s,
+            tenant,
+            purpose="marketing",
+            channel="all",
+            state="given",
+            source="call",
+            actor="system",
+            contact=contact().name,
+        )
+        makers["blacklistNumbers"] = lambda: dialling.suppress(
+            s, tenant, "phone", f"+42060{n:07d}", "manual", "system"
+        )
         makers["allowedNetworks"] = lambda: FirewallRule(
             name=f"rule{n}", tenant_id=tenant, kind="allow", network=f"185.{n % 250}.{n // 250 % 250}.0/24"
         )
@@ -280,6 +295,10 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
     if kind == "retentionPolicies":
         with unit_of_work(app.state.session_factory) as s:
             return {"name": _free_policy(s, "own", n), "days": 30}
+    if kind == "consentEvents":
+        return {"contact": _fresh(app, "own", "contacts"), "purpose": "marketing", "state": "given"}
+    if kind == "blacklistNumbers":
+        return {"number": f"601 {n % 1000:03d} 999"}
     if kind == "allowedNetworks":
         return {"network": f"185.200.{n % 250}.0/24", "note": "Pobočka Brno"}
     return {
@@ -380,6 +399,13 @@ def _request_step(step: str) -> dict[str, Any]:
     }[step]
 
 
+# A contact's consent, objection and restriction steps: an empty body does each.
+CONTACT_STEPS = {
+    f"/api/v6/contacts/{{name}}/{step}.json"
+    for step in ("withdrawConsent", "object", "restrict", "unrestrict")
+}
+
+
 def _kind_of(route: Route) -> str:
     if route.path in PATH_KINDS:
         return PATH_KINDS[route.path]
@@ -419,6 +445,8 @@ def _request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
         kwargs["json"] = {}
     elif path.endswith("/subjects.json"):
         kwargs["json"] = {"phone": "601 000 000"}
+    elif route.path in CONTACT_STEPS:
+        kwargs["json"] = {}
     elif route.path.startswith("/api/v6/subjectRequests/{name}/"):
         kwargs["json"] = _request_step(route.path.rsplit("/", 1)[-1])
     elif path.endswith("/batch.json"):

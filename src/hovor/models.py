@@ -1,11 +1,13 @@
 """Imports every domain's models so the metadata is complete (Alembic, the registry test), and the
-service modules that register reactions to other domains' deletes (``hovor.core.references.on_delete``),
-so every process that loads the models also has every reaction."""
+service modules that register reactions to other domains' deletes (``hovor.core.references.on_delete``)
+and to consent changes (``hovor.forms.consent.on_change``), so every process that loads the models
+also has every reaction."""
 
 from hovor.activities import models as activities_models
 from hovor.activities import service as activities_service
 from hovor.audit import models as audit_models
 from hovor.auth import models as auth_models
+from hovor.campaigns import dialling as campaigns_dialling
 from hovor.campaigns import models as campaigns_models
 from hovor.core import records as core_records
 from hovor.core.db import Base
@@ -25,6 +27,7 @@ __all__ = [
     "activities_service",
     "audit_models",
     "auth_models",
+    "campaigns_dialling",
     "campaigns_models",
     "core_records",
     "crm_models",

@@ -39,6 +39,7 @@ from hovor.core.records import (
     contact_ref,
     key_unchanged,
     phone_field,
+    refuse_if_restricted,
     replace_links,
     stamp_edit,
     ticket_of,
@@ -221,6 +222,7 @@ def _new_activity(session: Session, caller: Caller, activity_type: str, body: Ba
 
 def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: BaseModel) -> None:
     key_unchanged(body, activity.name)
+    refuse_if_restricted(session, caller, activity.contact)
     values = _wrapper_values(session, caller, body, activity.type)
     before = activity.ticket
     apply(activity, values, required=("time", "action", "important"))

@@ -42,6 +42,8 @@ _OBJECTS = (
     "privacy.retention_policy",
     "privacy.request",
     "privacy.export",
+    "crm.consent",  # a consent event appended to the ledger (create only: events never change)
+    "campaigns.blacklist",  # a suppression-list entry (a keyed hash, never the number)
 )
 
 _OTHERS = (
@@ -91,6 +93,10 @@ _OTHERS = (
     "privacy.export.download",  # the package downloaded
     "privacy.export.expire",  # its key destroyed at expiry (or when the DPO deleted it early)
     "privacy.export.failed",
+    "privacy.consent.withdraw",  # every consent of a contact withdrawn at once: counts
+    "privacy.subject.restrict",  # processing of a contact restricted (Art. 18)
+    "privacy.subject.unrestrict",
+    "privacy.subject.object",  # an objection to direct marketing: counts of hashes and withdrawals
     "privacy.erasure.chunk",  # one committed chunk of an erasure: counts and record keys
     "privacy.erasure.done",
     "privacy.erasure.failed",

@@ -7,7 +7,7 @@ from typing import Any
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate, stamp_fields
 from hovor.api.serialize import contact_ref, ref, stamps, visible_custom_fields
 from hovor.campaigns import schemas, service
-from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.campaigns.models import CampaignRecord, RecordType, SuppressedIdentifier
 from hovor.core.wire import to_wire
 from hovor.forms.service import hidden_fields_preparer
 
@@ -18,6 +18,8 @@ def serialize_type(t: RecordType, ctx: Ctx) -> dict[str, Any]:
         "title": t.title,
         "queue": ref(t.queue_obj),
         "description": t.description,
+        "purpose": t.purpose,
+        "channel": t.channel,
         **stamps(t, ctx),
     }
 
@@ -33,6 +35,7 @@ def serialize_record(r: CampaignRecord, ctx: Ctx) -> dict[str, Any]:
         "action": r.action,
         "nextcall": to_wire(r.nextcall, ctx.tz),
         "anonymized": r.anonymized,
+        "blocked": r.blocked,
         "customFields": visible_custom_fields(r.custom_fields, ctx),
         **stamps(r, ctx),
     }
@@ -50,6 +53,8 @@ register(
             qf("title", RecordType.title),
             qf("queue", RecordType.queue),
             qf("description", RecordType.description),
+            qf("purpose", RecordType.purpose),
+            qf("channel", RecordType.channel),
             *stamp_fields(RecordType),
         ],
         serialize=serialize_type,
@@ -82,6 +87,7 @@ register(
             qf("action", CampaignRecord.action, "int"),
             qf("nextcall", CampaignRecord.nextcall, "datetime"),
             qf("anonymized", CampaignRecord.anonymized, "bool"),
+            qf("blocked", CampaignRecord.blocked),
             qf("customFields", CampaignRecord.custom_fields, filter=False, sort=False),
             *stamp_fields(CampaignRecord),
         ],
@@ -104,3 +110,37 @@ register(
 )
 
 relate("contacts", Relation("campaignsRecords", "campaignsRecords", "contact"))
+
+
+def serialize_suppressed(e: SuppressedIdentifier, ctx: Ctx) -> dict[str, Any]:
+    # No number and no hash: the entry shows that something is suppressed, and since when.
+    return {
+        "name": e.name,
+        "kind": e.kind,
+        "reason": e.reason,
+        "created": to_wire(e.created, ctx.tz),
+        "created_by": e.created_by,
+    }
+
+
+register(
+    Resource(
+        endpoint="blacklistNumbers",
+        audit="campaigns.blacklist",
+        title="Suppression list (keyed hashes of numbers and e-mail addresses)",
+        model=SuppressedIdentifier,
+        permission="campaigns:blacklists",
+        fields=[
+            qf("name", SuppressedIdentifier.name),
+            qf("kind", SuppressedIdentifier.kind),
+            qf("reason", SuppressedIdentifier.reason),
+            qf("created", SuppressedIdentifier.created, "datetime"),
+            qf("created_by", SuppressedIdentifier.created_by),
+        ],
+        serialize=serialize_suppressed,
+        create_schema=schemas.BlacklistCreate,
+        create=service.create_suppression,
+        delete=service.delete_suppression,
+        default_order=[SuppressedIdentifier.created.desc()],
+    )
+)

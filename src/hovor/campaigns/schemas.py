@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
+
+Channel = Literal["call", "sms", "email", "chat"]
+Purpose = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class RecordTypeCreate(StrictModel):
@@ -15,6 +18,9 @@ class RecordTypeCreate(StrictModel):
     title: Text255 = Field(min_length=1)
     queue: RefIn | None = None
     description: LongText | None = None
+    # The consent the campaign needs (hovor.campaigns.dialling); none: no consent is asked.
+    purpose: Purpose | None = None
+    channel: Channel = "call"
 
 
 class RecordTypeUpdate(StrictModel):
@@ -22,6 +28,8 @@ class RecordTypeUpdate(StrictModel):
     title: Text255 | None = Field(None, min_length=1)
     queue: RefIn | None = None
     description: LongText | None = None
+    purpose: Purpose | None = None
+    channel: Channel | None = None
 
 
 class RecordCreate(StrictModel):
@@ -49,3 +57,11 @@ class RecordUpdate(StrictModel):
     action: int | None = Field(None, ge=0, le=6)
     nextcall: str | None = Field(None, max_length=40)
     customFields: dict[str, Any] | None = None
+
+
+class BlacklistCreate(StrictModel):
+    """A number or an e-mail address for the suppression list: read from the body (never a URL),
+    normalised, and kept only as a keyed hash."""
+
+    number: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=320)

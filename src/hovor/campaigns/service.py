@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hovor.campaigns import schemas
-from hovor.campaigns.models import CampaignRecord, RecordType
+from hovor.campaigns import dialling, schemas
+from hovor.campaigns.models import CampaignRecord, RecordType, SuppressedIdentifier
 from hovor.core.caller import Caller
 from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.identifiers import normalize_email
 from hovor.core.permissions import Permission
 from hovor.core.records import (
     apply,
@@ -18,6 +19,7 @@ from hovor.core.records import (
     key_unchanged,
     new_key,
     phone_field,
+    refuse_if_restricted,
     stamp_edit,
     time_field,
     user_ref,
@@ -48,6 +50,8 @@ def create_type(session: Session, caller: Caller, body: schemas.RecordTypeCreate
         title=body.title,
         queue=_queue(session, caller, body.queue),
         description=body.description,
+        purpose=body.purpose,
+        channel=body.channel,
         created_by=caller.user,
     )
     session.add(record_type)
@@ -71,9 +75,15 @@ def update_type(
             )
             .values(queue=values["queue"])
         )
+    if values.get("channel", "") is None:
+        values["channel"] = "call"
     apply(record_type, values, required=("title",))
     stamp_edit(record_type, caller)
     session.flush()
+    if "purpose" in values or "channel" in values:
+        # Another consent decides its records now: each is checked again (and leaves dialling
+        # if it has no such consent).
+        dialling.reevaluate(session, record_type.tenant_id, record_type=record_type.name)
     return record_type
 
 
@@ -123,6 +133,8 @@ def create_record(session: Session, caller: Caller, body: schemas.RecordCreate) 
     session.add(record)
     session.flush()
     store_custom_fields(session, record, "records", clean, creating=True)
+    dialling.check(session, record, dialling_asked=body.action in dialling.DIALLABLE)
+    session.flush()
     return record
 
 
@@ -130,6 +142,7 @@ def update_record(
     session: Session, caller: Caller, record: CampaignRecord, body: schemas.RecordUpdate
 ) -> CampaignRecord:
     key_unchanged(body, record.name)
+    refuse_if_restricted(session, caller, record.contact)
     sent = body.model_fields_set
     values: dict[str, Any] = {}
     if "contact" in sent:
@@ -143,7 +156,11 @@ def update_record(
     if "nextcall" in sent:
         values["nextcall"] = time_field(body.nextcall or None, caller, "nextcall")
     apply(record, values, required=("action",))
+    # Asking for the record to be dialled: making it ready or rescheduling it, or changing whom a
+    # ready record calls. A rule that forbids it refuses the whole update (409).
+    asked = record.action in dialling.DIALLABLE and bool(sent & {"action", "nextcall", "number", "contact"})
     update_custom_fields(session, caller, record, "records", record.record_type, body)
+    dialling.check(session, record, dialling_asked=asked)
     stamp_edit(record, caller)
     session.flush()
     return record
@@ -155,3 +172,29 @@ def delete_record(session: Session, caller: Caller, record: CampaignRecord) -> N
     unindex(session, record.tenant_id, "records", record.name)
     session.delete(record)
     session.flush()
+
+
+def create_suppression(
+    session: Session, caller: Caller, body: schemas.BlacklistCreate
+) -> SuppressedIdentifier:
+    """Puts a number or an address on the suppression list, as a keyed hash only; the records that
+    dial it leave dialling. Messages name the rule, never the value."""
+    if (body.number is None) == (body.email is None):
+        raise ValidationFailed({"number": ["Give a number or an e-mail address (one of them)."]})
+    if body.number is not None:
+        kind, value = "phone", phone_field(body.number, caller, "number")
+    else:
+        try:
+            kind, value = "email", normalize_email(body.email or "")
+        except ValueError:
+            raise ValidationFailed({"email": ["Not a valid e-mail address."]}) from None
+    assert value is not None
+    entry = dialling.suppress(session, caller.tenant_id, kind, value, "manual", caller.user)
+    dialling.recheck_identifiers(session, caller.tenant_id, [(kind, value)])
+    return entry
+
+
+def delete_suppression(session: Session, caller: Caller, entry: SuppressedIdentifier) -> None:
+    session.delete(entry)
+    session.flush()
+    dialling.recheck_suppressed(session, caller.tenant_id)

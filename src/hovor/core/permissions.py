@@ -42,6 +42,9 @@ class Permission(StrEnum):
     CRM_FORMS_READ = "crm:forms:read"
     CRM_FORMS_UPDATE = "crm:forms:update"
     CRM_FORMS_DELETE = "crm:forms:delete"
+    # The consent ledger: appended to (a consent given or withdrawn) and read, never changed.
+    CRM_CONSENTS_CREATE = "crm:consents:create"
+    CRM_CONSENTS_READ = "crm:consents:read"
     ADMIN_USERS_CREATE = "admin:users:create"
     ADMIN_USERS_READ = "admin:users:read"
     ADMIN_USERS_UPDATE = "admin:users:update"
@@ -125,6 +128,10 @@ class Permission(StrEnum):
     CAMPAIGNS_RECORDS_READ = "campaigns:records:read"
     CAMPAIGNS_RECORDS_UPDATE = "campaigns:records:update"
     CAMPAIGNS_RECORDS_DELETE = "campaigns:records:delete"
+    # The suppression list (the reference's blacklist numbers): keyed hashes of numbers and addresses.
+    CAMPAIGNS_BLACKLISTS_CREATE = "campaigns:blacklists:create"
+    CAMPAIGNS_BLACKLISTS_READ = "campaigns:blacklists:read"
+    CAMPAIGNS_BLACKLISTS_DELETE = "campaigns:blacklists:delete"
     TENANT_SETTINGS_READ = "tenant:settings:read"
     TENANT_SETTINGS_UPDATE = "tenant:settings:update"
     # The DPO right of the product page, split into what it allows.
@@ -132,6 +139,8 @@ class Permission(StrEnum):
     DPO_COMMUNICATIONS_DELETE = "dpo:communications:delete"
     DPO_SUBJECTS_ERASE = "dpo:subjects:erase"
     DPO_SUBJECTS_SEARCH = "dpo:subjects:search"
+    # Restriction of processing (Art. 18) and objection to direct marketing (Art. 21).
+    DPO_SUBJECTS_RESTRICT = "dpo:subjects:restrict"
     # The register of subject requests (Art. 12, 15-21).
     DPO_REQUESTS_CREATE = "dpo:requests:create"
     DPO_REQUESTS_READ = "dpo:requests:read"
@@ -196,6 +205,10 @@ WORK = {
     Permission.ACTIVITIES_ATTACHMENTS_CREATE,
     Permission.ACTIVITIES_ATTACHMENTS_READ,
     *_crud("campaigns:records", ("create", "read", "update")),
+    Permission.CRM_CONSENTS_CREATE,
+    Permission.CRM_CONSENTS_READ,
+    Permission.CAMPAIGNS_BLACKLISTS_CREATE,
+    Permission.CAMPAIGNS_BLACKLISTS_READ,
 }
 READ_ALL = {
     p
@@ -244,6 +257,12 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 Permission.ACTIVITIES_ATTACHMENTS_DELETE,
                 Permission.TENANT_SETTINGS_UPDATE,
                 Permission.AUDIT_LOG_READ,
+                # Rectification (Art. 16), and the only edits a restricted contact takes (Art. 18).
+                Permission.CRM_CONTACTS_UPDATE,
+                # Withdrawing consent and suppressing a number are part of answering a request.
+                Permission.CRM_CONSENTS_CREATE,
+                Permission.CAMPAIGNS_BLACKLISTS_CREATE,
+                Permission.CAMPAIGNS_BLACKLISTS_DELETE,
             }
         ),
     ),

@@ -15,6 +15,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import Base, UTCDateTime, new_name, utcnow
 from hovor.core.errors import Conflict, ValidationFailed
 from hovor.core.identifiers import normalize_phone
+from hovor.core.permissions import Permission
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.core.references import model_of
 from hovor.core.scope import get_visible
@@ -101,6 +102,19 @@ def contact_ref(session: Session, caller: Caller, name: str | None) -> str | Non
     if contact is None:
         raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
     return contact.name
+
+
+def refuse_if_restricted(session: Session, caller: Caller, contact_key: str | None) -> None:
+    """A restricted person's records (GDPR Art. 18) are kept but processed no further: only the
+    data protection officer changes them (409 for anyone else, naming the rule)."""
+    if contact_key is None or caller.can(Permission.DPO_SUBJECTS_RESTRICT):
+        return
+    person = session.get(model_of("crm_contacts"), (caller.tenant_id, contact_key))
+    if person is not None and person.restricted:
+        raise Conflict(
+            "Processing of this person's data is restricted (GDPR Art. 18): only the data protection "
+            "officer may change it."
+        )
 
 
 def ticket_of(session: Session, caller: Caller, number: int) -> Any:

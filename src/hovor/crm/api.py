@@ -65,6 +65,8 @@ def serialize_contact(contact: Contact, ctx: Ctx) -> dict[str, Any]:
         "description": contact.description,
         "customFields": visible_custom_fields(contact.custom_fields, ctx),
         "customFieldsConsent": _consents(contact.consents, ctx),
+        # Read only: set and lifted by the DPO (contacts/{name}/restrict.json, Art. 18).
+        "restricted": contact.restricted,
         **stamps(contact, ctx),
     }
 
@@ -114,6 +116,8 @@ def serialize_form_field(field: FormField, ctx: Ctx) -> dict[str, Any]:
         "regex": field.regex,
         "options": field.options,
         "position": field.position,
+        "purpose": field.purpose,
+        "channel": field.channel,
         "created": to_wire(field.created, ctx.tz),
         "edited": to_wire(field.edited, ctx.tz),
     }
@@ -197,6 +201,7 @@ register(
             qf("description", Contact.description),
             qf("customFields", Contact.custom_fields, filter=False, sort=False),
             qf("customFieldsConsent", Contact.consents, filter=False, sort=False),
+            qf("restricted", Contact.restricted, "bool"),
             *stamp_fields(Contact),
         ],
         serialize=serialize_contact,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hovor.core.db import Base, JSONType
@@ -97,6 +98,11 @@ class Contact(AuditStamps, Base):
         JSONType, default=dict, info=personal(Category.FORM)
     )
     consents: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, info=personal(Category.CONSENT))
+    # Art. 18: the person's records are kept but processed no further (only the DPO changes them;
+    # campaigns do not dial her). Set and lifted by the DPO (hovor.privacy.restriction).
+    restricted: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false(), info=not_personal("a processing flag")
+    )
 
     database_obj: Mapped[Database] = relationship(viewonly=True, lazy="raise")
     account_obj: Mapped[Account | None] = relationship(viewonly=True, lazy="raise")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from hovor.core.validation import StrictModel
 from hovor.core.wire import Key, LongText, RefIn, Text255
 
 # Shapes are checked against the form in hovor.forms.service, with messages per field.
 CustomFieldsIn = dict[str, Any]
+ConsentPurpose = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ConsentChannel = Literal["call", "sms", "email", "chat"]
 
 
 class DatabaseCreate(StrictModel):
@@ -81,6 +83,9 @@ class FormFieldCreate(StrictModel):
     regex: str | None = Field(None, max_length=500)
     options: list[Text255] | None = Field(None, max_length=500)
     position: int = Field(0, ge=0, le=100000)
+    # A consent field's purpose (default: its name) and channel (default: every channel).
+    purpose: ConsentPurpose | None = None
+    channel: ConsentChannel | None = None
 
 
 class FormFieldUpdate(StrictModel):
@@ -93,6 +98,8 @@ class FormFieldUpdate(StrictModel):
     regex: str | None = Field(None, max_length=500)
     options: list[Text255] | None = Field(None, max_length=500)
     position: int | None = Field(None, ge=0, le=100000)
+    purpose: ConsentPurpose | None = None
+    channel: ConsentChannel | None = None
 
 
 class CrmRecordTypeCreate(StrictModel):

@@ -18,6 +18,7 @@ from hovor.core.records import (
     edit_stamps,
     key_unchanged,
     new_key,
+    refuse_if_restricted,
     stamp_edit,
     ticket_of,
     user_ref,
@@ -217,6 +218,7 @@ def update_contact(
     session: Session, caller: Caller, contact: Contact, body: schemas.ContactUpdate
 ) -> Contact:
     key_unchanged(body, contact.name)
+    refuse_if_restricted(session, caller, contact.name)
     sent = body.model_fields_set
     if "lastname" in sent:
         if not body.lastname:
@@ -341,6 +343,7 @@ def update_record(
     session: Session, caller: Caller, record: CrmRecord, body: schemas.CrmRecordUpdate
 ) -> CrmRecord:
     key_unchanged(body, record.name)
+    refuse_if_restricted(session, caller, record.contact)
     sent = body.model_fields_set
     refs = {
         "contact": lambda v: _in_database(session, caller, "contact", Contact, v, record.database),
@@ -384,6 +387,7 @@ def _check_field_rules(kind: str, options: list[str] | None, regex: str | None) 
 
 def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldCreate) -> FormField:
     _check_field_rules(body.type, body.options, body.regex)
+    _check_consent_target(body.type, body.purpose, body.channel)
     form_attr = OBJECT_TYPES[body.object_type]
     for attr in ("database", "record_type"):
         if getattr(body, attr) is not None and attr != form_attr:
@@ -403,6 +407,16 @@ def create_form_field(session: Session, caller: Caller, body: schemas.FormFieldC
     return field
 
 
+def _check_consent_target(kind: str, purpose: str | None, channel: str | None) -> None:
+    """Only a consent field has a purpose and a channel in the consent ledger."""
+    if kind != "consent":
+        form = {
+            k: ["Only a consent field has one."] for k, v in (("purpose", purpose), ("channel", channel)) if v
+        }
+        if form:
+            raise ValidationFailed(form)
+
+
 def _form_in_reach(session: Session, caller: Caller, field: FormField) -> None:
     """A field of a database's or a campaign's form changes only for a caller whose rights cover
     that database or the campaign's queue; to anyone else it is not there."""
@@ -420,6 +434,7 @@ def update_form_field(
     key_unchanged(body, field.name)
     sent = body.model_dump(exclude_unset=True, exclude={"name"})
     _check_field_rules(field.type, sent.get("options", field.options), sent.get("regex", field.regex))
+    _check_consent_target(field.type, sent.get("purpose"), sent.get("channel"))
     for key in ("title", "required", "readonly", "hidden", "multiple", "position"):
         if key in sent and sent[key] is None:
             raise ValidationFailed({key: ["This field cannot be empty."]})

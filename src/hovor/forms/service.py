@@ -22,6 +22,7 @@ from hovor.core.errors import ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import Permission
 from hovor.core.personal_data import Category
+from hovor.forms import consent
 from hovor.forms.models import FormField
 from hovor.index.service import reindex
 
@@ -80,6 +81,8 @@ class CleanValues:
     consents: dict[str, Any]
     # (kind, value, field) of every phone and e-mail value, for the identifier index.
     identifiers: tuple[tuple[str, str, str], ...] = ()
+    # Each consent field's (purpose, channel) in the consent ledger.
+    consent_targets: dict[str, tuple[str, str]] | None = None
 
 
 def form_for(session: Session, tenant_id: str, object_type: str, form: str | None) -> list[FormField]:
@@ -215,17 +218,29 @@ def validate_custom_fields(
         if fields[name].type in IDENTIFIER_KINDS
         for value in vals
     )
-    return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers)
+    targets = {
+        name: (f.purpose or name, f.channel or consent.ALL_CHANNELS)
+        for name, f in fields.items()
+        if f.type == "consent"
+    }
+    return CleanValues(values, {k: v for k, v in consents.items() if k in fields}, identifiers, targets)
 
 
 def store_custom_fields(
     session: Session, record: Any, object_type: str, clean: CleanValues, *, creating: bool = False
 ) -> None:
-    """Puts validated values on a record (which has its key) and indexes its phones and e-mails."""
+    """Puts validated values on a record (which has its key) and indexes its phones and e-mails.
+    A consent field that changed appends an event to the consent ledger (hovor.forms.consent)."""
+    before = {} if creating else dict(record.consents or {})
+    numbers_before = {v for vals in (record.custom_fields or {}).values() for v in vals}
     record.custom_fields, record.consents = clean.values, clean.consents
+    consent.from_fields(session, record, object_type, before, clean.consents, clean.consent_targets or {})
     if creating and not clean.identifiers:
         return  # a new record has no index rows to replace
     reindex(session, record.tenant_id, object_type, str(record.name), clean.identifiers, creating=creating)
+    if object_type == "contacts" and not creating and {v for _, v, _ in clean.identifiers} - numbers_before:
+        # A new number or address of hers may be on the suppression list: her records are checked.
+        consent.changed(session, record.tenant_id, str(record.name), None, None)
 
 
 def hidden_field_names(session: Session, tenant_id: str, object_type: str) -> frozenset[str]:

@@ -23,6 +23,7 @@ from hovor.core.records import (
     key_unchanged,
     new_key,
     next_number,
+    refuse_if_restricted,
     replace_links,
     stamp_edit,
     user_ref,
@@ -207,6 +208,7 @@ def _merged_into(session: Session, caller: Caller, ticket: Ticket, number: int |
 
 def update_ticket(session: Session, caller: Caller, ticket: Ticket, body: schemas.TicketUpdate) -> Ticket:
     key_unchanged(body, ticket.name)
+    refuse_if_restricted(session, caller, ticket.contact)
     sent = body.model_fields_set
     values: dict[str, Any] = {}
     if "title" in sent:

@@ -106,11 +106,14 @@ def erasure_request(
     session: DbSession,
     caller: CurrentCaller,
     name: str,
-    body: dict[str, Any] | None = Body(None, description='{"include": {kind: [keys]} | "all"}'),
+    body: dict[str, Any] | None = Body(
+        None, description='{"include": {kind: [keys]} | "all", "suppress": true|false}'
+    ),
 ) -> Any:
     # Validated after the permission check: a caller without the right learns nothing from a 400.
     parsed = parse_as(ErasureRequest, body)
-    job = service.request_erasure(session, caller, name, parsed.include, audit.actor_of(request))
+    actor = audit.actor_of(request)
+    job = service.request_erasure(session, caller, name, parsed.include, actor, suppress=parsed.suppress)
     result = serialize_job(job, Ctx(caller))
     session.commit()
     _wake(request)

@@ -14,6 +14,7 @@ from hovor.activities import channels
 from hovor.activities.models import Activity
 from hovor.core.caller import Caller
 from hovor.core.db import new_name
+from hovor.core.records import refuse_if_restricted
 from hovor.helpdesk.models import Ticket
 from hovor.privacy import holds
 from hovor.privacy.models import Tombstone
@@ -98,6 +99,10 @@ def guard_delete(request: Request, session: Session, caller: Caller, endpoint: s
         return
     record_type, pairs = guarded
     holds.check(session, caller.tenant_id, pairs(session, obj), "record")
+    # A restricted person's records are kept (Art. 18): deleting them is the DPO's call only.
+    refuse_if_restricted(
+        session, caller, obj.name if endpoint == "contacts" else getattr(obj, "contact", None)
+    )
     tombstone(
         session,
         caller.tenant_id,

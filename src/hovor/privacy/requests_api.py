@@ -172,10 +172,18 @@ def approve(request: Request, session: DbSession, caller: CurrentCaller, name: s
     summary="Carry out a verified (and, by the tenant's setting, approved) erasure request: a job",
 )
 @permitted(Permission.DPO_SUBJECTS_ERASE)
-def erase(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
+def erase(
+    request: Request,
+    session: DbSession,
+    caller: CurrentCaller,
+    name: str,
+    body: dict[str, Any] | None = Body(None, description='{"suppress": true|false}'),
+) -> Any:
     found = load_visible(session, RESOURCE, caller, name)
+    parsed = parse_as(schemas.RequestErase, body)
     contact = requests.ready_to_erase(session, found)
-    job = service.request_erasure(session, caller, contact, None, audit.actor_of(request))
+    actor = audit.actor_of(request)
+    job = service.request_erasure(session, caller, contact, None, actor, suppress=parsed.suppress)
     requests.started(found, caller, job.name)
     return _done(request, session, caller, found, "privacy.request.erase", {"job": job.name})
 

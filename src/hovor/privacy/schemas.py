@@ -27,6 +27,11 @@ class ErasureRequest(NoNulModel):
         description='Unlinked records to erase as well, by kind as subjects.json names them, or "all" '
         "for every unlinked match the preview lists.",
     )
+    suppress: bool = Field(
+        False,
+        description="Put the person's phone numbers and e-mail addresses on the suppression list (as "
+        "keyed hashes) before they are erased, so she is never called again.",
+    )
 
 
 class PolicyCreate(StrictModel):
@@ -105,3 +110,40 @@ class ExportCreate(StrictModel):
     request: str | None = Field(None, max_length=64, description="the subject request it answers")
     include: Any = Field(None, description='unlinked records to include: "all" or kinds to keys')
     days: int = Field(7, ge=1, le=30, description="days the package may be downloaded")
+
+
+ConsentChannel = Literal["call", "sms", "email", "chat", "all"]
+ConsentSource = Literal["call", "web", "import", "email", "letter", "in_person", "other"]
+ConsentPurpose = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class ConsentEventCreate(StrictModel):
+    """One consent given or withdrawn, appended to the ledger. The person is a contact, or a
+    campaign record (a number without a contact)."""
+
+    contact: str | None = Field(None, max_length=64)
+    record: str | None = Field(None, max_length=64, description="a campaign record without a contact")
+    purpose: str = ConsentPurpose
+    channel: ConsentChannel = "all"
+    state: Literal["given", "withdrawn"]
+    source: ConsentSource = "other"
+    activity: str | None = Field(None, max_length=64, description="the call or chat that is the proof")
+    evidence: str | None = Field(None, max_length=500, description="a reference to the proof")
+    time: str | None = Field(None, max_length=40, description="when it was given or withdrawn; default now")
+
+
+class WithdrawAll(StrictModel):
+    """Every consent of a contact withdrawn at once (or one purpose's, or one channel's)."""
+
+    purpose: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    channel: ConsentChannel = "all"
+    source: ConsentSource = "other"
+    activity: str | None = Field(None, max_length=64)
+    evidence: str | None = Field(None, max_length=500)
+
+
+class RequestErase(StrictModel):
+    """Carrying out an erasure request: optionally with the person's identifiers on the
+    suppression list first."""
+
+    suppress: bool = False

@@ -41,6 +41,7 @@ from hovor.jobs import service as jobs
 from hovor.jobs.models import DONE, FAILED, QUEUED, RUNNING, Job
 from hovor.privacy import erasure, holds, policies
 from hovor.privacy.deletes import tombstone
+from hovor.privacy.erasure.consents import suppress_person
 from hovor.privacy.models import LegalHold, RetentionPolicy
 from hovor.privacy.resolver import resolve
 from hovor.privacy.schemas import HoldCreate, HoldUpdate, PolicyCreate, PolicyUpdate, SubjectQuery
@@ -267,9 +268,19 @@ def preview_erasure(
     return result
 
 
-def request_erasure(session: Session, caller: Caller, name: str, include_raw: Any, actor: audit.Actor) -> Job:
+def request_erasure(
+    session: Session,
+    caller: Caller,
+    name: str,
+    include_raw: Any,
+    actor: audit.Actor,
+    *,
+    suppress: bool = False,
+) -> Job:
     """Checks, plans and enqueues an erasure in the request's transaction: the job exists if and
-    only if the request commits. One erasure of a contact at a time."""
+    only if the request commits. One erasure of a contact at a time. With ``suppress`` the
+    person's numbers and addresses go on the suppression list (keyed hashes) in this transaction,
+    before anything is erased, and again when the job plans (records linked meanwhile)."""
     contact = _visible(session, caller, "contacts", name)
     running = session.scalars(
         select(Job.name).where(
@@ -284,7 +295,11 @@ def request_erasure(session: Session, caller: Caller, name: str, include_raw: An
     include = included(session, caller, contact.name, include_raw)
     plan = erasure.make_plan(session, caller.tenant_id, contact.name, include)
     erasure.check_holds(session, caller.tenant_id, plan)
-    params = {"contact": contact.name, "include": include, "request_id": actor.request_id}
+    params: dict[str, Any] = {"contact": contact.name, "include": include, "request_id": actor.request_id}
+    suppressed = 0
+    if suppress:
+        params.update(suppress=True, by=caller.user)
+        suppressed = suppress_person(session, caller.tenant_id, plan, caller.user)
     job = jobs.enqueue(
         session, caller.tenant_id, erasure.KIND, params, created_by=caller.user, target=contact.name
     )
@@ -295,7 +310,11 @@ def request_erasure(session: Session, caller: Caller, name: str, include_raw: An
         actor,
         "contacts",
         contact.name,
-        {"job": job.name, "records": {t: len(v) for t, v in plan.keys.items()}},
+        {
+            "job": job.name,
+            "records": {t: len(v) for t, v in plan.keys.items()},
+            **({"suppressed": suppressed} if suppress else {}),
+        },
     )
     return job
 

@@ -3,7 +3,7 @@ records it changed, and is anonymized by its retention; the DPO role of existing
 right to make exports
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-04 15:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import hovor.core.db
 from hovor.migrations.grants import grant
 
 revision: str = "0031"
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

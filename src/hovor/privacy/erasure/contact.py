@@ -15,6 +15,7 @@ from hovor.jobs import service as jobs
 from hovor.privacy.deletes import tombstone
 from hovor.privacy.erasure.anonymize import anonymize_all
 from hovor.privacy.erasure.columns import subject_fields
+from hovor.privacy.erasure.consents import erase_events
 from hovor.privacy.erasure.context import actor_of, caller_of
 from hovor.privacy.erasure.identity import redactor_of
 from hovor.privacy.erasure.plan import TYPES, check_holds_now, make_plan, only, plan_of
@@ -73,7 +74,16 @@ def step_contact(run: jobs.Run) -> None:
     anonymize_all(run, late, redactor, None)
     with unit_of_work(run.env.factory) as session:
         check_holds_now(session, run, only("contacts", plan.keys["contacts"]))
+        # Her consent events: given ones go, withdrawals stay as proof (hovor.privacy.erasure.consents).
+        events = [erase_events(session, run.tenant_id, p) for p in (plan, fresh)]
         deleted = _delete_contacts(session, run, plan.keys["contacts"])
         shredded = _shred_exports(session, run, plan.keys["contacts"])
-        counts = {"crm_contacts": deleted, **({"subject_exports": shredded} if shredded else {})}
-        run.beat(session, deleted=counts, records={"contacts": deleted})
+        deleted_counts = {"crm_contacts": deleted, "consent_events": sum(e["deleted"] for e in events)}
+        if shredded:
+            deleted_counts["subject_exports"] = shredded
+        run.beat(
+            session,
+            deleted=deleted_counts,
+            anonymized={"consent_events.evidence": sum(e["kept"] for e in events)},
+            records={"contacts": deleted},
+        )

@@ -11,10 +11,10 @@ from hovor.core.db import unit_of_work
 from hovor.jobs import service as jobs
 from hovor.privacy.erasure.anonymize import step_anonymize
 from hovor.privacy.erasure.certificate import step_certificate
+from hovor.privacy.erasure.consents import step_plan
 from hovor.privacy.erasure.contact import step_contact
 from hovor.privacy.erasure.context import KIND, actor_of
 from hovor.privacy.erasure.mentions import step_mentions
-from hovor.privacy.erasure.plan import step_plan
 from hovor.privacy.erasure.shred import step_compact, step_shred
 
 

@@ -15,6 +15,7 @@ from hovor.core.db import Base
 from hovor.core.personal_data import Erasure, classification
 from hovor.privacy import holds
 from hovor.privacy.erasure.columns import RowChange, row_change, subject_fields
+from hovor.privacy.erasure.consents import preview_events
 from hovor.privacy.erasure.context import CHUNK
 from hovor.privacy.erasure.identity import identity, unlinked
 from hovor.privacy.erasure.mentions import find_mentions
@@ -93,11 +94,14 @@ def preview(session: Session, caller: Caller, contact: str, include: dict[str, l
         for record in _records(session, tenant_id, kind, chunk, redactor)
     ]
     mentions = _mentions(session, tenant_id, redactor, plan)
+    events = preview_events(session, tenant_id, plan)
     hold = holds.active(session, tenant_id, hold_pairs(session, tenant_id, plan))
     return {
         "contact": contact,
         "records": records,
         "mentions": mentions,
+        # Her consent ledger: given consents go, withdrawals stay as proof without their evidence.
+        "consentEvents": events,
         "unlinked": unlinked(session, caller, plan, ident),
         "holds": []
         if hold is None
@@ -105,5 +109,6 @@ def preview(session: Session, caller: Caller, contact: str, include: dict[str, l
         "summary": {
             "records": {t: len(v) for t, v in plan.keys.items()},
             "mentions": len(mentions),
+            "consentEvents": len(events),
         },
     }
