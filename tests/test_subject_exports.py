@@ -115,6 +115,8 @@ def test_the_residue_tests_person_exported_end_to_end(
     hidden = {"name": "risk", "title": "Riziko", "object_type": "contacts", "type": "text", "hidden": True}
     _ok(client.post("/api/v6/formFields.json", json=hidden, headers=admin), 201)
     risk = {"customFields": {"risk": ["nízké"]}}
+    consent = {"contact": subject.contact, "purpose": "marketing", "channel": "sms", "state": "given"}
+    _ok(client.post("/api/v6/consentEvents.json", json=consent, headers=admin), 201)
     _ok(client.put(f"/api/v6/contacts/{subject.contact}.json", json=risk, headers=admin))
 
     # The request, registered, verified and extended.
@@ -182,6 +184,7 @@ def test_the_residue_tests_person_exported_end_to_end(
     contact = wire["contacts"][0]
     assert contact["firstname"] == FIRST and contact["lastname"] == LAST  # her own data, in clear
     assert contact["customFields"].get("risk") == ["nízké"], contact["customFields"]
+    assert [e["purpose"] for e in wire["consentEvents"]] == ["marketing"]  # her ledger
     assert EMAIL in json.dumps(wire["activitiesEmail"], ensure_ascii=False)
     assert subject.unlinked_call in {row["name"] for row in wire["activitiesCall"]}  # included by the DPO
 

@@ -23,11 +23,15 @@ from hovor.api.router import serialize_keys
 from hovor.campaigns import api as _campaigns_api  # noqa: F401
 from hovor.core.caller import Caller
 from hovor.crm import api as _crm_api  # noqa: F401
+from hovor.forms.models import ConsentEvent
 from hovor.helpdesk import api as _helpdesk_api  # noqa: F401
+from hovor.privacy import consent_api as _consent_api  # noqa: F401
 from hovor.privacy.erasure.plan import Plan, in_chunks
 
 # The planned record types, in the order the export lists them (the person first).
 TOP = ("contacts", "accounts", "tickets", "campaignsRecords", "crmRecords", "activities")
+# Her consent events (the ledger), by her contacts.
+LEDGER = "consentEvents"
 # What belongs to an activity or a ticket: (endpoint, model, the column holding its owner's key).
 PARTS: tuple[tuple[str, Any, Any], ...] = (
     ("activitiesMessages", Message, Message.activity),
@@ -35,7 +39,7 @@ PARTS: tuple[tuple[str, Any, Any], ...] = (
     ("activitiesCallRecordings", Recording, Recording.name),
     ("attachments", Attachment, Attachment.activity),
 )
-ENDPOINTS = (*TOP, *channels.ENDPOINTS, *(endpoint for endpoint, _, _ in PARTS))
+ENDPOINTS = (*TOP, LEDGER, *channels.ENDPOINTS, *(endpoint for endpoint, _, _ in PARTS))
 
 
 @dataclass
@@ -57,6 +61,14 @@ def contents(session: Session, tenant_id: str, plan: Plan) -> Contents:
     out = Contents({endpoint: [] for endpoint in ENDPOINTS})
     for kind in TOP:
         out.keys[kind] = list(plan.keys.get(kind, []))
+    for chunk in in_chunks(out.keys["contacts"]):
+        out.keys[LEDGER] += list(
+            session.scalars(
+                select(ConsentEvent.name)
+                .where(ConsentEvent.tenant_id == tenant_id, ConsentEvent.contact.in_(chunk))
+                .order_by(ConsentEvent.time, ConsentEvent.name)
+            )
+        )
     activities = out.keys["activities"]
     for chunk in in_chunks(activities):
         for name, code in session.execute(

@@ -67,6 +67,15 @@ TYPES: dict[str, tuple[str, str, str, str, str, str, str | None]] = {
         "From you or the controller",
         "crmRecords",
     ),
+    "consentEvents": (
+        "Souhlasy",
+        "Consents",
+        "Doklad o udělení a odvolání souhlasu",
+        "Proof of consent given and withdrawn",
+        "Od vás (formulář, hovor, web)",
+        "From you (a form, a call, the web)",
+        None,
+    ),
     "activities": (
         "Aktivity",
         "Activities",
