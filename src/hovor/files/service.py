@@ -136,12 +136,25 @@ class Files:
         )
 
     # --- read --------------------------------------------------------------------------------
-    def read(self, session: Session, blob: Blob, byte_range: ByteRange | None = None) -> Iterator[bytes]:
-        """Plaintext bytes of ``blob`` (or of a range of it), decrypted chunk by chunk."""
+    def read(
+        self,
+        session: Session,
+        blob: Blob,
+        byte_range: ByteRange | None = None,
+        keys: dict[tuple[str, int], bytes] | None = None,
+    ) -> Iterator[bytes]:
+        """Plaintext bytes of ``blob`` (or of a range of it), decrypted chunk by chunk. A caller
+        reading many blobs in a row passes ``keys`` (its own dict, dropped when it is done), so
+        each tenant key is read and unwrapped once."""
         if blob.wrapped_key is None:
             raise Unreadable("the blob is destroyed")
         try:
-            _, tenant_key = self._tenant_key(session, blob.tenant_id, blob.key_version)
+            known = (blob.tenant_id, blob.key_version)
+            tenant_key = keys.get(known) if keys is not None else None
+            if tenant_key is None:
+                _, tenant_key = self._tenant_key(session, blob.tenant_id, blob.key_version)
+                if keys is not None:
+                    keys[known] = tenant_key
             data_key = crypto.unwrap(tenant_key, blob.wrapped_key, f"{blob.tenant_id}/{blob.name}")
         except crypto.IntegrityError as exc:
             raise Unreadable(str(exc)) from None

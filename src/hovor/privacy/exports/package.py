@@ -162,11 +162,13 @@ def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Itera
                 )
             )
 
+        keys: dict[tuple[str, int], bytes] = {}
+
         def pieces(name: str) -> Iterable[bytes]:
             blob = blobs.get(name)
             if blob is None or blob.wrapped_key is None:
                 return []  # shredded since the plan (the DPO deleted it): nothing to give
-            return run.env.files.read(session, blob)
+            return run.env.files.read(session, blob, keys=keys)
 
         for i, (activity, blob, mime) in enumerate(held.recordings, 1):
             path = f"files/recordings/{activity}.{EXTENSIONS.get(mime, 'bin')}"
