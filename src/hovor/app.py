@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,10 @@ from hovor.auth import firewall_api as edge_api
 from hovor.auth import platform_api
 from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
+from hovor.backup import destinations as backup_destinations
+from hovor.backup import ledger as backup_ledger
+from hovor.backup import service as backup_service
+from hovor.backup.service import backup_lock
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
 from hovor.core import datadir
 from hovor.core.config import Settings, get_settings
@@ -273,8 +278,45 @@ def _freeze_startup_heap() -> None:
         gc.freeze()
 
 
+async def _back_up_periodically(app: FastAPI) -> None:
+    """Ship the restore ledger every ``ledger_ship_seconds`` and take a backup every
+    ``backup_hours`` (SQLite; PostgreSQL is backed up by pgBackRest), when destinations are
+    declared. One process of the machine does it at a time (a lock file in the data directory)."""
+    settings = app.state.settings
+    declared = backup_destinations.declared(settings)
+    if not declared:
+        return
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    last_backup = time.monotonic()
+
+    def ship() -> None:
+        with backup_lock(settings.data_dir) as mine:
+            if mine:
+                backup_ledger.ship(app.state.session_factory, settings.data_dir, declared)
+
+    def take() -> None:
+        with backup_lock(settings.data_dir) as mine:
+            if mine:
+                backup_service.take(settings, app.state.session_factory, app.state.files, declared)
+                backup_service.prune(settings, app.state.session_factory, declared)
+
+    while True:
+        await asyncio.sleep(settings.ledger_ship_seconds)
+        try:
+            await run_in_threadpool(ship)
+            if sqlite and time.monotonic() - last_backup >= settings.backup_hours * 3600:
+                last_backup = time.monotonic()
+                await run_in_threadpool(take)
+        except Exception:
+            log.exception("shipping the restore ledger or taking a backup failed; will retry")
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if (app.state.settings.data_dir / backup_service.MARKER).exists():
+        # A restore that did not finish may not have replayed the ledger: serving now could show
+        # people erased since the backup. Finish or redo the restore first.
+        raise RuntimeError("a restore of this data directory did not finish (see docs/operations.md)")
     # Finish blob deletions a previous process started but did not complete. A store that cannot be
     # reached right now must not keep the service from starting: the next reap retries.
     try:
@@ -283,6 +325,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.exception("blob reaper failed at start; will retry")
     checkpoints = asyncio.create_task(_checkpoint_periodically(app))
     sweeps = asyncio.create_task(_sweep_periodically(app))
+    backups = asyncio.create_task(_back_up_periodically(app))
     _freeze_startup_heap()
     worker = None
     if app.state.settings.jobs_in_process:
@@ -292,6 +335,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     checkpoints.cancel()
     sweeps.cancel()
+    backups.cancel()
     if worker is not None:
         worker.stop()
         app.state.job_worker = None

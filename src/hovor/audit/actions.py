@@ -106,6 +106,9 @@ _OTHERS = (
     "privacy.communication.delete",
     "privacy.retention.chunk",  # one committed chunk of a retention sweep: policy, counts, key range
     # platform and maintenance
+    "platform.backup.take",  # a backup taken: its id, the blobs copied
+    "platform.backup.restore",  # this database restored from a backup: id, ledger entries replayed
+    "platform.backup.drill",  # a restore drill into a scratch directory: ok, seconds
     "tenancy.demo.seed",
     "audit.export",
     "audit.log.prune",  # the audit log's retention: entries through a signed checkpoint removed

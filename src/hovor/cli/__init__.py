@@ -10,7 +10,20 @@ import sys
 
 import typer
 
-from hovor.cli import audit, db, demo, files, firewall, jobs, privacy, retention, serve, tenants, users
+from hovor.cli import (
+    audit,
+    backup,
+    db,
+    demo,
+    files,
+    firewall,
+    jobs,
+    privacy,
+    retention,
+    serve,
+    tenants,
+    users,
+)
 
 app = typer.Typer(
     help="hovor: contact-centre data platform with GDPR built in.",
@@ -29,6 +42,7 @@ app.add_typer(files.files_app, name="files")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(backup.backup_app, name="backup")
 app.add_typer(firewall.firewall_app, name="firewall")
 app.add_typer(serve.tls_app, name="tls")
 

@@ -109,6 +109,27 @@ class Settings(BaseSettings):
         "finish before answering 202 with the job to follow.",
         ge=0,
     )
+    backup_destinations: str = Field(
+        "",
+        description='Where backups go: a JSON list of {"name", "url" (file:///path or s3://bucket/prefix), '
+        '"location" (e.g. "Prague, CZ")}. Two or more in different places make them geo-redundant. '
+        "Empty: no backups are taken by `hovor serve`.",
+    )
+    backup_hours: float = Field(24, description="How often `hovor serve` takes a backup.", gt=0)
+    backup_keep_daily: int = Field(7, description="Daily backups kept.", ge=1)
+    backup_keep_weekly: int = Field(4, description="Weekly backups kept.", ge=0)
+    backup_keep_monthly: int = Field(12, description="Monthly backups kept.", ge=0)
+    backup_margin_days: int = Field(
+        30,
+        description="No backup is kept longer than the longest retention a tenant contracted plus this.",
+        ge=0,
+    )
+    ledger_ship_seconds: float = Field(
+        10,
+        description="How often `hovor serve` ships the restore ledger (deletions, erasures, shredded keys) "
+        "to every backup destination.",
+        gt=0,
+    )
     secret_key: str = Field(
         "dev-secret",
         description="Server secret for keyed pseudonyms and signed values. Must be set in production.",

@@ -43,3 +43,16 @@ class Blob(Base):
     mime: Mapped[str] = mapped_column(String(128), info=not_personal())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     destroyed: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+
+
+class ShreddedKey(Base):
+    """That a blob's key was destroyed, and when: the name only. A backup taken before holds the
+    blob's wrapped key; a restore destroys it again from this list (shipped to every backup
+    destination as the restore ledger, see :mod:`hovor.backup.ledger`)."""
+
+    __tablename__ = "shredded_keys"
+    __table_args__ = (Index("ix_shredded_keys_at", "at"),)
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal("the blob's name"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.core import faults
@@ -25,7 +25,7 @@ from hovor.core.config import Settings
 from hovor.core.db import new_name, one_of, unit_of_work, utcnow
 from hovor.core.errors import PayloadTooLarge
 from hovor.files import crypto
-from hovor.files.models import Blob, TenantKey
+from hovor.files.models import Blob, ShreddedKey, TenantKey
 from hovor.files.stores import BlobStore, open_store
 
 log = logging.getLogger("hovor.files")
@@ -184,6 +184,8 @@ class Files:
     # --- destroy -----------------------------------------------------------------------------
     def destroy_key(self, session: Session, blob: Blob) -> None:
         """Step 1: make the blob unreadable, in the caller's transaction."""
+        if blob.wrapped_key is not None:
+            _remember_shredded(session, blob.tenant_id, [blob.name])
         blob.wrapped_key = None
         blob.destroyed = blob.destroyed or utcnow()
         session.flush()
@@ -193,6 +195,14 @@ class Files:
         keys were destroyed now (blobs destroyed earlier are left as they are)."""
         if not names:
             return 0
+        live = list(
+            session.scalars(
+                select(Blob.name).where(
+                    Blob.tenant_id == tenant_id, one_of(Blob.name, names), Blob.wrapped_key.is_not(None)
+                )
+            )
+        )
+        _remember_shredded(session, tenant_id, live)
         result = session.execute(
             update(Blob)
             .where(Blob.tenant_id == tenant_id, one_of(Blob.name, names), Blob.wrapped_key.is_not(None))
@@ -261,6 +271,24 @@ class Files:
                         session.execute(delete(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(names)))
             done += len(removed)
         return done
+
+
+def _remember_shredded(session: Session, tenant_id: str, names: list[str]) -> None:
+    """The names of blobs whose keys this transaction destroys, for the restore ledger: a backup
+    from before holds their wrapped keys, which a restore must destroy again."""
+    if not names:
+        return
+    known = set(
+        session.scalars(
+            select(ShreddedKey.name).where(
+                ShreddedKey.tenant_id == tenant_id, one_of(ShreddedKey.name, names)
+            )
+        )
+    )
+    now = utcnow()
+    fresh = sorted(set(names) - known)
+    if fresh:
+        session.execute(insert(ShreddedKey), [{"tenant_id": tenant_id, "name": n, "at": now} for n in fresh])
 
 
 def new_store_key() -> str:

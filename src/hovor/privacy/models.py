@@ -4,6 +4,7 @@ legal holds, and the tenants' retention policies."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -185,3 +186,30 @@ class SubjectExport(Base):
         String(64), info=personal(Category.LOGIN, Owner.OPERATOR, Erasure.KEEP, "who exported: the proof")
     )
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=not_personal())
+
+
+class MentionRedaction(Base):
+    """Which rows of other people's records an erasure redacted the person from, and keyed hashes
+    of what it took out (her name forms, numbers, addresses: the audit log's pseudonyms, never the
+    values). A restore of a backup from before the erasure redacts those rows again from these
+    (shipped with the restore ledger, :mod:`hovor.backup.ledger`)."""
+
+    __tablename__ = "mention_redactions"
+    __table_args__ = (Index("ix_mention_redactions_at", "at"),)
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+    job: Mapped[str | None] = mapped_column(String(64), info=not_personal("the erasure"))
+    # [[table, {primary key column: value}, [columns]], ...]
+    rows: Mapped[list[Any]] = mapped_column(JSONType, info=not_personal("table names, keys and column names"))
+    # {"names": [...], "phones": [...], "emails": [...]}: keyed pseudonyms of the normalised values.
+    hashes: Mapped[dict[str, list[str]]] = mapped_column(
+        JSONType,
+        info=personal(
+            Category.CONTACT_POINT,
+            Owner.SUBJECT,
+            Erasure.KEEP,
+            "keyed pseudonyms that redo an erasure on restore",
+        ),
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())

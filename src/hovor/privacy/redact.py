@@ -18,7 +18,7 @@ read here, so other people's records are not all pulled into memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -282,3 +282,56 @@ def _common_prefix(words: list[str]) -> str:
     while i < min(len(first), len(last)) and first[i] == last[i]:
         i += 1
     return first[:i]
+
+
+# --- redaction by keyed hashes (a restore redoing an erasure) ------------------------------------
+Pseudonymize = Callable[[str, str], str]
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def hashed_forms(redactor: Redactor, tenant_id: str, pseudonymize: Pseudonymize) -> dict[str, list[str]]:
+    """Keyed pseudonyms of what :meth:`Redactor.mentions` takes out: the surname's and the given
+    name's forms, the numbers (E.164), the addresses. Kept instead of the values."""
+
+    def hashed(values: Iterable[str]) -> list[str]:
+        return sorted({pseudonymize(tenant_id, v) for v in values})
+
+    return {
+        "surnames": hashed(redactor.surname),
+        "given": hashed(redactor.given),
+        "phones": hashed(redactor.phones),
+        "emails": hashed(redactor.emails),
+    }
+
+
+@dataclass
+class HashedRedactor:
+    """Takes out of a text what :func:`hashed_forms` recorded, comparing keyed pseudonyms of its
+    words, numbers and addresses: the values themselves are not known. A given name goes only in
+    a text where a surname form was found."""
+
+    country: str
+    tenant_id: str
+    pseudonymize: Pseudonymize
+    hashes: dict[str, list[str]]
+
+    def _has(self, group: str, value: str) -> bool:
+        return self.pseudonymize(self.tenant_id, value) in set(self.hashes.get(group, ()))
+
+    def _e164(self, raw: str) -> str | None:
+        return Redactor(self.country)._e164(raw)
+
+    def mentions(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        text = _EMAIL.sub(lambda m: EMAIL if self._has("emails", m.group()) else m.group(), text)
+        text = _PHONE_LIKE.sub(
+            lambda m: PHONE if (n := self._e164(m.group())) and self._has("phones", n) else m.group(), text
+        )
+        words = _WORD.findall(text)
+        surnames = {w for w in words if self._has("surnames", w)}
+        given = {w for w in words if self._has("given", w)} if surnames else set()
+        gone = surnames | given
+        if not gone:
+            return text
+        return _WORD.sub(lambda m: NAME if m.group() in gone else m.group(), text)

@@ -16,7 +16,8 @@ from sqlalchemy import Column, String, Text, and_, any_, cast, delete, func, or_
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import Session
 
-from hovor.core.db import Base, unit_of_work
+from hovor.audit.keys import Pseudonyms
+from hovor.core.db import Base, new_name, unit_of_work
 from hovor.core.personal_data import Category, Erasure, Owner, classification
 from hovor.index.models import Identifier
 from hovor.jobs import service as jobs
@@ -25,7 +26,8 @@ from hovor.privacy.erasure.columns import fit, is_empty, map_text
 from hovor.privacy.erasure.context import CHUNK
 from hovor.privacy.erasure.identity import redactor_of
 from hovor.privacy.erasure.plan import CHILDREN, INDEX_TYPE, MODELS, Plan, plan_of
-from hovor.privacy.redact import Redactor, probes
+from hovor.privacy.models import MentionRedaction
+from hovor.privacy.redact import Redactor, hashed_forms, probes
 
 FREE_TEXT = (Category.TEXT, Category.HTML, Category.FORM)
 
@@ -207,7 +209,23 @@ def _redact_chunk(
         for name in changed:
             counts[name] = counts.get(name, 0) + 1
     _unindex_values(session, run.tenant_id, redactor, [m.record for m in redone if m.record])
+    if redone:
+        # For a restore of a backup from before: which rows to redact again, and keyed hashes of
+        # what to take out of them (hovor.backup.replay).
+        session.add(
+            MentionRedaction(
+                tenant_id=run.tenant_id,
+                name=new_name("mentions"),
+                job=run.name,
+                rows=[[m.table.name, _plain(m.key), sorted(m.fields)] for m in redone],
+                hashes=hashed_forms(redactor, run.tenant_id, Pseudonyms(run.env.settings.secret_key)),
+            )
+        )
     return counts
+
+
+def _plain(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | str) or v is None else str(v) for k, v in key.items()}
 
 
 def step_mentions(run: jobs.Run) -> None:

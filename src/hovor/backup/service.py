@@ -1,0 +1,402 @@
+"""Taking, listing, pruning, restoring and drilling backups (SQLite, the embedded default).
+
+A backup is SQLite's online backup of the database (consistent while hovor runs), encrypted
+(AES-256-GCM in hovor's blob format, its data key wrapped by a key derived from the master key),
+written to every declared destination with a manifest; the blob store's objects are copied there
+too (they are ciphertext already). A restore decrypts the snapshot into an empty data directory,
+copies the blobs back, replays the restore ledger from the backup's time on (refusing to start
+without a ledger unless the operator states why), destroys again every key shredded since, makes
+the files forget what the replay removed, and only then removes the marker that keeps
+``hovor serve`` from starting on a half-restored directory.
+
+PostgreSQL is backed up by pgBackRest (docs/operations.md); ``replay`` does the ledger part for a
+database restored by it, or by any other tool.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import secrets
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hovor.audit import log as audit
+from hovor.audit.chain import verify_tenant
+from hovor.backup import ledger
+from hovor.backup.destinations import Destination
+from hovor.backup.replay import replay
+from hovor.core.config import Settings
+from hovor.core.db import Base, make_engine, make_session_factory, unit_of_work, utcnow
+from hovor.files import crypto
+from hovor.files.models import Blob
+from hovor.files.service import Files
+from hovor.privacy.compaction import truncate_wal, vacuum
+from hovor.tenancy.models import Tenant
+
+MARKER = "RESTORING"
+ACTOR = audit.Actor.system("backup")
+
+
+class BackupError(Exception):
+    """What the operator must know: said in one line, never with personal data."""
+
+
+@contextmanager
+def backup_lock(data_dir: Path) -> Iterator[bool]:
+    """Whether this process holds the machine's backup lock (not waiting for it)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / ".backup.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _kek(master: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"hovor-backup", info=b"snapshots").derive(master)
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    url = make_url(settings.resolved_database_url)
+    if not url.drivername.startswith("sqlite"):
+        raise BackupError(
+            "PostgreSQL is backed up with pgBackRest (docs/operations.md); `hovor backup replay` "
+            "then replays the restore ledger into the restored database"
+        )
+    return Path(url.database or "")
+
+
+def _pieces(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as src:
+        while piece := src.read(size):
+            yield piece
+
+
+def take(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    files: Files,
+    destinations: list[Destination],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """One backup to every destination; its manifest (written last: a backup without one is
+    incomplete and ignored)."""
+    if not destinations:
+        raise BackupError("no backup destination is declared (HOVOR_BACKUP_DESTINATIONS)")
+    database = _sqlite_path(settings)
+    started = utcnow()
+    backup_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    ledger.ship(factory, settings.data_dir, destinations)
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".backup-") as scratch:
+        snapshot = Path(scratch) / "snapshot.db"
+        source = sqlite3.connect(database)
+        target = sqlite3.connect(snapshot)
+        try:
+            source.backup(target)  # SQLite's online backup: one consistent snapshot
+            revision = target.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        finally:
+            target.close()
+            source.close()
+        data_key = crypto.new_key()
+        encryptor = crypto.Encryptor(data_key, backup_id)
+        sealed_path = Path(scratch) / "database.hvb"
+        digest = hashlib.sha256()
+        with sealed_path.open("wb") as out:
+            for piece in encryptor.encrypt(_pieces(snapshot)):
+                out.write(piece)
+                digest.update(piece)
+        snapshot.unlink()
+        header = sealed_path.read_bytes()[: crypto.HEADER_SIZE]
+        for i, destination in enumerate(destinations):
+            destination.place.put(f"backups/{backup_id}/database.hvb", _pieces(sealed_path))
+            if progress:
+                progress("database", i + 1, len(destinations))
+    blobs = _copy_blobs(factory, files, destinations, progress)
+    shipped = ledger.ship(factory, settings.data_dir, destinations)
+    manifest = {
+        "id": backup_id,
+        "started": started.isoformat(),
+        "finished": utcnow().isoformat(),
+        "database": "sqlite",
+        "revision": revision,
+        "size": encryptor.plain_size,
+        "sha256": digest.hexdigest(),
+        "header": base64.b64encode(header).decode(),
+        "key": base64.b64encode(crypto.wrap(_kek(files.master), data_key, backup_id)).decode(),
+        "blobs": blobs,
+        "ledger_entries_shipped": shipped,
+        "destinations": [{"name": d.name, "location": d.location} for d in destinations],
+    }
+    for destination in destinations:
+        destination.write_json(f"backups/{backup_id}/manifest.json", manifest)
+    with unit_of_work(factory) as session:
+        for (tenant_id,) in session.execute(select(Tenant.id)):
+            audit.record(
+                session, tenant_id, "platform.backup.take", ACTOR, "backups", backup_id, {"blobs": blobs}
+            )
+    return manifest
+
+
+def _copy_blobs(
+    factory: sessionmaker[Session],
+    files: Files,
+    destinations: list[Destination],
+    progress: Callable[[str, int, int], None] | None,
+) -> int:
+    """Every live blob's object to every destination that lacks it (objects never change)."""
+    with factory() as session:
+        keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
+    for destination in destinations:
+        there = {n.removeprefix("blobs/") for n in destination.place.names("blobs/")}
+        todo = [k for k in keys if k not in there]
+        for i, key in enumerate(todo, 1):
+            destination.place.put(f"blobs/{key}", files.store.read(key))
+            if progress:
+                progress(f"blobs → {destination.name}", i, len(todo))
+    return len(keys)
+
+
+def listed(destination: Destination) -> list[dict[str, Any]]:
+    """The complete backups a destination holds, newest first."""
+    out = []
+    for name in destination.place.names("backups/"):
+        if name.endswith("/manifest.json"):
+            out.append(destination.read_json(name))
+    return sorted(out, key=lambda m: m["started"], reverse=True)
+
+
+def prune(settings: Settings, factory: sessionmaker[Session], destinations: list[Destination]) -> list[str]:
+    """Keeps the newest backup of each of the last N days, weeks and months; drops the rest, and
+    every backup older than the longest retention a tenant contracted plus the margin."""
+    with factory() as session:
+        longest = session.scalar(select(func.max(Tenant.retention_days)))
+    limit = utcnow() - dt.timedelta(days=(longest or 3650) + settings.backup_margin_days)
+    dropped: set[str] = set()
+    for destination in destinations:
+        backups = listed(destination)
+        keep: set[str] = set()
+        for count, period in (
+            (settings.backup_keep_daily, "%Y-%m-%d"),
+            (settings.backup_keep_weekly, "%G-W%V"),
+            (settings.backup_keep_monthly, "%Y-%m"),
+        ):
+            seen: list[str] = []
+            for manifest in backups:
+                label = dt.datetime.fromisoformat(manifest["started"]).strftime(period)
+                if label not in seen and len(seen) < count:
+                    seen.append(label)
+                    keep.add(manifest["id"])
+        for manifest in backups:
+            too_old = dt.datetime.fromisoformat(manifest["started"]) < limit
+            if manifest["id"] not in keep or too_old:
+                destination.place.delete(f"backups/{manifest['id']}")
+                dropped.add(manifest["id"])
+    return sorted(dropped)
+
+
+def _find(destination: Destination, backup_id: str | None) -> dict[str, Any]:
+    backups = listed(destination)
+    chosen = [m for m in backups if backup_id in (None, m["id"])]
+    if not chosen:
+        raise BackupError(f"no complete backup {backup_id or ''} at {destination.name}".replace("  ", " "))
+    return chosen[0]
+
+
+def restore(
+    settings: Settings,
+    destination: Destination,
+    master: bytes,
+    *,
+    backup_id: str | None = None,
+    without_ledger: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Restores a backup into ``settings``' data directory, which must hold no database yet, and
+    replays the ledger. Returns what was done."""
+    database = _sqlite_path(settings)
+    if database.exists():
+        raise BackupError(f"{database} exists: restore into an empty data directory")
+    manifest = _find(destination, backup_id)
+    started = dt.datetime.fromisoformat(manifest["started"])
+    try:
+        entries = ledger.read(destination, started - ledger.OVERLAP)
+    except ledger.LedgerMissing:
+        if not without_ledger:
+            raise BackupError(
+                f"{destination.name} holds no restore ledger: the backup would bring back every person "
+                "erased since it was taken. Give --without-ledger REASON to restore anyway (audited)."
+            ) from None
+        entries = []
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    marker = settings.data_dir / MARKER
+    marker.write_text(f"restoring {manifest['id']} from {destination.name}\n")
+    t0 = time.monotonic()
+    data_key = crypto.unwrap(_kek(master), base64.b64decode(manifest["key"]), manifest["id"])
+    layout = crypto.Layout(base64.b64decode(manifest["header"]), manifest["size"])
+    sealed = destination.place.get(f"backups/{manifest['id']}/database.hvb")
+    digest = hashlib.sha256()
+
+    def checked() -> Iterator[bytes]:
+        for piece in sealed:
+            digest.update(piece)
+            yield piece
+
+    body = _skip(checked(), crypto.HEADER_SIZE)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with database.open("wb") as out:
+        for chunk in crypto.decrypt_chunks(data_key, manifest["id"], layout, 0, layout.chunks - 1, body):
+            out.write(chunk)
+    database.chmod(0o600)
+    if digest.hexdigest() != manifest["sha256"]:
+        database.unlink()
+        raise BackupError("the snapshot does not match its manifest's digest")
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    files = Files(settings)
+    copied = _restore_blobs(factory, files, destination, progress)
+    counts = replay(factory, files, settings.secret_key, entries)
+    files.reap(factory, limit=10**9)
+    truncate_wal(engine)
+    with unit_of_work(factory) as session:
+        for (tenant_id,) in session.execute(select(Tenant.id)):
+            details: dict[str, Any] = {"backup": manifest["id"], "replayed": len(entries), "blobs": copied}
+            if without_ledger:
+                details["without_ledger"] = without_ledger[:200]
+            audit.record(
+                session, tenant_id, "platform.backup.restore", ACTOR, "backups", manifest["id"], details
+            )
+    truncate_wal(engine)
+    engine.dispose()
+    marker.unlink()
+    return {
+        "backup": manifest["id"],
+        "replayed": len(entries),
+        "outcomes": counts,
+        "blobs": copied,
+        "seconds": round(time.monotonic() - t0, 2),
+    }
+
+
+def _skip(stream: Iterator[bytes], n: int) -> Iterator[bytes]:
+    """``stream`` without its first ``n`` bytes (the header, known from the manifest)."""
+    for piece in stream:
+        if n >= len(piece):
+            n -= len(piece)
+            continue
+        yield piece[n:]
+        n = 0
+
+
+def _restore_blobs(
+    factory: sessionmaker[Session],
+    files: Files,
+    destination: Destination,
+    progress: Callable[[str, int, int], None] | None,
+) -> int:
+    with factory() as session:
+        keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
+    copied = 0
+    for i, key in enumerate(keys, 1):
+        if not files.store.exists(key) and destination.place.exists(f"blobs/{key}"):
+            files.store.put(key, destination.place.get(f"blobs/{key}"))
+            copied += 1
+        if progress:
+            progress("blobs", i, len(keys))
+    return copied
+
+
+def replay_into(
+    settings: Settings, destination: Destination, since: dt.datetime, without_ledger: str | None = None
+) -> dict[str, int]:
+    """The ledger part of a restore, for a database restored by another tool (pgBackRest)."""
+    try:
+        entries = ledger.read(destination, since - ledger.OVERLAP)
+    except ledger.LedgerMissing:
+        if not without_ledger:
+            raise BackupError(f"{destination.name} holds no restore ledger") from None
+        entries = []
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        factory = make_session_factory(engine)
+        files = Files(settings)
+        counts = replay(factory, files, settings.secret_key, entries)
+        files.reap(factory, limit=10**9)
+        if engine.dialect.name == "postgresql":
+            # What the replay removed still sits in the old row versions: the tables are rewritten.
+            vacuum(engine, sorted(Base.metadata.tables))
+        else:
+            truncate_wal(engine)
+        return counts
+    finally:
+        engine.dispose()
+
+
+def drill(
+    settings: Settings, factory: sessionmaker[Session], destination: Destination, master: bytes, public: Any
+) -> dict[str, Any]:
+    """Restores the newest backup into a scratch directory, replays the ledger, checks the
+    database's integrity and every audit chain; audits the result in the live database."""
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".drill-") as scratch:
+        scratch_settings = settings.model_copy(
+            update={"data_dir": Path(scratch), "database_url": None, "blob_store_url": None}
+        )
+        scratch_settings.data_dir.mkdir(exist_ok=True)
+        if settings.master_key_file is None:  # the scratch directory's own default place for it
+            key_file = Path(scratch) / "master.key"
+            key_file.write_text(base64.b64encode(master).decode())
+            key_file.chmod(0o600)
+        done = restore(scratch_settings, destination, master)
+        db = _sqlite_path(scratch_settings)
+        conn = sqlite3.connect(db)
+        try:
+            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            conn.close()
+        engine = make_engine(scratch_settings.resolved_database_url)
+        chains: dict[str, bool] = {}
+        try:
+            with make_session_factory(engine)() as session:
+                for (tenant_id,) in session.execute(select(Tenant.id)):
+                    chains[tenant_id] = verify_tenant(session, tenant_id, [public]).ok
+        finally:
+            engine.dispose()
+    result = {
+        **done,
+        "integrity": integrity,
+        "chains_ok": all(chains.values()),
+        "chains": len(chains),
+        "seconds": round(time.monotonic() - t0, 2),
+    }
+    ok = integrity == "ok" and result["chains_ok"]
+    with unit_of_work(factory) as session:
+        for (tenant_id,) in session.execute(select(Tenant.id)):
+            audit.record(
+                session,
+                tenant_id,
+                "platform.backup.drill",
+                ACTOR,
+                "backups",
+                done["backup"],
+                {"ok": ok, "seconds": result["seconds"], "replayed": done["replayed"]},
+            )
+    return result

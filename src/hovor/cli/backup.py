@@ -1,0 +1,168 @@
+"""``hovor backup``: backups to the declared destinations, the restore ledger, restores and drills."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from hovor.audit.keys import signing_key
+from hovor.backup import destinations as places
+from hovor.backup import ledger, service
+from hovor.cli.common import console, factory, fail, progress
+from hovor.core.config import get_settings
+from hovor.files import crypto
+from hovor.files.service import Files
+
+backup_app = typer.Typer(help="Backups, the restore ledger, restores and drills.", no_args_is_help=True)
+
+
+def _declared() -> list[places.Destination]:
+    try:
+        found = places.declared(get_settings())
+    except ValueError as exc:
+        fail(str(exc))
+    if not found:
+        fail("no backup destination is declared (HOVOR_BACKUP_DESTINATIONS)")
+    return found
+
+
+def _one(name: str | None) -> places.Destination:
+    found = _declared()
+    if name is None:
+        return found[0]
+    for destination in found:
+        if destination.name == name:
+            return destination
+    fail(f"no backup destination named {name!r}")
+
+
+def _bars(bars: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, TaskID] = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bars.add_task(what, total=total)
+        bars.update(tasks[what], completed=done, total=total)
+
+    return report
+
+
+@backup_app.command("run")
+def backup_run() -> None:
+    """Take a backup to every destination, then drop the backups the retention no longer keeps."""
+    settings = get_settings()
+    destinations = _declared()
+    sessions = factory()
+    try:
+        with progress(counted=True) as bars:
+            manifest = service.take(settings, sessions, Files(settings), destinations, _bars(bars))
+    except service.BackupError as exc:
+        fail(str(exc))
+    dropped = service.prune(settings, sessions, destinations)
+    console.print(f"backup {manifest['id']} written to {', '.join(d.name for d in destinations)}")
+    if dropped:
+        console.print(f"dropped {len(dropped)} backup(s) the retention no longer keeps")
+
+
+@backup_app.command("ship")
+def backup_ship() -> None:
+    """Ship the restore ledger's new entries to every destination now."""
+    settings = get_settings()
+    n = ledger.ship(factory(), settings.data_dir, _declared())
+    console.print(f"{n} ledger entr{'y' if n == 1 else 'ies'} shipped")
+
+
+@backup_app.command("list")
+def backup_list(destination: Annotated[str | None, typer.Option(help="A destination's name")] = None) -> None:
+    """The complete backups a destination holds, newest first."""
+    where = _one(destination)
+    table = Table("id", "started", "size", "blobs", "revision")
+    for manifest in service.listed(where):
+        table.add_row(
+            manifest["id"],
+            manifest["started"],
+            str(manifest["size"]),
+            str(manifest["blobs"]),
+            manifest["revision"],
+        )
+    console.print(table)
+
+
+def _master() -> bytes:
+    settings = get_settings()
+    return crypto.load_master_key(settings.resolved_master_key_file, create=False)
+
+
+@backup_app.command("restore")
+def backup_restore(
+    source: Annotated[str | None, typer.Option("--from", help="The destination to restore from")] = None,
+    backup: Annotated[str | None, typer.Option(help="A backup's id (default: the newest)")] = None,
+    without_ledger: Annotated[
+        str | None, typer.Option(help="Restore although the destination holds no ledger, for this reason")
+    ] = None,
+) -> None:
+    """Restore into this data directory (which must hold no database), replaying the ledger."""
+    settings = get_settings()
+    try:
+        with progress(counted=True) as bars:
+            done = service.restore(
+                settings,
+                _one(source),
+                _master(),
+                backup_id=backup,
+                without_ledger=without_ledger,
+                progress=_bars(bars),
+            )
+    except service.BackupError as exc:
+        fail(str(exc))
+    console.print_json(json.dumps(done))
+
+
+@backup_app.command("replay")
+def backup_replay(
+    since: Annotated[str, typer.Option(help="The restored backup's time (ISO 8601, with its offset)")],
+    source: Annotated[
+        str | None, typer.Option("--from", help="The destination whose ledger to replay")
+    ] = None,
+) -> None:
+    """Replay the restore ledger into a database restored by another tool (pgBackRest)."""
+    try:
+        moment = dt.datetime.fromisoformat(since)
+    except ValueError:
+        fail("--since is an ISO 8601 time with its offset")
+    if moment.tzinfo is None:
+        fail("--since needs its offset (e.g. +00:00)")
+    try:
+        counts = service.replay_into(get_settings(), _one(source), moment)
+    except service.BackupError as exc:
+        fail(str(exc))
+    console.print_json(json.dumps(counts))
+
+
+@backup_app.command("verify")
+def backup_verify(
+    drill: Annotated[
+        bool, typer.Option("--drill", help="Restore the newest backup into a scratch directory")
+    ] = False,
+    source: Annotated[str | None, typer.Option("--from", help="The destination to check")] = None,
+) -> None:
+    """Check that the newest backup is complete; with --drill, restore it, replay the ledger, check
+    its integrity and every audit chain, and report the time taken (audited)."""
+    settings = get_settings()
+    where = _one(source)
+    backups = service.listed(where)
+    if not backups:
+        fail(f"no complete backup at {where.name}")
+    if not drill:
+        console.print(f"newest backup {backups[0]['id']} at {where.name}: complete")
+        return
+    result = service.drill(settings, factory(), where, _master(), signing_key(settings).public_key())
+    console.print_json(json.dumps(result))
+    if result["integrity"] != "ok" or not result["chains_ok"]:
+        raise typer.Exit(1)

@@ -1,0 +1,246 @@
+"""Backups that never resurrect an erased person: a backup taken, then a person erased, a ticket
+deleted and a recording swept by retention; the backup restored (from the second destination,
+the first lost) with the restore ledger replayed; a byte search of the restored database and blob
+store finds none of her values, the deleted ticket and the swept recording stay gone, and every
+audit chain verifies. On PostgreSQL the database is restored by copying it (what pgBackRest gives
+back) and the ledger replayed with ``replay_into``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from conftest import CREATED, PG_BASE, _dsn, make_tenant, migrated_url
+from erasure_data import NEEDLES, build
+from hovor.activities.audio import synth_wav
+from hovor.app import create_app
+from hovor.audit.chain import verify_tenant
+from hovor.audit.keys import signing_key
+from hovor.backup import ledger, service
+from hovor.backup.destinations import declared
+from hovor.core.config import Settings
+from hovor.core.db import make_engine, make_session_factory, utcnow
+from hovor.files import crypto
+from hovor.privacy import retention
+from test_erasure import wait_done
+
+TICKET_TEXT = "Zásilka ZK-4471-PLZ dorazila poškozená"  # a deleted ticket's words
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["result"]
+
+
+def _settings(url: str, data_dir: Path, places: list[dict[str, str]], **kw: Any) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=url,
+        data_dir=data_dir,
+        auth_cache_seconds=0,
+        erasure_compact_delay_seconds=0,
+        backup_destinations=json.dumps(places),
+        **kw,
+    )
+
+
+def _found(paths: list[Path], needles: list[str]) -> dict[str, list[str]]:
+    hits: dict[str, list[str]] = {}
+    for path in paths:
+        content = path.read_bytes()
+        for needle in needles:
+            if any(form.encode() in content for form in {needle, needle.lower()}):
+                hits.setdefault(needle, []).append(path.name)
+    return hits
+
+
+def _after_the_backup(client: TestClient, tenant: Any, subject: Any, ticket: int, app: Any) -> None:
+    """Her erasure, a plain delete of a ticket, a recording swept by retention."""
+    dpo = tenant.h("dpo")
+    include = {"include": {"activitiesCall": [subject.unlinked_call]}}  # her call nobody linked to her
+    erased = client.post(f"/api/v6/contacts/{subject.contact}/erasure.json", json=include, headers=dpo)
+    assert erased.status_code == 202, erased.text
+    assert wait_done(client, erased.json()["result"]["name"], dpo)["state"] == "done"
+    assert client.delete(f"/api/v6/tickets/{ticket}.json", headers=tenant.h()).status_code == 204
+    swept = retention.sweep(
+        app.state.session_factory, app.state.files, "acme", utcnow() + dt.timedelta(days=3)
+    )
+    assert swept >= 1
+
+
+def _before_the_backup(client: TestClient, tenant: Any) -> tuple[Any, int, str]:
+    h = tenant.h()
+    subject = build(client, h)
+    ticket = _ok(
+        client.post("/api/v6/tickets.json", json={"title": TICKET_TEXT, "category": "rekl"}, headers=h), 201
+    )["name"]
+    # A queue whose recordings are kept one day, and a call recorded in it.
+    _ok(
+        client.post(
+            "/api/v6/queues.json",
+            json={"name": "110", "title": "Krátké", "type": "in", "options": {"recordings_retention": 1}},
+            headers=h,
+        ),
+        201,
+    )
+    call = _ok(
+        client.post("/api/v6/activitiesCall.json", json={"queue": "110", "direction": "in"}, headers=h), 201
+    )
+    uploaded = client.post(
+        f"/api/v6/activitiesCall/{call['name']}/recording.json",
+        content=synth_wav(0.3, seed=7),
+        headers={**h, "content-type": "audio/wav"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    return subject, ticket, call["name"]
+
+
+def _check_restored(url: str, settings: Settings, ticket: int, call: str) -> None:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            from hovor.activities.models import Recording
+            from hovor.crm.models import Contact
+            from hovor.helpdesk.models import Ticket
+
+            assert session.get(Ticket, ("acme", ticket)) is None  # the deleted ticket stays deleted
+            assert session.get(Recording, ("acme", call)) is None  # the swept recording too
+            assert session.query(Contact).filter(Contact.lastname == "Vrba").count() == 1  # others stay
+            report = verify_tenant(session, "acme", [signing_key(settings).public_key()])
+            assert report.ok, report.as_dict() if hasattr(report, "as_dict") else report
+    finally:
+        engine.dispose()
+
+
+def test_a_restored_sqlite_backup_brings_back_no_one(tmp_path: Path) -> None:
+    places = [
+        {"name": "prague", "url": (tmp_path / "prague").as_uri(), "location": "Prague, CZ"},
+        {"name": "frankfurt", "url": (tmp_path / "frankfurt").as_uri(), "location": "Frankfurt, DE"},
+    ]
+    url = migrated_url("sqlite", tmp_path, "_live")
+    live = _settings(url, tmp_path / "live", places)
+    app = create_app(live)
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        subject, ticket, call = _before_the_backup(client, tenant)
+        destinations = declared(live)
+        manifest = service.take(live, app.state.session_factory, app.state.files, destinations)
+        assert [m["id"] for m in service.listed(destinations[1])] == [manifest["id"]]
+        _after_the_backup(client, tenant, subject, ticket, app)
+        assert ledger.ship(app.state.session_factory, live.data_dir, destinations) > 0
+    app.state.engine.dispose()
+    master = crypto.load_master_key(live.resolved_master_key_file, create=False)
+
+    # A destination that holds no ledger is refused unless the operator says why.
+    bare = tmp_path / "bare"
+    shutil.copytree(tmp_path / "frankfurt" / "backups", bare / "backups")
+    shutil.copytree(tmp_path / "frankfurt" / "blobs", bare / "blobs")
+    bare_place = {"name": "bare", "url": bare.as_uri(), "location": "Brno, CZ"}
+    refused = _settings("", tmp_path / "refused", [bare_place], master_key_file=live.resolved_master_key_file)
+    with pytest.raises(service.BackupError, match="no restore ledger"):
+        service.restore(refused, declared(refused)[0], master)
+    assert not (refused.data_dir / "hovor.db").exists()
+
+    # Prague is lost; Frankfurt has everything.
+    shutil.rmtree(tmp_path / "prague")
+    restored = _settings(
+        "", tmp_path / "restored", [places[1]], master_key_file=live.resolved_master_key_file
+    )
+    done = service.restore(restored, declared(restored)[0], master)
+    assert done["backup"] == manifest["id"] and done["replayed"] > 0
+    assert done["outcomes"].get("redacted", 0) >= 1  # the neighbour's ticket, redacted again
+    assert not (restored.data_dir / service.MARKER).exists()
+    db = Path(make_url(restored.resolved_database_url).database or "")
+    files = [p for p in (db, Path(f"{db}-wal")) if p.exists()]
+    blobs = [p for p in (restored.data_dir / "blobs").rglob("*") if p.is_file()]
+    assert _found(files + blobs, [*NEEDLES, TICKET_TEXT]) == {}
+    # Her recordings' and attachments' objects are gone with their keys: what is left is what lives.
+    assert done["blobs"] >= 3  # her recording and attachments, and the swept recording, came back…
+    assert {p.name for p in blobs} == _live_objects(restored.resolved_database_url)  # …and went again
+    _check_restored(restored.resolved_database_url, restored, ticket, call)
+    # The restored directory serves; its audit log says it was restored.
+    app = create_app(restored)
+    with TestClient(app) as client:
+        # The backup holds the users and their tokens as they were.
+        log = _ok(client.get("/api/v6/auditLog.json", headers=tenant.h()))
+    app.state.engine.dispose()
+    assert any(e["action"] == "platform.backup.restore" for e in log["data"])
+
+
+def _live_objects(url: str) -> set[str]:
+    from sqlalchemy import select
+
+    from hovor.files.models import Blob
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return set(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
+    finally:
+        engine.dispose()
+
+
+def test_a_half_restored_directory_does_not_serve(tmp_path: Path) -> None:
+    url = migrated_url("sqlite", tmp_path, "_half")
+    settings = _settings(url, tmp_path / "half", [])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / service.MARKER).write_text("restoring\n")
+    app = create_app(settings)
+    with pytest.raises(RuntimeError, match="restore"), TestClient(app):
+        pass
+    app.state.engine.dispose()
+
+
+def test_the_ledger_replays_into_a_postgresql_restore(tmp_path: Path) -> None:
+    if PG_BASE is None:
+        pytest.skip("PostgreSQL is not running here (CI runs it)")
+    places = [{"name": "prague", "url": (tmp_path / "prague").as_uri(), "location": "Prague, CZ"}]
+    url = migrated_url("postgres", tmp_path, "_bk")
+    live = _settings(url, tmp_path / "live", places)
+    app = create_app(live)
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        subject, ticket, call = _before_the_backup(client, tenant)
+        ledger.ship(app.state.session_factory, live.data_dir, declared(live))
+    app.state.engine.dispose()
+    # The backup: the database as it is now (what pgBackRest restores), and the blob store.
+    backed_up = utcnow()
+    copy = f"{make_url(url).database}_copy"
+    with psycopg.connect(_dsn(PG_BASE), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{make_url(url).database}"')
+    CREATED.append(copy)
+    shutil.copytree(live.data_dir / "blobs", tmp_path / "restored" / "blobs")
+    app = create_app(live)
+    with TestClient(app) as client:
+        _after_the_backup(client, tenant, subject, ticket, app)
+        ledger.ship(app.state.session_factory, live.data_dir, declared(live))
+    app.state.engine.dispose()
+
+    copy_url = make_url(url).set(database=copy).render_as_string(hide_password=False)
+    restored = _settings(
+        copy_url, tmp_path / "restored", places, master_key_file=live.resolved_master_key_file
+    )
+    counts = service.replay_into(restored, declared(restored)[0], backed_up)
+    assert counts.get("anonymized", 0) + counts.get("deleted", 0) > 5 and counts.get("redacted", 0) >= 1
+    engine = make_engine(copy_url)
+    try:
+        from test_erasure import _pg_files
+
+        class Holder:
+            state = type("S", (), {"engine": engine})
+
+        hits = _found(_pg_files(Holder), [*NEEDLES, TICKET_TEXT])
+    finally:
+        engine.dispose()
+    blobs = [p for p in (restored.data_dir / "blobs").rglob("*") if p.is_file()]
+    assert _found(blobs, NEEDLES) == {} and hits == {}, hits
+    _check_restored(copy_url, restored, ticket, call)
