@@ -244,3 +244,102 @@ def test_the_ledger_replays_into_a_postgresql_restore(tmp_path: Path) -> None:
     blobs = [p for p in (restored.data_dir / "blobs").rglob("*") if p.is_file()]
     assert _found(blobs, NEEDLES) == {} and hits == {}, hits
     _check_restored(copy_url, restored, ticket, call)
+
+
+def test_the_commands_back_up_list_and_drill(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = migrated_url("sqlite", tmp_path, "_cli")
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    app = create_app(_settings(url, tmp_path / "cli", places))
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        build(client, tenant.h())
+    app.state.engine.dispose()
+    env = {
+        **os.environ,
+        "HOVOR_ENVIRONMENT": "test",
+        "HOVOR_DATABASE_URL": url,
+        "HOVOR_DATA_DIR": str(tmp_path / "cli"),
+        "HOVOR_BACKUP_DESTINATIONS": json.dumps(places),
+    }
+
+    def hovor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hovor", "backup", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    made = hovor("run")
+    assert made.returncode == 0, made.stderr[-2000:]
+    listed = hovor("list")
+    assert listed.returncode == 0 and "Brno" not in listed.stdout  # ids and sizes, not places
+    drilled = hovor("verify", "--drill")
+    assert drilled.returncode == 0, drilled.stderr[-2000:]
+    result = json.loads(drilled.stdout)
+    assert result["integrity"] == "ok" and result["chains_ok"] is True and result["chains"] >= 1
+    # The drill is in the audit log of the live database.
+    engine = make_engine(url)
+    try:
+        from sqlalchemy import select
+
+        from hovor.audit.models import AuditEntry
+
+        with make_session_factory(engine)() as session:
+            actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.tenant_id == "acme")))
+    finally:
+        engine.dispose()
+    assert {"platform.backup.take", "platform.backup.drill"} <= actions
+    # A wrong declaration is a clear error, not a traceback.
+    env["HOVOR_BACKUP_DESTINATIONS"] = '[{"name": "x"}]'
+    wrong = hovor("run")
+    assert wrong.returncode == 2 and "needs a name, a url and a location" in wrong.stderr
+
+
+def test_backups_are_kept_by_day_week_and_month_and_never_past_the_contract(tmp_path: Path) -> None:
+    url = migrated_url("sqlite", tmp_path, "_prune")
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    settings = _settings(
+        url,
+        tmp_path / "prune",
+        places,
+        backup_keep_daily=3,
+        backup_keep_weekly=2,
+        backup_keep_monthly=2,
+        backup_margin_days=10,
+    )
+    destination = declared(settings)[0]
+    now = utcnow()
+    ages = [0, 0.5, 1, 2, 3, 4, 9, 16, 40, 70, 200, 500]  # days
+    for age in ages:
+        started = now - dt.timedelta(days=age)
+        backup_id = f"{started:%Y%m%dT%H%M%S}-{int(age * 10)}"
+        destination.write_json(
+            f"backups/{backup_id}/manifest.json", {"id": backup_id, "started": started.isoformat()}
+        )
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            from hovor.tenancy.models import Tenant
+
+            session.add(
+                Tenant(id="acme", title="Acme", timezone="Europe/Prague", country="CZ", retention_days=365)
+            )
+            session.commit()
+        dropped = service.prune(settings, factory, [destination])
+    finally:
+        engine.dispose()
+    kept = [dt.datetime.fromisoformat(m["started"]) for m in service.listed(destination)]
+    kept_ages = sorted(round((now - k).total_seconds() / 86400, 1) for k in kept)
+    assert 500 not in kept_ages  # past 365 + 10 days: gone whatever the classes say
+    assert kept_ages[0] == 0 and 200 not in kept_ages  # the newest kept; beyond two months, none
+    assert len({k.date() for k in kept}) == len(kept)  # each kept one is the newest of its day
+    newest_days = sorted({(now - dt.timedelta(days=a)).date() for a in ages}, reverse=True)[:3]
+    assert {k.date() for k in kept} >= set(newest_days)  # the three newest days are all kept
+    assert len(kept) + len(dropped) == len(ages) and 0 < len(dropped)

@@ -287,7 +287,7 @@ async def _back_up_periodically(app: FastAPI) -> None:
     if not declared:
         return
     sqlite = app.state.engine.dialect.name == "sqlite"
-    last_backup = time.monotonic()
+    last_backup = last_drill = time.monotonic()
 
     def ship() -> None:
         with backup_lock(settings.data_dir) as mine:
@@ -300,6 +300,14 @@ async def _back_up_periodically(app: FastAPI) -> None:
                 backup_service.take(settings, app.state.session_factory, app.state.files, declared)
                 backup_service.prune(settings, app.state.session_factory, declared)
 
+    def drill() -> None:
+        with backup_lock(settings.data_dir) as mine:
+            if mine:
+                public = app.state.audit_signer.public_key()
+                backup_service.drill(
+                    settings, app.state.session_factory, declared[0], app.state.files.master, public
+                )
+
     while True:
         await asyncio.sleep(settings.ledger_ship_seconds)
         try:
@@ -307,6 +315,9 @@ async def _back_up_periodically(app: FastAPI) -> None:
             if sqlite and time.monotonic() - last_backup >= settings.backup_hours * 3600:
                 last_backup = time.monotonic()
                 await run_in_threadpool(take)
+            if sqlite and time.monotonic() - last_drill >= settings.backup_drill_days * 86400:
+                last_drill = time.monotonic()
+                await run_in_threadpool(drill)  # its result goes to every tenant's audit log
         except Exception:
             log.exception("shipping the restore ledger or taking a backup failed; will retry")
 

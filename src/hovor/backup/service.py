@@ -397,6 +397,6 @@ def drill(
                 ACTOR,
                 "backups",
                 done["backup"],
-                {"ok": ok, "seconds": result["seconds"], "replayed": done["replayed"]},
+                {"ok": ok, "milliseconds": int(result["seconds"] * 1000), "replayed": done["replayed"]},
             )
     return result

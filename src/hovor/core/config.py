@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         "Empty: no backups are taken by `hovor serve`.",
     )
     backup_hours: float = Field(24, description="How often `hovor serve` takes a backup.", gt=0)
+    backup_drill_days: float = Field(
+        30, description="How often `hovor serve` restores the newest backup into a scratch directory.", gt=0
+    )
     backup_keep_daily: int = Field(7, description="Daily backups kept.", ge=1)
     backup_keep_weekly: int = Field(4, description="Weekly backups kept.", ge=0)
     backup_keep_monthly: int = Field(12, description="Monthly backups kept.", ge=0)
