@@ -342,4 +342,4 @@ def test_backups_are_kept_by_day_week_and_month_and_never_past_the_contract(tmp_
     assert len({k.date() for k in kept}) == len(kept)  # each kept one is the newest of its day
     newest_days = sorted({(now - dt.timedelta(days=a)).date() for a in ages}, reverse=True)[:3]
     assert {k.date() for k in kept} >= set(newest_days)  # the three newest days are all kept
-    assert len(kept) + len(dropped) == len(ages) and 0 < len(dropped)
+    assert len(kept) + len(dropped) == len(ages) and len(dropped) > 0
