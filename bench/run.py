@@ -6,7 +6,7 @@ the ratio, all measured in the same run.
 
 Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
 audit_overhead, erase_subject, resolve_subject, retention_sweep (bench/privacy.py), export_subject
-(bench/exports.py).
+(bench/exports.py), backup_medium (backup and restore, bench/backups.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -606,12 +606,13 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _privacy_scenarios() -> None:
-    from bench import exports, privacy
+    from bench import backups, exports, privacy
 
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject
     SCENARIOS["retention_sweep"] = privacy.retention_sweep
     SCENARIOS["export_subject"] = exports.export_subject
+    SCENARIOS["backup_medium"] = backups.backup_medium  # backup and restore, each with its baseline
 
 
 _privacy_scenarios()

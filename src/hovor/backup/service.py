@@ -19,7 +19,9 @@ import base64
 import datetime as dt
 import fcntl
 import hashlib
+import os
 import secrets
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -37,13 +39,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from hovor.audit import log as audit
 from hovor.audit.chain import verify_tenant
 from hovor.backup import ledger
-from hovor.backup.destinations import Destination
+from hovor.backup.destinations import Destination, Folder
 from hovor.backup.replay import replay
 from hovor.core.config import Settings
 from hovor.core.db import Base, make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.files import crypto
 from hovor.files.models import Blob
 from hovor.files.service import Files
+from hovor.files.stores import LocalStore
 from hovor.privacy.compaction import truncate_wal, vacuum
 from hovor.tenancy.models import Tenant
 
@@ -118,18 +121,25 @@ def take(
             source.close()
         data_key = crypto.new_key()
         encryptor = crypto.Encryptor(data_key, backup_id)
-        sealed_path = Path(scratch) / "database.hvb"
         digest = hashlib.sha256()
-        with sealed_path.open("wb") as out:
+        header = b""
+
+        def sealed() -> Iterator[bytes]:
+            nonlocal header
             for piece in encryptor.encrypt(_pieces(snapshot)):
-                out.write(piece)
+                header = header or piece[: crypto.HEADER_SIZE]
                 digest.update(piece)
+                yield piece
+
+        # Encrypted as it is written to the first destination; the others copy that object.
+        name = f"backups/{backup_id}/database.hvb"
+        first, *others = destinations
+        first.place.put(name, sealed())
         snapshot.unlink()
-        header = sealed_path.read_bytes()[: crypto.HEADER_SIZE]
-        for i, destination in enumerate(destinations):
-            destination.place.put(f"backups/{backup_id}/database.hvb", _pieces(sealed_path))
+        for i, destination in enumerate(others, 2):
+            destination.place.put(name, first.place.get(name))
             if progress:
-                progress("database", i + 1, len(destinations))
+                progress("database", i, len(destinations))
     blobs = _copy_blobs(factory, files, destinations, progress)
     shipped = ledger.ship(factory, settings.data_dir, destinations)
     manifest = {
@@ -165,11 +175,16 @@ def _copy_blobs(
     """Every live blob's object to every destination that lacks it (objects never change)."""
     with factory() as session:
         keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
+    store = files.store
     for destination in destinations:
-        there = {n.removeprefix("blobs/") for n in destination.place.names("blobs/")}
+        place = destination.place
+        there = {n.removeprefix("blobs/") for n in place.names("blobs/")}
         todo = [k for k in keys if k not in there]
         for i, key in enumerate(todo, 1):
-            destination.place.put(f"blobs/{key}", files.store.read(key))
+            if isinstance(store, LocalStore) and isinstance(place, Folder):
+                place.put_file(f"blobs/{key}", store.path(key))
+            else:
+                place.put(f"blobs/{key}", store.read(key))
             if progress:
                 progress(f"blobs → {destination.name}", i, len(todo))
     return len(keys)
@@ -315,12 +330,28 @@ def _restore_blobs(
     with factory() as session:
         keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
     copied = 0
+    # Folder to local store: the kernel copies each file, and one sync at the end makes them all
+    # durable (a sync per object, as an upload does, costs more than the copies).
+    store, place = files.store, destination.place
+    fast = False
+    made: set[Path] = set()
     for i, key in enumerate(keys, 1):
-        if not files.store.exists(key) and destination.place.exists(f"blobs/{key}"):
-            files.store.put(key, destination.place.get(f"blobs/{key}"))
+        name = f"blobs/{key}"
+        if not store.exists(key) and place.exists(name):
+            if isinstance(store, LocalStore) and isinstance(place, Folder):
+                target = store.path(key)
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                shutil.copyfile(place.file(name), target)
+                fast = True
+            else:
+                store.put(key, place.get(name))
             copied += 1
         if progress:
             progress("blobs", i, len(keys))
+    if fast and copied:
+        os.sync()
     return copied
 
 
