@@ -36,7 +36,7 @@ from hovor.audit.chain import sign_checkpoints
 from hovor.audit.keys import Pseudonyms, signing_key
 from hovor.auth import api as auth_api
 from hovor.auth import firewall_api as edge_api
-from hovor.auth import platform_api
+from hovor.auth import locations_api, platform_api
 from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
@@ -335,6 +335,7 @@ def _install_routes(app: FastAPI) -> None:
         auth_api.router,
         platform_api.router,
         edge_api.router,
+        locations_api.router,
         tenancy_api.router,
         activities_api.router,
         helpdesk_api.router,

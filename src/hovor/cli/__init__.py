@@ -10,7 +10,20 @@ import sys
 
 import typer
 
-from hovor.cli import audit, db, demo, files, firewall, jobs, privacy, retention, serve, tenants, users
+from hovor.cli import (
+    audit,
+    db,
+    demo,
+    files,
+    firewall,
+    jobs,
+    locations,
+    privacy,
+    retention,
+    serve,
+    tenants,
+    users,
+)
 
 app = typer.Typer(
     help="hovor: contact-centre data platform with GDPR built in.",
@@ -22,6 +35,7 @@ app.command("worker")(serve.worker)
 app.command("serve")(serve.serve)
 app.add_typer(db.db_app, name="db")
 app.add_typer(tenants.tenant_app, name="tenant")
+app.add_typer(locations.locations_app, name="locations")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.operator_app, name="operator")
 app.add_typer(privacy.privacy_app, name="privacy")
