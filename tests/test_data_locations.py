@@ -155,3 +155,42 @@ def test_the_operator_declares_from_the_command_line(env: dict[str, str]) -> Non
     assert len(lines) == 2 and "QQ" not in listed.stdout
     assert hovor(env, "locations", "unset", "database", "--tenant", "kc-brno").returncode == 0
     assert " Y " not in hovor(env, "locations", "list").stdout
+
+
+def test_the_migration_gives_existing_tenants_admins_and_dpos_the_new_reads(
+    backend: str, tmp_path: Any
+) -> None:
+    from alembic import command
+    from sqlalchemy import select
+
+    from conftest import _fresh_pg_database, _worker
+    from hovor.auth.models import Role
+    from hovor.auth.users import create_tenant
+    from hovor.core.db import make_engine, make_session_factory, unit_of_work
+    from hovor.migrations import alembic_config
+
+    url = (
+        f"sqlite:///{tmp_path / 'grants.db'}"
+        if backend == "sqlite"
+        else _fresh_pg_database(f"hovor_grants_{_worker()}")
+    )
+    command.upgrade(alembic_config(url), "0031")
+    engine = make_engine(url)
+    reads = {"tenant:locations:read", "tenant:processing:read"}
+    try:
+        factory = make_session_factory(engine)
+        with unit_of_work(factory) as s:
+            create_tenant(s, "old", "Old", "Europe/Prague", "CZ", None, None)
+            s.flush()
+            for role in s.scalars(select(Role).where(Role.tenant_id == "old")):
+                role.permissions = sorted(set(role.permissions) - reads)  # as a tenant made before 0032
+        command.upgrade(alembic_config(url), "head")
+        with factory() as s:
+            held = {
+                r.name: set(r.permissions) for r in s.scalars(select(Role).where(Role.tenant_id == "old"))
+            }
+        assert reads <= held["admin"] and reads <= held["dpo"]
+        for role in ("operator", "supervisor", "auditor", "integration"):
+            assert not reads & held[role], role
+    finally:
+        engine.dispose()
