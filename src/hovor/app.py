@@ -37,7 +37,7 @@ from hovor.audit.chain import sign_checkpoints
 from hovor.audit.keys import Pseudonyms, signing_key
 from hovor.auth import api as auth_api
 from hovor.auth import firewall_api as edge_api
-from hovor.auth import platform_api
+from hovor.auth import locations_api, platform_api
 from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
 from hovor.backup import destinations as backup_destinations
@@ -59,7 +59,7 @@ from hovor.files.service import Files
 from hovor.helpdesk import api as helpdesk_api
 from hovor.jobs.service import Worker, env_of
 from hovor.privacy import api as privacy_api
-from hovor.privacy import consent_api, exports_api, holds, requests_api
+from hovor.privacy import consent_api, exports_api, holds, processing_api, requests_api
 from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
 from hovor.privacy import exports as subject_exports
 from hovor.privacy.requests import flag_overdue
@@ -390,6 +390,7 @@ def _install_routes(app: FastAPI) -> None:
         auth_api.router,
         platform_api.router,
         edge_api.router,
+        locations_api.router,
         tenancy_api.router,
         activities_api.router,
         helpdesk_api.router,
@@ -397,6 +398,7 @@ def _install_routes(app: FastAPI) -> None:
         privacy_api.router,
         requests_api.router,
         exports_api.router,
+        processing_api.router,
         consent_api.router,
         # The generic routes of every declared resource. Deletes of records with personal data do
         # what the privacy domain says, which the domains declaring them cannot import: wired here.

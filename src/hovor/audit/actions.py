@@ -73,6 +73,7 @@ _OTHERS = (
     "platform.support.enter",  # staff entered a tenant: purpose and case reference (both chains)
     "platform.support.access",  # one request made inside the tenant: method and route
     "platform.support.leave",
+    "platform.locations.change",  # a store's declared location set or removed: kind, country (both chains)
     # reads of personal data that matter
     "activities.recording.play",
     "activities.recording.download",

@@ -18,6 +18,7 @@ from hovor.cli import (
     files,
     firewall,
     jobs,
+    locations,
     privacy,
     retention,
     serve,
@@ -35,6 +36,7 @@ app.command("worker")(serve.worker)
 app.command("serve")(serve.serve)
 app.add_typer(db.db_app, name="db")
 app.add_typer(tenants.tenant_app, name="tenant")
+app.add_typer(locations.locations_app, name="locations")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.operator_app, name="operator")
 app.add_typer(privacy.privacy_app, name="privacy")

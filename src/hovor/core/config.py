@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     firewall_sync_seconds: float = Field(
         0.5, description="How often each process refreshes its copy of the bans and lists.", gt=0
     )
+    processor_name: str = Field(
+        "the platform operator",
+        description="The processor's name as the record of processing activities (Art. 30) states it.",
+        max_length=255,
+    )
+    processor_contact: str | None = Field(
+        None,
+        description="The processor's contact (its DPO's address) in the record of processing activities.",
+        max_length=500,
+    )
     audit_retention_floor_days: int = Field(
         365,
         description="The audit log is kept at least this long, whatever a tenant's retention policy or "

@@ -134,6 +134,10 @@ class Permission(StrEnum):
     CAMPAIGNS_BLACKLISTS_DELETE = "campaigns:blacklists:delete"
     TENANT_SETTINGS_READ = "tenant:settings:read"
     TENANT_SETTINGS_UPDATE = "tenant:settings:update"
+    # Where the tenant's data lives (the platform operator's declaration) and the record of
+    # processing activities (Art. 30): the controller's administrators and DPO read them.
+    TENANT_LOCATIONS_READ = "tenant:locations:read"
+    TENANT_PROCESSING_READ = "tenant:processing:read"
     # The DPO right of the product page, split into what it allows.
     DPO_RECORDINGS_DELETE = "dpo:recordings:delete"
     DPO_COMMUNICATIONS_DELETE = "dpo:communications:delete"

@@ -15,6 +15,7 @@ from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import Permission
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
+from hovor.tenancy import locations
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import check_settings
 
@@ -123,3 +124,13 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
     )
     session.commit()
     return ok(request, serialize_tenant(tenant))
+
+
+@router.get(
+    "/api/v6/dataLocations.json",
+    summary="Where this tenant's data lives: each store's provider, country and region",
+)
+@permitted(Permission.TENANT_LOCATIONS_READ)
+def get_locations(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    found = [loc.wire() for loc in locations.merged(session, caller.tenant_id)]
+    return ok(request, {"data": found, "total": len(found)})

@@ -56,3 +56,28 @@ class Tenant(Base):
     four_eyes_erasure: Mapped[bool] = mapped_column(Boolean, default=True, info=not_personal())
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
     edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
+
+
+class DataLocation(Base):
+    """Where one store of the platform lives, as the platform operator declares it: the default for
+    every tenant (``scope`` ``*``) or one tenant's override (``scope`` the tenant's id). A platform
+    table: no tenant writes it, and the tenant's view merges the defaults with its overrides."""
+
+    __tablename__ = "data_locations"
+
+    scope: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("* for the default, else the tenant")
+    )
+    kind: Mapped[str] = mapped_column(
+        String(16), primary_key=True, info=not_personal("database, blobs, backup or cache")
+    )
+    # Several backup destinations are told apart by name; other kinds have one, named "main".
+    name: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("which store of the kind")
+    )
+    provider: Mapped[str] = mapped_column(String(255), info=not_personal("hosting company"))
+    country: Mapped[str] = mapped_column(String(2), info=not_personal("ISO 3166-1 alpha-2"))
+    region: Mapped[str | None] = mapped_column(String(255), info=not_personal("data centre or region"))
+    description: Mapped[str | None] = mapped_column(Text, info=not_personal("the operator's note"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, info=not_personal())
+    edited: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow, info=not_personal())
