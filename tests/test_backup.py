@@ -343,3 +343,56 @@ def test_backups_are_kept_by_day_week_and_month_and_never_past_the_contract(tmp_
     newest_days = sorted({(now - dt.timedelta(days=a)).date() for a in ages}, reverse=True)[:3]
     assert {k.date() for k in kept} >= set(newest_days)  # the three newest days are all kept
     assert len(kept) + len(dropped) == len(ages) and len(dropped) > 0
+
+
+def test_a_backup_in_an_s3_bucket_restores_when_the_other_site_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in (
+            ("AWS_ENDPOINT_URL", f"http://{host}:{port}"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+        ):
+            monkeypatch.setenv(name, value)
+        bucket = f"hovor-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        places = [
+            {"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"},
+            {"name": "frankfurt", "url": f"s3://{bucket}/hovor", "location": "Frankfurt, DE"},
+        ]
+        url = migrated_url("sqlite", tmp_path, "_s3")
+        live = _settings(url, tmp_path / "live", places)
+        app = create_app(live)
+        with TestClient(app) as client:
+            tenant = make_tenant(app, "acme")
+            subject = build(client, tenant.h())
+            manifest = service.take(live, app.state.session_factory, app.state.files, declared(live))
+        app.state.engine.dispose()
+        s3 = declared(live)[1]
+        assert [m["id"] for m in service.listed(s3)] == [manifest["id"]]
+        assert any(n.startswith("blobs/") for n in s3.place.names("blobs/"))
+        shutil.rmtree(tmp_path / "brno")  # one site lost
+        master = crypto.load_master_key(live.resolved_master_key_file, create=False)
+        restored = _settings("", tmp_path / "restored", places, master_key_file=live.resolved_master_key_file)
+        done = service.restore(restored, declared(restored)[1], master)
+        assert done["backup"] == manifest["id"] and done["blobs"] >= 3
+        app = create_app(restored)
+        with TestClient(app) as client:
+            call = subject.activities["CALL"]
+            played = client.get(f"/file/recording/{call}", headers=tenant.h())
+            assert played.status_code == 200 and played.content[:4] == b"RIFF"  # decrypts after restore
+        app.state.engine.dispose()
+    finally:
+        server.stop()
