@@ -32,7 +32,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,10 +44,11 @@ from hovor.backup.replay import replay
 from hovor.core.config import Settings
 from hovor.core.db import Base, make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.files import crypto
-from hovor.files.models import Blob
+from hovor.files.models import Blob, ShreddedKey
 from hovor.files.service import Files
 from hovor.files.stores import LocalStore
 from hovor.privacy.compaction import truncate_wal, vacuum
+from hovor.privacy.models import MentionRedaction
 from hovor.tenancy.models import Tenant
 
 MARKER = "RESTORING"
@@ -206,6 +207,7 @@ def prune(settings: Settings, factory: sessionmaker[Session], destinations: list
         longest = session.scalar(select(func.max(Tenant.retention_days)))
     limit = utcnow() - dt.timedelta(days=(longest or 3650) + settings.backup_margin_days)
     dropped: set[str] = set()
+    forget_ledger(factory, destinations, limit)
     for destination in destinations:
         backups = listed(destination)
         keep: set[str] = set()
@@ -226,6 +228,21 @@ def prune(settings: Settings, factory: sessionmaker[Session], destinations: list
                 destination.place.delete(f"backups/{manifest['id']}")
                 dropped.add(manifest["id"])
     return sorted(dropped)
+
+
+def forget_ledger(
+    factory: sessionmaker[Session], destinations: list[Destination], limit: dt.datetime
+) -> None:
+    """What only backups older than ``limit`` could need goes: no backup that old is kept. The
+    keyed hashes of an erased person's names leave the database and every destination then."""
+    with unit_of_work(factory) as session:
+        for model in (ShreddedKey, MentionRedaction):
+            session.execute(delete(model).where(model.at < limit))
+    stamp = (limit - ledger.OVERLAP).strftime("%Y%m%dT%H%M%S")
+    for destination in destinations:
+        for name in destination.place.names("ledger/"):
+            if name.endswith(".jsonl") and name.removeprefix("ledger/")[:15] < stamp:
+                destination.place.delete(name)
 
 
 def _find(destination: Destination, backup_id: str | None) -> dict[str, Any]:
