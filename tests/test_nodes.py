@@ -242,3 +242,35 @@ def test_two_nodes_share_one_database_one_store_and_one_firewall(cluster: Any) -
     )
     assert verified.status_code == 200, verified.text
     assert verified.json()["result"]["ok"] is True
+
+
+def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
+    if PG_BASE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required in CI")
+        pytest.skip("PostgreSQL is not running here (CI runs it)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from conftest import CREATED, _dsn
+
+    name = f"hovor_test_together_{os.getpid()}"
+    with psycopg.connect(_dsn(PG_BASE), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    CREATED.append(name)
+    url = make_url(PG_BASE).set(database=name).render_as_string(hide_password=False)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hovor", "db", "upgrade"],
+            env={**os.environ, "HOVOR_DATABASE_URL": url, "HOVOR_DATA_DIR": str(tmp_path / f"n{i}")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(3)
+    ]
+    outputs = [p.communicate(timeout=300)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+        heads = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert len(heads) == 1

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 import hovor.models  # noqa: F401 - fills the metadata
 from hovor.core.db import Base, make_engine
@@ -18,6 +18,10 @@ def run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Nodes starting together each run `hovor db upgrade`: one migrates, the others wait
+            # here and then find the database at head (the lock ends with the transaction).
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('hovor-migrations'))"))
         context.run_migrations()
 
 
