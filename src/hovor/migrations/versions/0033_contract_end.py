@@ -20,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _time(name: str, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
+def _time(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, hovor.core.db.UTCDateTime(), nullable=nullable)
 
 

@@ -44,7 +44,7 @@ def resource(endpoint: str) -> Resource:
 
 
 def keys_of(session: Session, resource: Resource, tenant_id: str) -> list[Any]:
-    column = resource.key_column()
+    column = resource.key_column
     return list(session.scalars(select(column).where(resource.model.tenant_id == tenant_id).order_by(column)))
 
 

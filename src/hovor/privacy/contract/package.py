@@ -30,7 +30,7 @@ from hovor.audit import log as audit
 from hovor.audit.chain import chain_entries, entry_content, export_checkpoints, sign_checkpoints
 from hovor.audit.keys import encode_public, key_id
 from hovor.auth.service import system_caller
-from hovor.core.db import unit_of_work, utcnow
+from hovor.core.db import make_session_factory, unit_of_work, utcnow
 from hovor.files.models import Blob
 from hovor.jobs import service as jobs
 from hovor.privacy.contract import contents
@@ -67,6 +67,12 @@ class _Hashed:
         return path, compressed, counted()
 
 
+def _snapshot(run: jobs.Run) -> Any:
+    """Reads in one consistent snapshot (and a server-side cursor for the audit log on
+    PostgreSQL), without SQLite's writer lock."""
+    return make_session_factory(run.env.engine, writes=False, snapshot=True)
+
+
 def _beat(run: jobs.Run, **settle: Any) -> None:
     with unit_of_work(run.env.factory) as session:
         run.beat(session, settle)
@@ -80,7 +86,7 @@ def _jsonl(rows: Iterable[dict[str, Any]], counted: dict[str, int], endpoint: st
 
 def _records(run: jobs.Run, hashed: _Hashed, counted: dict[str, int]) -> Iterator[Entry]:
     tenant_id = run.tenant_id
-    with run.env.reader() as session:
+    with _snapshot(run)() as session:
         caller = system_caller(session, tenant_id, user="export")
         tenant = session.get(Tenant, tenant_id)
         assert tenant is not None
@@ -106,7 +112,7 @@ def _records(run: jobs.Run, hashed: _Hashed, counted: dict[str, int]) -> Iterato
 def _originals(run: jobs.Run, hashed: _Hashed, counted: dict[str, int]) -> Iterator[Entry]:
     """Recordings and attachments as stored, decrypted as they are written."""
     tenant_id = run.tenant_id
-    with run.env.reader() as session:
+    with _snapshot(run)() as session:
         keys: dict[tuple[str, int], bytes] = {}
         blobs = {b.name: b for b in session.scalars(select(Blob).where(Blob.tenant_id == tenant_id))}
 
@@ -140,7 +146,7 @@ def _audit_log(run: jobs.Run, hashed: _Hashed, counted: dict[str, int]) -> Itera
     with unit_of_work(run.env.factory) as session:
         sign_checkpoints(session, run.env.signer, run.tenant_id)
     public = run.env.signer.public_key()
-    with run.env.reader() as session:
+    with _snapshot(run)() as session:
 
         def lines() -> Iterator[bytes]:
             for e in chain_entries(session, run.tenant_id):

@@ -91,11 +91,11 @@ def step_rows(run: jobs.Run) -> None:
             continue
         with unit_of_work(run.env.factory) as session:
             result = session.execute(delete(table).where(table.c.tenant_id == run.tenant_id))
-            run.beat(session, deleted={table.name: int(result.rowcount or 0)})  # type: ignore[attr-defined]
+            run.beat(session, deleted={table.name: int(getattr(result, "rowcount", 0) or 0)})
     with unit_of_work(run.env.factory) as session:
         # Every other job of the tenant (this one stays until ``finish``).
         result = session.execute(delete(Job).where(Job.tenant_id == run.tenant_id, Job.name != run.name))
-        run.beat(session, deleted={"jobs": int(result.rowcount or 0)})
+        run.beat(session, deleted={"jobs": int(getattr(result, "rowcount", 0) or 0)})
 
 
 def step_reap(run: jobs.Run) -> None:
