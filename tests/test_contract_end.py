@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pyrage
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -212,3 +214,55 @@ def test_contract_end_exports_then_purges(
     assert {"platform.contract.export", "platform.contract.approve", "platform.contract.purged"} <= set(
         actions
     )
+
+
+def test_the_package_goes_to_an_s3_bucket(
+    fresh: tuple[Any, TestClient, Settings],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    app, client, settings = fresh
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for key, value in {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+        }.items():
+            monkeypatch.setenv(key, value)
+        s3 = boto3.client("s3")
+        bucket = f"handover-{uuid.uuid4().hex[:10]}"  # moto keeps buckets per process
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        acme = make_tenant(app, "acme")
+        contact = data(
+            client.post(
+                "/api/v6/contacts.json",
+                json={"firstname": "Bohuslava", "lastname": "Krkavcová", "database": "main"},
+                headers=acme.h(),
+            )
+        )["name"]
+        eva = _staff(client, app, "eva")
+        identity = pyrage.x25519.Identity.generate()
+        body = {
+            "tenant": "acme",
+            "recipient": str(identity.to_public()),
+            "destination": f"s3://{bucket}/acme/p.age",
+        }
+        assert client.post("/api/v6/platform/contractEnds.json", json=body, headers=eva).status_code == 202
+        shown = _until(client, eva, "acme", "exported")
+        assert shown["state"] == "exported", shown
+        package = tmp_path / "p.age"
+        package.write_bytes(s3.get_object(Bucket=bucket, Key="acme/p.age")["Body"].read())
+        assert hashlib.sha256(package.read_bytes()).hexdigest() == shown["packageSha256"]
+        assert check_package(package, identity) == []
+        rows = open_package(package, identity).read("data/contacts.jsonl").splitlines()
+        assert [orjson.loads(line)["name"] for line in rows] == [contact]
+        assert not list(Path(settings.data_dir).glob("contract-*.partial"))  # the local copy is gone
+    finally:
+        server.stop()

@@ -114,28 +114,38 @@ def _originals(run: jobs.Run, hashed: _Hashed, counted: dict[str, int]) -> Itera
     tenant_id = run.tenant_id
     with _snapshot(run)() as session:
         keys: dict[tuple[str, int], bytes] = {}
-        blobs = {b.name: b for b in session.scalars(select(Blob).where(Blob.tenant_id == tenant_id))}
-
-        def pieces(name: str) -> Iterable[bytes]:
-            blob = blobs.get(name)
-            if blob is None or blob.wrapped_key is None:
-                return []  # deleted by the DPO: nothing to give
-            return run.env.files.read(session, blob, keys=keys)
-
         recordings = session.execute(
             select(Recording.name, Recording.blob, Recording.mime)
             .where(Recording.tenant_id == tenant_id)
             .order_by(Recording.name)
         ).all()
-        for name, blob, mime in recordings:
-            yield hashed(f"files/recordings/{name}.{EXTENSIONS.get(mime, 'bin')}", False, pieces(blob))
         attachments = session.execute(
             select(Attachment.name, Attachment.blob, Attachment.title)
             .where(Attachment.tenant_id == tenant_id)
             .order_by(Attachment.name)
         ).all()
-        for name, blob, title in attachments:
-            yield hashed(f"files/attachments/{name}/{safe_name(title)}", True, pieces(blob))
+        files = [
+            (f"files/recordings/{name}.{EXTENSIONS.get(mime, 'bin')}", False, blob)
+            for name, blob, mime in recordings
+        ] + [
+            (f"files/attachments/{name}/{safe_name(title)}", True, blob) for name, blob, title in attachments
+        ]
+        # The blobs' rows a chunk at a time: a large tenant's are not all held at once.
+        for chunk in in_chunks(files):
+            names = [blob for _, _, blob in chunk]
+            blobs = {
+                b.name: b
+                for b in session.scalars(
+                    select(Blob).where(Blob.tenant_id == tenant_id, Blob.name.in_(names))
+                )
+            }
+            for path, compressed, name in chunk:
+                blob = blobs.get(name)
+                # A blob the DPO deleted has no key left: nothing to give.
+                readable = blob is not None and blob.wrapped_key is not None
+                yield hashed(
+                    path, compressed, run.env.files.read(session, blob, keys=keys) if readable else []
+                )
         counted["recordings"], counted["attachmentFiles"] = len(recordings), len(attachments)
         _beat(run, exported=dict(counted))
 
