@@ -38,7 +38,7 @@ def _actor(operator: str) -> audit.Actor:
 
 def _operator(session: Any, name: str) -> str:
     if session.get(PlatformOperator, name) is None:
-        fail(f"no platform operator {name!r} (hovor operator list)")
+        fail(f"no platform operator {name!r} (hovor operator create makes one)")
     return name
 
 
