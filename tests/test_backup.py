@@ -26,6 +26,7 @@ from hovor.audit.chain import verify_tenant
 from hovor.audit.keys import signing_key
 from hovor.backup import ledger, service
 from hovor.backup.destinations import declared
+from hovor.backup.replay import replay
 from hovor.core.config import Settings
 from hovor.core.db import make_engine, make_session_factory, utcnow
 from hovor.files import crypto
@@ -396,3 +397,42 @@ def test_a_backup_in_an_s3_bucket_restores_when_the_other_site_is_lost(
         app.state.engine.dispose()
     finally:
         server.stop()
+
+
+def test_a_tenant_purged_at_contract_end_stays_purged_after_a_restore(tmp_path: Path) -> None:
+    """The purge is in the ledger (``contract_ends`` outlives the tenant): replayed into a database
+    restored from before it, the tenant goes again, and the other tenant stays."""
+    from sqlalchemy import func, select
+
+    from hovor.core.db import Base, unit_of_work
+    from hovor.privacy.contract.models import ContractEnd
+    from hovor.tenancy.models import Tenant
+
+    url = migrated_url("sqlite", tmp_path, "_purge")
+    settings = _settings(url, tmp_path / "purge", [])
+    app = create_app(settings)
+    with TestClient(app) as client:
+        gone, kept = make_tenant(app, "gone"), make_tenant(app, "kept")
+        build(client, gone.h())
+        build(client, kept.h())
+    with unit_of_work(app.state.session_factory) as session:
+        session.add(
+            ContractEnd(
+                tenant_id="gone", recipient="age1x", destination="/x", started_by="op", purged=utcnow()
+            )
+        )
+    with app.state.read_session_factory() as session:
+        entries = ledger.entries_since(session, utcnow() - dt.timedelta(minutes=5))
+    purges = [e for e in entries if e["source"] == "purge"]
+    assert [e["tenant"] for e in purges] == ["gone"]
+    counts = replay(app.state.session_factory, app.state.files, settings.secret_key, purges)
+    assert counts == {"purged": 1}
+    with app.state.session_factory() as session:
+        assert session.get(Tenant, "gone") is None and session.get(Tenant, "kept") is not None
+        for table in Base.metadata.sorted_tables:
+            if "tenant_id" in table.c and table.name != "contract_ends":
+                left = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.tenant_id == "gone")
+                )
+                assert left == 0, table.name
+    app.state.engine.dispose()

@@ -59,7 +59,7 @@ from hovor.files.service import Files
 from hovor.helpdesk import api as helpdesk_api
 from hovor.jobs.service import Worker, env_of
 from hovor.privacy import api as privacy_api
-from hovor.privacy import consent_api, exports_api, holds, processing_api, requests_api
+from hovor.privacy import consent_api, contract_api, exports_api, holds, processing_api, requests_api
 from hovor.privacy import erasure as _erasure  # noqa: F401 - registers the erasure job
 from hovor.privacy import exports as subject_exports
 from hovor.privacy.requests import flag_overdue
@@ -399,6 +399,7 @@ def _install_routes(app: FastAPI) -> None:
         requests_api.router,
         exports_api.router,
         processing_api.router,
+        contract_api.router,
         consent_api.router,
         # The generic routes of every declared resource. Deletes of records with personal data do
         # what the privacy domain says, which the domains declaring them cannot import: wired here.

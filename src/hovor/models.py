@@ -19,6 +19,7 @@ from hovor.helpdesk import models as helpdesk_models
 from hovor.index import models as index_models
 from hovor.jobs import models as jobs_models
 from hovor.privacy import models as privacy_models
+from hovor.privacy.contract import models as contract_models
 from hovor.tenancy import models as tenancy_models
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "auth_models",
     "campaigns_dialling",
     "campaigns_models",
+    "contract_models",
     "core_records",
     "crm_models",
     "edge_models",

@@ -74,6 +74,14 @@ _OTHERS = (
     "platform.support.access",  # one request made inside the tenant: method and route
     "platform.support.leave",
     "platform.locations.change",  # a store's declared location set or removed: kind, country (both chains)
+    # Contract end (both chains until the purge; the platform's after it): the export started, its
+    # package written (files, size, digest), the controller's receipt, the purge approved, done.
+    "platform.contract.export",
+    "platform.contract.exported",
+    "platform.contract.received",
+    "platform.contract.approve",
+    "platform.contract.purged",  # the certificate's job and row count (the tenant's chain is gone)
+    "platform.contract.failed",
     # reads of personal data that matter
     "activities.recording.play",
     "activities.recording.download",

@@ -3,7 +3,8 @@
 Every deletion, erasure, DPO delete and retention sweep leaves tombstones (record type and key,
 what was cleared); every destroyed blob key is listed (``shredded_keys``); every row an erasure
 redacted another person's record of is listed with keyed hashes of what it took out
-(``mention_redactions``). All three are written in the transaction that does the change. The
+(``mention_redactions``); every tenant purged at its contract's end (``contract_ends``, which
+outlives the tenant). All are written in the transaction that does the change. The
 ledger ships them — no personal data in clear: keys, field names, keyed pseudonyms — to every
 backup destination as JSON Lines, one object per shipment, never rewritten, so it survives the
 database it protects. A shipment covers everything since the last one, and ten minutes before it
@@ -29,6 +30,7 @@ from hovor.api.resource import REGISTRY
 from hovor.backup.destinations import Destination
 from hovor.core.db import utcnow
 from hovor.files.models import ShreddedKey
+from hovor.privacy.contract.models import ContractEnd
 from hovor.privacy.models import MentionRedaction, Tombstone
 
 OVERLAP = dt.timedelta(minutes=10)
@@ -95,6 +97,13 @@ def entries_since(session: Session, since: dt.datetime | None) -> list[dict[str,
                 "blob": s.name,
             }
         )
+    ended = select(ContractEnd).where(ContractEnd.purged.is_not(None))
+    if since is not None:
+        ended = ended.where(ContractEnd.purged >= since)
+    for end in session.scalars(ended):
+        assert end.purged is not None
+        at = _iso(end.purged)
+        out.append({"id": f"p:{end.tenant_id}:{at}", "source": "purge", "tenant": end.tenant_id, "at": at})
     for m in session.scalars(mentions):
         out.append(
             {

@@ -10,6 +10,8 @@
   erasure redacted is replaced whole, since the person's name is not in the ledger).
 - A **shred**: the blob's key is destroyed again.
 - A **mention**: the rows listed are redacted again by the keyed hashes of what was taken out.
+- A **purge** (a tenant's contract ended): its keys are destroyed and every row of it deleted
+  again; the blob objects go with the reaper.
 
 Each is idempotent, so entries replayed twice (a shipment's overlap) change nothing more.
 """
@@ -27,8 +29,9 @@ from hovor.audit.keys import Pseudonyms
 from hovor.auth.service import system_caller
 from hovor.backup.ledger import model_of, typed_key
 from hovor.core.db import Base, unit_of_work, utcnow
-from hovor.files.models import Blob
+from hovor.files.models import Blob, TenantKey
 from hovor.files.service import Files
+from hovor.privacy.contract import purge
 from hovor.privacy.erasure import CHILDREN, MODELS, Blank, anonymize_records
 from hovor.privacy.erasure.columns import fit, map_text
 from hovor.privacy.redact import HashedRedactor
@@ -136,6 +139,26 @@ def _mention(session: Session, entry: dict[str, Any], pseudonyms: Pseudonyms, co
     return "redacted" if changed else "nothing"
 
 
+def _purge(session: Session, files: Files, entry: dict[str, Any]) -> str:
+    """The tenant goes again, whole: its keys destroyed (every blob of it unreadable) and its
+    objects deleted, then every row of it, children before parents, then the tenant."""
+    tenant_id = entry["tenant"]
+    session.execute(
+        update(TenantKey).where(TenantKey.tenant_id == tenant_id).values(wrapped=None, destroyed=utcnow())
+    )
+    objects = list(session.scalars(select(Blob.store_key).where(Blob.tenant_id == tenant_id)))
+    session.execute(
+        update(Blob).where(Blob.tenant_id == tenant_id).values(wrapped_key=None, destroyed=utcnow())
+    )
+    session.flush()
+    for key in objects:  # unreadable already; a missing object is fine
+        files.store.delete(key)
+    for table in purge.tables():
+        session.execute(delete(table).where(table.c.tenant_id == tenant_id))
+    session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+    return "purged"
+
+
 def replay(
     factory: sessionmaker[Session], files: Files, secret_key: str, entries: list[dict[str, Any]]
 ) -> dict[str, int]:
@@ -157,4 +180,6 @@ def replay(
                 counts[_shred(session, entry)] += 1
             elif entry["source"] == "mention":
                 counts[_mention(session, entry, pseudonyms, countries[tenant.id])] += 1
+            elif entry["source"] == "purge":
+                counts[_purge(session, files, entry)] += 1
     return dict(counts)

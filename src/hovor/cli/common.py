@@ -19,6 +19,7 @@ from hovor.core.db import make_engine, make_session_factory
 from hovor.files.service import Files
 from hovor.jobs.service import Env
 from hovor.privacy import erasure, exports, retention  # noqa: F401 - they register their jobs
+from hovor.privacy.contract import package, purge  # noqa: F401 - they register their jobs
 
 # Changes made from this command line are the platform operator's, recorded as such.
 CLI = audit.Actor("system", "cli")

@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from hovor.auth.users import create_tenant
+from hovor.cli import contract
 from hovor.cli.common import CLI, console, factory, fail
 from hovor.core.db import unit_of_work
 from hovor.core.errors import ApiError
@@ -16,6 +17,10 @@ from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import set_contract_retention, set_recordings_ceiling
 
 tenant_app = typer.Typer(help="Tenants (one contact centre each).", no_args_is_help=True)
+tenant_app.command("export")(contract.tenant_export)
+tenant_app.command("received")(contract.tenant_received)
+tenant_app.add_typer(contract.certificate_app, name="certificate")
+tenant_app.add_typer(contract.package_app, name="package")
 
 
 @tenant_app.command("create")

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         ge=1,
         le=36500,
     )
+    contract_grace_days: int = Field(
+        30,
+        description="Contract end: days after the tenant's package was written after which the purge may "
+        "be approved without the controller's confirmed receipt (the contracted grace period).",
+        ge=0,
+    )
     erasure_compact_delay_seconds: float = Field(
         60,
         description="PostgreSQL: how long after an erasure its tables are rewritten (VACUUM FULL), so "

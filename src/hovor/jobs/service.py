@@ -142,6 +142,11 @@ class TakenOver(Exception):
     """This worker's claim on the job ended (its lease ran out and another worker took the job)."""
 
 
+class Finished(Exception):
+    """A step removed the job's own row with what it belonged to (a tenant's purge deletes its
+    tenant, jobs included): the job is over, and there is no row left to mark."""
+
+
 class Abort(Exception):
     """A step found the job cannot succeed by retrying (a legal hold now covers a record): the
     job fails at once. ``reason`` is a short code kept on the job; never personal data."""
@@ -264,6 +269,8 @@ def run(run_: Run) -> bool:
             with unit_of_work(run_.env.factory) as session:
                 job = _mine(session, run_)
                 job.state, job.step, job.finished, job.error = DONE, None, utcnow(), None
+        return True
+    except Finished:
         return True
     except TakenOver:
         log.warning("job %s was taken over by another worker; stopping", run_.name)

@@ -2,7 +2,7 @@
 redacted the person from (with keyed hashes of what it took out)
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2026-12-04 16:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import hovor.core.db
 
 revision: str = "0034"
-down_revision: str | None = "0032"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,17 +10,7 @@ store's reaper removes (docs/privacy.md). ``plan`` is kept, so the package holds
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import email.utils
-import hashlib
-import io
-import re
-import zipfile
 from collections.abc import Iterable, Iterator
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from typing import Any
 
 import orjson
@@ -37,78 +27,15 @@ from hovor.jobs import service as jobs
 from hovor.privacy.erasure.identity import identity
 from hovor.privacy.erasure.plan import in_chunks, make_plan, plan_of
 from hovor.privacy.exports import others, records, report
+from hovor.privacy.exports.zipstream import EXTENSIONS, Entry, Zipped, eml, safe_name
 from hovor.privacy.models import RetentionPolicy, SubjectExport, SubjectRequest
 from hovor.tenancy.models import Tenant
 
 KIND = "export"
-# Bytes the ZIP writer may hold before they go on to the encryptor.
-FLUSH = 1 << 20
-EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
 
 
 def actor_of(run: jobs.Run) -> audit.Actor:
     return audit.Actor("system", f"job:{run.name}", None, run.params.get("request_id"))
-
-
-# --- the ZIP as a stream -------------------------------------------------------------------------
-class _Sink(io.RawIOBase):
-    """Where the ZIP writer writes: bytes wait here until the stream takes them. It cannot seek,
-    so the writer puts each entry's sizes after its data (a data descriptor)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.held = 0
-        self.at = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        piece = bytes(data)
-        self.parts.append(piece)
-        self.held += len(piece)
-        self.at += len(piece)
-        return len(piece)
-
-    def tell(self) -> int:
-        return self.at
-
-    def take(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts, self.held = [], 0
-        return out
-
-
-Entry = tuple[str, bool, Iterable[bytes]]  # path, compressed, pieces
-
-
-class Zipped:
-    """The ZIP of ``entries`` as a stream of bytes; its digest once the stream is consumed."""
-
-    def __init__(self, entries: Iterable[Entry]) -> None:
-        self.entries = entries
-        self.digest = hashlib.sha256()
-
-    def _out(self, sink: _Sink) -> bytes:
-        data = sink.take()
-        self.digest.update(data)
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        sink = _Sink()
-        made = utcnow().timetuple()[:6]
-        with zipfile.ZipFile(sink, "w") as archive:
-            for path, compressed, pieces in self.entries:
-                info = zipfile.ZipInfo(path, date_time=made)
-                info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
-                with archive.open(info, "w", force_zip64=not compressed) as out:
-                    for piece in pieces:
-                        out.write(piece)
-                        if sink.held >= FLUSH:
-                            yield self._out(sink)
-                if sink.held >= FLUSH:
-                    yield self._out(sink)
-        yield self._out(sink)
 
 
 # --- the steps -----------------------------------------------------------------------------------
@@ -116,36 +43,6 @@ def step_plan(run: jobs.Run) -> None:
     with unit_of_work(run.env.factory) as session:
         plan = make_plan(session, run.tenant_id, run.params["contact"], run.params.get("include") or {})
         run.beat(session, {"plan": plan.as_dict(), "planned": {t: len(v) for t, v in plan.keys.items()}})
-
-
-def _safe(name: str) -> str:
-    cleaned = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "file"
-    return cleaned[:120]
-
-
-def _eml(row: dict[str, Any], activity: dict[str, Any] | None) -> bytes:
-    """An e-mail as hovor holds it, in RFC 5322 form (what a mail program opens). The legacy API
-    of the standard library's ``email``: a fifth of the modern one's cost for the same message."""
-    message = MIMEMultipart("alternative")
-    headers = row.get("headers") or {}
-    message["Subject"] = Header((row.get("title") or "").replace("\n", " "), "utf-8").encode()
-    for key in ("From", "To", "Cc"):
-        value = headers.get(key)
-        if isinstance(value, str) and value and "\n" not in value:
-            pairs = email.utils.getaddresses([value])
-            message[key] = ", ".join(email.utils.formataddr(pair, charset="utf-8") for pair in pairs)
-    for key in ("Date", "Message-ID"):
-        value = headers.get(key)
-        # A Message-ID the redaction rewrote holds no address any more: it is left out.
-        if isinstance(value, str) and value and "\n" not in value and value.isascii() and "[" not in value:
-            message[key] = value
-    if "Date" not in message and activity and activity.get("time"):
-        with contextlib.suppress(ValueError):
-            message["Date"] = email.utils.format_datetime(dt.datetime.fromisoformat(str(activity["time"])))
-    message.attach(MIMEText(row.get("text") or "", "plain", "utf-8"))
-    if row.get("html"):
-        message.attach(MIMEText(row["html"], "html", "utf-8"))
-    return message.as_bytes()
 
 
 def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Iterator[Entry]:
@@ -177,7 +74,7 @@ def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Itera
             if i % 20 == 0 or i == len(held.recordings):
                 _progress(run, recordings=(i - 1) % 20 + 1)
         for name, blob, title, _mime in held.attachments:
-            path = f"files/attachments/{name}/{_safe(title)}"
+            path = f"files/attachments/{name}/{safe_name(title)}"
             files.append(path)
             yield path, True, pieces(blob)
 
@@ -238,7 +135,7 @@ def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iter
     for row in data.get("activitiesEmail", []):
         path = f"files/emails/{row['name']}.eml"
         files.append(path)
-        yield path, True, [_eml(row, activities.get(row["name"]))]
+        yield path, True, [eml(row, activities.get(row["name"]))]
     yield from _originals(run, held, files)
     _progress(run, files=len(files))
     shown = report.records_html(data)
