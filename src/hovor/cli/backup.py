@@ -95,8 +95,12 @@ def backup_list(destination: Annotated[str | None, typer.Option(help="A destinat
 
 
 def _master() -> bytes:
+    """The master key the backups were made with: put its copy in place before restoring."""
     settings = get_settings()
-    return crypto.load_master_key(settings.resolved_master_key_file, create=False)
+    try:
+        return crypto.load_master_key(settings.resolved_master_key_file, create=False)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(f"{exc}: a restore needs the master key the backup was made with (HOVOR_MASTER_KEY_FILE)")
 
 
 @backup_app.command("restore")
