@@ -111,6 +111,17 @@ def test_the_residue_tests_person_exported_end_to_end(
         ),
         201,
     )
+    # The neighbour in the title of a call with her, and in the name of a file on her ticket.
+    call_body = {
+        "queue": "100",
+        "direction": "out",
+        "contact": subject.contact,
+        "title": "Volat kvůli Bohumil Vrba",
+    }
+    _ok(client.post("/api/v6/activitiesCall.json", json=call_body, headers=admin), 201)
+    neighbour_file = {"file": ("Vrba-reklamace.txt", b"obsah", "text/plain")}
+    uploaded = client.post(f"/api/v6/tickets/{ticket}/attachments.json", files=neighbour_file, headers=admin)
+    assert uploaded.status_code == 201, uploaded.text
     # A field hidden from operators is still hers.
     hidden = {"name": "risk", "title": "Riziko", "object_type": "contacts", "type": "text", "hidden": True}
     _ok(client.post("/api/v6/formFields.json", json=hidden, headers=admin), 201)
@@ -201,12 +212,15 @@ def test_the_residue_tests_person_exported_end_to_end(
     assert body is not None and body.get_content().startswith(f"Jsem {FIRST} {LAST}")
 
     # Other people are taken out (Art. 15(4)): the neighbour in her ticket, and the operators.
-    everything = json.dumps(wire, ensure_ascii=False) + archive.read("report.cs.html").decode()
+    everything = "\n".join(
+        [json.dumps(wire, ensure_ascii=False), archive.read("report.cs.html").decode(), *names]
+    )
     for needle in ("Vrba", "Bohumil", "777 111 222", "vrba.bohumil@example.com"):
         assert needle not in everything, needle
     note = next(r for r in wire["activities"] if "Soused" in (r.get("description") or ""))
     assert note["description"] == "Soused pan [name] volal z čísla [phone], psal z [e-mail]."
     assert {row["created_by"] for row in wire["tickets"]} == {"operator"}
+    assert {row["id_agent"]["name"] for row in wire["activitiesCall"] if row.get("id_agent")} <= {"operator"}
     assert "acme-admin" not in everything
 
     # The report renders in Chromium, in both languages.

@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hovor.activities import channels
+from hovor.activities.models import Activity
 from hovor.api.resource import REGISTRY
 from hovor.auth.models import User
 from hovor.core.personal_data import Category, Owner, classification
@@ -65,18 +67,31 @@ _CASE_ENDINGS = (
 _NOMINATIVE = ("", "a", "e", "o", "á", "ý", "í", "ek", "ec", "el", "ová")
 
 
+def _of_models(*models: Any) -> tuple[set[str], set[str]]:
+    operators, texts = {"user", "created_by", "edited_by", "id_agent"}, {"customFields"}
+    for model in models:
+        for column in model.__table__.columns:
+            cls = classification(column)
+            if cls is None or cls.category is Category.OPERATIONAL:
+                continue
+            if cls.owner is Owner.OPERATOR:
+                operators.add(column.key)
+            elif cls.category in _FREE:
+                texts.add(column.key)
+    return operators, texts
+
+
 @lru_cache(maxsize=64)
 def declared(endpoint: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(operator fields, free-text fields) of a record type, from the registry."""
-    operators, texts = {"user", "created_by", "edited_by"}, {"customFields"}
-    for column in REGISTRY[endpoint].model.__table__.columns:
-        cls = classification(column)
-        if cls is None or cls.category is Category.OPERATIONAL:
-            continue
-        if cls.owner is Owner.OPERATOR:
-            operators.add(column.key)
-        elif cls.category in _FREE:
-            texts.add(column.key)
+    """(operator fields, free-text fields) of a record type as the wire shows it, from the registry.
+
+    An activity and its channel's item are shown together (a call carries its activity's title
+    and description; an activity nests its item under ``item``): for those, the fields of the
+    activity and of every channel's item count, and ``item`` is redacted as a record of its own."""
+    models = [REGISTRY[endpoint].model]
+    if endpoint == "activities" or endpoint in channels.ENDPOINTS:
+        models = [Activity, *(kind.model for kind in channels.KINDS)]
+    operators, texts = _of_models(*models)
     return frozenset(operators), frozenset(texts)
 
 
@@ -106,7 +121,9 @@ class Others:
         operators, texts = declared(endpoint)
         out: dict[str, Any] = {}
         for key, value in row.items():
-            if key in operators and value:
+            if key == "item" and isinstance(value, dict):
+                out[key] = self.record("activities", value)
+            elif key in operators and value:
                 out[key] = {"name": OPERATOR, "title": OPERATOR} if isinstance(value, dict) else OPERATOR
             elif key in texts:
                 out[key] = self._deep(value)

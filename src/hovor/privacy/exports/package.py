@@ -45,7 +45,9 @@ def step_plan(run: jobs.Run) -> None:
         run.beat(session, {"plan": plan.as_dict(), "planned": {t: len(v) for t, v in plan.keys.items()}})
 
 
-def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Iterator[Entry]:
+def _originals(
+    run: jobs.Run, held: records.Contents, files: list[str], redaction: others.Others
+) -> Iterator[Entry]:
     """The recordings and attachments as stored, decrypted as they are written: one read-only
     session, each blob's row read with the others (a kill meanwhile starts the step again)."""
     wanted = [blob for _, blob, _ in held.recordings] + [blob for _, blob, _, _ in held.attachments]
@@ -74,7 +76,8 @@ def _originals(run: jobs.Run, held: records.Contents, files: list[str]) -> Itera
             if i % 20 == 0 or i == len(held.recordings):
                 _progress(run, recordings=(i - 1) % 20 + 1)
         for name, blob, title, _mime in held.attachments:
-            path = f"files/attachments/{name}/{safe_name(title)}"
+            # The file name as the JSON shows it: other people's names taken out of it too.
+            path = f"files/attachments/{name}/{safe_name(redaction.text(title) or name)}"
             files.append(path)
             yield path, True, pieces(blob)
 
@@ -136,7 +139,7 @@ def _entries(run: jobs.Run, export: SubjectExport, made: dict[str, Any]) -> Iter
         path = f"files/emails/{row['name']}.eml"
         files.append(path)
         yield path, True, [eml(row, activities.get(row["name"]))]
-    yield from _originals(run, held, files)
+    yield from _originals(run, held, files, redaction)
     _progress(run, files=len(files))
     shown = report.records_html(data)
     for language in report.LANGUAGES:
