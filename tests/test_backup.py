@@ -436,3 +436,20 @@ def test_a_tenant_purged_at_contract_end_stays_purged_after_a_restore(tmp_path: 
                 )
                 assert left == 0, table.name
     app.state.engine.dispose()
+
+
+def test_objects_no_kept_backup_refers_to_leave_the_destination(tmp_path: Path) -> None:
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    destination = declared(_settings("", tmp_path / "x", places))[0]
+    for backup_id, objects in (("b1", ["a", "b"]), ("b2", ["b"])):
+        destination.write_json(
+            f"backups/{backup_id}/manifest.json",
+            {"id": backup_id, "started": utcnow().isoformat(), "objects": objects},
+        )
+    for key in ("a", "b", "c"):
+        destination.place.put(f"blobs/{key}", [b"ciphertext"])
+    service._drop_unreferenced(destination)
+    assert destination.place.names("blobs/") == ["blobs/a", "blobs/b"]  # c: no backup needs it
+    destination.place.delete("backups/b1")  # its manifest goes first, then the rest
+    service._drop_unreferenced(destination)
+    assert destination.place.names("blobs/") == ["blobs/b"]

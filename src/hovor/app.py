@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import logging
 import re
-import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -47,7 +47,7 @@ from hovor.backup.service import backup_lock
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
 from hovor.core import datadir
 from hovor.core.config import Settings, get_settings
-from hovor.core.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.core.errors import ApiError, PayloadTooLarge
 from hovor.core.validation import form_from_pydantic
 from hovor.crm import api as crm_api  # noqa: F401 - registers resources
@@ -279,47 +279,56 @@ def _freeze_startup_heap() -> None:
 
 
 async def _back_up_periodically(app: FastAPI) -> None:
-    """Ship the restore ledger every ``ledger_ship_seconds`` and take a backup every
-    ``backup_hours`` (SQLite; PostgreSQL is backed up by pgBackRest), when destinations are
-    declared. One process of the machine does it at a time (a lock file in the data directory)."""
+    """Ship the restore ledger every ``ledger_ship_seconds``; take a backup every
+    ``backup_hours`` and drill a restore every ``backup_drill_days`` (SQLite; PostgreSQL is
+    backed up by pgBackRest), counted from the newest backup and drill the destinations and the
+    data directory know of, so restarts do not postpone them. Backups and drills run beside the
+    shipping, which they never hold up; one process of the machine does each at a time."""
     settings = app.state.settings
-    declared = backup_destinations.declared(settings)
+    try:
+        declared = backup_destinations.declared(settings)
+    except ValueError:
+        log.exception("HOVOR_BACKUP_DESTINATIONS cannot be read: no backups are taken")
+        return
     if not declared:
         return
     sqlite = app.state.engine.dialect.name == "sqlite"
-    last_backup = last_drill = time.monotonic()
+    busy: asyncio.Task[None] | None = None
 
     def ship() -> None:
-        with backup_lock(settings.data_dir) as mine:
+        with backup_lock(settings.data_dir, "ledger") as mine:
             if mine:
                 backup_ledger.ship(app.state.session_factory, settings.data_dir, declared)
 
-    def take() -> None:
-        with backup_lock(settings.data_dir) as mine:
-            if mine:
+    def back_up() -> None:
+        with backup_lock(settings.data_dir, "backup") as mine:
+            if not mine:
+                return
+            now = utcnow()
+            newest = backup_service.newest(declared)
+            if newest is None or now - newest >= dt.timedelta(hours=settings.backup_hours):
                 backup_service.take(settings, app.state.session_factory, app.state.files, declared)
                 backup_service.prune(settings, app.state.session_factory, declared)
-
-    def drill() -> None:
-        with backup_lock(settings.data_dir) as mine:
-            if mine:
+            drilled = backup_service.last_drill(settings.data_dir)
+            if drilled is None or now - drilled >= dt.timedelta(days=settings.backup_drill_days):
                 public = app.state.audit_signer.public_key()
-                backup_service.drill(
-                    settings, app.state.session_factory, declared[0], app.state.files.master, public
-                )
+                master = app.state.files.master
+                backup_service.drill(settings, app.state.session_factory, declared[0], master, public)
+
+    async def in_background(fn: Callable[[], None]) -> None:
+        try:
+            await run_in_threadpool(fn)
+        except Exception:
+            log.exception("a backup or restore drill failed; will retry")
 
     while True:
         await asyncio.sleep(settings.ledger_ship_seconds)
         try:
             await run_in_threadpool(ship)
-            if sqlite and time.monotonic() - last_backup >= settings.backup_hours * 3600:
-                last_backup = time.monotonic()
-                await run_in_threadpool(take)
-            if sqlite and time.monotonic() - last_drill >= settings.backup_drill_days * 86400:
-                last_drill = time.monotonic()
-                await run_in_threadpool(drill)  # its result goes to every tenant's audit log
         except Exception:
-            log.exception("shipping the restore ledger or taking a backup failed; will retry")
+            log.exception("shipping the restore ledger failed; will retry")
+        if sqlite and (busy is None or busy.done()):
+            busy = asyncio.create_task(in_background(back_up))
 
 
 @asynccontextmanager
@@ -346,7 +355,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     checkpoints.cancel()
     sweeps.cancel()
-    backups.cancel()
+    backups.cancel()  # a backup running in the thread pool finishes; the next start resumes
     if worker is not None:
         worker.stop()
         app.state.job_worker = None

@@ -94,6 +94,7 @@ class Folder:
     def delete(self, name: str) -> None:
         path = self._path(name)
         if path.is_dir():
+            (path / "manifest.json").unlink(missing_ok=True)  # first: see Bucket.delete
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
@@ -134,12 +135,17 @@ class Bucket:
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except ClientError:
-            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise  # refused, throttled: not the same as absent
         return True
 
     def delete(self, name: str) -> None:
-        for key in self.names(name) or [name]:
+        # A backup's manifest first: a delete that stops halfway leaves an incomplete backup,
+        # which no listing takes for a complete one.
+        keys = self.names(name) or [name]
+        for key in sorted(keys, key=lambda k: not k.endswith("manifest.json")):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 

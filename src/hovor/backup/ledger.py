@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from hovor.files.models import ShreddedKey
 from hovor.privacy.contract.models import ContractEnd
 from hovor.privacy.models import MentionRedaction, Tombstone
 
+log = logging.getLogger("hovor.backup")
 OVERLAP = dt.timedelta(minutes=10)
 PRESENT = "ledger/.present"
 STATE = "ledger-shipped.json"

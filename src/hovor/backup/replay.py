@@ -18,6 +18,7 @@ Each is idempotent, so entries replayed twice (a shipment's overlap) change noth
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -36,6 +37,8 @@ from hovor.privacy.erasure import CHILDREN, MODELS, Blank, anonymize_records
 from hovor.privacy.erasure.columns import fit, map_text
 from hovor.privacy.redact import HashedRedactor
 from hovor.tenancy.models import Tenant
+
+log = logging.getLogger("hovor.backup")
 
 # A kept record's parts that go whole: (table, column holding the record's key).
 PARTS = {
@@ -168,18 +171,30 @@ def replay(
     pseudonyms = Pseudonyms(secret_key)
     countries: dict[str, str] = {}
     for entry in entries:
-        with unit_of_work(factory) as session:
-            tenant = session.get(Tenant, entry["tenant"])
-            if tenant is None:
-                counts["nothing"] += 1  # a tenant the backup did not hold yet
-                continue
-            countries.setdefault(tenant.id, tenant.country)
-            if entry["source"] == "tombstone":
-                counts[_tombstone(session, files, entry)] += 1
-            elif entry["source"] == "shred":
-                counts[_shred(session, entry)] += 1
-            elif entry["source"] == "mention":
-                counts[_mention(session, entry, pseudonyms, countries[tenant.id])] += 1
-            elif entry["source"] == "purge":
-                counts[_purge(session, files, entry)] += 1
+        try:
+            with unit_of_work(factory) as session:
+                counts[_one(session, files, entry, pseudonyms, countries)] += 1
+        except Exception:
+            # The entry's id only (keys, never values); the others still replay, and the restore
+            # reports how many failed so the operator replays them again (`hovor backup replay`).
+            log.exception("replaying ledger entry %s failed", entry.get("id"))
+            counts["failed"] += 1
     return dict(counts)
+
+
+def _one(
+    session: Session, files: Files, entry: dict[str, Any], pseudonyms: Pseudonyms, countries: dict[str, str]
+) -> str:
+    tenant = session.get(Tenant, entry["tenant"])
+    if tenant is None:
+        return "nothing"  # a tenant the backup did not hold yet, or one purged already
+    countries.setdefault(tenant.id, tenant.country)
+    if entry["source"] == "tombstone":
+        return _tombstone(session, files, entry)
+    if entry["source"] == "shred":
+        return _shred(session, entry)
+    if entry["source"] == "mention":
+        return _mention(session, entry, pseudonyms, countries[tenant.id])
+    if entry["source"] == "purge":
+        return _purge(session, files, entry)
+    return "unknown"

@@ -19,6 +19,7 @@ import base64
 import datetime as dt
 import fcntl
 import hashlib
+import logging
 import os
 import secrets
 import shutil
@@ -51,6 +52,7 @@ from hovor.privacy.compaction import truncate_wal, vacuum
 from hovor.privacy.models import MentionRedaction
 from hovor.tenancy.models import Tenant
 
+log = logging.getLogger("hovor.backup")
 MARKER = "RESTORING"
 ACTOR = audit.Actor.system("backup")
 
@@ -60,10 +62,10 @@ class BackupError(Exception):
 
 
 @contextmanager
-def backup_lock(data_dir: Path) -> Iterator[bool]:
-    """Whether this process holds the machine's backup lock (not waiting for it)."""
+def backup_lock(data_dir: Path, what: str = "backup") -> Iterator[bool]:
+    """Whether this process holds the machine's lock for ``what`` (not waiting for it)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / ".backup.lock").open("a") as handle:
+    with (data_dir / f".{what}.lock").open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -141,7 +143,7 @@ def take(
             destination.place.put(name, first.place.get(name))
             if progress:
                 progress("database", i, len(destinations))
-    blobs = _copy_blobs(factory, files, destinations, progress)
+    objects = _copy_blobs(factory, files, destinations, progress)
     shipped = ledger.ship(factory, settings.data_dir, destinations)
     manifest = {
         "id": backup_id,
@@ -153,7 +155,9 @@ def take(
         "sha256": digest.hexdigest(),
         "header": base64.b64encode(header).decode(),
         "key": base64.b64encode(crypto.wrap(_kek(files.master), data_key, backup_id)).decode(),
-        "blobs": blobs,
+        "blobs": len(objects),
+        # The blob objects this backup's database refers to: what pruning keeps at a destination.
+        "objects": objects,
         "ledger_entries_shipped": shipped,
         "destinations": [{"name": d.name, "location": d.location} for d in destinations],
     }
@@ -162,7 +166,13 @@ def take(
     with unit_of_work(factory) as session:
         for (tenant_id,) in session.execute(select(Tenant.id)):
             audit.record(
-                session, tenant_id, "platform.backup.take", ACTOR, "backups", backup_id, {"blobs": blobs}
+                session,
+                tenant_id,
+                "platform.backup.take",
+                ACTOR,
+                "backups",
+                backup_id,
+                {"blobs": len(objects)},
             )
     return manifest
 
@@ -172,7 +182,7 @@ def _copy_blobs(
     files: Files,
     destinations: list[Destination],
     progress: Callable[[str, int, int], None] | None,
-) -> int:
+) -> list[str]:
     """Every live blob's object to every destination that lacks it (objects never change)."""
     with factory() as session:
         keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
@@ -188,7 +198,32 @@ def _copy_blobs(
                 place.put(f"blobs/{key}", store.read(key))
             if progress:
                 progress(f"blobs → {destination.name}", i, len(todo))
-    return len(keys)
+    return keys
+
+
+DRILLED = "last-drill"
+
+
+def newest(destinations: list[Destination]) -> dt.datetime | None:
+    """When the newest complete backup at any destination was started."""
+    times = []
+    for destination in destinations:
+        try:
+            found = listed(destination)
+        except Exception:
+            log.warning("backup destination %s cannot be listed now", destination.name)
+            continue  # an unreachable destination: the others say
+        if found:
+            times.append(dt.datetime.fromisoformat(found[0]["started"]))
+    return max(times) if times else None
+
+
+def last_drill(data_dir: Path) -> dt.datetime | None:
+    path = data_dir / DRILLED
+    try:
+        return dt.datetime.fromisoformat(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def listed(destination: Destination) -> list[dict[str, Any]]:
@@ -227,7 +262,21 @@ def prune(settings: Settings, factory: sessionmaker[Session], destinations: list
             if manifest["id"] not in keep or too_old:
                 destination.place.delete(f"backups/{manifest['id']}")
                 dropped.add(manifest["id"])
+        _drop_unreferenced(destination)
     return sorted(dropped)
+
+
+def _drop_unreferenced(destination: Destination) -> None:
+    """Blob objects no kept backup refers to go: an erased person's ciphertext does not stay
+    behind the backups that held its keys. (Backups from before manifests listed their objects
+    keep every object until they are gone.)"""
+    kept = listed(destination)
+    if any("objects" not in m for m in kept):
+        return
+    referenced = {key for m in kept for key in m["objects"]}
+    for name in destination.place.names("blobs/"):
+        if name.removeprefix("blobs/") not in referenced:
+            destination.place.delete(name)
 
 
 def forget_ledger(
@@ -294,17 +343,17 @@ def restore(
 
     body = _skip(checked(), crypto.HEADER_SIZE)
     database.parent.mkdir(parents=True, exist_ok=True)
-    with database.open("wb") as out:
+    # Owner-only from its first byte: it is the whole platform's personal data in clear.
+    with os.fdopen(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         for chunk in crypto.decrypt_chunks(data_key, manifest["id"], layout, 0, layout.chunks - 1, body):
             out.write(chunk)
-    database.chmod(0o600)
     if digest.hexdigest() != manifest["sha256"]:
         database.unlink()
         raise BackupError("the snapshot does not match its manifest's digest")
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
     files = Files(settings)
-    copied = _restore_blobs(factory, files, destination, progress)
+    copied, missing = _restore_blobs(factory, files, destination, progress)
     counts = replay(factory, files, settings.secret_key, entries)
     files.reap(factory, limit=10**9)
     truncate_wal(engine)
@@ -318,12 +367,23 @@ def restore(
             )
     truncate_wal(engine)
     engine.dispose()
+    if counts.get("failed"):
+        # Someone may be brought back: the directory stays marked, so nothing serves from it.
+        raise BackupError(
+            f"{counts['failed']} ledger entr{'y' if counts['failed'] == 1 else 'ies'} could not be "
+            f"replayed (the log names them); fix the cause and run `hovor backup replay --since "
+            f"{manifest['started']}`, which unmarks the directory once every entry replays"
+        )
     marker.unlink()
     return {
         "backup": manifest["id"],
         "replayed": len(entries),
         "outcomes": counts,
         "blobs": copied,
+        # Objects the restored database refers to that the destination does not hold: their
+        # recordings and attachments will not play (a destination that lost them, or a backup
+        # whose copy did not finish).
+        "missing_blobs": missing,
         "seconds": round(time.monotonic() - t0, 2),
     }
 
@@ -343,10 +403,10 @@ def _restore_blobs(
     files: Files,
     destination: Destination,
     progress: Callable[[str, int, int], None] | None,
-) -> int:
+) -> tuple[int, int]:
     with factory() as session:
         keys = sorted(session.scalars(select(Blob.store_key).where(Blob.wrapped_key.is_not(None))))
-    copied = 0
+    copied = missing = 0
     # Folder to local store: the kernel copies each file, and one sync at the end makes them all
     # durable (a sync per object, as an upload does, costs more than the copies).
     store, place = files.store, destination.place
@@ -354,7 +414,11 @@ def _restore_blobs(
     made: set[Path] = set()
     for i, key in enumerate(keys, 1):
         name = f"blobs/{key}"
-        if not store.exists(key) and place.exists(name):
+        if store.exists(key):
+            pass
+        elif not place.exists(name):
+            missing += 1
+        else:
             if isinstance(store, LocalStore) and isinstance(place, Folder):
                 target = store.path(key)
                 if target.parent not in made:
@@ -369,7 +433,7 @@ def _restore_blobs(
             progress("blobs", i, len(keys))
     if fast and copied:
         os.sync()
-    return copied
+    return copied, missing
 
 
 def replay_into(
@@ -393,6 +457,8 @@ def replay_into(
             vacuum(engine, sorted(Base.metadata.tables))
         else:
             truncate_wal(engine)
+        if not counts.get("failed"):
+            (settings.data_dir / MARKER).unlink(missing_ok=True)
         return counts
     finally:
         engine.dispose()
@@ -436,6 +502,7 @@ def drill(
         "seconds": round(time.monotonic() - t0, 2),
     }
     ok = integrity == "ok" and result["chains_ok"]
+    (settings.data_dir / DRILLED).write_text(utcnow().isoformat())
     with unit_of_work(factory) as session:
         for (tenant_id,) in session.execute(select(Tenant.id)):
             audit.record(

@@ -328,10 +328,33 @@ class HashedRedactor:
         text = _PHONE_LIKE.sub(
             lambda m: PHONE if (n := self._e164(m.group())) and self._has("phones", n) else m.group(), text
         )
-        words = _WORD.findall(text)
-        surnames = {w for w in words if self._has("surnames", w)}
-        given = {w for w in words if self._has("given", w)} if surnames else set()
-        gone = surnames | given
-        if not gone:
+        # As Redactor does: in a text that uses capitals a lower-case surname form is the ordinary
+        # word (svoboda, král) unless a title stands before it; a given name goes only beside a
+        # surname that goes.
+        capitals = not text.islower()
+        words = list(_WORD.finditer(text))
+        surname = [
+            self._has("surnames", m.group())
+            and (
+                not capitals
+                or m.group()[0].isupper()
+                or bool(_TITLE_BEFORE.search(text, max(0, m.start() - 24), m.start()))
+            )
+            for m in words
+        ]
+        if not any(surname):
             return text
-        return _WORD.sub(lambda m: NAME if m.group() in gone else m.group(), text)
+        gone = [
+            surname[i]
+            or (
+                self._has("given", m.group())
+                and ((i > 0 and surname[i - 1]) or (i + 1 < len(words) and surname[i + 1]))
+            )
+            for i, m in enumerate(words)
+        ]
+        out, last = [], 0
+        for match, drop in zip(words, gone, strict=True):
+            if drop:
+                out += [text[last : match.start()], NAME]
+                last = match.end()
+        return "".join(out) + text[last:]

@@ -192,7 +192,7 @@ def _redact_chunk(
     """One transaction: each mention of the chunk redacted as its row reads now. Returns the count
     of fields redacted per ``table.column``."""
     counts: dict[str, int] = {}
-    redone: list[Mention] = []
+    redone: list[tuple[Mention, list[str]]] = []
     for mention in chunk:
         table = mention.table
         where = [table.c[name] == value for name, value in mention.key.items()]
@@ -205,10 +205,10 @@ def _redact_chunk(
         values, changed = _redacted(table, row, columns[table], redactor)
         if values:
             session.execute(update(table).where(*where).values(**values))
-            redone.append(mention)
+            redone.append((mention, changed))
         for name in changed:
             counts[name] = counts.get(name, 0) + 1
-    _unindex_values(session, run.tenant_id, redactor, [m.record for m in redone if m.record])
+    _unindex_values(session, run.tenant_id, redactor, [m.record for m, _ in redone if m.record])
     if redone:
         # For a restore of a backup from before: which rows to redact again, and keyed hashes of
         # what to take out of them (hovor.backup.replay).
@@ -217,7 +217,8 @@ def _redact_chunk(
                 tenant_id=run.tenant_id,
                 name=new_name("mentions"),
                 job=run.name,
-                rows=[[m.table.name, _plain(m.key), sorted(m.fields)] for m in redone],
+                # The columns redacted now (read again in this transaction), not the scan's.
+                rows=[[m.table.name, _plain(m.key), sorted(changed)] for m, changed in redone],
                 hashes=hashed_forms(redactor, run.tenant_id, Pseudonyms(run.env.settings.secret_key)),
             )
         )

@@ -205,6 +205,9 @@ def on_failure(run: jobs.Run) -> None:
         row = session.get(SubjectExport, (run.tenant_id, run.params["export"]))
         if row is not None and row.state == "building":
             row.state, row.edited = "failed", utcnow()
+            if row.partial is not None:  # what its last run had stored goes with it
+                run.env.files.store.delete(row.partial)
+                row.partial = None
         audit.record(
             session,
             run.tenant_id,

@@ -134,5 +134,10 @@ def expire(session: Session, files: Files, now: dt.datetime | None = None) -> li
 
 
 def counted_download(session: Session, export: SubjectExport) -> None:
-    export.downloads = (export.downloads or 0) + 1
-    session.flush()
+    """One more download, counted in the database (two at once both count)."""
+    session.execute(
+        update(SubjectExport)
+        .where(SubjectExport.tenant_id == export.tenant_id, SubjectExport.name == export.name)
+        .values(downloads=SubjectExport.downloads + 1)
+        .execution_options(synchronize_session=False)
+    )
