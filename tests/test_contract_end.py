@@ -45,11 +45,15 @@ def _staff(client: TestClient, app: Any, name: str) -> dict[str, str]:
 
 
 def _until(client: TestClient, staff: dict[str, str], tenant: str, state: str) -> dict[str, Any]:
+    """The contract end once it reached ``state`` and its job has finished too: the job's last
+    step sets the state, and the job is marked done in a transaction of its own just after."""
     deadline = time.monotonic() + 120
     while True:
         shown = data(client.get(f"/api/v6/platform/contractEnds/{tenant}.json", headers=staff))
-        failed = any((shown[job] or {}).get("state") == "failed" for job in ("exportJob", "purgeJob"))
-        if shown["state"] == state or failed or time.monotonic() > deadline:
+        jobs = [shown[job] or {} for job in ("exportJob", "purgeJob")]
+        failed = any(job.get("state") == "failed" for job in jobs)
+        settled = all(job.get("state") in (None, "done", "failed") for job in jobs)
+        if (shown["state"] == state and settled) or failed or time.monotonic() > deadline:
             return dict(shown)
         time.sleep(0.1)
 
