@@ -59,11 +59,14 @@ def backup_run() -> None:
     settings = get_settings()
     destinations = _declared()
     sessions = factory()
-    try:
-        with progress(counted=True) as bars:
-            manifest = service.take(settings, sessions, Files(settings), destinations, _bars(bars))
-    except service.BackupError as exc:
-        fail(str(exc))
+    with service.backup_lock(settings.data_dir, "backup") as mine:
+        if not mine:
+            fail("a backup or drill is running on this machine already")
+        try:
+            with progress(counted=True) as bars:
+                manifest = service.take(settings, sessions, Files(settings), destinations, _bars(bars))
+        except service.BackupError as exc:
+            fail(str(exc))
     dropped = service.prune(settings, sessions, destinations)
     console.print(f"backup {manifest['id']} written to {', '.join(d.name for d in destinations)}")
     if dropped:
@@ -74,7 +77,10 @@ def backup_run() -> None:
 def backup_ship() -> None:
     """Ship the restore ledger's new entries to every destination now."""
     settings = get_settings()
-    n = ledger.ship(factory(), settings.data_dir, _declared())
+    with service.backup_lock(settings.data_dir, "ledger") as mine:
+        if not mine:
+            fail("the ledger is being shipped on this machine already")
+        n = ledger.ship(factory(), settings.data_dir, _declared())
     console.print(f"{n} ledger entr{'y' if n == 1 else 'ies'} shipped")
 
 
@@ -134,8 +140,12 @@ def backup_replay(
     source: Annotated[
         str | None, typer.Option("--from", help="The destination whose ledger to replay")
     ] = None,
+    without_ledger: Annotated[
+        str | None, typer.Option(help="Go on although the destination holds no ledger, for this reason")
+    ] = None,
 ) -> None:
-    """Replay the restore ledger into a database restored by another tool (pgBackRest)."""
+    """Replay the restore ledger into a database restored by another tool (pgBackRest), or finish
+    a restore whose replay stopped; the data directory is unmarked once every entry replays."""
     try:
         moment = dt.datetime.fromisoformat(since)
     except ValueError:
@@ -143,7 +153,7 @@ def backup_replay(
     if moment.tzinfo is None:
         fail("--since needs its offset (e.g. +00:00)")
     try:
-        counts = service.replay_into(get_settings(), _one(source), moment)
+        counts = service.replay_into(get_settings(), _one(source), moment, without_ledger)
     except service.BackupError as exc:
         fail(str(exc))
     console.print_json(json.dumps(counts))
