@@ -158,6 +158,9 @@ def test_a_restored_sqlite_backup_brings_back_no_one(tmp_path: Path) -> None:
     done = service.restore(restored, declared(restored)[0], master)
     assert done["backup"] == manifest["id"] and done["replayed"] > 0
     assert done["outcomes"].get("redacted", 0) >= 1  # the neighbour's ticket, redacted again
+    # Her activities were anonymized and kept (their statistics stay); her contact and the ticket
+    # were deleted: the ledger told the two apart, and the replay did each again.
+    assert done["outcomes"].get("anonymized", 0) >= 5 and done["outcomes"].get("deleted", 0) >= 2
     assert not (restored.data_dir / service.MARKER).exists()
     db = Path(make_url(restored.resolved_database_url).database or "")
     files = [p for p in (db, Path(f"{db}-wal")) if p.exists()]

@@ -54,11 +54,25 @@ def typed_key(model: Any, key: str) -> Any:
     return int(key) if column.type.python_type is int and key.isdigit() else key
 
 
-def _outcome(session: Session, tenant_id: str, record_type: str, key: str) -> str:
-    model = model_of(record_type)
-    if model is None:
-        return "deleted"
-    return "kept" if session.get(model, (tenant_id, typed_key(model, key))) is not None else "deleted"
+def _still_there(session: Session, stones: list[Tombstone]) -> set[tuple[str, str, str]]:
+    """(tenant, record type, key) of the tombstoned records whose rows still exist: one query per
+    tenant, type and chunk of keys (a sweep leaves a hundred thousand tombstones at once)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for t in stones:
+        wanted.setdefault((t.tenant_id, t.record_type), set()).add(t.record_key)
+    found: set[tuple[str, str, str]] = set()
+    for (tenant_id, record_type), keys in wanted.items():
+        model = model_of(record_type)
+        if model is None:
+            continue
+        ordered = sorted(keys)
+        for i in range(0, len(ordered), 500):
+            chunk = [typed_key(model, k) for k in ordered[i : i + 500]]
+            rows = session.scalars(
+                select(model.name).where(model.tenant_id == tenant_id, model.name.in_(chunk))
+            )
+            found |= {(tenant_id, record_type, str(key)) for key in rows}
+    return found
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -75,7 +89,9 @@ def entries_since(session: Session, since: dt.datetime | None) -> list[dict[str,
         stones = stones.where(Tombstone.at >= since)
         shreds = shreds.where(ShreddedKey.at >= since)
         mentions = mentions.where(MentionRedaction.at >= since)
-    for t in session.scalars(stones):
+    tombstones = list(session.scalars(stones))
+    kept = _still_there(session, tombstones)
+    for t in tombstones:
         out.append(
             {
                 "id": f"t:{t.tenant_id}:{t.name}",
@@ -86,7 +102,7 @@ def entries_since(session: Session, since: dt.datetime | None) -> list[dict[str,
                 "key": t.record_key,
                 "action": t.action,
                 "fields": t.fields or [],
-                "outcome": _outcome(session, t.tenant_id, t.record_type, t.record_key),
+                "outcome": "kept" if (t.tenant_id, t.record_type, t.record_key) in kept else "deleted",
             }
         )
     for s in session.scalars(shreds):
