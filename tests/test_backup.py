@@ -456,3 +456,31 @@ def test_objects_no_kept_backup_refers_to_leave_the_destination(tmp_path: Path) 
     destination.place.delete("backups/b1")  # its manifest goes first, then the rest
     service._drop_unreferenced(destination)
     assert destination.place.names("blobs/") == ["blobs/b"]
+
+
+def test_the_server_backs_up_and_drills_by_itself(tmp_path: Path) -> None:
+    """With destinations declared, `hovor serve` takes a backup when none is recent and drills a
+    restore when none was drilled, without being asked; the ledger ships meanwhile."""
+    import time
+
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    url = migrated_url("sqlite", tmp_path, "_serve")
+    settings = _settings(url, tmp_path / "serve", places, ledger_ship_seconds=0.2)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        _ok(
+            client.post(
+                "/api/v6/contacts.json", json={"lastname": "Nová", "database": "main"}, headers=tenant.h()
+            ),
+            201,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if service.listed(declared(settings)[0]) and service.last_drill(settings.data_dir) is not None:
+                break
+            time.sleep(0.2)
+    app.state.engine.dispose()
+    assert len(service.listed(declared(settings)[0])) == 1  # one backup: the next is a day away
+    assert service.last_drill(settings.data_dir) is not None
+    assert (tmp_path / "brno" / "ledger" / ".present").exists()

@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -294,6 +295,10 @@ async def _back_up_periodically(app: FastAPI) -> None:
         return
     sqlite = app.state.engine.dialect.name == "sqlite"
     busy: asyncio.Task[None] | None = None
+    # Whether a backup or drill is due is asked at most this often (it lists every destination's
+    # backups; a drill that failed is not retried every few seconds).
+    look_every = 600.0
+    next_look = 0.0
 
     def ship() -> None:
         with backup_lock(settings.data_dir, "ledger") as mine:
@@ -327,7 +332,8 @@ async def _back_up_periodically(app: FastAPI) -> None:
             await run_in_threadpool(ship)
         except Exception:
             log.exception("shipping the restore ledger failed; will retry")
-        if sqlite and (busy is None or busy.done()):
+        if sqlite and (busy is None or busy.done()) and time.monotonic() >= next_look:
+            next_look = time.monotonic() + look_every
             busy = asyncio.create_task(in_background(back_up))
 
 
