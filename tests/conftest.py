@@ -55,6 +55,16 @@ def _dsn(url: str) -> str:
 
 
 PG_BASE = _pg_base_url()
+
+
+def needs_postgres() -> None:
+    """For a test that runs on PostgreSQL only: skipped where none runs, a failure in CI."""
+    if PG_BASE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL must run in CI")
+        pytest.skip("PostgreSQL is not running here (CI runs it)")
+
+
 BACKENDS = ["sqlite", *(["postgres"] if PG_BASE else [])]
 
 

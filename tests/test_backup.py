@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from conftest import CREATED, PG_BASE, _dsn, make_tenant, migrated_url
+from conftest import CREATED, PG_BASE, _dsn, make_tenant, migrated_url, needs_postgres
 from erasure_data import NEEDLES, build
 from hovor.activities.audio import synth_wav
 from hovor.app import create_app
@@ -204,8 +204,7 @@ def test_a_half_restored_directory_does_not_serve(tmp_path: Path) -> None:
 
 
 def test_the_ledger_replays_into_a_postgresql_restore(tmp_path: Path) -> None:
-    if PG_BASE is None:
-        pytest.skip("PostgreSQL is not running here (CI runs it)")
+    needs_postgres()
     places = [{"name": "prague", "url": (tmp_path / "prague").as_uri(), "location": "Prague, CZ"}]
     url = migrated_url("postgres", tmp_path, "_bk")
     live = _settings(url, tmp_path / "live", places)
@@ -451,10 +450,10 @@ def test_objects_no_kept_backup_refers_to_leave_the_destination(tmp_path: Path) 
         )
     for key in ("a", "b", "c"):
         destination.place.put(f"blobs/{key}", [b"ciphertext"])
-    service._drop_unreferenced(destination)
+    service._drop_unreferenced(destination, service.listed(destination))
     assert destination.place.names("blobs/") == ["blobs/a", "blobs/b"]  # c: no backup needs it
     destination.place.delete("backups/b1")  # its manifest goes first, then the rest
-    service._drop_unreferenced(destination)
+    service._drop_unreferenced(destination, service.listed(destination))
     assert destination.place.names("blobs/") == ["blobs/b"]
 
 

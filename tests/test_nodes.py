@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PG_BASE, make_tenant, migrated_url
+from conftest import PG_BASE, make_tenant, migrated_url, needs_postgres
 from hovor.activities.audio import synth_wav
 from hovor.app import create_app
 from hovor.core.config import Settings
@@ -50,10 +50,7 @@ class Node:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[list[Node], Any]]:
-    if PG_BASE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is required in CI")
-        pytest.skip("PostgreSQL is not running here (CI runs it)")
+    needs_postgres()
     from moto.server import ThreadedMotoServer
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
@@ -245,10 +242,7 @@ def test_two_nodes_share_one_database_one_store_and_one_firewall(cluster: Any) -
 
 
 def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
-    if PG_BASE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is required in CI")
-        pytest.skip("PostgreSQL is not running here (CI runs it)")
+    needs_postgres()
     import psycopg
     from sqlalchemy.engine import make_url
 

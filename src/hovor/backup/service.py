@@ -262,15 +262,14 @@ def prune(settings: Settings, factory: sessionmaker[Session], destinations: list
             if manifest["id"] not in keep or too_old:
                 destination.place.delete(f"backups/{manifest['id']}")
                 dropped.add(manifest["id"])
-        _drop_unreferenced(destination)
+        _drop_unreferenced(destination, [m for m in backups if m["id"] not in dropped])
     return sorted(dropped)
 
 
-def _drop_unreferenced(destination: Destination) -> None:
+def _drop_unreferenced(destination: Destination, kept: list[dict[str, Any]]) -> None:
     """Blob objects no kept backup refers to go: an erased person's ciphertext does not stay
     behind the backups that held its keys. (Backups from before manifests listed their objects
     keep every object until they are gone.)"""
-    kept = listed(destination)
     if any("objects" not in m for m in kept):
         return
     referenced = {key for m in kept for key in m["objects"]}

@@ -11,8 +11,7 @@ from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.db import new_name, utcnow
 from hovor.core.errors import Conflict, NotFound, ValidationFailed
-from hovor.core.scope import find_visible
-from hovor.crm.models import Contact
+from hovor.core.records import contact_ref
 from hovor.files.models import Blob
 from hovor.files.service import Files
 from hovor.jobs import service as jobs
@@ -47,14 +46,13 @@ def request_export(session: Session, caller: Caller, body: schemas.ExportCreate)
     contact_key = body.contact or (request.contact if request else None)
     if not contact_key:
         raise ValidationFailed({"contact": ["Name the contact to export (the subject search finds it)."]})
-    contact = find_visible(session, Contact, caller, contact_key)
-    if contact is None:
-        raise ValidationFailed({"contact": ["No such contact, or your rights do not cover it."]})
-    include = included(session, caller, contact.name, body.include)
+    contact = contact_ref(session, caller, contact_key)
+    assert contact is not None
+    include = included(session, caller, contact, body.include)
     export = SubjectExport(
         tenant_id=caller.tenant_id,
         name=new_name("exports"),
-        contact=contact.name,
+        contact=contact,
         request=request.name if request else None,
         include=include,
         state="building",
@@ -64,7 +62,7 @@ def request_export(session: Session, caller: Caller, body: schemas.ExportCreate)
         edited=utcnow(),
     )
     session.add(export)
-    params = {"export": export.name, "contact": contact.name, "include": include}
+    params = {"export": export.name, "contact": contact, "include": include}
     job = jobs.enqueue(session, caller.tenant_id, KIND, params, created_by=caller.user, target=export.name)
     export.job = job.name
     if request is not None:
