@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean install browser
+.PHONY: run test lint typecheck pytest bench clean install browser pgbackrest
 BENCH_DB ?= var/bench-small.db
 
 $(BIN)/python:
@@ -42,7 +42,11 @@ typecheck: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-pytest: $(STAMP) browser
+# pgBackRest, which backs PostgreSQL up (tests/test_pgbackrest.py fails without it in CI).
+pgbackrest:
+	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest >/dev/null)
+
+pytest: $(STAMP) browser pgbackrest
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest

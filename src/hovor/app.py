@@ -43,6 +43,7 @@ from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
 from hovor.backup import destinations as backup_destinations
 from hovor.backup import ledger as backup_ledger
+from hovor.backup import postgres as backup_postgres
 from hovor.backup import service as backup_service
 from hovor.backup.service import backup_lock
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
@@ -281,10 +282,11 @@ def _freeze_startup_heap() -> None:
 
 async def _back_up_periodically(app: FastAPI) -> None:
     """Ship the restore ledger every ``ledger_ship_seconds``; take a backup every
-    ``backup_hours`` and drill a restore every ``backup_drill_days`` (SQLite; PostgreSQL is
-    backed up by pgBackRest), counted from the newest backup and drill the destinations and the
-    data directory know of, so restarts do not postpone them. Backups and drills run beside the
-    shipping, which they never hold up; one process of the machine does each at a time."""
+    ``backup_hours`` and drill a restore every ``backup_drill_days`` (on PostgreSQL with
+    pgBackRest, once ``pgbackrest_pg_path`` says where the cluster is), counted from the newest
+    backup and drill the destinations and the data directory know of, so restarts do not postpone
+    them. Backups and drills run beside the shipping, which they never hold up; one process of the
+    machine does each at a time."""
     settings = app.state.settings
     try:
         declared = backup_destinations.declared(settings)
@@ -293,7 +295,8 @@ async def _back_up_periodically(app: FastAPI) -> None:
         return
     if not declared:
         return
-    sqlite = app.state.engine.dialect.name == "sqlite"
+    on_postgres = app.state.engine.dialect.name == "postgresql"
+    can_back_up = not on_postgres or settings.pgbackrest_pg_path is not None
     busy: asyncio.Task[None] | None = None
     # Whether a backup or drill is due is asked at most this often (it lists every destination's
     # backups; a drill that failed is not retried every few seconds).
@@ -312,13 +315,18 @@ async def _back_up_periodically(app: FastAPI) -> None:
             now = utcnow()
             newest = backup_service.newest(declared)
             if newest is None or now - newest >= dt.timedelta(hours=settings.backup_hours):
-                backup_service.take(settings, app.state.session_factory, app.state.files, declared)
+                take = backup_postgres.take if on_postgres else backup_service.take
+                take(settings, app.state.session_factory, app.state.files, declared)
                 backup_service.prune(settings, app.state.session_factory, declared)
             drilled = backup_service.last_drill(settings.data_dir)
             if drilled is None or now - drilled >= dt.timedelta(days=settings.backup_drill_days):
                 public = app.state.audit_signer.public_key()
                 master = app.state.files.master
-                backup_service.drill(settings, app.state.session_factory, declared[0], master, public)
+                factory = app.state.session_factory
+                if on_postgres:
+                    backup_postgres.drill(settings, factory, declared, declared[0], master, public)
+                else:
+                    backup_service.drill(settings, factory, declared[0], master, public)
 
     async def in_background(fn: Callable[[], None]) -> None:
         try:
@@ -332,7 +340,7 @@ async def _back_up_periodically(app: FastAPI) -> None:
             await run_in_threadpool(ship)
         except Exception:
             log.exception("shipping the restore ledger failed; will retry")
-        if sqlite and (busy is None or busy.done()) and time.monotonic() >= next_look:
+        if can_back_up and (busy is None or busy.done()) and time.monotonic() >= next_look:
             next_look = time.monotonic() + look_every
             busy = asyncio.create_task(in_background(back_up))
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hovor.audit import log as audit
 from hovor.audit.chain import verify_tenant
 from hovor.backup import ledger
+from hovor.backup import pgbackrest as pgbr
 from hovor.backup.destinations import Destination, Folder
 from hovor.backup.replay import replay
 from hovor.core.config import Settings
@@ -48,7 +49,7 @@ from hovor.files import crypto
 from hovor.files.models import Blob, ShreddedKey
 from hovor.files.service import Files
 from hovor.files.stores import LocalStore
-from hovor.privacy.compaction import truncate_wal, vacuum
+from hovor.privacy.compaction import drop_old_wal, truncate_wal, vacuum
 from hovor.privacy.models import MentionRedaction
 from hovor.tenancy.models import Tenant
 
@@ -143,7 +144,7 @@ def take(
             destination.place.put(name, first.place.get(name))
             if progress:
                 progress("database", i, len(destinations))
-    objects = _copy_blobs(factory, files, destinations, progress)
+    objects = copy_blobs(factory, files, destinations, progress)
     shipped = ledger.ship(factory, settings.data_dir, destinations)
     manifest = {
         "id": backup_id,
@@ -177,7 +178,7 @@ def take(
     return manifest
 
 
-def _copy_blobs(
+def copy_blobs(
     factory: sessionmaker[Session],
     files: Files,
     destinations: list[Destination],
@@ -257,11 +258,27 @@ def prune(settings: Settings, factory: sessionmaker[Session], destinations: list
                 if label not in seen and len(seen) < count:
                     seen.append(label)
                     keep.add(manifest["id"])
-        for manifest in backups:
-            too_old = dt.datetime.fromisoformat(manifest["started"]) < limit
-            if manifest["id"] not in keep or too_old:
-                destination.place.delete(f"backups/{manifest['id']}")
-                dropped.add(manifest["id"])
+        # A differential backup needs the full one it was taken against.
+        priors = {m["id"]: m.get("prior") for m in backups}
+        for kept in list(keep):
+            prior = priors.get(kept)
+            while prior:
+                keep.add(prior)
+                prior = priors.get(prior)
+        going = {
+            m["id"] for m in backups if m["id"] not in keep or dt.datetime.fromisoformat(m["started"]) < limit
+        }
+        for manifest in reversed(backups):  # oldest first
+            if manifest.get("prior") in going:
+                going.add(manifest["id"])  # nothing to restore it against
+            if manifest["id"] not in going:
+                continue
+            if manifest.get("database") == "postgresql" and manifest.get("prior") not in going:
+                # pgBackRest drops the set with the differential backups taken against it.
+                index = pgbr.repo_of(destinations, destination.name).index
+                pgbr.command(settings, f"--set={manifest['id']}", "expire", repo=index)
+            destination.place.delete(f"backups/{manifest['id']}")
+            dropped.add(manifest["id"])
         _drop_unreferenced(destination, [m for m in backups if m["id"] not in dropped])
     return sorted(dropped)
 
@@ -352,7 +369,7 @@ def restore(
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
     files = Files(settings)
-    copied, missing = _restore_blobs(factory, files, destination, progress)
+    copied, missing = restore_blobs(factory, files, destination, progress)
     counts = replay(factory, files, settings.secret_key, entries)
     files.reap(factory, limit=10**9)
     truncate_wal(engine)
@@ -397,7 +414,7 @@ def _skip(stream: Iterator[bytes], n: int) -> Iterator[bytes]:
         n = 0
 
 
-def _restore_blobs(
+def restore_blobs(
     factory: sessionmaker[Session],
     files: Files,
     destination: Destination,
@@ -454,6 +471,7 @@ def replay_into(
         if engine.dialect.name == "postgresql":
             # What the replay removed still sits in the old row versions: the tables are rewritten.
             vacuum(engine, sorted(Base.metadata.tables))
+            drop_old_wal(engine)
         else:
             truncate_wal(engine)
         if not counts.get("failed"):

@@ -13,9 +13,10 @@ from rich.table import Table
 
 from hovor.audit.keys import signing_key
 from hovor.backup import destinations as places
-from hovor.backup import ledger, service
+from hovor.backup import ledger, postgres, service
+from hovor.backup import pgbackrest as pgbr
 from hovor.cli.common import console, factory, fail, progress
-from hovor.core.config import get_settings
+from hovor.core.config import Settings, get_settings
 from hovor.files import crypto
 from hovor.files.service import Files
 
@@ -53,18 +54,41 @@ def _bars(bars: Progress) -> Callable[[str, int, int], None]:
     return report
 
 
+def _postgres(settings: Settings) -> bool:
+    return settings.resolved_database_url.startswith("postgresql")
+
+
+@backup_app.command("setup")
+def backup_setup() -> None:
+    """PostgreSQL: write pgBackRest's configuration (one repository per destination), create the
+    stanza in each, and print what PostgreSQL's configuration needs for WAL archiving."""
+    settings = get_settings()
+    if not _postgres(settings):
+        fail("`hovor backup setup` is for PostgreSQL; SQLite needs none")
+    try:
+        path = postgres.setup(settings, factory(), _declared(), Files(settings).master)
+    except (pgbr.PgBackRestError, service.BackupError) as exc:
+        fail(str(exc))
+    console.print(f"pgBackRest configuration written to {path}; stanza {settings.pgbackrest_stanza} ready")
+    console.print("PostgreSQL needs (postgresql.conf, then a restart):")
+    console.print(
+        f"  archive_mode = on\n  wal_level = replica\n  archive_command = '{pgbr.archive_command(settings)}'"
+    )
+
+
 @backup_app.command("run")
 def backup_run() -> None:
     """Take a backup to every destination, then drop the backups the retention no longer keeps."""
     settings = get_settings()
     destinations = _declared()
     sessions = factory()
+    take = postgres.take if _postgres(settings) else service.take
     with service.backup_lock(settings.data_dir, "backup") as mine:
         if not mine:
             fail("a backup or drill is running on this machine already")
         try:
             with progress(counted=True) as bars:
-                manifest = service.take(settings, sessions, Files(settings), destinations, _bars(bars))
+                manifest = take(settings, sessions, Files(settings), destinations, _bars(bars))
         except service.BackupError as exc:
             fail(str(exc))
     dropped = service.prune(settings, sessions, destinations)
@@ -116,9 +140,35 @@ def backup_restore(
     without_ledger: Annotated[
         str | None, typer.Option(help="Restore although the destination holds no ledger, for this reason")
     ] = None,
+    to_time: Annotated[
+        str | None,
+        typer.Option("--time", help="PostgreSQL: restore to this moment (ISO 8601 with its offset)"),
+    ] = None,
 ) -> None:
-    """Restore into this data directory (which must hold no database), replaying the ledger."""
+    """Restore into this data directory (which must hold no database), replaying the ledger. On
+    PostgreSQL into the stopped cluster (HOVOR_PGBACKREST_PG_PATH): to the end of the archive, to
+    --backup, or to --time."""
     settings = get_settings()
+    if _postgres(settings):
+        target = _moment(to_time, "--time") if to_time else None
+        try:
+            with progress(counted=True) as bars:
+                done = postgres.restore(
+                    settings,
+                    _one(source),
+                    _declared(),
+                    _master(),
+                    backup_id=backup,
+                    target=target,
+                    without_ledger=without_ledger,
+                    progress=_bars(bars),
+                )
+        except service.BackupError as exc:
+            fail(str(exc))
+        console.print_json(json.dumps(done))
+        return
+    if to_time:
+        fail("--time is for PostgreSQL (its WAL archive); a SQLite backup restores as it was taken")
     try:
         with progress(counted=True) as bars:
             done = service.restore(
@@ -134,6 +184,16 @@ def backup_restore(
     console.print_json(json.dumps(done))
 
 
+def _moment(value: str, option: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} is an ISO 8601 time with its offset")
+    if moment.tzinfo is None:
+        fail(f"{option} needs its offset (e.g. +00:00)")
+    return moment
+
+
 @backup_app.command("replay")
 def backup_replay(
     since: Annotated[str, typer.Option(help="The restored backup's time (ISO 8601, with its offset)")],
@@ -146,12 +206,7 @@ def backup_replay(
 ) -> None:
     """Replay the restore ledger into a database restored by another tool (pgBackRest), or finish
     a restore whose replay stopped; the data directory is unmarked once every entry replays."""
-    try:
-        moment = dt.datetime.fromisoformat(since)
-    except ValueError:
-        fail("--since is an ISO 8601 time with its offset")
-    if moment.tzinfo is None:
-        fail("--since needs its offset (e.g. +00:00)")
+    moment = _moment(since, "--since")
     try:
         counts = service.replay_into(get_settings(), _one(source), moment, without_ledger)
     except service.BackupError as exc:
@@ -176,7 +231,14 @@ def backup_verify(
     if not drill:
         console.print(f"newest backup {backups[0]['id']} at {where.name}: complete")
         return
-    result = service.drill(settings, factory(), where, _master(), signing_key(settings).public_key())
+    public = signing_key(settings).public_key()
+    try:
+        if _postgres(settings):
+            result = postgres.drill(settings, factory(), _declared(), where, _master(), public)
+        else:
+            result = service.drill(settings, factory(), where, _master(), public)
+    except service.BackupError as exc:
+        fail(str(exc))
     console.print_json(json.dumps(result))
     if result["integrity"] != "ok" or not result["chains_ok"]:
         raise typer.Exit(1)

@@ -143,6 +143,37 @@ class Settings(BaseSettings):
         description="No backup is kept longer than the longest retention a tenant contracted plus this.",
         ge=0,
     )
+    pgbackrest_pg_path: Path | None = Field(
+        None,
+        description="PostgreSQL: the cluster's data directory (PGDATA), which pgBackRest backs up and "
+        "restores into. Needed for `hovor backup` on PostgreSQL.",
+    )
+    pgbackrest_user: str | None = Field(
+        None,
+        description="PostgreSQL: the system user pgBackRest and pg_ctl run as (the owner of PGDATA, "
+        "usually postgres); when hovor runs as another user, through `runuser` (root) or `sudo -n`.",
+    )
+    pgbackrest_config: Path | None = Field(
+        None,
+        description="PostgreSQL: where hovor writes pgBackRest's configuration (readable by "
+        "pgbackrest_user: PostgreSQL's archive_command reads it). "
+        "Default: <data dir>/pgbackrest/pgbackrest.conf.",
+    )
+    pgbackrest_stanza: str = Field("hovor", description="PostgreSQL: pgBackRest's stanza name.")
+    pgbackrest_socket: str | None = Field(
+        None, description="PostgreSQL: the directory of the cluster's Unix socket, as pgBackRest reaches it."
+    )
+    pgbackrest_full_days: float = Field(
+        7,
+        description="PostgreSQL: a full backup when the newest is older than this; differential otherwise.",
+        gt=0,
+    )
+    pgbackrest_start_command: str | None = Field(
+        None,
+        description="PostgreSQL: how `hovor backup restore` starts the restored cluster (e.g. "
+        "`pg_ctlcluster 15 main start`) to replay the ledger into it; without it the restore stops "
+        "after pgBackRest and says what to run.",
+    )
     ledger_ship_seconds: float = Field(
         10,
         description="How often `hovor serve` ships the restore ledger (deletions, erasures, shredded keys) "

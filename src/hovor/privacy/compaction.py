@@ -149,3 +149,35 @@ def step_vacuum(run: jobs.Run) -> None:
 
 
 jobs.register(KIND, [("vacuum", step_vacuum)])
+
+
+def drop_old_wal(engine: Any, rounds: int = 3, seconds: float = 120.0) -> bool:
+    """PostgreSQL: the WAL segments written before now leave pg_wal — removed, not recycled (a
+    recycled segment keeps its old bytes until overwritten). Segments wait for the archiver:
+    this waits for each switched segment to be archived when archiving is on. Needs a superuser;
+    whether every round's segment was archived (False: older segments may stay until they are)."""
+    archived_all = True
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+            return False
+        archiving = conn.execute(text("SHOW archive_mode")).scalar() != "off"
+        conn.execute(text("ALTER SYSTEM SET wal_recycle = off"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+        try:
+            for _ in range(rounds):
+                conn.execute(text("CHECKPOINT"))
+                segment = conn.execute(text("SELECT pg_walfile_name(pg_switch_wal())")).scalar()
+                deadline = time.monotonic() + seconds
+                while archiving:
+                    last = conn.execute(text("SELECT last_archived_wal FROM pg_stat_archiver")).scalar()
+                    if last is not None and last[:24] >= segment:
+                        break
+                    if time.monotonic() > deadline:
+                        archived_all = False
+                        break
+                    time.sleep(0.2)
+            conn.execute(text("CHECKPOINT"))
+        finally:
+            conn.execute(text("ALTER SYSTEM RESET wal_recycle"))
+            conn.execute(text("SELECT pg_reload_conf()"))
+    return archived_all
