@@ -182,7 +182,8 @@ def test_a_point_in_time_restore_from_the_surviving_site_brings_back_no_one(
         time.sleep(1.2)
         moment = utcnow()
         time.sleep(1.2)
-        late = client.post("/api/v6/contacts.json", json={"lastname": LATE_NAME, "database": "main"}, headers=tenant.h())
+        late_contact = {"lastname": LATE_NAME, "database": "main"}
+        late = client.post("/api/v6/contacts.json", json=late_contact, headers=tenant.h())
         assert late.status_code == 201, late.text
         _after_the_backup(client, tenant, subject, ticket, app)
         ledger.ship(app.state.session_factory, live.data_dir, declared(live))
