@@ -59,7 +59,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from hovor.files.service import Files
 
     if not args.db.startswith("sqlite"):
-        return {"skipped": "PostgreSQL is backed up with pgBackRest (docs/operations.md)"}
+        from bench import pg_backups
+
+        return pg_backups.run(args)
     base = settings_for(args.db, args.data_dir)
     database = Path(make_url(args.db).database or "")
     blob_root = Path(base.resolved_blob_store_url.removeprefix("file://"))

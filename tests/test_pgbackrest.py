@@ -263,3 +263,64 @@ def test_the_configuration_has_a_repository_per_destination_and_no_pass_on_a_com
     assert len(set(passes)) == 2 and all(len(p) >= 40 for p in passes)  # one per destination
     assert passes[0] == pgbackrest.cipher_pass(b"k" * 32, "prague")  # the master key alone restores
     assert "cipher-pass" not in pgbackrest.archive_command(settings)
+
+
+def test_retention_expires_postgresql_backups_in_pgbackrest_and_keeps_what_a_kept_one_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept differential keeps the full it was taken against; a full dropped takes its
+    differentials with it, and pgBackRest is told once, for the full."""
+    import datetime as dt
+
+    from conftest import migrated_url
+    from hovor.backup import service
+    from hovor.tenancy.models import Tenant
+
+    url = migrated_url("sqlite", tmp_path, "_pgprune")
+    places = [{"name": "prague", "url": (tmp_path / "p").as_uri(), "location": "Prague, CZ"}]
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        data_dir=tmp_path / "d",
+        backup_destinations=json.dumps(places),
+        backup_keep_daily=1,
+        backup_keep_weekly=0,
+        backup_keep_monthly=0,
+        backup_margin_days=10,
+    )
+    destination = declared(settings)[0]
+    now = utcnow()
+    # (label, age in days, prior): an old chain past the contract, a chain whose newest member is
+    # kept (a differential on a full three days old).
+    chain = [
+        ("OLD-F", 400, None),
+        ("OLD-D", 390, "OLD-F"),
+        ("MID-F", 3, None),
+        ("MID-D1", 2, "MID-F"),
+        ("MID-D2", 0, "MID-F"),
+    ]
+    for label, age, prior in chain:
+        started = (now - dt.timedelta(days=age)).isoformat()
+        manifest = {"id": label, "started": started, "database": "postgresql", "prior": prior}
+        destination.write_json(f"backups/{label}/manifest.json", manifest)
+    told: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        service.pgbr,
+        "command",
+        lambda _s, *args, repo=None, timeout=None: told.append((*args, f"repo{repo}")),
+    )
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            session.add(
+                Tenant(id="acme", title="A", timezone="Europe/Prague", country="CZ", retention_days=365)
+            )
+            session.commit()
+        dropped = service.prune(settings, factory, [destination])
+    finally:
+        engine.dispose()
+    assert sorted(m["id"] for m in service.listed(destination)) == ["MID-D2", "MID-F"]
+    assert sorted(dropped) == ["MID-D1", "OLD-D", "OLD-F"]
+    # OLD-D goes with OLD-F; MID-D1 is a differential of a kept full: expired on its own.
+    assert sorted(told) == [("--set=MID-D1", "expire", "repo1"), ("--set=OLD-F", "expire", "repo1")]

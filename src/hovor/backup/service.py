@@ -471,7 +471,8 @@ def replay_into(
         if engine.dialect.name == "postgresql":
             # What the replay removed still sits in the old row versions: the tables are rewritten.
             vacuum(engine, sorted(Base.metadata.tables))
-            drop_old_wal(engine)
+            if not drop_old_wal(engine):
+                log.warning("old WAL segments may stay in pg_wal: no superuser, or the archiver is behind")
         else:
             truncate_wal(engine)
         if not counts.get("failed"):
