@@ -5,13 +5,14 @@ by the ``HOVOR_PGBACKREST_*`` variables ``python -m bench.pgcluster env`` prints
 
 backup: ``hovor backup run``'s work to one empty folder destination — the stanza created,
 pgBackRest's full backup (zstd, AES-256), the blob store's objects copied, the ledger shipped, the
-manifest. Baseline in the same run: ``pg_basebackup`` of the same cluster (plain files, the WAL it
-needs fetched) and the same objects copied with ``shutil``.
+manifest. Baseline in the same run: the plain tool, ``pgbackrest backup`` alone into a second repository
+of the same kind, and the same objects copied with ``shutil``.
 
 restore: ``hovor backup restore`` from that destination into an empty data directory — pgBackRest's
 restore, the cluster started and recovered, the objects copied back, the ledger replayed, every
-table rewritten, the old WAL dropped. Baseline: the base backup's files copied into an empty data
-directory, the cluster started until it answers, the objects copied into an empty folder."""
+table rewritten, the old WAL dropped. Baseline: ``pgbackrest restore`` alone from the second
+repository into an empty data directory, the cluster started until it answers, the objects
+copied into an empty folder."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def _wait(dsn: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from hovor.backup import postgres
+    from hovor.backup import pgbackrest, postgres
     from hovor.backup.destinations import declared
     from hovor.core.db import make_engine, make_session_factory
     from hovor.files import crypto
@@ -99,12 +100,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             size = made["size"]
             engine.dispose()
 
+            # The plain tool: pgBackRest alone, into a second repository of the same kind (its
+            # stanza made untimed), and the objects copied with shutil.
+            both = declared(
+                base.model_copy(
+                    update={
+                        "backup_destinations": json.dumps(
+                            [*places, {**places[0], "name": "plain", "url": (root / "plain").as_uri()}]
+                        )
+                    }
+                )
+            )
+            pgbackrest.write_config(settings, both, master, 3650)
+            pgbackrest.command(settings, "stanza-create")
             t0 = time.perf_counter()
-            plain = _owned_folder(root / "plain")
-            _as_postgres(
-                str(bin_dir / "pg_basebackup"), "-D", str(plain), "-X", "fetch", "-c", "fast",
-                "-h", base.pgbackrest_socket, "-p", str(url.port), "-U", url.username or "postgres",
-            )  # fmt: skip
+            pgbackrest.command(settings, "--type=full", "backup", repo=2)
             _copy_objects(blob_root, root / "plain-blobs")
             base_backup_s.append(time.perf_counter() - t0)
 
@@ -129,12 +139,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             postgres.restore(target, destinations[0], destinations, master)
             restore_s.append(time.perf_counter() - t0)
+            pgbackrest.write_config(target, both, master, 3650)  # the plain restore's repository too
             _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(root / "restored"), "-m", "immediate", "stop")
 
+            shutil.rmtree(root / "restored")
+            _owned_folder(root / "restored")
             t0 = time.perf_counter()
-            _as_postgres("cp", "-a", str(plain), str(root / "plain-restored"))
+            pgbackrest.command(target, f"--pg1-path={root / 'restored'}", "restore", repo=2)
             options = f"-p {port} -k {sock} -c listen_addresses='' -c archive_mode=off"
-            pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(root / "plain-restored")]
+            pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(root / "restored")]
             _as_postgres(*pg_ctl, "-l", str(log), "-o", options, "-w", "start")
             _wait(f"host={sock} port={port} user={url.username or 'postgres'} dbname={url.database}")
             _copy_objects(root / "plain-blobs", root / "plain-blobs-restored")

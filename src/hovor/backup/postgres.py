@@ -41,9 +41,9 @@ from hovor.backup import pgbackrest as pgbr
 from hovor.backup.destinations import Destination
 from hovor.backup.replay import replay
 from hovor.core.config import Settings
-from hovor.core.db import Base, make_engine, make_session_factory, unit_of_work, utcnow
+from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.files.service import Files
-from hovor.privacy.compaction import drop_old_wal, vacuum
+from hovor.privacy.compaction import drop_old_wal, touched_tables, vacuum
 from hovor.tenancy.models import Tenant
 
 log = logging.getLogger("hovor.backup")
@@ -294,7 +294,9 @@ def finish(
         copied, missing = service.restore_blobs(factory, files, destination, progress)
         counts = replay(factory, files, settings.secret_key, entries)
         files.reap(factory, limit=10**9)
-        vacuum(engine, sorted(Base.metadata.tables))
+        # What the replay changed: the statistics of a restored cluster begin at its recovery.
+        engine.dispose()  # the replay's sessions end, and their counts reach the statistics
+        vacuum(engine, touched_tables(engine))
         if not drop_old_wal(engine):
             log.warning("old WAL segments may stay in pg_wal: no superuser, or the archiver is behind")
         with unit_of_work(factory) as session:

@@ -44,12 +44,12 @@ from hovor.backup import pgbackrest as pgbr
 from hovor.backup.destinations import Destination, Folder
 from hovor.backup.replay import replay
 from hovor.core.config import Settings
-from hovor.core.db import Base, make_engine, make_session_factory, unit_of_work, utcnow
+from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.files import crypto
 from hovor.files.models import Blob, ShreddedKey
 from hovor.files.service import Files
 from hovor.files.stores import LocalStore
-from hovor.privacy.compaction import drop_old_wal, truncate_wal, vacuum
+from hovor.privacy.compaction import drop_old_wal, touched_tables, truncate_wal, vacuum
 from hovor.privacy.models import MentionRedaction
 from hovor.tenancy.models import Tenant
 
@@ -469,8 +469,10 @@ def replay_into(
         counts = replay(factory, files, settings.secret_key, entries)
         files.reap(factory, limit=10**9)
         if engine.dialect.name == "postgresql":
-            # What the replay removed still sits in the old row versions: the tables are rewritten.
-            vacuum(engine, sorted(Base.metadata.tables))
+            # What the replay removed still sits in the old row versions: the tables it changed
+            # are rewritten (the statistics of a restored cluster begin at its recovery).
+            engine.dispose()  # the replay's sessions end, and their counts reach the statistics
+            vacuum(engine, touched_tables(engine))
             if not drop_old_wal(engine):
                 log.warning("old WAL segments may stay in pg_wal: no superuser, or the archiver is behind")
         else:

@@ -181,3 +181,24 @@ def drop_old_wal(engine: Any, rounds: int = 3, seconds: float = 120.0) -> bool:
             conn.execute(text("ALTER SYSTEM RESET wal_recycle"))
             conn.execute(text("SELECT pg_reload_conf()"))
     return archived_all
+
+
+def touched_tables(engine: Any) -> list[str]:
+    """PostgreSQL: hovor's tables with rows updated or deleted since the statistics began (a
+    restored cluster's begin at its recovery): what a ledger replay changed, for ``vacuum``."""
+    query = text(
+        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+        " AND n_tup_upd + n_tup_del + n_tup_hot_upd + n_dead_tup > 0"
+    )
+    others = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    )
+    with engine.connect() as conn:
+        # A session reports its counts as it ends: the replay's have to be gone first.
+        for _ in range(100):
+            if not conn.execute(others).scalar():
+                break
+            time.sleep(0.1)
+        found = set(conn.execute(query).scalars())
+    return sorted(found & set(Base.metadata.tables))
