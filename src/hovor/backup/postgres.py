@@ -188,7 +188,9 @@ def _wait_ready(url: str, deadline: float) -> None:
         time.sleep(0.5)
 
 
-def _ledger(destination: Destination, since: dt.datetime, without_ledger: str | None) -> list[dict[str, Any]]:
+def ledger_since(
+    destination: Destination, since: dt.datetime, without_ledger: str | None
+) -> list[dict[str, Any]]:
     try:
         return ledger.read(destination, since - ledger.OVERLAP)
     except ledger.LedgerMissing:
@@ -230,7 +232,7 @@ def restore(
     manifest = _pick(destination, backup_id, target)
     since = min(target, dt.datetime.fromisoformat(manifest["started"])) if target else None
     since = since or dt.datetime.fromisoformat(manifest["started"])
-    entries = _ledger(destination, since, without_ledger)
+    entries = ledger_since(destination, since, without_ledger)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     marker = settings.data_dir / service.MARKER
     marker.write_text(f"restoring {manifest['id']} from {destination.name} (PostgreSQL)\n")
@@ -392,7 +394,7 @@ def drill(
             raise service.BackupError("the scratch cluster did not start")
         started = True
         _wait_ready(scratch_settings.resolved_database_url, time.monotonic() + READY_SECONDS)
-        entries = _ledger(destination, dt.datetime.fromisoformat(manifest["started"]), None)
+        entries = ledger_since(destination, dt.datetime.fromisoformat(manifest["started"]), None)
         counts, _, missing = finish(scratch_settings, destination, manifest["id"], entries, None, None)
         checked = _run(
             settings,

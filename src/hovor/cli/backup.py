@@ -207,8 +207,18 @@ def backup_replay(
     """Replay the restore ledger into a database restored by another tool (pgBackRest), or finish
     a restore whose replay stopped; the data directory is unmarked once every entry replays."""
     moment = _moment(since, "--since")
+    settings = get_settings()
     try:
-        counts = service.replay_into(get_settings(), _one(source), moment, without_ledger)
+        if _postgres(settings) and (settings.data_dir / service.MARKER).exists():
+            # The rest of a PostgreSQL restore: blobs back, ledger, rewrite, old WAL, audit.
+            where = _one(source)
+            entries = postgres.ledger_since(where, moment, without_ledger)
+            with progress(counted=True) as bars:
+                counts, _, _ = postgres.finish(
+                    settings, where, f"since {moment.isoformat()}", entries, without_ledger, _bars(bars)
+                )
+        else:
+            counts = service.replay_into(settings, _one(source), moment, without_ledger)
     except service.BackupError as exc:
         fail(str(exc))
     console.print_json(json.dumps(counts))
