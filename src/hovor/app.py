@@ -67,6 +67,7 @@ from hovor.privacy import exports as subject_exports
 from hovor.privacy.requests import flag_overdue
 from hovor.privacy.retention import schedule_sweeps  # importing registers the sweep job
 from hovor.tenancy import api as tenancy_api
+from hovor.tenancy import configured
 
 log = logging.getLogger("hovor")
 
@@ -345,12 +346,25 @@ async def _back_up_periodically(app: FastAPI) -> None:
             busy = asyncio.create_task(in_background(back_up))
 
 
+def _check_locations(app: FastAPI) -> None:
+    """The declared data locations against the configured stores: a declaration of a store that is
+    not configured stops the start (tenants would be told their data is where it is not); a
+    configured store without a declared location is logged."""
+    with app.state.read_session_factory() as session:
+        errors, warnings = configured.findings(session, app.state.settings)
+    for warning in warnings:
+        log.warning("data locations: %s", warning)
+    if errors:
+        raise RuntimeError("data locations contradict the configuration: " + "; ".join(errors))
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if (app.state.settings.data_dir / backup_service.MARKER).exists():
         # A restore that did not finish may not have replayed the ledger: serving now could show
         # people erased since the backup. Finish or redo the restore first.
         raise RuntimeError("a restore of this data directory did not finish (see docs/operations.md)")
+    _check_locations(app)
     # Finish blob deletions a previous process started but did not complete. A store that cannot be
     # reached right now must not keep the service from starting: the next reap retries.
     try:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from hovor.core.config import Settings
+from hovor.tenancy.configured import backup_entries
 
 READ_SIZE = 1 << 20
 
@@ -176,17 +177,4 @@ def open_place(url: str) -> Place:
 
 def declared(settings: Settings) -> list[Destination]:
     """The destinations the operator declared; a mistake in the declaration is an error here."""
-    if not settings.backup_destinations.strip():
-        return []
-    raw = json.loads(settings.backup_destinations)
-    if not isinstance(raw, list):
-        raise ValueError("HOVOR_BACKUP_DESTINATIONS is a JSON list of {name, url, location}")
-    out = []
-    for entry in raw:
-        name, url, location = entry.get("name"), entry.get("url"), entry.get("location")
-        if not (isinstance(name, str) and name and isinstance(url, str) and isinstance(location, str)):
-            raise ValueError("each backup destination needs a name, a url and a location")
-        out.append(Destination(name, url, location, open_place(url)))
-    if len({d.name for d in out}) != len(out):
-        raise ValueError("backup destination names must differ")
-    return out
+    return [Destination(e.name, e.url, e.location, open_place(e.url)) for e in backup_entries(settings)]

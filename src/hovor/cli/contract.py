@@ -6,6 +6,7 @@ purge.json``): there a second operator is signed in with a second factor, which 
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,16 @@ from hovor.privacy.contract.verify import check_package
 
 certificate_app = typer.Typer(help="Deletion certificates of purged tenants.", no_args_is_help=True)
 package_app = typer.Typer(help="Contract-end packages.", no_args_is_help=True)
+
+
+def _identity(path: Path) -> Any:
+    try:
+        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.startswith("AGE-SECRET-KEY-")]
+    except OSError:
+        fail("the identity file cannot be read")
+    if not lines:
+        fail("no AGE-SECRET-KEY line in the identity file")
+    return pyrage.x25519.Identity.from_str(lines[0])
 
 
 def _actor(operator: str) -> audit.Actor:
@@ -142,12 +153,48 @@ def package_verify(
     ] = None,
 ) -> None:
     """Decrypt a package and check its manifest: the signature and every file's SHA-256."""
-    lines = [ln.strip() for ln in identity.read_text().splitlines() if ln.startswith("AGE-SECRET-KEY-")]
-    if not lines:
-        fail("no AGE-SECRET-KEY line in the identity file")
-    problems = check_package(file, pyrage.x25519.Identity.from_str(lines[0]), key_id)
+    problems = check_package(file, _identity(identity), key_id)
     if problems:
         for problem in problems:
             err.print(f"[red]{problem}[/red]")
         raise typer.Exit(1)
     console.print("package verifies: manifest signed, every file's digest matches")
+
+
+@package_app.command("serve")
+def package_serve(
+    file: Annotated[Path, typer.Argument(help="The encrypted package.")],
+    identity: Annotated[Path, typer.Option(help="The controller's age identity file (AGE-SECRET-KEY-…).")],
+    key_id: Annotated[
+        str | None, typer.Option(help="The platform's published key id, to trust only it.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="A loopback address: the package is served in plain HTTP.")] = (
+        "127.0.0.1"
+    ),
+    port: int = 8765,
+    token: Annotated[
+        str | None, typer.Option(envvar="HOVOR_PACKAGE_TOKEN", help="The access token (default: a new one).")
+    ] = None,
+) -> None:
+    """Serve a verified package read-only under the v6 routes, for the daktela SDK to read back."""
+    from hovor.cli.serve import _is_loopback
+    from hovor.edge import tls  # deferred: imports uvicorn
+    from hovor.privacy.contract.reading import PackageRefused, load
+    from hovor.privacy.contract.serving import make_app
+
+    if not _is_loopback(host):
+        fail("the package holds personal data and is served in plain HTTP: use a loopback address")
+    try:
+        package = load(file, _identity(identity), key_id)
+    except PackageRefused as exc:
+        for problem in exc.problems:
+            err.print(f"[red]{problem}[/red]")
+        raise typer.Exit(1) from None
+    token = token or secrets.token_urlsafe(32)
+    counted = ", ".join(f"{ep} {n}" for ep, n in sorted(package.counts.items()) if n)
+    console.print(f"package verifies; records: {counted}")
+    console.print(f"serving read-only at http://{host}:{port}/api/v6/ with access token {token}")
+    config = tls.HardenedConfig(
+        make_app(package, token), host=host, port=port, log_level="warning", access_log=False
+    )
+    tls.serve(config)

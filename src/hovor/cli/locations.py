@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
-from hovor.cli.common import CLI, console, factory, fail
+from hovor.cli.common import CLI, console, err, factory, fail
+from hovor.core.config import get_settings
 from hovor.core.db import unit_of_work
 from hovor.core.errors import ApiError
-from hovor.tenancy import locations
+from hovor.tenancy import configured, locations
 
 locations_app = typer.Typer(
     help="Where the data lives (database, blobs, backups, cache).", no_args_is_help=True
@@ -78,3 +80,22 @@ def locations_list() -> None:
                 r.scope, r.kind, r.name, r.provider, r.country, r.region or "", transfer, r.description or ""
             )
     console.print(table)
+
+
+@locations_app.command("check")
+def locations_check() -> None:
+    """Check the declarations against the configured stores. Exit code 1 on an error (a store
+    declared that is not configured: hovor serve would not start); warnings do not fail it."""
+    try:
+        settings = get_settings()
+        with unit_of_work(factory()) as session:
+            errors, warnings = configured.findings(session, settings)
+    except ValidationError as exc:
+        fail(f"the configuration cannot be read: {exc.error_count()} error(s)")
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    for error in errors:
+        err.print(f"[red]error:[/red] {error}")
+    if errors:
+        raise typer.Exit(1)
+    console.print(f"data locations agree with the configuration ({len(warnings)} warning(s))")

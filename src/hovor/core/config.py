@@ -128,7 +128,9 @@ class Settings(BaseSettings):
     backup_destinations: str = Field(
         "",
         description='Where backups go: a JSON list of {"name", "url" (file:///path or s3://bucket/prefix), '
-        '"location" (e.g. "Prague, CZ")}. Two or more in different places make them geo-redundant. '
+        '"location" (e.g. "Prague, CZ")}, and optionally "provider", "country" (ISO 3166-1 alpha-2) '
+        'and "region": a destination whose country is known is a `backup` data location by itself. '
+        "Two or more in different places make them geo-redundant. "
         "Empty: no backups are taken by `hovor serve`.",
     )
     backup_hours: float = Field(24, description="How often `hovor serve` takes a backup.", gt=0)

@@ -15,7 +15,7 @@ from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import Permission
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
-from hovor.tenancy import locations
+from hovor.tenancy import configured, locations
 from hovor.tenancy.models import Tenant
 from hovor.tenancy.service import check_settings
 
@@ -132,5 +132,6 @@ def update_tenant(request: Request, session: DbSession, caller: CurrentCaller, b
 )
 @permitted(Permission.TENANT_LOCATIONS_READ)
 def get_locations(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    found = [loc.wire() for loc in locations.merged(session, caller.tenant_id)]
+    shown = configured.derive(request.app.state.settings).apply(locations.merged(session, caller.tenant_id))
+    found = [loc.wire() for loc in shown]
     return ok(request, {"data": found, "total": len(found)})

@@ -72,7 +72,8 @@ class Location:
     country: str
     region: str | None
     description: str | None
-    source: str  # "default" | "tenant"
+    source: str  # "configured" | "default" | "tenant"
+    medium: str | None = None  # from the configured URL (hovor.tenancy.configured), never declared
 
     @property
     def transfer(self) -> bool:
@@ -89,6 +90,7 @@ class Location:
             "eea": not self.transfer,
             "transfer": self.transfer,
             "source": self.source,
+            "medium": self.medium,
         }
 
 

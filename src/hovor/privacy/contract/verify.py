@@ -29,7 +29,18 @@ def check_package(path: Path, identity: Any, key_id: str | None = None) -> list[
         archive = open_package(path, identity)
     except (pyrage.DecryptError, zipfile.BadZipFile, OSError) as exc:
         return [f"cannot decrypt or open: {type(exc).__name__}"]
-    signed = orjson.loads(archive.read("manifest.json"))
+    return check_archive(archive, key_id)
+
+
+def check_archive(archive: zipfile.ZipFile, key_id: str | None = None) -> list[str]:
+    """What is wrong with a decrypted package: its manifest's signature, a file it lists that is
+    missing or differs, a file it does not list (nothing: an empty list)."""
+    try:
+        signed = orjson.loads(archive.read("manifest.json"))
+    except (KeyError, orjson.JSONDecodeError):
+        return ["no readable manifest.json"]
+    if not isinstance(signed, dict):
+        return ["no readable manifest.json"]
     problems = [] if verify(signed, "manifest", key_id) else ["the manifest's signature does not verify"]
     listed = signed.get("manifest", {}).get("files", {})
     held = {n for n in archive.namelist() if n != "manifest.json"}

@@ -24,7 +24,7 @@ from hovor.core.personal_data import Category, Owner, classification
 from hovor.privacy import policies
 from hovor.privacy.exports.report import CATEGORIES, TYPES
 from hovor.privacy.kinds import NAMES
-from hovor.tenancy import locations
+from hovor.tenancy import configured, locations
 from hovor.tenancy.models import Tenant
 
 # Record types about the controller's own staff, which a subject-access report never lists:
@@ -232,7 +232,8 @@ def build(session: Session, tenant_id: str, settings: Any, now: dt.datetime | No
     tenant = session.get(Tenant, tenant_id)
     assert tenant is not None
     retention = _retention(session, tenant, settings, now)
-    where = [loc.wire() for loc in locations.merged(session, tenant_id)]
+    shown = configured.derive(settings).apply(locations.merged(session, tenant_id))
+    where = [loc.wire() for loc in shown]
     return {
         "generated": now,
         "controller": {"name": tenant.id, "title": tenant.title, "country": tenant.country},
