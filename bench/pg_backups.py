@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     reps = max(1, min(args.reps, 3))
     backup_s, base_backup_s, restore_s, base_restore_s = [], [], [], []
     size = 0
+    phases: list[dict[str, float]] = []
     for _ in range(reps):
         root = Path(tempfile.mkdtemp(prefix="bench-pgbr-", dir=pg_path.parent))
         root.chmod(0o755)
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
             )
             t0 = time.perf_counter()
-            postgres.restore(target, destinations[0], destinations, master)
+            phases.append(postgres.restore(target, destinations[0], destinations, master)["phases"])
             restore_s.append(time.perf_counter() - t0)
             pgbackrest.write_config(target, both, master, 3650)  # the plain restore's repository too
             _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(root / "restored"), "-m", "immediate", "stop")
@@ -155,7 +156,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _as_postgres(*pg_ctl, "-m", "immediate", "stop")
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    result: dict[str, Any] = {"runs": reps, "database_bytes": size, "engine": "postgresql"}
+    result: dict[str, Any] = {
+        "runs": reps,
+        "database_bytes": size,
+        "engine": "postgresql",
+        "restore_phases_s": phases,
+    }
     for name, ours, plain_s in (("backup", backup_s, base_backup_s), ("restore", restore_s, base_restore_s)):
         a, b = stats_ms(ours), stats_ms(plain_s)
         result[name] = {

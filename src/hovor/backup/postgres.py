@@ -243,12 +243,13 @@ def restore(
     pgbr.write_config(settings, destinations, master, 3650 + settings.backup_margin_days)
     repo = pgbr.repo_of(destinations, destination.name)
     delta = ["--delta"] if any(pg_path.iterdir()) else []
+    phases: dict[str, float] = {}
     try:
-        pgbr.command(
-            settings, *_restore_args(manifest, backup_id, target), *delta, "restore", repo=repo.index
-        )
+        args = _restore_args(manifest, backup_id, target)
+        pgbr.command(settings, *args, *delta, "restore", repo=repo.index)
     except pgbr.PgBackRestError as exc:
         raise service.BackupError(str(exc)) from None
+    phases["pgbackrest"] = round(time.monotonic() - t0, 2)
     done: dict[str, Any] = {
         "backup": manifest["id"],
         "target": target.isoformat() if target else None,
@@ -268,7 +269,10 @@ def restore(
         said = " ".join((began.stderr or began.stdout).strip().splitlines()[-3:])
         raise service.BackupError(f"the start command failed ({began.returncode}): {said}")
     _wait_ready(settings.resolved_database_url, time.monotonic() + READY_SECONDS)
-    counts, copied, missing = finish(settings, destination, manifest["id"], entries, without_ledger, progress)
+    phases["start"] = round(time.monotonic() - t0 - phases["pgbackrest"], 2)
+    counts, copied, missing = finish(
+        settings, destination, manifest["id"], entries, without_ledger, progress, phases
+    )
     return {
         **done,
         "replayed": len(entries),
@@ -276,6 +280,7 @@ def restore(
         "blobs": copied,
         "missing_blobs": missing,
         "seconds": round(time.monotonic() - t0, 2),
+        "phases": phases,
     }
 
 
@@ -286,21 +291,36 @@ def finish(
     entries: list[dict[str, Any]],
     without_ledger: str | None,
     progress: Callable[[str, int, int], None] | None,
+    phases: dict[str, float] | None = None,
 ) -> tuple[dict[str, int], int, int]:
     """The restored cluster made whole: blobs back, the ledger replayed, what it removed gone
-    from the files and the WAL, every tenant's log told; then the data directory is unmarked."""
+    from the files and the WAL, every tenant's log told; then the data directory is unmarked.
+    ``phases`` receives the seconds each step took."""
+    took = phases if phases is not None else {}
+    clock = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        took[name] = round(now - clock, 2)
+        clock = now
+
     engine = make_engine(settings.resolved_database_url)
     try:
         factory = make_session_factory(engine)
         files = Files(settings)
         copied, missing = service.restore_blobs(factory, files, destination, progress)
+        lap("blobs")
         counts = replay(factory, files, settings.secret_key, entries)
         files.reap(factory, limit=10**9)
+        lap("replay")
         # What the replay changed: the statistics of a restored cluster begin at its recovery.
         engine.dispose()  # the replay's sessions end, and their counts reach the statistics
         vacuum(engine, touched_tables(engine))
+        lap("rewrite")
         if not drop_old_wal(engine):
             log.warning("old WAL segments may stay in pg_wal: no superuser, or the archiver is behind")
+        lap("wal")
         with unit_of_work(factory) as session:
             for (tenant_id,) in session.execute(select(Tenant.id)):
                 details: dict[str, Any] = {"backup": backup_id, "replayed": len(entries), "blobs": copied}
