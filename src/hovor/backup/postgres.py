@@ -97,9 +97,11 @@ def take(
             pgbr.command(settings, f"--type={'diff' if recent else 'full'}", "backup", repo=repo.index)
             if progress:
                 progress("database", repo.index, len(destinations))
-        made = [b for b in pgbr.info(settings) if (b["database"]["repo-key"], b["label"]) not in before]
+        now_there = pgbr.info(settings)
+        made = [b for b in now_there if (b["database"]["repo-key"], b["label"]) not in before]
     except pgbr.PgBackRestError as exc:
         raise service.BackupError(str(exc)) from None
+    _forget_expired(destinations, {(b["database"]["repo-key"], b["label"]) for b in now_there})
     objects = service.copy_blobs(factory, files, destinations, progress)
     shipped = ledger.ship(factory, settings.data_dir, destinations)
     with factory() as session:
@@ -139,10 +141,13 @@ def take(
     return {**manifests[0], "ids": [m["id"] for m in manifests]}
 
 
-def expire(settings: Settings, destinations: list[Destination], destination: Destination, label: str) -> None:
-    """One backup set out of a destination's repository (pgBackRest keeps the WAL the rest need)."""
-    repo = pgbr.repo_of(destinations, destination.name)
-    pgbr.command(settings, f"--set={label}", "expire", repo=repo.index)
+def _forget_expired(destinations: list[Destination], present: set[tuple[int, str]]) -> None:
+    """Manifests of backups pgBackRest expired by itself (its time limit) go too: ``list`` and
+    retention must not offer a backup that is not there."""
+    for repo in pgbr.repos(destinations):
+        for manifest in service.listed(repo.destination):
+            if manifest.get("database") == "postgresql" and (repo.index, manifest["id"]) not in present:
+                repo.destination.place.delete(f"backups/{manifest['id']}")
 
 
 def _pick(destination: Destination, backup_id: str | None, target: dt.datetime | None) -> dict[str, Any]:
