@@ -46,10 +46,11 @@ def static(digest: str, name: str) -> Response:
 @router.get("/", openapi_extra=_page("authenticated"))
 async def home(request: Request) -> Response:
     caller = await require(request)
-    if caller.can(Permission.CRM_CONTACTS_READ):
-        return redirect(request, "/contacts")
+    # Each role starts where its work is: the DPO in the workspace, the others at the contacts.
     if caller.can(Permission.DPO_SUBJECTS_SEARCH):
         return redirect(request, "/dpo")
+    if caller.can(Permission.CRM_CONTACTS_READ):
+        return redirect(request, "/contacts")
     return render(request, "home.html")
 
 
