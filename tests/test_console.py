@@ -109,7 +109,9 @@ def browser(served: Served) -> Iterator[Any]:
 
 def _page(browser: Any, served: Served, lang: str = "en", width: int = 1280) -> Any:
     context = browser.new_context(
-        base_url=served.url, locale="cs-CZ" if lang == "cs" else "en-GB", viewport={"width": width, "height": 900}
+        base_url=served.url,
+        locale="cs-CZ" if lang == "cs" else "en-GB",
+        viewport={"width": width, "height": 900},
     )
     return context.new_page()
 
@@ -126,14 +128,28 @@ def _axe(page: Any) -> None:
     assert bad == [], f"{page.url}: {bad}"
 
 
-def _record(page: Any, name: str) -> None:
-    """Accessibility of the page as it stands, and its screenshots at both widths."""
+def _shoot(page: Any, name: str) -> None:
     _axe(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _record(page: Any, name: str, other: str | None = None) -> None:
+    """Accessibility of the page as it stands, and its screenshots at both widths; ``other``: the
+    page (a GET) is loaded again in that language as the user's choice and recorded too."""
+    _shoot(page, name)
+    if other is None:
+        return
+    lang = page.evaluate("document.documentElement.lang")
+    page.context.add_cookies([{"name": "c_lang", "value": other, "url": page.url}])
+    page.reload()
+    assert page.evaluate("document.documentElement.lang") == other
+    _shoot(page, name.replace(f"-{lang}", f"-{other}"))
+    page.context.add_cookies([{"name": "c_lang", "value": lang, "url": page.url}])
+    page.reload()
 
 
 def _sign_in(page: Any, user: str, code: str | None = None) -> None:
@@ -198,7 +214,7 @@ def test_an_operator_gets_the_403_page_and_nothing_of_the_dpo_workspace(browser:
     assert page.query_selector("#phone") is None and "Find a person" not in page.content()
     answer = page.goto(f"/dpo/contacts/{served.contact}")
     assert answer.status == 403 and erasure_data.LAST not in page.content()
-    _record(page, "forbidden-en")
+    _record(page, "forbidden-en", "cs")
     page.context.close()
 
 
@@ -207,7 +223,7 @@ def test_a_dpo_sets_up_a_second_factor_signs_in_and_erases_a_person(browser: Any
     _sign_in(page, "acme-dpo")
     # The role asks for a second factor: set it up first, from a QR code drawn by the server.
     assert page.url.endswith("/setup-2fa")
-    _record(page, "setup-start-cs")
+    _record(page, "setup-start-cs", "en")
     page.click("form.stack button[type=submit]")
     secret = page.inner_text("#totp-secret").strip()
     assert page.get_attribute("img.qr", "src").startswith("data:image/svg+xml")
@@ -221,7 +237,7 @@ def test_a_dpo_sets_up_a_second_factor_signs_in_and_erases_a_person(browser: Any
     # Signing in again takes the code (the next one: a code is accepted once).
     _sign_in(page, "acme-dpo", pyotp.TOTP(secret).at(time.time() + 30))
     assert page.url.endswith("/dpo")
-    _record(page, "dpo-cs")
+    _record(page, "dpo-cs", "en")
     page.fill("#phone", erasure_data.PHONE_WRITTEN)
     page.click("form[role=search] button[type=submit]")
     link = page.wait_for_selector(f"#found a[href='/dpo/contacts/{served.contact}']")
@@ -229,11 +245,11 @@ def test_a_dpo_sets_up_a_second_factor_signs_in_and_erases_a_person(browser: Any
     link.click()
     page.wait_for_selector("form.danger-zone")
     assert "Co zůstane a proč" in page.inner_text("main")
-    _record(page, "dpo-preview-cs")
+    _record(page, "dpo-preview-cs", "en")
     page.check("#confirm")
     page.click("form.danger-zone button")
     page.wait_for_selector("#job-state[data-state=done]", timeout=60_000)
-    _record(page, "dpo-job-done-cs")
+    _record(page, "dpo-job-done-cs", "en")
     with page.expect_download() as download:
         page.click("a[href$='/certificate']")
     signed = json.loads(Path(download.value.path()).read_text())
