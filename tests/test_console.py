@@ -144,11 +144,11 @@ def _record(page: Any, name: str, other: str | None = None) -> None:
     if other is None:
         return
     lang = page.evaluate("document.documentElement.lang")
-    page.context.add_cookies([{"name": "c_lang", "value": other, "url": page.url}])
+    page.context.add_cookies([{"name": "c_lang", "value": other, "domain": "127.0.0.1", "path": "/"}])
     page.reload()
     assert page.evaluate("document.documentElement.lang") == other
     _shoot(page, name.replace(f"-{lang}", f"-{other}"))
-    page.context.add_cookies([{"name": "c_lang", "value": lang, "url": page.url}])
+    page.context.add_cookies([{"name": "c_lang", "value": lang, "domain": "127.0.0.1", "path": "/"}])
     page.reload()
 
 
