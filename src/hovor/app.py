@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,6 +47,7 @@ from hovor.backup import postgres as backup_postgres
 from hovor.backup import service as backup_service
 from hovor.backup.service import backup_lock
 from hovor.campaigns import api as campaigns_api  # noqa: F401 - registers resources
+from hovor.console import routes as console
 from hovor.core import datadir
 from hovor.core.config import Settings, get_settings
 from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
@@ -449,10 +450,8 @@ def _install_routes(app: FastAPI) -> None:
     app.router.routes.insert(0, RouteIndex(routes))
     app.router.routes.extend(routes)
     document_permissions(routes)
-
-    @app.get("/", include_in_schema=False, openapi_extra={"x-permission": "public"})
-    def root() -> Response:
-        return RedirectResponse("/docs")
+    # The console (server-rendered pages under /): matched after the API's routes.
+    app.router.routes.extend(console.install(app))
 
     @app.get("/healthz", tags=["Service"], openapi_extra={"x-permission": "public"}, summary="Liveness")
     def healthz(request: Request) -> Any:

@@ -162,7 +162,11 @@ def list_result(
     caller: Caller,
     resource: Resource,
     extra: list[Any] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A page of the resource as its list route answers it. ``params``: the query (``q``, ``filter``,
+    ``sort``, ``take`` …) when it does not come in the URL (the console POSTs searches: the words
+    searched are personal data)."""
     settings = request.app.state.settings
     ctx = make_ctx(session, resource, caller)
     q_columns = list(resource.q_columns)
@@ -183,7 +187,8 @@ def list_result(
         hidden=frozenset(ctx.cache.get("hidden") or ()),
     )
     strict = request.headers.get(STRICT_FIELDS, "").lower() in ("1", "true", "yes")
-    query = compiler.compile(parse_brackets(request.query_params.multi_items()), strict_fields=strict)
+    given = parse_brackets(request.query_params.multi_items()) if params is None else params
+    query = compiler.compile(given, strict_fields=strict)
     if query.ignored:
         request.state.ignored_fields = query.ignored
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]

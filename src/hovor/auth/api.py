@@ -90,18 +90,26 @@ def _login_result(request: Request, result: service.LoginResult) -> dict[str, An
     }
 
 
+def set_session_cookie(request: Request, response: Any, token: str, max_age: int) -> None:
+    """A web session's token in its cookie: HttpOnly, SameSite=Strict, Secure over TLS (and always
+    in production). The console sets a second-factor set-up token the same way."""
+    settings = request.app.state.settings
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=request.url.scheme == "https" or settings.environment == "production",
+        httponly=True,
+        samesite="strict",
+    )
+
+
 def _answer(request: Request, result: service.LoginResult) -> Any:
     response = ok(request, _login_result(request, result))
     if result.session_cookie:
-        settings = request.app.state.settings
-        response.set_cookie(
-            TOKEN_COOKIE,
-            result.access_token,
-            max_age=settings.session_max_hours * 3600,
-            path="/",
-            secure=request.url.scheme == "https" or settings.environment == "production",
-            httponly=True,
-            samesite="strict",
+        set_session_cookie(
+            request, response, result.access_token, request.app.state.settings.session_max_hours * 3600
         )
     return response
 
@@ -166,12 +174,17 @@ async def guarded(
 async def login(request: Request, session: DbSession) -> Any:
     # v6 clients sign in with a JSON body, a form post, or (Keboola's extractor) query parameters.
     body = await parsed(request, schemas.LoginIn, query=LOGIN_QUERY)
+    # only_token (sent by Keboola's extractor and the Dart example) changes nothing: the answer is
+    # the sign-in object with accessToken, which is what those clients read.
+    return _answer(request, await sign_in(request, session, body))
 
+
+async def sign_in(request: Request, session: Any, body: schemas.LoginIn) -> service.LoginResult:
+    """A sign-in under the sign-in limits, audited either way; the API's and the console's."""
     settings = request.app.state.settings
-
     state = request.app.state
 
-    def sign_in() -> service.LoginResult:
+    def check_and_start() -> service.LoginResult:
         # Argon2 is slow on purpose: it runs in the thread pool, in a read transaction, so neither
         # the event loop nor SQLite's write lock waits for it. Only the stamp and the tokens write.
         actor = audit.actor_of(request)
@@ -204,9 +217,7 @@ async def login(request: Request, session: DbSession) -> Any:
         with state.read_session_factory() as reader:
             return service.login_delay(reader, settings, body.username)
 
-    # only_token (sent by Keboola's extractor and the Dart example) changes nothing: the answer is
-    # the sign-in object with accessToken, which is what those clients read.
-    return _answer(request, await guarded(request, User, body.username, delay, sign_in))
+    return await guarded(request, User, body.username, delay, check_and_start)
 
 
 @router.put("/api/v6/login.json", openapi_extra={"x-permission": "public"}, summary="Refresh a token pair")
@@ -295,28 +306,28 @@ def _check_code(
 )
 async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     body = await parsed(request, schemas.TotpIn)
+    return ok(request, await run_in_threadpool(begin_totp, request, session, caller, body))
 
-    def setup() -> dict[str, Any]:
-        user = _user_of(session, caller)
-        _no_api_token(caller)
-        if caller.token_kind != "enroll":
-            # A signed-in session proves the password again (the set-up token has just done so):
-            # a session left open on someone's desk cannot tie the account to another phone.
-            settings = request.app.state.settings
-            if not verify_password(user.password_hash, body.password or "", settings.hash_profile):
-                _refuse(session, request, user, "password", "The password (password) is missing or wrong.")
-        if user.totp_secret:
-            # Replacing a working factor takes a code of it too.
-            _check_code(request, session, user, body.totp)
-        secret = totp.new_secret()
-        user.totp_pending = _sealer(request).seal(secret, totp.owner_of(user.tenant_id, user.name))
-        audit.record(
-            session, caller.tenant_id, "auth.totp.setup", audit.actor_of(request), "users", user.name
-        )
-        session.commit()
-        return {"secret": secret, "uri": totp.uri(secret, user.name), "digits": 6, "period": totp.STEP}
 
-    return ok(request, await run_in_threadpool(setup))
+def begin_totp(request: Request, session: Any, caller: Any, body: schemas.TotpIn) -> dict[str, Any]:
+    """A new secret being set up (pending until a code of it is confirmed); the API's and the
+    console's. A signed-in session proves the password again, a working factor a code of it."""
+    user = _user_of(session, caller)
+    _no_api_token(caller)
+    if caller.token_kind != "enroll":
+        # A signed-in session proves the password again (the set-up token has just done so):
+        # a session left open on someone's desk cannot tie the account to another phone.
+        settings = request.app.state.settings
+        if not verify_password(user.password_hash, body.password or "", settings.hash_profile):
+            _refuse(session, request, user, "password", "The password (password) is missing or wrong.")
+    if user.totp_secret:
+        # Replacing a working factor takes a code of it too.
+        _check_code(request, session, user, body.totp)
+    secret = totp.new_secret()
+    user.totp_pending = _sealer(request).seal(secret, totp.owner_of(user.tenant_id, user.name))
+    audit.record(session, caller.tenant_id, "auth.totp.setup", audit.actor_of(request), "users", user.name)
+    session.commit()
+    return {"secret": secret, "uri": totp.uri(secret, user.name), "digits": 6, "period": totp.STEP}
 
 
 @router.put(
@@ -326,36 +337,36 @@ async def totp_setup(request: Request, session: DbSession, caller: CurrentCaller
 )
 async def totp_confirm(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     body = await parsed(request, schemas.TotpIn)
-    state = request.app.state
-
-    def confirm() -> service.LoginResult:
-        user = _user_of(session, caller)
-        _no_api_token(caller)
-        owner = totp.owner_of(user.tenant_id, user.name)
-        if _sealer(request).open(user.totp_pending or "", owner) is None:
-            raise Conflict("No second factor is being set up: POST /api/v6/whoim/totp.json first.")
-        # Counted like every code check (and the step remembered), against the secret being set up.
-        _check_code(request, session, user, body.totp, user.totp_pending)
-        user.totp_secret, user.totp_pending = user.totp_pending, None
-        audit.record(
-            session, caller.tenant_id, "auth.totp.enable", audit.actor_of(request), "users", user.name
-        )
-        # Every sign-in from before (none of which gave a code of this factor) ends; a fresh one,
-        # made with it, takes their place: a web session when asked for, else a token pair.
-        service.revoke_tokens(session, user.tenant_id, user.name, keep_api=True)
-        if body.session:
-            raw, token = service.issue_token(
-                session, user, "session", dt.timedelta(hours=state.settings.session_max_hours)
-            )
-            result = service.LoginResult(user, raw, None, token.expires, session_cookie=True)
-        else:
-            result = service.issue_pair(session, user, state.settings)
-        session.commit()
-        return result
-
-    result = await run_in_threadpool(confirm)
-    state.caller_cache.forget_user(caller.tenant_id, caller.user)
+    result = await run_in_threadpool(confirm_totp, request, session, caller, body)
     return _answer(request, result)
+
+
+def confirm_totp(request: Request, session: Any, caller: Any, body: schemas.TotpIn) -> service.LoginResult:
+    """The pending secret confirmed by a code of it; every earlier sign-in ends and a fresh one
+    made with the factor takes their place. The API's and the console's."""
+    state = request.app.state
+    user = _user_of(session, caller)
+    _no_api_token(caller)
+    owner = totp.owner_of(user.tenant_id, user.name)
+    if _sealer(request).open(user.totp_pending or "", owner) is None:
+        raise Conflict("No second factor is being set up: POST /api/v6/whoim/totp.json first.")
+    # Counted like every code check (and the step remembered), against the secret being set up.
+    _check_code(request, session, user, body.totp, user.totp_pending)
+    user.totp_secret, user.totp_pending = user.totp_pending, None
+    audit.record(session, caller.tenant_id, "auth.totp.enable", audit.actor_of(request), "users", user.name)
+    # Every sign-in from before (none of which gave a code of this factor) ends; a fresh one,
+    # made with it, takes their place: a web session when asked for, else a token pair.
+    service.revoke_tokens(session, user.tenant_id, user.name, keep_api=True)
+    if body.session:
+        raw, token = service.issue_token(
+            session, user, "session", dt.timedelta(hours=state.settings.session_max_hours)
+        )
+        result = service.LoginResult(user, raw, None, token.expires, session_cookie=True)
+    else:
+        result = service.issue_pair(session, user, state.settings)
+    session.commit()
+    state.caller_cache.forget_user(caller.tenant_id, caller.user)
+    return result
 
 
 @router.delete(
