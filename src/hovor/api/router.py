@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
+from hovor.api.changes import changed_fields, round_trip
 from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, admission, check
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
@@ -29,9 +30,7 @@ from hovor.api.resource import (
     Creator,
     Ctx,
     DeleteHooks,
-    Deleter,
     Resource,
-    Updater,
     relations_of,
 )
 from hovor.audit import log as audit
@@ -39,7 +38,6 @@ from hovor.core.caller import Caller
 from hovor.core.db import memoizing
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.scope import visible
-from hovor.core.validation import form_from_pydantic
 
 
 def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) -> None:
@@ -242,26 +240,6 @@ def after_shredding(request: Request, response: Response) -> Response:
     return response
 
 
-# Stamps change with every edit; they say nothing about what the edit was.
-_STAMPS = frozenset({"edited", "edited_by", "created", "created_by"})
-
-
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Names of the wire fields whose values differ (custom fields one by one), never the values."""
-    names: list[str] = []
-    for key in sorted(set(before) | set(after)):
-        if key in _STAMPS:
-            continue
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict) and key == "customFields":
-            names.extend(f"{key}.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
-        else:
-            names.append(key)
-    return names
-
-
 def record_change(
     request: Request,
     session: Session,
@@ -393,51 +371,39 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
     )
 
 
-def round_trip(schema: type[BaseModel], raw: dict[str, Any], current: dict[str, Any]) -> BaseModel:
-    """A record read and sent back with PUT: a field the update does not take that carries the
-    value the record has (created, edited, id_call, a recording …) is ignored, as the reference
-    ignores it; one that carries another value is refused as read-only; the rest is validated as
-    any update (an unknown name is refused, naming it)."""
-    accepted = set(schema.model_fields) | set(getattr(schema, "ALIASES", ()))
-    data: dict[str, Any] = {}
-    form: dict[str, list[str]] = {}
-    for key, value in raw.items():
-        if key in accepted or key not in current:
-            data[key] = value
-        elif value != current[key]:
-            form[key] = ["This field is read-only."]
-    if form:
-        raise ValidationFailed(form)
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+def update_record(
+    request: Request, session: Session, caller: Caller, resource: Resource, name: str, body: Any
+) -> dict[str, Any]:
+    """``PUT {endpoint}/{name}.json``'s work (the console's forms save through it too): the
+    visible record updated, audited and committed; its new wire shape."""
+    assert resource.update is not None and resource.update_schema is not None
+    obj = load_visible(session, resource, caller, name)
+    before = resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
+    if not isinstance(body, BaseModel):
+        body = round_trip(resource.update_schema, body, before)
+    obj = resource.update(session, caller, obj, body)
+    result = reload(session, resource, caller, obj)
+    # Write-only fields (a password) do not show in the record: sent means changed.
+    write_only = [f for f in body.model_fields_set if f not in result and f not in before]
+    changed = sorted([*changed_fields(before, result), *write_only])
+    record_change(request, session, caller, resource, "update", obj.name, {"fields": changed})
+    if resource.audit_also is not None:
+        for action, details in resource.audit_also(before, result):
+            actor = audit.actor_of(request)
+            audit.record(session, caller.tenant_id, action, actor, resource.endpoint, obj.name, details)
+    session.commit()
+    if resource.after_change is not None:
+        resource.after_change(request.app.state, obj)
+    return result
 
 
-def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema: type[BaseModel]) -> None:
+def _add_update(router: APIRouter, resource: Resource, schema: type[BaseModel]) -> None:
     ep = resource.endpoint
 
     def update_(
         request: Request, session: Session, caller: Caller, name: str, body: Any, admitted: Caller
     ) -> Any:
-        obj = load_visible(session, resource, caller, name)
-        before = resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
-        if not isinstance(body, BaseModel):
-            body = round_trip(schema, body, before)
-        obj = updater(session, caller, obj, body)
-        result = reload(session, resource, caller, obj)
-        # Write-only fields (a password) do not show in the record: sent means changed.
-        write_only = [f for f in body.model_fields_set if f not in result and f not in before]
-        changed = sorted([*changed_fields(before, result), *write_only])
-        record_change(request, session, caller, resource, "update", obj.name, {"fields": changed})
-        if resource.audit_also is not None:
-            for action, details in resource.audit_also(before, result):
-                actor = audit.actor_of(request)
-                audit.record(session, caller.tenant_id, action, actor, resource.endpoint, obj.name, details)
-        session.commit()
-        if resource.after_change is not None:
-            resource.after_change(request.app.state, obj)
-        return ok(request, result)
+        return ok(request, update_record(request, session, caller, resource, name, body))
 
     _signature(
         update_,
@@ -460,24 +426,31 @@ def _add_update(router: APIRouter, resource: Resource, updater: Updater, schema:
     )
 
 
-def _add_delete(router: APIRouter, resource: Resource, deleter: Deleter) -> None:
+def delete_record(request: Request, session: Session, caller: Caller, resource: Resource, name: str) -> None:
+    """The plain ``DELETE {endpoint}/{name}.json`` (the console's Delete buttons too), with the
+    resource's guard (a legal hold refuses it); blobs are shredded: answer with :func:`after_shredding`."""
+    assert resource.delete is not None
+    check(caller, resource.perm("delete"))
+    obj = load_visible(session, resource, caller, name)
+    if resource.delete_guard is not None:
+        resource.delete_guard(request, session, caller, resource.endpoint, obj)
+    resource.delete(session, caller, obj, **_extras(request, resource))
+    record_change(request, session, caller, resource, "delete", obj.name, None)
+    session.commit()
+    if resource.after_change is not None:
+        resource.after_change(request.app.state, obj)
+
+
+def _add_delete(router: APIRouter, resource: Resource) -> None:
     ep = resource.endpoint
-    variant, guard = resource.delete_variant, resource.delete_guard
+    variant = resource.delete_variant
 
     def delete_(request: Request, session: Session, caller: Caller, name: str) -> Any:
         if variant is not None:
             answer = variant(request, session, caller, name)
             if answer is not None:
                 return answer
-        check(caller, resource.perm("delete"))
-        obj = load_visible(session, resource, caller, name)
-        if guard is not None:
-            guard(request, session, caller, resource.endpoint, obj)
-        deleter(session, caller, obj, **_extras(request, resource))
-        record_change(request, session, caller, resource, "delete", obj.name, None)
-        session.commit()
-        if resource.after_change is not None:
-            resource.after_change(request.app.state, obj)
+        delete_record(request, session, caller, resource, name)
         return after_shredding(request, no_content()) if resource.uses_files else no_content()
 
     _signature(delete_, [*_BASE, ("name", str, inspect.Parameter.empty)])
@@ -500,9 +473,9 @@ def _add_resource_routes(router: APIRouter, resource: Resource) -> None:
         if resource.batch:
             _add_batch_route(router, resource, resource.create, resource.create_schema)
     if resource.update is not None and resource.update_schema is not None:
-        _add_update(router, resource, resource.update, resource.update_schema)
+        _add_update(router, resource, resource.update_schema)
     if resource.delete is not None:
-        _add_delete(router, resource, resource.delete)
+        _add_delete(router, resource)
     for relation in relations_of(resource):
         _add_relation_route(router, resource, relation.name, relation.target, relation.column)
 
