@@ -544,6 +544,9 @@ CONSOLE_KINDS = {
     "/tickets/{name}": "tickets",
     "/dpo/contacts/{name}": "contacts",
     "/dpo/contacts/{name}/erase": "contacts",
+    "/contacts/{name}/delete": "contacts",
+    "/tickets/{name}/delete": "tickets",
+    "/records/{name}/delete": "campaignsRecords",
 }
 # Pages of the sign-in itself (set-up, sign-out, start): reached by any signed-in user.
 CONSOLE_OWN = {"/", "/logout", "/setup-2fa", "/setup-2fa/confirm"}
@@ -592,7 +595,7 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"q": "Nováková"}
     elif path == "/dpo/search":
         data = {"phone": "601 000 000"}
-    elif path.endswith("/erase"):
+    elif path.endswith(("/erase", "/delete")):
         data = {"confirm": "yes"}
     return path, data
 

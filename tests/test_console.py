@@ -58,6 +58,7 @@ class Served:
     app: Any
     url: str
     contact: str
+    tenant: Any
 
 
 def _free_port() -> int:
@@ -91,7 +92,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tenant = make_tenant(app, "acme")
     with httpx.Client(base_url=url, timeout=30) as client:
         subject = erasure_data.build(client, tenant.h("admin"))
-    yield Served(app, url, subject.contact)
+    yield Served(app, url, subject.contact, tenant)
     server.should_exit = True
     thread.join(10)
 
@@ -273,4 +274,49 @@ def test_a_session_idles_out(browser: Any, served: Served) -> None:
     page.goto("/contacts")
     assert "/login" in page.url
     assert "Your session has ended" in page.inner_text("main")
+    page.context.close()
+
+
+def _api(served: Served, role: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        return client.request(method, f"/api/v6/{path}.json", json=body, headers=served.tenant.h(role))
+
+
+def test_a_delete_button_on_a_held_ticket_shows_the_hold_and_an_unheld_one_goes(
+    browser: Any, served: Served
+) -> None:
+    held, free = (
+        _api(served, "admin", "POST", "tickets", {"title": title, "category": "rekl"}).json()["result"][
+            "name"
+        ]
+        for title in ("Spor o fakturu", "Dotaz na tarif")
+    )
+    hold = _api(
+        served,
+        "dpo",
+        "POST",
+        "legalHolds",
+        {"object_type": "tickets", "object_key": str(held), "reason": "Spor"},
+    ).json()["result"]["name"]
+    page = _page(browser, served, "en")
+    _sign_in(page, "acme-supervisor")
+    page.goto(f"/tickets/{held}")
+    page.click(f"a[href='/tickets/{held}/delete']")
+    page.wait_for_selector("form.danger-zone")
+    _record(page, "delete-ticket-en", "cs")
+    page.check("#confirm")
+    page.click("form.danger-zone button")
+    refusal = page.wait_for_selector("#refusal")
+    # The API's reason: the hold by its key, and that nothing changed.
+    assert hold in refusal.inner_text() and "Release the hold first" in refusal.inner_text()
+    _record(page, "delete-refused-en")
+    assert _api(served, "admin", "GET", f"tickets/{held}").status_code == 200
+
+    page.goto(f"/tickets/{free}")
+    page.click(f"a[href='/tickets/{free}/delete']")
+    page.check("#confirm")
+    page.click("form.danger-zone button")
+    page.wait_for_url("**/tickets?deleted=1")
+    assert "Deleted." in page.inner_text("main")
+    assert _api(served, "admin", "GET", f"tickets/{free}").status_code == 404
     page.context.close()

@@ -100,3 +100,24 @@ def test_the_language_follows_the_choice_then_the_browser(client: Any) -> None:
     r = client.post("/language", data={"csrf": _csrf(page.text), "lang": "cs", "back": "//evil.example"})
     assert r.status_code == 200 and 'lang="cs"' in r.text  # followed to /, then /login, in Czech
     assert "Přihlásit se" in client.get("/login", headers={"Accept-Language": "en"}).text
+
+
+def test_every_message_of_the_templates_has_its_czech_translation() -> None:
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    import hovor.console
+
+    base = Path(hovor.console.__file__).parent
+    with (base / "locale/cs/LC_MESSAGES/messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="cs")
+    found = extract_from_dir(base / "templates", method_map=[("**.html", "jinja2.ext:babel_extract")])
+    missing = []
+    for _, _, message, _, _ in found:
+        entry = catalog.get(message if isinstance(message, str) else message[0])
+        strings = entry.string if entry is not None else ""
+        if not (all(strings) if isinstance(strings, tuple) else strings):
+            missing.append(message)
+    assert missing == []
