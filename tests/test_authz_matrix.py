@@ -547,6 +547,7 @@ CONSOLE_KINDS = {
     "/contacts/{name}/delete": "contacts",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
+    "/admin/queues/{name}": "queues",
 }
 # Pages of the sign-in itself (set-up, sign-out, start): reached by any signed-in user.
 CONSOLE_OWN = {"/", "/logout", "/setup-2fa", "/setup-2fa/confirm"}
@@ -595,6 +596,10 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"q": "Nováková"}
     elif path == "/dpo/search":
         data = {"phone": "601 000 000"}
+    elif path.startswith("/admin/queues/"):
+        data = {"recordings_retention": "30"}
+    elif path == "/admin/audit":
+        data = {"action": "crm", "from": "2026-01-01"}
     elif path.endswith(("/erase", "/delete")):
         data = {"confirm": "yes"}
     return path, data

@@ -19,6 +19,7 @@ def _csrf(html: str) -> str:
 
 
 def _signed_in(client: Any, user: str) -> str:
+    client.headers["Accept-Language"] = "en"
     page = client.get("/login")
     r = client.post(
         "/login",
@@ -131,3 +132,97 @@ def test_an_operator_sees_no_delete_button_and_cannot_delete(client: Any, tenant
     r = client.post(f"/contacts/{contact}/delete", data={"csrf": csrf, "confirm": "yes"})
     assert r.status_code == 403
     assert client.get(f"/api/v6/contacts/{contact}.json", headers=h).status_code == 200
+
+
+def _session_of(app: Any, client: Any, user: str) -> str:
+    """A web session of ``user`` (whose role asks for a second factor: one is set up), its CSRF token."""
+    import datetime as dt
+
+    import pyotp
+
+    from hovor.auth import totp
+    from hovor.auth.models import User
+    from hovor.auth.service import issue_token
+    from hovor.core.db import unit_of_work
+
+    with unit_of_work(app.state.session_factory) as s:
+        account = s.get(User, ("acme", user))
+        sealer = totp.Sealer(app.state.settings.secret_key)
+        account.totp_secret = sealer.seal(pyotp.random_base32(), totp.owner_of("acme", user))
+        raw, _ = issue_token(s, account, "session", dt.timedelta(hours=1))
+    client.cookies.set("c_user", raw)
+    client.headers["Accept-Language"] = "en"
+    return _csrf(client.get("/").text)
+
+
+def test_a_queues_retention_above_the_contracts_ceiling_is_refused_with_the_apis_message(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h = tenant.h("admin")
+    _post(client, "queues", h, {"name": "100", "title": "Podpora", "type": "in"})
+    csrf = _session_of(app, client, "acme-admin")
+    listed = client.get("/admin/queues")
+    assert listed.status_code == 200 and 'href="/admin/queues/100"' in listed.text
+    page = client.get("/admin/queues/100")
+    assert "At most 365 days" in page.text
+
+    r = client.post("/admin/queues/100", data={"csrf": csrf, "recordings_retention": "400"})
+    assert r.status_code == 400
+    assert "At most 365 days: the contract&#39;s ceiling for recordings." in r.text
+    options = data(client.get("/api/v6/queues/100.json", headers=h))["options"]
+    assert options.get("recordings_retention") in (None, 0)
+    r = client.post("/admin/queues/100", data={"csrf": csrf, "recordings_retention": "x"})
+    assert r.status_code == 400 and "Not saved: Must be a whole number." in r.text
+
+    r = client.post(
+        "/admin/queues/100", data={"csrf": csrf, "recordings_retention": "90"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/admin/queues?saved=1"
+    assert data(client.get("/api/v6/queues/100.json", headers=h))["options"]["recordings_retention"] == 90
+    with app.state.read_session_factory() as s:
+        entry = s.query(AuditEntry).filter(AuditEntry.action == "activities.queue.update").one()
+        assert entry.details == {"fields": ["options"]} and entry.actor == "acme-admin"
+
+
+def test_the_audit_log_filters_by_post_and_shows_the_chains_verification(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h = tenant.h("admin")
+    _post(client, "contacts", h, {"lastname": "Dvořáková", "database": "main"})
+    _post(client, "queues", h, {"name": "200", "title": "Prodej", "type": "in"})
+    csrf = _session_of(app, client, "acme-admin")
+    page = client.get("/admin/audit")
+    assert page.status_code == 200 and "crm.contact.create" in page.text
+    r = client.post("/admin/audit", data={"csrf": csrf, "action": "activities.queue"})
+    assert "activities.queue.create" in r.text and "crm.contact.create" not in r.text
+    r = client.post("/admin/audit", data={"csrf": csrf, "actor": "acme-nobody"})
+    assert "No entries match." in r.text
+    r = client.post("/admin/audit", data={"csrf": csrf, "from": "2000-01-01", "to": "2000-01-02"})
+    assert "No entries match." in r.text
+    # Personal data never in the log: the contact's name is not on the page.
+    assert "Dvořáková" not in page.text
+
+    verified = client.get("/admin/audit/verify", headers={"HX-Request": "true"})
+    assert 'data-ok="yes"' in verified.text
+    # The same report as the API's auditLog/verify.json, which a broken link turns to "no".
+    api = data(client.get("/api/v6/auditLog/verify.json", headers=h))
+    assert api["ok"] is True and f"<dd>{api['entries']}</dd>" in verified.text
+    from sqlalchemy import update
+
+    from hovor.core.db import unit_of_work
+
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(update(AuditEntry).where(AuditEntry.action == "crm.contact.create").values(actor="forged"))
+    assert 'data-ok="no"' in client.get("/admin/audit/verify").text
+    assert data(client.get("/api/v6/auditLog/verify.json", headers=h))["ok"] is False
+
+
+def test_an_operator_reaches_no_administrators_page(client: Any, tenant: TenantFixture) -> None:
+    _post(client, "queues", tenant.h("admin"), {"name": "300", "title": "Servis", "type": "in"})
+    csrf = _signed_in(client, "acme-operator")
+    for path in ("/admin/queues/300", "/admin/audit"):
+        r = client.get(path)
+        assert r.status_code == 403 and "Not allowed" in r.text and "recordings_retention" not in r.text
+    r = client.post("/admin/queues/300", data={"csrf": csrf, "recordings_retention": "30"})
+    assert r.status_code == 403
+    assert "Audit log" not in client.get("/contacts").text
