@@ -483,3 +483,85 @@ def test_the_server_backs_up_and_drills_by_itself(tmp_path: Path) -> None:
     assert len(service.listed(declared(settings)[0])) == 1  # one backup: the next is a day away
     assert service.last_drill(settings.data_dir) is not None
     assert (tmp_path / "brno" / "ledger" / ".present").exists()
+
+
+def test_a_drill_holds_the_restored_chains_against_the_exported_checkpoints(tmp_path: Path) -> None:
+    """A chain truncated in the database before a backup, with the checkpoints inside it that would
+    tell, still links from its first entry: only the checkpoints the operator exported and keeps
+    elsewhere (HOVOR_AUDIT_CHECKPOINTS_FILE) show the drill that entries are gone."""
+    from sqlalchemy import delete, func, select
+
+    from hovor.audit.chain import export_checkpoints, sign_checkpoints
+    from hovor.audit.models import AuditCheckpoint, AuditEntry
+    from hovor.core.db import unit_of_work
+
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    url = migrated_url("sqlite", tmp_path, "_drill")
+    kept = tmp_path / "operator" / "checkpoints.jsonl"
+    settings = _settings(url, tmp_path / "drill", places, audit_checkpoints_file=kept)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        build(client, tenant.h())
+    factory, files, signer = app.state.session_factory, app.state.files, app.state.audit_signer
+    public = signer.public_key()
+    destination = declared(settings)[0]
+
+    def export() -> int:
+        with unit_of_work(factory) as session:
+            sign_checkpoints(session, signer)
+            lines = [json.dumps(cp) for cp in export_checkpoints(session, public)]
+            signed = session.scalar(
+                select(func.max(AuditCheckpoint.seq)).where(AuditCheckpoint.tenant_id == "acme")
+            )
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text("".join(line + "\n" for line in lines))
+        assert signed
+        return signed
+
+    def actions() -> list[dict[str, Any]]:
+        with factory() as session:
+            return list(
+                session.scalars(
+                    select(AuditEntry.details)
+                    .where(AuditEntry.tenant_id == "acme", AuditEntry.action == "platform.backup.drill")
+                    .order_by(AuditEntry.name)
+                )
+            )
+
+    # Honest: the chain holds every exported checkpoint signed before the backup; the one signed
+    # after it (of the backup's own entry) is left out, not counted against the chain.
+    export()
+    service.take(settings, factory, files, [destination])
+    export()
+    honest = service.drill(settings, factory, destination, files.master, public)
+    chain = honest["per_chain"]["acme"]
+    assert honest["chains_ok"] is True and honest["exported_checkpoints"] is True
+    assert chain["ok"] is True and chain["exported_checkpoints"] >= 1 and chain["exported_later"] == 1
+    assert actions()[-1]["chain_ok"] is True and actions()[-1]["exported_checkpoints"] >= 1
+
+    # Truncated: the newest entries and every checkpoint in the database go; the next entries chain
+    # on from what is left, so the chain verifies inside the database alone.
+    signed = export()
+    with unit_of_work(factory) as session:
+        session.execute(
+            delete(AuditEntry).where(AuditEntry.tenant_id == "acme", AuditEntry.name > signed - 3)
+        )
+        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tenant_id == "acme"))
+    service.take(settings, factory, files, [destination])
+    alone = settings.model_copy(update={"audit_checkpoints_file": None})
+    inside = service.drill(alone, factory, destination, files.master, public)
+    assert inside["chains_ok"] is True and inside["exported_checkpoints"] is False
+    drilled = service.drill(settings, factory, destination, files.master, public)
+    chain = drilled["per_chain"]["acme"]
+    assert drilled["chains_ok"] is False and chain["ok"] is False
+    assert signed - 2 <= chain["first_broken"]["seq"] <= signed
+    assert "exported" in chain["first_broken"]["reason"]
+    audited = actions()[-1]
+    assert audited["ok"] is False and audited["chain_ok"] is False
+    assert audited["first_broken"] == chain["first_broken"]["seq"]
+    # The operator's file cannot be read: the drill says so rather than passing on the inside alone.
+    kept.unlink()
+    with pytest.raises(service.BackupError, match="cannot be read"):
+        service.drill(settings, factory, destination, files.master, public)
+    app.state.engine.dispose()

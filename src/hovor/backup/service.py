@@ -38,8 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit import log as audit
-from hovor.audit.chain import verify_tenant
-from hovor.backup import ledger
+from hovor.backup import chains, ledger
 from hovor.backup.destinations import Destination, Folder
 from hovor.backup.replay import replay
 from hovor.core.config import Settings
@@ -376,6 +375,7 @@ def restore(
     marker.unlink()
     return {
         "backup": manifest["id"],
+        "started": manifest["started"],
         "replayed": len(entries),
         "outcomes": counts,
         "blobs": copied,
@@ -464,11 +464,22 @@ def replay_into(
 
 
 def drill(
-    settings: Settings, factory: sessionmaker[Session], destination: Destination, master: bytes, public: Any
+    settings: Settings,
+    factory: sessionmaker[Session],
+    destination: Destination,
+    master: bytes,
+    public: Any,
+    checkpoints: Path | None = None,
 ) -> dict[str, Any]:
     """Restores the newest backup into a scratch directory, replays the ledger, checks the
-    database's integrity and every audit chain; audits the result in the live database."""
+    database's integrity and every audit chain against the exported checkpoints the operator keeps
+    (``checkpoints``, else ``HOVOR_AUDIT_CHECKPOINTS_FILE``); audits the result, per tenant, in the
+    live database."""
     t0 = time.monotonic()
+    try:
+        exported = chains.load(checkpoints or settings.audit_checkpoints_file)
+    except chains.CheckpointsUnreadable as exc:
+        raise BackupError(str(exc)) from None
     with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".drill-") as scratch:
         scratch_settings = settings.model_copy(
             update={"data_dir": Path(scratch), "database_url": None, "blob_store_url": None}
@@ -485,32 +496,57 @@ def drill(
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
             conn.close()
+        taken = dt.datetime.fromisoformat(done["started"])
         engine = make_engine(scratch_settings.resolved_database_url)
-        chains: dict[str, bool] = {}
         try:
             with make_session_factory(engine)() as session:
-                for (tenant_id,) in session.execute(select(Tenant.id)):
-                    chains[tenant_id] = verify_tenant(session, tenant_id, [public]).ok
+                verified = chains.verify(session, [public], exported or [], taken)
         finally:
             engine.dispose()
     result = {
         **done,
         "integrity": integrity,
-        "chains_ok": all(chains.values()),
-        "chains": len(chains),
+        "chains_ok": all(c["ok"] for c in verified.values()),
+        "chains": len(verified),
+        # Whether the chains were held against checkpoints kept outside the database at all.
+        "exported_checkpoints": exported is not None,
+        "per_chain": verified,
         "seconds": round(time.monotonic() - t0, 2),
     }
     ok = integrity == "ok" and result["chains_ok"]
     (settings.data_dir / DRILLED).write_text(utcnow().isoformat())
-    with unit_of_work(factory) as session:
-        for (tenant_id,) in session.execute(select(Tenant.id)):
-            audit.record(
-                session,
-                tenant_id,
-                "platform.backup.drill",
-                ACTOR,
-                "backups",
-                done["backup"],
-                {"ok": ok, "milliseconds": int(result["seconds"] * 1000), "replayed": done["replayed"]},
-            )
+    _audit_drill(factory, done, verified, ok, int(result["seconds"] * 1000), exported is not None)
     return result
+
+
+def _audit_drill(
+    factory: sessionmaker[Session],
+    done: dict[str, Any],
+    verified: dict[str, dict[str, Any]],
+    ok: bool,
+    milliseconds: int,
+    against_exported: bool,
+) -> None:
+    """In each live tenant's log (and the platform's, when its chain was checked): the drill's
+    outcome and its own chain's: counts and the first broken entry's number, nothing more."""
+    base = {
+        "ok": ok,
+        "milliseconds": milliseconds,
+        "replayed": done["replayed"],
+        "exported": against_exported,
+    }
+    with unit_of_work(factory) as session:
+        live = list(session.scalars(select(Tenant.id)))
+        if audit.PLATFORM in verified:
+            live.append(audit.PLATFORM)
+        for tenant_id in live:
+            chain = verified.get(tenant_id)
+            details: dict[str, Any] = {**base, "chain_restored": chain is not None}
+            if chain is not None:
+                details["chain_ok"] = chain["ok"]
+                details["exported_checkpoints"] = chain["exported_checkpoints"]
+                if chain["first_broken"]:
+                    details["first_broken"] = chain["first_broken"]["seq"]
+            audit.record(
+                session, tenant_id, "platform.backup.drill", ACTOR, "backups", done["backup"], details
+            )
