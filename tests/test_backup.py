@@ -565,3 +565,24 @@ def test_a_drill_holds_the_restored_chains_against_the_exported_checkpoints(tmp_
     with pytest.raises(service.BackupError, match="cannot be read"):
         service.drill(settings, factory, destination, files.master, public)
     app.state.engine.dispose()
+
+
+def test_objects_copied_before_the_database_is_there_are_the_ones_it_refers_to(tmp_path: Path) -> None:
+    """The restore copies the manifest's objects while the snapshot decrypts; the snapshot decides:
+    what it refers to and the manifest missed is copied, what only the manifest listed goes."""
+    from hovor.backup.destinations import Folder
+    from hovor.backup.objects import FolderToStore
+    from hovor.files.stores import LocalStore
+
+    folder = Folder(tmp_path / "dest")
+    for key in ("a1b2c3", "a1ffff", "b2c3d4", "c3d4e5"):
+        folder.put(f"blobs/{key}", [key.encode() * 100])
+    store = LocalStore(tmp_path / "store")
+    early = FolderToStore(store, folder)
+    early.start(["a1b2c3", "a1ffff", "b2c3d4"])  # the manifest's list
+    copied, missing = early.finish(["a1b2c3", "c3d4e5", "d4e5f6"], None)  # the snapshot's blobs
+    assert (copied, missing) == (2, 1)  # d4e5f6: not at the destination
+    assert store.exists("a1b2c3") and store.exists("c3d4e5")
+    assert not store.exists("a1ffff") and not store.exists("b2c3d4")
+    assert b"".join(store.read("c3d4e5")) == b"c3d4e5" * 100
+    assert store.path("c3d4e5").stat().st_mode & 0o077 == 0  # owner-only, as the store writes
