@@ -1,4 +1,5 @@
-"""Keeps the identifier index in step with the records it points at (same transaction)."""
+"""Keeps the identifier index in step with the records it points at (same transaction); a record's
+search entry (hovor.index.search) goes with its identifiers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from hovor.index.models import Identifier
+from hovor.index.models import Identifier, SearchEntry
 
 
 def reindex(
@@ -42,6 +43,13 @@ def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> No
             Identifier.tenant_id == tenant_id,
             Identifier.object_type == object_type,
             Identifier.object_name == name,
+        )
+    )
+    session.execute(
+        delete(SearchEntry).where(
+            SearchEntry.tenant_id == tenant_id,
+            SearchEntry.object_type == object_type,
+            SearchEntry.object_name == str(name),
         )
     )
 
