@@ -21,7 +21,7 @@ def reindex(
     creating: bool = False,
 ) -> None:
     if not creating:
-        unindex(session, tenant_id, object_type, name)
+        _drop_identifiers(session, tenant_id, object_type, name)
     rows = {(field, value): kind for kind, value, field in identifiers}
     session.add_all(
         Identifier(
@@ -37,7 +37,7 @@ def reindex(
     session.flush()
 
 
-def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> None:
+def _drop_identifiers(session: Session, tenant_id: str, object_type: str, name: str) -> None:
     session.execute(
         delete(Identifier).where(
             Identifier.tenant_id == tenant_id,
@@ -45,6 +45,11 @@ def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> No
             Identifier.object_name == name,
         )
     )
+
+
+def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> None:
+    """A record that goes: its identifiers and its search entry."""
+    _drop_identifiers(session, tenant_id, object_type, name)
     session.execute(
         delete(SearchEntry).where(
             SearchEntry.tenant_id == tenant_id,
