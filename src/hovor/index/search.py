@@ -92,7 +92,7 @@ def refresh(session: Session, model: type, tenant_id: str, keys: Iterable[Any]) 
             key.in_(typed[i : i + _CHUNK]),
         )
         for row in session.execute(stmt):
-            entries[str(row[0])] = entry_of(_Row(spec, row[1:]), spec)
+            entries[str(row[0])] = entry_of(Row(spec, row[1:]), spec)
     write(session.connection(), tenant_id, spec.object_type, entries)
 
 
@@ -104,7 +104,7 @@ def refresh_row(session: Session, table_name: str, key: dict[str, Any]) -> None:
             refresh(session, model, key["tenant_id"], [key["name"]])
 
 
-class _Row:
+class Row:
     """A selected row read by attribute, as :func:`entry_of` reads a model."""
 
     def __init__(self, spec: Searchable, values: Sequence[Any]) -> None:
