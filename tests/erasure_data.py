@@ -18,7 +18,7 @@ IP = "198.51.100.77"
 NAME_FORMS = ["Zlatohlávková", "Zlatohlávkové", "Zlatohlávkovou", "ZLATOHLÁVKOVÁ", "Květoslava Zlatohlávková"]
 PHONE_FORMS = ["+420 603 123 456", "603123456", "00420603123456", "+420603123456", "603 123 456"]
 # Her name as the search index holds it (hovor.index.fold): lower case, no diacritics.
-FOLDED_FORMS = ["zlatohlavkova", "kvetoslava zlatohlavkova"]
+FOLDED_FORMS = ["zlatohlavkova", "kvetoslava zlatohlavkova", "zlatohlavkove", "zlatohlavkovou"]
 NEEDLES = [*NAME_FORMS, *FOLDED_FORMS, *PHONE_FORMS, EMAIL, SOCIAL, INSTAGRAM, VIBER, IP]
 
 
