@@ -53,9 +53,12 @@ def entry_of(obj: Any, spec: Searchable) -> Entry:
     return (body, custom) if body or custom else None
 
 
-def write(conn: Connection, tenant_id: str, object_type: str, entries: dict[str, Entry]) -> None:
-    """Replaces the entries of the records named in ``entries`` (None drops a record's entry)."""
-    names = sorted(entries)
+def write(
+    conn: Connection, tenant_id: str, object_type: str, entries: dict[str, Entry], *, new: bool = False
+) -> None:
+    """Replaces the entries of the records named in ``entries`` (None drops a record's entry);
+    ``new`` records have none to replace."""
+    names = [] if new else sorted(entries)
     for i in range(0, len(names), _CHUNK):
         conn.execute(
             delete(ENTRIES).where(
@@ -126,20 +129,22 @@ def _changed(obj: Any, spec: Searchable) -> bool:
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     """Every searchable record the flush wrote: its entry rewritten (or dropped) in the same
     transaction, so the index never runs behind what it points at."""
-    pending: dict[tuple[str, str], dict[str, Entry]] = {}
+    pending: dict[tuple[str, str, bool], dict[str, Entry]] = {}
     for obj in (*session.new, *session.dirty, *session.deleted):
         spec = SEARCHABLE.get(type(obj))
         if spec is None:
             continue
-        gone = obj in session.deleted
-        if not gone and obj not in session.new and not _changed(obj, spec):
+        gone, new = obj in session.deleted, obj in session.new
+        if not gone and not new and not _changed(obj, spec):
             continue
         entry = None if gone else entry_of(obj, spec)
-        pending.setdefault((obj.tenant_id, spec.object_type), {})[str(obj.name)] = entry
+        if new and entry is None:
+            continue  # nothing to search (a call without a title): no statement at all
+        pending.setdefault((obj.tenant_id, spec.object_type, new), {})[str(obj.name)] = entry
     if pending:
         conn = session.connection()
-        for (tenant_id, object_type), entries in pending.items():
-            write(conn, tenant_id, object_type, entries)
+        for (tenant_id, object_type, new), entries in pending.items():
+            write(conn, tenant_id, object_type, entries, new=new)
 
 
 def merge_segments(conn: Connection) -> None:
