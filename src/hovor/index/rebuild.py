@@ -39,6 +39,6 @@ def rebuild(conn: Connection, tenant_id: str | None = None) -> int:
                 if entry is not None:
                     by_tenant.setdefault(row[0], {})[str(row[1])] = entry
             for tenant_key, entries in by_tenant.items():
-                write(conn, tenant_key, spec.object_type, entries)
+                write(conn, tenant_key, spec.object_type, entries, new=True)  # all deleted above
                 made += len(entries)
     return made
