@@ -71,6 +71,8 @@ def test_q_finds_without_case_or_diacritics(client: Any, tenant: TenantFixture) 
     assert _names(client, tenant, "contacts", "nov%") == []
     assert _names(client, tenant, "contacts", "nov_k") == []
     assert _names(client, tenant, "contacts", "OR") == [dvorakova]
+    r = client.get("/api/v6/contacts.json", params={"q": "nov\x00ak"}, headers=tenant.h())
+    assert r.status_code == 400 and "NUL" in r.text
 
 
 def test_q_on_accounts_tickets_and_activities(client: Any, tenant: TenantFixture) -> None:

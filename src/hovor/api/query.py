@@ -408,6 +408,8 @@ class QueryCompiler:
             raise BadRequest("q must be text.")
         if len(raw) > MAX_Q_LENGTH:
             raise BadRequest(f"q must be at most {MAX_Q_LENGTH} characters.")
+        if "\x00" in raw:  # as in bodies: PostgreSQL cannot hold it, FTS5 reads it as the end
+            raise BadRequest("q may not contain NUL characters.")
         if not self.q_columns and self.search is None:
             raise BadRequest(f"{self.endpoint} does not support q search.")
         terms = raw.split()[:10]

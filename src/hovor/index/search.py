@@ -34,14 +34,11 @@ class Searchable:
 
 
 SEARCHABLE: dict[type, Searchable] = {}
-MODELS: dict[str, type] = {}
 
 
 def searchable(model: type, object_type: str, own: Sequence[str], custom: str | None = None) -> None:
     """Declare that ``q`` on ``model`` searches ``own`` and the values of ``custom``."""
-    spec = Searchable(object_type, tuple(own), custom)
-    SEARCHABLE[model] = spec
-    MODELS[object_type] = model
+    SEARCHABLE[model] = Searchable(object_type, tuple(own), custom)
 
 
 Entry = tuple[str, str] | None  # (body, custom) folded; None: the record has no entry
@@ -113,10 +110,6 @@ class Row:
     def __init__(self, spec: Searchable, values: Sequence[Any]) -> None:
         names = (*spec.own, *([spec.custom] if spec.custom else []))
         self.__dict__.update(zip(names, values, strict=True))
-
-
-def drop(session: Session, tenant_id: str, object_type: str, names: Iterable[str]) -> None:
-    write(session.connection(), tenant_id, object_type, dict.fromkeys(str(n) for n in names))
 
 
 def _changed(obj: Any, spec: Searchable) -> bool:
