@@ -48,7 +48,7 @@ from hovor.files import crypto
 from hovor.files.models import Blob, ShreddedKey
 from hovor.files.service import Files
 from hovor.files.stores import LocalStore
-from hovor.privacy.compaction import drop_old_wal, touched_tables, truncate_wal, vacuum
+from hovor.privacy.compaction import compact_sqlite, drop_old_wal, touched_tables, truncate_wal, vacuum
 from hovor.privacy.models import MentionRedaction
 from hovor.tenancy.models import Tenant
 
@@ -362,7 +362,7 @@ def restore(
     copied, missing = restore_blobs(factory, files, destination, early, progress)
     counts = replay(factory, files, settings.secret_key, entries)
     files.reap(factory, limit=10**9)
-    truncate_wal(engine)
+    compact_sqlite(engine)  # what the replay removed from the search index too
     with unit_of_work(factory) as session:
         for (tenant_id,) in session.execute(select(Tenant.id)):
             details: dict[str, Any] = {"backup": manifest["id"], "replayed": len(entries), "blobs": copied}
@@ -479,7 +479,7 @@ def replay_into(
             if not drop_old_wal(engine):
                 log.warning("old WAL segments may stay in pg_wal: no superuser, or the archiver is behind")
         else:
-            truncate_wal(engine)
+            compact_sqlite(engine)
         if not counts.get("failed"):
             (settings.data_dir / MARKER).unlink(missing_ok=True)
         return counts
