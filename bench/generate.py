@@ -52,6 +52,7 @@ from hovor.crm.models import Account, Contact
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket, TicketCategory
 from hovor.index.models import Identifier
+from hovor.index.rebuild import rebuild
 from hovor.migrations import alembic_config
 
 BATCH = 10_000
@@ -436,6 +437,11 @@ class Generator:
 
         self.bulk(progress, "campaign records", CampaignRecord, count, rows())
 
+    def search(self) -> None:
+        """The search index of the records inserted above without the ORM (hovor.index.rebuild)."""
+        with self.engine.begin() as conn:
+            rebuild(conn, TENANT)
+
     def analyze(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -472,6 +478,7 @@ def main(argv: list[str] | None = None) -> None:
         phase("activities", lambda: gen.activities(progress, tickets))
         phase("recordings", lambda: gen.recordings(progress))
         phase("campaign", lambda: gen.campaign(progress))
+        phase("search", gen.search)
         phase("analyze", gen.analyze)
     sample = gen.rnd.sample(range(len(gen.contacts)), min(2000, len(gen.contacts)))
     meta = {

@@ -4,9 +4,9 @@ the ratio, all measured in the same run.
     python -m bench.run SCENARIO --db URL [--data-dir DIR] [--seconds N]
     python -m bench.run all --db URL
 
-Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, q_search_contacts,
-audit_overhead, erase_subject, resolve_subject, retention_sweep (bench/privacy.py), export_subject
-(bench/exports.py), backup_medium (backup and restore, bench/backups.py).
+Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, audit_overhead,
+q_search_contacts (bench/search.py), erase_subject, resolve_subject, retention_sweep
+(bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and restore, bench/backups.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -466,45 +466,6 @@ def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @scenario
-def q_search_contacts(args: argparse.Namespace) -> dict[str, Any]:
-    """``q=`` search of contacts by a last name, first page of 20 with total."""
-    meta = load_meta(args.data_dir)
-    raw = Raw(args.db)
-    names = [
-        r[0] for r in raw.q("SELECT lastname FROM crm_contacts WHERE tenant_id = ? LIMIT 2000", ("bench",))
-    ]
-    terms = random.Random(9).choices(names, k=args.n)
-    port = free_port()
-    samples: list[float] = []
-    h = {"X-AUTH-TOKEN": meta["token"]}
-    with (
-        hovor_server(args, port, workers=1),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=h) as c,
-    ):
-        for term in terms:
-            t0 = time.perf_counter()
-            r = c.get("/api/v6/contacts.json", params={"q": term, "take": "20"})
-            samples.append(time.perf_counter() - t0)
-            assert r.status_code == 200, r.text[:300]
-    like = "lower(title) LIKE ? OR lower(description) LIKE ? OR lower(CAST(custom_fields AS TEXT)) LIKE ?"
-    count_sql = f"SELECT count(*) FROM crm_contacts WHERE tenant_id = ? AND ({like})"
-    page_sql = (
-        f"SELECT * FROM crm_contacts WHERE tenant_id = ? AND ({like}) ORDER BY lastname, firstname LIMIT 20"
-    )
-    it = iter(terms)
-
-    def base() -> None:
-        pattern = f"%{next(it).lower()}%"
-        raw.q(count_sql, ("bench", pattern, pattern, pattern))
-        raw.q(page_sql, ("bench", pattern, pattern, pattern))
-
-    base_samples = timed(base, len(terms))
-    hovor = stats_ms(samples)
-    sql = stats_ms(base_samples)
-    return {"hovor": hovor, "sql": sql, "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"])}
-
-
-@scenario
 def audit_overhead(args: argparse.Namespace) -> dict[str, Any]:
     """A contact created through the API (in process, the whole route), with its audit entry and
     without it; baseline: the same route with the audit log switched off in this process only.
@@ -606,8 +567,9 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _privacy_scenarios() -> None:
-    from bench import backups, exports, privacy
+    from bench import backups, exports, privacy, search
 
+    SCENARIOS["q_search_contacts"] = search.q_search_contacts
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject
     SCENARIOS["retention_sweep"] = privacy.retention_sweep

@@ -116,7 +116,7 @@ def _check_restored(url: str, settings: Settings, ticket: int, call: str) -> Non
             assert session.get(Recording, ("acme", call)) is None  # the swept recording too
             assert session.query(Contact).filter(Contact.lastname == "Vrba").count() == 1  # others stay
             report = verify_tenant(session, "acme", [signing_key(settings).public_key()])
-            assert report.ok, report.as_dict() if hasattr(report, "as_dict") else report
+            assert report.ok, vars(report) if hasattr(report, "__dict__") else report
     finally:
         engine.dispose()
 
@@ -483,3 +483,106 @@ def test_the_server_backs_up_and_drills_by_itself(tmp_path: Path) -> None:
     assert len(service.listed(declared(settings)[0])) == 1  # one backup: the next is a day away
     assert service.last_drill(settings.data_dir) is not None
     assert (tmp_path / "brno" / "ledger" / ".present").exists()
+
+
+def test_a_drill_holds_the_restored_chains_against_the_exported_checkpoints(tmp_path: Path) -> None:
+    """A chain truncated in the database before a backup, with the checkpoints inside it that would
+    tell, still links from its first entry: only the checkpoints the operator exported and keeps
+    elsewhere (HOVOR_AUDIT_CHECKPOINTS_FILE) show the drill that entries are gone."""
+    from sqlalchemy import delete, func, select
+
+    from hovor.audit.chain import export_checkpoints, sign_checkpoints
+    from hovor.audit.models import AuditCheckpoint, AuditEntry
+    from hovor.core.db import unit_of_work
+
+    places = [{"name": "brno", "url": (tmp_path / "brno").as_uri(), "location": "Brno, CZ"}]
+    url = migrated_url("sqlite", tmp_path, "_drill")
+    kept = tmp_path / "operator" / "checkpoints.jsonl"
+    settings = _settings(url, tmp_path / "drill", places, audit_checkpoints_file=kept)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        tenant = make_tenant(app, "acme")
+        build(client, tenant.h())
+    factory, files, signer = app.state.session_factory, app.state.files, app.state.audit_signer
+    public = signer.public_key()
+    destination = declared(settings)[0]
+
+    def export() -> int:
+        with unit_of_work(factory) as session:
+            sign_checkpoints(session, signer)
+            lines = [json.dumps(cp) for cp in export_checkpoints(session, public)]
+            signed = session.scalar(
+                select(func.max(AuditCheckpoint.seq)).where(AuditCheckpoint.tenant_id == "acme")
+            )
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text("".join(line + "\n" for line in lines))
+        assert signed
+        return signed
+
+    def actions() -> list[dict[str, Any]]:
+        with factory() as session:
+            return list(
+                session.scalars(
+                    select(AuditEntry.details)
+                    .where(AuditEntry.tenant_id == "acme", AuditEntry.action == "platform.backup.drill")
+                    .order_by(AuditEntry.name)
+                )
+            )
+
+    # Honest: the chain holds every exported checkpoint signed before the backup; the one signed
+    # after it (of the backup's own entry) is left out, not counted against the chain.
+    export()
+    service.take(settings, factory, files, [destination])
+    export()
+    honest = service.drill(settings, factory, destination, files.master, public)
+    chain = honest["per_chain"]["acme"]
+    assert honest["chains_ok"] is True and honest["exported_checkpoints"] is True
+    assert chain["ok"] is True and chain["exported_checkpoints"] >= 1 and chain["exported_later"] == 1
+    assert actions()[-1]["chain_ok"] is True and actions()[-1]["exported_checkpoints"] >= 1
+
+    # Truncated: the newest entries and every checkpoint in the database go; the next entries chain
+    # on from what is left, so the chain verifies inside the database alone.
+    signed = export()
+    with unit_of_work(factory) as session:
+        session.execute(
+            delete(AuditEntry).where(AuditEntry.tenant_id == "acme", AuditEntry.name > signed - 3)
+        )
+        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tenant_id == "acme"))
+    service.take(settings, factory, files, [destination])
+    alone = settings.model_copy(update={"audit_checkpoints_file": None})
+    inside = service.drill(alone, factory, destination, files.master, public)
+    assert inside["chains_ok"] is True and inside["exported_checkpoints"] is False
+    drilled = service.drill(settings, factory, destination, files.master, public)
+    chain = drilled["per_chain"]["acme"]
+    assert drilled["chains_ok"] is False and chain["ok"] is False
+    assert signed - 2 <= chain["first_broken"]["seq"] <= signed
+    assert "exported" in chain["first_broken"]["reason"]
+    audited = actions()[-1]
+    assert audited["ok"] is False and audited["chain_ok"] is False
+    assert audited["first_broken"] == chain["first_broken"]["seq"]
+    # The operator's file cannot be read: the drill says so rather than passing on the inside alone.
+    kept.unlink()
+    with pytest.raises(service.BackupError, match="cannot be read"):
+        service.drill(settings, factory, destination, files.master, public)
+    app.state.engine.dispose()
+
+
+def test_objects_copied_before_the_database_is_there_are_the_ones_it_refers_to(tmp_path: Path) -> None:
+    """The restore copies the manifest's objects while the snapshot decrypts; the snapshot decides:
+    what it refers to and the manifest missed is copied, what only the manifest listed goes."""
+    from hovor.backup.destinations import Folder
+    from hovor.backup.objects import FolderToStore
+    from hovor.files.stores import LocalStore
+
+    folder = Folder(tmp_path / "dest")
+    for key in ("a1b2c3", "a1ffff", "b2c3d4", "c3d4e5"):
+        folder.put(f"blobs/{key}", [key.encode() * 100])
+    store = LocalStore(tmp_path / "store")
+    early = FolderToStore(store, folder)
+    early.start(["a1b2c3", "a1ffff", "b2c3d4"])  # the manifest's list
+    copied, missing = early.finish(["a1b2c3", "c3d4e5", "d4e5f6"], None)  # the snapshot's blobs
+    assert (copied, missing) == (2, 1)  # d4e5f6: not at the destination
+    assert store.exists("a1b2c3") and store.exists("c3d4e5")
+    assert not store.exists("a1ffff") and not store.exists("b2c3d4")
+    assert b"".join(store.read("c3d4e5")) == b"c3d4e5" * 100
+    assert store.path("c3d4e5").stat().st_mode & 0o077 == 0  # owner-only, as the store writes

@@ -97,6 +97,10 @@ def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
     assert roles == {"admin", "supervisor", "operator", "dpo", "integration"}
     for user in creds["users"]:
         assert user["token"] in first.stdout and user["token"] in second.stdout
+    # The search index made again from the demo's records (its contacts at least).
+    r = hovor(env, "db", "rebuild-search")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.split()[0]) >= 40
 
     with TestClient(app_for(env)) as client:
         admin = next(u for u in creds["users"] if u["role"] == "admin")

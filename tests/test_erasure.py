@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from conftest import make_tenant, migrated_url
-from erasure_data import EMAIL, FIRST, INSTAGRAM, LAST, NEEDLES, VIBER, build
+from erasure_data import EMAIL, FIRST, FOLDED_FORMS, INSTAGRAM, LAST, NEEDLES, VIBER, build
 from hovor.app import create_app
 from hovor.core.config import Settings
 from hovor.jobs.models import Job
@@ -112,6 +112,7 @@ def test_residue_after_erasure(fresh: tuple[Any, TestClient, Settings], backend:
             conn.execute(text("ANALYZE"))
     before = _found(_database_files(app, backend, settings))
     assert {LAST, EMAIL, "603123456"} <= set(before), before  # the search sees the data it looks for
+    assert FOLDED_FORMS[1] in before, before  # and her name in the search index (only there folded)
 
     # The preview lists what will change, and the unlinked call the DPO may include.
     dpo = tenant.h("dpo")

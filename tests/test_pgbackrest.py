@@ -34,11 +34,12 @@ from sqlalchemy import select
 from conftest import make_tenant, needs_postgres
 from erasure_data import NEEDLES
 from hovor.app import create_app
+from hovor.audit.chain import export_checkpoints, sign_checkpoints
 from hovor.audit.models import AuditEntry
 from hovor.backup import ledger, pgbackrest
 from hovor.backup.destinations import declared
 from hovor.core.config import Settings
-from hovor.core.db import make_engine, make_session_factory, utcnow
+from hovor.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from hovor.migrations import alembic_config
 from test_backup import TICKET_TEXT, _after_the_backup, _before_the_backup, _check_restored, _found
 
@@ -150,7 +151,8 @@ def _settings(cluster: Cluster, data_dir: Path, places: list[dict[str, str]], **
 def _hovor(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ}
     for name, value in settings.model_dump(exclude_none=True).items():
-        if name in ("environment", "database_url", "data_dir", "backup_destinations", "master_key_file") or (
+        keys = ("master_key_file", "audit_signing_key_file")
+        if name in ("environment", "database_url", "data_dir", "backup_destinations", *keys) or (
             name.startswith("pgbackrest_")
         ):
             env[f"HOVOR_{name.upper()}"] = str(value)
@@ -173,6 +175,13 @@ def test_a_point_in_time_restore_from_the_surviving_site_brings_back_no_one(
         tenant = make_tenant(app, "acme")
         subject, ticket, call = _before_the_backup(client, tenant)
         ledger.ship(app.state.session_factory, live.data_dir, declared(live))
+        # The operator exports the signed checkpoints and keeps them elsewhere.
+        with unit_of_work(app.state.session_factory) as session:
+            sign_checkpoints(session, app.state.audit_signer)
+            exported = export_checkpoints(session, app.state.audit_signer.public_key())
+        kept = tmp_path / "operator" / "checkpoints.jsonl"
+        kept.parent.mkdir()
+        kept.write_text("".join(json.dumps(cp) + "\n" for cp in exported))
         made = _hovor(live, "run")
         assert made.returncode == 0, made.stderr[-3000:]
         for place in places:  # a backup in each repository, its manifest beside it
@@ -196,7 +205,11 @@ def test_a_point_in_time_restore_from_the_surviving_site_brings_back_no_one(
     for path in cluster.pg_data.iterdir():
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     restored = _settings(
-        cluster, tmp_path / "restored", places[1:], master_key_file=live.resolved_master_key_file
+        cluster,
+        tmp_path / "restored",
+        places[1:],
+        master_key_file=live.resolved_master_key_file,  # the operator's copies of the two keys
+        audit_signing_key_file=live.resolved_audit_signing_key_file,
     )
     done = _hovor(restored, "restore", "--from", "frankfurt", "--time", moment.isoformat())
     assert done.returncode == 0, done.stderr[-3000:]
@@ -223,10 +236,11 @@ def test_a_point_in_time_restore_from_the_surviving_site_brings_back_no_one(
         engine.dispose()
 
     # The drill: the newest backup into a scratch cluster beside this one, checked.
-    drilled = _hovor(restored, "verify", "--drill", "--from", "frankfurt")
+    drilled = _hovor(restored, "verify", "--drill", "--from", "frankfurt", "--checkpoints", str(kept))
     assert drilled.returncode == 0, drilled.stderr[-3000:]
     report = json.loads(drilled.stdout)
     assert report["integrity"] == "ok" and report["chains_ok"] is True and report["chains"] >= 1, report
+    assert report["exported_checkpoints"] is True and report["per_chain"]["acme"]["exported_checkpoints"] >= 1
     assert not list(cluster.base.glob("hovor-drill-*"))  # the scratch cluster is gone
 
 

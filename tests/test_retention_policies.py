@@ -47,6 +47,13 @@ def _sweep(env: jobs.Env, now: dt.datetime) -> dict[str, int]:
     return {p.name: policies.sweep_kind(env.factory, env.files, "acme", p, now=now, chunk=2) for p in todo}
 
 
+def _her_entries(env: jobs.Env, keys: set[str]) -> list[str]:
+    """Her records' search entries that still hold her folded name."""
+    with env.factory() as s:
+        rows = s.execute(text("SELECT object_name, body, custom FROM search_entries")).all()
+    return [name for name, body, custom in rows if name in keys and "zlatohlav" in body + custom]
+
+
 def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
     client, tenant, env = quiet
     h = tenant.h()
@@ -116,6 +123,10 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
 
     with env.factory() as s:
         planned = {p["policy"]: p["count"] for p in policies.preview(s, "acme", env.settings, now)}
+    # Her records the policies below delete or anonymize.
+    swept_kinds = ("CALL", "EMAIL", "CHAT", "SMS", "FBM")
+    hers = {subject.contact, *(acts[k] for k in swept_kinds), *map(str, subject.tickets)}
+    assert _her_entries(env, hers)  # what the check at the end looks for is there now
     swept = _sweep(env, now)
     env.files.reap(env.factory)
     assert swept == {
@@ -195,6 +206,14 @@ def test_every_kind_is_swept_by_its_policy(quiet: Any) -> None:
 
     # A second sweep finds nothing: every record was re-checked and is gone or anonymized.
     assert sum(_sweep(env, now).values()) == 0
+    # The search index went with her records, or was rewritten as they were anonymized.
+    assert _her_entries(env, hers) == []
+    # q finds exactly the activities that still name her (kinds this test gave no policy).
+    found = client.get("/api/v6/activities.json", params={"q": "zlatohlavkova"}, headers=h).json()["result"]
+    with env.factory() as s:
+        rows = s.execute(text("SELECT name, title, description FROM activities")).all()
+    still = {n for n, t, d in rows if LAST in (t or "") + (d or "")}
+    assert still and {a["name"] for a in found["data"]} == still
 
 
 def test_the_contract_bounds_every_policy_and_keeps_kinds_without_one(quiet: Any) -> None:

@@ -14,12 +14,14 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, text
 from hovor.core.config import Settings
 from hovor.core.db import Base, make_engine
 from hovor.core.personal_data import Category, Erasure, not_personal, personal, unclassified
+from hovor.migrations import include_name
 
 
 def test_models_and_migrations_do_not_drift(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
 
@@ -206,6 +208,7 @@ def test_upgrading_a_database_that_holds_data(backend: str, tmp_path: Path) -> N
         if backend == "sqlite":
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []

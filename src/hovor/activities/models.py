@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from hovor.core.db import Base, JSONType, UTCDateTime, utcnow
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.core.records import AuditStamps, CatalogueEntry
+from hovor.index.search import searchable
 
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
@@ -479,3 +480,7 @@ class PauseTaken(Base):
 
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
     pause_obj: Mapped[PauseType | None] = relationship(viewonly=True, lazy="raise")
+
+
+# What q searches (hovor.index.search).
+searchable(Activity, "activities", ("title", "description"))

@@ -176,8 +176,11 @@ class QueryCompiler:
         default_order: Sequence[Any],
         tiebreak: Sequence[Any],
         hidden: frozenset[str] = frozenset(),
+        search: Callable[[list[str]], ColumnElement[bool]] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        # q through the search index (hovor.index.lookup), given the terms; else LIKE on q_columns.
+        self.search = search
         self.fields = {f.name: f for f in fields}
         self.hidden = hidden  # custom fields the caller may not see: not filtered or sorted on
         self.q_columns = q_columns
@@ -405,9 +408,13 @@ class QueryCompiler:
             raise BadRequest("q must be text.")
         if len(raw) > MAX_Q_LENGTH:
             raise BadRequest(f"q must be at most {MAX_Q_LENGTH} characters.")
-        if not self.q_columns:
+        if "\x00" in raw:  # as in bodies: PostgreSQL cannot hold it, FTS5 reads it as the end
+            raise BadRequest("q may not contain NUL characters.")
+        if not self.q_columns and self.search is None:
             raise BadRequest(f"{self.endpoint} does not support q search.")
         terms = raw.split()[:10]
+        if self.search is not None:
+            return self.search(terms) if terms else true()
         parts = []
         for term in terms:
             escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -75,6 +75,9 @@ class Resource:
     # Who may see which rows: by default what the model declares (``__scope__``, hovor.core.scope).
     scope: Scope = DECLARED
     q_columns: Sequence[Any] = ()
+    # The record type in the search index (hovor.index.search): ``q`` asks the index, which finds
+    # substrings whatever their case and diacritics, instead of LIKE on ``q_columns``.
+    search: str = ""
     relations: Sequence[Relation] = ()
     # To-one relationship paths serialization follows, e.g. (Activity.call, CallItem.recording),
     # loaded with joins in the same query: the page is read in index order and each row gets

@@ -38,6 +38,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import memoizing
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.scope import visible
+from hovor.index.lookup import searcher
 
 
 def _signature(func_: Callable[..., Any], params: list[tuple[str, Any, Any]]) -> None:
@@ -168,9 +169,10 @@ def list_result(
     settings = request.app.state.settings
     ctx = make_ctx(session, resource, caller)
     q_columns = list(resource.q_columns)
-    if ctx.cache.get("hidden"):
-        # A caller who may not see some custom fields must not find records by their values
-        # either: q then leaves the custom-field values out of its search.
+    # A caller who may not see some custom fields must not find records by their values either:
+    # q then leaves the custom-field values out of its search.
+    hidden = bool(ctx.cache.get("hidden"))
+    if hidden:
         custom = getattr(resource.model, "custom_fields", None)
         q_columns = [c for c in q_columns if c is not custom]
     compiler = QueryCompiler(
@@ -183,6 +185,9 @@ def list_result(
         resource.default_order,
         [resource.key_column],
         hidden=frozenset(ctx.cache.get("hidden") or ()),
+        search=searcher(resource.key_column, session, caller.tenant_id, resource.search, custom=not hidden)
+        if resource.search
+        else None,
     )
     strict = request.headers.get(STRICT_FIELDS, "").lower() in ("1", "true", "yes")
     given = parse_brackets(request.query_params.multi_items()) if params is None else params

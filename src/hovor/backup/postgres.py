@@ -35,8 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit import log as audit
-from hovor.audit.chain import verify_tenant
-from hovor.backup import ledger, service
+from hovor.backup import chains, ledger, objects, service
 from hovor.backup import pgbackrest as pgbr
 from hovor.backup.destinations import Destination
 from hovor.backup.replay import replay
@@ -249,34 +248,46 @@ def restore(
     repo = pgbr.repo_of(destinations, destination.name)
     delta = ["--delta"] if any(pg_path.iterdir()) else []
     phases: dict[str, float] = {}
+    # The blob objects are copied beside pgBackRest's restore and the cluster's recovery.
+    early = objects.folder_to_store(Files(settings), destination)
+    if early is not None and "objects" in manifest:
+        early.start(manifest["objects"])
     try:
         args = _restore_args(manifest, backup_id, target)
         pgbr.command(settings, *args, *delta, "restore", repo=repo.index)
-    except pgbr.PgBackRestError as exc:
-        raise service.BackupError(str(exc)) from None
-    phases["pgbackrest"] = round(time.monotonic() - t0, 2)
-    done: dict[str, Any] = {
-        "backup": manifest["id"],
-        "target": target.isoformat() if target else None,
-        "since": since.isoformat(),
-    }
-    if not settings.pgbackrest_start_command:
-        return {
-            **done,
-            "next": "start PostgreSQL, then run `hovor backup replay --since "
-            f"{since.isoformat()} --from {destination.name}`",
+        phases["pgbackrest"] = round(time.monotonic() - t0, 2)
+        done: dict[str, Any] = {
+            "backup": manifest["id"],
+            "target": target.isoformat() if target else None,
+            "since": since.isoformat(),
         }
-    start = shlex.split(settings.pgbackrest_start_command)
-    began = subprocess.run(  # noqa: S603 - the operator's own command
-        start, capture_output=True, text=True, timeout=READY_SECONDS, check=False
-    )
-    if began.returncode != 0:
-        said = " ".join((began.stderr or began.stdout).strip().splitlines()[-3:])
-        raise service.BackupError(f"the start command failed ({began.returncode}): {said}")
-    _wait_ready(settings.resolved_database_url, time.monotonic() + READY_SECONDS)
-    phases["start"] = round(time.monotonic() - t0 - phases["pgbackrest"], 2)
+        if not settings.pgbackrest_start_command:
+            if early is not None:
+                early.finish(list(manifest.get("objects", [])), None)  # `replay` settles the rest
+            return {
+                **done,
+                "next": "start PostgreSQL, then run `hovor backup replay --since "
+                f"{since.isoformat()} --from {destination.name}`",
+            }
+        start = shlex.split(settings.pgbackrest_start_command)
+        began = subprocess.run(  # noqa: S603 - the operator's own command
+            start, capture_output=True, text=True, timeout=READY_SECONDS, check=False
+        )
+        if began.returncode != 0:
+            said = " ".join((began.stderr or began.stdout).strip().splitlines()[-3:])
+            raise service.BackupError(f"the start command failed ({began.returncode}): {said}")
+        _wait_ready(settings.resolved_database_url, time.monotonic() + READY_SECONDS)
+        phases["start"] = round(time.monotonic() - t0 - phases["pgbackrest"], 2)
+    except pgbr.PgBackRestError as exc:
+        if early is not None:
+            early.abandon()
+        raise service.BackupError(str(exc)) from None
+    except BaseException:
+        if early is not None:
+            early.abandon()
+        raise
     counts, copied, missing = finish(
-        settings, destination, manifest["id"], entries, without_ledger, progress, phases
+        settings, destination, manifest["id"], entries, without_ledger, progress, phases, early
     )
     return {
         **done,
@@ -297,6 +308,7 @@ def finish(
     without_ledger: str | None,
     progress: Callable[[str, int, int], None] | None,
     phases: dict[str, float] | None = None,
+    early: objects.FolderToStore | None = None,
 ) -> tuple[dict[str, int], int, int]:
     """The restored cluster made whole: blobs back, the ledger replayed, what it removed gone
     from the files and the WAL, every tenant's log told; then the data directory is unmarked.
@@ -314,7 +326,7 @@ def finish(
     try:
         factory = make_session_factory(engine)
         files = Files(settings)
-        copied, missing = service.restore_blobs(factory, files, destination, progress)
+        copied, missing = service.restore_blobs(factory, files, destination, early, progress)
         lap("blobs")
         counts = replay(factory, files, settings.secret_key, entries)
         files.reap(factory, limit=10**9)
@@ -372,11 +384,17 @@ def drill(
     destination: Destination,
     master: bytes,
     public: Any,
+    checkpoints: Path | None = None,
 ) -> dict[str, Any]:
     """The newest backup restored into a scratch cluster beside the live one (on a free port, not
-    archiving), the ledger replayed, ``pg_amcheck`` run over it, every audit chain verified; the
-    result audited in the live database."""
+    archiving), the ledger replayed, ``pg_amcheck`` run over it, every audit chain verified and
+    held against the exported checkpoints (``checkpoints``, else ``HOVOR_AUDIT_CHECKPOINTS_FILE``);
+    the result audited in the live database."""
     t0 = time.monotonic()
+    try:
+        exported = chains.load(checkpoints or settings.audit_checkpoints_file)
+    except chains.CheckpointsUnreadable as exc:
+        raise service.BackupError(str(exc)) from None
     manifest = _pick(destination, None, None)
     assert settings.pgbackrest_pg_path is not None
     bin_dir = _pg_bin(settings)
@@ -439,11 +457,10 @@ def drill(
         )
         integrity = "ok" if checked.returncode == 0 else f"pg_amcheck exit {checked.returncode}"
         engine = make_engine(scratch_settings.resolved_database_url)
-        chains: dict[str, bool] = {}
         try:
             with make_session_factory(engine)() as session:
-                for (tenant_id,) in session.execute(select(Tenant.id)):
-                    chains[tenant_id] = verify_tenant(session, tenant_id, [public]).ok
+                taken = dt.datetime.fromisoformat(manifest["started"])
+                verified = chains.verify(session, [public], exported or [], taken)
         finally:
             engine.dispose()
     finally:
@@ -453,25 +470,18 @@ def drill(
         shutil.rmtree(data_dir, ignore_errors=True)
     result = {
         "backup": manifest["id"],
+        "started": manifest["started"],
         "replayed": len(entries),
         "outcomes": counts,
         "missing_blobs": missing,
         "integrity": integrity,
-        "chains_ok": all(chains.values()),
-        "chains": len(chains),
+        "chains_ok": all(c["ok"] for c in verified.values()),
+        "chains": len(verified),
+        "exported_checkpoints": exported is not None,
+        "per_chain": verified,
         "seconds": round(time.monotonic() - t0, 2),
     }
     ok = integrity == "ok" and result["chains_ok"]
     (settings.data_dir / service.DRILLED).write_text(utcnow().isoformat())
-    with unit_of_work(factory) as session:
-        for (tenant_id,) in session.execute(select(Tenant.id)):
-            audit.record(
-                session,
-                tenant_id,
-                "platform.backup.drill",
-                service.ACTOR,
-                "backups",
-                manifest["id"],
-                {"ok": ok, "milliseconds": int(result["seconds"] * 1000), "replayed": len(entries)},
-            )
+    service.audit_drill(factory, result, verified, ok, int(result["seconds"] * 1000), exported is not None)
     return result

@@ -32,6 +32,7 @@ from hovor.backup.ledger import model_of, typed_key
 from hovor.core.db import Base, unit_of_work, utcnow
 from hovor.files.models import Blob, TenantKey
 from hovor.files.service import Files
+from hovor.index import search
 from hovor.privacy.contract import purge
 from hovor.privacy.erasure import CHILDREN, MODELS, Blank, anonymize_records
 from hovor.privacy.erasure.columns import fit, map_text
@@ -138,6 +139,7 @@ def _mention(session: Session, entry: dict[str, Any], pseudonyms: Pseudonyms, co
                 values[column.name] = redacted
         if values:
             session.execute(update(table).where(*where).values(**values))
+            search.refresh_row(session, table_name, {**key, "tenant_id": entry["tenant"]})
             changed += 1
     return "redacted" if changed else "nothing"
 

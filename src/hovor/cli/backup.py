@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -230,9 +231,17 @@ def backup_verify(
         bool, typer.Option("--drill", help="Restore the newest backup into a scratch directory")
     ] = False,
     source: Annotated[str | None, typer.Option("--from", help="The destination to check")] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="Exported audit checkpoints (JSON Lines) to verify the restored chains against "
+            "(default: HOVOR_AUDIT_CHECKPOINTS_FILE)."
+        ),
+    ] = None,
 ) -> None:
     """Check that the newest backup is complete; with --drill, restore it, replay the ledger, check
-    its integrity and every audit chain, and report the time taken (audited)."""
+    its integrity and every audit chain against the exported checkpoints, and report the time taken
+    (audited)."""
     settings = get_settings()
     where = _one(source)
     backups = service.listed(where)
@@ -244,9 +253,9 @@ def backup_verify(
     public = signing_key(settings).public_key()
     try:
         if _postgres(settings):
-            result = postgres.drill(settings, factory(), _declared(), where, _master(), public)
+            result = postgres.drill(settings, factory(), _declared(), where, _master(), public, checkpoints)
         else:
-            result = service.drill(settings, factory(), where, _master(), public)
+            result = service.drill(settings, factory(), where, _master(), public, checkpoints)
     except service.BackupError as exc:
         fail(str(exc))
     console.print_json(json.dumps(result))

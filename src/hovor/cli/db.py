@@ -34,3 +34,20 @@ def db_current() -> None:
     from hovor.migrations import alembic_config  # deferred: imports Alembic, as above
 
     command.current(alembic_config(get_settings().resolved_database_url))
+
+
+@db_app.command("rebuild-search")
+def db_rebuild_search(
+    tenant: str = typer.Option("", help="Only this tenant's records (default: every tenant's)."),
+) -> None:
+    """Make the search index behind q again from the records it covers (after rows were written
+    without hovor, or to repair it)."""
+    import hovor.models  # noqa: F401 - the searchable models declare themselves on import
+    from hovor.core.db import make_engine
+    from hovor.index.rebuild import rebuild
+
+    engine = make_engine(get_settings().resolved_database_url)
+    with engine.begin() as conn:
+        made = rebuild(conn, tenant or None)
+    engine.dispose()
+    console.print(f"{made} search entries made")

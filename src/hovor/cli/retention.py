@@ -83,7 +83,7 @@ def retention_run(tenant: Annotated[str | None, typer.Option(help="Only this ten
     if tables and env.engine.dialect.name == "postgresql":
         compaction.vacuum(env.engine, tables)
     elif tables:
-        compaction.truncate_wal(env.engine)
+        compaction.compact_sqlite(env.engine)
     for name, n in removed.items():
         if n:
             console.print(f"{name}: {n} removed")

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="File holding the Ed25519 key that signs audit checkpoints. Empty means "
         "<data_dir>/audit-signing.key, created on first start in development.",
     )
+    audit_checkpoints_file: Path | None = Field(
+        None,
+        description="The signed checkpoints exported with `hovor audit checkpoints export`, where the "
+        "operator keeps them (out of the database administrators' reach). Restore drills verify every "
+        "restored audit chain against them, which catches a chain truncated or rewritten before the "
+        "backup. Empty: drills check the chains against the checkpoints inside the backup only.",
+    )
     audit_checkpoint_seconds: float = Field(
         3600, description="How often `hovor serve` signs a checkpoint of every audit chain that moved.", gt=0
     )

@@ -176,6 +176,7 @@ register(
         update=service.update_account,
         delete=service.delete_account,
         q_columns=[Account.title, Account.description, Account.custom_fields],
+        search="accounts",
         relations=[Relation("contacts", "contacts", "account")],
         eager=[(Account.database_obj,), (Account.user_obj,), (Account.sla_obj,)],
         default_order=[Account.title.asc()],
@@ -211,6 +212,7 @@ register(
         update=service.update_contact,
         delete=service.delete_contact,
         q_columns=[Contact.title, Contact.description, Contact.custom_fields],
+        search="contacts",
         eager=[
             (Contact.database_obj,),
             (Contact.account_obj,),

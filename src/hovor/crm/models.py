@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hovor.core.db import Base, JSONType
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.core.records import AuditStamps
+from hovor.index.search import searchable
 
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
@@ -179,3 +180,8 @@ class CrmRecord(AuditStamps, Base):
     ticket_obj: Mapped[Ticket | None] = relationship(viewonly=True, lazy="raise")
     status_obj: Mapped[TicketStatus | None] = relationship(viewonly=True, lazy="raise")
     user_obj: Mapped[User | None] = relationship(viewonly=True, lazy="raise")
+
+
+# What q searches (hovor.index.search): the name and notes, and the custom-field values apart.
+searchable(Account, "accounts", ("title", "description"), custom="custom_fields")
+searchable(Contact, "contacts", ("title", "description"), custom="custom_fields")

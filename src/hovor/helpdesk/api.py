@@ -162,6 +162,7 @@ register(
         update=service.update_ticket,
         delete=service.delete_ticket,
         q_columns=[Ticket.title, Ticket.description, Ticket.email],
+        search="tickets",
         relations=[
             Relation("activities", "activities", "ticket"),
             Relation("attachments", "attachments", "ticket"),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hovor.core.db import Base, JSONType, UTCDateTime
 from hovor.core.personal_data import Category, Erasure, Owner, not_personal, personal
 from hovor.core.records import AuditStamps, CatalogueEntry
+from hovor.index.search import searchable
 
 # Related records of other domains, named for the type checker only: the relationships resolve
 # them by class name through the registry, so no domain imports another's models.
@@ -160,3 +161,7 @@ class TicketStatusLink(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, info=not_personal())
     ticket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, info=not_personal())
     status: Mapped[str] = mapped_column(String(64), primary_key=True, info=not_personal())
+
+
+# What q searches (hovor.index.search).
+searchable(Ticket, "tickets", ("title", "description", "email"))

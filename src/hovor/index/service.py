@@ -1,4 +1,5 @@
-"""Keeps the identifier index in step with the records it points at (same transaction)."""
+"""Keeps the identifier index in step with the records it points at (same transaction); a record's
+search entry (hovor.index.search) goes with its identifiers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from hovor.index.models import Identifier
+from hovor.index.models import Identifier, SearchEntry
 
 
 def reindex(
@@ -20,7 +21,7 @@ def reindex(
     creating: bool = False,
 ) -> None:
     if not creating:
-        unindex(session, tenant_id, object_type, name)
+        _drop_identifiers(session, tenant_id, object_type, name)
     rows = {(field, value): kind for kind, value, field in identifiers}
     session.add_all(
         Identifier(
@@ -36,12 +37,24 @@ def reindex(
     session.flush()
 
 
-def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> None:
+def _drop_identifiers(session: Session, tenant_id: str, object_type: str, name: str) -> None:
     session.execute(
         delete(Identifier).where(
             Identifier.tenant_id == tenant_id,
             Identifier.object_type == object_type,
             Identifier.object_name == name,
+        )
+    )
+
+
+def unindex(session: Session, tenant_id: str, object_type: str, name: str) -> None:
+    """A record that goes: its identifiers and its search entry."""
+    _drop_identifiers(session, tenant_id, object_type, name)
+    session.execute(
+        delete(SearchEntry).where(
+            SearchEntry.tenant_id == tenant_id,
+            SearchEntry.object_type == object_type,
+            SearchEntry.object_name == str(name),
         )
     )
 

@@ -16,3 +16,16 @@ def alembic_config(database_url: str) -> Config:
     # Percent signs in a URL (encoded passwords) would be read as interpolation.
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
+
+
+# Made by the migrations for one database only, and so not in the models: SQLite's FTS5 index of
+# the search entries with its shadow tables, PostgreSQL's pg_trgm indexes (migration 0035).
+DIALECT_ONLY_TABLES = ("search_fts",)
+DIALECT_ONLY_INDEXES = ("ix_search_entries_body_trgm", "ix_search_entries_custom_trgm")
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """What comparing the models with a database looks at (Alembic's ``include_name``)."""
+    if type_ == "table" and name is not None and name.startswith(DIALECT_ONLY_TABLES):
+        return False
+    return not (type_ == "index" and name in DIALECT_ONLY_INDEXES)

@@ -5,6 +5,7 @@ from sqlalchemy import Connection, text
 
 import hovor.models  # noqa: F401 - fills the metadata
 from hovor.core.db import Base, make_engine
+from hovor.migrations import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +17,7 @@ def run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -1,6 +1,7 @@
 """Leaving no erased bytes in the database's files (docs/privacy.md says what each engine keeps).
 
-SQLite: ``secure_delete`` has zeroed freed cells and pages already; the WAL, which still holds the
+SQLite: ``secure_delete`` has zeroed freed cells and pages already; the search index's FTS5 segments,
+which keep a deleted entry's trigrams until they merge, are merged; the WAL, which still holds the
 pages as they were, is checkpointed and truncated right after the erasure.
 
 PostgreSQL: an UPDATE or DELETE leaves the old row version's bytes in its page, and a plain VACUUM
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hovor.core.config import Settings
 from hovor.core.db import Base, utcnow
+from hovor.index import search
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, Job
 
@@ -42,6 +44,15 @@ def truncate_wal(engine: Any) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError("the SQLite WAL could not be truncated; a reader held it too long")
+
+
+def compact_sqlite(engine: Any) -> None:
+    """What erasure leaves in a SQLite file beyond its rows: the search index's trigrams of deleted
+    entries, kept in FTS5 segments until they merge (merged now, their pages zeroed by
+    ``secure_delete``), and the WAL's old pages (truncated)."""
+    with engine.begin() as conn:
+        search.merge_segments(conn)
+    truncate_wal(engine)
 
 
 def schedule(session: Session, tenant_id: str, tables: Iterable[str], settings: Settings) -> str:

@@ -33,6 +33,8 @@ from hovor.audit import log as audit
 from hovor.audit import prune
 from hovor.audit.keys import Pseudonyms
 from hovor.core.db import new_name, one_of, unit_of_work, utcnow
+from hovor.index import search
+from hovor.index.models import SearchEntry
 from hovor.jobs import service as jobs
 from hovor.jobs.models import QUEUED, RUNNING, Job
 from hovor.privacy import compaction, policies
@@ -368,6 +370,9 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
     tables: set[str] = set()
     for name in done:
         tables |= set(_activity_tables() if name in CHANNEL_TYPES else TABLES.get(name, []))
+    searched = {model.__tablename__ for model in search.SEARCHABLE}  # type: ignore[attr-defined]
+    if tables & searched:  # their records' search entries were rewritten or dropped with them
+        tables.add(SearchEntry.__tablename__)
     return sorted(tables)
 
 
@@ -376,7 +381,7 @@ def step_compact(run: jobs.Run) -> None:
     if not tables:
         return
     if run.env.engine.dialect.name != "postgresql":
-        compaction.truncate_wal(run.env.engine)
+        compaction.compact_sqlite(run.env.engine)
         return
     with unit_of_work(run.env.factory) as session:
         name = compaction.schedule(session, run.tenant_id, tables, run.env.settings)

@@ -119,6 +119,7 @@ register(
         update=service.update_activity,
         delete=service.delete_activity,
         q_columns=[Activity.title, Activity.description],
+        search="activities",
         relations=[
             Relation("messages", "activitiesMessages", "activity"),
             Relation("transcripts", "activitiesCallTranscripts", "activity"),

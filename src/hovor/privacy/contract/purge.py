@@ -112,7 +112,7 @@ def _compact(run: jobs.Run, names: list[str]) -> None:
     if run.env.engine.dialect.name == "postgresql":
         compaction.vacuum(run.env.engine, names)
     else:
-        compaction.truncate_wal(run.env.engine)
+        compaction.compact_sqlite(run.env.engine)
 
 
 def step_compact(run: jobs.Run) -> None:

@@ -1,8 +1,9 @@
 """The ``anonymize`` step: the person's own records, a chunk per transaction.
 
 Per chunk: the blobs' keys destroyed, rows deleted or cleared as the registry says, the identifier
-index dropped, a tombstone per changed record and one audit entry. The retention sweep anonymizes
-its expired records with the same :func:`anonymize_records`, with a :class:`Blank` redactor.
+index dropped, the search entries rewritten, a tombstone per changed record and one audit entry.
+The retention sweep anonymizes its expired records with the same :func:`anonymize_records`, with a
+:class:`Blank` redactor.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from hovor.audit import log as audit
 from hovor.core.db import unit_of_work
 from hovor.files.service import Files
+from hovor.index import search
 from hovor.index.models import Identifier
 from hovor.jobs import service as jobs
 from hovor.privacy.deletes import tombstone
@@ -151,6 +153,8 @@ def anonymize_records(
             Identifier.object_name.in_(keys),
         )
     )
+    # Their search entries as they read now: the redacted text stays findable, her name does not.
+    search.refresh(session, MODELS[kind], tenant_id, keys)
     changed = {k: sorted(v) for k, v in changes.per_record.items() if v}
     for key, fields in changed.items():
         tombstone(session, tenant_id, kind, key, action, fields=fields, job=job, request_id=request_id)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from hovor.audit.keys import Pseudonyms
 from hovor.core.db import Base, new_name, unit_of_work
 from hovor.core.personal_data import Category, Erasure, Owner, classification
-from hovor.index.models import Identifier
+from hovor.index import search
+from hovor.index.models import Identifier, SearchEntry
 from hovor.jobs import service as jobs
 from hovor.privacy import holds
 from hovor.privacy.erasure.columns import fit, is_empty, map_text
@@ -56,9 +57,12 @@ def owners() -> dict[str, list[tuple[str, str]]]:
 
 
 def free_text_columns() -> dict[Any, list[Column[Any]]]:
-    """Per table: the columns of free text, forms and HTML that may mention a person."""
+    """Per table: the columns of free text, forms and HTML that may mention a person. (The search
+    index is left out: its entries are rewritten from the rows redacted here.)"""
     out: dict[Any, list[Column[Any]]] = {}
     for table in Base.metadata.sorted_tables:
+        if table is SearchEntry.__table__:
+            continue
         for column in table.columns:
             cls = classification(column)
             if (
@@ -205,6 +209,7 @@ def _redact_chunk(
         values, changed = _redacted(table, row, columns[table], redactor)
         if values:
             session.execute(update(table).where(*where).values(**values))
+            search.refresh_row(session, table.name, {"tenant_id": run.tenant_id, **mention.key})
             redone.append((mention, changed))
         for name in changed:
             counts[name] = counts.get(name, 0) + 1

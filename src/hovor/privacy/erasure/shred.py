@@ -22,9 +22,9 @@ def step_shred(run: jobs.Run) -> None:
 
 
 def touched_tables(progress: dict[str, Any]) -> list[str]:
-    """The tables an erasure changed rows of, from its counts (and the index and contacts it
+    """The tables an erasure changed rows of, from its counts (and the indexes and contacts it
     always touches)."""
-    tables = {"identifiers", "crm_contacts", "blobs"}
+    tables = {"identifiers", "search_entries", "crm_contacts", "blobs"}
     for group in ("anonymized", "mentions"):
         tables |= {name.split(".", 1)[0] for name in (progress.get(group) or {})}
     tables |= set(progress.get("deleted") or {})
@@ -32,12 +32,12 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
 
 
 def step_compact(run: jobs.Run) -> None:
-    """SQLite: the WAL truncated now. PostgreSQL: the touched tables go to the compaction job
-    (:mod:`hovor.privacy.compaction`), which rewrites them once for every erasure of a short
-    while instead of once per erasure."""
+    """SQLite: the search index's segments merged and the WAL truncated now. PostgreSQL: the
+    touched tables go to the compaction job (:mod:`hovor.privacy.compaction`), which rewrites them
+    once for every erasure of a short while instead of once per erasure."""
     engine = run.env.engine
     if engine.dialect.name != "postgresql":
-        compaction.truncate_wal(engine)
+        compaction.compact_sqlite(engine)
         return
     with unit_of_work(run.env.factory) as session:
         name = compaction.schedule(session, run.tenant_id, touched_tables(run.progress), run.env.settings)
