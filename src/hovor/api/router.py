@@ -197,8 +197,7 @@ def list_result(
     if query.ignored:
         request.state.ignored_fields = query.ignored
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
-    # On the session's connection, as the page below: a read has nothing to flush, and the
-    # session's ORM execution path costs more than the count.
+    # On the connection, as the page below: nothing to flush, and Session's path cost more.
     conn = session.connection()
     total = conn.execute(select(func.count()).select_from(resource.model).where(*where)).scalar() or 0
     # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
