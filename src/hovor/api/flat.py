@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, inspect, select
 from sqlalchemy.orm import aliased
 
+from hovor.core.db import UTCDateTime
+
 # A relationship named ``*_obj`` is a reference (a contact's account, an activity's queue): its
 # serializers show ``{"name", "title"}`` (and a contact's database decides whether its name shows),
 # so only those columns are read; never, say, a user's password hash.
@@ -113,20 +115,40 @@ class FlatPlan:
             raise RuntimeError(f"{self.model.__name__}: the statement's columns are not the plan's")
         names: dict[str, Any] = {"NS": SimpleNamespace}
         values = []
+        memoized: set[int] = set()
         for i, (column, described) in enumerate(zip(self.columns, description, strict=True)):
             processor = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
             if processor is None:
                 values.append(f"v[{i}]")
+                continue
+            names[f"p{i}"] = processor
+            if isinstance(column.type, UTCDateTime):
+                # A page repeats its timestamps (an activity's time, opening and creation are one
+                # instant): each distinct stored value is converted once per call, into the same
+                # immutable datetime.
+                memoized.add(i)
+                values.append(f"t{i}")
             else:
-                names[f"p{i}"] = processor
                 values.append(f"p{i}(v[{i}])")
-        lines = ["def build(rows):", "    out = []", "    for v in rows:"]
+
+        def converted(node: _Node, indent: str) -> list[str]:
+            out = []
+            for i in range(node.first, node.first + len(node.columns)):
+                if i in memoized:
+                    out.append(f"{indent}t{i} = m.get(v[{i}])")
+                    out.append(f"{indent}if t{i} is None:")
+                    out.append(f"{indent}    t{i} = m[v[{i}]] = p{i}(v[{i}])")
+            return out
+
+        lines = ["def build(rows):", "    out = []", "    m = {}", "    for v in rows:"]
         for n, node in enumerate(self.nodes):
             fields = ", ".join(f"{attr}={values[node.first + j]}" for j, attr in enumerate(node.columns))
             if node.parent < 0:
+                lines += converted(node, " " * 8)
                 lines.append(f"        o{n} = NS({fields})")
                 continue
             lines.append(f"        if o{node.parent} is not None and v[{node.present}] is not None:")
+            lines += converted(node, " " * 12)
             lines.append(f"            o{n} = NS({fields})")
             lines.append("        else:")
             lines.append(f"            o{n} = None")

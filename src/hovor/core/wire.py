@@ -28,8 +28,23 @@ def valid_zone(name: str) -> bool:
 def to_wire(value: dt.datetime | None, tz: str) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is dt.UTC:
+        return _utc_to_wire(value, tz)
+    return _convert(value, tz)
+
+
+def _convert(value: dt.datetime, tz: str) -> str:
     # WIRE_FORMAT, by the faster route: ISO 8601 with a space, cut before fractions and offset.
     return value.astimezone(zone(tz)).isoformat(" ")[:19]
+
+
+# A record often shows one instant several times (an activity's time, opening and creation), and
+# the conversion is the costlier part of serializing a row. Only UTC values are kept: equal UTC
+# datetimes are one instant, whereas two local times in a fold compare (and hash) equal though an
+# hour apart.
+@lru_cache(maxsize=4096)
+def _utc_to_wire(value: dt.datetime, tz: str) -> str:
+    return _convert(value, tz)
 
 
 def from_wire(text: str, tz: str) -> dt.datetime:

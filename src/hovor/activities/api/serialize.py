@@ -132,7 +132,12 @@ def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
 
 
 def serialize_activity(a: Activity, ctx: Ctx) -> dict[str, Any]:
-    return {**_wrapper(a, ctx), "statuses": linked(ctx, "statuses", a.name), "item": _item(a, ctx)}
+    # Added to the wrapper's own new dict rather than copied into another: a list page builds
+    # a hundred of these.
+    out = _wrapper(a, ctx)
+    out["statuses"] = linked(ctx, "statuses", a.name)
+    out["item"] = _item(a, ctx)
+    return out
 
 
 def serialize_channel(item: Any, ctx: Ctx) -> dict[str, Any]:

@@ -1,0 +1,28 @@
+"""Timestamps on the wire: tenant-local, second precision, whatever zone the value carries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hovor.core.wire import to_wire, zone
+
+
+def test_utc_values_convert_to_the_zone_asked_for_each_time() -> None:
+    value = dt.datetime(2025, 7, 1, 10, 0, 0, 123456, tzinfo=dt.UTC)
+    assert to_wire(value, "Europe/Prague") == "2025-07-01 12:00:00"
+    assert to_wire(value, "UTC") == "2025-07-01 10:00:00"
+    assert to_wire(value, "Europe/Prague") == "2025-07-01 12:00:00"  # cached, same answer
+    assert to_wire(None, "Europe/Prague") is None
+
+
+def test_local_times_in_a_fold_stay_an_hour_apart() -> None:
+    # 02:30 happens twice in Prague on 2025-10-26; the two compare and hash equal as local times.
+    prague = zone("Europe/Prague")
+    first = dt.datetime(2025, 10, 26, 2, 30, tzinfo=prague)
+    second = first.replace(fold=1)
+    assert first == second
+    assert to_wire(first, "UTC") == "2025-10-26 00:30:00"
+    assert to_wire(second, "UTC") == "2025-10-26 01:30:00"
+    # The same instants given in UTC convert back to both wall-clock readings.
+    assert to_wire(first.astimezone(dt.UTC), "Europe/Prague") == "2025-10-26 02:30:00"
+    assert to_wire(second.astimezone(dt.UTC), "Europe/Prague") == "2025-10-26 02:30:00"
