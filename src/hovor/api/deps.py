@@ -94,15 +94,13 @@ SETUP_FIRST = (
 )
 
 
-async def get_caller(request: Request) -> Caller:
-    raw = token_from(request)
-    if not raw:
-        raise Unauthorized("Authentication required: send an access token in the X-AUTH-TOKEN header.")
+async def resolve(request: Request, raw: str) -> Caller | None:
+    """The caller a token or web session stands for, or None. Most requests come with a token
+    resolved a moment ago (the cache, no I/O); a miss reads the database (and may stamp a web
+    session's last use) in the thread pool, off the event loop."""
     state = request.app.state
-    # Most requests come with a token resolved a moment ago (the cache, no I/O); a miss reads the
-    # database (and may stamp a web session's last use) in the thread pool, off the event loop.
     tokens: TokenResolver = state.tokens
-    caller = state.caller_cache.get(tokens.digest(raw)) if len(raw) <= 200 else None
+    caller: Caller | None = state.caller_cache.get(tokens.digest(raw)) if len(raw) <= 200 else None
     if caller is None:
         caller = await run_in_threadpool(
             tokens.resolve_token,
@@ -112,6 +110,16 @@ async def get_caller(request: Request) -> Caller:
             state.settings,
             state.session_factory,
         )
+    return caller
+
+
+async def get_caller(request: Request) -> Caller:
+    raw = token_from(request)
+    if not raw:
+        raise Unauthorized("Authentication required: send an access token in the X-AUTH-TOKEN header.")
+    state = request.app.state
+    tokens: TokenResolver = state.tokens
+    caller = await resolve(request, raw)
     if caller is None:
         if len(raw) <= 200 and await run_in_threadpool(tokens.token_issued, state.read_session_factory, raw):
             # A token hovor issued that has expired or was revoked: an identified client that has

@@ -468,20 +468,11 @@ def drill(
             _run(settings, [*pg_ctl, "-m", "immediate", "-w", "stop"])
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(data_dir, ignore_errors=True)
-    result = {
+    done = {
         "backup": manifest["id"],
         "started": manifest["started"],
         "replayed": len(entries),
         "outcomes": counts,
         "missing_blobs": missing,
-        "integrity": integrity,
-        "chains_ok": all(c["ok"] for c in verified.values()),
-        "chains": len(verified),
-        "exported_checkpoints": exported is not None,
-        "per_chain": verified,
-        "seconds": round(time.monotonic() - t0, 2),
     }
-    ok = integrity == "ok" and result["chains_ok"]
-    (settings.data_dir / service.DRILLED).write_text(utcnow().isoformat())
-    service.audit_drill(factory, result, verified, ok, int(result["seconds"] * 1000), exported is not None)
-    return result
+    return service.drilled(settings, factory, done, integrity, verified, exported is not None, t0)

@@ -527,19 +527,32 @@ def drill(
                 verified = chains.verify(session, [public], exported or [], taken)
         finally:
             engine.dispose()
+    return drilled(settings, factory, done, integrity, verified, exported is not None, t0)
+
+
+def drilled(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    done: dict[str, Any],
+    integrity: str,
+    verified: dict[str, dict[str, Any]],
+    against_exported: bool,
+    t0: float,
+) -> dict[str, Any]:
+    """A drill's report (either database): recorded as the last drill and audited."""
     result = {
         **done,
         "integrity": integrity,
         "chains_ok": all(c["ok"] for c in verified.values()),
         "chains": len(verified),
         # Whether the chains were held against checkpoints kept outside the database at all.
-        "exported_checkpoints": exported is not None,
+        "exported_checkpoints": against_exported,
         "per_chain": verified,
         "seconds": round(time.monotonic() - t0, 2),
     }
     ok = integrity == "ok" and result["chains_ok"]
     (settings.data_dir / DRILLED).write_text(utcnow().isoformat())
-    audit_drill(factory, done, verified, ok, int(result["seconds"] * 1000), exported is not None)
+    audit_drill(factory, done, verified, ok, int(result["seconds"] * 1000), against_exported)
     return result
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hovor.api.deps import TOKEN_COOKIE, TokenResolver, _same_origin
+from hovor.api import deps
+from hovor.api.deps import TOKEN_COOKIE, _same_origin
 from hovor.console import i18n
 from hovor.core.caller import Caller
 from hovor.core.errors import Forbidden
@@ -100,19 +100,7 @@ async def session_caller(request: Request) -> Caller | None:
     raw = request.cookies.get(TOKEN_COOKIE)
     if not raw or len(raw) > 200:
         return None
-    state = request.app.state
-    tokens: TokenResolver = state.tokens
-    caller: Caller | None = state.caller_cache.get(tokens.digest(raw))
-    if caller is None:
-        caller = await run_in_threadpool(
-            tokens.resolve_token,
-            state.read_session_factory,
-            state.caller_cache,
-            raw,
-            state.settings,
-            state.session_factory,
-        )
-    return caller
+    return await deps.resolve(request, raw)
 
 
 async def require(request: Request, *permissions: str, setup: bool = False) -> Caller:
