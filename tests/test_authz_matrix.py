@@ -545,6 +545,7 @@ CONSOLE_KINDS = {
     "/dpo/contacts/{name}": "contacts",
     "/dpo/contacts/{name}/erase": "contacts",
     "/contacts/{name}/delete": "contacts",
+    "/contacts/{name}/edit": "contacts",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -602,6 +603,8 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"action": "crm", "from": "2026-01-01"}
     elif path.endswith(("/erase", "/delete")):
         data = {"confirm": "yes"}
+    elif path == "/new/contact" or path.endswith("/edit"):
+        data = {"database": "main", "lastname": "Nováková"}
     return path, data
 
 
