@@ -546,6 +546,9 @@ CONSOLE_KINDS = {
     "/dpo/contacts/{name}/erase": "contacts",
     "/contacts/{name}/delete": "contacts",
     "/contacts/{name}/edit": "contacts",
+    "/tickets/{name}/comments": "tickets",
+    "/tickets/{name}/attachments": "tickets",
+    "/activities/{name}": "activitiesWeb",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -605,6 +608,10 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"confirm": "yes"}
     elif path == "/new/contact" or path.endswith("/edit"):
         data = {"database": "main", "lastname": "Nováková"}
+    elif path == "/new/ticket":
+        data = {"title": "Reklamace", "category": "general"}
+    elif path.endswith("/comments"):
+        data = {"description": "Zavolá zítra."}
     return path, data
 
 
@@ -632,7 +639,8 @@ def test_console_authorization_matrix(client: Any, app: Any, role: str) -> None:
             path, data = _console_request(app, route, target)
             if route.method == "POST":
                 data["csrf"] = csrf
-            r = client.request(route.method, path, data=data or None, follow_redirects=False)
+            upload = {"file": ("a.txt", b"hello", "text/plain")} if path.endswith("/attachments") else None
+            r = client.request(route.method, path, data=data or None, files=upload, follow_redirects=False)
             where = f"{role} {route.method} {route.path} ({target}): {r.status_code}"
             if not allowed:
                 assert r.status_code == 403, where

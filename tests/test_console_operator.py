@@ -146,3 +146,107 @@ def test_the_auditor_gets_the_403_page_for_the_contact_forms(client: Any, tenant
     assert client.get("/new/contact").status_code == 403
     r = client.post("/new/contact", data={"csrf": csrf, "database": "main", "lastname": "X"})
     assert r.status_code == 403 and "cf-" not in r.text
+
+
+def _new_contact(client: Any, h: dict[str, str]) -> dict[str, Any]:
+    made = client.post("/api/v6/contacts.json", json={"lastname": "Malá", "database": "main"}, headers=h)
+    return dict(data(made))
+
+
+def _category(client: Any, h: dict[str, str]) -> None:
+    r = client.post("/api/v6/ticketsCategories.json", json={"name": "dotazy", "title": "Dotazy"}, headers=h)
+    assert r.status_code == 201, r.text
+
+
+def test_an_operator_creates_a_ticket_comments_and_attaches_a_file(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h = tenant.h("admin")
+    _category(client, h)
+    contact = data(
+        client.post("/api/v6/contacts.json", json={"lastname": "Malá", "database": "main"}, headers=h)
+    )
+    csrf = _signed_in(client, "acme-operator")
+    card = client.get(f"/contacts/{contact['name']}")
+    assert f'href="/new/ticket?contact={contact["name"]}"' in card.text
+    page = client.get(f"/new/ticket?contact={contact['name']}")
+    assert page.status_code == 200 and "Malá" in page.text and 'value="dotazy"' in page.text
+    assert client.get("/new/ticket?contact=nobody").status_code == 404
+
+    form = {"csrf": csrf, "contact": contact["name"], "category": "dotazy", "priority": "HIGH"}
+    r = client.post("/new/ticket", data={**form, "title": ""})
+    assert r.status_code == 400 and 'id="err-title"' in r.text
+    assert data(client.get("/api/v6/tickets.json", headers=h))["total"] == 0
+    r = client.post("/new/ticket", data={**form, "title": "Reklamace"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    number = r.headers["location"].split("/")[2].split("?")[0]
+    ticket = data(client.get(f"/api/v6/tickets/{number}.json", headers=h))
+    assert ticket["title"] == "Reklamace" and ticket["priority"] == "HIGH"
+    assert ticket["contact"]["name"] == contact["name"] and ticket["created_by"] == "acme-operator"
+
+    # A comment: empty is refused by the API's rule, then one is added.
+    r = client.post(f"/tickets/{number}/comments", data={"csrf": csrf, "description": ""})
+    assert r.status_code == 400 and 'id="err-comment"' in r.text
+    r = client.post(
+        f"/tickets/{number}/comments",
+        data={"csrf": csrf, "description": "Zavolá zítra."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    params = {"filter[0][field]": "ticket", "filter[0][operator]": "eq", "filter[0][value]": number}
+    comments = data(client.get("/api/v6/activities.json", params=params, headers=h))["data"]
+    assert [c["description"] for c in comments] == ["Zavolá zítra."]
+    assert client.post("/tickets/999999/comments", data={"csrf": csrf, "description": "x"}).status_code == 404
+
+    # An attachment: an empty file gets the API's message; a real one is listed and downloads.
+    empty = {"file": ("prazdny.txt", b"", "text/plain")}
+    r = client.post(f"/tickets/{number}/attachments", data={"csrf": csrf}, files=empty)
+    assert r.status_code == 400 and "The file is empty." in r.text
+    scan = {"file": ("sken.txt", b"obsah skenu", "text/plain")}
+    r = client.post(f"/tickets/{number}/attachments", data={"csrf": csrf}, files=scan, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    # Without the page's token the upload is refused like every other change.
+    assert client.post(f"/tickets/{number}/attachments", files=scan).status_code == 403
+    page = client.get(f"/tickets/{number}")
+    assert "Zavolá zítra." in page.text and "sken.txt" in page.text
+    link = re.search(r'href="(/file/attachments/[^"?]+)\?download=1"', page.text)
+    assert link is not None
+    got = client.get(link.group(1) + "?download=1")
+    assert got.status_code == 200 and got.content == b"obsah skenu"
+    assert got.headers["content-disposition"].startswith("attachment")
+    with app.state.session_factory() as s:
+        actions = {e.action for e in s.query(AuditEntry).filter_by(actor="acme-operator")}
+    assert {
+        "helpdesk.ticket.create",
+        "activities.attachment.create",
+        "activities.attachment.download",
+    } <= actions
+
+
+def test_a_chat_opens_from_the_contacts_timeline_with_its_messages(
+    client: Any, tenant: TenantFixture
+) -> None:
+    h = tenant.h("admin")
+    assert client.post(
+        "/api/v6/queues.json", json={"name": "600", "title": "Chat", "type": "chat"}, headers=h
+    )
+    contact = data(
+        client.post("/api/v6/contacts.json", json={"lastname": "Malá", "database": "main"}, headers=h)
+    )
+    chat = data(
+        client.post(
+            "/api/v6/activitiesWeb.json",
+            json={"queue": "600", "contact": contact["name"], "title": "Eva", "direction": "in"},
+            headers=h,
+        )
+    )["activity"]
+    body = {"activity": chat, "direction": "IN", "text": "Dobrý den, kdy přijde faktura?"}
+    assert client.post("/api/v6/activitiesMessages.json", json=body, headers=h).status_code == 201
+    _signed_in(client, "acme-operator")
+    card = client.get(f"/contacts/{contact['name']}")
+    assert f'href="/activities/{chat}"' in card.text
+    page = client.get(f"/activities/{chat}")
+    assert page.status_code == 200 and "kdy přijde faktura" in page.text
+    # The DPO's Delete buttons are not an operator's.
+    assert "/dpo/conversations/" not in page.text
+    assert client.get("/activities/nothing-here").status_code == 404
