@@ -549,6 +549,8 @@ CONSOLE_KINDS = {
     "/tickets/{name}/comments": "tickets",
     "/tickets/{name}/attachments": "tickets",
     "/activities/{name}": "activitiesWeb",
+    "/dpo/recordings/{name}/delete": "activitiesCallRecordings",
+    "/dpo/conversations/{name}/delete": "activitiesWeb",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",

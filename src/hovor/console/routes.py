@@ -17,7 +17,18 @@ from hovor.audit import log as audit
 from hovor.auth import api as auth_api
 from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
-from hovor.console import admin, contact_form, deletes, dpo, i18n, operator, threads, tickets, web
+from hovor.console import (
+    admin,
+    contact_form,
+    deletes,
+    dpo,
+    dpo_items,
+    i18n,
+    operator,
+    threads,
+    tickets,
+    web,
+)
 from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
 from hovor.core.errors import ApiError
 from hovor.core.permissions import Permission
@@ -214,5 +225,6 @@ def install(app: FastAPI) -> list[Any]:
         deletes.router,
         admin.router,
         dpo.router,
+        dpo_items.router,
     )
     return [route for page in pages for route in page.routes]

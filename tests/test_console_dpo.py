@@ -1,0 +1,156 @@
+"""The DPO's pages over HTTP: the Delete buttons on one recording and one conversation (a
+confirmation naming what goes, the API's own delete, a legal hold's refusal with its reason and
+audit entry), legal holds, and the operator's 403 page for all of them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyotp
+
+from conftest import TenantFixture, data
+from hovor.activities.audio import synth_wav
+from hovor.audit.models import AuditEntry
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _signed_in(client: Any, app: Any, user: str) -> str:
+    """Signed in with password and, for a role that requires one, the second factor's code."""
+    from hovor.auth import totp
+    from hovor.auth.models import User
+    from hovor.core.db import unit_of_work
+
+    secret = pyotp.random_base32()
+    with unit_of_work(app.state.session_factory) as s:
+        account = s.get(User, ("acme", user))
+        account.totp_secret = totp.Sealer(app.state.settings.secret_key).seal(
+            secret, totp.owner_of("acme", user)
+        )
+    client.headers["Accept-Language"] = "en"
+    form = {"username": user, "password": "correct horse 1", "totp": pyotp.TOTP(secret).now()}
+    r = client.post("/login", data={**form, "csrf": _csrf(client.get("/login").text)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/", r.text[:300]
+    return _csrf(client.get("/activities/none").text)
+
+
+def _post(client: Any, h: dict[str, str], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(f"/api/v6/{path}.json", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    return dict(data(r))
+
+
+def _call_with_recording(client: Any, h: dict[str, str]) -> str:
+    _post(client, h, "queues", {"name": "100", "title": "Linka", "type": "in"})
+    contact = _post(client, h, "contacts", {"lastname": "Malá", "database": "main"})["name"]
+    call = _post(client, h, "activitiesCall", {"queue": "100", "direction": "in", "contact": contact})["name"]
+    r = client.post(
+        f"/api/v6/activitiesCall/{call}/recording.json",
+        content=synth_wav(0.2),
+        headers={**h, "content-type": "audio/wav"},
+    )
+    assert r.status_code == 201, r.text
+    segment = {"activity": call, "start": 0, "end": 1, "speaker": "customer", "text": "Dobrý den"}
+    _post(client, h, "activitiesCallTranscripts", segment)
+    return str(call)
+
+
+def _actions(app: Any, action: str) -> list[AuditEntry]:
+    with app.state.session_factory() as s:
+        return list(s.query(AuditEntry).filter_by(action=action))
+
+
+def test_the_dpo_deletes_a_recording_refused_under_a_hold_then_gone(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h = tenant.h("admin")
+    call = _call_with_recording(client, h)
+    hold = _post(
+        client,
+        tenant.h("dpo"),
+        "legalHolds",
+        {"object_type": "queues", "object_key": "100", "reason": "Spor"},
+    )["name"]
+    csrf = _signed_in(client, app, "acme-dpo")
+    page = client.get(f"/activities/{call}")
+    assert f'href="/dpo/recordings/{call}/delete"' in page.text
+    assert "/dpo/conversations/" not in page.text  # a call's content is its recording
+    confirm = client.get(f"/dpo/recordings/{call}/delete")
+    assert confirm.status_code == 200 and "1 segment of its transcript" in confirm.text
+    assert client.get(f"/dpo/conversations/{call}/delete").status_code == 404
+
+    r = client.post(f"/dpo/recordings/{call}/delete", data={"csrf": csrf})
+    assert r.status_code == 400
+    r = client.post(f"/dpo/recordings/{call}/delete", data={"csrf": csrf, "confirm": "yes"})
+    assert r.status_code == 409 and 'id="refusal"' in r.text
+    assert hold in r.text and "Release the hold first" in r.text
+    assert data(client.get(f"/api/v6/activitiesCall/{call}.json", headers=h))["recording"] is not None
+    assert [e.details for e in _actions(app, "privacy.hold.blocked")][-1]["hold"] == hold
+
+    assert client.delete(f"/api/v6/legalHolds/{hold}.json", headers=tenant.h("dpo")).status_code == 204
+    r = client.post(
+        f"/dpo/recordings/{call}/delete", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/activities/{call}?deleted=1"
+    assert data(client.get(f"/api/v6/activitiesCall/{call}.json", headers=h))["recording"] is None
+    entry = _actions(app, "privacy.recording.delete")[-1]
+    assert entry.actor == "acme-dpo" and entry.object_key == call
+    # Nothing left to delete: the API's message.
+    r = client.post(f"/dpo/recordings/{call}/delete", data={"csrf": csrf, "confirm": "yes"})
+    assert r.status_code == 409 and "has no recording or transcript" in r.text
+
+
+def test_the_dpo_deletes_an_emails_content_and_its_attachments(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h = tenant.h("admin")
+    _post(client, h, "queues", {"name": "300", "title": "Pošta", "type": "email"})
+    body = {
+        "queue": "300",
+        "direction": "in",
+        "address": "eva@example.cz",
+        "title": "Reklamace",
+        "text": "Ahoj",
+    }
+    email = _post(client, h, "activitiesEmail", body)["name"]
+    r = client.post(
+        f"/api/v6/activities/{email}/attachments.json",
+        files={"file": ("smlouva.txt", b"Smlouva", "text/plain")},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    csrf = _signed_in(client, app, "acme-dpo")
+    page = client.get(f"/activities/{email}")
+    assert "smlouva.txt" in page.text and f'href="/dpo/conversations/{email}/delete"' in page.text
+    confirm = client.get(f"/dpo/conversations/{email}/delete")
+    assert confirm.status_code == 200 and "1 attachment" in confirm.text and "smlouva.txt" in confirm.text
+    assert client.get(f"/dpo/recordings/{email}/delete").status_code == 404
+    r = client.post(
+        f"/dpo/conversations/{email}/delete", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    after = data(client.get(f"/api/v6/activitiesEmail/{email}.json", headers=h))
+    assert after["anonymized"] is True and not after["text"] and not after["address"]
+    params = {"filter[0][field]": "activity", "filter[0][operator]": "eq", "filter[0][value]": email}
+    assert data(client.get("/api/v6/attachments.json", params=params, headers=h))["total"] == 0
+    assert _actions(app, "privacy.communication.delete")[-1].object_key == email
+    page = client.get(f"/activities/{email}")
+    assert "Its content was deleted" in page.text and "/dpo/conversations/" not in page.text
+
+
+def test_an_operator_gets_the_403_page_for_the_dpos_deletes(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    call = _call_with_recording(client, tenant.h("admin"))
+    csrf = _signed_in(client, app, "acme-operator")
+    assert "/dpo/recordings/" not in client.get(f"/activities/{call}").text
+    for path in (f"/dpo/recordings/{call}/delete", f"/dpo/conversations/{call}/delete"):
+        assert client.get(path).status_code == 403
+        r = client.post(path, data={"csrf": csrf, "confirm": "yes"})
+        assert r.status_code == 403 and "What goes" not in r.text
+    assert data(client.get(f"/api/v6/activitiesCall/{call}.json", headers=tenant.h("admin")))["recording"]
