@@ -551,6 +551,7 @@ CONSOLE_KINDS = {
     "/activities/{name}": "activitiesWeb",
     "/dpo/recordings/{name}/delete": "activitiesCallRecordings",
     "/dpo/conversations/{name}/delete": "activitiesWeb",
+    "/dpo/holds/{name}/release": "legalHolds",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -606,7 +607,7 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"recordings_retention": "30"}
     elif path == "/admin/audit":
         data = {"action": "crm", "from": "2026-01-01"}
-    elif path.endswith(("/erase", "/delete")):
+    elif path.endswith(("/erase", "/delete", "/release")):
         data = {"confirm": "yes"}
     elif path == "/new/contact" or path.endswith("/edit"):
         data = {"database": "main", "lastname": "Nováková"}
@@ -614,6 +615,8 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"title": "Reklamace", "category": "general"}
     elif path.endswith("/comments"):
         data = {"description": "Zavolá zítra."}
+    elif path == "/dpo/holds":
+        data = {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     return path, data
 
 

@@ -154,3 +154,54 @@ def test_an_operator_gets_the_403_page_for_the_dpos_deletes(
         r = client.post(path, data={"csrf": csrf, "confirm": "yes"})
         assert r.status_code == 403 and "What goes" not in r.text
     assert data(client.get(f"/api/v6/activitiesCall/{call}.json", headers=tenant.h("admin")))["recording"]
+    assert client.get("/dpo/holds").status_code == 403
+    r = client.post(
+        "/dpo/holds", data={"csrf": csrf, "object_type": "queues", "object_key": "100", "reason": "x"}
+    )
+    assert r.status_code == 403
+    assert data(client.get("/api/v6/legalHolds.json", headers=tenant.h("dpo")))["total"] == 0
+
+
+def test_the_dpo_places_a_legal_hold_from_a_contacts_card_and_releases_it(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    dpo = tenant.h("dpo")
+    contact = _post(client, tenant.h("admin"), "contacts", {"lastname": "Malá", "database": "main"})["name"]
+    csrf = _signed_in(client, app, "acme-dpo")
+    assert "No legal hold." in client.get("/dpo/holds").text
+    card = client.get(f"/contacts/{contact}")
+    link = f"/dpo/holds?object_type=contacts&amp;object_key={contact}"
+    assert link in card.text
+    page = client.get(link.replace("&amp;", "&"))
+    assert f'value="{contact}"' in page.text and 'value="contacts" selected' in page.text
+
+    form = {"csrf": csrf, "object_type": "contacts", "object_key": contact, "reason": ""}
+    r = client.post("/dpo/holds", data=form)
+    assert r.status_code == 400 and 'id="err-reason"' in r.text
+    r = client.post("/dpo/holds", data={**form, "object_key": "nobody", "reason": "Spor"})
+    assert r.status_code == 400 and "No such record, or your rights do not cover it." in r.text
+    assert data(client.get("/api/v6/legalHolds.json", headers=dpo))["total"] == 0
+    r = client.post(
+        "/dpo/holds", data={**form, "reason": "Soudní spor", "until": "2030-06-30"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    hold = data(client.get("/api/v6/legalHolds.json", headers=dpo))["data"][0]
+    assert hold["object_key"] == contact and hold["created_by"] == "acme-dpo"
+    assert hold["until"].startswith("2030-06-30")
+    listed = client.get("/dpo/holds")
+    assert "Soudní spor" in listed.text and f'href="/dpo/holds/{hold["name"]}/release"' in listed.text
+
+    # The hold is in the way of the contact's Delete button, with the API's reason.
+    r = client.post(f"/contacts/{contact}/delete", data={"csrf": csrf, "confirm": "yes"})
+    assert r.status_code == 409 and hold["name"] in r.text
+
+    assert client.get(f"/dpo/holds/{hold['name']}/release").status_code == 200
+    r = client.post(f"/dpo/holds/{hold['name']}/release", data={"csrf": csrf})
+    assert r.status_code == 400
+    r = client.post(
+        f"/dpo/holds/{hold['name']}/release", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/dpo/holds?released=1"
+    assert client.get(f"/api/v6/legalHolds/{hold['name']}.json", headers=dpo).status_code == 404
+    assert _actions(app, "privacy.hold.delete")[-1].actor == "acme-dpo"
+    assert client.get(f"/dpo/holds/{hold['name']}/release").status_code == 404

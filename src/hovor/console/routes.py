@@ -22,6 +22,7 @@ from hovor.console import (
     contact_form,
     deletes,
     dpo,
+    dpo_holds,
     dpo_items,
     i18n,
     operator,
@@ -226,5 +227,6 @@ def install(app: FastAPI) -> list[Any]:
         admin.router,
         dpo.router,
         dpo_items.router,
+        dpo_holds.router,
     )
     return [route for page in pages for route in page.routes]
