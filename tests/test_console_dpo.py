@@ -205,3 +205,48 @@ def test_the_dpo_places_a_legal_hold_from_a_contacts_card_and_releases_it(
     assert client.get(f"/api/v6/legalHolds/{hold['name']}.json", headers=dpo).status_code == 404
     assert _actions(app, "privacy.hold.delete")[-1].actor == "acme-dpo"
     assert client.get(f"/dpo/holds/{hold['name']}/release").status_code == 404
+
+
+def test_unlinked_records_are_offered_on_the_preview_and_erased_with_the_contact(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    from hovor.jobs.models import Job
+
+    h = tenant.h("admin")
+    _post(
+        client,
+        h,
+        "formFields",
+        {"name": "phone", "title": "Telefon", "object_type": "contacts", "type": "phone"},
+    )
+    _post(client, h, "queues", {"name": "500", "title": "SMS", "type": "sms"})
+    body = {"lastname": "Malá", "database": "main", "customFields": {"phone": ["603 111 222"]}}
+    contact = _post(client, h, "contacts", body)["name"]
+    # The same number wrote an SMS nobody linked to her.
+    sms = _post(client, h, "activitiesSms", {"queue": "500", "sender": "603111222", "direction": "in"})[
+        "name"
+    ]
+    csrf = _signed_in(client, app, "acme-dpo")
+    found = client.post("/dpo/search", data={"csrf": csrf, "phone": "603 111 222"})
+    assert f'href="/dpo/contacts/{contact}"' in found.text and "offered on its erasure preview" in found.text
+    page = client.get(f"/dpo/contacts/{contact}")
+    assert f'value="activitiesSms:{sms}"' in page.text and f'href="/activities/{sms}"' in page.text
+    everything = client.get(f"/dpo/contacts/{contact}?include=all")
+    assert 'id="include-all"' in everything.text and 'name="include_all" value="yes"' in everything.text
+    assert f'value="activitiesSms:{sms}"' not in everything.text  # already in the plan
+
+    # A record that is not hers to see (another key) is refused with the API's message.
+    r = client.post(
+        f"/dpo/contacts/{contact}/erase",
+        data={"csrf": csrf, "confirm": "yes", "include": "activitiesSms:nothing"},
+    )
+    assert r.status_code == 400 and "No such record, or your rights do not cover it." in r.text
+    r = client.post(
+        f"/dpo/contacts/{contact}/erase",
+        data={"csrf": csrf, "confirm": "yes", "include": f"activitiesSms:{sms}"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/dpo/jobs/")
+    with app.state.session_factory() as s:
+        job = s.get(Job, ("acme", r.headers["location"].rsplit("/", 1)[1]))
+        assert job is not None and job.params["include"] == {"activities": [sms]}
