@@ -94,11 +94,11 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
 
-        def subject_request(verified: bool = False, approved: bool = False) -> Any:
+        def subject_request(verified: bool = False, approved: bool = False, kind: Any = "erasure") -> Any:
             made = privacy_requests.register(
                 s,
                 c,
-                privacy_schemas.RequestCreate(kind="erasure", received_via="email", contact=contact().name),
+                privacy_schemas.RequestCreate(kind=kind, received_via="email", contact=contact().name),
             )
             if verified:
                 made.verified_at, made.verification, made.state = utcnow(), "id_document", "verified"
@@ -206,6 +206,8 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "subjectRequests": subject_request,
             "subjectRequestsVerified": lambda: subject_request(verified=True),
             "subjectRequestsApproved": lambda: subject_request(verified=True, approved=True),
+            # An access request ready for its export (the console's button).
+            "subjectRequestsAccess": lambda: subject_request(verified=True, kind="access"),
             "subjectExports": subject_export,
             "pausesTaken": pause_taken,
             "crmRecordTypes": crm_type,
@@ -552,6 +554,9 @@ CONSOLE_KINDS = {
     "/dpo/recordings/{name}/delete": "activitiesCallRecordings",
     "/dpo/conversations/{name}/delete": "activitiesWeb",
     "/dpo/holds/{name}/release": "legalHolds",
+    "/dpo/requests/{name}": "subjectRequests",
+    "/dpo/requests/{name}/export": "subjectRequestsAccess",
+    "/contacts/{name}/consents": "contacts",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -615,6 +620,8 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"title": "Reklamace", "category": "general"}
     elif path.endswith("/comments"):
         data = {"description": "Zavolá zítra."}
+    elif path == "/dpo/requests":
+        data = {"kind": "access", "received_via": "email", "name": "Eva Malá"}
     elif path == "/dpo/holds":
         data = {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     return path, data

@@ -250,3 +250,72 @@ def test_unlinked_records_are_offered_on_the_preview_and_erased_with_the_contact
     with app.state.session_factory() as s:
         job = s.get(Job, ("acme", r.headers["location"].rsplit("/", 1)[1]))
         assert job is not None and job.params["include"] == {"activities": [sms]}
+
+
+def _job_done(client: Any, h: dict[str, str], job: str) -> str:
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        state = str(data(client.get(f"/api/v6/jobs/{job}.json", headers=h))["state"])
+        if state in ("done", "failed") or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
+
+
+def test_the_register_of_subject_requests_with_an_export_and_the_consent_history(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    h, dpo = tenant.h("admin"), tenant.h("dpo")
+    contact = _post(client, h, "contacts", {"lastname": "Malá", "database": "main"})["name"]
+    given = {"contact": contact, "purpose": "marketing", "channel": "sms", "state": "given"}
+    _post(client, h, "consentEvents", given)
+    csrf = _signed_in(client, app, "acme-dpo")
+    assert "No request." in client.get("/dpo/requests").text
+
+    form = {"csrf": csrf, "kind": "access", "received_via": "email"}
+    r = client.post("/dpo/requests", data=form)
+    assert r.status_code == 400 and 'id="err-contact"' in r.text and "Say who asks" in r.text
+    r = client.post("/dpo/requests", data={**form, "contact": contact}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    name = r.headers["location"].split("/")[3].split("?")[0]
+    made = data(client.get(f"/api/v6/subjectRequests/{name}.json", headers=dpo))
+    assert made["contact"] == contact and made["created_by"] == "acme-dpo"
+    register = client.get("/dpo/requests")
+    assert f'href="/dpo/requests/{name}"' in register.text and "Access (Art. 15)" in register.text
+    assert "No request." in client.get("/dpo/requests?shown=closed").text
+
+    page = client.get(f"/dpo/requests/{name}")
+    assert page.status_code == 200 and 'id="due"' in page.text and "No export for this request." in page.text
+    # The API's order of things: the identity is verified before anything is done.
+    r = client.post(f"/dpo/requests/{name}/export", data={"csrf": csrf})
+    assert r.status_code == 409 and "identity before anything is done" in r.text
+    verified = client.post(
+        f"/api/v6/subjectRequests/{name}/verify.json", json={"method": "id_document"}, headers=dpo
+    )
+    assert verified.status_code == 200, verified.text
+    r = client.post(f"/dpo/requests/{name}/export", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    export = data(client.get("/api/v6/subjectExports.json", headers=dpo))["data"][0]
+    assert export["request"] == name
+    assert _job_done(client, dpo, export["job"]) == "done"
+    page = client.get(f"/dpo/requests/{name}")
+    assert f'href="/file/exports/{export["name"]}"' in page.text
+    package = client.get(f"/file/exports/{export['name']}")
+    assert package.status_code == 200 and package.content[:2] == b"PK"
+    assert _actions(app, "privacy.export.download")[-1].actor == "acme-dpo"
+
+    history = client.get(f"/contacts/{contact}/consents")
+    assert history.status_code == 200 and "marketing" in history.text and "given" in history.text
+    assert f'href="/contacts/{contact}/consents"' in page.text
+    assert client.get("/contacts/nobody/consents").status_code == 404
+
+
+def test_an_operator_gets_the_403_page_for_the_register(client: Any, tenant: TenantFixture, app: Any) -> None:
+    csrf = _signed_in(client, app, "acme-operator")
+    assert client.get("/dpo/requests").status_code == 403
+    r = client.post(
+        "/dpo/requests", data={"csrf": csrf, "kind": "access", "received_via": "email", "name": "X"}
+    )
+    assert r.status_code == 403 and "Register a request" not in r.text
+    assert data(client.get("/api/v6/subjectRequests.json", headers=tenant.h("dpo")))["total"] == 0

@@ -24,6 +24,7 @@ from hovor.console import (
     dpo,
     dpo_holds,
     dpo_items,
+    dpo_register,
     i18n,
     operator,
     threads,
@@ -228,5 +229,6 @@ def install(app: FastAPI) -> list[Any]:
         dpo.router,
         dpo_items.router,
         dpo_holds.router,
+        dpo_register.router,
     )
     return [route for page in pages for route in page.routes]

@@ -1,0 +1,172 @@
+"""The DPO's register of subject requests (Art. 12, 15-21): the requests with their due dates,
+one request with its exports (the packages, downloaded from the API's own ``/file/exports/{name}``),
+a new request, an export made for one; and a contact's consent history (the ledger and the
+current state per purpose and channel). Every read and change is the API's own: the
+``subjectRequests``, ``subjectExports`` and ``consentEvents`` resources, and
+:func:`hovor.privacy.consent.state_of` behind ``GET contacts/{name}/consents.json``."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from hovor.api.deps import write_session
+from hovor.api.resource import REGISTRY
+from hovor.api.router import create_record, load_visible
+from hovor.console.operator import _equal, _list, _one, not_found
+from hovor.console.web import redirect, render, require
+from hovor.core.caller import Caller
+from hovor.core.errors import ApiError, NotFound, ValidationFailed
+from hovor.core.permissions import Permission
+from hovor.core.validation import form_from_pydantic
+from hovor.privacy import consent, schemas
+from hovor.privacy.requests import OPEN
+
+router = APIRouter(include_in_schema=False)
+READ = Permission.DPO_REQUESTS_READ
+CREATE = Permission.DPO_REQUESTS_CREATE
+EXPORT = Permission.DPO_EXPORTS_CREATE
+CONSENTS = Permission.CRM_CONSENTS_READ
+KINDS = get_args(schemas.RequestKind)
+VIAS = get_args(schemas.Via)
+FIELDS = ("kind", "received_via", "contact", "phone", "email", "name", "answer_via", "answer_to")
+SHOWN = ("open", "closed", "all")
+
+
+def _page(permission: str) -> dict[str, Any]:
+    return {"x-permission": str(permission)}
+
+
+def _wake(request: Request) -> None:
+    worker = getattr(request.app.state, "job_worker", None)
+    if worker is not None:
+        worker.wake.set()
+
+
+def _create(request: Request, caller: Caller, endpoint: str, body: BaseModel) -> str:
+    session = write_session(request.app.state)
+    try:
+        return str(create_record(request, session, caller, REGISTRY[endpoint], body)["name"])
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _messages(failed: ValidationFailed | ValidationError) -> dict[str, list[str]]:
+    if isinstance(failed, ValidationError):
+        return form_from_pydantic(failed.errors())
+    return {str(k): [str(m) for m in v] for k, v in (failed.form or {}).items()}
+
+
+# --- the register ------------------------------------------------------------------------------
+def _register(request: Request, caller: Caller, shown: str, **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"take": 200, "sort": "due", "dir": "asc"}
+    if shown != "all":
+        operator = "in" if shown == "open" else "notin"
+        params["filter"] = {"field": "state", "operator": operator, "value": list(OPEN)}
+    found = _list(request, caller, "subjectRequests", params)
+    return {"requests": found, "shown": shown, "kinds": KINDS, "vias": VIAS, "values": {}, **extra}
+
+
+@router.get("/dpo/requests", openapi_extra=_page(READ))
+async def register(request: Request) -> Response:
+    caller = await require(request, READ)
+    shown = request.query_params.get("shown", "open")
+    shown = shown if shown in SHOWN else "open"
+    try:
+        context = await run_in_threadpool(_register, request, caller, shown)
+    except ApiError:
+        context = {"requests": {"data": [], "total": 0}, "failed": True, "shown": shown, "kinds": KINDS}
+    return render(request, "dpo_requests.html", context)
+
+
+@router.post("/dpo/requests", openapi_extra=_page(CREATE))
+async def register_request(request: Request) -> Response:
+    caller = await require(request, CREATE)
+    form = await request.form()
+    values = {k: v.strip()[:511] if isinstance(v := form.get(k), str) else "" for k in FIELDS}
+    wire = {k: v for k, v in values.items() if v}
+    try:
+        body = schemas.RequestCreate.model_validate(wire)
+        name = await run_in_threadpool(_create, request, caller, "subjectRequests", body)
+    except (ValidationFailed, ValidationError) as failed:
+        context = await run_in_threadpool(
+            _register, request, caller, "open", values=values, errors=_messages(failed)
+        )
+        return render(request, "dpo_requests.html", context, status=400)
+    return redirect(request, f"/dpo/requests/{name}?saved=1")
+
+
+# --- one request -------------------------------------------------------------------------------
+def _request(request: Request, caller: Caller, name: str) -> dict[str, Any]:
+    found = _one(request, caller, "subjectRequests", name)
+    exports = _list(
+        request,
+        caller,
+        "subjectExports",
+        {"filter": _equal("request", found["name"]), "take": 50, "sort": "created", "dir": "desc"},
+    )
+    return {"req": found, "exports": exports}
+
+
+@router.get("/dpo/requests/{name}", openapi_extra=_page(READ))
+async def request_page(request: Request, name: str) -> Response:
+    caller = await require(request, READ)
+    try:
+        context = await run_in_threadpool(_request, request, caller, name)
+    except NotFound:
+        return not_found(request)
+    return render(request, "dpo_request.html", context)
+
+
+@router.post("/dpo/requests/{name}/export", openapi_extra=_page(EXPORT))
+async def export(request: Request, name: str) -> Response:
+    """An access or portability package for the request's person: the API's create of
+    ``POST subjectExports.json`` (a job builds it; the page shows its state)."""
+    caller = await require(request, EXPORT)
+    try:
+        found = await run_in_threadpool(_one, request, caller, "subjectRequests", name)
+        body = schemas.ExportCreate(request=found["name"])
+        await run_in_threadpool(_create, request, caller, "subjectExports", body)
+    except NotFound:
+        return not_found(request)
+    except ApiError as refused:
+        # No contact on the request yet, and the like: the API's message.
+        context = await run_in_threadpool(_request, request, caller, name)
+        reason = refused.messages[0] if refused.messages else ""
+        if isinstance(refused, ValidationFailed) and refused.form:
+            reason = " ".join(str(m) for v in refused.form.values() for m in v)
+        return render(request, "dpo_request.html", {**context, "refusal": reason}, status=refused.status)
+    _wake(request)
+    return redirect(request, f"/dpo/requests/{name}?saved=1#exports")
+
+
+# --- a contact's consent history ---------------------------------------------------------------
+def _consents(request: Request, caller: Caller, name: str) -> dict[str, Any]:
+    with request.app.state.read_session_factory() as session:
+        contact = load_visible(session, REGISTRY["contacts"], caller, name)
+        current = consent.state_of(session, caller, contact)
+        title = contact.title
+    events = _list(
+        request,
+        caller,
+        "consentEvents",
+        {"filter": _equal("contact", name), "take": 200, "sort": "time", "dir": "desc"},
+    )
+    return {"name": name, "title": title, "current": current, "events": events}
+
+
+@router.get("/contacts/{name}/consents", openapi_extra=_page(CONSENTS))
+async def consent_history(request: Request, name: str) -> Response:
+    caller = await require(request, CONSENTS)
+    try:
+        context = await run_in_threadpool(_consents, request, caller, name)
+    except NotFound:
+        return not_found(request)
+    return render(request, "consents.html", context)
