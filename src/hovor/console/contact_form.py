@@ -12,15 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
-from hovor.api.resource import REGISTRY
-from hovor.api.router import create_record, update_record
+from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.validation import form_from_pydantic
 from hovor.crm import schemas
 
 router = APIRouter(include_in_schema=False)
@@ -84,10 +81,7 @@ def _context(
 
 def _failed(context: dict[str, Any], failed: ValidationFailed | ValidationError) -> None:
     """The API's messages by field; those of no field shown on the form are listed apart."""
-    if isinstance(failed, ValidationError):
-        errors = form_from_pydantic(failed.errors())
-    else:
-        errors = {str(k): [str(m) for m in v] for k, v in (failed.form or {}).items()}
+    errors = writes.field_messages(failed)
     shown = {*STANDARD, *(f"customFields.{f['name']}" for f in context.get("fields", []))}
     context["errors"] = errors
     context["other_errors"] = {k: v for k, v in errors.items() if k not in shown}
@@ -114,17 +108,6 @@ async def new_contact(request: Request) -> Response:
     return render(request, "contact_form.html", context)
 
 
-def _create(request: Request, caller: Caller, body: schemas.ContactCreate) -> str:
-    session = write_session(request.app.state)
-    try:
-        return str(create_record(request, session, caller, REGISTRY["contacts"], body)["name"])
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 @router.post("/new/contact", openapi_extra=_page(CREATE))
 async def create_contact(request: Request) -> Response:
     caller = await require(request, CREATE)
@@ -142,13 +125,13 @@ async def create_contact(request: Request) -> Response:
     wire.update({"database": context["database"], "customFields": {k: v for k, v in custom.items() if v}})
     try:
         body = schemas.ContactCreate.model_validate(wire)
-        name = await run_in_threadpool(_create, request, caller, body)
+        name = await run_in_threadpool(writes.create, request, caller, "contacts", body)
     except (ValidationFailed, ValidationError) as failed:
         context["values"] = shown
         _failed(context, failed)
         return render(request, "contact_form.html", context, status=400)
     except ApiError as refused:
-        context["values"], context["refusal"] = shown, refused.messages[0] if refused.messages else ""
+        context["values"], context["refusal"] = shown, writes.reason(refused)
         return render(request, "contact_form.html", context, status=refused.status)
     return redirect(request, f"/contacts/{name}?saved=1")
 
@@ -176,17 +159,6 @@ async def edit_contact(request: Request, name: str) -> Response:
     return render(request, "contact_form.html", context)
 
 
-def _update(request: Request, caller: Caller, name: str, body: schemas.ContactUpdate) -> None:
-    session = write_session(request.app.state)
-    try:
-        update_record(request, session, caller, REGISTRY["contacts"], name, body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 @router.post("/contacts/{name}/edit", openapi_extra=_page(UPDATE))
 async def save_contact(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
@@ -204,7 +176,7 @@ async def save_contact(request: Request, name: str) -> Response:
     shown = {**standard, "cf": {**context["values"]["cf"], **custom}}
     try:
         body = schemas.ContactUpdate.model_validate(wire)
-        await run_in_threadpool(_update, request, caller, name, body)
+        await run_in_threadpool(writes.update, request, caller, "contacts", name, body)
     except NotFound:
         return not_found(request)
     except (ValidationFailed, ValidationError) as failed:
@@ -213,6 +185,6 @@ async def save_contact(request: Request, name: str) -> Response:
         return render(request, "contact_form.html", context, status=400)
     except ApiError as refused:
         # A restricted contact (Art. 18) and the like: the API's reason.
-        context["values"], context["refusal"] = shown, refused.messages[0] if refused.messages else ""
+        context["values"], context["refusal"] = shown, writes.reason(refused)
         return render(request, "contact_form.html", context, status=refused.status)
     return redirect(request, f"/contacts/{name}?saved=1")

@@ -19,6 +19,7 @@ from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import list_result
 from hovor.audit import log as audit
+from hovor.console import writes
 from hovor.console.web import redirect, render, require, secure
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -180,19 +181,12 @@ async def erase(request: Request, name: str) -> Response:
             "preview": found,
             "by_kind": _grouped(found),
             "name": name,
-            "refusal": _reason(refused),
+            "refusal": writes.reason(refused),
             "include_all": include_all,
         }
         return render(request, "dpo_preview.html", context, status=refused.status)
     _wake(request)
     return redirect(request, f"/dpo/jobs/{job_name}")
-
-
-def _reason(refused: ApiError) -> str:
-    """The API's message; for an include it refused, its field's message (keys, no personal data)."""
-    if isinstance(refused, ValidationFailed) and refused.form:
-        return " ".join(str(m) for messages in refused.form.values() for m in messages)
-    return refused.messages[0] if refused.messages else ""
 
 
 def _job(request: Request, caller: Caller, name: str) -> dict[str, Any]:

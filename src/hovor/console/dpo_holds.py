@@ -15,13 +15,13 @@ from pydantic import ValidationError
 
 from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
-from hovor.api.router import create_record, delete_record
+from hovor.api.router import delete_record
+from hovor.console import writes
 from hovor.console.operator import _list, _one, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.validation import form_from_pydantic
 from hovor.privacy.holds import HOLD_TYPES
 from hovor.privacy.schemas import HoldCreate
 
@@ -57,17 +57,6 @@ async def holds(request: Request) -> Response:
     return render(request, "dpo_holds.html", context)
 
 
-def _create(request: Request, caller: Caller, body: HoldCreate) -> str:
-    session = write_session(request.app.state)
-    try:
-        return str(create_record(request, session, caller, REGISTRY["legalHolds"], body)["name"])
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 @router.post("/dpo/holds", openapi_extra=_page(CREATE))
 async def create_hold(request: Request) -> Response:
     caller = await require(request, CREATE)
@@ -78,13 +67,9 @@ async def create_hold(request: Request) -> Response:
         wire["until"] = values["until"] + " 23:59:59"  # to the end of that day, in the tenant's zone
     try:
         body = HoldCreate.model_validate(wire)
-        name = await run_in_threadpool(_create, request, caller, body)
+        name = await run_in_threadpool(writes.create, request, caller, "legalHolds", body)
     except (ValidationFailed, ValidationError) as failed:
-        errors = (
-            form_from_pydantic(failed.errors())
-            if isinstance(failed, ValidationError)
-            else {str(k): [str(m) for m in v] for k, v in (failed.form or {}).items()}
-        )
+        errors = writes.field_messages(failed)
         context = await run_in_threadpool(_context, request, caller, values, errors=errors)
         return render(request, "dpo_holds.html", context, status=400)
     return redirect(request, f"/dpo/holds?placed={name}")

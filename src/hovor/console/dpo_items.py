@@ -17,6 +17,7 @@ from hovor.api import refusals
 from hovor.api.deps import write_session
 from hovor.api.router import after_shredding
 from hovor.audit import log as audit
+from hovor.console import writes
 from hovor.console.operator import _equal, _list, not_found
 from hovor.console.threads import CONVERSATIONS, thread
 from hovor.console.web import redirect, render, require
@@ -89,7 +90,7 @@ def _routes(kind: str, path: str, permission: Permission) -> None:
                 raise
             # A legal hold (its key, no personal data), or nothing left to delete: the API's reason.
             await run_in_threadpool(refusals.record, request, refused, request.app.state.refusal_bound)
-            reason = refused.messages[0] if refused.messages else ""
+            reason = writes.reason(refused)
             status = 409 if refused.status == 404 else refused.status
             return render(request, "dpo_item_delete.html", {**found, "refusal": reason}, status=status)
         # The blobs whose keys the delete destroyed go once the answer is out, as after the API's.

@@ -12,17 +12,16 @@ from typing import Any, get_args
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
-from hovor.api.router import create_record, load_visible
+from hovor.api.router import load_visible
+from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.validation import form_from_pydantic
 from hovor.privacy import consent, schemas
 from hovor.privacy.requests import OPEN
 
@@ -45,23 +44,6 @@ def _wake(request: Request) -> None:
     worker = getattr(request.app.state, "job_worker", None)
     if worker is not None:
         worker.wake.set()
-
-
-def _create(request: Request, caller: Caller, endpoint: str, body: BaseModel) -> str:
-    session = write_session(request.app.state)
-    try:
-        return str(create_record(request, session, caller, REGISTRY[endpoint], body)["name"])
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _messages(failed: ValidationFailed | ValidationError) -> dict[str, list[str]]:
-    if isinstance(failed, ValidationError):
-        return form_from_pydantic(failed.errors())
-    return {str(k): [str(m) for m in v] for k, v in (failed.form or {}).items()}
 
 
 # --- the register ------------------------------------------------------------------------------
@@ -94,10 +76,10 @@ async def register_request(request: Request) -> Response:
     wire = {k: v for k, v in values.items() if v}
     try:
         body = schemas.RequestCreate.model_validate(wire)
-        name = await run_in_threadpool(_create, request, caller, "subjectRequests", body)
+        name = await run_in_threadpool(writes.create, request, caller, "subjectRequests", body)
     except (ValidationFailed, ValidationError) as failed:
         context = await run_in_threadpool(
-            _register, request, caller, "open", values=values, errors=_messages(failed)
+            _register, request, caller, "open", values=values, errors=writes.field_messages(failed)
         )
         return render(request, "dpo_requests.html", context, status=400)
     return redirect(request, f"/dpo/requests/{name}?saved=1")
@@ -133,16 +115,14 @@ async def export(request: Request, name: str) -> Response:
     try:
         found = await run_in_threadpool(_one, request, caller, "subjectRequests", name)
         body = schemas.ExportCreate(request=found["name"])
-        await run_in_threadpool(_create, request, caller, "subjectExports", body)
+        await run_in_threadpool(writes.create, request, caller, "subjectExports", body)
     except NotFound:
         return not_found(request)
     except ApiError as refused:
         # No contact on the request yet, and the like: the API's message.
         context = await run_in_threadpool(_request, request, caller, name)
-        reason = refused.messages[0] if refused.messages else ""
-        if isinstance(refused, ValidationFailed) and refused.form:
-            reason = " ".join(str(m) for v in refused.form.values() for m in v)
-        return render(request, "dpo_request.html", {**context, "refusal": reason}, status=refused.status)
+        context["refusal"] = writes.reason(refused)
+        return render(request, "dpo_request.html", context, status=refused.status)
     _wake(request)
     return redirect(request, f"/dpo/requests/{name}?saved=1#exports")
 

@@ -11,19 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from hovor.activities import schemas as activity_schemas
 from hovor.activities.api.files import _upload_target
 from hovor.api.deps import write_session
-from hovor.api.resource import REGISTRY
-from hovor.api.router import create_record
+from hovor.console import writes
 from hovor.console.operator import _categories, _one, _ticket, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.core.validation import form_from_pydantic
 from hovor.helpdesk import schemas
 
 router = APIRouter(include_in_schema=False)
@@ -42,25 +40,6 @@ def _page(permission: str) -> dict[str, Any]:
 def _text(form: Any, name: str) -> str:
     value = form.get(name)
     return value[:LIMIT].strip() if isinstance(value, str) else ""
-
-
-def _messages(failed: Exception) -> dict[str, list[str]]:
-    if isinstance(failed, ValidationError):
-        return form_from_pydantic(failed.errors())
-    if isinstance(failed, ValidationFailed):
-        return {str(k): [str(m) for m in v] for k, v in (failed.form or {}).items()}
-    return {}
-
-
-def _create(request: Request, caller: Caller, endpoint: str, body: BaseModel) -> Any:
-    session = write_session(request.app.state)
-    try:
-        return create_record(request, session, caller, REGISTRY[endpoint], body)["name"]
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # --- a new ticket ------------------------------------------------------------------------------
@@ -98,12 +77,12 @@ async def create_ticket(request: Request) -> Response:
         wire["contact"] = contact
     try:
         body = schemas.TicketCreate.model_validate(wire)
-        number = await run_in_threadpool(_create, request, caller, "tickets", body)
+        number = await run_in_threadpool(writes.create, request, caller, "tickets", body)
     except (ValidationFailed, ValidationError) as failed:
-        context.update(values=values, errors=_messages(failed))
+        context.update(values=values, errors=writes.field_messages(failed))
         return render(request, "ticket_form.html", context, status=400)
     except ApiError as refused:
-        context.update(values=values, refusal=refused.messages[0] if refused.messages else "")
+        context.update(values=values, refusal=writes.reason(refused))
         return render(request, "ticket_form.html", context, status=refused.status)
     return redirect(request, f"/tickets/{number}?saved=1")
 
@@ -128,12 +107,12 @@ async def comment(request: Request, name: str) -> Response:
         return not_found(request)
     try:
         body = activity_schemas.CommentCreate.model_validate({"ticket": ticket["name"], "description": text})
-        await run_in_threadpool(_create, request, caller, "activities", body)
+        await run_in_threadpool(writes.create, request, caller, "activities", body)
     except (ValidationFailed, ValidationError) as failed:
-        errors = _messages(failed)
+        errors = writes.field_messages(failed)
         return await _ticket_page(request, caller, name, 400, comment_errors=errors, comment_text=text)
     except ApiError as refused:
-        reason = refused.messages[0] if refused.messages else ""
+        reason = writes.reason(refused)
         return await _ticket_page(request, caller, name, refused.status, refusal=reason, comment_text=text)
     return redirect(request, f"/tickets/{ticket['name']}?saved=1#t-comments")
 
@@ -149,9 +128,7 @@ async def attach(request: Request, name: str) -> Response:
     except ApiError as refused:
         # No file, an empty one, one too large: the API's message.
         session.rollback()
-        reason = refused.messages[0] if refused.messages else ""
-        if isinstance(refused, ValidationFailed) and refused.form:
-            reason = " ".join(str(m) for v in refused.form.values() for m in v)
+        reason = writes.reason(refused)
         return await _ticket_page(request, caller, name, refused.status, upload_refusal=reason)
     finally:
         session.close()
