@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete
@@ -557,6 +558,10 @@ CONSOLE_KINDS = {
     "/dpo/requests/{name}": "subjectRequests",
     "/dpo/requests/{name}/export": "subjectRequestsAccess",
     "/contacts/{name}/consents": "contacts",
+    "/dpo/requests/{name}/verify": "subjectRequests",
+    "/dpo/requests/{name}/extend": "subjectRequests",
+    "/dpo/requests/{name}/answer": "subjectRequestsVerified",
+    "/dpo/requests/{name}/refuse": "subjectRequests",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -620,6 +625,14 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"title": "Reklamace", "category": "general"}
     elif path.endswith("/comments"):
         data = {"description": "Zavolá zítra."}
+    elif path.endswith("/verify"):
+        data = {"method": "id_document"}
+    elif path.endswith("/extend"):
+        # Told now (a second on: not before the request received this second), in the tenant's zone.
+        told = dt.datetime.now(ZoneInfo("Europe/Prague")) + dt.timedelta(seconds=1)
+        data = {"months": "1", "reason": "Rozsah", "told": told.strftime("%Y-%m-%dT%H:%M:%S")}
+    elif path.endswith(("/answer", "/refuse")):
+        data = {"outcome": "Vyřízeno"}
     elif path == "/dpo/requests":
         data = {"kind": "access", "received_via": "email", "name": "Eva Malá"}
     elif path == "/dpo/holds":

@@ -296,10 +296,19 @@ def test_the_register_of_subject_requests_with_an_export_and_the_consent_history
     # The API's order of things: the identity is verified before anything is done.
     r = client.post(f"/dpo/requests/{name}/export", data={"csrf": csrf})
     assert r.status_code == 409 and "identity before anything is done" in r.text
-    verified = client.post(
-        f"/api/v6/subjectRequests/{name}/verify.json", json={"method": "id_document"}, headers=dpo
-    )
-    assert verified.status_code == 200, verified.text
+    # The steps are the API's: an extension needs its reason; the identity is verified.
+    r = client.post(f"/dpo/requests/{name}/extend", data={"csrf": csrf, "months": "1", "reason": ""})
+    assert r.status_code == 400 and 'id="refusal"' in r.text
+    told = re.search(r'name="told" step="1" value="([^"]+)"', page.text)
+    assert told is not None  # now, in the tenant's zone, as the form offers it
+    extend = {"csrf": csrf, "months": "2", "reason": "Rozsah", "told": told.group(1)}
+    r = client.post(f"/dpo/requests/{name}/extend", data=extend)
+    assert r.status_code == 200 and "Rozsah" in r.text, re.findall(r"id=\"refusal\">[^<]*", r.text)
+    r = client.post(f"/dpo/requests/{name}/verify", data={"csrf": csrf, "method": "id_document"})
+    assert r.status_code == 200
+    after = data(client.get(f"/api/v6/subjectRequests/{name}.json", headers=dpo))
+    assert after["state"] == "verified" and after["verification"] == "id_document"
+    assert after["due"] > after["first_due"]
     r = client.post(f"/dpo/requests/{name}/export", data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303
     export = data(client.get("/api/v6/subjectExports.json", headers=dpo))["data"][0]
@@ -310,6 +319,12 @@ def test_the_register_of_subject_requests_with_an_export_and_the_consent_history
     package = client.get(f"/file/exports/{export['name']}")
     assert package.status_code == 200 and package.content[:2] == b"PK"
     assert _actions(app, "privacy.export.download")[-1].actor == "acme-dpo"
+
+    r = client.post(f"/dpo/requests/{name}/answer", data={"csrf": csrf, "outcome": "Odesláno"})
+    assert r.status_code == 200
+    assert data(client.get(f"/api/v6/subjectRequests/{name}.json", headers=dpo))["state"] == "answered"
+    r = client.post(f"/dpo/requests/{name}/refuse", data={"csrf": csrf, "outcome": "Pozdě"})
+    assert r.status_code == 409 and 'id="refusal"' in r.text  # closed already: the API's message
 
     history = client.get(f"/contacts/{contact}/consents")
     assert history.status_code == 200 and "marketing" in history.text and "given" in history.text

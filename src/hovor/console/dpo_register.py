@@ -7,13 +7,17 @@ current state per purpose and channel). Every read and change is the API's own: 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import load_visible
 from hovor.console import writes
@@ -22,11 +26,12 @@ from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
-from hovor.privacy import consent, schemas
+from hovor.privacy import consent, requests_api, schemas
 from hovor.privacy.requests import OPEN
 
 router = APIRouter(include_in_schema=False)
 READ = Permission.DPO_REQUESTS_READ
+UPDATE = Permission.DPO_REQUESTS_UPDATE
 CREATE = Permission.DPO_REQUESTS_CREATE
 EXPORT = Permission.DPO_EXPORTS_CREATE
 CONSENTS = Permission.CRM_CONSENTS_READ
@@ -34,6 +39,8 @@ KINDS = get_args(schemas.RequestKind)
 VIAS = get_args(schemas.Via)
 FIELDS = ("kind", "received_via", "contact", "phone", "email", "name", "answer_via", "answer_to")
 SHOWN = ("open", "closed", "all")
+LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+METHODS = get_args(schemas.RequestVerify.model_fields["method"].annotation)
 
 
 def _page(permission: str) -> dict[str, Any]:
@@ -94,7 +101,10 @@ def _request(request: Request, caller: Caller, name: str) -> dict[str, Any]:
         "subjectExports",
         {"filter": _equal("request", found["name"]), "take": 50, "sort": "created", "dir": "desc"},
     )
-    return {"req": found, "exports": exports}
+    # When the person was told of an extension: now (the next whole second, so never before a
+    # request received this very second), in the tenant's zone, unless changed.
+    now = (dt.datetime.now(ZoneInfo(caller.timezone)) + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    return {"req": found, "exports": exports, "methods": METHODS, "now": now}
 
 
 @router.get("/dpo/requests/{name}", openapi_extra=_page(READ))
@@ -125,6 +135,79 @@ async def export(request: Request, name: str) -> Response:
         return render(request, "dpo_request.html", context, status=refused.status)
     _wake(request)
     return redirect(request, f"/dpo/requests/{name}?saved=1#exports")
+
+
+# --- the request's steps ------------------------------------------------------------------------
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip()[:1000] if isinstance(value, str) else ""
+
+
+def _months(form: Any) -> Any:
+    months = _text(form, "months")
+    return int(months) if months.isdigit() and len(months) < 3 else months
+
+
+def _told(form: Any) -> str:
+    # The browser's date and time (YYYY-MM-DDTHH:MM[:SS]) as the API's wall time in the tenant's zone.
+    told = _text(form, "told")
+    if LOCAL.match(told):
+        told = told.replace("T", " ") + (":00" if len(told) == 16 else "")
+    return told
+
+
+# Each step as its API route takes it (``POST subjectRequests/{name}/{step}.json``), with its body.
+STEPS: dict[str, tuple[Any, Any]] = {
+    "verify": (requests_api.verify, lambda form: {"method": _text(form, "method")}),
+    "extend": (
+        requests_api.extend,
+        lambda form: {"months": _months(form), "reason": _text(form, "reason"), "told": _told(form)},
+    ),
+    "answer": (requests_api.answer, lambda form: {"outcome": _text(form, "outcome")}),
+    "refuse": (requests_api.refuse, lambda form: {"outcome": _text(form, "outcome")}),
+}
+
+
+def _step(request: Request, caller: Caller, name: str, step: str, body: dict[str, Any]) -> None:
+    """The API's own route of the step, called with the caller (it checks the right again,
+    changes, audits and commits as for ``POST subjectRequests/{name}/{step}.json``)."""
+    route = STEPS[step][0]
+    session = write_session(request.app.state)
+    try:
+        route(request=request, session=session, caller=caller, name=name, body=body)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _step_route(step: str) -> None:
+    async def take_step(request: Request, name: str) -> Response:
+        caller = await require(request, UPDATE)
+        form = await request.form()
+        try:
+            await run_in_threadpool(_step, request, caller, name, step, STEPS[step][1](form))
+        except NotFound:
+            return not_found(request)
+        except ApiError as refused:
+            # Not verified yet, extended already, closed already, a missing outcome: the API's message.
+            context = await run_in_threadpool(_request, request, caller, name)
+            context.update(refusal=writes.reason(refused), step=step)
+            return render(request, "dpo_request.html", context, status=refused.status)
+        return redirect(request, f"/dpo/requests/{name}?saved=1")
+
+    router.add_api_route(
+        f"/dpo/requests/{{name}}/{step}",
+        take_step,
+        methods=["POST"],
+        name=f"console.dpo.request.{step}",
+        openapi_extra=_page(UPDATE),
+    )
+
+
+for _step_name in STEPS:
+    _step_route(_step_name)
 
 
 # --- a contact's consent history ---------------------------------------------------------------
