@@ -17,7 +17,20 @@ from hovor.audit import log as audit
 from hovor.auth import api as auth_api
 from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
-from hovor.console import admin, deletes, dpo, i18n, operator, web
+from hovor.console import (
+    admin,
+    contact_form,
+    deletes,
+    dpo,
+    dpo_holds,
+    dpo_items,
+    dpo_register,
+    i18n,
+    operator,
+    threads,
+    tickets,
+    web,
+)
 from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
 from hovor.core.errors import ApiError
 from hovor.core.permissions import Permission
@@ -205,5 +218,17 @@ def install(app: FastAPI) -> list[Any]:
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(SetupNeeded, _setup_needed)
     app.add_exception_handler(Refused, _refused)
-    pages = (router, operator.router, deletes.router, admin.router, dpo.router)
+    pages = (
+        router,
+        operator.router,
+        contact_form.router,
+        tickets.router,
+        threads.router,
+        deletes.router,
+        admin.router,
+        dpo.router,
+        dpo_items.router,
+        dpo_holds.router,
+        dpo_register.router,
+    )
     return [route for page in pages for route in page.routes]
