@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, bindparam, event, func, insert, select
+from sqlalchemy import BigInteger, Connection, Table, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit.actions import ACTIONS
@@ -188,7 +188,12 @@ _LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 
 
 def head(session: Session, tenant_id: str) -> tuple[int, str]:
-    row = session.connection().execute(_HEAD, {"tenant": tenant_id}).one_or_none()
+    return _head(session.connection(), tenant_id)
+
+
+def _head(conn: Connection, tenant_id: str) -> tuple[int, str]:
+    # On the connection itself: asking the session for it again costs more than the read.
+    row = conn.execute(_HEAD, {"tenant": tenant_id}).one_or_none()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -262,7 +267,7 @@ def append(session: Session, events: Sequence[Event]) -> None:
         entries = by_tenant[tenant_id]
         if postgres:
             conn.execute(_LOCK, {"key": lock_key(tenant_id)})
-        seq, prev = head(session, tenant_id)
+        seq, prev = _head(conn, tenant_id)
         at = utcnow()  # under the lock: times follow the chain's order
         stamped = canonical(stamp(at))
         for entry in entries:
