@@ -151,6 +151,8 @@ def content_of(
     request_id: str | None,
     details: Any,
 ) -> dict[str, Any]:
+    # What an entry's hash covers. ``prepare`` builds the same content in pieces, before the
+    # chain's lock: a field added here goes there too (the audit tests hash both ways).
     return {
         "tenant": tenant_id,
         "seq": seq,
