@@ -548,6 +548,9 @@ CONSOLE_KINDS = {
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
+    "/admin/users/{name}": "users",
+    "/admin/roles/{name}": "roles",
+    "/admin/profiles/{name}": "profiles",
 }
 # Pages of the sign-in itself (set-up, sign-out, start): reached by any signed-in user.
 CONSOLE_OWN = {"/", "/logout", "/setup-2fa", "/setup-2fa/confirm"}
@@ -585,6 +588,14 @@ def _erasure_job(app: Any, tenant_id: str) -> str:
         return str(job.name)
 
 
+# The console's create forms, with what makes a valid record.
+CONSOLE_FORMS = {
+    "/admin/users/new": lambda n: {"name": f"console-user-{n}", "title": "U", "role": "operator"},
+    "/admin/roles/new": lambda n: {"name": f"crole{n}", "title": "R"},
+    "/admin/profiles/new": lambda n: {"name": f"cprof{n}", "title": "P"},
+}
+
+
 def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
     path = route.path
     if "{name}" in path:
@@ -598,6 +609,10 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"phone": "601 000 000"}
     elif path.startswith("/admin/queues/"):
         data = {"recordings_retention": "30"}
+    elif path in CONSOLE_FORMS:
+        data = CONSOLE_FORMS[path](next(counter))
+    elif route.path.startswith(("/admin/users/", "/admin/roles/", "/admin/profiles/")):
+        data = {"title": "T", "role": "operator", "profile": "all"}
     elif path == "/admin/audit":
         data = {"action": "crm", "from": "2026-01-01"}
     elif path.endswith(("/erase", "/delete")):

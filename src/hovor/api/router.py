@@ -339,6 +339,18 @@ def _creation(
     return make, answer
 
 
+def create_record(
+    request: Request, session: Session, caller: Caller, resource: Resource, body: Any
+) -> dict[str, Any]:
+    """``POST {endpoint}.json``'s work (the console's forms create through it too): the record
+    made, audited and committed; its wire shape."""
+    assert resource.create is not None
+    make, answer = _creation(request, caller, resource, resource.create, body)
+    result = answer(session, make(session))
+    session.commit()
+    return result
+
+
 def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema: type[BaseModel]) -> None:
     ep = resource.endpoint
     if resource.batch:
@@ -359,10 +371,7 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
     else:
 
         def create_(request: Request, session: Session, caller: Caller, body: Any, admitted: Caller) -> Any:
-            make, answer = _creation(request, caller, resource, creator, body)
-            result = answer(session, make(session))
-            session.commit()
-            return ok(request, result, status=201)
+            return ok(request, create_record(request, session, caller, resource, body), status=201)
 
         _signature(create_, [*_BASE, ("body", schema, Body()), _admitted(resource, "create")])
     router.add_api_route(
