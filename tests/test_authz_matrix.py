@@ -551,7 +551,13 @@ CONSOLE_KINDS = {
     "/admin/users/{name}": "users",
     "/admin/roles/{name}": "roles",
     "/admin/profiles/{name}": "profiles",
+    "/admin/retention/{name}": "retentionPolicies",
+    "/admin/retention/jobs/{name}": "retentionJob",
+    "/admin/retention/jobs/{name}/progress": "retentionJob",
 }
+# Pages whose {name} is a kind of record every tenant has (a retention policy's), not a record:
+# there is no foreign one to ask for.
+CONSOLE_KIND_NAMED = {"/admin/retention/{name}"}
 # Pages of the sign-in itself (set-up, sign-out, start): reached by any signed-in user.
 CONSOLE_OWN = {"/", "/logout", "/setup-2fa", "/setup-2fa/confirm"}
 
@@ -596,11 +602,19 @@ CONSOLE_FORMS = {
 }
 
 
+def _retention_job(app: Any, tenant_id: str) -> str:
+    with unit_of_work(app.state.session_factory) as s:
+        return str(jobs.enqueue(s, tenant_id, "retention", {}, created_by="x").name)
+
+
 def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str, Any]]:
     path = route.path
     if "{name}" in path:
         kind = CONSOLE_KINDS.get(path)
-        key = _fresh(app, target, kind) if kind else _erasure_job(app, target)
+        if kind == "retentionJob":
+            key = _retention_job(app, target)
+        else:
+            key = _fresh(app, target, kind) if kind else _erasure_job(app, target)
         path = path.replace("{name}", str(key))
     data: dict[str, Any] = {}
     if path == "/contacts/search":
@@ -613,6 +627,8 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = CONSOLE_FORMS[path](next(counter))
     elif route.path.startswith(("/admin/users/", "/admin/roles/", "/admin/profiles/")):
         data = {"title": "T", "role": "operator", "profile": "all"}
+    elif route.path == "/admin/retention/{name}":
+        data = {"days": "30"}
     elif path == "/admin/audit":
         data = {"action": "crm", "from": "2026-01-01"}
     elif path.endswith(("/erase", "/delete")):
@@ -637,7 +653,7 @@ def test_console_authorization_matrix(client: Any, app: Any, role: str) -> None:
         r = client.request(route.method, path, data=data or None, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
         allowed = _allowed(role, declared)
-        keyed = "{name}" in route.path
+        keyed = "{name}" in route.path and route.path not in CONSOLE_KIND_NAMED
         for target in ("own", "foreign") if keyed else ("own",):
             raw, csrf = _console_session(app, "own", role)
             client.cookies.set("c_user", raw)

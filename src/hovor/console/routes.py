@@ -17,7 +17,7 @@ from hovor.audit import log as audit
 from hovor.auth import api as auth_api
 from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
-from hovor.console import admin, admin_users, deletes, dpo, i18n, operator, web
+from hovor.console import admin, admin_retention, admin_users, deletes, dpo, i18n, operator, web
 from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
 from hovor.core.errors import ApiError
 from hovor.core.permissions import Permission
@@ -205,5 +205,13 @@ def install(app: FastAPI) -> list[Any]:
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(SetupNeeded, _setup_needed)
     app.add_exception_handler(Refused, _refused)
-    pages = (router, operator.router, deletes.router, admin.router, admin_users.router, dpo.router)
+    pages = (
+        router,
+        operator.router,
+        deletes.router,
+        admin.router,
+        admin_users.router,
+        admin_retention.router,
+        dpo.router,
+    )
     return [route for page in pages for route in page.routes]
