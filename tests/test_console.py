@@ -389,3 +389,43 @@ def test_an_operator_gets_the_403_page_for_the_administrators_pages(browser: Any
             page.query_selector("#recordings_retention") is None and page.query_selector("#entries") is None
         )
     page.context.close()
+
+
+def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
+    browser: Any, served: Served
+) -> None:
+    secret = _second_factor(served, "acme-admin")
+    page = _page(browser, served, "en")
+    _sign_in(page, "acme-admin", pyotp.TOTP(secret).now())
+    page.click("nav a[href='/admin/users']")
+    page.wait_for_selector("#rows")
+    _record(page, "admin-users-en", "cs")
+    page.click("a[href='/admin/users/acme-operator']")
+    page.wait_for_selector("#record-form")
+    _record(page, "admin-user-en", "cs")
+    page.goto("/admin/users/new")
+    page.fill("#name", "eva")
+    page.fill("#title", "Eva Nová")
+    page.fill("#password", "short")
+    page.click("#record-form button[type=submit]")
+    assert "Use at least" in page.wait_for_selector("#refusal").inner_text()
+    _record(page, "admin-user-refused-en")
+    page.goto("/admin/roles/operator")
+    page.wait_for_selector("#permissions")
+    _record(page, "admin-role-en", "cs")
+    page.goto("/admin/profiles/all")
+    page.wait_for_selector("#record-form")
+    _record(page, "admin-profile-en", "cs")
+    page.context.close()
+
+    secret = _second_factor(served, "acme-dpo")
+    page = _page(browser, served, "en")
+    _sign_in(page, "acme-dpo", pyotp.TOTP(secret).now())
+    page.goto("/admin/retention")
+    page.wait_for_selector("#preview")
+    _record(page, "admin-retention-en", "cs")
+    page.click("#sweep")
+    # The job's page updates itself (htmx) until the sweep is done.
+    page.wait_for_selector("#job-state[data-state=done]", timeout=30000)
+    _record(page, "admin-retention-done-en", "cs")
+    page.context.close()
