@@ -552,6 +552,7 @@ CONSOLE_KINDS = {
     "/admin/roles/{name}": "roles",
     "/admin/profiles/{name}": "profiles",
     "/admin/retention/{name}": "retentionPolicies",
+    "/admin/networks/{name}/delete": "allowedNetworks",
     "/admin/retention/jobs/{name}": "retentionJob",
     "/admin/retention/jobs/{name}/progress": "retentionJob",
 }
@@ -599,6 +600,7 @@ CONSOLE_FORMS = {
     "/admin/users/new": lambda n: {"name": f"console-user-{n}", "title": "U", "role": "operator"},
     "/admin/roles/new": lambda n: {"name": f"crole{n}", "title": "R"},
     "/admin/profiles/new": lambda n: {"name": f"cprof{n}", "title": "P"},
+    "/admin/networks": lambda n: {"network": f"193.{n % 250}.{n // 250 % 250}.0/24"},
 }
 
 

@@ -17,7 +17,17 @@ from hovor.audit import log as audit
 from hovor.auth import api as auth_api
 from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
-from hovor.console import admin, admin_retention, admin_users, deletes, dpo, i18n, operator, web
+from hovor.console import (
+    admin,
+    admin_networks,
+    admin_retention,
+    admin_users,
+    deletes,
+    dpo,
+    i18n,
+    operator,
+    web,
+)
 from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
 from hovor.core.errors import ApiError
 from hovor.core.permissions import Permission
@@ -212,6 +222,7 @@ def install(app: FastAPI) -> list[Any]:
         admin.router,
         admin_users.router,
         admin_retention.router,
+        admin_networks.router,
         dpo.router,
     )
     return [route for page in pages for route in page.routes]
