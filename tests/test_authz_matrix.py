@@ -553,6 +553,7 @@ CONSOLE_KINDS = {
     "/admin/profiles/{name}": "profiles",
     "/admin/retention/{name}": "retentionPolicies",
     "/admin/networks/{name}/delete": "allowedNetworks",
+    "/admin/forms/{name}": "formFields",
     "/admin/retention/jobs/{name}": "retentionJob",
     "/admin/retention/jobs/{name}/progress": "retentionJob",
 }
@@ -629,6 +630,8 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = CONSOLE_FORMS[path](next(counter))
     elif route.path.startswith(("/admin/users/", "/admin/roles/", "/admin/profiles/")):
         data = {"title": "T", "role": "operator", "profile": "all"}
+    elif route.path == "/admin/forms/{name}":
+        data = {"title": "T", "position": "1"}
     elif route.path == "/admin/retention/{name}":
         data = {"days": "30"}
     elif path == "/admin/audit":

@@ -425,6 +425,25 @@ def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     page.click("#record-form button[type=submit]")
     page.wait_for_selector("#rows")
     _record(page, "admin-networks-en", "cs")
+    _api(
+        served,
+        "admin",
+        "POST",
+        "formFields",
+        {
+            "name": "tarif",
+            "title": "Tarif",
+            "object_type": "contacts",
+            "type": "select",
+            "options": ["Mini", "Maxi"],
+        },
+    )
+    page.goto("/admin/forms")
+    page.wait_for_selector("a[href='/admin/forms/tarif']")
+    _record(page, "admin-forms-en", "cs")
+    page.click("a[href='/admin/forms/tarif']")
+    page.wait_for_selector("#options")
+    _record(page, "admin-form-field-en", "cs")
     page.context.close()
 
     secret = _second_factor(served, "acme-dpo")

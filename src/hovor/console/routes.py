@@ -19,6 +19,7 @@ from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
 from hovor.console import (
     admin,
+    admin_forms,
     admin_networks,
     admin_retention,
     admin_users,
@@ -223,6 +224,7 @@ def install(app: FastAPI) -> list[Any]:
         admin_users.router,
         admin_retention.router,
         admin_networks.router,
+        admin_forms.router,
         dpo.router,
     )
     return [route for page in pages for route in page.routes]
