@@ -554,6 +554,7 @@ CONSOLE_KINDS = {
     "/admin/retention/{name}": "retentionPolicies",
     "/admin/networks/{name}/delete": "allowedNetworks",
     "/admin/forms/{name}": "formFields",
+    "/admin/audit/{name}": "auditLog",
     "/admin/retention/jobs/{name}": "retentionJob",
     "/admin/retention/jobs/{name}/progress": "retentionJob",
 }

@@ -444,6 +444,11 @@ def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     page.click("a[href='/admin/forms/tarif']")
     page.wait_for_selector("#options")
     _record(page, "admin-form-field-en", "cs")
+    page.goto("/admin/audit")
+    page.wait_for_selector("#verification[data-ok=yes]")
+    page.click("#entries a")
+    page.wait_for_selector("#entry")
+    _record(page, "admin-audit-entry-en", "cs")
     page.context.close()
 
     secret = _second_factor(served, "acme-dpo")

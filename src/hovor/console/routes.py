@@ -18,9 +18,10 @@ from hovor.auth import api as auth_api
 from hovor.auth import schemas as auth_schemas
 from hovor.auth import service as auth_service
 from hovor.console import (
-    admin,
+    admin_audit,
     admin_forms,
     admin_networks,
+    admin_queues,
     admin_retention,
     admin_users,
     deletes,
@@ -220,7 +221,8 @@ def install(app: FastAPI) -> list[Any]:
         router,
         operator.router,
         deletes.router,
-        admin.router,
+        admin_queues.router,
+        admin_audit.router,
         admin_users.router,
         admin_retention.router,
         admin_networks.router,
