@@ -239,6 +239,7 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         makers["blacklistNumbers"] = lambda: dialling.suppress(
             s, tenant, "phone", f"+42060{n:07d}", "manual", "system"
         )
+        makers["apiTokens"] = lambda: _api_token(s, tenant, app.state.settings)
         makers["allowedNetworks"] = lambda: FirewallRule(
             name=f"rule{n}", tenant_id=tenant, kind="allow", network=f"185.{n % 250}.{n // 250 % 250}.0/24"
         )
@@ -246,6 +247,17 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         if kind in ("legalHolds", "retentionPolicies", "allowedNetworks", "pausesTaken"):
             s.add(made)
         return str(made.name)
+
+
+def _api_token(s: Any, tenant: str, settings: Any) -> Any:
+    """An API token of the tenant's integration user, named as apiTokens.json names it."""
+    from types import SimpleNamespace
+
+    from hovor.auth.service import issue_api_token
+    from hovor.auth.tokens_api import key_of
+
+    _, token = issue_api_token(s, settings, tenant, f"{tenant}-integration", None, 1)
+    return SimpleNamespace(name=key_of(token))
 
 
 def _free_policy(s: Any, tenant: str, n: int) -> str:
@@ -299,6 +311,8 @@ def _create_body(app: Any, kind: str) -> dict[str, Any]:
         return {"contact": _fresh(app, "own", "contacts"), "purpose": "marketing", "state": "given"}
     if kind == "blacklistNumbers":
         return {"number": f"601 {n % 1000:03d} 999"}
+    if kind == "apiTokens":
+        return {"user": "own-integration", "title": "PBX"}
     if kind == "allowedNetworks":
         return {"network": f"185.200.{n % 250}.0/24", "note": "Pobočka Brno"}
     return {
@@ -555,6 +569,7 @@ CONSOLE_KINDS = {
     "/admin/networks/{name}/delete": "allowedNetworks",
     "/admin/forms/{name}": "formFields",
     "/admin/audit/{name}": "auditLog",
+    "/admin/tokens/{name}/revoke": "apiTokens",
     "/admin/retention/jobs/{name}": "retentionJob",
     "/admin/retention/jobs/{name}/progress": "retentionJob",
 }
@@ -602,6 +617,7 @@ CONSOLE_FORMS = {
     "/admin/users/new": lambda n: {"name": f"console-user-{n}", "title": "U", "role": "operator"},
     "/admin/roles/new": lambda n: {"name": f"crole{n}", "title": "R"},
     "/admin/profiles/new": lambda n: {"name": f"cprof{n}", "title": "P"},
+    "/admin/tokens": lambda n: {"user": "own-integration"},
     "/admin/networks": lambda n: {"network": f"193.{n % 250}.{n // 250 % 250}.0/24"},
 }
 

@@ -391,6 +391,11 @@ def test_an_operator_gets_the_403_page_for_the_administrators_pages(browser: Any
     page.context.close()
 
 
+def _api_token_works(served: Served, token: str) -> bool:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        return client.get("/api/v6/contacts.json", headers={"X-AUTH-TOKEN": token}).status_code == 200
+
+
 def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     browser: Any, served: Served
 ) -> None:
@@ -425,6 +430,16 @@ def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     page.click("#record-form button[type=submit]")
     page.wait_for_selector("#rows")
     _record(page, "admin-networks-en", "cs")
+    page.goto("/admin/tokens")
+    page.select_option("#user", "acme-integration")
+    page.fill("#title", "PBX")
+    page.click("#record-form button[type=submit]")
+    secret = page.wait_for_selector("#secret").input_value()
+    assert _api_token_works(served, secret)
+    _record(page, "admin-token-issued-en")
+    page.goto("/admin/tokens")
+    assert secret not in page.content()
+    _record(page, "admin-tokens-en", "cs")
     _api(
         served,
         "admin",

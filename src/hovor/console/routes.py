@@ -23,6 +23,7 @@ from hovor.console import (
     admin_networks,
     admin_queues,
     admin_retention,
+    admin_tokens,
     admin_users,
     deletes,
     dpo,
@@ -227,6 +228,7 @@ def install(app: FastAPI) -> list[Any]:
         admin_retention.router,
         admin_networks.router,
         admin_forms.router,
+        admin_tokens.router,
         dpo.router,
     )
     return [route for page in pages for route in page.routes]
