@@ -60,6 +60,9 @@ def test_an_administrator_creates_a_user_and_changes_her_role(
     assert all("kokos" not in str(d) for _, _, d in done)
     assert client.get("/admin/users/nobody-here").status_code == 404
 
+    client.cookies.clear()
+    _an_operator_reaches_none_of_the_changes(client, tenant)
+
 
 def test_a_built_in_roles_permissions_are_refused_with_the_apis_message(
     client: Any, tenant: TenantFixture, app: Any
@@ -87,8 +90,11 @@ def test_a_built_in_roles_permissions_are_refused_with_the_apis_message(
     assert r.status_code == 303 and r.headers["location"] == "/admin/roles/reader?saved=1"
     assert data(client.get("/api/v6/roles/reader.json", headers=h))["permissions"] == ["crm:contacts:read"]
 
+    client.cookies.clear()
+    _a_profile_is_limited_to_a_database(client, tenant, app)
 
-def test_a_profile_is_limited_to_a_database(client: Any, tenant: TenantFixture, app: Any) -> None:
+
+def _a_profile_is_limited_to_a_database(client: Any, tenant: TenantFixture, app: Any) -> None:
     h = tenant.h("admin")
     csrf = _session_of(app, client, "acme-admin")
     assert "No profiles yet." not in client.get("/admin/profiles").text
@@ -106,7 +112,7 @@ def test_a_profile_is_limited_to_a_database(client: Any, tenant: TenantFixture, 
     assert data(client.get("/api/v6/profiles/sales.json", headers=h))["databases"] is None
 
 
-def test_an_operator_reaches_none_of_the_changes(client: Any, tenant: TenantFixture) -> None:
+def _an_operator_reaches_none_of_the_changes(client: Any, tenant: TenantFixture) -> None:
     csrf = _signed_in(client, "acme-operator")
     for path in ("/admin/users/new", "/admin/roles", "/admin/roles/admin", "/admin/profiles/all"):
         r = client.get(path)
