@@ -49,6 +49,24 @@ def test_an_administrator_creates_a_user_and_changes_her_role(
     edit = {"csrf": csrf, "title": "Jana Malá", "role": "nobody", "profile": "all"}
     r = client.post("/admin/users/jana", data=edit)
     assert r.status_code == 400 and "Not saved: No such role." in r.text
+    # The DPO's role holds rights the administrator's does not: not hers to give, nor to take over
+    # by setting the DPO's password; the API says so and nothing changes.
+    r = client.post("/admin/users/jana", data={**edit, "role": "dpo"})
+    assert r.status_code == 403 and "Not saved: The role holds rights yours does not (dpo:" in r.text
+    r = client.post("/admin/users/new", data={**new, "name": "eva", "role": "dpo"})
+    assert r.status_code == 403 and client.get("/api/v6/users/eva.json", headers=h).status_code == 404
+    dpo = {
+        "csrf": csrf,
+        "title": "dpo of acme",
+        "role": "dpo",
+        "profile": "all",
+        "password": "úplně nové heslo 9",
+    }
+    r = client.post("/admin/users/acme-dpo", data=dpo)
+    assert r.status_code == 403 and "The user&#39;s role holds rights yours does not" in r.text
+    api = client.put("/api/v6/users/jana.json", json={"role": "dpo"}, headers=h)
+    assert api.status_code == 403 and "rights yours does not" in api.json()["error"][0]
+    assert data(client.get("/api/v6/users/jana.json", headers=h))["role"] == "operator"
     r = client.post("/admin/users/jana", data={**edit, "role": "supervisor"}, follow_redirects=False)
     assert r.status_code == 303
     assert data(client.get("/api/v6/users/jana.json", headers=h))["role"] == "supervisor"
@@ -84,6 +102,8 @@ def test_a_built_in_roles_permissions_are_refused_with_the_apis_message(
     assert data(client.get("/api/v6/roles/operator.json", headers=h))["title"] == "Operátor"
 
     new = {"csrf": csrf, "name": "reader", "title": "Reader", "permissions": ["crm:contacts:read"]}
+    r = client.post("/admin/roles/new", data={**new, "permissions": ["dpo:subjects:erase"]})
+    assert r.status_code == 403 and "The role holds rights yours does not (dpo:subjects:erase)" in r.text
     r = client.post("/admin/roles/new", data={**new, "permissions": ["crm:everything"]})
     assert r.status_code == 400 and "Unknown permission" in r.text
     r = client.post("/admin/roles/new", data=new, follow_redirects=False)
