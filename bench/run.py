@@ -6,7 +6,8 @@ the ratio, all measured in the same run.
 
 Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, audit_overhead,
 q_search_contacts (bench/search.py), erase_subject, resolve_subject, retention_sweep
-(bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and restore, bench/backups.py).
+(bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and restore, bench/backups.py),
+console_contact_card (bench/console.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -567,7 +568,7 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _privacy_scenarios() -> None:
-    from bench import backups, exports, privacy, search
+    from bench import backups, console, exports, privacy, search
 
     SCENARIOS["q_search_contacts"] = search.q_search_contacts
     SCENARIOS["erase_subject"] = privacy.erase_subject
@@ -575,6 +576,7 @@ def _privacy_scenarios() -> None:
     SCENARIOS["retention_sweep"] = privacy.retention_sweep
     SCENARIOS["export_subject"] = exports.export_subject
     SCENARIOS["backup_medium"] = backups.backup_medium  # backup and restore, each with its baseline
+    SCENARIOS["console_contact_card"] = console.console_contact_card
 
 
 _privacy_scenarios()

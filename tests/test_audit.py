@@ -17,7 +17,7 @@ from hovor.api.refusals import Bound
 from hovor.api.resource import REGISTRY
 from hovor.audit import log as audit
 from hovor.audit.actions import ACTIONS
-from hovor.audit.chain import Checkpoint, export_checkpoints, sign_checkpoints, verify_tenant
+from hovor.audit.chain import Checkpoint, entry_content, export_checkpoints, sign_checkpoints, verify_tenant
 from hovor.audit.log import GENESIS, chain_hash, content_of
 from hovor.audit.models import AuditCheckpoint, AuditEntry
 from hovor.auth.service import system_caller
@@ -317,6 +317,36 @@ def test_a_forged_checkpoint_is_refused(client: Any, tenant: TenantFixture, app:
     forged = Checkpoint(cp.tenant, cp.seq, "f" * 64, cp.at, cp.key_id, cp.signature, cp.public_key)
     report = verify(app, exported=[forged])
     assert "signature" in report.first_broken.reason
+
+
+def test_entries_are_hashed_as_verification_recomputes_them(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    # The writer hashes pieces of the canonical JSON built before the chain's lock; verification
+    # rebuilds it whole. Values that JSON escapes or sorts must give the same bytes both ways.
+    actors = [
+        audit.Actor("user", 'ž"o\\\\é', None, None),
+        audit.Actor("token", "api", "2001:db8::1", "req-ŘŠ_1"),
+        audit.Actor.system("test"),
+    ]
+    details: list[dict[str, Any] | None] = [
+        None,
+        {"fields": ["příjmení", 'a"b', "\\"], "n": 3, "ok": True, "none": None},
+        {"z": {"b": [1, {"y": "x", "a": ""}], "a": "ň"}, "A": 0, "\u00e9": "\u2028"},
+    ]
+    with unit_of_work(app.state.session_factory) as s:
+        for i, (actor, detail) in enumerate(zip(actors * 2, details * 2, strict=True)):
+            key = 'k"\\ž' if i % 2 else None
+            audit.record(s, "acme", "crm.contact.update", actor, "contacts" if key else None, key, detail)
+            audit.record(s, audit.PLATFORM, "auth.login.fail", actor, None, None, detail)
+    for chain in ("acme", audit.PLATFORM):
+        rows = entries(app.state.session_factory, chain)
+        assert len(rows) >= 6
+        for before, entry in zip([None, *rows], rows, strict=False):
+            prev = before.hash if before else GENESIS
+            assert entry.prev_hash == prev
+            assert entry.hash == chain_hash(prev, entry_content(entry))
+        assert verify(app, chain).ok
 
 
 # --- concurrency -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete
@@ -94,11 +95,11 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
         def record_type() -> Any:
             return camps.create_type(s, c, camp.RecordTypeCreate(title="Kampaň"))
 
-        def subject_request(verified: bool = False, approved: bool = False) -> Any:
+        def subject_request(verified: bool = False, approved: bool = False, kind: Any = "erasure") -> Any:
             made = privacy_requests.register(
                 s,
                 c,
-                privacy_schemas.RequestCreate(kind="erasure", received_via="email", contact=contact().name),
+                privacy_schemas.RequestCreate(kind=kind, received_via="email", contact=contact().name),
             )
             if verified:
                 made.verified_at, made.verification, made.state = utcnow(), "id_document", "verified"
@@ -206,6 +207,8 @@ def _fresh(app: Any, tenant: str, kind: str) -> str:
             "subjectRequests": subject_request,
             "subjectRequestsVerified": lambda: subject_request(verified=True),
             "subjectRequestsApproved": lambda: subject_request(verified=True, approved=True),
+            # An access request ready for its export (the console's button).
+            "subjectRequestsAccess": lambda: subject_request(verified=True, kind="access"),
             "subjectExports": subject_export,
             "pausesTaken": pause_taken,
             "crmRecordTypes": crm_type,
@@ -559,6 +562,20 @@ CONSOLE_KINDS = {
     "/dpo/contacts/{name}": "contacts",
     "/dpo/contacts/{name}/erase": "contacts",
     "/contacts/{name}/delete": "contacts",
+    "/contacts/{name}/edit": "contacts",
+    "/tickets/{name}/comments": "tickets",
+    "/tickets/{name}/attachments": "tickets",
+    "/activities/{name}": "activitiesWeb",
+    "/dpo/recordings/{name}/delete": "activitiesCallRecordings",
+    "/dpo/conversations/{name}/delete": "activitiesWeb",
+    "/dpo/holds/{name}/release": "legalHolds",
+    "/dpo/requests/{name}": "subjectRequests",
+    "/dpo/requests/{name}/export": "subjectRequestsAccess",
+    "/contacts/{name}/consents": "contacts",
+    "/dpo/requests/{name}/verify": "subjectRequests",
+    "/dpo/requests/{name}/extend": "subjectRequests",
+    "/dpo/requests/{name}/answer": "subjectRequestsVerified",
+    "/dpo/requests/{name}/refuse": "subjectRequests",
     "/tickets/{name}/delete": "tickets",
     "/records/{name}/delete": "campaignsRecords",
     "/admin/queues/{name}": "queues",
@@ -653,8 +670,26 @@ def _console_request(app: Any, route: Route, target: str) -> tuple[str, dict[str
         data = {"days": "30"}
     elif path == "/admin/audit":
         data = {"action": "crm", "from": "2026-01-01"}
-    elif path.endswith(("/erase", "/delete")):
+    elif path.endswith(("/erase", "/delete", "/release")):
         data = {"confirm": "yes"}
+    elif path == "/new/contact" or path.endswith("/edit"):
+        data = {"database": "main", "lastname": "Nováková"}
+    elif path == "/new/ticket":
+        data = {"title": "Reklamace", "category": "general"}
+    elif path.endswith("/comments"):
+        data = {"description": "Zavolá zítra."}
+    elif path.endswith("/verify"):
+        data = {"method": "id_document"}
+    elif path.endswith("/extend"):
+        # Told now (a second on: not before the request received this second), in the tenant's zone.
+        told = dt.datetime.now(ZoneInfo("Europe/Prague")) + dt.timedelta(seconds=1)
+        data = {"months": "1", "reason": "Rozsah", "told": told.strftime("%Y-%m-%dT%H:%M:%S")}
+    elif path.endswith(("/answer", "/refuse")):
+        data = {"outcome": "Vyřízeno"}
+    elif path == "/dpo/requests":
+        data = {"kind": "access", "received_via": "email", "name": "Eva Malá"}
+    elif path == "/dpo/holds":
+        data = {"object_type": "contacts", "object_key": _fresh(app, "own", "contacts"), "reason": "Spor"}
     return path, data
 
 
@@ -682,7 +717,8 @@ def test_console_authorization_matrix(client: Any, app: Any, role: str) -> None:
             path, data = _console_request(app, route, target)
             if route.method == "POST":
                 data["csrf"] = csrf
-            r = client.request(route.method, path, data=data or None, follow_redirects=False)
+            upload = {"file": ("a.txt", b"hello", "text/plain")} if path.endswith("/attachments") else None
+            r = client.request(route.method, path, data=data or None, files=upload, follow_redirects=False)
             where = f"{role} {route.method} {route.path} ({target}): {r.status_code}"
             if not allowed:
                 assert r.status_code == 403, where

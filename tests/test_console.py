@@ -464,6 +464,55 @@ def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     page.click("#entries a")
     page.wait_for_selector("#entry")
     _record(page, "admin-audit-entry-en", "cs")
+
+
+def test_the_operators_forms_and_the_dpos_pages_in_the_browser(browser: Any, served: Served) -> None:
+    """The pages added for the operator's forms and the DPO's work, each checked with axe and
+    photographed; runs after the DPO test above has set up acme-dpo's second factor and erased
+    the residue tests' person, so it brings records of its own."""
+    from hovor.activities.audio import synth_wav
+
+    post = lambda path, body: _api(served, "admin", "POST", path, body).json()["result"]  # noqa: E731
+    contact = post("contacts", {"firstname": "Eva", "lastname": "Malá", "database": "main"})["name"]
+    call = post("activitiesCall", {"queue": "100", "direction": "in", "contact": contact})["name"]
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        headers = {**served.tenant.h("admin"), "content-type": "audio/wav"}
+        r = client.post(
+            f"/api/v6/activitiesCall/{call}/recording.json", content=synth_wav(0.2), headers=headers
+        )
+        assert r.status_code == 201, r.text
+    email = post(
+        "activitiesEmail",
+        {
+            "queue": "300",
+            "direction": "in",
+            "contact": contact,
+            "address": "eva@example.cz",
+            "title": "Dotaz",
+        },
+    )["name"]
+
+    page = _page(browser, served, "en")
+    _sign_in(page, "acme-operator")
+    page.goto("/new/contact")
+    page.wait_for_selector("#lastname")
+    _record(page, "contact-new-en", "cs")
+    page.fill("#firstname", "Jana")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("#err-lastname")
+    _record(page, "contact-new-refused-en")
+    page.goto(f"/contacts/{contact}/edit")
+    page.wait_for_selector("#lastname")
+    _record(page, "contact-edit-en", "cs")
+    page.goto(f"/new/ticket?contact={contact}")
+    page.wait_for_selector("#title")
+    _record(page, "ticket-new-en", "cs")
+    page.goto(f"/activities/{email}")
+    page.wait_for_selector("#a-details")
+    _record(page, "activity-en", "cs")
+    page.goto(f"/contacts/{contact}/consents")
+    page.wait_for_selector("#c-ledger")
+    _record(page, "consents-en", "cs")
     page.context.close()
 
     secret = _second_factor(served, "acme-dpo")
@@ -476,4 +525,32 @@ def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
     # The job's page updates itself (htmx) until the sweep is done.
     page.wait_for_selector("#job-state[data-state=done]", timeout=30000)
     _record(page, "admin-retention-done-en", "cs")
+
+    page.goto(f"/activities/{call}")
+    page.click(f"a[href='/dpo/recordings/{call}/delete']")
+    page.wait_for_selector("form.danger-zone")
+    _record(page, "dpo-recording-delete-en", "cs")
+    page.goto(f"/dpo/conversations/{email}/delete")
+    page.wait_for_selector("form.danger-zone")
+    _record(page, "dpo-conversation-delete-en", "cs")
+
+    page.goto(f"/dpo/holds?object_type=contacts&object_key={contact}")
+    page.fill("#reason", "Soudní spor")
+    page.click("form[action='/dpo/holds'] button[type=submit]")
+    page.wait_for_selector("table")
+    _record(page, "dpo-holds-en", "cs")
+    page.click("a[href$='/release']")
+    page.wait_for_selector("form.danger-zone")
+    _record(page, "dpo-hold-release-en", "cs")
+
+    page.goto("/dpo/requests")
+    _record(page, "dpo-requests-empty-en")
+    page.select_option("#kind", "access")
+    page.fill("#contact", contact)
+    page.click("form[method=post][action='/dpo/requests'] button[type=submit]")
+    page.wait_for_selector("#due")
+    _record(page, "dpo-request-en", "cs")
+    page.goto("/dpo/requests")
+    page.wait_for_selector("#register")
+    _record(page, "dpo-requests-en", "cs")
     page.context.close()

@@ -61,3 +61,54 @@ def test_a_buffered_fetch_loses_no_row(client: Any, tenant: TenantFixture, app: 
         for options in ({}, {"yield_per": 2}):
             found = plan_for(resource).fetch(conn, stmt.execution_options(**options), {"keys": names})
             assert sorted(f.name for f in found) == sorted(names), options
+
+
+def test_a_page_reads_only_the_channel_items_it_shows(client: Any, tenant: TenantFixture, app: Any) -> None:
+    """Each activity gets its own channel's item, the others None, with one query for the page and
+    one per channel present on it (not an outer join per channel on every row)."""
+    from sqlalchemy import event
+
+    h = tenant.h()
+    for queue, kind in (("100", "in"), ("500", "sms"), ("700", "chat")):
+        client.post("/api/v6/queues.json", json={"name": queue, "title": queue, "type": kind}, headers=h)
+    in_call = {"queue": "100", "direction": "in"}
+    call = data(client.post("/api/v6/activitiesCall.json", json=in_call, headers=h))
+    sms = data(
+        client.post(
+            "/api/v6/activitiesSms.json",
+            json={"queue": "500", "sender": "+420603000111", "direction": "in"},
+            headers=h,
+        )
+    )
+    web = data(client.post("/api/v6/activitiesWeb.json", json={"queue": "700", "title": "Petr"}, headers=h))
+    names = [call["name"], sms["name"], web["name"]]
+    resource = REGISTRY["activities"]
+    stmt = _by_keys(resource.endpoint, _rights(_caller(app, tenant.tokens["admin"])))
+    with app.state.read_session_factory() as session:
+        conn = session.connection()
+        statements: list[str] = []
+
+        def seen(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(conn, "before_cursor_execute", seen)
+        try:
+            found = {f.name: f for f in plan_for(resource).fetch(conn, stmt, {"keys": names})}
+            calls_only = plan_for(resource).fetch(conn, stmt, {"keys": [call["name"]]})
+        finally:
+            event.remove(conn, "before_cursor_execute", seen)
+    assert len(statements) == 1 + 3 + 1 + 1  # the page, three channels; then one call: itself, its item
+    assert "activity_sms" not in statements[-1] and "activity_calls" in statements[-1]
+    assert found[call["name"]].call.name == call["name"] and found[call["name"]].call.recording is None
+    assert found[sms["name"]].sms.name == sms["name"] and found[sms["name"]].sms.sender == "+420603000111"
+    assert found[web["name"]].web.name == web["name"]
+    for name, own in ((call["name"], "call"), (sms["name"], "sms"), (web["name"], "web")):
+        others = {"call", "sms", "web", "email"} - {own}
+        assert all(getattr(found[name], other) is None for other in others), name
+    assert calls_only[0].call.name == call["name"] and calls_only[0].sms is None
+    assert not hasattr(calls_only[0], "consents")  # never shown, so never read or decoded
+    # Through the API, each as its channel shows it.
+    page = data(client.get("/api/v6/activities.json", params={"sort": "time"}, headers=h))["data"]
+    shown = {row["name"]: row for row in page}
+    assert shown[call["name"]]["item"]["direction"] == "in"
+    assert shown[sms["name"]]["item"]["sender"] == "+420603000111"

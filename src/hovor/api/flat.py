@@ -8,6 +8,13 @@ row becomes small attribute objects shaped like the ORM objects (``activity.call
 so the resource's one serializer serves both paths. Writes keep using the ORM.
 
 The plan (the joins and column labels) is built once per resource from its ``eager`` paths.
+
+A one-to-one record that only some rows have, told by a column of the row (an activity's channel
+item: a call has a call item, an e-mail an e-mail item), is a *follower*: read after the rows by
+their keys, one query per kind present among them, instead of an outer join per kind on every
+row. A page of calls then reads the calls' items and nothing of the twelve other channels (the
+joined form read 111 columns a row and probed every channel's table for every row; on SQLite the
+split reads take about 40 % of its time).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Select, inspect, select
+from sqlalchemy import Connection, Select, bindparam, inspect, select
 from sqlalchemy.orm import aliased
 
 from hovor.core.db import UTCDateTime
@@ -29,6 +36,48 @@ from hovor.core.db import UTCDateTime
 # so only those columns are read; never, say, a user's password hash.
 REFERENCE_SUFFIX = "_obj"
 REFERENCE_COLUMNS = frozenset({"tenant_id", "name", "title", "database"})
+
+
+@dataclass(frozen=True)
+class Follower:
+    """``relation`` (a to-one relationship of the root, e.g. ``Activity.call``) is loaded for the
+    rows whose ``discriminator`` column (``Activity.type``) holds ``value`` (``"CALL"``), with the
+    to-one ``paths`` below it (``(CallItem.recording,)``) joined; ``None`` on every other row."""
+
+    relation: Any
+    discriminator: Any
+    value: Any
+    paths: tuple[tuple[Any, ...], ...] = ()
+
+
+class _Follow:
+    """A follower's plan and its query by the rows' keys (every column pair of the relationship's
+    join, each as an IN list; a row's item is matched back by the whole pair)."""
+
+    def __init__(self, follower: Follower) -> None:
+        prop = follower.relation.property
+        self.key: str = follower.relation.key
+        self.test: str = follower.discriminator.key
+        self.value = follower.value
+        self.plan = FlatPlan(prop.mapper.class_, follower.paths)
+        pairs = list(prop.local_remote_pairs)
+        root = inspect(prop.parent)
+        self.local = tuple(root.get_property_by_column(local).key for local, _ in pairs)
+        target = inspect(prop.mapper)
+        self.remote = tuple(target.get_property_by_column(remote).key for _, remote in pairs)
+        self.stmt = self.plan.base.where(
+            *(remote.in_(bindparam(f"k{i}", expanding=True)) for i, (_, remote) in enumerate(pairs))
+        )
+
+    def attach(self, conn: Connection, rows: list[Any]) -> None:
+        mine = [row for row in rows if getattr(row, self.test) == self.value]
+        if not mine:
+            return
+        params = {f"k{i}": sorted({getattr(r, attr) for r in mine}) for i, attr in enumerate(self.local)}
+        local, remote = self.local, self.remote
+        by_key = {tuple(getattr(o, a) for a in remote): o for o in self.plan.fetch(conn, self.stmt, params)}
+        for row in mine:
+            setattr(row, self.key, by_key.get(tuple(getattr(row, a) for a in local)))
 
 
 @dataclass(frozen=True)
@@ -42,8 +91,15 @@ class _Node:
 
 
 class FlatPlan:
-    def __init__(self, model: Any, paths: tuple[tuple[Any, ...], ...]) -> None:
+    def __init__(
+        self,
+        model: Any,
+        paths: tuple[tuple[Any, ...], ...],
+        followers: tuple[Follower, ...] = (),
+        not_shown: frozenset[str] = frozenset(),
+    ) -> None:
         self.model = model
+        self.follows = tuple(_Follow(f) for f in followers)
         nodes: list[_Node] = []
         by_path: dict[tuple[str, ...], int] = {}
         selected: list[Any] = []
@@ -51,6 +107,8 @@ class FlatPlan:
 
         def add(parent: int, key: str, entity: Any, mapper: Any) -> int:
             columns = tuple(attr.key for attr in mapper.column_attrs)
+            if parent < 0:
+                columns = tuple(c for c in columns if c not in not_shown)
             if key.endswith(REFERENCE_SUFFIX):
                 columns = tuple(c for c in columns if c in REFERENCE_COLUMNS)
             pk = mapper.primary_key[-1]
@@ -74,7 +132,7 @@ class FlatPlan:
                 joins.append(getattr(nodes[parent].entity, rel.key).of_type(alias))
                 by_path[prefix] = add(parent, rel.key, alias, target_mapper)
         for node in nodes:
-            for attr in (node.key, *node.columns):
+            for attr in (node.key, *node.columns, *(f.key for f in self.follows)):
                 if attr and (not attr.isidentifier() or keyword.iskeyword(attr)):
                     raise ValueError(f"{model.__name__}: {attr!r} cannot be an attribute name")
         self.nodes = tuple(nodes)
@@ -108,7 +166,10 @@ class FlatPlan:
         build = self._builders.get(conn.dialect)
         if build is None:
             build = self._builders[conn.dialect] = self._builder(conn.dialect, description)
-        return build(rows)
+        found = build(rows)
+        for follow in self.follows:
+            follow.attach(conn, found)
+        return found
 
     def _builder(self, dialect: Any, description: Any) -> Callable[[Sequence[Any]], list[Any]]:
         if len(description) != len(self.columns):
@@ -144,6 +205,8 @@ class FlatPlan:
         for n, node in enumerate(self.nodes):
             fields = ", ".join(f"{attr}={values[node.first + j]}" for j, attr in enumerate(node.columns))
             if node.parent < 0:
+                # A follower is None until its query finds the row's record.
+                fields = ", ".join([fields, *(f"{f.key}=None" for f in self.follows)])
                 lines += converted(node, " " * 8)
                 lines.append(f"        o{n} = NS({fields})")
                 continue
@@ -169,5 +232,7 @@ _PLANS: dict[str, FlatPlan] = {}
 def plan_for(resource: Any) -> FlatPlan:
     plan = _PLANS.get(resource.endpoint)
     if plan is None:
-        plan = _PLANS[resource.endpoint] = FlatPlan(resource.model, tuple(resource.eager))
+        plan = _PLANS[resource.endpoint] = FlatPlan(
+            resource.model, tuple(resource.eager), tuple(resource.followers), frozenset(resource.not_shown)
+        )
     return plan

@@ -84,6 +84,12 @@ class Resource:
     # primary-key lookups. ("selectin" would send composite keys as a row-value IN list, which
     # SQLite answers with a full scan.)
     eager: Sequence[tuple[Any, ...]] = ()
+    # To-one records only some rows have, told by a column (an activity's channel item): read
+    # after the rows, one query per kind present (hovor.api.flat.Follower).
+    followers: Sequence[Any] = ()
+    # Columns the serializer never shows (an activity's consents): not read for serializing, so a
+    # page does not decode them.
+    not_shown: Sequence[str] = ()
     default_order: Sequence[Any] = ()
     prepare: Callable[[Session, Ctx], None] | None = None
     # What the serializer shows of many related rows (a ticket's statuses), loaded for the keys of

@@ -339,11 +339,9 @@ def _creation(
     return make, answer
 
 
-def create_record(
-    request: Request, session: Session, caller: Caller, resource: Resource, body: Any
-) -> dict[str, Any]:
-    """``POST {endpoint}.json``'s work (the console's forms create through it too): the record
-    made, audited and committed; its wire shape."""
+def create_record(request: Request, session: Session, caller: Caller, resource: Resource, body: Any) -> Any:
+    """``POST {endpoint}.json``'s work (the console's forms create through it too): made, audited,
+    committed; its wire shape."""
     assert resource.create is not None
     make, answer = _creation(request, caller, resource, resource.create, body)
     result = answer(session, make(session))

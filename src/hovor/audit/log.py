@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, bindparam, event, func, insert, select
+from sqlalchemy import BigInteger, Connection, Table, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.audit.actions import ACTIONS
@@ -151,6 +151,8 @@ def content_of(
     request_id: str | None,
     details: Any,
 ) -> dict[str, Any]:
+    # What an entry's hash covers. ``prepare`` builds the same content in pieces, before the
+    # chain's lock: a field added here goes there too (the audit tests hash both ways).
     return {
         "tenant": tenant_id,
         "seq": seq,
@@ -188,57 +190,92 @@ _LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 
 
 def head(session: Session, tenant_id: str) -> tuple[int, str]:
-    row = session.connection().execute(_HEAD, {"tenant": tenant_id}).one_or_none()
+    return _head(session.connection(), tenant_id)
+
+
+def _head(conn: Connection, tenant_id: str) -> tuple[int, str]:
+    # On the connection itself: asking the session for it again costs more than the read.
+    row = conn.execute(_HEAD, {"tenant": tenant_id}).one_or_none()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
+@dataclass
+class _Prepared:
+    """An entry ready to be chained: its row, and its canonical JSON in the pieces around the
+    values known only under the chain's lock (its time, its sequence number).
+
+    The canonical form sorts its keys: ``action``, ``actor``, ``actor_type`` come before ``at``;
+    ``details`` … ``request_id`` between ``at`` and ``seq``; ``tenant`` last. The content hashed is
+    ``before + at + between + seq + after``, the same bytes as :func:`canonical` of
+    :func:`content_of` (which verification still uses)."""
+
+    row: dict[str, Any]
+    before: bytes
+    between: bytes
+    after: bytes
+
+    def chain(self, seq: int, prev: str, at: dt.datetime, stamped: bytes) -> str:
+        row = self.row
+        row["seq"], row["at"], row["prev_hash"] = seq, at, prev
+        content = (self.before, stamped, self.between, str(seq).encode(), self.after)
+        row["hash"] = digest = hashlib.sha256(b"".join((prev.encode(), b"\n", *content))).hexdigest()
+        return digest
+
+
+def prepare(ev: Event) -> _Prepared:
+    """Everything of an entry that does not depend on its place in the chain."""
+    actor = ev.actor
+    row = {
+        "tenant_id": ev.tenant_id,
+        "actor_type": actor.kind,
+        "actor": actor.id,
+        "ip": actor.ip,
+        "action": ev.action,
+        "object_type": ev.object_type,
+        "object_key": ev.object_key,
+        "request_id": actor.request_id,
+        "details": ev.details,
+    }
+    first = canonical({"action": ev.action, "actor": actor.id, "actor_type": actor.kind})
+    rest = canonical(
+        {
+            "details": ev.details,
+            "ip": actor.ip,
+            "object_key": ev.object_key,
+            "object_type": ev.object_type,
+            "request_id": actor.request_id,
+        }
+    )
+    return _Prepared(
+        row,
+        first[:-1] + b',"at":',
+        b"," + rest[1:-1] + b',"seq":',
+        b',"tenant":' + canonical(ev.tenant_id) + b"}",
+    )
+
+
 def append(session: Session, events: Sequence[Event]) -> None:
-    """Chain ``events`` in, tenant by tenant (in a fixed order, so two writers never deadlock)."""
+    """Chain ``events`` in, tenant by tenant (in a fixed order, so two writers never deadlock).
+
+    What does not depend on the chain's head (the rows, most of their canonical JSON) is built
+    before the lock; under it are only the head's read, the time, a hash per entry and the
+    insert."""
     conn = session.connection()
-    by_tenant: dict[str, list[Event]] = {}
+    by_tenant: dict[str, list[_Prepared]] = {}
     for ev in events:
-        by_tenant.setdefault(ev.tenant_id, []).append(ev)
+        by_tenant.setdefault(ev.tenant_id, []).append(prepare(ev))
+    postgres = conn.dialect.name == "postgresql"
     for tenant_id in sorted(by_tenant):
-        if conn.dialect.name == "postgresql":
+        entries = by_tenant[tenant_id]
+        if postgres:
             conn.execute(_LOCK, {"key": lock_key(tenant_id)})
-        seq, prev = head(session, tenant_id)
-        rows = []
-        for ev in by_tenant[tenant_id]:
+        seq, prev = _head(conn, tenant_id)
+        at = utcnow()  # under the lock: times follow the chain's order
+        stamped = canonical(stamp(at))
+        for entry in entries:
             seq += 1
-            at = utcnow()
-            content = content_of(
-                tenant_id,
-                seq,
-                at,
-                ev.actor.kind,
-                ev.actor.id,
-                ev.actor.ip,
-                ev.action,
-                ev.object_type,
-                ev.object_key,
-                ev.actor.request_id,
-                ev.details,
-            )
-            digest = chain_hash(prev, content)
-            rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "seq": seq,
-                    "at": at,
-                    "actor_type": ev.actor.kind,
-                    "actor": ev.actor.id,
-                    "ip": ev.actor.ip,
-                    "action": ev.action,
-                    "object_type": ev.object_type,
-                    "object_key": ev.object_key,
-                    "request_id": ev.actor.request_id,
-                    "details": ev.details,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
-            )
-            prev = digest
-        conn.execute(_INSERT, rows)
+            prev = entry.chain(seq, prev, at, stamped)
+        conn.execute(_INSERT, [e.row for e in entries])
 
 
 # --- session hooks -----------------------------------------------------------------------------

@@ -1,7 +1,6 @@
-"""What the administrator's forms share: a record created or updated through the API's own create
-and update (``hovor.api.router.create_record`` / ``update_record``: the same schema, service, audit
-entry and row scoping), and the API's refusal as the page shows it (its message, and the fields it
-names).
+"""What the administrator's forms share: a form's fields validated by the API route's own schema,
+the record created or updated through the API's own create and update (:mod:`hovor.console.writes`:
+the same service, audit entry and row scoping), and the API's refusal as the page shows it.
 """
 
 from __future__ import annotations
@@ -13,12 +12,10 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
-from hovor.api.router import create_record, update_record
+from hovor.console import writes
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
-from hovor.core.validation import form_from_pydantic
 
 
 def page(permission: str) -> dict[str, Any]:
@@ -62,28 +59,21 @@ def _validated(endpoint: str, action: str, body: dict[str, Any]) -> Any:
     try:
         return schema.model_validate(body)
     except ValidationError as exc:
-        raise ValidationFailed(form_from_pydantic(exc.errors())) from None
+        raise ValidationFailed(writes.field_messages(exc)) from None
 
 
 def _write(request: Request, caller: Caller, endpoint: str, name: str | None, body: dict[str, Any]) -> Any:
-    resource = REGISTRY[endpoint]
-    session = write_session(request.app.state)
-    try:
-        if name is None:
-            return create_record(request, session, caller, resource, _validated(endpoint, "create", body))
-        return update_record(request, session, caller, resource, name, _validated(endpoint, "update", body))
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    if name is None:
+        return {"name": writes.create(request, caller, endpoint, _validated(endpoint, "create", body))}
+    writes.update(request, caller, endpoint, name, _validated(endpoint, "update", body))
+    return {"name": name}
 
 
 async def save(
     request: Request, caller: Caller, endpoint: str, name: str | None, body: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, Refusal | None]:
-    """Creates (``name`` None) or updates a record as the API's POST or PUT does; the record's wire
-    shape, or the API's refusal. A record the caller does not see raises NotFound, as the API's 404."""
+    """Creates (``name`` None) or updates a record as the API's POST or PUT does; the record's key,
+    or the API's refusal. A record the caller does not see raises NotFound, as the API's 404."""
     try:
         return await run_in_threadpool(_write, request, caller, endpoint, name, body), None
     except NotFound:

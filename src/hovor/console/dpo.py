@@ -19,6 +19,7 @@ from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import list_result
 from hovor.audit import log as audit
+from hovor.console import writes
 from hovor.console.web import redirect, render, require, secure
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -92,14 +93,16 @@ async def search(request: Request) -> Response:
 
 
 # --- erasure -----------------------------------------------------------------------------------
-def _preview(request: Request, caller: Caller, name: str) -> dict[str, Any]:
+def _preview(request: Request, caller: Caller, name: str, include_all: bool = False) -> dict[str, Any]:
+    """The API's preview; ``include_all``: with every unlinked record carrying the person's
+    identifiers (the API's ``?include=all``: other contacts and accounts stay to be ticked)."""
     with request.app.state.read_session_factory() as session:
         done = service.finished_erasure(session, caller, name)
         if done is not None:
             return {"job": done.name}
         writer = request.app.state.session_factory
         actor = audit.actor_of(request)
-        return service.preview_erasure(session, writer, caller, name, include_all=False, actor=actor)
+        return service.preview_erasure(session, writer, caller, name, include_all=include_all, actor=actor)
 
 
 def _grouped(preview: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -112,20 +115,35 @@ def _grouped(preview: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 @router.get("/dpo/contacts/{name}", openapi_extra=_page(ERASE))
 async def preview(request: Request, name: str) -> Response:
     caller = await require(request, ERASE)
+    include_all = request.query_params.get("include") == "all"
     try:
-        found = await run_in_threadpool(_preview, request, caller, name)
+        found = await run_in_threadpool(_preview, request, caller, name, include_all)
     except NotFound:
         return render(request, "error.html", {"status": 404}, status=404)
     if "job" in found:
         return redirect(request, f"/dpo/jobs/{found['job']}")
-    context = {"preview": found, "by_kind": _grouped(found), "name": name}
+    context = {"preview": found, "by_kind": _grouped(found), "name": name, "include_all": include_all}
     return render(request, "dpo_preview.html", context)
 
 
-def _erase(request: Request, caller: Caller, name: str) -> str:
+def _included(form: Any) -> Any:
+    """The unlinked records the DPO ticked on the preview (``group:key`` each), as the API's
+    ``include`` takes them; the service checks each is one the caller may see. Or ``all``, as
+    the preview with every unlinked record showed it (other contacts and accounts are not in it)."""
+    if form.get("include_all") == "yes":
+        return "all"
+    chosen: dict[str, list[str]] = {}
+    for value in form.getlist("include")[:1000]:
+        if isinstance(value, str) and ":" in value:
+            group, key = value.split(":", 1)
+            chosen.setdefault(group[:64], []).append(key[:64])
+    return chosen
+
+
+def _erase(request: Request, caller: Caller, name: str, include: Any) -> str:
     session = write_session(request.app.state)
     try:
-        job = service.request_erasure(session, caller, name, None, audit.actor_of(request))
+        job = service.request_erasure(session, caller, name, include or None, audit.actor_of(request))
         job_name = job.name
         session.commit()
     finally:
@@ -137,28 +155,36 @@ def _erase(request: Request, caller: Caller, name: str) -> str:
 async def erase(request: Request, name: str) -> Response:
     caller = await require(request, ERASE)
     form = await request.form()
+    include_all = form.get("include_all") == "yes"
     if form.get("confirm") != "yes":
-        found = await run_in_threadpool(_preview, request, caller, name)
-        if "job" in found:
-            return redirect(request, f"/dpo/jobs/{found['job']}")
-        context = {"preview": found, "by_kind": _grouped(found), "name": name, "unconfirmed": True}
-        return render(request, "dpo_preview.html", context, status=400)
-    try:
-        job_name = await run_in_threadpool(_erase, request, caller, name)
-    except NotFound:
-        return render(request, "error.html", {"status": 404}, status=404)
-    except Conflict as refused:
-        # A legal hold or an erasure under way: the API's reason, which names no personal data.
-        found = await run_in_threadpool(_preview, request, caller, name)
+        found = await run_in_threadpool(_preview, request, caller, name, include_all)
         if "job" in found:
             return redirect(request, f"/dpo/jobs/{found['job']}")
         context = {
             "preview": found,
             "by_kind": _grouped(found),
             "name": name,
-            "refusal": refused.messages[0] if refused.messages else "",
+            "unconfirmed": True,
+            "include_all": include_all,
         }
-        return render(request, "dpo_preview.html", context, status=409)
+        return render(request, "dpo_preview.html", context, status=400)
+    try:
+        job_name = await run_in_threadpool(_erase, request, caller, name, _included(form))
+    except NotFound:
+        return render(request, "error.html", {"status": 404}, status=404)
+    except (Conflict, ValidationFailed) as refused:
+        # A legal hold, an erasure under way, an include refused: the API's reason (keys only).
+        found = await run_in_threadpool(_preview, request, caller, name, include_all)
+        if "job" in found:
+            return redirect(request, f"/dpo/jobs/{found['job']}")
+        context = {
+            "preview": found,
+            "by_kind": _grouped(found),
+            "name": name,
+            "refusal": writes.reason(refused),
+            "include_all": include_all,
+        }
+        return render(request, "dpo_preview.html", context, status=refused.status)
     _wake(request)
     return redirect(request, f"/dpo/jobs/{job_name}")
 

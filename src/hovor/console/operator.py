@@ -155,7 +155,10 @@ def _ticket(request: Request, caller: Caller, name: str) -> dict[str, Any]:
         "activities",
         {"filter": _equal("ticket", ticket["name"]), "sort": "time", "dir": "asc", "take": TIMELINE_LIMIT},
     )
-    return {"ticket": ticket, "comments": comments}
+    attachments = _list(
+        request, caller, "attachments", {"filter": _equal("ticket", ticket["name"]), "take": TIMELINE_LIMIT}
+    )
+    return {"ticket": ticket, "comments": comments, "attachments": attachments}
 
 
 @router.get("/tickets/{name}", openapi_extra=_page(TICKETS_READ))

@@ -25,10 +25,16 @@ from hovor.console import (
     admin_retention,
     admin_tokens,
     admin_users,
+    contact_form,
     deletes,
     dpo,
+    dpo_holds,
+    dpo_items,
+    dpo_register,
     i18n,
     operator,
+    threads,
+    tickets,
     web,
 )
 from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
@@ -221,6 +227,9 @@ def install(app: FastAPI) -> list[Any]:
     pages = (
         router,
         operator.router,
+        contact_form.router,
+        tickets.router,
+        threads.router,
         deletes.router,
         admin_queues.router,
         admin_audit.router,
@@ -230,5 +239,8 @@ def install(app: FastAPI) -> list[Any]:
         admin_forms.router,
         admin_tokens.router,
         dpo.router,
+        dpo_items.router,
+        dpo_holds.router,
+        dpo_register.router,
     )
     return [route for page in pages for route in page.routes]

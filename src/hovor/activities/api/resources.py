@@ -37,6 +37,7 @@ from hovor.activities.models import (
     WebItem,
 )
 from hovor.api.catalogue import Plain, catalogue
+from hovor.api.flat import Follower
 from hovor.api.resource import Relation, Resource, qf, register, relate, stamp_fields, tags_field
 from hovor.api.serialize import links_loader
 from hovor.core.caller import Caller
@@ -49,10 +50,15 @@ WRAPPER_PATHS = (
     (Activity.user_obj,),
     (Activity.contact_obj,),
 )
-ACTIVITY_PATHS = (
-    *WRAPPER_PATHS,
-    (Activity.call, CallItem.recording),
-    *((getattr(Activity, k.relation),) for k in channels.KINDS if k.code != "CALL"),
+# An activity's channel item (and a call's recording), read after the rows for the kinds present.
+CHANNEL_ITEMS = tuple(
+    Follower(
+        getattr(Activity, k.relation),
+        Activity.type,
+        k.code,
+        ((CallItem.recording,),) if k.code == "CALL" else (),
+    )
+    for k in channels.KINDS
 )
 
 register(
@@ -125,7 +131,9 @@ register(
             Relation("transcripts", "activitiesCallTranscripts", "activity"),
             Relation("attachments", "attachments", "activity"),
         ],
-        eager=ACTIVITY_PATHS,
+        eager=WRAPPER_PATHS,
+        followers=CHANNEL_ITEMS,
+        not_shown=("consents",),
         default_order=[Activity.time.desc()],
         prepare=hidden_fields_preparer("activities"),
         attach=links_loader("statuses", ActivityStatusLink, "activity", "status", "ticket_statuses"),
