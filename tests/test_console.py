@@ -391,6 +391,81 @@ def test_an_operator_gets_the_403_page_for_the_administrators_pages(browser: Any
     page.context.close()
 
 
+def _api_token_works(served: Served, token: str) -> bool:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        return client.get("/api/v6/contacts.json", headers={"X-AUTH-TOKEN": token}).status_code == 200
+
+
+def test_an_administrator_edits_users_roles_and_profiles_and_a_dpo_sweeps(
+    browser: Any, served: Served
+) -> None:
+    secret = _second_factor(served, "acme-admin")
+    page = _page(browser, served, "en")
+    _sign_in(page, "acme-admin", pyotp.TOTP(secret).now())
+    page.click("nav a[href='/admin/users']")
+    page.wait_for_selector("#rows")
+    _record(page, "admin-users-en", "cs")
+    page.click("a[href='/admin/users/acme-operator']")
+    page.wait_for_selector("#record-form")
+    _record(page, "admin-user-en", "cs")
+    page.goto("/admin/users/new")
+    page.fill("#name", "eva")
+    page.fill("#title", "Eva Nová")
+    page.fill("#password", "short")
+    page.click("#record-form button[type=submit]")
+    assert "Use at least" in page.wait_for_selector("#refusal").inner_text()
+    _record(page, "admin-user-refused-en")
+    page.goto("/admin/roles/operator")
+    page.wait_for_selector("#permissions")
+    _record(page, "admin-role-en", "cs")
+    page.goto("/admin/profiles/all")
+    page.wait_for_selector("#record-form")
+    _record(page, "admin-profile-en", "cs")
+    page.goto("/admin/networks")
+    page.fill("#network", "10.1.2.0/24")
+    page.click("#record-form button[type=submit]")
+    assert "public address" in page.wait_for_selector("#refusal").inner_text()
+    page.fill("#network", "185.64.12.0/24")
+    page.fill("#note", "Brno")
+    page.click("#record-form button[type=submit]")
+    page.wait_for_selector("#rows")
+    _record(page, "admin-networks-en", "cs")
+    page.goto("/admin/tokens")
+    page.select_option("#user", "acme-integration")
+    page.fill("#title", "PBX")
+    page.click("#record-form button[type=submit]")
+    secret = page.wait_for_selector("#secret").input_value()
+    assert _api_token_works(served, secret)
+    _record(page, "admin-token-issued-en")
+    page.goto("/admin/tokens")
+    assert secret not in page.content()
+    _record(page, "admin-tokens-en", "cs")
+    _api(
+        served,
+        "admin",
+        "POST",
+        "formFields",
+        {
+            "name": "tarif",
+            "title": "Tarif",
+            "object_type": "contacts",
+            "type": "select",
+            "options": ["Mini", "Maxi"],
+        },
+    )
+    page.goto("/admin/forms")
+    page.wait_for_selector("a[href='/admin/forms/tarif']")
+    _record(page, "admin-forms-en", "cs")
+    page.click("a[href='/admin/forms/tarif']")
+    page.wait_for_selector("#options")
+    _record(page, "admin-form-field-en", "cs")
+    page.goto("/admin/audit")
+    page.wait_for_selector("#verification[data-ok=yes]")
+    page.click("#entries a")
+    page.wait_for_selector("#entry")
+    _record(page, "admin-audit-entry-en", "cs")
+
+
 def test_the_operators_forms_and_the_dpos_pages_in_the_browser(browser: Any, served: Served) -> None:
     """The pages added for the operator's forms and the DPO's work, each checked with axe and
     photographed; runs after the DPO test above has set up acme-dpo's second factor and erased
@@ -443,6 +518,14 @@ def test_the_operators_forms_and_the_dpos_pages_in_the_browser(browser: Any, ser
     secret = _second_factor(served, "acme-dpo")
     page = _page(browser, served, "en")
     _sign_in(page, "acme-dpo", pyotp.TOTP(secret).now())
+    page.goto("/admin/retention")
+    page.wait_for_selector("#preview")
+    _record(page, "admin-retention-en", "cs")
+    page.click("#sweep")
+    # The job's page updates itself (htmx) until the sweep is done.
+    page.wait_for_selector("#job-state[data-state=done]", timeout=30000)
+    _record(page, "admin-retention-done-en", "cs")
+
     page.goto(f"/activities/{call}")
     page.click(f"a[href='/dpo/recordings/{call}/delete']")
     page.wait_for_selector("form.danger-zone")

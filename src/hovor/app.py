@@ -38,7 +38,7 @@ from hovor.audit.chain import sign_checkpoints
 from hovor.audit.keys import Pseudonyms, signing_key
 from hovor.auth import api as auth_api
 from hovor.auth import firewall_api as edge_api
-from hovor.auth import locations_api, platform_api
+from hovor.auth import locations_api, platform_api, tokens_api
 from hovor.auth import service as auth_service
 from hovor.auth.service import CallerCache
 from hovor.backup import destinations as backup_destinations
@@ -428,6 +428,7 @@ def _install_routes(app: FastAPI) -> None:
         auth_api.router,
         platform_api.router,
         edge_api.router,
+        tokens_api.router,
         locations_api.router,
         tenancy_api.router,
         activities_api.router,

@@ -113,6 +113,7 @@ _OTHERS = (
     "helpdesk.ticket.merge",  # tickets merged into one: the numbers
     "privacy.transcript.delete",
     "privacy.communication.delete",
+    "privacy.retention.sweep",  # a sweep asked for now (the job's key)
     "privacy.retention.chunk",  # one committed chunk of a retention sweep: policy, counts, key range
     # platform and maintenance
     "platform.backup.take",  # a backup taken: its id, the blobs copied

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
 from hovor.auth.platform_api import PLATFORM, Operator, _staff_actor
+from hovor.core.caller import Caller
 from hovor.core.db import utcnow
 from hovor.core.errors import BadRequest, Conflict, NotFound
 from hovor.core.permissions import Permission
@@ -182,20 +184,48 @@ def _tenant_network(text: str, trusted: str) -> str:
     return str(net)
 
 
+def allowed_networks(session: Session, caller: Caller) -> list[dict[str, Any]]:
+    """The tenant's allow-list as ``allowedNetworks.json`` answers it (the console's list too)."""
+    rows = session.scalars(
+        select(FirewallRule)
+        .where(FirewallRule.tenant_id == caller.tenant_id, FirewallRule.kind == "allow")
+        .order_by(FirewallRule.network)
+    )
+    return [_rule(r, caller.timezone) for r in rows]
+
+
+def add_allowed(request: Request, session: Session, caller: Caller, body: AllowIn) -> dict[str, Any]:
+    """An office's network added (checked, audited, committed): ``POST allowedNetworks.json``'s work."""
+    network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
+    mine = select(FirewallRule).where(FirewallRule.tenant_id == caller.tenant_id)
+    if (session.scalar(select(func.count()).select_from(mine.subquery())) or 0) >= TENANT_MAX_ENTRIES:
+        raise Conflict(f"A tenant may list at most {TENANT_MAX_ENTRIES} networks.")
+    if session.scalar(mine.where(FirewallRule.network == network)) is not None:
+        raise Conflict("This network is listed already.")
+    rule = add_rule(
+        session, "allow", network, body.note, caller.tenant_id, caller.user, audit.actor_of(request)
+    )
+    session.commit()
+    return _rule(rule, caller.timezone)
+
+
+def remove_allowed(request: Request, session: Session, caller: Caller, name: str) -> None:
+    """``DELETE allowedNetworks/{name}.json``'s work: another tenant's entry is not found."""
+    rule = session.get(FirewallRule, name)
+    if rule is None or rule.tenant_id != caller.tenant_id or rule.kind != "allow":
+        raise NotFound("No such entry.")
+    remove_rule(session, rule, audit.actor_of(request))
+    session.commit()
+
+
 @router.get(
     "/api/v6/allowedNetworks.json",
     summary="This tenant's offices: addresses the firewall never bans",
 )
 @permitted(Permission.ADMIN_FIREWALL_READ)
 def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
-    rows = list(
-        session.scalars(
-            select(FirewallRule)
-            .where(FirewallRule.tenant_id == caller.tenant_id, FirewallRule.kind == "allow")
-            .order_by(FirewallRule.network)
-        )
-    )
-    return ok(request, {"data": [_rule(r, caller.timezone) for r in rows], "total": len(rows)})
+    rows = allowed_networks(session, caller)
+    return ok(request, {"data": rows, "total": len(rows)})
 
 
 @router.post(
@@ -205,21 +235,7 @@ def list_allowed(request: Request, session: DbSession, caller: CurrentCaller) ->
 @permitted(Permission.ADMIN_FIREWALL_CREATE)
 async def create_allowed(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
     body: AllowIn = await parsed(request, AllowIn)
-    network = _tenant_network(body.network, request.app.state.settings.trusted_proxies)
-
-    def create() -> dict[str, Any]:
-        mine = select(FirewallRule).where(FirewallRule.tenant_id == caller.tenant_id)
-        if (session.scalar(select(func.count()).select_from(mine.subquery())) or 0) >= TENANT_MAX_ENTRIES:
-            raise Conflict(f"A tenant may list at most {TENANT_MAX_ENTRIES} networks.")
-        if session.scalar(mine.where(FirewallRule.network == network)) is not None:
-            raise Conflict("This network is listed already.")
-        rule = add_rule(
-            session, "allow", network, body.note, caller.tenant_id, caller.user, audit.actor_of(request)
-        )
-        session.commit()
-        return _rule(rule, caller.timezone)
-
-    return ok(request, await run_in_threadpool(create), 201)
+    return ok(request, await run_in_threadpool(add_allowed, request, session, caller, body), 201)
 
 
 @router.delete(
@@ -228,9 +244,5 @@ async def create_allowed(request: Request, session: DbSession, caller: CurrentCa
 )
 @permitted(Permission.ADMIN_FIREWALL_DELETE)
 def delete_allowed(request: Request, session: DbSession, caller: CurrentCaller, name: str) -> Any:
-    rule = session.get(FirewallRule, name)
-    if rule is None or rule.tenant_id != caller.tenant_id:
-        raise NotFound("No such entry.")
-    remove_rule(session, rule, audit.actor_of(request))
-    session.commit()
+    remove_allowed(request, session, caller, name)
     return ok(request, True)

@@ -15,7 +15,7 @@ from hovor.auth.passwords import hash_password
 from hovor.auth.service import revoke_tokens
 from hovor.core.caller import Caller
 from hovor.core.config import Settings, get_settings
-from hovor.core.errors import Conflict, ValidationFailed
+from hovor.core.errors import Conflict, Forbidden, ValidationFailed
 from hovor.core.identifiers import normalize_email, normalize_phone
 from hovor.core.permissions import BUILTIN_ROLES, unknown_permissions
 from hovor.core.records import catalogue_refs, key_unchanged, replace_links, stamp_edit
@@ -54,6 +54,24 @@ def _role_and_profile(session: Session, tenant_id: str, role: str | None, profil
         raise ValidationFailed(form)
 
 
+def _within_rights(caller: Caller, granted: set[str] | frozenset[str], what: str) -> None:
+    """One hands out only rights one holds: a role with rights the caller lacks is not the caller's
+    to grant, nor a user holding them hers to take over (a new password). Work hovor does itself
+    (seeding, commands: the system caller) is not a person reaching for rights."""
+    if caller.token_kind == "system":
+        return
+    beyond = sorted(set(granted) - set(caller.permissions))
+    if beyond:
+        raise Forbidden(
+            f"{what} holds rights yours does not ({', '.join(beyond[:3])}); it is not yours to give."
+        )
+
+
+def _role_rights(session: Session, tenant_id: str, role: str | None) -> set[str]:
+    found = session.get(Role, (tenant_id, role)) if role else None
+    return set(found.permissions or []) if found is not None else set()
+
+
 def _contact_fields(values: dict[str, Any], country: str) -> dict[str, Any]:
     form: dict[str, list[str]] = {}
     out = dict(values)
@@ -76,6 +94,7 @@ def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> U
     settings = get_settings()
     values = _contact_fields(body.model_dump(exclude={"password", "groups"}), caller.country)
     _role_and_profile(session, caller.tenant_id, body.role, body.profile)
+    _within_rights(caller, _role_rights(session, caller.tenant_id, body.role), "The role")
     groups = catalogue_refs(session, caller, "user_groups", body.groups, "groups")
     if session.scalar(select(func.count()).select_from(User).where(User.name == body.name)):
         raise Conflict("This login name is taken.")
@@ -101,6 +120,11 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
     for key in ("role", "profile", "deactivated"):
         if key in values and values[key] is None:
             raise ValidationFailed({key: ["This field cannot be empty."]})
+    if values.get("role") not in (None, user.role):
+        _within_rights(caller, _role_rights(session, caller.tenant_id, values["role"]), "The role")
+    if "password" in body.model_fields_set and body.password is not None:
+        held = _role_rights(session, caller.tenant_id, user.role)
+        _within_rights(caller, held, "The user's role")
     for key, value in values.items():
         setattr(user, key, value)
     if "password" in body.model_fields_set and body.password is not None:
@@ -138,12 +162,14 @@ def _check_permissions(perms: list[str]) -> list[str]:
 def create_role(session: Session, caller: Caller, body: schemas.RoleCreate) -> Role:
     if session.get(Role, (caller.tenant_id, body.name)) is not None:
         raise Conflict("A role with this name exists.")
+    permissions = _check_permissions(body.permissions)
+    _within_rights(caller, set(permissions), "The role")
     role = Role(
         tenant_id=caller.tenant_id,
         name=body.name,
         title=body.title,
         description=body.description,
-        permissions=_check_permissions(body.permissions),
+        permissions=permissions,
         builtin=False,
     )
     session.add(role)
@@ -158,6 +184,8 @@ def update_role(session: Session, caller: Caller, role: Role, body: schemas.Role
         raise Conflict("The permissions of a built-in role cannot be changed; create a role instead.")
     if "permissions" in sent:
         sent["permissions"] = _check_permissions(sent["permissions"] or [])
+        added = set(sent["permissions"]) - set(role.permissions or [])
+        _within_rights(caller, added, "The role")
     if "title" in sent and not sent["title"]:
         raise ValidationFailed({"title": ["A role needs a title."]})
     for key, value in sent.items():

@@ -233,6 +233,29 @@ def retention_preview(request: Request, session: DbSession, caller: CurrentCalle
     return ok(request, {"data": result, "total": len(result)})
 
 
+@router.post(
+    "/api/v6/retentionPolicies/sweep.json",
+    tags=[TAG],
+    status_code=202,
+    summary="Sweep now: a retention job (the one waiting or running, if any); its progress in jobs.json",
+)
+@permitted(Permission.DPO_RETENTION_UPDATE)
+def retention_sweep(request: Request, session: DbSession, caller: CurrentCaller) -> Any:
+    job, new = start_sweep(request, session, caller)
+    return ok(request, {"job": job.name, "state": job.state, "new": new, "link": job_link(job.name)}, 202)
+
+
+def start_sweep(request: Request, session: Session, caller: Caller) -> tuple[Job, bool]:
+    """The sweep's job asked for, audited and committed, the worker woken (the console's button too)."""
+    job, new = retention.request_sweep(session, caller.tenant_id, caller.user)
+    if new:
+        actor = audit.actor_of(request)
+        audit.record(session, caller.tenant_id, "privacy.retention.sweep", actor, "jobs", job.name)
+    session.commit()
+    _wake(request)
+    return job, new
+
+
 def serialize_policy(policy: RetentionPolicy, ctx: Ctx) -> dict[str, Any]:
     kind = policies.KINDS.get(policy.name)
     return {

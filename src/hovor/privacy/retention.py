@@ -425,3 +425,18 @@ def schedule_sweeps(session: Session, settings: Any) -> list[str]:
             # not make it give up, so it has more attempts than a one-off job.
             made.append(jobs.enqueue(session, tenant_id, KIND, {}, created_by=None, max_attempts=50).name)
     return made
+
+
+def request_sweep(session: Session, tenant_id: str, created_by: str) -> tuple[Job, bool]:
+    """A sweep of the tenant now (an administrator's button), in the caller's transaction: the one
+    waiting or running if there is one (two sweeps of a tenant would race for the same rows), else
+    a new job. Whether it is new."""
+    running = session.scalar(
+        select(Job)
+        .where(Job.tenant_id == tenant_id, Job.kind == KIND, Job.state.in_((QUEUED, RUNNING)))
+        .order_by(Job.created)
+        .limit(1)
+    )
+    if running is not None:
+        return running, False
+    return jobs.enqueue(session, tenant_id, KIND, {}, created_by=created_by, max_attempts=50), True
