@@ -44,6 +44,7 @@ CONSOLE_KINDS = {
     "/dpo/holds/{name}/release": "legalHolds",
     "/dpo/requests/{name}": "subjectRequests",
     "/dpo/requests/{name}/export": "subjectRequestsAccess",
+    "/dpo/requests/{name}/exports": "subjectRequests",
     "/contacts/{name}/consents": "contacts",
     "/dpo/requests/{name}/verify": "subjectRequests",
     "/dpo/requests/{name}/extend": "subjectRequests",

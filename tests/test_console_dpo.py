@@ -8,10 +8,12 @@ import re
 from typing import Any
 
 import pyotp
+from sqlalchemy import update
 
 from conftest import TenantFixture, data
 from hovor.activities.audio import synth_wav
 from hovor.audit.models import AuditEntry
+from hovor.privacy.models import SubjectExport
 
 
 def _csrf(html: str) -> str:
@@ -316,6 +318,17 @@ def test_the_register_of_subject_requests_with_an_export_and_the_consent_history
     assert _job_done(client, dpo, export["job"]) == "done"
     page = client.get(f"/dpo/requests/{name}")
     assert f'href="/file/exports/{export["name"]}"' in page.text
+    assert 'id="exports-section"' in page.text and f"/dpo/requests/{name}/exports" not in page.text
+    # While an export is being built, its section asks for itself again by itself.
+    with app.state.session_factory() as s, s.begin():
+        s.execute(update(SubjectExport).where(SubjectExport.name == export["name"]).values(state="building"))
+    part = client.get(f"/dpo/requests/{name}/exports")
+    assert part.status_code == 200 and "<html" not in part.text
+    assert f'hx-get="/dpo/requests/{name}/exports"' in part.text and "being built" in part.text
+    with app.state.session_factory() as s, s.begin():
+        s.execute(update(SubjectExport).where(SubjectExport.name == export["name"]).values(state="ready"))
+    part = client.get(f"/dpo/requests/{name}/exports")
+    assert "hx-get" not in part.text and f'href="/file/exports/{export["name"]}"' in part.text
     package = client.get(f"/file/exports/{export['name']}")
     assert package.status_code == 200 and package.content[:2] == b"PK"
     assert _actions(app, "privacy.export.download")[-1].actor == "acme-dpo"

@@ -117,6 +117,17 @@ async def request_page(request: Request, name: str) -> Response:
     return render(request, "dpo_request.html", context)
 
 
+@router.get("/dpo/requests/{name}/exports", openapi_extra=_page(READ))
+async def request_exports(request: Request, name: str) -> Response:
+    """The request's exports alone: what the page's section polls while one is being built."""
+    caller = await require(request, READ)
+    try:
+        context = await run_in_threadpool(_request, request, caller, name)
+    except NotFound:
+        return not_found(request)
+    return render(request, "dpo_request_exports.html", context)
+
+
 @router.post("/dpo/requests/{name}/export", openapi_extra=_page(EXPORT))
 async def export(request: Request, name: str) -> Response:
     """An access or portability package for the request's person: the API's create of
