@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.auth.firewall_api import AllowIn, add_allowed, allowed_networks, remove_allowed
+from hovor.console import writes
 from hovor.console.admin_write import Refusal, optional, page, refusal_of, text
 from hovor.console.operator import not_found
 from hovor.console.web import redirect, render, require
@@ -56,14 +56,8 @@ def _add(request: Request, caller: Caller, given: dict[str, Any]) -> None:
         body = AllowIn.model_validate(given)
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         add_allowed(request, session, caller, body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/admin/networks", openapi_extra=page(CREATE))
@@ -81,14 +75,8 @@ async def network_add(request: Request) -> Response:
 
 
 def _remove(request: Request, caller: Caller, name: str) -> None:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         remove_allowed(request, session, caller, name)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/admin/networks/{name}/delete", openapi_extra=page(DELETE))

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import update_record
+from hovor.console import writes
 from hovor.console.operator import _list, _one, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
@@ -72,15 +72,9 @@ async def queue_page(request: Request, name: str) -> Response:
 
 
 def _save(request: Request, caller: Caller, name: str, days: Any) -> None:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         body = {"options": {"recordings_retention": days}}
         update_record(request, session, caller, REGISTRY["queues"], name, body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/admin/queues/{name}", openapi_extra=_page(QUEUES_UPDATE))

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.auth.tokens_api import TokenIn, api_tokens, create_api_token, revoke_api_token
+from hovor.console import writes
 from hovor.console.admin_write import Refusal, optional, page, refusal_of, text
 from hovor.console.operator import _list, not_found
 from hovor.console.web import redirect, render, require
@@ -71,14 +71,8 @@ def _issue(request: Request, caller: Caller, given: dict[str, Any]) -> dict[str,
         body = TokenIn.model_validate(given)
     except ValidationError as exc:
         raise ValidationFailed(form_from_pydantic(exc.errors())) from None
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         return create_api_token(request, session, caller, body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/admin/tokens", openapi_extra=page(CREATE))
@@ -102,14 +96,8 @@ async def token_issue(request: Request) -> Response:
 
 
 def _revoke(request: Request, caller: Caller, name: str) -> None:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         revoke_api_token(request, session, caller, name)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/admin/tokens/{name}/revoke", openapi_extra=page(DELETE))

@@ -14,9 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hovor.api import refusals
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY, Resource
 from hovor.api.router import after_shredding, delete_record
+from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
 from hovor.console.web import redirect, render, require
 from hovor.core.caller import Caller
@@ -67,17 +67,11 @@ def _what(request: Request, caller: Caller, kind: Kind, name: str) -> dict[str, 
 
 def _delete(request: Request, caller: Caller, kind: Kind, name: str) -> str | None:
     """Deletes the record; the contact it belonged to (where a campaign record's page goes back to)."""
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         contact = None
         if kind.endpoint == "campaignsRecords":
             contact = (_one(request, caller, kind.endpoint, name).get("contact") or {}).get("name")
         delete_record(request, session, caller, kind.resource, name)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     return contact
 
 

@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import delete_record
 from hovor.console import writes
@@ -86,14 +85,8 @@ async def release_page(request: Request, name: str) -> Response:
 
 
 def _release(request: Request, caller: Caller, name: str) -> None:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         delete_record(request, session, caller, REGISTRY["legalHolds"], name)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post("/dpo/holds/{name}/release", openapi_extra=_page(RELEASE))

@@ -17,7 +17,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import load_visible
 from hovor.console import writes
@@ -183,14 +182,8 @@ def _step(request: Request, caller: Caller, name: str, step: str, body: dict[str
     """The API's own route of the step, called with the caller (it checks the right again,
     changes, audits and commits as for ``POST subjectRequests/{name}/{step}.json``)."""
     route = STEPS[step][0]
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         route(request=request, session=session, caller=caller, name=name, body=body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _step_route(step: str) -> None:

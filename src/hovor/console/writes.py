@@ -4,8 +4,12 @@ beside its field), or the one message of a refusal."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
@@ -15,28 +19,30 @@ from hovor.core.errors import ApiError, ValidationFailed
 from hovor.core.validation import form_from_pydantic
 
 
-def create(request: Request, caller: Caller, endpoint: str, body: BaseModel) -> str:
-    """``POST {endpoint}.json``'s work; the new record's key."""
+@contextmanager
+def unit(request: Request) -> Iterator[Session]:
+    """A unit of work set up as a request's (``write_session``: the audit log required): what it
+    did and did not commit is rolled back on any failure, and it is closed."""
     session = write_session(request.app.state)
     try:
-        return str(create_record(request, session, caller, REGISTRY[endpoint], body)["name"])
+        yield session
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def create(request: Request, caller: Caller, endpoint: str, body: BaseModel) -> str:
+    """``POST {endpoint}.json``'s work; the new record's key."""
+    with unit(request) as session:
+        return str(create_record(request, session, caller, REGISTRY[endpoint], body)["name"])
 
 
 def update(request: Request, caller: Caller, endpoint: str, name: str, body: BaseModel) -> None:
     """``PUT {endpoint}/{name}.json``'s work."""
-    session = write_session(request.app.state)
-    try:
+    with unit(request) as session:
         update_record(request, session, caller, REGISTRY[endpoint], name, body)
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def field_messages(failed: ValidationFailed | ValidationError) -> dict[str, list[str]]:
