@@ -14,12 +14,7 @@ from conftest import TenantFixture, data
 from hovor.activities.audio import synth_wav
 from hovor.audit.models import AuditEntry
 from hovor.privacy.models import SubjectExport
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
-    assert found is not None
-    return found.group(1)
+from test_console_admin import _csrf
 
 
 def _signed_in(client: Any, app: Any, user: str) -> str:

@@ -7,14 +7,9 @@ import re
 from typing import Any
 
 from conftest import TenantFixture
+from test_console_admin import _csrf
 
 PAGES = ("/login",)
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def _signed_in(client: Any, user: str) -> str:

@@ -9,24 +9,7 @@ from typing import Any
 
 from conftest import TenantFixture, data
 from hovor.audit.models import AuditEntry
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _signed_in(client: Any, user: str) -> str:
-    client.headers["Accept-Language"] = "en"
-    page = client.get("/login")
-    r = client.post(
-        "/login",
-        data={"csrf": _csrf(page.text), "username": user, "password": "correct horse 1"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text[:300]
-    return _csrf(client.get("/").text)
+from test_console_admin import _signed_in
 
 
 def _field(client: Any, h: dict[str, str], body: dict[str, Any]) -> None:
