@@ -70,6 +70,8 @@ def write_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None
     table = model.__table__
     dialect = conn.dialect
     keys = list(rows[0])
+    if any(len(r) != len(keys) or r.keys() != rows[0].keys() for r in rows):
+        raise ValueError(f"{table.name}: every row of a batch must name the same columns")
     columns = [table.c[k] for k in keys]
     steps = [(k, c.type._cached_bind_processor(dialect)) for k, c in zip(keys, columns, strict=True)]
     values = [tuple(p(r[k]) if p is not None else r[k] for k, p in steps) for r in rows]

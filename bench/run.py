@@ -4,8 +4,8 @@ the ratio, all measured in the same run.
     python -m bench.run SCENARIO --db URL [--data-dir DIR] [--seconds N]
     python -m bench.run all --db URL
 
-Scenarios: api_get_contact, api_list_activities, api_ingest_calls, resolve_phone, audit_overhead,
-q_search_contacts (bench/search.py), erase_subject, resolve_subject, retention_sweep
+Scenarios: api_get_contact, api_list_activities, api_ingest_calls (bench/feeds.py), resolve_phone,
+audit_overhead, q_search_contacts (bench/search.py), erase_subject, resolve_subject, retention_sweep
 (bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and restore, bench/backups.py),
 console_contact_card (bench/console.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
@@ -341,82 +341,6 @@ def _list_params(queue: str, start: dt.datetime, end: dt.datetime) -> dict[str, 
 
 
 @scenario
-def api_ingest_calls(args: argparse.Namespace) -> dict[str, Any]:
-    """Calls created through the API by a PBX-like client; baseline: the same two inserts per call
-    (activity and call item) in SQL, one transaction each."""
-    meta = load_meta(args.data_dir)
-    phones = ", ".join(f'"{p}"' for p in meta["phones"][:500])
-    script = f"""
-local phones = {{ {phones} }}
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-AUTH-TOKEN"] = "{meta["token"]}"
-request = function()
-  local body = '{{"queue":"100","direction":"in","clid":"' .. phones[math.random(#phones)] ..
-    '","answered":true,"waiting_time":12,"duration":184}}'
-  return wrk.format(nil, "/api/v6/activitiesCall.json", nil, body)
-end
-"""
-    batch_script = f"""
-local phones = {{ {phones} }}
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-AUTH-TOKEN"] = "{meta["token"]}"
-request = function()
-  local calls = {{}}
-  for i = 1, {BATCH} do
-    calls[i] = '{{"queue":"100","direction":"in","clid":"' .. phones[math.random(#phones)] ..
-      '","answered":true,"waiting_time":12,"duration":184}}'
-  end
-  local body = '{{"data":[' .. table.concat(calls, ",") .. ']}}'
-  return wrk.format(nil, "/api/v6/activitiesCall/batch.json", nil, body)
-end
-"""
-    port = free_port()
-    with hovor_server(args, port) as proc:
-        hovor = wrk(f"http://127.0.0.1:{port}", script, args.seconds, 16)
-        hovor["worker_rss_mb"] = max((rss_mb(w) for w in children(proc.pid)), default=0.0)
-        batched = wrk(f"http://127.0.0.1:{port}", batch_script, args.seconds, 4)
-        batched["calls_per_s"] = round(batched["rps"] * BATCH)
-        batched["worker_rss_mb"] = max((rss_mb(w) for w in children(proc.pid)), default=0.0)
-    raw = Raw(args.db)
-    rnd = random.Random(3)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    activity_sql = (
-        "INSERT INTO activities (tenant_id, name, type, queue, action, important, time, time_open,"
-        " time_close, duration, anonymized, custom_fields, consents, created, created_by)"
-        " VALUES (?, ?, 'CALL', '100', 'CLOSE', false, ?, ?, ?, 184, false, '{}', '{}', ?, 'bench-admin')"
-    )
-    call_sql = (
-        "INSERT INTO activity_calls (tenant_id, name, clid, direction, answered, waiting_time, duration)"
-        " VALUES (?, ?, ?, 'in', true, 12, 184)"
-    )
-
-    def one() -> None:
-        name = f"activities_{secrets.token_hex(10)}"  # fresh keys on every run
-        raw.x("BEGIN")
-        raw.x(activity_sql, ("bench", name, now, now, now, now))
-        raw.x(call_sql, ("bench", name, rnd.choice(meta["phones"])))
-        raw.x("COMMIT")
-
-    n = 3000
-    samples = timed(one, n)
-    baseline = {"calls_per_s": round(n / sum(samples)), **stats_ms(samples)}
-    return {
-        "hovor": {**hovor, "calls_per_s": hovor["rps"]},
-        "hovor_batch": {**batched, "batch": BATCH},
-        "sql_sequential": baseline,
-        "ratio": ratio(hovor["rps"], baseline["calls_per_s"]),
-        "ratio_batch": ratio(batched["calls_per_s"], baseline["calls_per_s"]),
-        "targets": {
-            "calls_per_s>=1000 (one call per request)": hovor["rps"] >= 1000,
-            "calls_per_s>=1000 (batch.json)": batched["calls_per_s"] >= 1000,
-            "no_errors": hovor["non_2xx"] == 0 and batched["non_2xx"] == 0,
-        },
-    }
-
-
-@scenario
 def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
     """Every record carrying one phone number, through the resolver service; baseline: the same
     indexed lookups written by hand in SQL."""
@@ -567,9 +491,11 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _privacy_scenarios() -> None:
-    from bench import backups, console, exports, privacy, search
+def _more_scenarios() -> None:
+    """The scenarios kept in modules of their own."""
+    from bench import backups, console, exports, feeds, privacy, search
 
+    SCENARIOS["api_ingest_calls"] = feeds.api_ingest_calls
     SCENARIOS["q_search_contacts"] = search.q_search_contacts
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject
@@ -579,7 +505,7 @@ def _privacy_scenarios() -> None:
     SCENARIOS["console_contact_card"] = console.console_contact_card
 
 
-_privacy_scenarios()
+_more_scenarios()
 
 
 def main(argv: list[str] | None = None) -> None:
