@@ -233,3 +233,30 @@ def test_a_chat_opens_from_the_contacts_timeline_with_its_messages(
     # The DPO's Delete buttons are not an operator's.
     assert "/dpo/conversations/" not in page.text
     assert client.get("/activities/nothing-here").status_code == 404
+
+
+def test_a_right_to_write_shows_no_record_one_may_not_read(client: Any, tenant: TenantFixture) -> None:
+    """A role that may comment (create activities) but not read tickets gets the 403 page for a
+    refused comment, not the ticket it was refused on; nor a contact on the new-ticket form."""
+    h = tenant.h("admin")
+    _category(client, h)
+    contact = data(
+        client.post("/api/v6/contacts.json", json={"lastname": "Skrytá", "database": "main"}, headers=h)
+    )
+    body = {"title": "Tajný tiket", "category": "dotazy", "contact": contact["name"]}
+    number = data(client.post("/api/v6/tickets.json", json=body, headers=h))["name"]
+    role = {"name": "writer", "title": "Writer", "permissions": ["activities:activities:create"]}
+    assert client.post("/api/v6/roles.json", json=role, headers=h).status_code == 201
+    role = {"name": "opener", "title": "Opener", "permissions": ["helpdesk:tickets:create"]}
+    assert client.post("/api/v6/roles.json", json=role, headers=h).status_code == 201
+    for login, kind in (("acme-writer", "writer"), ("acme-opener", "opener")):
+        user = {"name": login, "title": "W", "role": kind, "password": "correct horse 1"}
+        assert client.post("/api/v6/users.json", json=user, headers=h).status_code == 201
+
+    csrf = _signed_in(client, "acme-writer")
+    r = client.post(f"/tickets/{number}/comments", data={"csrf": csrf, "description": ""})
+    assert r.status_code == 403 and "Tajný tiket" not in r.text
+    client.cookies.clear()
+    _signed_in(client, "acme-opener")
+    r = client.get(f"/new/ticket?contact={contact['name']}")
+    assert r.status_code == 403 and "Skrytá" not in r.text
