@@ -18,7 +18,7 @@ from hovor.api.deps import TOKEN_COOKIE, CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx
 from hovor.audit import log as audit
-from hovor.auth import platform, schemas, service, totp
+from hovor.auth import platform, schemas, service, totp, users
 from hovor.auth.models import User
 from hovor.auth.passwords import verify_password
 from hovor.auth.resources import GROUPS, serialize_user
@@ -405,6 +405,7 @@ def totp_reset(request: Request, session: DbSession, caller: CurrentCaller, name
     user = session.get(User, (caller.tenant_id, name))
     if user is None:
         raise NotFound("User not found.")
+    users.may_manage(session, caller, user)
     service.reset_second_factor(session, user)
     audit.record(session, caller.tenant_id, "auth.totp.reset", audit.actor_of(request), "users", user.name)
     session.commit()

@@ -22,11 +22,12 @@ from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
-from hovor.auth.models import Role, Token, User
+from hovor.auth.models import Token, User
 from hovor.auth.service import issue_api_token
+from hovor.auth.users import may_manage
 from hovor.core.caller import Caller
 from hovor.core.db import utcnow
-from hovor.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hovor.core.errors import Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
 from hovor.core.validation import StrictModel
 from hovor.core.wire import RefIn, to_wire
@@ -78,12 +79,7 @@ def create_api_token(request: Request, session: Session, caller: Caller, body: T
         raise ValidationFailed({"user": ["No such user."]})
     if user.deactivated:
         raise Conflict("The user is deactivated: a token of theirs would not work.")
-    role = session.get(Role, (caller.tenant_id, user.role))
-    beyond = sorted(set(role.permissions if role is not None else []) - caller.permissions)
-    if beyond:
-        raise Forbidden(
-            "The user's role holds rights yours does not; a token of theirs is not yours to issue."
-        )
+    may_manage(session, caller, user)
     settings = request.app.state.settings
     raw, token = issue_api_token(session, settings, caller.tenant_id, user.name, body.title, body.days)
     details = {"kind": "api", "token": key_of(token)}
@@ -108,6 +104,9 @@ def revoke_api_token(request: Request, session: Session, caller: Caller, name: s
     )
     if token is None:
         raise NotFound("No such token.")
+    holder = session.get(User, (caller.tenant_id, token.user))
+    if holder is not None:
+        may_manage(session, caller, holder)
     if token.revoked is None:
         token.revoked = utcnow()
         details = {"kind": "api", "token": key_of(token)}

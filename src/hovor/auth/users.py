@@ -67,6 +67,41 @@ def _within_rights(caller: Caller, granted: set[str] | frozenset[str], what: str
         )
 
 
+def _within_scope(caller: Caller, scope: dict[str, list[str] | None], what: str) -> None:
+    """The data half of the same rule: a profile reaching databases, queues or ticket categories
+    beyond the caller's own (None: all of them) is not hers to give, nor a user holding it hers
+    to take over."""
+    if caller.token_kind == "system":
+        return
+    beyond = []
+    for dimension, theirs in scope.items():
+        mine = getattr(caller, dimension)
+        if mine is None:
+            continue
+        if theirs is None:
+            beyond.append(f"every {dimension[:-1] if dimension != 'categories' else 'category'}")
+        else:
+            beyond += sorted(set(theirs) - set(mine))
+    if beyond:
+        shown = ", ".join(beyond[:3])
+        raise Forbidden(f"{what} reaches data yours does not ({shown}); it is not yours to give.")
+
+
+def _profile_scope(session: Session, tenant_id: str, profile: str | None) -> dict[str, list[str] | None]:
+    found = session.get(Profile, (tenant_id, profile)) if profile else None
+    if found is None:
+        return {d: [] for d in DIMENSIONS}
+    return {d: getattr(found, d) for d in DIMENSIONS}
+
+
+def may_manage(session: Session, caller: Caller, user: User) -> None:
+    """Another user is the caller's to change, deactivate, delete, reset or issue a token for only
+    if the user's role and profile reach nothing the caller's do not: otherwise an administrator
+    could demote a DPO and then set her password, or widen her own profile."""
+    _within_rights(caller, _role_rights(session, user.tenant_id, user.role), "The user's role")
+    _within_scope(caller, _profile_scope(session, user.tenant_id, user.profile), "The user's profile")
+
+
 def _role_rights(session: Session, tenant_id: str, role: str | None) -> set[str]:
     found = session.get(Role, (tenant_id, role)) if role else None
     return set(found.permissions or []) if found is not None else set()
@@ -95,6 +130,7 @@ def create_user(session: Session, caller: Caller, body: schemas.UserCreate) -> U
     values = _contact_fields(body.model_dump(exclude={"password", "groups"}), caller.country)
     _role_and_profile(session, caller.tenant_id, body.role, body.profile)
     _within_rights(caller, _role_rights(session, caller.tenant_id, body.role), "The role")
+    _within_scope(caller, _profile_scope(session, caller.tenant_id, body.profile), "The profile")
     groups = catalogue_refs(session, caller, "user_groups", body.groups, "groups")
     if session.scalar(select(func.count()).select_from(User).where(User.name == body.name)):
         raise Conflict("This login name is taken.")
@@ -120,11 +156,11 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
     for key in ("role", "profile", "deactivated"):
         if key in values and values[key] is None:
             raise ValidationFailed({key: ["This field cannot be empty."]})
+    may_manage(session, caller, user)
     if values.get("role") not in (None, user.role):
         _within_rights(caller, _role_rights(session, caller.tenant_id, values["role"]), "The role")
-    if "password" in body.model_fields_set and body.password is not None:
-        held = _role_rights(session, caller.tenant_id, user.role)
-        _within_rights(caller, held, "The user's role")
+    if values.get("profile") not in (None, user.profile):
+        _within_scope(caller, _profile_scope(session, caller.tenant_id, values["profile"]), "The profile")
     for key, value in values.items():
         setattr(user, key, value)
     if "password" in body.model_fields_set and body.password is not None:
@@ -144,6 +180,7 @@ def update_user(session: Session, caller: Caller, user: User, body: schemas.User
 def delete_user(session: Session, caller: Caller, user: User) -> None:
     if user.name == caller.user:
         raise Conflict("You cannot delete your own account.")
+    may_manage(session, caller, user)
     # Records the user owned or handled stay; they lose the link to the deleted account (their
     # tokens go with it, by the foreign key's cascade).
     clear_references(session, "users", user.tenant_id, user.name)
@@ -243,12 +280,10 @@ def _check_grant(
 def create_profile(session: Session, caller: Caller, body: schemas.ProfileCreate) -> Profile:
     if session.get(Profile, (caller.tenant_id, body.name)) is not None:
         raise Conflict("A profile with this name exists.")
+    scope = {d: _check_grant(session, caller.tenant_id, d, getattr(body, d)) for d in DIMENSIONS}
+    _within_scope(caller, scope, "The profile")
     profile = Profile(
-        tenant_id=caller.tenant_id,
-        name=body.name,
-        title=body.title,
-        description=body.description,
-        **{d: _check_grant(session, caller.tenant_id, d, getattr(body, d)) for d in DIMENSIONS},
+        tenant_id=caller.tenant_id, name=body.name, title=body.title, description=body.description, **scope
     )
     session.add(profile)
     session.flush()
@@ -265,6 +300,7 @@ def update_profile(
     for dimension in DIMENSIONS:
         if dimension in sent:
             sent[dimension] = _check_grant(session, caller.tenant_id, dimension, sent[dimension])
+    _within_scope(caller, {d: sent[d] for d in DIMENSIONS if d in sent}, "The profile")
     if "title" in sent and not sent["title"]:
         raise ValidationFailed({"title": ["A profile needs a title."]})
     for key, value in sent.items():
