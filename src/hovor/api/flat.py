@@ -73,7 +73,11 @@ class _Follow:
         mine = [row for row in rows if getattr(row, self.test) == self.value]
         if not mine:
             return
-        params = {f"k{i}": sorted({getattr(r, attr) for r in mine}) for i, attr in enumerate(self.local)}
+        # Each column's distinct values (a row without one has no item to find).
+        params = {
+            f"k{i}": list({v for r in mine if (v := getattr(r, attr)) is not None})
+            for i, attr in enumerate(self.local)
+        }
         local, remote = self.local, self.remote
         by_key = {tuple(getattr(o, a) for a in remote): o for o in self.plan.fetch(conn, self.stmt, params)}
         for row in mine:

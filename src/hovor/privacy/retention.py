@@ -431,6 +431,11 @@ def request_sweep(session: Session, tenant_id: str, created_by: str) -> tuple[Jo
     """A sweep of the tenant now (an administrator's button), in the caller's transaction: the one
     waiting or running if there is one (two sweeps of a tenant would race for the same rows), else
     a new job. Whether it is new."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Two requests at once must not both find none and both enqueue (on SQLite the write
+        # transaction already holds the database's one write lock).
+        key = audit.lock_key(f"{tenant_id}:{KIND}")
+        session.execute(select(func.pg_advisory_xact_lock(key)))
     running = session.scalar(
         select(Job)
         .where(Job.tenant_id == tenant_id, Job.kind == KIND, Job.state.in_((QUEUED, RUNNING)))
