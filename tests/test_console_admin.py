@@ -216,6 +216,21 @@ def test_the_audit_log_filters_by_post_and_shows_the_chains_verification(
     assert 'data-ok="no"' in client.get("/admin/audit/verify").text
     assert data(client.get("/api/v6/auditLog/verify.json", headers=h))["ok"] is False
 
+    # The last day of the filter is whole: an entry of its last second, and of its fraction, is in.
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(data(client.get("/api/v6/whoim.json", headers=h))["timezone"])
+    day = dt.date(2025, 3, 14)
+    late = dt.datetime.combine(day, dt.time(23, 59, 59, 600000), zone).astimezone(dt.UTC)
+    with unit_of_work(app.state.session_factory) as s:
+        s.execute(update(AuditEntry).where(AuditEntry.action == "activities.queue.create").values(at=late))
+    span = {"csrf": csrf, "from": day.isoformat(), "to": day.isoformat()}
+    r = client.post("/admin/audit", data=span)
+    assert "activities.queue.create" in r.text and "crm.contact.create" not in r.text
+    r = client.post("/admin/audit", data={**span, "to": "2025-02-30"})  # no such day: no bound
+    assert r.status_code == 200 and "crm.contact.create" in r.text
+
 
 def test_an_operator_reaches_no_administrators_page(client: Any, tenant: TenantFixture) -> None:
     _post(client, "queues", tenant.h("admin"), {"name": "300", "title": "Servis", "type": "in"})

@@ -61,8 +61,9 @@ def test_the_console_shows_the_secret_once_and_the_apis_refusal(
 
     r = client.post("/admin/tokens", data={"csrf": csrf, "user": "acme-dpo"})
     assert r.status_code == 403 and "Not saved: The user&#39;s role holds rights yours does not" in r.text
-    r = client.post("/admin/tokens", data={"csrf": csrf, "user": "acme-integration", "days": "x"})
-    assert r.status_code == 400 and "Not saved:" in r.text
+    for days in ("x", "²"):  # "²" is a digit to str.isdigit, not to int
+        r = client.post("/admin/tokens", data={"csrf": csrf, "user": "acme-integration", "days": days})
+        assert r.status_code == 400 and "Not saved:" in r.text
     assert data(client.get(PATH, headers=tenant.h("admin")))["total"] == before
 
     r = client.post("/admin/tokens", data={"csrf": csrf, "user": "acme-integration", "title": "PBX"})

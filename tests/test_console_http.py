@@ -95,6 +95,13 @@ def test_the_language_follows_the_choice_then_the_browser(client: Any) -> None:
     r = client.post("/language", data={"csrf": _csrf(page.text), "lang": "cs", "back": "//evil.example"})
     assert r.status_code == 200 and 'lang="cs"' in r.text  # followed to /, then /login, in Czech
     assert "Přihlásit se" in client.get("/login", headers={"Accept-Language": "en"}).text
+    # What a browser reads as another host is no path of this console either.
+    for elsewhere in ("/\\evil.example", "/\t/evil.example", "https://evil.example/"):
+        form = {"csrf": _csrf(page.text), "lang": "en", "back": elsewhere}
+        r = client.post("/language", data=form, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/", elsewhere
+    r = client.post("/language", data={**form, "back": "/tickets?stage=OPEN"}, follow_redirects=False)
+    assert r.headers["location"] == "/tickets?stage=OPEN"
 
 
 def test_every_message_of_the_templates_has_its_czech_translation() -> None:

@@ -6,6 +6,7 @@ Every read is the API's list and read of ``auditLog``, under ``audit:log:read``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,9 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hovor.audit.chain import verify_tenant
-from hovor.console.admin_write import page
+from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
-from hovor.console.web import render, require
+from hovor.console.web import needs, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -27,10 +28,18 @@ MAX_SKIP = 10_000_000
 
 
 def _day(value: str, end: bool) -> str | None:
-    """A date of the filter (YYYY-MM-DD, as the date input sends it) as the API's time bound."""
-    if len(value) != 10 or value[4] != "-" or value[7] != "-" or not value.replace("-", "").isdigit():
+    """A date of the filter (YYYY-MM-DD, as the date input sends it) as the API's time bound: its
+    midnight, or for the last day the next midnight (``lt``: the day's last second and its
+    fractions included)."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-" or not writes.digits(value.replace("-", "")):
         return None
-    return f"{value} 23:59:59" if end else f"{value} 00:00:00"
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None  # 2026-02-30
+    if end:
+        day += dt.timedelta(days=1)
+    return f"{day.isoformat()} 00:00:00"
 
 
 def _audit_filter(form: dict[str, str]) -> list[dict[str, Any]]:
@@ -43,7 +52,7 @@ def _audit_filter(form: dict[str, str]) -> list[dict[str, Any]]:
     if start:
         conditions.append({"field": "time", "operator": "gte", "value": start})
     if end:
-        conditions.append({"field": "time", "operator": "lte", "value": end})
+        conditions.append({"field": "time", "operator": "lt", "value": end})
     return conditions
 
 
@@ -76,12 +85,12 @@ async def _audit(request: Request, chosen: dict[str, str], skip: int = 0) -> Res
 FILTERS = {"action": 100, "actor": 320, "from": 10, "to": 10}
 
 
-@router.get("/admin/audit", openapi_extra=page(AUDIT_READ))
+@router.get("/admin/audit", openapi_extra=needs(AUDIT_READ))
 async def audit_log(request: Request) -> Response:
     return await _audit(request, dict.fromkeys(FILTERS, ""))
 
 
-@router.post("/admin/audit", openapi_extra=page(AUDIT_READ))
+@router.post("/admin/audit", openapi_extra=needs(AUDIT_READ))
 async def audit_filtered(request: Request) -> Response:
     await require(request, AUDIT_READ)
     form = await request.form()
@@ -90,7 +99,7 @@ async def audit_filtered(request: Request) -> Response:
     }
     raw = form.get("skip")
     # The page to show: entries skipped from the newest (the filters come with it, in the body).
-    skip = min(int(raw), MAX_SKIP) if isinstance(raw, str) and raw.isdigit() else 0
+    skip = min(int(raw), MAX_SKIP) if isinstance(raw, str) and writes.digits(raw) else 0
     return await _audit(request, chosen, skip)
 
 
@@ -102,17 +111,17 @@ def _verify(request: Request, caller: Caller) -> dict[str, Any]:
     return report.as_dict()
 
 
-@router.get("/admin/audit/verify", openapi_extra=page(AUDIT_READ))
+@router.get("/admin/audit/verify", openapi_extra=needs(AUDIT_READ))
 async def audit_verify(request: Request) -> Response:
     caller = await require(request, AUDIT_READ)
     report = await run_in_threadpool(_verify, request, caller)
     return render(request, "admin_audit_verify.html", {"report": report})
 
 
-@router.get("/admin/audit/{name}", openapi_extra=page(AUDIT_READ))
+@router.get("/admin/audit/{name}", openapi_extra=needs(AUDIT_READ))
 async def audit_entry(request: Request, name: str) -> Response:
     caller = await require(request, AUDIT_READ)
-    if not name.isdigit():
+    if not writes.digits(name):
         return not_found(request)
     try:
         entry = await run_in_threadpool(_one, request, caller, "auditLog", name)

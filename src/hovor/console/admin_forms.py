@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from hovor.console.admin_write import Refusal, page, save, text
+from hovor.console import writes
+from hovor.console.admin_write import Refusal, save, text
 from hovor.console.operator import _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -38,7 +39,7 @@ def _grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(forms.values())
 
 
-@router.get("/admin/forms", openapi_extra=page(READ))
+@router.get("/admin/forms", openapi_extra=needs(READ))
 async def forms(request: Request) -> Response:
     caller = await require(request, READ)
     params = {"take": LIMIT}
@@ -63,7 +64,7 @@ async def _field_page(
     return render(request, "admin_form_field.html", context, status=status)
 
 
-@router.get("/admin/forms/{name}", openapi_extra=page(READ))
+@router.get("/admin/forms/{name}", openapi_extra=needs(READ))
 async def field(request: Request, name: str) -> Response:
     caller = await require(request, READ)
     try:
@@ -78,7 +79,7 @@ def _body(form: Any, record: dict[str, Any]) -> dict[str, Any]:
     for flag in FLAGS:
         body[flag] = form.get(flag) == "yes"
     position = text(form, "position", 12)
-    body["position"] = int(position) if position.isdigit() else position or None
+    body["position"] = int(position) if writes.digits(position) else position or None
     if record.get("options") is not None or text(form, "options", 20000):
         raw = form.get("options")
         lines = raw.splitlines() if isinstance(raw, str) else []
@@ -86,7 +87,7 @@ def _body(form: Any, record: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@router.post("/admin/forms/{name}", openapi_extra=page(UPDATE))
+@router.post("/admin/forms/{name}", openapi_extra=needs(UPDATE))
 async def field_save(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
     try:

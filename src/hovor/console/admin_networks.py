@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from hovor.auth.firewall_api import AllowIn, add_allowed, allowed_networks, remove_allowed
 from hovor.console import writes
-from hovor.console.admin_write import Refusal, optional, page, refusal_of, text
+from hovor.console.admin_write import Refusal, optional, refusal_of, text
 from hovor.console.operator import not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -45,7 +45,7 @@ async def _page(
     return render(request, "admin_networks.html", context, status=refusal.status if refusal else 200)
 
 
-@router.get("/admin/networks", openapi_extra=page(READ))
+@router.get("/admin/networks", openapi_extra=needs(READ))
 async def networks(request: Request) -> Response:
     caller = await require(request, READ)
     return await _page(request, caller)
@@ -60,7 +60,7 @@ def _add(request: Request, caller: Caller, given: dict[str, Any]) -> None:
         add_allowed(request, session, caller, body)
 
 
-@router.post("/admin/networks", openapi_extra=page(CREATE))
+@router.post("/admin/networks", openapi_extra=needs(CREATE))
 async def network_add(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -79,7 +79,7 @@ def _remove(request: Request, caller: Caller, name: str) -> None:
         remove_allowed(request, session, caller, name)
 
 
-@router.post("/admin/networks/{name}/delete", openapi_extra=page(DELETE))
+@router.post("/admin/networks/{name}/delete", openapi_extra=needs(DELETE))
 async def network_remove(request: Request, name: str) -> Response:
     caller = await require(request, DELETE)
     try:

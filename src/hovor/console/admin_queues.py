@@ -14,7 +14,7 @@ from hovor.api.resource import REGISTRY
 from hovor.api.router import update_record
 from hovor.console import writes
 from hovor.console.operator import _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -26,10 +26,6 @@ QUEUES_UPDATE = Permission.ADMIN_QUEUES_UPDATE
 RETENTION = "options.recordings_retention"
 
 
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
-
-
 # --- queues ------------------------------------------------------------------------------------
 def _ceiling(request: Request, caller: Caller) -> int | None:
     """The contract's ceiling for recordings (days), set by the platform operator; None: none."""
@@ -38,7 +34,7 @@ def _ceiling(request: Request, caller: Caller) -> int | None:
         return tenant.recordings_retention_days if tenant is not None else None
 
 
-@router.get("/admin/queues", openapi_extra=_page(QUEUES_READ))
+@router.get("/admin/queues", openapi_extra=needs(QUEUES_READ))
 async def queues(request: Request) -> Response:
     caller = await require(request, QUEUES_READ)
     params = {"take": 500, "sort": "name", "dir": "asc"}
@@ -65,7 +61,7 @@ async def _queue_page(
     return render(request, "admin_queue.html", values, status=status)
 
 
-@router.get("/admin/queues/{name}", openapi_extra=_page(QUEUES_UPDATE))
+@router.get("/admin/queues/{name}", openapi_extra=needs(QUEUES_UPDATE))
 async def queue_page(request: Request, name: str) -> Response:
     caller = await require(request, QUEUES_UPDATE)
     return await _queue_page(request, caller, name, {})
@@ -77,7 +73,7 @@ def _save(request: Request, caller: Caller, name: str, days: Any) -> None:
         update_record(request, session, caller, REGISTRY["queues"], name, body)
 
 
-@router.post("/admin/queues/{name}", openapi_extra=_page(QUEUES_UPDATE))
+@router.post("/admin/queues/{name}", openapi_extra=needs(QUEUES_UPDATE))
 async def queue_save(request: Request, name: str) -> Response:
     caller = await require(request, QUEUES_UPDATE)
     form = await request.form()
@@ -85,7 +81,7 @@ async def queue_save(request: Request, name: str) -> Response:
     given = raw.strip()[:12] if isinstance(raw, str) else ""
     # Empty keeps recordings for the ceiling; anything else goes to the API as typed (a number as
     # a number), so what is refused is refused with the API's own message.
-    days: Any = None if not given else int(given) if given.isdigit() else given
+    days: Any = None if not given else int(given) if writes.digits(given) else given
     try:
         await run_in_threadpool(_save, request, caller, name, days)
     except NotFound:

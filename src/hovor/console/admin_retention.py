@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from hovor.api.deps import write_session
-from hovor.console.admin_write import Refusal, page, save, text
+from hovor.console import writes
+from hovor.console.admin_write import Refusal, save, text
 from hovor.console.operator import _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -41,7 +41,7 @@ def _kinds() -> list[str]:
     return sorted(policies.NAMES)
 
 
-@router.get("/admin/retention", openapi_extra=page(READ))
+@router.get("/admin/retention", openapi_extra=needs(READ))
 async def retention_page(request: Request) -> Response:
     caller = await require(request, READ)
     params = {"take": 500, "sort": "name", "dir": "asc"}
@@ -90,7 +90,7 @@ async def _policy(request: Request, caller: Caller, name: str) -> dict[str, Any]
         return None
 
 
-@router.get("/admin/retention/{name}", openapi_extra=page(READ))
+@router.get("/admin/retention/{name}", openapi_extra=needs(READ))
 async def policy_page(request: Request, name: str) -> Response:
     caller = await require(request, READ)
     record = await _policy(request, caller, name)
@@ -101,26 +101,23 @@ async def policy_page(request: Request, name: str) -> Response:
 
 def _days(raw: str) -> Any:
     # A number as a number; anything else as typed, for the API to refuse with its message.
-    return int(raw) if raw.isdigit() else raw or None
+    return int(raw) if writes.digits(raw) else raw or None
 
 
-@router.post("/admin/retention/sweep", openapi_extra=page(UPDATE))
+@router.post("/admin/retention/sweep", openapi_extra=needs(UPDATE))
 async def sweep(request: Request) -> Response:
     caller = await require(request, UPDATE)
 
     def run() -> str:
-        session = write_session(request.app.state)
-        try:
+        with writes.unit(request) as session:
             job, _ = start_sweep(request, session, caller)
             return str(job.name)
-        finally:
-            session.close()
 
     name = await run_in_threadpool(run)
     return redirect(request, f"/admin/retention/jobs/{name}")
 
 
-@router.post("/admin/retention/{name}", openapi_extra=page(UPDATE))
+@router.post("/admin/retention/{name}", openapi_extra=needs(UPDATE))
 async def policy_save(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
     record = await _policy(request, caller, name)
@@ -161,7 +158,7 @@ async def _job_or_404(request: Request, name: str) -> dict[str, Any] | None:
         return None
 
 
-@router.get("/admin/retention/jobs/{name}", openapi_extra=page(JOBS))
+@router.get("/admin/retention/jobs/{name}", openapi_extra=needs(JOBS))
 async def job_page(request: Request, name: str) -> Response:
     job = await _job_or_404(request, name)
     if job is None:
@@ -169,7 +166,7 @@ async def job_page(request: Request, name: str) -> Response:
     return render(request, "admin_retention_job.html", {"job": job})
 
 
-@router.get("/admin/retention/jobs/{name}/progress", openapi_extra=page(JOBS))
+@router.get("/admin/retention/jobs/{name}/progress", openapi_extra=needs(JOBS))
 async def job_progress(request: Request, name: str) -> Response:
     job = await _job_or_404(request, name)
     if job is None:

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from hovor.auth.tokens_api import TokenIn, api_tokens, create_api_token, revoke_api_token
 from hovor.console import writes
-from hovor.console.admin_write import Refusal, optional, page, refusal_of, text
+from hovor.console.admin_write import Refusal, optional, refusal_of, text
 from hovor.console.operator import _list, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -60,7 +60,7 @@ async def _page(
     return render(request, "admin_tokens.html", context, status=refusal.status if refusal else 200)
 
 
-@router.get("/admin/tokens", openapi_extra=page(READ))
+@router.get("/admin/tokens", openapi_extra=needs(READ))
 async def tokens(request: Request) -> Response:
     caller = await require(request, READ)
     return await _page(request, caller)
@@ -75,7 +75,7 @@ def _issue(request: Request, caller: Caller, given: dict[str, Any]) -> dict[str,
         return create_api_token(request, session, caller, body)
 
 
-@router.post("/admin/tokens", openapi_extra=page(CREATE))
+@router.post("/admin/tokens", openapi_extra=needs(CREATE))
 async def token_issue(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -83,7 +83,7 @@ async def token_issue(request: Request) -> Response:
     given = {
         "user": text(form, "user", 64),
         "title": optional(form, "title", 255),
-        "days": int(days) if days.isdigit() else days or None,
+        "days": int(days) if writes.digits(days) else days or None,
     }
     try:
         issued = await run_in_threadpool(_issue, request, caller, given)
@@ -100,7 +100,7 @@ def _revoke(request: Request, caller: Caller, name: str) -> None:
         revoke_api_token(request, session, caller, name)
 
 
-@router.post("/admin/tokens/{name}/revoke", openapi_extra=page(DELETE))
+@router.post("/admin/tokens/{name}/revoke", openapi_extra=needs(DELETE))
 async def token_revoke(request: Request, name: str) -> Response:
     caller = await require(request, DELETE)
     try:

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from hovor.console.admin_write import Refusal, optional, page, save, text
+from hovor.console.admin_write import Refusal, optional, save, text
 from hovor.console.operator import _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import VOCABULARY, Permission
@@ -214,16 +214,16 @@ def _routes(endpoint: str) -> None:
     async def update(request: Request, name: str) -> Response:
         return await _update(request, endpoint, name)
 
-    router.add_api_route(base, listing, methods=["GET"], openapi_extra=page(_perm(endpoint, "read")))
-    router.add_api_route(f"{base}/new", new, methods=["GET"], openapi_extra=page(_perm(endpoint, "create")))
+    router.add_api_route(base, listing, methods=["GET"], openapi_extra=needs(_perm(endpoint, "read")))
+    router.add_api_route(f"{base}/new", new, methods=["GET"], openapi_extra=needs(_perm(endpoint, "create")))
     router.add_api_route(
-        f"{base}/new", create, methods=["POST"], openapi_extra=page(_perm(endpoint, "create"))
+        f"{base}/new", create, methods=["POST"], openapi_extra=needs(_perm(endpoint, "create"))
     )
     router.add_api_route(
-        f"{base}/{{name}}", detail, methods=["GET"], openapi_extra=page(_perm(endpoint, "read"))
+        f"{base}/{{name}}", detail, methods=["GET"], openapi_extra=needs(_perm(endpoint, "read"))
     )
     router.add_api_route(
-        f"{base}/{{name}}", update, methods=["POST"], openapi_extra=page(_perm(endpoint, "update"))
+        f"{base}/{{name}}", update, methods=["POST"], openapi_extra=needs(_perm(endpoint, "update"))
     )
 
 

@@ -18,11 +18,6 @@ from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 
 
-def page(permission: str) -> dict[str, Any]:
-    """The permission a page needs, where the authorization matrix reads it."""
-    return {"x-permission": str(permission)}
-
-
 def text(form: Any, name: str, limit: int = 255) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -26,10 +26,6 @@ UPDATE = Permission.CRM_CONTACTS_UPDATE
 STANDARD = ("firstname", "lastname", "description")
 PREFIX = "cf."  # a custom field's input is named cf.<field>
 LIMIT = 70000  # no single input longer than the longest field the API takes (a textarea's)
-
-
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
 
 
 def _form_of(request: Request, caller: Caller, database: str) -> list[dict[str, Any]]:
@@ -99,7 +95,7 @@ def _new_context(request: Request, caller: Caller, chosen: str) -> dict[str, Any
     return context
 
 
-@router.get("/new/contact", openapi_extra=_page(CREATE))
+@router.get("/new/contact", openapi_extra=needs(CREATE))
 async def new_contact(request: Request) -> Response:
     # The database is a choice among the tenant's (no personal data): a GET parameter.
     caller = await require(request, CREATE)
@@ -108,7 +104,7 @@ async def new_contact(request: Request) -> Response:
     return render(request, "contact_form.html", context)
 
 
-@router.post("/new/contact", openapi_extra=_page(CREATE))
+@router.post("/new/contact", openapi_extra=needs(CREATE))
 async def create_contact(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -149,7 +145,7 @@ def _edit_context(request: Request, caller: Caller, name: str) -> dict[str, Any]
     }
 
 
-@router.get("/contacts/{name}/edit", openapi_extra=_page(UPDATE))
+@router.get("/contacts/{name}/edit", openapi_extra=needs(UPDATE))
 async def edit_contact(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
     try:
@@ -159,7 +155,7 @@ async def edit_contact(request: Request, name: str) -> Response:
     return render(request, "contact_form.html", context)
 
 
-@router.post("/contacts/{name}/edit", openapi_extra=_page(UPDATE))
+@router.post("/contacts/{name}/edit", openapi_extra=needs(UPDATE))
 async def save_contact(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
     form = await request.form()

@@ -15,12 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from hovor.api.deps import write_session
 from hovor.api.resource import REGISTRY
 from hovor.api.router import list_result
 from hovor.audit import log as audit
 from hovor.console import writes
-from hovor.console.web import redirect, render, require, secure
+from hovor.console.web import needs, redirect, render, require, secure
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -35,17 +34,7 @@ ERASE = Permission.DPO_SUBJECTS_ERASE
 IDENTIFIERS = ("phone", "email", "name", "social", "ip")
 
 
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
-
-
-def _wake(request: Request) -> None:
-    worker = getattr(request.app.state, "job_worker", None)
-    if worker is not None:
-        worker.wake.set()
-
-
-@router.get("/dpo", openapi_extra=_page(SEARCH))
+@router.get("/dpo", openapi_extra=needs(SEARCH))
 async def workspace(request: Request) -> Response:
     await require(request, SEARCH)
     return render(request, "dpo.html")
@@ -61,19 +50,16 @@ def _titles(request: Request, caller: Caller, keys: list[str]) -> list[dict[str,
 
 
 def _search(request: Request, caller: Caller, query: SubjectQuery) -> dict[str, Any]:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         pseudonyms = request.app.state.pseudonyms
         groups, total = service.search_subjects(session, caller, query, pseudonyms, audit.actor_of(request))
         session.commit()
-    finally:
-        session.close()
     contacts = _titles(request, caller, groups.get("contacts", {}).get("keys", []))
     counts = {group: found["count"] for group, found in groups.items()}
     return {"groups": counts, "total": total, "contacts": contacts}
 
 
-@router.post("/dpo/search", openapi_extra=_page(SEARCH))
+@router.post("/dpo/search", openapi_extra=needs(SEARCH))
 async def search(request: Request) -> Response:
     caller = await require(request, SEARCH)
     form = await request.form()
@@ -112,7 +98,7 @@ def _grouped(preview: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return by_kind
 
 
-@router.get("/dpo/contacts/{name}", openapi_extra=_page(ERASE))
+@router.get("/dpo/contacts/{name}", openapi_extra=needs(ERASE))
 async def preview(request: Request, name: str) -> Response:
     caller = await require(request, ERASE)
     include_all = request.query_params.get("include") == "all"
@@ -141,17 +127,14 @@ def _included(form: Any) -> Any:
 
 
 def _erase(request: Request, caller: Caller, name: str, include: Any) -> str:
-    session = write_session(request.app.state)
-    try:
+    with writes.unit(request) as session:
         job = service.request_erasure(session, caller, name, include or None, audit.actor_of(request))
-        job_name = job.name
+        job_name = str(job.name)
         session.commit()
-    finally:
-        session.close()
     return job_name
 
 
-@router.post("/dpo/contacts/{name}/erase", openapi_extra=_page(ERASE))
+@router.post("/dpo/contacts/{name}/erase", openapi_extra=needs(ERASE))
 async def erase(request: Request, name: str) -> Response:
     caller = await require(request, ERASE)
     form = await request.form()
@@ -185,7 +168,7 @@ async def erase(request: Request, name: str) -> Response:
             "include_all": include_all,
         }
         return render(request, "dpo_preview.html", context, status=refused.status)
-    _wake(request)
+    writes.wake_jobs(request)
     return redirect(request, f"/dpo/jobs/{job_name}")
 
 
@@ -218,7 +201,7 @@ async def _job_or_404(request: Request, name: str) -> dict[str, Any] | Response:
         return render(request, "error.html", {"status": 404}, status=404)
 
 
-@router.get("/dpo/jobs/{name}", openapi_extra=_page(ERASE))
+@router.get("/dpo/jobs/{name}", openapi_extra=needs(ERASE))
 async def job_page(request: Request, name: str) -> Response:
     found = await _job_or_404(request, name)
     if isinstance(found, Response):
@@ -226,7 +209,7 @@ async def job_page(request: Request, name: str) -> Response:
     return render(request, "dpo_job.html", {"job": found})
 
 
-@router.get("/dpo/jobs/{name}/progress", openapi_extra=_page(ERASE))
+@router.get("/dpo/jobs/{name}/progress", openapi_extra=needs(ERASE))
 async def job_progress(request: Request, name: str) -> Response:
     found = await _job_or_404(request, name)
     if isinstance(found, Response):
@@ -234,7 +217,7 @@ async def job_progress(request: Request, name: str) -> Response:
     return render(request, "dpo_job_progress.html", {"job": found})
 
 
-@router.get("/dpo/jobs/{name}/certificate", openapi_extra=_page(ERASE))
+@router.get("/dpo/jobs/{name}/certificate", openapi_extra=needs(ERASE))
 async def certificate(request: Request, name: str) -> Response:
     found = await _job_or_404(request, name)
     if isinstance(found, Response):

@@ -17,7 +17,7 @@ from hovor.api.resource import REGISTRY
 from hovor.api.router import delete_record
 from hovor.console import writes
 from hovor.console.operator import _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -32,10 +32,6 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FIELDS = ("object_type", "object_key", "reason", "until")
 
 
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
-
-
 def _holds(request: Request, caller: Caller) -> dict[str, Any]:
     return _list(request, caller, "legalHolds", {"take": 200, "sort": "created", "dir": "desc"})
 
@@ -44,7 +40,7 @@ def _context(request: Request, caller: Caller, values: dict[str, str], **extra: 
     return {"holds": _holds(request, caller), "types": HOLD_TYPES, "values": values, **extra}
 
 
-@router.get("/dpo/holds", openapi_extra=_page(READ))
+@router.get("/dpo/holds", openapi_extra=needs(READ))
 async def holds(request: Request) -> Response:
     # The record to hold may come from a record's page: its type and key (no personal data).
     caller = await require(request, READ)
@@ -56,7 +52,7 @@ async def holds(request: Request) -> Response:
     return render(request, "dpo_holds.html", context)
 
 
-@router.post("/dpo/holds", openapi_extra=_page(CREATE))
+@router.post("/dpo/holds", openapi_extra=needs(CREATE))
 async def create_hold(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -71,10 +67,13 @@ async def create_hold(request: Request) -> Response:
         errors = writes.field_messages(failed)
         context = await run_in_threadpool(_context, request, caller, values, errors=errors)
         return render(request, "dpo_holds.html", context, status=400)
+    except ApiError as refused:  # a conflict, a record that is not there: the API's message
+        context = await run_in_threadpool(_context, request, caller, values, refusal=writes.reason(refused))
+        return render(request, "dpo_holds.html", context, status=refused.status)
     return redirect(request, f"/dpo/holds?placed={name}")
 
 
-@router.get("/dpo/holds/{name}/release", openapi_extra=_page(RELEASE))
+@router.get("/dpo/holds/{name}/release", openapi_extra=needs(RELEASE))
 async def release_page(request: Request, name: str) -> Response:
     caller = await require(request, RELEASE)
     try:
@@ -89,7 +88,7 @@ def _release(request: Request, caller: Caller, name: str) -> None:
         delete_record(request, session, caller, REGISTRY["legalHolds"], name)
 
 
-@router.post("/dpo/holds/{name}/release", openapi_extra=_page(RELEASE))
+@router.post("/dpo/holds/{name}/release", openapi_extra=needs(RELEASE))
 async def release(request: Request, name: str) -> Response:
     caller = await require(request, RELEASE)
     form = await request.form()

@@ -14,13 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hovor.api import refusals
-from hovor.api.deps import write_session
 from hovor.api.router import after_shredding
 from hovor.audit import log as audit
 from hovor.console import writes
 from hovor.console.operator import _equal, _list, not_found
 from hovor.console.threads import CONVERSATIONS, thread
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -29,10 +28,6 @@ from hovor.privacy import service
 router = APIRouter(include_in_schema=False)
 RECORDINGS = Permission.DPO_RECORDINGS_DELETE
 COMMUNICATIONS = Permission.DPO_COMMUNICATIONS_DELETE
-
-
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
 
 
 def _what(request: Request, caller: Caller, name: str, kind: str) -> dict[str, Any]:
@@ -50,19 +45,13 @@ def _what(request: Request, caller: Caller, name: str, kind: str) -> dict[str, A
 
 
 def _delete(request: Request, caller: Caller, name: str, kind: str, activity_type: str) -> None:
-    session = write_session(request.app.state)
     files, actor = request.app.state.files, audit.actor_of(request)
-    try:
+    with writes.unit(request) as session:
         if kind == "recording":
             service.delete_recording(session, files, caller, name, actor)
         else:
             service.delete_conversation(session, files, caller, CONVERSATIONS[activity_type], name, actor)
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _routes(kind: str, path: str, permission: Permission) -> None:
@@ -102,7 +91,7 @@ def _routes(kind: str, path: str, permission: Permission) -> None:
             handler,
             methods=[method],
             name=f"console.dpo.{kind}.delete.{method.lower()}",
-            openapi_extra=_page(permission),
+            openapi_extra=needs(permission),
         )
 
 

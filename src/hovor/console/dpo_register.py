@@ -21,7 +21,7 @@ from hovor.api.resource import REGISTRY
 from hovor.api.router import load_visible
 from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -42,16 +42,6 @@ LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 METHODS = get_args(schemas.RequestVerify.model_fields["method"].annotation)
 
 
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
-
-
-def _wake(request: Request) -> None:
-    worker = getattr(request.app.state, "job_worker", None)
-    if worker is not None:
-        worker.wake.set()
-
-
 # --- the register ------------------------------------------------------------------------------
 def _register(request: Request, caller: Caller, shown: str, **extra: Any) -> dict[str, Any]:
     params: dict[str, Any] = {"take": 200, "sort": "due", "dir": "asc"}
@@ -62,7 +52,7 @@ def _register(request: Request, caller: Caller, shown: str, **extra: Any) -> dic
     return {"requests": found, "shown": shown, "kinds": KINDS, "vias": VIAS, "values": {}, **extra}
 
 
-@router.get("/dpo/requests", openapi_extra=_page(READ))
+@router.get("/dpo/requests", openapi_extra=needs(READ))
 async def register(request: Request) -> Response:
     caller = await require(request, READ)
     shown = request.query_params.get("shown", "open")
@@ -74,7 +64,7 @@ async def register(request: Request) -> Response:
     return render(request, "dpo_requests.html", context)
 
 
-@router.post("/dpo/requests", openapi_extra=_page(CREATE))
+@router.post("/dpo/requests", openapi_extra=needs(CREATE))
 async def register_request(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -106,7 +96,7 @@ def _request(request: Request, caller: Caller, name: str) -> dict[str, Any]:
     return {"req": found, "exports": exports, "methods": METHODS, "now": now}
 
 
-@router.get("/dpo/requests/{name}", openapi_extra=_page(READ))
+@router.get("/dpo/requests/{name}", openapi_extra=needs(READ))
 async def request_page(request: Request, name: str) -> Response:
     caller = await require(request, READ)
     try:
@@ -116,7 +106,7 @@ async def request_page(request: Request, name: str) -> Response:
     return render(request, "dpo_request.html", context)
 
 
-@router.get("/dpo/requests/{name}/exports", openapi_extra=_page(READ))
+@router.get("/dpo/requests/{name}/exports", openapi_extra=needs(READ))
 async def request_exports(request: Request, name: str) -> Response:
     """The request's exports alone: what the page's section polls while one is being built."""
     caller = await require(request, READ)
@@ -127,7 +117,7 @@ async def request_exports(request: Request, name: str) -> Response:
     return render(request, "dpo_request_exports.html", context)
 
 
-@router.post("/dpo/requests/{name}/export", openapi_extra=_page(EXPORT))
+@router.post("/dpo/requests/{name}/export", openapi_extra=needs(EXPORT))
 async def export(request: Request, name: str) -> Response:
     """An access or portability package for the request's person: the API's create of
     ``POST subjectExports.json`` (a job builds it; the page shows its state)."""
@@ -143,7 +133,7 @@ async def export(request: Request, name: str) -> Response:
         context = await run_in_threadpool(_request, request, caller, name)
         context["refusal"] = writes.reason(refused)
         return render(request, "dpo_request.html", context, status=refused.status)
-    _wake(request)
+    writes.wake_jobs(request)
     return redirect(request, f"/dpo/requests/{name}?saved=1#exports")
 
 
@@ -155,7 +145,7 @@ def _text(form: Any, name: str) -> str:
 
 def _months(form: Any) -> Any:
     months = _text(form, "months")
-    return int(months) if months.isdigit() and len(months) < 3 else months
+    return int(months) if writes.digits(months) and len(months) < 3 else months
 
 
 def _told(form: Any) -> str:
@@ -206,7 +196,7 @@ def _step_route(step: str) -> None:
         take_step,
         methods=["POST"],
         name=f"console.dpo.request.{step}",
-        openapi_extra=_page(UPDATE),
+        openapi_extra=needs(UPDATE),
     )
 
 
@@ -229,7 +219,7 @@ def _consents(request: Request, caller: Caller, name: str) -> dict[str, Any]:
     return {"name": name, "title": title, "current": current, "events": events}
 
 
-@router.get("/contacts/{name}/consents", openapi_extra=_page(CONSENTS))
+@router.get("/contacts/{name}/consents", openapi_extra=needs(CONSENTS))
 async def consent_history(request: Request, name: str) -> Response:
     caller = await require(request, CONSENTS)
     try:

@@ -37,17 +37,12 @@ from hovor.console import (
     tickets,
     web,
 )
-from hovor.console.web import Refused, SetupNeeded, SignInNeeded, redirect, render, require
+from hovor.console.web import Refused, SetupNeeded, SignInNeeded, needs, redirect, render, require
 from hovor.core.errors import ApiError
 from hovor.core.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
 PUBLIC = {"x-permission": "public"}
-
-
-def _page(permission: str) -> dict[str, Any]:
-    # The permission a page needs, where the authorization matrix reads it (as for API routes).
-    return {"x-permission": str(permission)}
 
 
 @router.get("/static/{digest}/{name}", openapi_extra=PUBLIC)
@@ -62,7 +57,7 @@ def static(digest: str, name: str) -> Response:
     )
 
 
-@router.get("/", openapi_extra=_page("authenticated"))
+@router.get("/", openapi_extra=needs("authenticated"))
 async def home(request: Request) -> Response:
     caller = await require(request)
     # Each role starts where its work is: the DPO in the workspace, the others at the contacts.
@@ -124,7 +119,7 @@ async def login_submit(request: Request) -> Response:
     return response
 
 
-@router.post("/logout", openapi_extra=_page("authenticated"))
+@router.post("/logout", openapi_extra=needs("authenticated"))
 async def logout(request: Request) -> Response:
     caller = await require(request, setup=True)
     session = write_session(request.app.state)
@@ -145,13 +140,13 @@ def _end_session(request: Request, session: Any, caller: Any) -> None:
 
 
 # --- the second factor's set-up ----------------------------------------------------------------
-@router.get("/setup-2fa", openapi_extra=_page("authenticated"))
+@router.get("/setup-2fa", openapi_extra=needs("authenticated"))
 async def setup_page(request: Request) -> Response:
     await require(request, setup=True)
     return render(request, "setup.html", {"started": False})
 
 
-@router.post("/setup-2fa", openapi_extra=_page("authenticated"))
+@router.post("/setup-2fa", openapi_extra=needs("authenticated"))
 async def setup_start(request: Request) -> Response:
     caller = await require(request, setup=True)
     form = await request.form()
@@ -167,7 +162,7 @@ async def setup_start(request: Request) -> Response:
     return render(request, "setup.html", {"started": True, "qr": qr, "secret": started["secret"]})
 
 
-@router.post("/setup-2fa/confirm", openapi_extra=_page("authenticated"))
+@router.post("/setup-2fa/confirm", openapi_extra=needs("authenticated"))
 async def setup_confirm(request: Request) -> Response:
     caller = await require(request, setup=True)
     form = await request.form()
@@ -194,7 +189,9 @@ async def language(request: Request) -> Response:
     chosen = _text(form, "lang", 5)
     back = _text(form, "back", 200)
     # Only a path of this console: an open redirect would let a link send people elsewhere.
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    # (Browsers read "/\\host" and "/<tab>/host" as "//host": no backslash, no control character.)
+    local = back.startswith("/") and not back.startswith("//") and back.isprintable() and "\\" not in back
+    target = back if local else "/"
     response = redirect(request, target)
     if chosen in i18n.LOCALES:
         response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="strict")

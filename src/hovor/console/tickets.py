@@ -15,10 +15,9 @@ from pydantic import ValidationError
 
 from hovor.activities import schemas as activity_schemas
 from hovor.activities.api.files import _upload_target
-from hovor.api.deps import write_session
 from hovor.console import writes
 from hovor.console.operator import _categories, _one, _ticket, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
 from hovor.core.permissions import Permission
@@ -31,10 +30,6 @@ ATTACH = Permission.ACTIVITIES_ATTACHMENTS_CREATE
 PRIORITIES = ("LOW", "MEDIUM", "HIGH")
 UPLOAD = _upload_target("tickets")  # the API's own upload of POST tickets/{name}/attachments.json
 LIMIT = 70000
-
-
-def _page(permission: str) -> dict[str, Any]:
-    return {"x-permission": str(permission)}
 
 
 def _text(form: Any, name: str) -> str:
@@ -51,7 +46,7 @@ def _new_context(request: Request, caller: Caller, contact: str) -> dict[str, An
     return context
 
 
-@router.get("/new/ticket", openapi_extra=_page(CREATE))
+@router.get("/new/ticket", openapi_extra=needs(CREATE))
 async def new_ticket(request: Request) -> Response:
     caller = await require(request, CREATE)
     contact = request.query_params.get("contact", "")[:64]
@@ -62,7 +57,7 @@ async def new_ticket(request: Request) -> Response:
     return render(request, "ticket_form.html", {**context, "values": {"priority": "MEDIUM"}})
 
 
-@router.post("/new/ticket", openapi_extra=_page(CREATE))
+@router.post("/new/ticket", openapi_extra=needs(CREATE))
 async def create_ticket(request: Request) -> Response:
     caller = await require(request, CREATE)
     form = await request.form()
@@ -96,7 +91,7 @@ async def _ticket_page(request: Request, caller: Caller, name: str, status: int,
     return render(request, "ticket.html", {**found, **extra}, status=status)
 
 
-@router.post("/tickets/{name}/comments", openapi_extra=_page(COMMENT))
+@router.post("/tickets/{name}/comments", openapi_extra=needs(COMMENT))
 async def comment(request: Request, name: str) -> Response:
     caller = await require(request, COMMENT)
     form = await request.form()
@@ -117,19 +112,17 @@ async def comment(request: Request, name: str) -> Response:
     return redirect(request, f"/tickets/{ticket['name']}?saved=1#t-comments")
 
 
-@router.post("/tickets/{name}/attachments", openapi_extra=_page(ATTACH))
+@router.post("/tickets/{name}/attachments", openapi_extra=needs(ATTACH))
 async def attach(request: Request, name: str) -> Response:
     caller = await require(request, ATTACH)
-    session = write_session(request.app.state)
     try:
-        await UPLOAD(request=request, session=session, caller=caller, name=name)
+        with writes.unit(request) as session:
+            await UPLOAD(request=request, session=session, caller=caller, name=name)
     except NotFound:
         return not_found(request)
     except ApiError as refused:
-        # No file, an empty one, one too large: the API's message.
-        session.rollback()
-        reason = writes.reason(refused)
-        return await _ticket_page(request, caller, name, refused.status, upload_refusal=reason)
-    finally:
-        session.close()
+        # No file, an empty one, one too large: the API's message (the unit rolled back).
+        return await _ticket_page(
+            request, caller, name, refused.status, upload_refusal=writes.reason(refused)
+        )
     return redirect(request, f"/tickets/{name}?saved=1#t-attachments")

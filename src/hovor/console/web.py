@@ -93,6 +93,12 @@ class Refused(Exception):
     """Signed in, but not allowed here: the 403 page, which shows nothing of the refused page."""
 
 
+def needs(permission: str) -> dict[str, Any]:
+    """A page route's ``openapi_extra``: the permission it needs, where the authorization matrix
+    reads it (as it reads an API route's)."""
+    return {"x-permission": str(permission)}
+
+
 # --- the caller --------------------------------------------------------------------------------
 async def session_caller(request: Request) -> Caller | None:
     """The caller of the request's web session cookie, as the API resolves it (idle and absolute
