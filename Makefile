@@ -47,7 +47,7 @@ pgbackrest:
 	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest >/dev/null)
 
 pytest: $(STAMP) browser pgbackrest
-	$(BIN)/pytest -n 2 -q --durations=30
+	$(BIN)/pytest -n 2 --dist worksteal -q --durations=30
 
 test: lint typecheck pytest
 
