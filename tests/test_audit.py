@@ -25,8 +25,9 @@ from hovor.core.db import unit_of_work
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
 from hovor.crm.models import Contact
-from test_cli import app_for, hovor
+from test_cli import app_for
 from test_cli import env as env  # the fixture
+from test_cli import hovor_here as hovor
 
 SYSTEM = audit.Actor.system("test")
 

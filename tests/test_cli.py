@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from hovor.app import create_app
 from hovor.core.config import Settings, get_settings
@@ -26,6 +28,36 @@ def hovor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def hovor_here(env: dict[str, str], *args: str) -> Ran:
+    """The command line in this process, as ``hovor`` would run with ``env``: its differences from
+    this process's environment applied for the call, the settings read afresh, the consoles as
+    wide as the subprocess's (COLUMNS=200). A process per command costs a test seconds each; the
+    tests of the installed command itself (a fresh process) use :func:`hovor`."""
+    from hovor.cli import app as cli
+    from hovor.cli import common
+
+    changes: dict[str, str | None] = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    changes |= {k: None for k in os.environ if k.startswith("HOVOR_") and k not in env}
+    widths = common.console.width, common.err.width
+    common.console.width = common.err.width = 200
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, list(args), env=changes)
+    finally:
+        get_settings.cache_clear()
+        common.console.width, common.err.width = widths
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
@@ -55,11 +87,11 @@ def app_for(env: dict[str, str]) -> Any:
 
 
 def test_tenant_user_token(env: dict[str, str]) -> None:
-    r = hovor(env, "tenant", "create", "kc-brno", "--title", "KC Brno", "--dpo-email", "dpo@kc.example")
+    r = hovor_here(env, "tenant", "create", "kc-brno", "--title", "KC Brno", "--dpo-email", "dpo@kc.example")
     assert r.returncode == 0, r.stderr
-    assert hovor(env, "tenant", "create", "kc-brno", "--title", "Again").returncode == 2
-    assert hovor(env, "tenant", "create", "Bad Id!", "--title", "X").returncode == 2
-    r = hovor(
+    assert hovor_here(env, "tenant", "create", "kc-brno", "--title", "Again").returncode == 2
+    assert hovor_here(env, "tenant", "create", "Bad Id!", "--title", "X").returncode == 2
+    r = hovor_here(
         env,
         "user",
         "create",
@@ -74,10 +106,12 @@ def test_tenant_user_token(env: dict[str, str]) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "password:" in r.stdout
-    r = hovor(env, "user", "token", "--name", "pbx", "--title", "call push", "--days", "30")
+    r = hovor_here(env, "user", "token", "--name", "pbx", "--title", "call push", "--days", "30")
     assert r.returncode == 0, r.stderr
     token = r.stdout.strip().splitlines()[-1]
-    r = hovor(env, "user", "create", "--tenant", "nope", "--name", "x", "--title", "X", "--role", "admin")
+    r = hovor_here(
+        env, "user", "create", "--tenant", "nope", "--name", "x", "--title", "X", "--role", "admin"
+    )
     assert r.returncode == 2
 
     with TestClient(app_for(env)) as client:
@@ -87,9 +121,9 @@ def test_tenant_user_token(env: dict[str, str]) -> None:
 
 
 def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
-    first = hovor(env, "demo", "--contacts", "40")
+    first = hovor_here(env, "demo", "--contacts", "40")
     assert first.returncode == 0, first.stderr
-    second = hovor(env, "demo", "--contacts", "40")
+    second = hovor_here(env, "demo", "--contacts", "40")
     assert second.returncode == 0, second.stderr
     creds = json.loads((Path(env["HOVOR_DATA_DIR"]) / "demo-credentials.json").read_text())
     assert oct((Path(env["HOVOR_DATA_DIR"]) / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
@@ -98,7 +132,7 @@ def test_demo_seeds_once_and_reuses(env: dict[str, str]) -> None:
     for user in creds["users"]:
         assert user["token"] in first.stdout and user["token"] in second.stdout
     # The search index made again from the demo's records (its contacts at least).
-    r = hovor(env, "db", "rebuild-search")
+    r = hovor_here(env, "db", "rebuild-search")
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.split()[0]) >= 40
 
@@ -190,8 +224,8 @@ def test_reset_totp_ends_sign_ins_and_sets_up_again(env: dict[str, str]) -> None
     from hovor.auth.models import User
     from hovor.core.db import unit_of_work
 
-    assert hovor(env, "tenant", "create", "kc-brno", "--title", "KC Brno").returncode == 0
-    made = hovor(
+    assert hovor_here(env, "tenant", "create", "kc-brno", "--title", "KC Brno").returncode == 0
+    made = hovor_here(
         env,
         "user",
         "create",
@@ -215,8 +249,8 @@ def test_reset_totp_ends_sign_ins_and_sets_up_again(env: dict[str, str]) -> None
         full = client.put("/api/v6/whoim/totp.json", headers=h, json={"totp": totp.code_now(secret)})
         signed = {"X-AUTH-TOKEN": full.json()["result"]["accessToken"]}
         assert client.get("/api/v6/whoim.json", headers=signed).status_code == 200
-        assert hovor(env, "user", "reset-totp", "nobody").returncode == 2
-        reset = hovor(env, "user", "reset-totp", "boss")
+        assert hovor_here(env, "user", "reset-totp", "nobody").returncode == 2
+        reset = hovor_here(env, "user", "reset-totp", "boss")
         assert reset.returncode == 0, reset.stderr
         client.app.state.caller_cache.clear()
         assert client.get("/api/v6/whoim.json", headers=signed).status_code == 401

@@ -9,7 +9,7 @@ from typing import Any
 from conftest import TenantFixture, data, make_tenant
 from hovor.audit.log import PLATFORM
 from test_cli import env as env  # the fixture: a migrated database for the command line
-from test_cli import hovor
+from test_cli import hovor_here as hovor
 from test_platform import entries, signed_in
 
 CHANGE = "platform.locations.change"

@@ -6,20 +6,16 @@ names, and a declaration of a store that is not configured stops ``hovor serve``
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from conftest import TenantFixture, data
-from hovor.cli import app as cli
 from hovor.core.config import get_settings
-from test_cli import app_for
+from test_cli import Ran, app_for, hovor_here
 from test_cli import env as env  # the fixture: a migrated database for the command line
 from test_platform import signed_in
 
@@ -80,25 +76,9 @@ def test_backup_destinations_are_the_backup_locations(
     ]
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stderr: str  # with its line breaks folded: the console wraps at its own width
-
-
 def hovor(env: dict[str, str], *args: str) -> Ran:
-    """The command line in this process (a process per command cost this test 40 s): the
-    environment's differences applied for the call, the settings read afresh."""
-    changes: dict[str, str | None] = {k: v for k, v in env.items() if os.environ.get(k) != v}
-    changes |= {k: None for k in os.environ if k.startswith("HOVOR_") and k not in env}
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, list(args), env=changes)
-    finally:
-        get_settings.cache_clear()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Ran(result.exit_code, " ".join(result.stderr.split()))
+    r = hovor_here(env, *args)
+    return Ran(r.returncode, r.stdout, " ".join(r.stderr.split()))  # line breaks folded
 
 
 @pytest.fixture(autouse=True)
