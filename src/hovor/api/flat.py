@@ -14,7 +14,7 @@ item: a call has a call item, an e-mail an e-mail item), is a *follower*: read a
 their keys, one query per kind present among them, instead of an outer join per kind on every
 row. A page of calls then reads the calls' items and nothing of the twelve other channels (the
 joined form read 111 columns a row and probed every channel's table for every row; on SQLite the
-split reads take about 40 % of its time).
+split reads of a page take about 70 % of its CPU time on the medium tenant).
 """
 
 from __future__ import annotations
