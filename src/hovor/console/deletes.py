@@ -18,7 +18,7 @@ from hovor.api.resource import REGISTRY, Resource
 from hovor.api.router import after_shredding, delete_record
 from hovor.console import writes
 from hovor.console.operator import _equal, _list, _one, not_found
-from hovor.console.web import redirect, render, require
+from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -46,10 +46,6 @@ KINDS = {
     "tickets": Kind("tickets", "/tickets", "/tickets", Permission.HELPDESK_TICKETS_DELETE),
     "records": Kind("campaignsRecords", "/records", "/contacts", Permission.CAMPAIGNS_RECORDS_DELETE),
 }
-
-
-def _page(kind: Kind) -> dict[str, Any]:
-    return {"x-permission": str(kind.permission)}
 
 
 def _what(request: Request, caller: Caller, kind: Kind, name: str) -> dict[str, Any]:
@@ -116,7 +112,7 @@ def _confirm_route(key: str, kind: Kind) -> None:
             handler,
             methods=[method],
             name=f"console.{key}.delete.{method.lower()}",
-            openapi_extra=_page(kind),
+            openapi_extra=needs(kind.permission),
         )
 
 

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from hovor.api.deps import wake_jobs
 from hovor.api.resource import REGISTRY
 from hovor.api.router import list_result
 from hovor.audit import log as audit
@@ -168,7 +169,7 @@ async def erase(request: Request, name: str) -> Response:
             "include_all": include_all,
         }
         return render(request, "dpo_preview.html", context, status=refused.status)
-    writes.wake_jobs(request)
+    wake_jobs(request)
     return redirect(request, f"/dpo/jobs/{job_name}")
 
 

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from hovor.api.deps import wake_jobs
 from hovor.api.resource import REGISTRY
 from hovor.api.router import load_visible
 from hovor.console import writes
@@ -133,7 +134,7 @@ async def export(request: Request, name: str) -> Response:
         context = await run_in_threadpool(_request, request, caller, name)
         context["refusal"] = writes.reason(refused)
         return render(request, "dpo_request.html", context, status=refused.status)
-    writes.wake_jobs(request)
+    wake_jobs(request)
     return redirect(request, f"/dpo/requests/{name}?saved=1#exports")
 
 

@@ -19,13 +19,6 @@ from hovor.core.errors import ApiError, ValidationFailed
 from hovor.core.validation import form_from_pydantic
 
 
-def wake_jobs(request: Request) -> None:
-    """The job worker of this process starts on the job just queued instead of at its next poll."""
-    worker = getattr(request.app.state, "job_worker", None)
-    if worker is not None:
-        worker.wake.set()
-
-
 def digits(value: str) -> bool:
     """Only the digits 0-9: ``str.isdigit`` also takes "²" and other digits ``int`` refuses."""
     return value.isascii() and value.isdigit()

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from sqlalchemy.orm import Session
 
-from hovor.api.deps import CurrentCaller, DbSession, check, permitted
+from hovor.api.deps import CurrentCaller, DbSession, check, permitted, wake_jobs
 from hovor.api.envelope import no_content, ok
 from hovor.api.jobs import job_link, serialize_job
 from hovor.api.resource import Ctx, DeleteHooks, Resource, qf, register
@@ -40,13 +40,6 @@ from hovor.privacy.schemas import (
 router = APIRouter()
 TAG = "Data protection"
 ERASE = Permission.DPO_SUBJECTS_ERASE
-
-
-def _wake(request: Request) -> None:
-    """The job worker of this process starts at once instead of at its next poll."""
-    worker = getattr(request.app.state, "job_worker", None)
-    if worker is not None:
-        worker.wake.set()
 
 
 # --- subjects ------------------------------------------------------------------------------------
@@ -116,7 +109,7 @@ def erasure_request(
     job = service.request_erasure(session, caller, name, parsed.include, actor, suppress=parsed.suppress)
     result = serialize_job(job, Ctx(caller))
     session.commit()
-    _wake(request)
+    wake_jobs(request)
     response = ok(request, result, status=202)
     response.headers["Location"] = job_link(job.name)
     return response
@@ -132,7 +125,7 @@ def anonymizing_delete(request: Request, session: Session, caller: Caller, name:
     check(caller, ERASE)
     job_name = service.request_erasure(session, caller, name, None, audit.actor_of(request)).name
     session.commit()
-    _wake(request)
+    wake_jobs(request)
     state = request.app.state
     waited = service.wait_for(
         state.read_session_factory, caller.tenant_id, job_name, state.settings.erasure_wait_seconds
@@ -252,7 +245,7 @@ def start_sweep(request: Request, session: Session, caller: Caller) -> tuple[Job
         actor = audit.actor_of(request)
         audit.record(session, caller.tenant_id, "privacy.retention.sweep", actor, "jobs", job.name)
     session.commit()
-    _wake(request)
+    wake_jobs(request)
     return job, new
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
-from hovor.api.deps import DbSession
+from hovor.api.deps import DbSession, wake_jobs
 from hovor.api.envelope import ok
 from hovor.audit import log as audit
 from hovor.auth.api import parsed
@@ -18,7 +18,6 @@ from hovor.core.errors import NotFound
 from hovor.core.validation import NoNulModel
 from hovor.core.wire import to_wire
 from hovor.jobs.models import Job
-from hovor.privacy.api import _wake
 from hovor.privacy.contract import service
 from hovor.privacy.contract.models import ContractEnd
 
@@ -80,7 +79,7 @@ async def contract_end_start(request: Request, session: DbSession, token: Operat
             session, body.tenant, body.recipient, body.destination, token.operator, actor
         )
         session.commit()
-        _wake(request)
+        wake_jobs(request)
         return _shown(request, session, end)
 
     return ok(request, await run_in_threadpool(start), 202)
@@ -118,5 +117,5 @@ def contract_end_purge(request: Request, session: DbSession, token: Operator, na
     settings = request.app.state.settings
     end = service.approve_purge(session, settings, name, token.operator, _actor(request, token.operator))
     session.commit()
-    _wake(request)
+    wake_jobs(request)
     return ok(request, _shown(request, session, end), 202)
