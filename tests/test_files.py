@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,50 @@ def test_tenant_keys_are_wrapped_by_the_master_key(files_env: Any) -> None:
     )
     with unit_of_work(factory) as s, pytest.raises(Unreadable):
         Files(other).read(s, s.scalars(select(Blob)).one())
+
+
+def test_two_first_uploads_of_a_tenant_at_once_share_one_key(files_env: Any) -> None:
+    """The tenant's key is made by its first upload; a second upload waiting on the first one's
+    uncommitted key uses that key once it commits (not a duplicate-key error)."""
+    settings, factory = files_env
+    files = Files(settings)
+    second: dict[str, Any] = {}
+
+    def upload() -> None:
+        try:
+            with unit_of_work(factory) as s:
+                second["blob"] = files.put(s, "t1", [b"second"], "text/plain").name
+        except Exception as exc:  # reported below
+            second["error"] = exc
+
+    with unit_of_work(factory) as s:
+        first = files.put(s, "t1", [b"first"], "text/plain").name
+        waiting = threading.Thread(target=upload)
+        waiting.start()
+        waiting.join(0.5)  # it waits on the first one's key (or on SQLite's write lock)
+    waiting.join(10)
+    assert "error" not in second, second.get("error")
+    with unit_of_work(factory) as s:
+        assert len(s.scalars(select(TenantKey)).all()) == 1
+        blobs = {b.name: b for b in s.scalars(select(Blob))}
+        assert b"".join(files.read(s, blobs[first])) == b"first"
+        assert b"".join(files.read(s, blobs[second["blob"]])) == b"second"
+
+
+def test_a_master_key_made_beside_another_process_is_the_one_both_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes starting on a new data directory: the one that finds no key and makes its own
+    after the other made one uses the other's (not an error, not an empty file, not a second key
+    that would leave blobs unreadable)."""
+    path = tmp_path / "keys" / "master.key"
+    theirs = crypto.load_master_key(path, create=True)
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the other wrote
+    assert crypto.load_master_key(path, create=True) == theirs
+    monkeypatch.undo()
+    assert crypto.load_master_key(path, create=False) == theirs
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in path.parent.iterdir()] == ["master.key"]  # no temporary file left
 
 
 def test_upload_limit(files_env: Any) -> None:

@@ -21,6 +21,7 @@ import base64
 import os
 import secrets
 import struct
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -58,17 +59,33 @@ def unwrap(kek: bytes, wrapped: bytes, context: str) -> bytes:
 def load_master_key(path: Path, *, create: bool) -> bytes:
     """Reads the master key; creates it (mode 0600) only when allowed (never in production)."""
     if path.exists():
-        key = base64.b64decode(path.read_text().strip())
-        if len(key) != KEY_SIZE:
-            raise ValueError(f"{path} does not hold a 256-bit key")
-        return key
+        return _read_master_key(path)
     if not create:
         raise FileNotFoundError(f"master key file {path} is missing")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = new_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode())
+    # Written whole under another name, then linked into place: a process starting beside this
+    # one (a second worker on a new data directory) either finds no key or a complete one, and
+    # if it made its own first, both use the one that was linked first.
+    fd, tmp = tempfile.mkstemp(prefix=".master-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(key).decode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return _read_master_key(path)
+    finally:
+        os.unlink(tmp)
+    return key
+
+
+def _read_master_key(path: Path) -> bytes:
+    key = base64.b64decode(path.read_text().strip())
+    if len(key) != KEY_SIZE:
+        raise ValueError(f"{path} does not hold a 256-bit key")
     return key
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.core import faults
@@ -57,11 +58,15 @@ class Files:
             stmt = stmt.where(TenantKey.version == version)
         row = session.scalars(stmt).first()
         if row is None and version is None:
-            row = TenantKey(
+            made = TenantKey(
                 tenant_id=tenant_id, version=1, wrapped=crypto.wrap(self.master, crypto.new_key(), tenant_id)
             )
-            session.add(row)
-            session.flush()
+            try:
+                with session.begin_nested():
+                    session.add(made)
+                row = made
+            except IntegrityError:  # another transaction made the tenant's first key first: use it
+                row = session.scalars(stmt).first()
         if row is None or row.wrapped is None:
             raise Unreadable("the tenant key is destroyed")
         return row.version, crypto.unwrap(self.master, row.wrapped, tenant_id)
