@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,10 @@ from alembic import command
 from faker import Faker
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Engine, insert, text
 
 import hovor.models  # noqa: F401
+from bench.bulk import fast_writes, share, split, unsynced, write_rows
 from bench.common import META, SIZES, TENANT, Size, data_dir_for, settings_for
 from hovor.activities.audio import synth_wav
 from hovor.activities.models import (
@@ -51,7 +53,6 @@ from hovor.core.records import Counter
 from hovor.crm import schemas as crm
 from hovor.crm import service as crm_service
 from hovor.crm.models import Account, Contact
-from hovor.files import stores
 from hovor.files.service import Files
 from hovor.helpdesk.models import Ticket, TicketCategory
 from hovor.index.models import Identifier
@@ -59,46 +60,7 @@ from hovor.index.rebuild import rebuild
 from hovor.migrations import alembic_config
 
 BATCH = 10_000
-
-
-def write_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Rows into the model's table the fastest way its database takes them: ``COPY`` on
-    PostgreSQL, the driver's ``executemany`` on SQLite. Each value goes through its column's own
-    bind processing (time stamps to UTC, JSON to text), as an ORM insert would."""
-    if not rows:
-        return
-    table = model.__table__
-    dialect = conn.dialect
-    keys = list(rows[0])
-    if any(len(r) != len(keys) or r.keys() != rows[0].keys() for r in rows):
-        raise ValueError(f"{table.name}: every row of a batch must name the same columns")
-    columns = [table.c[k] for k in keys]
-    steps = [(k, c.type._cached_bind_processor(dialect)) for k, c in zip(keys, columns, strict=True)]
-    values = [tuple(p(r[k]) if p is not None else r[k] for k, p in steps) for r in rows]
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c.name) for c in columns)
-    if dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
-    else:
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", values)
-
-
-@contextmanager
-def unsynced() -> Iterator[None]:
-    """Blobs written without a flush to disk each (two ``fsync`` per recording made the large
-    size's 100,000 recordings take a quarter of an hour); one ``sync`` of everything at the end.
-    For generating benchmark data only: the blob store's durability is the product's."""
-    real = stores.os.fsync
-    stores.os.fsync = lambda fd: None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        stores.os.fsync = real
-        os.sync()
+RECORDING_BATCH = 500
 
 
 CHANNEL_MIX = [("CALL", 0.60), ("EMAIL", 0.15), ("CHAT", 0.10), ("SMS", 0.10), ("FBM", 0.05)]
@@ -109,11 +71,34 @@ ITEM = {"CALL": CallItem, "EMAIL": EmailItem, "CHAT": WebItem, "SMS": SmsItem, "
 YEARS = 3
 
 
+_GEN: Generator | None = None  # the generator whose batches this worker process runs (set before fork)
+
+
+def _start_worker() -> None:
+    """A forked worker opens its own connections (the parent's pool was emptied before the fork)."""
+    assert _GEN is not None
+    _GEN.engine = make_engine(_GEN.db_url)
+    _GEN.factory = make_session_factory(_GEN.engine)
+
+
+def _run_batch(method: str, index: int) -> Any:
+    assert _GEN is not None
+    return getattr(_GEN, method)(index)
+
+
 class Generator:
-    def __init__(self, size: Size, db_url: str, data_dir: Path, seed: int, console: Console) -> None:
+    """Makes one size's data. Contacts, activities and recordings are made in batches, each with
+    its own random stream (seeded by the seed, the phase and the batch's number), spread over
+    ``jobs`` worker processes: the same seed gives the same data whatever the number of jobs."""
+
+    def __init__(
+        self, size: Size, db_url: str, data_dir: Path, seed: int, console: Console, jobs: int = 1
+    ) -> None:
         self.size = size
         self.db_url = db_url
         self.data_dir = data_dir
+        self.seed = seed
+        self.jobs = max(1, jobs)
         self.rnd = random.Random(seed)
         self.faker = Faker("cs_CZ")
         self.faker.seed_instance(seed)
@@ -122,16 +107,48 @@ class Generator:
         self.settings = settings_for(db_url, data_dir)
         self.engine: Engine = make_engine(db_url)
         self.factory = make_session_factory(self.engine)
+        self.accounts: list[str] = []
         self.contacts: list[str] = []
         self.phones: list[str] = []
         self.operators: list[str] = []
-        self.calls: list[str] = []
+        self.tickets_made: list[int] = []
+        self.chosen: list[str] = []  # the calls that get a recording
+        self.audio: list[bytes] = []
+        self.plan: dict[str, list[int]] = {
+            "contacts": split(size.contacts, BATCH),
+            "activities": split(size.activities, BATCH),
+        }
 
-    def key(self, prefix: str) -> str:
-        return f"{prefix}_{self.rnd.getrandbits(80):020x}"
+    def batch_random(self, phase: str, index: int) -> random.Random:
+        return random.Random(f"{self.seed}/{phase}/{index}")
 
-    def when(self) -> dt.datetime:
-        return self.now - dt.timedelta(seconds=self.rnd.randrange(YEARS * 365 * 86400))
+    def fan_out(self, progress: Progress, label: str, method: str, sizes: list[int]) -> list[Any]:
+        """``method(i)`` for every batch ``i``, in worker processes when there are several jobs;
+        the results in the batches' order."""
+        global _GEN
+        task = progress.add_task(label, total=sum(sizes))
+        results: list[Any] = []
+        if self.jobs == 1 or len(sizes) == 1:
+            for index, count in enumerate(sizes):
+                results.append(getattr(self, method)(index))
+                progress.advance(task, count)
+            return results
+        self.engine.dispose()  # no connection of this process crosses the fork
+        _GEN = self
+        try:
+            with multiprocessing.get_context("fork").Pool(self.jobs, _start_worker) as pool:
+                for index, result in enumerate(pool.imap(partial(_run_batch, method), range(len(sizes)))):
+                    results.append(result)
+                    progress.advance(task, sizes[index])
+        finally:
+            _GEN = None
+        return results
+
+    def key(self, prefix: str, rnd: random.Random | None = None) -> str:
+        return f"{prefix}_{(rnd or self.rnd).getrandbits(80):020x}"
+
+    def when(self, rnd: random.Random | None = None) -> dt.datetime:
+        return self.now - dt.timedelta(seconds=(rnd or self.rnd).randrange(YEARS * 365 * 86400))
 
     def bulk(
         self, progress: Progress, label: str, model: Any, total: int, rows: Iterator[dict[str, Any]]
@@ -141,6 +158,7 @@ class Generator:
 
         def flush() -> None:
             with self.engine.begin() as conn:
+                fast_writes(conn)
                 write_rows(conn, model, batch)
             progress.advance(task, len(batch))
             batch.clear()
@@ -209,10 +227,10 @@ class Generator:
         return token
 
     def crm(self, progress: Progress) -> None:
-        accounts = [self.key("accounts") for _ in range(max(1, self.size.contacts // 10))]
+        self.accounts = [self.key("accounts") for _ in range(max(1, self.size.contacts // 10))]
 
         def account_rows() -> Iterator[dict[str, Any]]:
-            for name in accounts:
+            for name in self.accounts:
                 yield {
                     "tenant_id": TENANT,
                     "name": name,
@@ -225,60 +243,66 @@ class Generator:
                     **self.stamps(self.when()),
                 }
 
-        self.bulk(progress, "accounts", Account, len(accounts), account_rows())
-        identifiers: list[dict[str, Any]] = []
+        self.bulk(progress, "accounts", Account, len(self.accounts), account_rows())
+        made = self.fan_out(progress, "contacts, identifiers", "contact_batch", self.plan["contacts"])
+        for names, phones in made:
+            self.contacts += names
+            self.phones += phones
 
-        def contact_rows() -> Iterator[dict[str, Any]]:
-            for _ in range(self.size.contacts):
-                female = self.rnd.random() < 0.5
-                first = self.faker.first_name_female() if female else self.faker.first_name_male()
-                last = self.faker.last_name_female() if female else self.faker.last_name_male()
-                name = self.key("contacts")
-                phone = normalize_phone(self.faker.phone_number(), "CZ")
-                email = self.faker.email().lower()
-                self.contacts.append(name)
-                self.phones.append(phone)
+    def contact_batch(self, index: int) -> tuple[list[str], list[str]]:
+        """One batch of contacts with their identifiers' index rows; their keys and phones."""
+        rnd = self.batch_random("contacts", index)
+        faker = self.faker
+        faker.seed_instance(f"{self.seed}/contacts/{index}")
+        names: list[str] = []
+        phones: list[str] = []
+        contacts: list[dict[str, Any]] = []
+        identifiers: list[dict[str, Any]] = []
+        for _ in range(self.plan["contacts"][index]):
+            female = rnd.random() < 0.5
+            first = faker.first_name_female() if female else faker.first_name_male()
+            last = faker.last_name_female() if female else faker.last_name_male()
+            name = self.key("contacts", rnd)
+            phone = normalize_phone(faker.phone_number(), "CZ")
+            email = faker.email().lower()
+            names.append(name)
+            phones.append(phone)
+            for field, value, kind in (("number", phone, "phone"), ("email", email, "email")):
                 identifiers.append(
                     {
                         "tenant_id": TENANT,
                         "object_type": "contacts",
                         "object_name": name,
-                        "field": "number",
-                        "value": phone,
-                        "kind": "phone",
+                        "field": field,
+                        "value": value,
+                        "kind": kind,
                     }
                 )
-                identifiers.append(
-                    {
-                        "tenant_id": TENANT,
-                        "object_type": "contacts",
-                        "object_name": name,
-                        "field": "email",
-                        "value": email,
-                        "kind": "email",
-                    }
-                )
-                yield {
+            contacts.append(
+                {
                     "tenant_id": TENANT,
                     "name": name,
                     "title": f"{first} {last}",
                     "firstname": first,
                     "lastname": last,
                     "database": "main",
-                    "account": self.rnd.choice(accounts) if self.rnd.random() < 0.5 else None,
-                    "user": self.rnd.choice(self.operators) if self.rnd.random() < 0.3 else None,
+                    "account": rnd.choice(self.accounts) if rnd.random() < 0.5 else None,
+                    "user": rnd.choice(self.operators) if rnd.random() < 0.3 else None,
                     "description": None,
                     "custom_fields": {
                         "number": [phone],
                         "email": [email],
-                        "address": [self.faker.address().replace("\n", ", ")],
+                        "address": [faker.address().replace("\n", ", ")],
                     },
                     "consents": {},
-                    **self.stamps(self.when()),
+                    **self.stamps(self.when(rnd)),
                 }
-
-        self.bulk(progress, "contacts", Contact, self.size.contacts, contact_rows())
-        self.bulk(progress, "identifier index", Identifier, len(identifiers), iter(identifiers))
+            )
+        with self.engine.begin() as conn:
+            fast_writes(conn)
+            write_rows(conn, Contact, contacts)
+            write_rows(conn, Identifier, identifiers)
+        return names, phones
 
     def tickets(self, progress: Progress) -> list[int]:
         count = max(1, self.size.contacts // 10)
@@ -316,91 +340,99 @@ class Generator:
         return numbers
 
     def activities(self, progress: Progress, tickets: list[int]) -> None:
+        self.tickets_made = tickets
+        sampled = self.fan_out(
+            progress, "activities, items, messages", "activity_batch", self.plan["activities"]
+        )
+        self.chosen = [call for calls in sampled for call in calls]
+
+    def activity_batch(self, index: int) -> list[str]:
+        """One batch of activities with their channel items and messages, in one transaction;
+        returns this batch's share of the calls that get a recording."""
+        rnd = self.batch_random("activities", index)
+        tickets = self.tickets_made
         kinds = [k for k, _ in CHANNEL_MIX]
         weights = [w for _, w in CHANNEL_MIX]
         items: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         messages: list[dict[str, Any]] = []
+        calls: list[str] = []
         words = ["Dobrý den", "Děkuji", "Kdy dorazí zásilka?", "Posílám číslo objednávky", "Na shledanou"]
-
-        def rows() -> Iterator[dict[str, Any]]:
-            for _ in range(self.size.activities):
-                kind = self.rnd.choices(kinds, weights)[0]
-                name = self.key("activities")
-                when = self.when()
-                duration = self.rnd.randrange(20, 900)
-                known = self.rnd.random() < 0.7
-                index = self.rnd.randrange(len(self.contacts))
-                contact = self.contacts[index] if known else None
-                phone = (
-                    self.phones[index]
-                    if known
-                    else normalize_phone(f"60{self.rnd.randrange(10**7):07d}", "CZ")
-                )
-                queue = self.rnd.choice(CALL_QUEUES)[0] if kind == "CALL" else self.rnd.choice(QUEUE_OF[kind])
-                item: dict[str, Any] = {"tenant_id": TENANT, "name": name}
-                if kind == "CALL":
-                    self.calls.append(name)
-                    item |= {
-                        "clid": phone,
-                        "did": "+420222333444",
-                        "direction": "in" if queue < "106" else "out",
-                        "answered": self.rnd.random() < 0.85,
-                        "waiting_time": self.rnd.randrange(0, 120),
-                        "ringing_time": self.rnd.randrange(0, 30),
-                        "hold_time": 0,
-                        "duration": duration,
-                        "disposition": None,
-                    }
-                elif kind == "EMAIL":
-                    item |= {
-                        "address": f"zakaznik{self.rnd.randrange(10**6)}@example.cz",
-                        "title": "Dotaz",
-                        "text": "Dobrý den, prosím o informaci o stavu objednávky.",
-                        "html": None,
-                        "headers": {},
-                        "direction": "in",
-                        "state": "SENT",
-                        "message_id": None,
-                    }
-                elif kind == "CHAT":
-                    item |= {
-                        "title": "Zákazník",
-                        "email": None,
-                        "phone": phone,
-                        "gdpr": True,
-                        "ipaddress": f"198.51.100.{self.rnd.randrange(1, 254)}",
-                        "browser": "Firefox",
-                    }
-                elif kind == "SMS":
-                    item |= {"sender": phone, "direction": "in"}
-                else:
-                    item |= {
-                        "sender": str(10**15 + self.rnd.randrange(10**15)),
-                        "title": "Zákazník",
-                        "direction": "in",
-                    }
-                items[kind].append(item)
-                if kind in ("CHAT", "SMS", "FBM"):
-                    for i in range(2):
-                        messages.append(
-                            {
-                                "tenant_id": TENANT,
-                                "name": self.key("messages"),
-                                "activity": name,
-                                "direction": "IN" if i == 0 else "OUT",
-                                "text": self.rnd.choice(words),
-                                "time": when + dt.timedelta(seconds=30 * i),
-                                "user": None,
-                            }
-                        )
-                yield {
+        batch: list[dict[str, Any]] = []
+        for _ in range(self.plan["activities"][index]):
+            kind = rnd.choices(kinds, weights)[0]
+            name = self.key("activities", rnd)
+            when = self.when(rnd)
+            duration = rnd.randrange(20, 900)
+            known = rnd.random() < 0.7
+            who = rnd.randrange(len(self.contacts))
+            contact = self.contacts[who] if known else None
+            phone = self.phones[who] if known else normalize_phone(f"60{rnd.randrange(10**7):07d}", "CZ")
+            queue = rnd.choice(CALL_QUEUES)[0] if kind == "CALL" else rnd.choice(QUEUE_OF[kind])
+            item: dict[str, Any] = {"tenant_id": TENANT, "name": name}
+            if kind == "CALL":
+                calls.append(name)
+                item |= {
+                    "clid": phone,
+                    "did": "+420222333444",
+                    "direction": "in" if queue < "106" else "out",
+                    "answered": rnd.random() < 0.85,
+                    "waiting_time": rnd.randrange(0, 120),
+                    "ringing_time": rnd.randrange(0, 30),
+                    "hold_time": 0,
+                    "duration": duration,
+                    "disposition": None,
+                }
+            elif kind == "EMAIL":
+                item |= {
+                    "address": f"zakaznik{rnd.randrange(10**6)}@example.cz",
+                    "title": "Dotaz",
+                    "text": "Dobrý den, prosím o informaci o stavu objednávky.",
+                    "html": None,
+                    "headers": {},
+                    "direction": "in",
+                    "state": "SENT",
+                    "message_id": None,
+                }
+            elif kind == "CHAT":
+                item |= {
+                    "title": "Zákazník",
+                    "email": None,
+                    "phone": phone,
+                    "gdpr": True,
+                    "ipaddress": f"198.51.100.{rnd.randrange(1, 254)}",
+                    "browser": "Firefox",
+                }
+            elif kind == "SMS":
+                item |= {"sender": phone, "direction": "in"}
+            else:
+                item |= {
+                    "sender": str(10**15 + rnd.randrange(10**15)),
+                    "title": "Zákazník",
+                    "direction": "in",
+                }
+            items[kind].append(item)
+            if kind in ("CHAT", "SMS", "FBM"):
+                for i in range(2):
+                    messages.append(
+                        {
+                            "tenant_id": TENANT,
+                            "name": self.key("messages", rnd),
+                            "activity": name,
+                            "direction": "IN" if i == 0 else "OUT",
+                            "text": rnd.choice(words),
+                            "time": when + dt.timedelta(seconds=30 * i),
+                            "user": None,
+                        }
+                    )
+            batch.append(
+                {
                     "tenant_id": TENANT,
                     "name": name,
                     "type": kind,
                     "queue": queue,
-                    "user": self.rnd.choice(self.operators),
+                    "user": rnd.choice(self.operators),
                     "contact": contact,
-                    "ticket": self.rnd.choice(tickets) if self.rnd.random() < 0.1 else None,
+                    "ticket": rnd.choice(tickets) if rnd.random() < 0.1 else None,
                     "record": None,
                     "title": None,
                     "description": None,
@@ -415,64 +447,55 @@ class Generator:
                     "consents": {},
                     **self.stamps(when),
                 }
-
-        # Each batch of activities goes in with its channel items and messages, so a large size
-        # never holds more than one batch of them in memory.
-        task = progress.add_task("activities, items, messages", total=self.size.activities)
-        batch: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            with self.engine.begin() as conn:
-                write_rows(conn, Activity, batch)
-                for kind, model in ITEM.items():
-                    write_rows(conn, model, items[kind])
-                    items[kind].clear()
-                write_rows(conn, Message, messages)
-            progress.advance(task, len(batch))
-            batch.clear()
-            messages.clear()
-
-        for row in rows():
-            batch.append(row)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
+            )
+        with self.engine.begin() as conn:
+            fast_writes(conn)
+            write_rows(conn, Activity, batch)
+            for kind, model in ITEM.items():
+                write_rows(conn, model, items[kind])
+            write_rows(conn, Message, messages)
+        quota = share(self.size.recordings, len(self.plan["activities"]))[index]
+        return rnd.sample(calls, min(quota, len(calls)))
 
     def recordings(self, progress: Progress) -> None:
+        self.audio = [synth_wav(self.rnd.uniform(1.0, 2.5), seed=i) for i in range(16)]
+        self.plan["recordings"] = split(len(self.chosen), RECORDING_BATCH)
+        self.fan_out(progress, "recordings (encrypted)", "recording_batch", self.plan["recordings"])
+
+    def recording_batch(self, index: int) -> None:
+        """One batch of recordings, each an encrypted blob with its transcript, in one transaction."""
+        rnd = self.batch_random("recordings", index)
         files = Files(self.settings)
-        pool = [synth_wav(self.rnd.uniform(1.0, 2.5), seed=i) for i in range(16)]
-        chosen = self.rnd.sample(self.calls, min(self.size.recordings, len(self.calls)))
-        task = progress.add_task("recordings (encrypted)", total=len(chosen))
         lines = ["Dobrý den, zákaznická linka.", "Volám kvůli objednávce.", "Zásilka dorazí zítra."]
-        for start in range(0, len(chosen), 500):
-            with unit_of_work(self.factory) as s:
-                for call in chosen[start : start + 500]:
-                    audio = self.rnd.choice(pool)
-                    blob = files.put(s, TENANT, [audio], "audio/wav")
+        start = index * RECORDING_BATCH
+        with unit_of_work(self.factory) as s:
+            fast_writes(s.connection())
+            for call in self.chosen[start : start + RECORDING_BATCH]:
+                audio = rnd.choice(self.audio)
+                blob = files.put(s, TENANT, [audio], "audio/wav")
+                s.add(
+                    Recording(
+                        tenant_id=TENANT,
+                        name=call,
+                        blob=blob.name,
+                        mime="audio/wav",
+                        duration=round((len(audio) - 44) / 16000, 3),
+                        size=len(audio),
+                        status="Converted",
+                    )
+                )
+                for i, line in enumerate(lines):
                     s.add(
-                        Recording(
+                        TranscriptSegment(
                             tenant_id=TENANT,
-                            name=call,
-                            blob=blob.name,
-                            mime="audio/wav",
-                            duration=round((len(audio) - 44) / 16000, 3),
-                            size=len(audio),
-                            status="Converted",
+                            name=self.key("transcripts", rnd),
+                            activity=call,
+                            start=i * 2.0,
+                            end=i * 2.0 + 1.8,
+                            speaker="agent" if i % 2 == 0 else "customer",
+                            text=line,
                         )
                     )
-                    for i, line in enumerate(lines):
-                        s.add(
-                            TranscriptSegment(
-                                tenant_id=TENANT,
-                                name=self.key("transcripts"),
-                                activity=call,
-                                start=i * 2.0,
-                                end=i * 2.0 + 1.8,
-                                speaker="agent" if i % 2 == 0 else "customer",
-                                text=line,
-                            )
-                        )
-            progress.advance(task, len(chosen[start : start + 500]))
 
     def campaign(self, progress: Progress) -> None:
         count = max(1, self.size.contacts // 5)
@@ -516,11 +539,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="SQLAlchemy URL of an empty database")
     parser.add_argument("--data-dir", help="blob store and keys (default var/bench/<db name>)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)"
+    )
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     data_dir = data_dir_for(args.db, args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    gen = Generator(SIZES[args.size], args.db, data_dir, args.seed, console)
+    gen = Generator(SIZES[args.size], args.db, data_dir, args.seed, console, args.jobs)
     started = time.monotonic()
     timings: dict[str, float] = {}
 
@@ -554,10 +580,11 @@ def main(argv: list[str] | None = None) -> None:
         "queues": [q for q, _ in CALL_QUEUES],
         "now": gen.now.isoformat(),
         "generated_seconds": round(time.monotonic() - started, 1),
+        "jobs": gen.jobs,
         "phases": timings,
     }
     (data_dir / META).write_text(json.dumps(meta, indent=1))
-    print(json.dumps({k: meta[k] for k in ("size", "db", "generated_seconds", "phases")}))
+    print(json.dumps({k: meta[k] for k in ("size", "db", "jobs", "generated_seconds", "phases")}))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, or_, select, tuple_
 
 from hovor.index.search import ENTRIES, SEARCHABLE, Entry, Row, entry_of, write
 
@@ -22,9 +22,15 @@ def rebuild(conn: Connection, tenant_id: str | None = None) -> int:
         attrs = (*spec.own, *([spec.custom] if spec.custom else []))
         tenant, key = model.tenant_id, model.name  # type: ignore[attr-defined]
         columns = [getattr(model, a) for a in attrs]
+        # Without custom fields, a record whose own columns are all NULL has no entry: the
+        # database skips those (at the large size, ten million activities of which few have a
+        # title), instead of every row crossing into Python to be dropped there.
+        has_text = None if spec.custom else or_(*(c.is_not(None) for c in columns))
         last: tuple[Any, Any] | None = None
         while True:
             page = select(tenant, key, *columns).order_by(tenant, key).limit(BATCH)
+            if has_text is not None:
+                page = page.where(has_text)
             if tenant_id is not None:
                 page = page.where(tenant == tenant_id)
             if last is not None:
