@@ -10,7 +10,7 @@ from conftest import TenantFixture, data
 from hovor.auth.service import system_caller
 from hovor.core.db import unit_of_work
 from hovor.index.models import Identifier
-from hovor.privacy.resolver import resolve
+from hovor.privacy.resolver import _statement, resolve, rights_of
 
 PHONE = "+420604123456"
 
@@ -137,3 +137,35 @@ def test_resolver_respects_tenant_and_rights(
     own = resolved(session_factory, "acme", phone=PHONE)
     theirs = resolved(session_factory, "globex", phone=PHONE)
     assert len(own["activitiesCall"]) == 1 and own != theirs
+
+
+def test_a_name_is_looked_up_by_surname_and_given_name_together(
+    tenant: TenantFixture, session_factory: Any
+) -> None:
+    """The contacts of one name are read through an index on both names: a common surname (five
+    thousand Novákovás among a million contacts) is not read whole to keep the few Janas."""
+    with unit_of_work(session_factory) as s:
+        caller = rights_of(system_caller(s, tenant.id))
+        conn = s.connection()
+        sqlite = conn.dialect.name == "sqlite"
+        stmt = _statement(caller, ("name",), sqlite)
+        params = {"firstname": "Jana", "lastname": "Nováková", "fullname": "Jana Nováková"}
+        compiled = stmt.compile(dialect=conn.dialect)
+        values = {**compiled.params, **params}
+        raw = conn.connection.driver_connection
+        if sqlite:
+            ordered = [values[k] for k in compiled.positiontup or ()]
+            rows = raw.execute(f"EXPLAIN QUERY PLAN {compiled}", ordered).fetchall()
+            plan = "\n".join(str(r[-1]) for r in rows)
+            assert "crm_contacts USING INDEX ix_crm_contacts_tenant_lastname_firstname" in plan, plan
+            assert "firstname=?" in plan, plan
+        else:
+            with raw.cursor() as cur:
+                cur.execute("SET LOCAL enable_seqscan = off")
+                cur.execute(f"EXPLAIN {compiled}", values)
+                plan = "\n".join(r[0] for r in cur.fetchall())
+            lines = plan.splitlines()
+            at = next(i for i, line in enumerate(lines) if " on crm_contacts" in line)
+            node = "\n".join([lines[at], *[x for x in lines[at + 1 : at + 3] if "->" not in x]])
+            assert "ix_crm_contacts_tenant_lastname_firstname" in node, plan
+            assert "firstname" in node and "Filter" not in node, plan

@@ -76,7 +76,7 @@ class Contact(AuditStamps, Base):
         ForeignKeyConstraint(["tenant_id", "user"], ["users.tenant_id", "users.name"]),
         Index("ix_crm_contacts_tenant_database", "tenant_id", "database"),
         Index("ix_crm_contacts_tenant_account", "tenant_id", "account"),
-        Index("ix_crm_contacts_tenant_lastname", "tenant_id", "lastname"),
+        Index("ix_crm_contacts_tenant_lastname_firstname", "tenant_id", "lastname", "firstname"),
         Index("ix_crm_contacts_tenant_created", "tenant_id", "created"),
     )
 
