@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 
+from conftest import PG_BASE, needs_postgres
 from hovor.core.config import Settings
 from hovor.core.db import Base, make_engine
 from hovor.core.personal_data import Category, Erasure, not_personal, personal, unclassified
@@ -158,6 +159,22 @@ def test_postgresql_keeps_no_statistics_of_personal_data(engine: Any, backend: s
     targets = {(t, c): s for t, c, s in rows}
     assert {tc for tc in wanted if targets.get(tc) != 0} == set()
     assert targets[("activities", "time")] != 0 and targets[("activity_calls", "clid")] != 0
+
+
+def test_postgresql_connections_compile_no_plans() -> None:
+    """JIT off on every pooled connection, and still off after the pool rolled a transaction back
+    (the setting must survive the reset on return). Where the planner's costs are inflated by the
+    missing statistics above, JIT would compile index probes for longer than they run."""
+    needs_postgres()
+    assert PG_BASE is not None
+    engine = make_engine(PG_BASE)
+    for _ in range(2):
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+            conn.rollback()
+    with engine.begin() as conn:
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
+    engine.dispose()
 
 
 def test_upgrading_a_database_that_holds_data(backend: str, tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # recognises the disconnect and empties the pool, and the request answers 503 (retry).
     # Connections are recycled after five minutes, inside the idle timeouts of common NATs and
     # poolers, so idle connections dropped by the network are rarely met.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         hide_parameters=True,
@@ -167,6 +167,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         max_overflow=8,
         pool_recycle=300,
     )
+    event.listen(engine, "connect", _postgres_settings)
+    return engine
+
+
+def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
+    """No JIT compilation. hovor's statements are index probes and pages, and the planner's cost
+    of some is high because personal columns keep no statistics (migration 0008): it then spends
+    more compiling than running. At the large size JIT took 26 of the resolver's 26.4 ms and
+    three quarters of a list page's. Set by a statement (not a startup option, which poolers
+    refuse), committed so that the pool's rollback on return does not undo it."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    dbapi_connection.commit()
 
 
 class WriterFileLock:
