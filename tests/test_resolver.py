@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from conftest import TenantFixture, data
 from hovor.auth.service import system_caller
@@ -169,3 +169,50 @@ def test_a_name_is_looked_up_by_surname_and_given_name_together(
             node = "\n".join([lines[at], *[x for x in lines[at + 1 : at + 3] if "->" not in x]])
             assert "ix_crm_contacts_tenant_lastname_firstname" in node, plan
             assert "firstname" in node and "Filter" not in node, plan
+
+
+def test_the_lookups_run_without_parallel_workers(tenant: TenantFixture, session_factory: Any) -> None:
+    """Where the planner would start parallel workers for the resolver's union (here made cheap;
+    at the large size, the probes' estimates without statistics do it), the lookups run without
+    them, and the transaction's own setting is back afterwards."""
+    seen: list[str] = []
+    with unit_of_work(session_factory) as s:
+        conn = s.connection()
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            version = conn.execute(text("SHOW server_version_num")).scalar()
+            force = "debug_parallel_query" if int(version or 0) >= 160000 else "force_parallel_mode"
+            conn.execute(text(f"SET LOCAL {force} = on"))
+            conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
+            compiled = _statement(rights_of(system_caller(s, tenant.id)), ("name",)).compile(
+                dialect=conn.dialect
+            )
+            values = {
+                **compiled.params,
+                "firstname": "Jana",
+                "lastname": "Nováková",
+                "fullname": "Jana Nováková",
+            }
+            with conn.connection.driver_connection.cursor() as cur:
+                cur.execute(f"EXPLAIN {compiled}", values)
+                assert "Gather" in "\n".join(r[0] for r in cur.fetchall())  # what it would do
+
+        def spy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "UNION ALL" in statement:
+                seen.append(
+                    conn.connection.driver_connection.execute(
+                        "SHOW max_parallel_workers_per_gather"
+                    ).fetchone()[0]
+                    if postgres
+                    else ""
+                )
+
+        event.listen(s.get_bind(), "before_cursor_execute", spy)
+        try:
+            resolve(s, system_caller(s, tenant.id), name=("Jana", "Nováková"), phone=PHONE)
+        finally:
+            event.remove(s.get_bind(), "before_cursor_execute", spy)
+        assert len(seen) == 1
+        if postgres:
+            assert seen == ["0"]
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "3"

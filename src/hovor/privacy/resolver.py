@@ -18,6 +18,7 @@ from hovor.activities import channels
 from hovor.activities.models import Activity
 from hovor.campaigns.models import CampaignRecord
 from hovor.core.caller import Caller
+from hovor.core.db import without_parallel_workers
 from hovor.core.scope import visible
 from hovor.crm.models import Account, Contact, CrmRecord
 from hovor.helpdesk.models import Ticket
@@ -163,6 +164,8 @@ def resolve(
     if kinds:
         sqlite = session.get_bind().dialect.name == "sqlite"
         stmt = _statement(rights_of(caller), kinds, sqlite)
-        for group, key in session.execute(stmt, params):
+        with without_parallel_workers(session):
+            rows = session.execute(stmt, params).all()
+        for group, key in rows:
             found.setdefault(group, set()).add(str(key))
     return {group: sorted(names) for group, names in sorted(found.items())}
