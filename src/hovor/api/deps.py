@@ -189,6 +189,22 @@ def check(caller: Caller, permission: str) -> None:
         raise PermissionRefused(permission)
 
 
+async def reading(request: Request, permission: str, work: Callable[[Session, Caller], Any]) -> Any:
+    """A read route's caller, permission and session resolved in its body rather than as
+    dependencies (the generic list and get routes): FastAPI's machinery for a generator dependency
+    (an exit stack, a context manager, a shielded exit) cost about an eighth of the instructions of
+    a single record's read. The same steps in the same order of effect: the caller is authenticated (401) and the
+    permission checked (403) before anything is read; the session is :func:`get_session`'s for a
+    read, and is closed however the read ends."""
+    caller = await get_caller(request)
+    check(caller, permission)
+    session: Session = request.app.state.read_session_factory()
+    try:
+        return work(session, caller)
+    finally:
+        session.close()
+
+
 PERMISSION_ATTR = "__permission__"
 # The parameter through which a route's permission is checked (see :func:`admission`).
 ADMITTED = "admitted"
