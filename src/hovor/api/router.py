@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
 from hovor.api.changes import changed_fields, round_trip
-from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, admission, check, reading
+from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, ReadRoute, admission, check, reading
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
@@ -304,6 +304,7 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
         name=f"{ep}.list",
         summary=f"List {ep}",
         openapi_extra={"x-permission": resource.perm("read")},
+        route_class_override=ReadRoute,
     )
 
     async def get_(request: Request, name: str) -> Any:
@@ -322,6 +323,7 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
         name=f"{ep}.get",
         summary=f"Read one of {ep}",
         openapi_extra={"x-permission": resource.perm("read")},
+        route_class_override=ReadRoute,
     )
 
 
