@@ -3,8 +3,11 @@ values the ORM would, on both databases."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
+
+from sqlalchemy import event
 
 from conftest import TenantFixture, data
 from hovor.activities.models import Activity
@@ -12,6 +15,7 @@ from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
 from hovor.api.router import _by_keys, _rights, read_visible
 from hovor.auth.service import resolve_token
+from hovor.core.errors import NotFound
 
 
 def _caller(app: Any, token: str) -> Any:
@@ -112,3 +116,67 @@ def test_a_page_reads_only_the_channel_items_it_shows(client: Any, tenant: Tenan
     shown = {row["name"]: row for row in page}
     assert shown[call["name"]]["item"]["direction"] == "in"
     assert shown[sms["name"]]["item"]["sender"] == "+420603000111"
+
+
+def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
+    client: Any, tenant: TenantFixture, app: Any, monkeypatch: Any
+) -> None:
+    """On SQLite a single read runs by the driver unless something listens to SQLAlchemy's
+    execution events: the same record either way, under the same rights (an IN list of databases)."""
+    h = tenant.h()
+    for db in ("east", "west"):
+        client.post("/api/v6/databases.json", json={"name": db, "title": db.title()}, headers=h)
+    names = {
+        db: data(client.post("/api/v6/contacts.json", json={"lastname": "Novák", "database": db}, headers=h))[
+            "name"
+        ]
+        for db in ("east", "west")
+    }
+    resource = REGISTRY["contacts"]
+    admin = _caller(app, tenant.tokens["admin"])
+    dialect = app.state.engine.dialect
+    executed: list[str] = []  # what SQLAlchemy's execution path handed the driver
+    through = dialect.do_execute
+
+    def counted(*args: Any) -> Any:
+        executed.append(args[1])
+        return through(*args)
+
+    monkeypatch.setattr(dialect, "do_execute", counted)
+    east_only = dataclasses.replace(admin, databases=frozenset({"east", "north"}))
+
+    def read(caller: Any, name: str, listened: bool) -> tuple[Any, list[str], list[str]]:
+        seen: list[str] = []
+        traced: list[str] = []
+        with app.state.read_session_factory() as session:
+            conn = session.connection()
+            if conn.dialect.name == "sqlite":
+                conn.connection.dbapi_connection.set_trace_callback(traced.append)
+            if listened:
+                event.listen(conn, "before_cursor_execute", lambda *args: seen.append(args[2]))
+            try:
+                return read_visible(session, resource, caller, name), seen, traced
+            except NotFound:
+                return None, seen, traced
+            finally:
+                if conn.dialect.name == "sqlite":
+                    conn.connection.dbapi_connection.set_trace_callback(None)
+
+    for caller in (admin, east_only):
+        for name in names.values():
+            executed.clear()
+            direct, seen, traced = read(caller, name, listened=False)
+            by_sqlalchemy = len(executed)
+            listened, seen_listened, _ = read(caller, name, listened=True)
+            assert len(executed) == by_sqlalchemy + 1
+            assert direct == listened
+            assert (
+                not seen and len(seen_listened) == 1
+            )  # listened to: every statement went through SQLAlchemy
+            if traced:  # SQLite: the driver ran the one statement, not SQLAlchemy's path
+                assert [s.split()[0] for s in traced] == ["SELECT"] and by_sqlalchemy == 0
+            else:
+                assert by_sqlalchemy == 1
+    assert read(east_only, names["west"], listened=False)[0] is None
+    found = read(east_only, names["east"], listened=False)[0]
+    assert found is not None and found.database_obj.title == "East"

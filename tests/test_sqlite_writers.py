@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -175,3 +176,27 @@ def test_without_a_usable_lock_file_writers_fall_back_to_sqlites_lock(
     assert [r.getMessage() for r in caplog.records if "lock file unusable" in r.getMessage()] == [
         "writers' lock file unusable (13); SQLite's own lock queues writers"
     ]
+
+
+def test_a_read_is_one_snapshot_and_a_failed_begin_is_sqlalchemys_error(
+    database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = database
+    reads, writes = make_session_factory(engine, writes=False), make_session_factory(engine)
+    with reads() as reader:
+        assert reader.scalar(text("SELECT count(*) FROM t")) == 0
+        with unit_of_work(writes) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        # Begun (deferred) at the first statement: the write committed since is not seen yet.
+        assert reader.scalar(text("SELECT count(*) FROM t")) == 0
+    with reads() as reader:
+        assert reader.scalar(text("SELECT count(*) FROM t")) == 1
+
+    def failing(self: Any, sql: str, *args: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    # The read's BEGIN goes to the driver directly; its failure is still SQLAlchemy's
+    # OperationalError, which the API answers 503.
+    monkeypatch.setattr(hovor.core.db._SQLiteConnection, "execute", failing, raising=False)
+    with reads() as reader, pytest.raises(OperationalError):
+        reader.scalar(text("SELECT count(*) FROM t"))

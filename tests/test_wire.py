@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hovor.core.wire import to_wire, zone
+import pytest
+
+from hovor.core import wire
+from hovor.core.wire import now_wire, to_wire, zone
 
 
 def test_utc_values_convert_to_the_zone_asked_for_each_time() -> None:
@@ -26,3 +29,20 @@ def test_local_times_in_a_fold_stay_an_hour_apart() -> None:
     # The same instants given in UTC convert back to both wall-clock readings.
     assert to_wire(first.astimezone(dt.UTC), "Europe/Prague") == "2025-10-26 02:30:00"
     assert to_wire(second.astimezone(dt.UTC), "Europe/Prague") == "2025-10-26 02:30:00"
+
+
+def test_the_envelope_time_is_the_current_second_in_the_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Made once per zone and second: each new second, and each zone, is converted anew, in a fold too.
+    clock = [dt.datetime(2025, 10, 26, 0, 30, 0, 900000, tzinfo=dt.UTC).timestamp()]
+    monkeypatch.setattr(wire.time, "time", lambda: clock[0])
+    assert now_wire("Europe/Prague") == "2025-10-26 02:30:00"
+    assert now_wire("UTC") == "2025-10-26 00:30:00"
+    clock[0] += 0.05  # the same second
+    assert now_wire("Europe/Prague") == "2025-10-26 02:30:00"
+    clock[0] += 0.1
+    assert now_wire("Europe/Prague") == "2025-10-26 02:30:01"
+    clock[0] += 3600  # an hour later: the second 02:30 of the night
+    assert now_wire("Europe/Prague") == "2025-10-26 02:30:01"
+    assert now_wire("UTC") == "2025-10-26 01:30:01"
+    clock[0] += 1
+    assert now_wire("America/New_York") == "2025-10-25 21:30:02"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from fastapi.telemetry import get_telemetry_data
 from sqlalchemy.orm import Session
 
 from hovor.api.routeindex import ROUTE_KEY
@@ -187,6 +190,48 @@ CurrentCaller = Annotated[Caller, Depends(get_caller)]
 def check(caller: Caller, permission: str) -> None:
     if not caller.can(permission):
         raise PermissionRefused(permission)
+
+
+async def reading(request: Request, permission: str, work: Callable[[Session, Caller], Any]) -> Any:
+    """A read route's caller, permission and session resolved in its body rather than as
+    dependencies (the generic list and get routes): FastAPI's machinery for a generator dependency
+    (an exit stack, a context manager, a shielded exit) cost about an eighth of the instructions of
+    a single record's read. The same steps in the same order of effect: the caller is authenticated
+    (401) and the permission checked (403) before anything is read; the session is
+    :func:`get_session`'s for a read, and is closed however the read ends."""
+    caller = await get_caller(request)
+    check(caller, permission)
+    session: Session = request.app.state.read_session_factory()
+    try:
+        return work(session, caller)
+    finally:
+        session.close()
+
+
+class ReadRoute(APIRoute):
+    """The route of a read whose endpoint takes the request and the path's parameters as strings
+    and authenticates in its body (:func:`reading`). FastAPI's own handler would still solve its
+    (absent) dependencies and run every parameter of the path, query, headers and cookies through
+    validation: about an eighth of the instructions of a single record's read. Its operation in
+    OpenAPI is FastAPI's, from the endpoint's signature, as for any route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = self.endpoint
+        taken = set(inspect.signature(endpoint).parameters)
+        if not inspect.iscoroutinefunction(endpoint) or taken - {"request", *self.param_convertors}:
+            # Anything else would have needed FastAPI's handler to read it.
+            raise TypeError(
+                f"{self.path}: a ReadRoute's endpoint is async and takes the request and the path only"
+            )
+
+        async def handle(request: Request) -> Response:
+            telemetry = get_telemetry_data()
+            if telemetry is not None:  # as FastAPI's handler: the route's request, for its span
+                telemetry.request = request
+            response: Response = await endpoint(request, **request.path_params)
+            return response
+
+        return handle
 
 
 PERMISSION_ATTR = "__permission__"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
 from hovor.api.changes import changed_fields, round_trip
-from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, admission, check
+from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, ReadRoute, admission, check, reading
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
@@ -289,11 +289,13 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
 
     # Reads run on the event loop: a thread-pool hop costs more (about 0.4 ms here) than the few
     # indexed queries of a page or a record. Writes, uploads and exports stay in the pool.
-    async def list_(request: Request, session: Session, caller: Caller) -> Any:
-        check(caller, resource.perm("read"))
-        return with_ignored(request, ok(request, list_result(request, session, caller, resource)))
+    async def list_(request: Request) -> Any:
+        def page(session: Session, caller: Caller) -> Any:
+            return with_ignored(request, ok(request, list_result(request, session, caller, resource)))
 
-    _signature(list_, _BASE)
+        return await reading(request, resource.perm("read"), page)
+
+    _signature(list_, _BASE[:1])
     router.add_api_route(
         f"/api/v6/{ep}.json",
         list_,
@@ -302,14 +304,17 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
         name=f"{ep}.list",
         summary=f"List {ep}",
         openapi_extra={"x-permission": resource.perm("read")},
+        route_class_override=ReadRoute,
     )
 
-    async def get_(request: Request, session: Session, caller: Caller, name: str) -> Any:
-        check(caller, resource.perm("read"))
-        obj = read_visible(session, resource, caller, name)
-        return ok(request, resource.serialize(obj, make_ctx(session, resource, caller, obj.name)))
+    async def get_(request: Request, name: str) -> Any:
+        def one(session: Session, caller: Caller) -> Any:
+            obj = read_visible(session, resource, caller, name)
+            return ok(request, resource.serialize(obj, make_ctx(session, resource, caller, obj.name)))
 
-    _signature(get_, [*_BASE, ("name", str, inspect.Parameter.empty)])
+        return await reading(request, resource.perm("read"), one)
+
+    _signature(get_, [_BASE[0], ("name", str, inspect.Parameter.empty)])
     router.add_api_route(
         f"/api/v6/{ep}/{{name}}.json",
         get_,
@@ -318,6 +323,7 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
         name=f"{ep}.get",
         summary=f"Read one of {ep}",
         openapi_extra={"x-permission": resource.perm("read")},
+        route_class_override=ReadRoute,
     )
 
 

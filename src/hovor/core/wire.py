@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,8 +60,17 @@ def from_wire(text: str, tz: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+# The wire shows whole seconds: every answer within one second carries the same ``_time``, made
+# once per zone and second (the conversion and formatting cost more than the rest of the envelope).
+_NOW: dict[str, tuple[int, str]] = {}
+
+
 def now_wire(tz: str) -> str:
-    return dt.datetime.now(dt.UTC).astimezone(zone(tz)).strftime(WIRE_FORMAT)
+    second = int(time.time())
+    made = _NOW.get(tz)
+    if made is None or made[0] != second:
+        made = _NOW[tz] = (second, _convert(dt.datetime.fromtimestamp(second, dt.UTC), tz))
+    return made[1]
 
 
 def _ref_in(value: Any) -> Any:
