@@ -527,8 +527,14 @@ class Generator:
             rebuild(conn, TENANT)
 
     def analyze(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+        """Statistics, and on PostgreSQL the visibility map a database in use has from autovacuum:
+        without it a count by index (a list page's total) visits the table for every row."""
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
 
 
 def main(argv: list[str] | None = None) -> None:
