@@ -47,7 +47,7 @@ from hovor.auth.schemas import UserCreate
 from hovor.auth.service import issue_api_token, system_caller
 from hovor.auth.users import create_tenant, create_user
 from hovor.campaigns.models import CampaignRecord, RecordType
-from hovor.core.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.db import BEGIN_OPTION, make_engine, make_session_factory, unit_of_work
 from hovor.core.identifiers import normalize_phone
 from hovor.core.records import Counter
 from hovor.crm import schemas as crm
@@ -119,6 +119,12 @@ class Generator:
             "activities": split(size.activities, BATCH),
         }
 
+    def writing(self) -> Any:
+        """A transaction that writes: on SQLite it takes the write lock at BEGIN (IMMEDIATE), queued
+        behind the other worker processes' (hovor's writer lock); a deferred one would fail as
+        soon as another process committed between its first read and its first write."""
+        return self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}).begin()
+
     def batch_random(self, phase: str, index: int) -> random.Random:
         return random.Random(f"{self.seed}/{phase}/{index}")
 
@@ -157,7 +163,7 @@ class Generator:
         batch: list[dict[str, Any]] = []
 
         def flush() -> None:
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 fast_writes(conn)
                 write_rows(conn, model, batch)
             progress.advance(task, len(batch))
@@ -298,7 +304,7 @@ class Generator:
                     **self.stamps(self.when(rnd)),
                 }
             )
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             fast_writes(conn)
             write_rows(conn, Contact, contacts)
             write_rows(conn, Identifier, identifiers)
@@ -335,7 +341,7 @@ class Generator:
                 }
 
         self.bulk(progress, "tickets", Ticket, count, rows())
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(insert(Counter), [{"tenant_id": TENANT, "kind": "tickets", "value": count}])
         return numbers
 
@@ -448,7 +454,7 @@ class Generator:
                     **self.stamps(when),
                 }
             )
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             fast_writes(conn)
             write_rows(conn, Activity, batch)
             for kind, model in ITEM.items():
@@ -523,14 +529,14 @@ class Generator:
 
     def search(self) -> None:
         """The search index of the records inserted above without the ORM (hovor.index.rebuild)."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             rebuild(conn, TENANT)
 
     def analyze(self) -> None:
         """Statistics, and on PostgreSQL the visibility map a database in use has from autovacuum:
         without it a count by index (a list page's total) visits the table for every row."""
         if self.engine.dialect.name != "postgresql":
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 conn.execute(text("ANALYZE"))
             return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

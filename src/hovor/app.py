@@ -468,6 +468,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Contact-centre data platform with GDPR built in, in the Daktela v6 REST conventions.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # FastAPI's own OpenTelemetry would export, wherever a global provider is set, each
+        # request's query string (what was searched for, an accessToken) and its log records:
+        # personal data and secrets out of hovor's control. Off, it also costs nothing per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     settings = settings or get_settings()
     _init_state(app, settings)
