@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from hovor.core import faults
@@ -58,15 +58,18 @@ class Files:
             stmt = stmt.where(TenantKey.version == version)
         row = session.scalars(stmt).first()
         if row is None and version is None:
-            made = TenantKey(
-                tenant_id=tenant_id, version=1, wrapped=crypto.wrap(self.master, crypto.new_key(), tenant_id)
-            )
-            try:
-                with session.begin_nested():
-                    session.add(made)
-                row = made
-            except IntegrityError:  # another transaction made the tenant's first key first: use it
-                row = session.scalars(stmt).first()
+            # Inserted unless another transaction made the tenant's first key meanwhile (on
+            # PostgreSQL this waits for that one to end), then read back: both uploads use one key.
+            # Not a savepoint: its rollback would end the unit of work's pending audit entries.
+            values = {
+                "tenant_id": tenant_id,
+                "version": 1,
+                "wrapped": crypto.wrap(self.master, crypto.new_key(), tenant_id),
+            }
+            dialect = session.get_bind().dialect.name
+            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(make(TenantKey).values(**values).on_conflict_do_nothing())
+            row = session.scalars(stmt).first()
         if row is None or row.wrapped is None:
             raise Unreadable("the tenant key is destroyed")
         return row.version, crypto.unwrap(self.master, row.wrapped, tenant_id)
