@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, text
 
 from conftest import TenantFixture, data
 from hovor.auth.service import system_caller
-from hovor.core.db import unit_of_work
+from hovor.core.db import make_session_factory, unit_of_work
 from hovor.index.models import Identifier
 from hovor.privacy.resolver import _statement, resolve, rights_of
 
@@ -171,19 +172,23 @@ def test_a_name_is_looked_up_by_surname_and_given_name_together(
             assert "firstname" in node and "Filter" not in node, plan
 
 
-def test_the_lookups_run_without_parallel_workers(tenant: TenantFixture, session_factory: Any) -> None:
-    """Where the planner would start parallel workers for the resolver's union (here made cheap;
-    at the large size, the probes' estimates without statistics do it), the lookups run without
-    them, and the transaction's own setting is back afterwards."""
+@pytest.mark.parametrize("writes", [True, False])
+def test_the_lookups_run_without_parallel_workers(tenant: TenantFixture, engine: Any, writes: bool) -> None:
+    """Where the planner would start parallel workers for the resolver's union (here forced; at
+    the large size, the probes' estimates without statistics do it), the lookups run without
+    them, in a unit of work and in a read (which on PostgreSQL runs without a transaction), and
+    the connection's own setting is back afterwards."""
     seen: list[str] = []
-    with unit_of_work(session_factory) as s:
+    factory = make_session_factory(engine, writes=writes)
+    with factory() as s:
         conn = s.connection()
         postgres = conn.dialect.name == "postgresql"
+        raw = conn.connection.driver_connection
         if postgres:
             version = conn.execute(text("SHOW server_version_num")).scalar()
             force = "debug_parallel_query" if int(version or 0) >= 160000 else "force_parallel_mode"
-            conn.execute(text(f"SET LOCAL {force} = on"))
-            conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
+            conn.execute(text(f"SET {force} = on"))
+            conn.execute(text("SET max_parallel_workers_per_gather = 3"))
             compiled = _statement(rights_of(system_caller(s, tenant.id)), ("name",)).compile(
                 dialect=conn.dialect
             )
@@ -193,26 +198,24 @@ def test_the_lookups_run_without_parallel_workers(tenant: TenantFixture, session
                 "lastname": "Nováková",
                 "fullname": "Jana Nováková",
             }
-            with conn.connection.driver_connection.cursor() as cur:
+            with raw.cursor() as cur:
                 cur.execute(f"EXPLAIN {compiled}", values)
                 assert "Gather" in "\n".join(r[0] for r in cur.fetchall())  # what it would do
 
         def spy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             if "UNION ALL" in statement:
-                seen.append(
-                    conn.connection.driver_connection.execute(
-                        "SHOW max_parallel_workers_per_gather"
-                    ).fetchone()[0]
-                    if postgres
-                    else ""
-                )
+                shown = raw.execute("SHOW max_parallel_workers_per_gather").fetchone() if postgres else ("",)
+                seen.append(shown[0])
 
-        event.listen(s.get_bind(), "before_cursor_execute", spy)
+        event.listen(engine, "before_cursor_execute", spy)
         try:
             resolve(s, system_caller(s, tenant.id), name=("Jana", "Nováková"), phone=PHONE)
         finally:
-            event.remove(s.get_bind(), "before_cursor_execute", spy)
+            event.remove(engine, "before_cursor_execute", spy)
         assert len(seen) == 1
         if postgres:
             assert seen == ["0"]
             assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "3"
+            conn.execute(text(f"RESET {force}"))
+            conn.execute(text("RESET max_parallel_workers_per_gather"))
+        s.rollback()

@@ -191,23 +191,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 @contextmanager
-def without_parallel_workers(session: Session) -> Iterator[None]:
-    """The statements run inside on one PostgreSQL backend, no parallel workers; the setting as it
-    was afterwards. For unions of index probes on personal columns: without their statistics the
-    planner expects thousands of rows from each probe and starts workers, which cost 8-13 ms
-    (under load, more) for a lookup that runs in 0.2 ms alone. A no-op on SQLite."""
-    if session.get_bind().dialect.name != "postgresql":
+def planner_settings(session: Session, **settings: str) -> Iterator[None]:
+    """The statements run inside are planned with these PostgreSQL settings; the connection's own
+    afterwards. For the few statements whose best plan the planner cannot see because the personal
+    columns they test keep no statistics (migration 0008): it then expects thousands of rows from
+    an index probe, or every row of a table from a partial index. A no-op on SQLite.
+
+    Set for the session, not the transaction: reads on PostgreSQL run without one (autocommit),
+    where a transaction-local setting would end with the statement that made it. Put back on the
+    way out; a connection where that fails is discarded rather than pooled with them (a statement
+    that failed inside a transaction is rolled back with the settings anyway)."""
+    if session.get_bind().dialect.name != "postgresql" or not settings:
         yield
         return
     conn = session.connection()
-    before = conn.exec_driver_sql(
-        "SELECT current_setting('max_parallel_workers_per_gather'),"
-        " set_config('max_parallel_workers_per_gather', '0', true)"
-    ).scalar()
+    before: dict[str, str] = {}
+    for name, value in settings.items():
+        before[name] = conn.execute(
+            text("SELECT current_setting(:n), set_config(:n, :v, false)"), {"n": name, "v": value}
+        ).scalar_one()
+    failed = True
     try:
         yield
+        failed = False
     finally:
-        conn.execute(text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"), {"v": before})
+        try:
+            for name, value in before.items():
+                conn.execute(text("SELECT set_config(:n, :v, false)"), {"n": name, "v": value})
+        except Exception:
+            conn.invalidate()
+            if not failed:
+                raise
+
+
+def without_parallel_workers(session: Session) -> Any:
+    """For unions of index probes on personal columns: without statistics the planner starts
+    parallel workers, which cost 8-13 ms (under load, more) for a lookup that runs in 0.2 ms."""
+    return planner_settings(session, max_parallel_workers_per_gather="0")
 
 
 def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
