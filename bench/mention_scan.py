@@ -11,12 +11,12 @@ import argparse
 import json
 import time
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 import hovor.models  # noqa: F401
 from bench.common import TENANT
-from hovor.core.db import make_engine, make_session_factory
-from hovor.privacy.erasure.mentions import _may_mention, free_text_columns
+from hovor.core.db import make_engine, make_session_factory, planner_settings
+from hovor.privacy.erasure.mentions import free_text_columns, prefilter, prefilter_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,10 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     tables = []
     with make_session_factory(engine, writes=False)() as session:
         for table, columns in free_text_columns().items():
-            conditions = [c for column in columns for c in _may_mention(column, needles, postgres)]
-            stmt = select(*table.primary_key.columns).where(table.c.tenant_id == TENANT, or_(*conditions))
+            where = prefilter(table, columns, needles, TENANT, postgres)
+            stmt = select(*table.primary_key.columns).where(*where)
             t0 = time.perf_counter()
-            matched = len(session.execute(stmt).all())
+            with planner_settings(session, **prefilter_settings(table)):
+                matched = len(session.execute(stmt).all())
             tables.append(
                 {
                     "table": table.name,

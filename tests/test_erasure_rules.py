@@ -187,3 +187,49 @@ def test_dpo_content_delete_takes_the_identifier_index_too(quiet: Any) -> None:
     assert client.delete(f"/api/v6/activitiesEmail/{mail}/content.json", headers=dpo).status_code == 204
     after = client.post("/api/v6/subjects.json", json={"phone": "608111222"}, headers=dpo).json()["result"]
     assert after["total"] == 0
+
+
+def test_the_search_for_mentions_reads_only_the_activities_with_text(
+    client: TestClient, tenant: TenantFixture, engine: Engine
+) -> None:
+    """Activities are searched through the partial index of those that carry any free text (a
+    call usually carries none), on both databases; and one whose only text is its description is
+    still among them."""
+    from hovor.activities.models import Activity
+    from hovor.core.db import make_session_factory, planner_settings
+    from hovor.privacy.erasure.mentions import free_text_columns, prefilter, prefilter_settings
+
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=h)
+    client.post(
+        "/api/v6/activitiesCall.json",
+        json={"queue": "100", "direction": "in", "clid": PHONE_WRITTEN},
+        headers=h,
+    )
+    noted = client.post("/api/v6/activities.json", json={"description": "Volala paní Nováková"}, headers=h)
+    assert noted.status_code == 201, noted.text
+    table = Activity.__table__
+    where = prefilter(
+        table, free_text_columns()[table], ["nováková"], tenant.id, engine.dialect.name == "postgresql"
+    )
+    stmt = select(table.c.name).where(*where)
+    with make_session_factory(engine, writes=False)() as s, planner_settings(s, **prefilter_settings(table)):
+        found = s.execute(stmt).scalars().all()
+        compiled = stmt.compile(dialect=engine.dialect)
+        params = dict(compiled.params)
+        for key, process in compiled._bind_processors.items():
+            if key in params:
+                params[key] = process(params[key])
+        raw = s.connection().connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            rows = raw.execute(
+                f"EXPLAIN QUERY PLAN {compiled}", [params[k] for k in compiled.positiontup or ()]
+            )
+            plan = "\n".join(str(r[-1]) for r in rows.fetchall())
+        else:
+            with raw.cursor() as cur:
+                cur.execute(f"EXPLAIN {compiled}", params)
+                plan = "\n".join(r[0] for r in cur.fetchall())
+    assert found == [noted.json()["result"]["name"]]
+    assert "ix_activities_tenant_free_text" in plan, plan
+    assert "Seq Scan" not in plan and "SCAN activities" not in plan, plan

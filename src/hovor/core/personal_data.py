@@ -51,6 +51,9 @@ class Erasure(StrEnum):
 
 
 INFO_KEY = "pd"
+# A table's ``info`` key for the SQL condition that its rows holding any free text meet (and a
+# partial index covers): the erasure's search for mentions reads only those rows.
+FREE_TEXT_ROWS = "free_text_rows"
 
 
 @dataclass(frozen=True)
