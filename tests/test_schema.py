@@ -3,6 +3,7 @@ and SQLite runs with the pragmas erasure depends on."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,20 @@ def test_upgrading_a_database_that_holds_data(backend: str, tmp_path: Path) -> N
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_a_free_text_rows_condition_names_every_free_text_column_of_its_table() -> None:
+    """The erasure's search for mentions reads only the rows a table's free-text condition selects
+    (a partial index): a free-text column the condition left out would hide its mentions."""
+    from hovor.core.personal_data import FREE_TEXT_ROWS
+    from hovor.privacy.erasure.mentions import free_text_columns
+
+    declared = {t: t.info[FREE_TEXT_ROWS] for t in Base.metadata.sorted_tables if FREE_TEXT_ROWS in t.info}
+    assert declared, "no table declares its free-text rows"
+    columns = free_text_columns()
+    for table, condition in declared.items():
+        named = set(re.findall(r"[a-z_]+(?= IS NOT NULL| <>)", condition))
+        assert {c.name for c in columns[table]} <= named, (table.name, condition)
+        index = next(i for i in table.indexes if i.name == f"ix_{table.name}_tenant_free_text")
+        for dialect in ("sqlite", "postgresql"):
+            assert str(index.dialect_options[dialect]["where"]) == condition
