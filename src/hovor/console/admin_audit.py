@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from hovor.audit.chain import verify_tenant
 from hovor.console import writes
-from hovor.console.operator import _equal, _list, _one, not_found
+from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import needs, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
@@ -47,7 +47,7 @@ def _audit_filter(form: dict[str, str]) -> list[dict[str, Any]]:
     if form["action"]:
         conditions.append({"field": "action", "operator": "begins", "value": form["action"]})
     if form["actor"]:
-        conditions.append(_equal("actor", form["actor"]))
+        conditions.append(equal("actor", form["actor"]))
     start, end = _day(form["from"], False), _day(form["to"], True)
     if start:
         conditions.append({"field": "time", "operator": "gte", "value": start})
@@ -63,7 +63,7 @@ async def _audit(request: Request, chosen: dict[str, str], skip: int = 0) -> Res
     if conditions:
         params["filter"] = conditions
     try:
-        found = await run_in_threadpool(_list, request, caller, "auditLog", params)
+        found = await run_in_threadpool(read_list, request, caller, "auditLog", params)
     except ApiError:
         found = {"data": [], "total": 0, "failed": True}
     total = found["total"]
@@ -124,7 +124,7 @@ async def audit_entry(request: Request, name: str) -> Response:
     if not writes.digits(name):
         return not_found(request)
     try:
-        entry = await run_in_threadpool(_one, request, caller, "auditLog", name)
+        entry = await run_in_threadpool(read_one, request, caller, "auditLog", name)
     except NotFound:
         return not_found(request)
     return render(request, "admin_audit_entry.html", {"entry": entry})

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from hovor.console import writes
 from hovor.console.admin_write import Refusal, save, text
-from hovor.console.operator import _list, _one, not_found
+from hovor.console.reads import not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
@@ -44,7 +44,7 @@ async def forms(request: Request) -> Response:
     caller = await require(request, READ)
     params = {"take": LIMIT}
     try:
-        found = await run_in_threadpool(_list, request, caller, "formFields", params)
+        found = await run_in_threadpool(read_list, request, caller, "formFields", params)
     except ApiError:
         found = {"data": [], "total": 0, "failed": True}
     context = {"forms": _grouped(list(found["data"])), "total": found["total"], "failed": found.get("failed")}
@@ -68,7 +68,7 @@ async def _field_page(
 async def field(request: Request, name: str) -> Response:
     caller = await require(request, READ)
     try:
-        record = await run_in_threadpool(_one, request, caller, "formFields", name)
+        record = await run_in_threadpool(read_one, request, caller, "formFields", name)
     except NotFound:
         return not_found(request)
     return await _field_page(request, caller, record)
@@ -91,7 +91,7 @@ def _body(form: Any, record: dict[str, Any]) -> dict[str, Any]:
 async def field_save(request: Request, name: str) -> Response:
     caller = await require(request, UPDATE)
     try:
-        record = await run_in_threadpool(_one, request, caller, "formFields", name)
+        record = await run_in_threadpool(read_one, request, caller, "formFields", name)
         form = await request.form()
         body = _body(form, record)
         saved, refusal = await save(request, caller, "formFields", name, body)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from hovor.auth.firewall_api import AllowIn, add_allowed, allowed_networks, remove_allowed
 from hovor.console import writes
 from hovor.console.admin_write import Refusal, optional, refusal_of, text
-from hovor.console.operator import not_found
+from hovor.console.reads import not_found
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed

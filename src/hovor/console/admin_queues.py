@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from hovor.api.resource import REGISTRY
 from hovor.api.router import update_record
 from hovor.console import writes
-from hovor.console.operator import _list, _one, not_found
+from hovor.console.reads import not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -39,7 +39,7 @@ async def queues(request: Request) -> Response:
     caller = await require(request, QUEUES_READ)
     params = {"take": 500, "sort": "name", "dir": "asc"}
     try:
-        found = await run_in_threadpool(_list, request, caller, "queues", params)
+        found = await run_in_threadpool(read_list, request, caller, "queues", params)
     except ApiError:
         found = {"data": [], "total": 0, "failed": True}
     ceiling = await run_in_threadpool(_ceiling, request, caller)
@@ -52,7 +52,7 @@ async def _queue_page(
     request: Request, caller: Caller, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     try:
-        queue = await run_in_threadpool(_one, request, caller, "queues", name)
+        queue = await run_in_threadpool(read_one, request, caller, "queues", name)
     except NotFound:
         return not_found(request)
     ceiling = await run_in_threadpool(_ceiling, request, caller)

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from hovor.console import writes
 from hovor.console.admin_write import Refusal, save, text
-from hovor.console.operator import _list, _one, not_found
+from hovor.console.reads import not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
@@ -46,7 +46,7 @@ async def retention_page(request: Request) -> Response:
     caller = await require(request, READ)
     params = {"take": 500, "sort": "name", "dir": "asc"}
     try:
-        found = await run_in_threadpool(_list, request, caller, "retentionPolicies", params)
+        found = await run_in_threadpool(read_list, request, caller, "retentionPolicies", params)
     except ApiError:
         found = {"data": [], "total": 0, "failed": True}
     preview = None
@@ -85,7 +85,7 @@ async def _policy_page(
 
 async def _policy(request: Request, caller: Caller, name: str) -> dict[str, Any] | None:
     try:
-        return await run_in_threadpool(_one, request, caller, "retentionPolicies", name)
+        return await run_in_threadpool(read_one, request, caller, "retentionPolicies", name)
     except NotFound:
         return None
 
@@ -142,7 +142,7 @@ async def policy_save(request: Request, name: str) -> Response:
 
 # --- the sweep's job ---------------------------------------------------------------------------
 def _job(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    job = _one(request, caller, "jobs", name)
+    job = read_one(request, caller, "jobs", name)
     if job["kind"] != retention.KIND:
         raise NotFound("Record not found.")
     progress = job.get("progress") or {}

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from hovor.auth.tokens_api import TokenIn, api_tokens, create_api_token, revoke_api_token
 from hovor.console import writes
 from hovor.console.admin_write import Refusal, optional, refusal_of, text
-from hovor.console.operator import _list, not_found
+from hovor.console.reads import not_found, read_list
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -32,7 +32,7 @@ DELETE = Permission.ADMIN_TOKENS_DELETE
 def _read(request: Request, caller: Caller) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     with request.app.state.read_session_factory() as session:
         tokens = api_tokens(session, caller)
-    users = _list(request, caller, "users", {"take": 500, "sort": "name", "dir": "asc"})
+    users = read_list(request, caller, "users", {"take": 500, "sort": "name", "dir": "asc"})
     return tokens, None if users.get("hidden") else list(users["data"])
 
 

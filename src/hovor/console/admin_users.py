@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hovor.console.admin_write import Refusal, optional, save, text
-from hovor.console.operator import _list, _one, not_found
+from hovor.console.reads import not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
@@ -34,14 +34,14 @@ def _perm(endpoint: str, action: str) -> Permission:
 async def _rows(request: Request, caller: Caller, endpoint: str) -> dict[str, Any]:
     params = {"take": LIST_LIMIT, "sort": "name", "dir": "asc"}
     try:
-        return await run_in_threadpool(_list, request, caller, endpoint, params)
+        return await run_in_threadpool(read_list, request, caller, endpoint, params)
     except ApiError:
         return {"data": [], "total": 0, "failed": True}
 
 
 def _choices(request: Request, caller: Caller, endpoint: str) -> list[dict[str, Any]] | None:
     """The records a form offers (roles, profiles, databases …); None: the caller does not read them."""
-    found = _list(request, caller, endpoint, {"take": LIST_LIMIT, "sort": "name", "dir": "asc"})
+    found = read_list(request, caller, endpoint, {"take": LIST_LIMIT, "sort": "name", "dir": "asc"})
     return None if found.get("hidden") else list(found["data"])
 
 
@@ -171,7 +171,7 @@ async def _create(request: Request, endpoint: str) -> Response:
 async def _detail(request: Request, endpoint: str, name: str) -> Response:
     caller = await require(request, _perm(endpoint, "read"))
     try:
-        record = await run_in_threadpool(_one, request, caller, endpoint, name)
+        record = await run_in_threadpool(read_one, request, caller, endpoint, name)
     except NotFound:
         return not_found(request)
     return await _record_page(request, caller, endpoint, record)
@@ -180,7 +180,7 @@ async def _detail(request: Request, endpoint: str, name: str) -> Response:
 async def _update(request: Request, endpoint: str, name: str) -> Response:
     caller = await require(request, _perm(endpoint, "update"))
     try:
-        record = await run_in_threadpool(_one, request, caller, endpoint, name)
+        record = await run_in_threadpool(read_one, request, caller, endpoint, name)
         form = await request.form()
         body = BODIES[endpoint](form, record)
         saved, refusal = await save(request, caller, endpoint, name, body)

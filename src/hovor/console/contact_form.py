@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from hovor.console import writes
-from hovor.console.operator import _equal, _list, _one, not_found
+from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -31,13 +31,13 @@ LIMIT = 70000  # no single input longer than the longest field the API takes (a 
 def _form_of(request: Request, caller: Caller, database: str) -> list[dict[str, Any]]:
     """The contact form of ``database`` as the API lists it: the tenant-wide fields and the
     database's own, without the hidden ones (a contact's reader does not see those either)."""
-    params = {"filter": _equal("object_type", "contacts"), "take": 500, "sort": "position", "dir": "asc"}
-    found = _list(request, caller, "formFields", params)
+    params = {"filter": equal("object_type", "contacts"), "take": 500, "sort": "position", "dir": "asc"}
+    found = read_list(request, caller, "formFields", params)
     return [f for f in found["data"] if not f["hidden"] and f["database"] in (None, database)]
 
 
 def _databases(request: Request, caller: Caller) -> list[dict[str, Any]]:
-    return list(_list(request, caller, "databases", {"take": 200, "sort": "title", "dir": "asc"})["data"])
+    return list(read_list(request, caller, "databases", {"take": 200, "sort": "title", "dir": "asc"})["data"])
 
 
 def _text(form: Any, name: str) -> str:
@@ -134,7 +134,7 @@ async def create_contact(request: Request) -> Response:
 
 # --- edit --------------------------------------------------------------------------------------
 def _edit_context(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    contact = _one(request, caller, "contacts", name)
+    contact = read_one(request, caller, "contacts", name)
     database = (contact.get("database") or {}).get("name") or ""
     values = {k: contact.get(k) or "" for k in STANDARD}
     values["cf"] = dict(contact.get("customFields") or {})

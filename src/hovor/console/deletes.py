@@ -17,7 +17,7 @@ from hovor.api import refusals
 from hovor.api.resource import REGISTRY, Resource
 from hovor.api.router import after_shredding, delete_record
 from hovor.console import writes
-from hovor.console.operator import _equal, _list, _one, not_found
+from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
@@ -50,14 +50,14 @@ KINDS = {
 
 def _what(request: Request, caller: Caller, kind: Kind, name: str) -> dict[str, Any]:
     """The record as its reader sees it, and what its delete takes with it (counts, no content)."""
-    record = _one(request, caller, kind.endpoint, name)
+    record = read_one(request, caller, kind.endpoint, name)
     found: dict[str, Any] = {"record": record, "kind": kind.endpoint, "path": kind.path}
     if kind.endpoint == "tickets":
         # What the ticket's delete takes along (hovor.activities.service): comments, attachments.
-        of_ticket = _equal("ticket", record["name"])
-        comments = {"filter": [of_ticket, _equal("type", "COMMENT")], "take": 1}
-        found["comments"] = _list(request, caller, "activities", comments)
-        found["attachments"] = _list(request, caller, "attachments", {"filter": of_ticket, "take": 50})
+        of_ticket = equal("ticket", record["name"])
+        comments = {"filter": [of_ticket, equal("type", "COMMENT")], "take": 1}
+        found["comments"] = read_list(request, caller, "activities", comments)
+        found["attachments"] = read_list(request, caller, "attachments", {"filter": of_ticket, "take": 50})
     return found
 
 
@@ -66,7 +66,7 @@ def _delete(request: Request, caller: Caller, kind: Kind, name: str) -> str | No
     with writes.unit(request) as session:
         contact = None
         if kind.endpoint == "campaignsRecords":
-            contact = (_one(request, caller, kind.endpoint, name).get("contact") or {}).get("name")
+            contact = (read_one(request, caller, kind.endpoint, name).get("contact") or {}).get("name")
         delete_record(request, session, caller, kind.resource, name)
     return contact
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from hovor.api.resource import REGISTRY
 from hovor.api.router import delete_record
 from hovor.console import writes
-from hovor.console.operator import _list, _one, not_found
+from hovor.console.reads import not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -33,7 +33,7 @@ FIELDS = ("object_type", "object_key", "reason", "until")
 
 
 def _holds(request: Request, caller: Caller) -> dict[str, Any]:
-    return _list(request, caller, "legalHolds", {"take": 200, "sort": "created", "dir": "desc"})
+    return read_list(request, caller, "legalHolds", {"take": 200, "sort": "created", "dir": "desc"})
 
 
 def _context(request: Request, caller: Caller, values: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -77,7 +77,7 @@ async def create_hold(request: Request) -> Response:
 async def release_page(request: Request, name: str) -> Response:
     caller = await require(request, RELEASE)
     try:
-        hold = await run_in_threadpool(_one, request, caller, "legalHolds", name)
+        hold = await run_in_threadpool(read_one, request, caller, "legalHolds", name)
     except NotFound:
         return not_found(request)
     return render(request, "dpo_hold_release.html", {"hold": hold})
@@ -93,7 +93,7 @@ async def release(request: Request, name: str) -> Response:
     caller = await require(request, RELEASE)
     form = await request.form()
     try:
-        hold = await run_in_threadpool(_one, request, caller, "legalHolds", name)
+        hold = await run_in_threadpool(read_one, request, caller, "legalHolds", name)
     except NotFound:
         return not_found(request)
     if form.get("confirm") != "yes":

@@ -17,7 +17,7 @@ from hovor.api import refusals
 from hovor.api.router import after_shredding
 from hovor.audit import log as audit
 from hovor.console import writes
-from hovor.console.operator import _equal, _list, not_found
+from hovor.console.reads import equal, not_found, read_list
 from hovor.console.threads import CONVERSATIONS, thread
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
@@ -37,8 +37,8 @@ def _what(request: Request, caller: Caller, name: str, kind: str) -> dict[str, A
     if kind == "recording":
         if activity["type"] != "CALL":
             raise NotFound("Record not found.")
-        params = {"filter": _equal("activity", activity["name"]), "take": 1}
-        found["transcript"] = _list(request, caller, "activitiesCallTranscripts", params)
+        params = {"filter": equal("activity", activity["name"]), "take": 1}
+        found["transcript"] = read_list(request, caller, "activitiesCallTranscripts", params)
     elif activity["type"] not in CONVERSATIONS:
         raise NotFound("Record not found.")
     return {**found, "kind": kind}

@@ -21,7 +21,7 @@ from hovor.api.deps import wake_jobs
 from hovor.api.resource import REGISTRY
 from hovor.api.router import load_visible
 from hovor.console import writes
-from hovor.console.operator import _equal, _list, _one, not_found
+from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -49,7 +49,7 @@ def _register(request: Request, caller: Caller, shown: str, **extra: Any) -> dic
     if shown != "all":
         operator = "in" if shown == "open" else "notin"
         params["filter"] = {"field": "state", "operator": operator, "value": list(OPEN)}
-    found = _list(request, caller, "subjectRequests", params)
+    found = read_list(request, caller, "subjectRequests", params)
     return {"requests": found, "shown": shown, "kinds": KINDS, "vias": VIAS, "values": {}, **extra}
 
 
@@ -84,12 +84,12 @@ async def register_request(request: Request) -> Response:
 
 # --- one request -------------------------------------------------------------------------------
 def _request(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    found = _one(request, caller, "subjectRequests", name)
-    exports = _list(
+    found = read_one(request, caller, "subjectRequests", name)
+    exports = read_list(
         request,
         caller,
         "subjectExports",
-        {"filter": _equal("request", found["name"]), "take": 50, "sort": "created", "dir": "desc"},
+        {"filter": equal("request", found["name"]), "take": 50, "sort": "created", "dir": "desc"},
     )
     # When the person was told of an extension: now (the next whole second, so never before a
     # request received this very second), in the tenant's zone, unless changed.
@@ -124,7 +124,7 @@ async def export(request: Request, name: str) -> Response:
     ``POST subjectExports.json`` (a job builds it; the page shows its state)."""
     caller = await require(request, EXPORT)
     try:
-        found = await run_in_threadpool(_one, request, caller, "subjectRequests", name)
+        found = await run_in_threadpool(read_one, request, caller, "subjectRequests", name)
         body = schemas.ExportCreate(request=found["name"])
         await run_in_threadpool(writes.create, request, caller, "subjectExports", body)
     except NotFound:
@@ -211,11 +211,11 @@ def _consents(request: Request, caller: Caller, name: str) -> dict[str, Any]:
         contact = load_visible(session, REGISTRY["contacts"], caller, name)
         current = consent.state_of(session, caller, contact)
         title = contact.title
-    events = _list(
+    events = read_list(
         request,
         caller,
         "consentEvents",
-        {"filter": _equal("contact", name), "take": 200, "sort": "time", "dir": "desc"},
+        {"filter": equal("contact", name), "take": 200, "sort": "time", "dir": "desc"},
     )
     return {"name": name, "title": title, "current": current, "events": events}
 

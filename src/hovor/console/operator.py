@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from hovor.api.resource import REGISTRY
-from hovor.api.router import list_result, make_ctx, read_visible
-from hovor.console.web import Refused, needs, render, require
+from hovor.console.reads import equal, not_found, read_list, read_one
+from hovor.console.web import needs, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound
 from hovor.core.permissions import Permission
@@ -26,36 +25,6 @@ TICKETS_READ = Permission.HELPDESK_TICKETS_READ
 SEARCH_LIMIT = 20
 TIMELINE_LIMIT = 100
 STAGES = ("OPEN", "WAIT", "CLOSE", "ARCHIVE")
-
-
-def _equal(field: str, value: Any) -> dict[str, Any]:
-    return {"field": field, "operator": "eq", "value": value}
-
-
-def _list(request: Request, caller: Caller, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
-    """A page of ``endpoint`` as its list route answers it, or nothing when the caller's role does
-    not read that kind of record (a card shows what its reader may see)."""
-    resource = REGISTRY[endpoint]
-    if not caller.can(resource.perm("read")):
-        return {"data": [], "total": 0, "hidden": True}
-    with request.app.state.read_session_factory() as session:
-        return list_result(request, session, caller, resource, params=params)
-
-
-def _one(request: Request, caller: Caller, endpoint: str, key: str) -> dict[str, Any]:
-    """One record as its read route answers it. A caller whose role does not read that kind of
-    record is refused (the 403 page), whatever right brought her to the page: a refused comment
-    or step must not show her the record it was refused on."""
-    resource = REGISTRY[endpoint]
-    if not caller.can(resource.perm("read")):
-        raise Refused()
-    with request.app.state.read_session_factory() as session:
-        obj = read_visible(session, resource, caller, key)
-        return resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
-
-
-def not_found(request: Request) -> Response:
-    return render(request, "error.html", {"status": 404}, status=404)
 
 
 # --- contacts ----------------------------------------------------------------------------------
@@ -75,24 +44,24 @@ async def contacts_search(request: Request) -> Response:
         return render(request, "contacts_results.html", {"q": q, "rows": [], "total": 0, "short": True})
     params = {"q": q, "take": SEARCH_LIMIT, "sort": "title", "dir": "asc"}
     try:
-        found = await run_in_threadpool(_list, request, caller, "contacts", params)
+        found = await run_in_threadpool(read_list, request, caller, "contacts", params)
     except ApiError:
         return render(request, "contacts_results.html", {"failed": True, "rows": [], "total": 0}, status=400)
     return render(request, "contacts_results.html", {"q": q, "rows": found["data"], "total": found["total"]})
 
 
 def _card(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    contact = _one(request, caller, "contacts", name)
+    contact = read_one(request, caller, "contacts", name)
     key = contact["name"]
     newest = {"sort": "time", "dir": "desc", "take": TIMELINE_LIMIT}
-    activities = _list(request, caller, "activities", {**newest, "filter": _equal("contact", key)})
-    tickets = _list(
+    activities = read_list(request, caller, "activities", {**newest, "filter": equal("contact", key)})
+    tickets = read_list(
         request,
         caller,
         "tickets",
-        {"filter": _equal("contact", key), "take": TIMELINE_LIMIT, "sort": "created", "dir": "desc"},
+        {"filter": equal("contact", key), "take": TIMELINE_LIMIT, "sort": "created", "dir": "desc"},
     )
-    records = _list(request, caller, "campaignsRecords", {"filter": _equal("contact", key), "take": 50})
+    records = read_list(request, caller, "campaignsRecords", {"filter": equal("contact", key), "take": 50})
     return {"contact": contact, "activities": activities, "tickets": tickets, "records": records}
 
 
@@ -110,14 +79,14 @@ async def contact_card(request: Request, name: str) -> Response:
 def _ticket_filter(stage: str, category: str) -> list[dict[str, Any]]:
     conditions = []
     if stage in STAGES:
-        conditions.append(_equal("stage", stage))
+        conditions.append(equal("stage", stage))
     if category:
-        conditions.append(_equal("category", category))
+        conditions.append(equal("category", category))
     return conditions
 
 
 def _categories(request: Request, caller: Caller) -> list[dict[str, Any]]:
-    found = _list(request, caller, "ticketsCategories", {"take": 200, "sort": "title", "dir": "asc"})
+    found = read_list(request, caller, "ticketsCategories", {"take": 200, "sort": "title", "dir": "asc"})
     return list(found["data"])
 
 
@@ -132,7 +101,7 @@ async def tickets(request: Request) -> Response:
     if conditions:
         params["filter"] = conditions
     try:
-        found = await run_in_threadpool(_list, request, caller, "tickets", params)
+        found = await run_in_threadpool(read_list, request, caller, "tickets", params)
         categories = await run_in_threadpool(_categories, request, caller)
     except ApiError:
         found, categories = {"data": [], "total": 0, "failed": True}, []
@@ -149,15 +118,15 @@ async def tickets(request: Request) -> Response:
 
 
 def _ticket(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    ticket = _one(request, caller, "tickets", name)
-    comments = _list(
+    ticket = read_one(request, caller, "tickets", name)
+    comments = read_list(
         request,
         caller,
         "activities",
-        {"filter": _equal("ticket", ticket["name"]), "sort": "time", "dir": "asc", "take": TIMELINE_LIMIT},
+        {"filter": equal("ticket", ticket["name"]), "sort": "time", "dir": "asc", "take": TIMELINE_LIMIT},
     )
-    attachments = _list(
-        request, caller, "attachments", {"filter": _equal("ticket", ticket["name"]), "take": TIMELINE_LIMIT}
+    attachments = read_list(
+        request, caller, "attachments", {"filter": equal("ticket", ticket["name"]), "take": TIMELINE_LIMIT}
     )
     return {"ticket": ticket, "comments": comments, "attachments": attachments}
 

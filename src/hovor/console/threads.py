@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from hovor.activities import channels
-from hovor.console.operator import TIMELINE_LIMIT, _equal, _list, _one, not_found
+from hovor.console.operator import TIMELINE_LIMIT
+from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import NotFound
@@ -26,13 +27,13 @@ THREADED = frozenset(channels.THREADED)
 
 
 def thread(request: Request, caller: Caller, name: str) -> dict[str, Any]:
-    activity = _one(request, caller, "activities", name)
-    of_it = _equal("activity", activity["name"])
+    activity = read_one(request, caller, "activities", name)
+    of_it = equal("activity", activity["name"])
     messages: dict[str, Any] = {"data": [], "total": 0}
     if activity["type"] in THREADED:
         params = {"filter": of_it, "sort": "time", "dir": "asc", "take": TIMELINE_LIMIT}
-        messages = _list(request, caller, "activitiesMessages", params)
-    attachments = _list(request, caller, "attachments", {"filter": of_it, "take": TIMELINE_LIMIT})
+        messages = read_list(request, caller, "activitiesMessages", params)
+    attachments = read_list(request, caller, "attachments", {"filter": of_it, "take": TIMELINE_LIMIT})
     item = activity.get("item") or {}
     return {
         "activity": activity,

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from hovor.activities import schemas as activity_schemas
 from hovor.activities.api.files import _upload_target
 from hovor.console import writes
-from hovor.console.operator import _categories, _one, _ticket, not_found
+from hovor.console.operator import _categories, _ticket
+from hovor.console.reads import not_found, read_one
 from hovor.console.web import needs, redirect, render, require
 from hovor.core.caller import Caller
 from hovor.core.errors import ApiError, NotFound, ValidationFailed
@@ -42,7 +43,7 @@ def _new_context(request: Request, caller: Caller, contact: str) -> dict[str, An
     context: dict[str, Any] = {"categories": _categories(request, caller), "priorities": PRIORITIES}
     if contact:
         # The contact the ticket is for, as its reader sees it (a key the caller cannot see: 404).
-        context["contact"] = _one(request, caller, "contacts", contact)
+        context["contact"] = read_one(request, caller, "contacts", contact)
     return context
 
 
@@ -97,7 +98,7 @@ async def comment(request: Request, name: str) -> Response:
     form = await request.form()
     text = _text(form, "description")
     try:
-        ticket = await run_in_threadpool(_one, request, caller, "tickets", name)
+        ticket = await run_in_threadpool(read_one, request, caller, "tickets", name)
     except NotFound:
         return not_found(request)
     try:
