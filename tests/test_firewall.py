@@ -239,6 +239,16 @@ def test_an_attack_is_refused_and_counts(served: Served) -> None:
     assert len(_banned_everywhere(served, source)) == 2
 
 
+def test_a_refused_requests_body_counts_its_attack(served: Served) -> None:
+    """A body's signatures are scored once the request has been refused (here a failed sign-in):
+    one such request bans the address, where five ordinary failures would be needed."""
+    source = "127.0.0.45"
+    body = {"username": "x' or 'a'='a", "password": "wrong"}
+    r = served.request(source, "POST", "/api/v6/login.json", json=body)
+    assert r.status_code == 401  # refused for the password, not for the body
+    assert len(_banned_everywhere(served, source)) == 2
+
+
 def test_staff_unban_over_http_and_two_step_sign_in_is_not_scored(served: Served) -> None:
     """Processor staff sign in (password, then the code) and lift a ban through firewall/bans.json;
     the password-only first step of a sign-in with a second factor never counts against the address."""

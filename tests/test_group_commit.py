@@ -352,3 +352,74 @@ def test_grouped_answers_hide_what_each_caller_may_not_see(
             {"topic": ["billing"]} if role == "integration" else {"topic": ["billing"], "internal": ["note"]}
         )
         assert answer["customFields"] == shown, role
+
+
+def test_members_of_one_caller_are_read_back_in_one_statement(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A group's records are read back for their answers by one statement per caller, not one per
+    member; each answer is still its own record's."""
+    from sqlalchemy import event
+
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=tenant.h())
+    bodies = [
+        {"queue": "100", "direction": "in", "clid": f"+420 601 000 1{i:02d}", "duration": i} for i in range(8)
+    ]
+    read_backs: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().startswith("SELECT activity_calls."):
+            read_backs.append(statement)
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4002))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hovor") as c:
+            sends = [
+                c.post("/api/v6/activitiesCall.json", json=b, headers=tenant.h("integration")) for b in bodies
+            ]
+            return list(await asyncio.gather(*sends))
+
+    grouping = app.state.group_commit
+    groups, members = grouping.groups, grouping.members
+    engine = app.state.session_factory.kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        responses = asyncio.run(send_all())
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert grouping.members - members == 8
+    ran = grouping.groups - groups
+    assert ran < 8
+    assert len(read_backs) == ran  # one read-back per group (one caller), not one per member
+    answers = [data(r) for r in responses]
+    assert [a["duration"] for a in answers] == [b["duration"] for b in bodies]
+    for answer in answers:
+        assert (
+            data(client.get(f"/api/v6/activitiesCall/{answer['name']}.json", headers=tenant.h("integration")))
+            == answer
+        )
+
+
+def test_members_sharing_a_key_are_answered_together(client: Any, tenant: TenantFixture, app: Any) -> None:
+    group = GroupCommit(lambda: write_session(app.state))
+    calls: list[list[str]] = []
+
+    def many(session: Any, queues: list[Any]) -> list[str]:
+        calls.append([q.name for q in queues])
+        return [f"together:{q.name}" for q in queues]
+
+    async def run() -> list[Any]:
+        members = [_queue_member(app, "acme", f"t{i}") for i in range(5)]
+        keys = ["a", "b", "a", None, "b"]
+        return list(
+            await asyncio.gather(
+                *(
+                    group.run("acme", c, a, None if key is None else (key, many))
+                    for (c, a), key in zip(members, keys, strict=True)
+                )
+            )
+        )
+
+    assert asyncio.run(run()) == ["together:t0", "together:t1", "together:t2", "t3", "together:t4"]
+    assert (group.groups, group.members) == (1, 5)
+    assert sorted(calls) == [["t0", "t2"], ["t1", "t4"]]

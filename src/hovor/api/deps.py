@@ -234,6 +234,33 @@ class ReadRoute(APIRoute):
         return handle
 
 
+class AdmittedRoute(APIRoute):
+    """A route that authenticates its caller and checks the permission its operation names
+    (``x-permission``) before FastAPI's own handler reads and validates the body: the order of a
+    route with ``caller`` and ``admitted`` dependencies (401, then 403, then 422), without solving
+    them as dependencies (about a fifth of a feed's single create on the event loop). The endpoint
+    takes the caller from ``request.state.caller``; its operation in OpenAPI is FastAPI's, from
+    its signature, as for any route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        inner = super().get_route_handler()
+        permission = str((self.openapi_extra or {})["x-permission"])
+        if "caller" in inspect.signature(self.endpoint).parameters:
+            raise TypeError(f"{self.path}: an AdmittedRoute's endpoint reads its caller from request.state")
+
+        async def handle(request: Request) -> Response:
+            check(await get_caller(request), permission)
+            return await inner(request)
+
+        return handle
+
+
+def caller_of(request: Request) -> Caller:
+    """The caller :func:`get_caller` resolved for this request (an :class:`AdmittedRoute`'s)."""
+    caller: Caller = request.state.caller
+    return caller
+
+
 PERMISSION_ATTR = "__permission__"
 # The parameter through which a route's permission is checked (see :func:`admission`).
 ADMITTED = "admitted"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,9 @@ MEMBER_ERRORS = (ApiError, IntegrityError, DataError)
 
 Create = Callable[[Session], Any]
 Answer = Callable[[Session, Any], Any]
+# The answers of several members at once, in their order: members whose ``together`` keys are
+# equal (the same resource, the same caller) are answered by one read of all their records.
+AnswerMany = Callable[[Session, list[Any]], list[Any]]
 
 
 @dataclass(eq=False)
@@ -63,6 +66,7 @@ class _Member:
     create: Create
     answer: Answer
     future: asyncio.Future[Any]
+    together: tuple[Hashable, AnswerMany] | None = None
     settled: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -95,9 +99,17 @@ class GroupCommit:
         self.groups = 0
         self.members = 0
 
-    async def run(self, tenant_id: str, create: Create, answer: Answer) -> Any:
+    async def run(
+        self,
+        tenant_id: str,
+        create: Create,
+        answer: Answer,
+        together: tuple[Hashable, AnswerMany] | None = None,
+    ) -> Any:
+        """``together``: a key and a function that answers, in one read, the members of a group
+        that share the key (alone, a member is answered by ``answer``)."""
         loop = asyncio.get_running_loop()
-        member = _Member(create, answer, loop.create_future())
+        member = _Member(create, answer, loop.create_future(), together)
         queue = self._queues.get((loop, tenant_id))
         if queue is None:
             queue = self._queues[(loop, tenant_id)] = _Queue([])
@@ -163,7 +175,7 @@ class GroupCommit:
             with memoizing(session):  # a queue, a form, hidden fields: looked up once per group
                 records = [member.create(session) for member in group]
                 session.flush()  # every member's rows in as few statements as the ORM can
-                results = [m.answer(session, record) for m, record in zip(group, records, strict=True)]
+                results = _answers(session, group, records)
             session.commit()
         except Exception as exc:
             _quietly(session.rollback)
@@ -187,6 +199,25 @@ class GroupCommit:
             member.settle(result)
         finally:
             _quietly(session.close)
+
+
+def _answers(session: Session, group: list[_Member], records: list[Any]) -> list[Any]:
+    """Each member's answer: those that share a ``together`` key from one read of all their
+    records (a statement per group rather than per member), the others one by one."""
+    results: list[Any] = [None] * len(group)
+    shared: dict[Hashable, list[int]] = {}
+    for i, member in enumerate(group):
+        if member.together is None:
+            results[i] = member.answer(session, records[i])
+        else:
+            shared.setdefault(member.together[0], []).append(i)
+    for indices in shared.values():
+        together = group[indices[0]].together
+        assert together is not None
+        answers = together[1](session, [records[i] for i in indices])
+        for i, answer in zip(indices, answers, strict=True):
+            results[i] = answer
+    return results
 
 
 def _quietly(step: Callable[[], None]) -> None:

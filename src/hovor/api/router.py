@@ -21,7 +21,17 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 
 from hovor.api.changes import changed_fields, round_trip
-from hovor.api.deps import ADMITTED, CurrentCaller, DbSession, ReadRoute, admission, check, reading
+from hovor.api.deps import (
+    ADMITTED,
+    AdmittedRoute,
+    CurrentCaller,
+    DbSession,
+    ReadRoute,
+    admission,
+    caller_of,
+    check,
+    reading,
+)
 from hovor.api.envelope import no_content, ok
 from hovor.api.flat import plan_for
 from hovor.api.query import QueryCompiler, parse_brackets
@@ -327,6 +337,24 @@ def _add_reads(router: APIRouter, resource: Resource, tag: list[str | Enum]) -> 
     )
 
 
+def reload_many(
+    session: Session, resource: Resource, caller: Caller, objs: list[Any]
+) -> list[dict[str, Any]]:
+    """:func:`reload` of several records at once, in their order: one read of them all (see
+    :func:`serialize_keys`). A record the caller may not see is not found, as in :func:`reload`."""
+    session.flush()
+    keys = [_key(resource, str(obj.name)) for obj in objs]
+    conn = session.connection()
+    stmt = _by_keys(resource.endpoint, _rights(caller))
+    found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": keys})}
+    if len(found) != len(set(keys)):
+        raise NotFound("Record not found.")
+    ctx = make_ctx(session, resource, caller)
+    if resource.attach is not None:
+        resource.attach(session, ctx, list(found))
+    return [resource.serialize(found[k], ctx) for k in keys]
+
+
 def _creation(
     request: Request, caller: Caller, resource: Resource, creator: Creator, body: Any
 ) -> tuple[Callable[[Session], Any], Callable[[Session, Any], dict[str, Any]]]:
@@ -361,16 +389,22 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
         # Feed-like records: creates that arrive together share a transaction (hovor.api.group).
         # The request waits on the event loop without a session of its own; only the group goes to
         # the thread pool.
-        async def grouped_create(request: Request, caller: Caller, body: Any, admitted: Caller) -> Any:
+        async def grouped_create(request: Request, body: Any) -> Any:
+            caller = caller_of(request)
             make, answer = _creation(request, caller, resource, creator, body)
             group = request.app.state.group_commit
-            result = await group.run(caller.tenant_id, make, answer)
+
+            def answer_many(session: Session, objs: list[Any]) -> list[dict[str, Any]]:
+                return reload_many(session, resource, caller, objs)
+
+            # Members of one caller creating the same kind of record are read back together.
+            result = await group.run(caller.tenant_id, make, answer, ((ep, caller), answer_many))
             return ok(request, result, status=201)
 
-        _signature(
-            grouped_create, [_BASE[0], _BASE[2], ("body", schema, Body()), _admitted(resource, "create")]
-        )
+        # The caller and the permission are the route's (AdmittedRoute), decided before the body.
+        _signature(grouped_create, [_BASE[0], ("body", schema, Body())])
         create_: Callable[..., Any] = grouped_create
+        route_class: type[AdmittedRoute] | None = AdmittedRoute
 
     else:
 
@@ -378,6 +412,7 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
             return ok(request, create_record(request, session, caller, resource, body), status=201)
 
         _signature(create_, [*_BASE, ("body", schema, Body()), _admitted(resource, "create")])
+        route_class = None
     router.add_api_route(
         f"/api/v6/{ep}.json",
         create_,
@@ -387,6 +422,7 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
         status_code=201,
         summary=f"Create one of {ep}",
         openapi_extra={"x-permission": resource.perm("create")},
+        route_class_override=route_class,
     )
 
 

@@ -244,13 +244,13 @@ class Firewall:
                 await self._score(key, events)
             await _answer(send, 403, REFUSED_BODY, scope=scope)
             return
-        # The body: read (bounded) only for textual content, and handed on unchanged.
-        body_points, body_names = 0, list[str]()
+        # The body: read (bounded) only for textual content, and handed on unchanged. It is scored
+        # only if the request is refused (its hits never count against an accepted one): scoring
+        # costs more than a feed's whole create on the event loop.
+        text: str | None = None
         content_type = _header_bytes(headers, b"content-type")
         if scope["method"] in ("POST", "PUT", "PATCH") and content_type.startswith(BODY_TYPES):
             receive, text = await _peek(receive)
-            if text is not None:
-                body_points, body_names = signatures.score(signatures.decoded(text))
         status = 0
 
         async def watch(message: Message) -> None:
@@ -273,8 +273,10 @@ class Firewall:
             if noise:
                 self.tokens.refused(token, now)
         events.extend(answered)
-        if body_points and status >= 400:
-            events.append((f"signature:{body_names[0]}", float(body_points)))
+        if text is not None and status >= 400:
+            body_points, body_names = signatures.score(signatures.decoded(text))
+            if body_points:
+                events.append((f"signature:{body_names[0]}", float(body_points)))
         if office:
             # Many agents behind one address make this noise between them: it counts a fifth (25
             # failed sign-ins in the window, not 5), so listing an address never shields a password
