@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from conftest import TenantFixture, data
@@ -121,8 +122,9 @@ def test_a_page_reads_only_the_channel_items_it_shows(client: Any, tenant: Tenan
 def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
     client: Any, tenant: TenantFixture, app: Any, monkeypatch: Any
 ) -> None:
-    """On SQLite a single read runs by the driver unless something listens to SQLAlchemy's
-    execution events: the same record either way, under the same rights (an IN list of databases)."""
+    """A single read runs by the driver (sqlite3's or psycopg's) unless something listens to
+    SQLAlchemy's execution events: the same record either way, under the same rights (an IN list
+    of databases)."""
     h = tenant.h()
     for db in ("east", "west"):
         client.post("/api/v6/databases.json", json={"name": db, "title": db.title()}, headers=h)
@@ -144,6 +146,7 @@ def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
 
     monkeypatch.setattr(dialect, "do_execute", counted)
     east_only = dataclasses.replace(admin, databases=frozenset({"east", "north"}))
+    conn_is_sqlite = dialect.name == "sqlite"
 
     def read(caller: Any, name: str, listened: bool) -> tuple[Any, list[str], list[str]]:
         seen: list[str] = []
@@ -173,10 +176,48 @@ def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
             assert (
                 not seen and len(seen_listened) == 1
             )  # listened to: every statement went through SQLAlchemy
-            if traced:  # SQLite: the driver ran the one statement, not SQLAlchemy's path
-                assert [s.split()[0] for s in traced] == ["SELECT"] and by_sqlalchemy == 0
-            else:
-                assert by_sqlalchemy == 1
+            # The driver ran the one statement, not SQLAlchemy's path.
+            assert by_sqlalchemy == 0
+            if conn_is_sqlite:
+                assert [s.split()[0] for s in traced] == ["SELECT"]
     assert read(east_only, names["west"], listened=False)[0] is None
     found = read(east_only, names["east"], listened=False)[0]
     assert found is not None and found.database_obj.title == "East"
+
+
+POOL_ATTEMPTS = 200
+
+
+def test_a_lost_postgresql_connection_met_by_a_driven_read_is_invalidated(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A read run by psycopg itself fails on a connection the server closed as SQLAlchemy's path
+    does: SQLAlchemy's error, saying the connection was invalidated (and the pool with it)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if app.state.engine.dialect.name != "postgresql":
+        return  # SQLite has no server to lose
+    h = tenant.h()
+    client.post("/api/v6/databases.json", json={"name": "main", "title": "Main"}, headers=h)
+    contact = {"lastname": "Dvořák", "database": "main"}
+    name = data(client.post("/api/v6/contacts.json", json=contact, headers=h))["name"]
+    resource = REGISTRY["contacts"]
+    admin = _caller(app, tenant.tokens["admin"])
+    with app.state.read_session_factory() as session:
+        read_visible(session, resource, admin, name)  # a pooled connection, used once
+        pid = session.connection().connection.dbapi_connection.info.backend_pid
+    with app.state.engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    met = False
+    for _ in range(POOL_ATTEMPTS):  # the pool hands its connections out in turn
+        with app.state.read_session_factory() as session:
+            if session.connection().connection.dbapi_connection.info.backend_pid != pid:
+                continue
+            with pytest.raises(DBAPIError) as lost:
+                read_visible(session, resource, admin, name)
+            assert lost.value.connection_invalidated
+            met = True
+            break
+    assert met
+    with app.state.read_session_factory() as session:
+        assert read_visible(session, resource, admin, name).name == name

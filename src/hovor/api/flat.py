@@ -240,10 +240,12 @@ class FlatPlan:
 
 
 class _Driven:
-    """A statement compiled once for SQLite, run by the driver itself inside the connection's
-    transaction. SQLAlchemy's execution path (the compiled cache's lookup, an execution context,
-    a result object) cost more than the statement on SQLite: a single record's read through it took
-    five times the driver's time. Only for parameters the driver takes as they are."""
+    """A statement compiled once, run by the driver itself inside the connection's transaction.
+    SQLAlchemy's execution path (the compiled cache's lookup, an execution context, a result
+    object and its metadata) cost more than the statement: a single record's read through it took
+    five times the driver's time on SQLite, and on PostgreSQL psycopg builds the result's
+    description a column at a time for that metadata (about a tenth of a contact's read). Only for
+    parameters the driver takes as they are."""
 
     def __init__(self, stmt: Any, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
@@ -257,37 +259,58 @@ class _Driven:
         # IN lists of fixed values (a caller's databases) become one parameter per value.
         state = compiled.construct_expanded_state(dict.fromkeys(given))
         self.sql: str = state.statement
-        # Each parameter in its place: the name of one given per execution, or its fixed value.
+        self.positional: bool = compiled.positional
+        # Each parameter in its place (SQLite's ?): the name of one given per execution, or its
+        # fixed value. Named parameters (psycopg's %(name)s): the fixed ones, and the given names.
         self.order = tuple(
             (name in given, name if name in given else state.parameters[name])
             for name in state.positiontup or ()
         )
+        self.fixed = {name: value for name, value in state.parameters.items() if name not in given}
+        self.given = tuple(sorted(given))
 
     def run(self, conn: Connection, params: dict[str, Any]) -> tuple[list[Any], Any]:
         """The rows, and the cursor (its description is read only where it is needed)."""
+        dbapi = conn.connection.dbapi_connection
+        if not self.positional:
+            named = {**self.fixed, **{name: params[name] for name in self.given}}
+            try:
+                cursor = dbapi.execute(self.sql, named)  # type: ignore[union-attr]
+                return cursor.fetchall(), cursor
+            except conn.dialect.loaded_dbapi.Error as exc:
+                # SQLAlchemy's own handling: its exception, and a connection lost with a server
+                # restart invalidated (the pool emptied), as on its own path.
+                conn._handle_dbapi_exception(exc, self.sql, named, None, None)
         args = tuple(params[v] if mine else v for mine, v in self.order)
         try:
-            cursor = conn.connection.dbapi_connection.execute(self.sql, args)  # type: ignore[union-attr]
+            cursor = dbapi.execute(self.sql, args)  # type: ignore[union-attr]
             return cursor.fetchall(), cursor
         except sqlite3.Error as exc:
             raise DBAPIError.instance(self.sql, None, exc, sqlite3.Error) from exc
 
 
-_DRIVEN: weakref.WeakKeyDictionary[Any, _Driven] = weakref.WeakKeyDictionary()
+# Per statement, per dialect object (one process may hold engines of both databases).
+_DRIVEN: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Any, _Driven]] = weakref.WeakKeyDictionary()
 _WATCHED = ("before_execute", "after_execute", "before_cursor_execute", "after_cursor_execute")
+# The drivers whose connections run a statement themselves (sqlite3's and psycopg's execute).
+_DRIVERS = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
 
 
 def _driven(conn: Connection, stmt: Any) -> _Driven | None:
     """How ``stmt`` runs by the driver on this connection, or None where SQLAlchemy's path is
-    needed: another database (its disconnect handling), no transaction begun (the read would not
-    be one snapshot), SQL echoed or execution events listened to (they must see every statement)."""
-    if conn.dialect.name != "sqlite" or not conn.in_transaction() or conn.engine.echo:
+    needed: another driver, no transaction begun (the read would not be one snapshot), SQL echoed
+    or execution events listened to (they must see every statement)."""
+    dialect = conn.dialect
+    if (dialect.name, dialect.driver) not in _DRIVERS or not conn.in_transaction() or conn.engine.echo:
         return None
-    if any(getattr(conn.dispatch, name) for name in _WATCHED) or conn.dialect.dispatch.handle_error:
+    if any(getattr(conn.dispatch, name) for name in _WATCHED) or dialect.dispatch.handle_error:
         return None
-    driven = _DRIVEN.get(stmt)
+    by_dialect = _DRIVEN.get(stmt)
+    if by_dialect is None:
+        by_dialect = _DRIVEN[stmt] = weakref.WeakKeyDictionary()
+    driven = by_dialect.get(dialect)
     if driven is None:
-        driven = _DRIVEN[stmt] = _Driven(stmt, conn.dialect)
+        driven = by_dialect[dialect] = _Driven(stmt, dialect)
     return driven if driven.usable else None
 
 
