@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from conftest import TenantFixture, data
+from conftest import TenantFixture, data, needs_postgres
 from hovor.activities.models import Activity
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
@@ -188,6 +188,7 @@ def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
 POOL_ATTEMPTS = 200
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_a_lost_postgresql_connection_met_by_a_driven_read_is_invalidated(
     client: Any, tenant: TenantFixture, app: Any
 ) -> None:
@@ -195,8 +196,8 @@ def test_a_lost_postgresql_connection_met_by_a_driven_read_is_invalidated(
     does: SQLAlchemy's error, saying the connection was invalidated (and the pool with it)."""
     from sqlalchemy.exc import DBAPIError
 
-    if app.state.engine.dialect.name != "postgresql":
-        return  # SQLite has no server to lose
+    needs_postgres()
+    assert app.state.engine.dialect.name == "postgresql"
     h = tenant.h()
     client.post("/api/v6/databases.json", json={"name": "main", "title": "Main"}, headers=h)
     contact = {"lastname": "Dvořák", "database": "main"}

@@ -245,8 +245,8 @@ class Firewall:
             await _answer(send, 403, REFUSED_BODY, scope=scope)
             return
         # The body: read (bounded) only for textual content, and handed on unchanged. It is scored
-        # only if the request is refused (its hits never count against an accepted one): scoring
-        # costs more than a feed's whole create on the event loop.
+        # only if the request is refused, as only then do its hits count: scanning every accepted
+        # body cost about 50 µs, a fifth of a feed's single create on the event loop.
         text: str | None = None
         content_type = _header_bytes(headers, b"content-type")
         if scope["method"] in ("POST", "PUT", "PATCH") and content_type.startswith(BODY_TYPES):
