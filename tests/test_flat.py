@@ -194,6 +194,7 @@ def test_a_lost_postgresql_connection_met_by_a_driven_read_is_invalidated(
 ) -> None:
     """A read run by psycopg itself fails on a connection the server closed as SQLAlchemy's path
     does: SQLAlchemy's error, saying the connection was invalidated (and the pool with it)."""
+    import psycopg
     from sqlalchemy.exc import DBAPIError
 
     needs_postgres()
@@ -207,8 +208,11 @@ def test_a_lost_postgresql_connection_met_by_a_driven_read_is_invalidated(
     with app.state.read_session_factory() as session:
         read_visible(session, resource, admin, name)  # a pooled connection, used once
         pid = session.connection().connection.dbapi_connection.info.backend_pid
-    with app.state.engine.connect() as other:
-        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    # From a connection of its own, outside the pool (which may hold only the victim).
+    with psycopg.connect(
+        app.state.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (pid,))
     met = False
     for _ in range(POOL_ATTEMPTS):  # the pool hands its connections out in turn
         with app.state.read_session_factory() as session:

@@ -401,6 +401,8 @@ def test_members_of_one_caller_are_read_back_in_one_statement(
 
 
 def test_members_sharing_a_key_are_answered_together(client: Any, tenant: TenantFixture, app: Any) -> None:
+    """Members with equal ``together`` keys get their answers from one call of the key's function,
+    in their order; a member without a key is answered by its own ``answer``."""
     group = GroupCommit(lambda: write_session(app.state))
     calls: list[list[str]] = []
 
@@ -423,3 +425,18 @@ def test_members_sharing_a_key_are_answered_together(client: Any, tenant: Tenant
     assert asyncio.run(run()) == ["together:t0", "together:t1", "together:t2", "t3", "together:t4"]
     assert (group.groups, group.members) == (1, 5)
     assert sorted(calls) == [["t0", "t2"], ["t1", "t4"]]
+
+
+def test_a_grouped_create_decides_its_caller_before_reading_the_body(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """401, then 403, then the body's own error (400), whatever the body holds: a body that is not
+    JSON at all tells a caller without a token, or without the right, nothing about it."""
+    broken = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    path = "/api/v6/activitiesCall.json"
+    assert client.post(path, **broken).status_code == 401
+    auditor = {**broken["headers"], **tenant.h("auditor")}
+    assert client.post(path, content=broken["content"], headers=auditor).status_code == 403
+    allowed = {**broken["headers"], **tenant.h("integration")}
+    refused = client.post(path, content=broken["content"], headers=allowed)
+    assert refused.status_code == 400 and refused.json()["result"] is None

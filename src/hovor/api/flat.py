@@ -277,9 +277,10 @@ class _Driven:
             try:
                 cursor = dbapi.execute(self.sql, named)  # type: ignore[union-attr]
                 return cursor.fetchall(), cursor
-            except conn.dialect.loaded_dbapi.Error as exc:
-                # SQLAlchemy's own handling: its exception, and a connection lost with a server
-                # restart invalidated (the pool emptied), as on its own path.
+            except BaseException as exc:
+                # SQLAlchemy's own handling, as on its own path: its exception for a driver's
+                # error, a connection lost with a server restart invalidated (the pool emptied),
+                # and one interrupted mid-statement (a cancelled request) invalidated too.
                 conn._handle_dbapi_exception(exc, self.sql, named, None, None)
         args = tuple(params[v] if mine else v for mine, v in self.order)
         try:
