@@ -14,7 +14,7 @@ from conftest import TenantFixture, data, needs_postgres
 from hovor.activities.models import Activity
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
-from hovor.api.router import _by_keys, _rights, read_visible
+from hovor.api.visible import _by_keys, _rights, read_visible
 from hovor.auth.service import resolve_token
 from hovor.core.errors import NotFound
 

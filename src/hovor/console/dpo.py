@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from hovor.api.deps import wake_jobs
 from hovor.api.resource import REGISTRY
-from hovor.api.router import list_result
+from hovor.api.visible import list_result
 from hovor.audit import log as audit
 from hovor.console import writes
 from hovor.console.web import needs, redirect, render, require, secure

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from hovor.api.deps import wake_jobs
 from hovor.api.resource import REGISTRY
-from hovor.api.router import load_visible
+from hovor.api.visible import load_visible
 from hovor.console import writes
 from hovor.console.reads import equal, not_found, read_list, read_one
 from hovor.console.web import needs, redirect, render, require

@@ -1,5 +1,5 @@
 """The console's reads: a page or a record of a resource exactly as the API's list and read routes
-answer them (the resource's query, its row scoping through ``read_visible``/``list_result``, its
+answer them (the resource's query, its row scoping through ``serialize_one``/``list_result``, its
 serializer), under the read right of that kind of record; and the 404 page."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from hovor.api.resource import REGISTRY
-from hovor.api.router import list_result, make_ctx, read_visible
+from hovor.api.visible import list_result, serialize_one
 from hovor.console.web import Refused, render
 from hovor.core.caller import Caller
 
@@ -37,8 +37,7 @@ def read_one(request: Request, caller: Caller, endpoint: str, key: str) -> dict[
     if not caller.can(resource.perm("read")):
         raise Refused()
     with request.app.state.read_session_factory() as session:
-        obj = read_visible(session, resource, caller, key)
-        return resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
+        return serialize_one(session, resource, caller, key)
 
 
 def not_found(request: Request) -> Response:

@@ -22,8 +22,8 @@ from hovor.api.resource import (
     stamp_fields,
     tags_field,
 )
-from hovor.api.router import reload
 from hovor.api.serialize import contact_ref, linked, links_loader, ref, stamps, visible_custom_fields
+from hovor.api.visible import reload
 from hovor.audit import log as audit
 from hovor.core.db import utcnow
 from hovor.core.errors import ValidationFailed

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Relation, Resource, qf, register, relate
-from hovor.api.router import load_visible
+from hovor.api.visible import load_visible
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.permissions import Permission

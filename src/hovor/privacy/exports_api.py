@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.resource import Ctx, Resource, qf, register
-from hovor.api.router import load_visible
+from hovor.api.visible import load_visible
 from hovor.audit import log as audit
 from hovor.core.errors import NotFound
 from hovor.core.permissions import Permission

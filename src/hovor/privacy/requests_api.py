@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import Ctx, Resource, qf, register
-from hovor.api.router import load_visible, reload
+from hovor.api.visible import load_visible, reload
 from hovor.audit import log as audit
 from hovor.core.caller import Caller
 from hovor.core.permissions import Permission

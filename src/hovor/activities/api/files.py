@@ -28,7 +28,8 @@ from hovor.activities.models import (
 from hovor.api.deps import CurrentCaller, DbSession, permitted
 from hovor.api.envelope import ok
 from hovor.api.resource import REGISTRY, Ctx
-from hovor.api.router import after_shredding, load_visible, reload
+from hovor.api.router import after_shredding
+from hovor.api.visible import load_visible, reload
 from hovor.audit import log as audit
 from hovor.core.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from hovor.core.identifiers import normalize_email

@@ -1,0 +1,228 @@
+"""Reading what a caller may see, for the v6 routes and the console: one record (as ORM objects
+for a change, or as plain objects for an answer), records by their keys, a page of a list, and the
+record a write reads back for its answer. Every read here goes through the caller's rights
+(:func:`hovor.core.scope.visible`); the routes that use them are built in :mod:`hovor.api.router`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from hovor.api.flat import plan_for
+from hovor.api.query import QueryCompiler, parse_brackets
+from hovor.api.resource import REGISTRY, Ctx, Resource
+from hovor.core.caller import Caller
+from hovor.core.errors import NotFound
+from hovor.core.scope import visible
+from hovor.index.lookup import searcher
+
+
+def _eager(resource: Resource, strategy: Any) -> list[Any]:
+    options = []
+    for path in resource.eager:
+        option = strategy(path[0])
+        for attr in path[1:]:
+            option = getattr(option, strategy.__name__)(attr)
+        options.append(option)
+    return options
+
+
+def _key(resource: Resource, raw: str) -> Any:
+    if resource.key_type is int:
+        try:
+            key = int(raw)
+        except ValueError:
+            raise NotFound("Record not found.") from None
+        if not 0 <= key < 2**63:  # beyond a 64-bit integer no record can have it
+            raise NotFound("Record not found.")
+        return key
+    return raw
+
+
+def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
+    """The one record a caller may see under this key, or 404 (also for other tenants' records)."""
+    stmt = (
+        select(resource.model)
+        .where(*visible(resource.model, caller, resource.scope))
+        .where(resource.key_column == _key(resource, raw_key))
+        .options(*_eager(resource, joinedload))
+    )
+    obj = session.scalars(stmt).one_or_none()
+    if obj is None:
+        raise NotFound("Record not found.")
+    return obj
+
+
+def _rights(caller: Caller) -> tuple[Any, ...]:
+    """What :func:`hovor.core.scope.visible` reads of a caller: the key of statements built once."""
+    return (caller.tenant_id, caller.databases, caller.queues, caller.categories)
+
+
+def _visible_to(resource: Resource, rights: tuple[Any, ...]) -> list[Any]:
+    tenant_id, databases, queues, categories = rights
+    caller = Caller(tenant_id, "", "", frozenset(), databases, "UTC", "", queues, categories)
+    return visible(resource.model, caller, resource.scope)
+
+
+@lru_cache(maxsize=4096)
+def _by_keys(endpoint: str, rights: tuple[Any, ...]) -> Any:
+    """The visible records with the given keys, with their joins (see :func:`list_result`). The
+    rights are checked again here: on PostgreSQL the keys were read by another statement."""
+    resource = REGISTRY[endpoint]
+    keys = resource.key_column.in_(bindparam("keys", expanding=True))
+    return plan_for(resource).base.where(*_visible_to(resource, rights)).where(keys)
+
+
+@lru_cache(maxsize=4096)
+def _read_statement(endpoint: str, rights: tuple[Any, ...]) -> Any:
+    """A single read for one set of rights, built once: building it (and SQLAlchemy's cache key
+    for it, which is memoized on the statement object) costs more than running it."""
+    resource = REGISTRY[endpoint]
+    key = resource.key_column == bindparam("key")
+    return plan_for(resource).base.where(*_visible_to(resource, rights)).where(key)
+
+
+def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: str) -> Any:
+    """Like :func:`load_visible`, for serializing only: plain objects, no ORM identity (see
+    hovor.api.flat)."""
+    key = _key(resource, raw_key)
+    stmt = _read_statement(resource.endpoint, _rights(caller))
+    found = plan_for(resource).fetch(session.connection(), stmt, {"key": key})
+    if not found:
+        raise NotFound("Record not found.")
+    return found[0]
+
+
+def serialize_keys(
+    session: Session, resource: Resource, caller: Caller, keys: list[Any], ctx: Ctx | None = None
+) -> list[dict[str, Any]]:
+    """The wire shape of the visible records among ``keys``, in their order, read as a page of a
+    list is (one statement for the rows with their joins, one for what ``attach`` adds). ``ctx``:
+    the request's, where it was made already."""
+    if not keys:
+        return []
+    conn = session.connection()
+    stmt = _by_keys(resource.endpoint, _rights(caller))
+    found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": keys})}
+    if ctx is None:
+        ctx = make_ctx(session, resource, caller)
+    if resource.attach is not None and found:
+        resource.attach(session, ctx, list(found))
+    return [resource.serialize(found[k], ctx) for k in keys if k in found]
+
+
+def list_result(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    resource: Resource,
+    extra: list[Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A page of the resource as its list route answers it. ``params``: the query (``q``, ``filter``,
+    ``sort``, ``take`` …) when it does not come in the URL (the console POSTs searches: the words
+    searched are personal data)."""
+    settings = request.app.state.settings
+    ctx = make_ctx(session, resource, caller)
+    q_columns = list(resource.q_columns)
+    # A caller who may not see some custom fields must not find records by their values either:
+    # q then leaves the custom-field values out of its search.
+    hidden = bool(ctx.cache.get("hidden"))
+    if hidden:
+        custom = getattr(resource.model, "custom_fields", None)
+        q_columns = [c for c in q_columns if c is not custom]
+    compiler = QueryCompiler(
+        resource.endpoint,
+        resource.fields,
+        q_columns,
+        caller.timezone,
+        settings.default_page_size,
+        settings.max_page_size,
+        resource.default_order,
+        [resource.key_column],
+        hidden=frozenset(ctx.cache.get("hidden") or ()),
+        search=searcher(resource.key_column, session, caller.tenant_id, resource.search, custom=not hidden)
+        if resource.search
+        else None,
+    )
+    strict = request.headers.get(STRICT_FIELDS, "").lower() in ("1", "true", "yes")
+    given = parse_brackets(request.query_params.multi_items()) if params is None else params
+    query = compiler.compile(given, strict_fields=strict)
+    if query.ignored:
+        request.state.ignored_fields = query.ignored
+    where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
+    # On the connection, as the page below: nothing to flush, and Session's path cost more.
+    conn = session.connection()
+    total = conn.execute(select(func.count()).select_from(resource.model).where(*where)).scalar() or 0
+    # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
+    # statement built once per resource: joining before the limit would look up the related
+    # records of every matching row, and building a hundred-column join per request costs more
+    # than running it.
+    page = (
+        select(resource.key_column).where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
+    )
+    keys = list(conn.execute(page).scalars())
+    rows = serialize_keys(session, resource, caller, keys, ctx)
+    if query.fields is not None:
+        wanted = query.fields
+        rows = [{k: row.get(k) for k in wanted} for row in rows]
+    return {"data": rows, "total": total}
+
+
+STRICT_FIELDS = "x-strict-fields"  # a request header: an unknown name in fields is a 400
+IGNORED_FIELDS = "X-Ignored-Fields"  # a response header: the names in fields that were left out
+_HEADER_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def with_ignored(request: Request, response: Response) -> Response:
+    """Says in a header which names of ``fields`` were ignored (at most 20, as sent when they are
+    plain names; anything else as ``?``)."""
+    ignored = getattr(request.state, "ignored_fields", None)
+    if ignored:
+        names = [n if _HEADER_SAFE.match(n) else "?" for n in ignored[:20]]
+        response.headers[IGNORED_FIELDS] = ",".join(names)
+    return response
+
+
+def make_ctx(session: Session, resource: Resource, caller: Caller, key: Any = None) -> Ctx:
+    """What serializing needs for this request, and for the record ``key`` when one is read."""
+    ctx = Ctx(caller)
+    if resource.prepare is not None:
+        resource.prepare(session, ctx)
+    if resource.attach is not None and key is not None:
+        resource.attach(session, ctx, [key])
+    return ctx
+
+
+def serialize_one(session: Session, resource: Resource, caller: Caller, raw_key: str) -> dict[str, Any]:
+    """The wire shape of the one record the caller may see under this key, as the read route
+    answers it (404 otherwise)."""
+    obj = read_visible(session, resource, caller, raw_key)
+    return resource.serialize(obj, make_ctx(session, resource, caller, obj.name))
+
+
+def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> dict[str, Any]:
+    session.flush()
+    # Re-read after the change, as a read would (references such as a contact's account show their
+    # new targets), inside the same transaction: the answer is what the commit will hold.
+    return serialize_one(session, resource, caller, str(obj.name))
+
+
+def reload_many(
+    session: Session, resource: Resource, caller: Caller, objs: list[Any]
+) -> list[dict[str, Any]]:
+    """:func:`reload` of several records at once, in their order: one read of them all
+    (:func:`serialize_keys`). A record the caller may not see is not found, as in :func:`reload`."""
+    session.flush()
+    keys = [_key(resource, str(obj.name)) for obj in objs]
+    answers = serialize_keys(session, resource, caller, keys)
+    if len(answers) != len(keys):  # serialize_keys leaves out what the caller may not see
+        raise NotFound("Record not found.")
+    return answers
