@@ -21,6 +21,7 @@ from hovor.core.caller import Caller
 from hovor.core.db import unit_of_work
 from hovor.core.errors import Forbidden, PermissionRefused, Unauthorized
 from hovor.core.permissions import Permission
+from hovor.core.reads import read_session
 from hovor.edge import firewall
 
 
@@ -197,11 +198,12 @@ async def reading(request: Request, permission: str, work: Callable[[Session, Ca
     dependencies (the generic list and get routes): FastAPI's machinery for a generator dependency
     (an exit stack, a context manager, a shielded exit) cost about an eighth of the instructions of
     a single record's read. The same steps in the same order of effect: the caller is authenticated
-    (401) and the permission checked (403) before anything is read; the session is
-    :func:`get_session`'s for a read, and is closed however the read ends."""
+    (401) and the permission checked (403) before anything is read; the session reads on a
+    connection of :func:`get_session`'s kind for a read (:mod:`hovor.core.reads`), and is closed
+    however the read ends."""
     caller = await get_caller(request)
     check(caller, permission)
-    session: Session = request.app.state.read_session_factory()
+    session = read_session(request.app.state.read_session_factory)
     try:
         return work(session, caller)
     finally:

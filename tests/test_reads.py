@@ -1,0 +1,115 @@
+"""The session of a read on the event loop (hovor.core.reads): one connection for the statements
+hovor.api.flat runs and for the ORM, one snapshot on SQLite, never a commit, and its connection
+given back however the read ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from conftest import TenantFixture, data
+from hovor.core.db import make_engine, make_session_factory
+from hovor.core.reads import read_session
+from hovor.crm.models import Contact
+
+
+@pytest.fixture
+def reads(db_url: str, client: Any) -> Iterator[tuple[Engine, Any]]:
+    """An engine of its own: the app's pool is shared with its background work, whose checkouts
+    come and go while a test counts."""
+    engine = make_engine(db_url)
+    try:
+        yield engine, make_session_factory(engine, writes=False)
+    finally:
+        engine.dispose()
+
+
+def _dbapi(session: Any) -> Any:
+    return session.connection().connection.dbapi_connection
+
+
+def _count(conn: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(Contact)).scalar_one())
+
+
+def test_flat_statements_and_the_orm_share_one_connection(reads: tuple[Engine, Any]) -> None:
+    engine, factory = reads
+    session = read_session(factory)
+    try:
+        plain = _dbapi(session)
+        _count(session.connection())
+        session.scalars(select(Contact)).all()  # the ORM joins the transaction begun for the plain read
+        assert session.in_transaction()
+        assert _dbapi(session) is plain
+        assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        session.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_the_orm_first_then_a_flat_statement_on_the_same_connection(reads: tuple[Engine, Any]) -> None:
+    engine, factory = reads
+    session = read_session(factory)
+    try:
+        session.scalars(select(Contact)).all()
+        conn = session.connection()
+        assert conn.connection.dbapi_connection is session.get_bind().connection.dbapi_connection
+        assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        session.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+# On PostgreSQL reads run statement by statement, each with its own snapshot (hovor.core.db).
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_read_sees_one_snapshot_on_sqlite(
+    reads: tuple[Engine, Any], client: Any, tenant: TenantFixture
+) -> None:
+    """What was committed after the read began is not in it, whichever way it reads."""
+    _engine, factory = reads
+    session = read_session(factory)
+    try:
+        before = _count(session.connection())
+        r = client.post(
+            "/api/v6/contacts.json",
+            json={"firstname": "Jana", "lastname": "Nováková", "database": "main"},
+            headers=tenant.h(),
+        )
+        assert data(r)["name"]
+        assert _count(session.connection()) == before
+        assert session.scalar(select(func.count()).select_from(Contact)) == before  # the ORM too
+    finally:
+        session.close()
+    with factory() as fresh:
+        assert fresh.scalar(select(func.count()).select_from(Contact)) == before + 1
+
+
+def test_a_read_session_does_not_commit(reads: tuple[Engine, Any]) -> None:
+    engine, factory = reads
+    session = read_session(factory)
+    try:
+        with pytest.raises(RuntimeError, match="does not write"):
+            session.commit()
+    finally:
+        session.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_failed_read_gives_its_connection_back(reads: tuple[Engine, Any]) -> None:
+    engine, factory = reads
+    session = read_session(factory)
+    with pytest.raises(Exception, match="no_such_table"):
+        try:
+            session.connection().exec_driver_sql("SELECT * FROM no_such_table")
+        finally:
+            session.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    # The pool's connection is usable afterwards (the failed transaction was ended).
+    later = read_session(factory)
+    try:
+        assert _count(later.connection()) >= 0
+    finally:
+        later.close()
