@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from conftest import TenantFixture, data
 from hovor.core.db import make_engine, make_session_factory
@@ -56,7 +56,9 @@ def test_the_orm_first_then_a_flat_statement_on_the_same_connection(reads: tuple
     try:
         session.scalars(select(Contact)).all()
         conn = session.connection()
-        assert conn.connection.dbapi_connection is session.get_bind().connection.dbapi_connection
+        bound = session.get_bind()
+        assert isinstance(bound, Connection)
+        assert conn.connection.dbapi_connection is bound.connection.dbapi_connection
         assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
     finally:
         session.close()
