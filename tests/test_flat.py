@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from conftest import TenantFixture, data, needs_postgres
+from conftest import TenantFixture, data, make_tenant, needs_postgres
 from hovor.activities.models import Activity
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
@@ -183,6 +183,56 @@ def test_a_single_read_by_the_driver_is_the_read_through_sqlalchemy(
     assert read(east_only, names["west"], listened=False)[0] is None
     found = read(east_only, names["east"], listened=False)[0]
     assert found is not None and found.database_obj.title == "East"
+
+
+def test_a_page_by_keys_runs_by_the_driver_for_any_number_of_keys(
+    client: Any, tenant: TenantFixture, app: Any, monkeypatch: Any
+) -> None:
+    """The statements of a page by keys (the records, then the channel items of those present)
+    take their keys as a list; the driver runs them for every length of it, none included, and
+    finds what SQLAlchemy's path finds, in either order of lengths."""
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "Line", "type": "in"}, headers=h)
+    names = [
+        data(client.post("/api/v6/activitiesCall.json", json={"queue": "100", "direction": "in"}, headers=h))[
+            "name"
+        ]
+        for _ in range(5)
+    ]
+    other = make_tenant(app, "other")  # a key of another tenant is never found
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "Line", "type": "in"}, headers=other.h())
+    foreign = data(
+        client.post(
+            "/api/v6/activitiesCall.json", json={"queue": "100", "direction": "in"}, headers=other.h()
+        )
+    )["name"]
+    resource = REGISTRY["activities"]
+    stmt = _by_keys(resource.endpoint, _rights(_caller(app, tenant.tokens["admin"])))
+    dialect = app.state.engine.dialect
+    executed: list[str] = []
+    through = dialect.do_execute
+
+    def counted(*args: Any) -> Any:
+        executed.append(args[1])
+        return through(*args)
+
+    monkeypatch.setattr(dialect, "do_execute", counted)
+
+    def shape(rows: list[Any]) -> list[tuple[str, str | None, str]]:
+        return sorted((r.name, r.call.name if r.call else None, r.queue_obj.title) for r in rows)
+
+    for keys in ([], names[:1], names[:3], [*names, foreign], names[:3], names[1:2]):
+        with app.state.read_session_factory() as session:
+            conn = session.connection()
+            executed.clear()
+            direct = plan_for(resource).fetch(conn, stmt, {"keys": keys})
+            assert executed == []  # the driver ran them, not SQLAlchemy
+            event.listen(conn, "before_cursor_execute", lambda *args: None)
+            through_sqlalchemy = plan_for(resource).fetch(conn, stmt, {"keys": keys})
+            assert executed  # listened to, every statement went through SQLAlchemy
+        assert shape(direct) == shape(through_sqlalchemy)
+        assert sorted(r.name for r in direct) == sorted(k for k in keys if k != foreign)
+        assert all(r.call is not None and r.call.name == r.name for r in direct)
 
 
 POOL_ATTEMPTS = 200

@@ -239,55 +239,90 @@ class FlatPlan:
         return build
 
 
+class _Form:
+    """One statement's SQL for one length of each list it is given, and where each of its
+    parameters comes from: ``(name, index, value)`` is the given ``name``'s value (its element
+    ``index`` for a list), or, where ``name`` is None, the fixed ``value``."""
+
+    def __init__(self, compiled: Any, given: tuple[str, ...], lists: dict[str, int]) -> None:
+        sample: dict[str, Any] = dict.fromkeys(given)
+        sample.update((name, [None] * n) for name, n in lists.items())
+        state = compiled.construct_expanded_state(sample)
+        self.sql: str = state.statement
+        source: dict[str, tuple[str, int | None]] = {n: (n, None) for n in given if n not in lists}
+        for name in lists:
+            source.update((each, (name, i)) for i, each in enumerate(state.parameter_expansion[name]))
+        self.fixed = {n: v for n, v in state.parameters.items() if n not in source}
+        # Each parameter in its place (SQLite's ?); psycopg's named ones in any order.
+        names = state.positiontup if compiled.positional else list(state.parameters)
+        self.order = tuple(
+            (*source[n], None) if n in source else (None, None, state.parameters[n]) for n in names
+        )
+        self.named = tuple((n, *source[n]) for n in source)
+
+
 class _Driven:
     """A statement compiled once, run by the driver itself inside the connection's transaction.
     SQLAlchemy's execution path (the compiled cache's lookup, an execution context, a result
     object and its metadata) cost more than the statement: a single record's read through it took
     five times the driver's time on SQLite, and on PostgreSQL psycopg builds the result's
     description a column at a time for that metadata (about a tenth of a contact's read). Only for
-    parameters the driver takes as they are."""
+    parameters the driver takes as they are. A list given for ``IN`` (a page's keys) has its
+    statement's text made once per length, as SQLAlchemy's own expansion makes it."""
+
+    _MAX_FORMS = 256  # lengths of lists kept per statement (a page is at most a few hundred)
 
     def __init__(self, stmt: Any, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
         binds = compiled.binds.values()
-        given = {b.key for b in binds if b.required}
-        self.usable = not any(b.expanding for b in binds if b.required) and all(
-            b.type.dialect_impl(dialect).bind_processor(dialect) is None for b in binds
-        )
+        self.usable = all(b.type.dialect_impl(dialect).bind_processor(dialect) is None for b in binds)
         if not self.usable:
             return
-        # IN lists of fixed values (a caller's databases) become one parameter per value.
-        state = compiled.construct_expanded_state(dict.fromkeys(given))
-        self.sql: str = state.statement
+        self.compiled = compiled
+        self.given = tuple(sorted(b.key for b in binds if b.required))
+        self.lists = tuple(sorted(b.key for b in binds if b.required and b.expanding))
         self.positional: bool = compiled.positional
-        # Each parameter in its place (SQLite's ?): the name of one given per execution, or its
-        # fixed value. Named parameters (psycopg's %(name)s): the fixed ones, and the given names.
-        self.order = tuple(
-            (name in given, name if name in given else state.parameters[name])
-            for name in state.positiontup or ()
-        )
-        self.fixed = {name: value for name, value in state.parameters.items() if name not in given}
-        self.given = tuple(sorted(given))
+        self._forms: dict[tuple[int, ...], _Form] = {}
+        self._plain = None if self.lists else _Form(compiled, self.given, {})
+
+    def _form(self, params: dict[str, Any]) -> _Form:
+        if self._plain is not None:
+            return self._plain
+        lengths = tuple(len(params[name]) for name in self.lists)
+        form = self._forms.get(lengths)
+        if form is None:
+            if len(self._forms) >= self._MAX_FORMS:
+                self._forms.clear()
+            form = self._forms[lengths] = _Form(
+                self.compiled, self.given, dict(zip(self.lists, lengths, strict=True))
+            )
+        return form
 
     def run(self, conn: Connection, params: dict[str, Any]) -> tuple[list[Any], Any]:
         """The rows, and the cursor (its description is read only where it is needed)."""
         dbapi = conn.connection.dbapi_connection
+        form = self._form(params)
         if not self.positional:
-            named = {**self.fixed, **{name: params[name] for name in self.given}}
+            named = dict(form.fixed)
+            for each, name, i in form.named:
+                named[each] = params[name] if i is None else params[name][i]
             try:
-                cursor = dbapi.execute(self.sql, named)  # type: ignore[union-attr]
+                cursor = dbapi.execute(form.sql, named)  # type: ignore[union-attr]
                 return cursor.fetchall(), cursor
             except BaseException as exc:
                 # SQLAlchemy's own handling, as on its own path: its exception for a driver's
                 # error, a connection lost with a server restart invalidated (the pool emptied),
                 # and one interrupted mid-statement (a cancelled request) invalidated too.
-                conn._handle_dbapi_exception(exc, self.sql, named, None, None)
-        args = tuple(params[v] if mine else v for mine, v in self.order)
+                conn._handle_dbapi_exception(exc, form.sql, named, None, None)
+        args = tuple(
+            fixed if name is None else params[name] if i is None else params[name][i]
+            for name, i, fixed in form.order
+        )
         try:
-            cursor = dbapi.execute(self.sql, args)  # type: ignore[union-attr]
+            cursor = dbapi.execute(form.sql, args)  # type: ignore[union-attr]
             return cursor.fetchall(), cursor
         except sqlite3.Error as exc:
-            raise DBAPIError.instance(self.sql, None, exc, sqlite3.Error) from exc
+            raise DBAPIError.instance(form.sql, None, exc, sqlite3.Error) from exc
 
 
 # Per statement, per dialect object (one process may hold engines of both databases).
