@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
 from conftest import TenantFixture, data, make_tenant, migrated_url
@@ -156,6 +156,40 @@ def test_q_stays_in_the_tenant(client: Any, tenant: TenantFixture, other_tenant:
     name = _contact(client, tenant, "Jana", "Nováková")
     _contact(client, other_tenant, "Jana", "Nováková")
     assert _names(client, tenant, "contacts", "novakova") == [name]
+
+
+def test_a_searched_page_counts_its_matches_in_the_same_statement(
+    client: Any, tenant: TenantFixture, engine: Any
+) -> None:
+    """Every page of a search carries the total of all matches, past the last page too; the
+    matches are read once per page (the keys and their count in one statement)."""
+    names = sorted(_contact(client, tenant, f"Jana {i}", "Nováková") for i in range(5))
+    _contact(client, tenant, "Petr", "Dvořák")
+    h = tenant.h()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "search_entries" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        pages = [
+            data(
+                client.get(
+                    "/api/v6/contacts.json", params={"q": "novakova", "skip": skip, "take": 2}, headers=h
+                )
+            )
+            for skip in (0, 2, 4, 6)
+        ]
+        none = data(client.get("/api/v6/contacts.json", params={"q": "zzzzz"}, headers=h))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [page["total"] for page in pages] == [5, 5, 5, 5]
+    assert [len(page["data"]) for page in pages] == [2, 2, 1, 0]
+    assert sorted(row["name"] for page in pages for row in page["data"]) == names
+    assert len(statements) == 3 + 2 + 1  # three pages of one statement, past the end two, none found one
+    assert none == {"data": [], "total": 0}
 
 
 # --- erasure ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, true
 from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import True_
 
 from hovor.core.errors import BadRequest
 from hovor.core.wire import from_wire
@@ -134,6 +135,9 @@ class ListQuery:
     take: int = 100
     # Names in ``fields`` that are no field of the resource, left out as the reference does.
     ignored: list[str] = field(default_factory=list)
+    # ``q`` went through the search index: every match is read to be ordered (no index gives a
+    # search's order), so the page can count them in the same pass (hovor.api.visible).
+    searched: bool = False
 
 
 def _is_desc(clause: Any) -> bool:
@@ -237,7 +241,8 @@ class QueryCompiler:
         if "filter" in params:
             result.where.append(self._filter(params["filter"], 0))
         if params.get("q"):
-            result.where.append(self._q(params["q"]))
+            condition, result.searched = self._q(params["q"])
+            result.where.append(condition)
         order = self._sort(params.get("sort"), params.get("dir"))
         result.order = order + self._tiebreak(order)
         if "skip" in params:
@@ -409,7 +414,8 @@ class QueryCompiler:
             raise BadRequest(f"Filter value for {f.name!r} is not a valid {f.type}.") from None
         return text
 
-    def _q(self, raw: Any) -> ColumnElement[bool]:
+    def _q(self, raw: Any) -> tuple[ColumnElement[bool], bool]:
+        """``q``'s condition, and whether it asks the search index."""
         if not isinstance(raw, str):
             raise BadRequest("q must be text.")
         if len(raw) > MAX_Q_LENGTH:
@@ -420,7 +426,9 @@ class QueryCompiler:
             raise BadRequest(f"{self.endpoint} does not support q search.")
         terms = raw.split()[:10]
         if self.search is not None:
-            return self.search(terms) if terms else true()
+            condition = self.search(terms) if terms else true()
+            # Terms that fold to nothing (a lone combining mark) search for nothing: all records.
+            return condition, not isinstance(condition, True_)
         parts = []
         for term in terms:
             escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -428,7 +436,7 @@ class QueryCompiler:
             parts.append(
                 or_(*[func.lower(cast(c, String)).like(pattern, escape="\\") for c in self.q_columns])
             )
-        return and_(true(), *parts)
+        return and_(true(), *parts), False
 
     def _tiebreak(self, order: list[Any]) -> list[Any]:
         """The key breaks ties so pages are stable. It runs in the direction of the last sort, so

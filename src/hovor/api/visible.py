@@ -158,17 +158,28 @@ def list_result(
     if query.ignored:
         request.state.ignored_fields = query.ignored
     where = [*visible(resource.model, caller, resource.scope), *(extra or []), *query.where]
-    # On the connection, as the page below: nothing to flush, and Session's path cost more.
+    # On the connection: nothing to flush, and Session's path cost more.
     conn = session.connection()
-    total = conn.execute(select(func.count()).select_from(resource.model).where(*where)).scalar() or 0
     # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
     # statement built once per resource: joining before the limit would look up the related
     # records of every matching row, and building a hundred-column join per request costs more
     # than running it.
-    page = (
-        select(resource.key_column).where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
-    )
-    keys = list(conn.execute(page).scalars())
+    if query.searched:
+        # No index gives a search's order, so every match is read to order them anyway: they are
+        # counted in the same pass (one statement; two read the matches twice, 19 against 11 ms
+        # for 921 contacts on PostgreSQL).
+        counted = select(resource.key_column, func.count().over())
+        found = conn.execute(
+            counted.where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
+        ).all()
+        keys = [row[0] for row in found]
+        total = found[0][1] if found else None if query.skip or not query.take else 0
+    else:
+        page = select(resource.key_column).where(*where).order_by(*query.order)
+        keys = list(conn.execute(page.offset(query.skip).limit(query.take)).scalars())
+        total = None
+    if total is None:  # a page past the end has no row to carry the count
+        total = conn.execute(select(func.count()).select_from(resource.model).where(*where)).scalar() or 0
     rows = serialize_keys(session, resource, caller, keys, ctx)
     if query.fields is not None:
         wanted = query.fields
