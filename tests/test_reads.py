@@ -5,6 +5,7 @@ given back however the read ends."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from conftest import TenantFixture, data
 from hovor.core.db import make_engine, make_session_factory
-from hovor.core.reads import read_session
+from hovor.core.reads import ReadSession, read_session
 from hovor.crm.models import Contact
 
 
@@ -27,6 +28,18 @@ def reads(db_url: str, client: Any) -> Iterator[tuple[Engine, Any]]:
         engine.dispose()
 
 
+@contextmanager
+def _reading(reads: tuple[Engine, Any]) -> Iterator[tuple[Engine, ReadSession]]:
+    """A read session of its own, closed after the block; its connection is then back in the pool."""
+    engine, factory = reads
+    session = read_session(factory)
+    try:
+        yield engine, session
+    finally:
+        session.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
 def _dbapi(session: Any) -> Any:
     return session.connection().connection.dbapi_connection
 
@@ -36,33 +49,23 @@ def _count(conn: Any) -> int:
 
 
 def test_flat_statements_and_the_orm_share_one_connection(reads: tuple[Engine, Any]) -> None:
-    engine, factory = reads
-    session = read_session(factory)
-    try:
+    with _reading(reads) as (engine, session):
         plain = _dbapi(session)
         _count(session.connection())
         session.scalars(select(Contact)).all()  # the ORM joins the transaction begun for the plain read
         assert session.in_transaction()
         assert _dbapi(session) is plain
         assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
-    finally:
-        session.close()
-    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_the_orm_first_then_a_flat_statement_on_the_same_connection(reads: tuple[Engine, Any]) -> None:
-    engine, factory = reads
-    session = read_session(factory)
-    try:
+    with _reading(reads) as (engine, session):
         session.scalars(select(Contact)).all()
         conn = session.connection()
         bound = session.get_bind()
         assert isinstance(bound, Connection)
         assert conn.connection.dbapi_connection is bound.connection.dbapi_connection
         assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
-    finally:
-        session.close()
-    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 # On PostgreSQL reads run statement by statement, each with its own snapshot (hovor.core.db).
@@ -90,14 +93,8 @@ def test_a_read_sees_one_snapshot_on_sqlite(
 
 
 def test_a_read_session_does_not_commit(reads: tuple[Engine, Any]) -> None:
-    engine, factory = reads
-    session = read_session(factory)
-    try:
-        with pytest.raises(RuntimeError, match="does not write"):
-            session.commit()
-    finally:
-        session.close()
-    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    with _reading(reads) as (_engine, session), pytest.raises(RuntimeError, match="does not write"):
+        session.commit()
 
 
 def test_a_failed_read_gives_its_connection_back(reads: tuple[Engine, Any]) -> None:
