@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.common import data_dir_for, emit, env_for, load_meta, stats_ms
 
@@ -537,9 +538,10 @@ def warm_sqlite_file(url: str) -> None:
     after it both find them in the OS cache. This machine's kernel reclaims pages left untouched
     for a while (DAMON): a scenario started after a pause read its first pages from disk, and the
     baseline run after it did not."""
-    if not url.startswith("sqlite"):
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
         return
-    path = Path(url.split("///", 1)[1])
+    path = Path(parsed.database)
     for each in (path, path.with_name(path.name + "-wal")):
         if each.exists():
             with each.open("rb") as fh:

@@ -17,6 +17,7 @@ from hovor.api.resource import REGISTRY
 from hovor.api.visible import _by_keys, _rights, read_visible
 from hovor.auth.service import resolve_token
 from hovor.core.errors import NotFound
+from hovor.core.reads import read_session
 
 
 def _caller(app: Any, token: str) -> Any:
@@ -190,24 +191,26 @@ def test_a_page_by_keys_runs_by_the_driver_for_any_number_of_keys(
 ) -> None:
     """The statements of a page by keys (the records, then the channel items of those present)
     take their keys as a list; the driver runs them for every length of it, none included, and
-    finds what SQLAlchemy's path finds, in either order of lengths."""
+    finds what SQLAlchemy's path finds, for an admin and for a caller whose rights (a fixed list of
+    queues in the same statement) leave some of the records out."""
     h = tenant.h()
-    client.post("/api/v6/queues.json", json={"name": "100", "title": "Line", "type": "in"}, headers=h)
-    names = [
-        data(client.post("/api/v6/activitiesCall.json", json={"queue": "100", "direction": "in"}, headers=h))[
-            "name"
+    names: dict[str, list[str]] = {}
+    for queue in ("100", "200"):
+        client.post("/api/v6/queues.json", json={"name": queue, "title": queue, "type": "in"}, headers=h)
+        body = {"queue": queue, "direction": "in"}
+        names[queue] = [
+            data(client.post("/api/v6/activitiesCall.json", json=body, headers=h))["name"] for _ in range(3)
         ]
-        for _ in range(5)
-    ]
     other = make_tenant(app, "other")  # a key of another tenant is never found
-    client.post("/api/v6/queues.json", json={"name": "100", "title": "Line", "type": "in"}, headers=other.h())
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "100", "type": "in"}, headers=other.h())
     foreign = data(
         client.post(
             "/api/v6/activitiesCall.json", json={"queue": "100", "direction": "in"}, headers=other.h()
         )
     )["name"]
     resource = REGISTRY["activities"]
-    stmt = _by_keys(resource.endpoint, _rights(_caller(app, tenant.tokens["admin"])))
+    admin = _caller(app, tenant.tokens["admin"])
+    line_100 = dataclasses.replace(admin, queues=frozenset({"100", "300"}))
     dialect = app.state.engine.dialect
     executed: list[str] = []
     through = dialect.do_execute
@@ -221,18 +224,22 @@ def test_a_page_by_keys_runs_by_the_driver_for_any_number_of_keys(
     def shape(rows: list[Any]) -> list[tuple[str, str | None, str]]:
         return sorted((r.name, r.call.name if r.call else None, r.queue_obj.title) for r in rows)
 
-    for keys in ([], names[:1], names[:3], [*names, foreign], names[:3], names[1:2]):
-        with app.state.read_session_factory() as session:
-            conn = session.connection()
-            executed.clear()
-            direct = plan_for(resource).fetch(conn, stmt, {"keys": keys})
-            assert executed == []  # the driver ran them, not SQLAlchemy
-            event.listen(conn, "before_cursor_execute", lambda *args: None)
-            through_sqlalchemy = plan_for(resource).fetch(conn, stmt, {"keys": keys})
-            assert executed  # listened to, every statement went through SQLAlchemy
-        assert shape(direct) == shape(through_sqlalchemy)
-        assert sorted(r.name for r in direct) == sorted(k for k in keys if k != foreign)
-        assert all(r.call is not None and r.call.name == r.name for r in direct)
+    every = [*names["100"], *names["200"]]
+    lengths = ([], every[:1], every[:3], [*every, foreign], every[:3], every[1:2], every[1:6], every[:5])
+    for caller, sees in ((admin, set(every)), (line_100, set(names["100"]))):
+        stmt = _by_keys(resource.endpoint, _rights(caller))
+        for keys in lengths:
+            with read_session(app.state.read_session_factory) as session:
+                conn = session.connection()
+                executed.clear()
+                direct = plan_for(resource).fetch(conn, stmt, {"keys": keys})
+                assert executed == []  # the driver ran them, not SQLAlchemy
+                event.listen(conn, "before_cursor_execute", lambda *args: None)
+                through_sqlalchemy = plan_for(resource).fetch(conn, stmt, {"keys": keys})
+                assert executed  # listened to, every statement went through SQLAlchemy
+            assert shape(direct) == shape(through_sqlalchemy)
+            assert sorted(r.name for r in direct) == sorted(k for k in keys if k in sees)
+            assert all(r.call is not None and r.call.name == r.name for r in direct)
 
 
 POOL_ATTEMPTS = 200

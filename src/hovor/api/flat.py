@@ -268,9 +268,8 @@ class _Driven:
     five times the driver's time on SQLite, and on PostgreSQL psycopg builds the result's
     description a column at a time for that metadata (about a tenth of a contact's read). Only for
     parameters the driver takes as they are. A list given for ``IN`` (a page's keys) has its
-    statement's text made once per length, as SQLAlchemy's own expansion makes it."""
-
-    _MAX_FORMS = 256  # lengths of lists kept per statement (a page is at most a few hundred)
+    statement's text made once per size of list (:meth:`_form`), as SQLAlchemy's own expansion
+    makes it."""
 
     def __init__(self, stmt: Any, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
@@ -285,23 +284,32 @@ class _Driven:
         self._forms: dict[tuple[int, ...], _Form] = {}
         self._plain = None if self.lists else _Form(compiled, self.given, {})
 
-    def _form(self, params: dict[str, Any]) -> _Form:
+    def _form(self, params: dict[str, Any]) -> tuple[_Form, dict[str, Any]]:
+        """The form for these parameters, and the parameters as it takes them. A list is padded
+        with its last value up to the next power of two (a value twice in ``IN`` finds nothing
+        more): a statement has a form for a handful of lengths, not one for every length a page,
+        a last page or a group of creates can have."""
         if self._plain is not None:
-            return self._plain
-        lengths = tuple(len(params[name]) for name in self.lists)
-        form = self._forms.get(lengths)
+            return self._plain, params
+        params = dict(params)
+        lengths = []
+        for name in self.lists:
+            values = list(params[name])
+            size = 1 << (len(values) - 1).bit_length() if values else 0
+            params[name] = values + values[-1:] * (size - len(values))
+            lengths.append(size)
+        key = tuple(lengths)
+        form = self._forms.get(key)
         if form is None:
-            if len(self._forms) >= self._MAX_FORMS:
-                self._forms.clear()
-            form = self._forms[lengths] = _Form(
-                self.compiled, self.given, dict(zip(self.lists, lengths, strict=True))
+            form = self._forms[key] = _Form(
+                self.compiled, self.given, dict(zip(self.lists, key, strict=True))
             )
-        return form
+        return form, params
 
     def run(self, conn: Connection, params: dict[str, Any]) -> tuple[list[Any], Any]:
         """The rows, and the cursor (its description is read only where it is needed)."""
         dbapi = conn.connection.dbapi_connection
-        form = self._form(params)
+        form, params = self._form(params)
         if not self.positional:
             named = dict(form.fixed)
             for each, name, i in form.named:

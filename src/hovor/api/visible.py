@@ -173,7 +173,12 @@ def list_result(
             counted.where(*where).order_by(*query.order).offset(query.skip).limit(query.take)
         ).all()
         keys = [row[0] for row in found]
-        total = found[0][1] if found else None if query.skip or not query.take else 0
+        if found:
+            total = found[0][1]
+        elif not query.skip:
+            total = 0  # the first page is empty: nothing matched
+        else:
+            total = None
     else:
         page = select(resource.key_column).where(*where).order_by(*query.order)
         keys = list(conn.execute(page.offset(query.skip).limit(query.take)).scalars())

@@ -3,8 +3,8 @@
 A plain :class:`~sqlalchemy.orm.Session` asked for its connection first makes a transaction object
 of its own (with its events and state checks) and, when closed, an empty identity map anew. For a
 read that runs one or two statements built by :mod:`hovor.api.flat` on the connection, that was
-about a third of the CPU a single record's read costs in hovor's own process (SQLite, medium
-tenant: 65 µs of a session's cycle against 44 µs here; docs/benchmarks.md).
+about a sixth of the CPU a single record's read costs in hovor's own process (SQLite, medium
+tenant: 227-239 µs per read with it, 195-198 µs with this; docs/benchmarks.md).
 
 :class:`ReadSession` is bound to one connection of the read engine, taken when it is made and
 given back when it is closed. Until the ORM is used, ``connection()`` is that connection itself.
