@@ -253,12 +253,13 @@ class _Form:
         for name in lists:
             source.update((each, (name, i)) for i, each in enumerate(state.parameter_expansion[name]))
         self.fixed = {n: v for n, v in state.parameters.items() if n not in source}
-        # Each parameter in its place (SQLite's ?); psycopg's named ones in any order.
-        names = state.positiontup if compiled.positional else list(state.parameters)
+        # Positional (SQLite's ?): each parameter in its place. Named (psycopg's %(name)s): the
+        # fixed ones as they are, and where each given one comes from.
         self.order = tuple(
-            (*source[n], None) if n in source else (None, None, state.parameters[n]) for n in names
+            (*source[n], None) if n in source else (None, None, state.parameters[n])
+            for n in state.positiontup or ()
         )
-        self.named = tuple((n, *source[n]) for n in source)
+        self.named = () if compiled.positional else tuple((n, *source[n]) for n in source)
 
 
 class _Driven:
