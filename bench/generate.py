@@ -156,6 +156,17 @@ class Generator:
     def when(self, rnd: random.Random | None = None) -> dt.datetime:
         return self.now - dt.timedelta(seconds=(rnd or self.rnd).randrange(YEARS * 365 * 86400))
 
+    def times_of_batch(self, index: int, rnd: random.Random) -> list[dt.datetime]:
+        """The times of a batch of activities, oldest first: batch ``index`` of ``n`` covers the
+        ``index``-th ``n``-th of the years, so the activities are written in about the order of
+        their times, as a contact centre writes them (a page of a queue's newest then reads rows
+        near each other, as it would in production; random times put each on its own page)."""
+        sizes = self.plan["activities"]
+        span = YEARS * 365 * 86400
+        lo, hi = span * index // len(sizes), span * (index + 1) // len(sizes)
+        seconds = sorted(rnd.randrange(lo, hi) for _ in range(sizes[index]))
+        return [self.now - dt.timedelta(seconds=span - s) for s in seconds]
+
     def bulk(
         self, progress: Progress, label: str, model: Any, total: int, rows: Iterator[dict[str, Any]]
     ) -> None:
@@ -364,10 +375,9 @@ class Generator:
         calls: list[str] = []
         words = ["Dobrý den", "Děkuji", "Kdy dorazí zásilka?", "Posílám číslo objednávky", "Na shledanou"]
         batch: list[dict[str, Any]] = []
-        for _ in range(self.plan["activities"][index]):
+        for when in self.times_of_batch(index, rnd):
             kind = rnd.choices(kinds, weights)[0]
             name = self.key("activities", rnd)
-            when = self.when(rnd)
             duration = rnd.randrange(20, 900)
             known = rnd.random() < 0.7
             who = rnd.randrange(len(self.contacts))
