@@ -233,3 +233,70 @@ def test_the_search_for_mentions_reads_only_the_activities_with_text(
     assert found == [noted.json()["result"]["name"]]
     assert "ix_activities_tenant_free_text" in plan, plan
     assert "Seq Scan" not in plan and "SCAN activities" not in plan, plan
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_search_for_mentions_reads_the_trigram_indexes_on_postgresql(
+    client: TestClient, tenant: TenantFixture, engine: Engine
+) -> None:
+    """On PostgreSQL the largest tables of free text are searched for a person's mentions through
+    a trigram index of their text (migration 0038): its expression is the pre-filter's, word for
+    word, or the planner could not use it; what it finds is what the table holds, in either case;
+    and like the personal columns it keeps no statistics."""
+    from sqlalchemy import text
+
+    from hovor.core.db import Base, make_session_factory, planner_settings
+    from hovor.privacy.erasure.mentions import (
+        MENTION_INDEXES,
+        free_text_columns,
+        may_mention,
+        prefilter,
+        prefilter_settings,
+    )
+
+    h = tenant.h()
+    client.post("/api/v6/queues.json", json={"name": "300", "title": "E", "type": "email"}, headers=h)
+    noted = client.post(
+        "/api/v6/contacts.json",
+        json={"lastname": "Malý", "database": "main", "description": "Zná paní NOVÁKOVOU"},
+        headers=h,
+    )
+    mailed = client.post(
+        "/api/v6/activitiesEmail.json",
+        json={"queue": "300", "direction": "in", "title": "Dotaz", "text": "Píše Jana Nováková, 608 111 222"},
+        headers=h,
+    )
+    assert noted.status_code == mailed.status_code == 201, (noted.text, mailed.text)
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    columns = free_text_columns()
+    needles = ["Novákov", "222"]
+    with make_session_factory(engine, writes=False)() as s:
+        for name in MENTION_INDEXES:
+            table = tables[name]
+            # Only the trigram index can serve the condition alone: a plan without it scans.
+            stmt = select(table.c[next(iter(table.primary_key.columns)).name]).where(
+                may_mention(columns[table], needles, True)
+            )
+            compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+            explain = text(f"EXPLAIN {compiled}".replace("%%", "%"))
+            with planner_settings(s, **prefilter_settings(table)):
+                plan = "\n".join(r[0] for r in s.execute(explain).all())
+            assert f"Bitmap Index Scan on ix_{name}_mentions_trgm" in plan, plan
+        found = {}
+        for name in ("crm_contacts", "activity_emails"):
+            table = tables[name]
+            where = prefilter(table, columns[table], needles, tenant.id, True)
+            with planner_settings(s, **prefilter_settings(table)):
+                found[name] = s.execute(select(table.c.name).where(*where)).scalars().all()
+        stats = s.execute(
+            text(
+                "SELECT c.relname, a.attstattarget FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_attribute a ON a.attrelid = i.indexrelid WHERE i.indexprs IS NOT NULL"
+            )
+        ).all()
+    assert found == {
+        "crm_contacts": [noted.json()["result"]["name"]],
+        "activity_emails": [mailed.json()["result"]["name"]],
+    }
+    assert {n for n, _ in stats} == {f"ix_{n}_mentions_trgm" for n in MENTION_INDEXES}
+    assert {t for _, t in stats} == {0}

@@ -19,13 +19,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 # Made by the migrations for one database only, and so not in the models: SQLite's FTS5 index of
-# the search entries with its shadow tables, PostgreSQL's pg_trgm indexes (migration 0035).
+# the search entries with its shadow tables, PostgreSQL's pg_trgm indexes, named ``…_trgm``: of
+# the search entries (migration 0035) and of the free text an erasure searches for mentions (0038).
 DIALECT_ONLY_TABLES = ("search_fts",)
-DIALECT_ONLY_INDEXES = ("ix_search_entries_body_trgm", "ix_search_entries_custom_trgm")
+DIALECT_ONLY_INDEX_SUFFIX = "_trgm"
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """What comparing the models with a database looks at (Alembic's ``include_name``)."""
     if type_ == "table" and name is not None and name.startswith(DIALECT_ONLY_TABLES):
         return False
-    return not (type_ == "index" and name in DIALECT_ONLY_INDEXES)
+    return not (type_ == "index" and name is not None and name.endswith(DIALECT_ONLY_INDEX_SUFFIX))
