@@ -192,6 +192,37 @@ def test_a_searched_page_counts_its_matches_in_the_same_statement(
     assert none == {"data": [], "total": 0}
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_search_on_postgresql_reads_its_matches_before_their_records(
+    client: Any, tenant: TenantFixture, engine: Any
+) -> None:
+    """The searched columns keep no statistics, so the planner cannot tell a search that finds a
+    few entries from one that finds thousands: the matches are read first (a materialized common
+    table expression), never by probing each record of the page's order for its entry."""
+    from hovor.index.lookup import MATCHES
+
+    _contact(client, tenant, "Jana", "Nováková")
+    _contact(client, tenant, "Petr", "Dvořák")
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "search_entries" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = data(client.get("/api/v6/contacts.json", params={"q": "novakova"}, headers=tenant.h()))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert page["total"] == 1 and page["data"][0]["lastname"] == "Nováková"
+    ((statement, parameters),) = statements
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.execute(f"EXPLAIN {statement}", parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"CTE {MATCHES}" in plan and f"CTE Scan on {MATCHES}" in plan, plan
+
+
 # --- erasure ---------------------------------------------------------------------------------
 # Her name has letters no other indexed text of the test has (q, w): FTS5 stores a trigram whole
 # when the one before it in its segment starts with another letter, so her trigrams are bytes a

@@ -21,6 +21,7 @@ from hovor.index.fold import fold
 from hovor.index.search import ENTRIES, FTS
 
 TRIGRAM = 3
+MATCHES = "q_matches"  # PostgreSQL: the common table expression of a search's entries
 _FTS = table(FTS, column("rowid"), column(FTS))
 
 
@@ -66,7 +67,15 @@ def matching(
         where = [ENTRIES.c.tenant_id == tenant_id, ENTRIES.c.object_type == object_type]
     where.extend(_contains(t, custom) for t in terms if t not in indexed)
     name = cast(ENTRIES.c.object_name, Integer) if key.type.python_type is int else ENTRIES.c.object_name
-    return key.in_(select(name).where(*where))
+    found = select(name).where(*where)
+    if dialect == "postgresql":
+        # The search first, then its records by their keys. The searched columns keep no
+        # statistics (they are personal data), so the planner guesses how many entries match; at
+        # the large size it guessed few, walked a million contacts in the page's order and probed
+        # each one's entry: 4.3 s for "kraus" (18,667 found), against 0.17 s searching first.
+        matches = found.cte(MATCHES).prefix_with("MATERIALIZED")
+        return key.in_(select(*matches.c))
+    return key.in_(found)
 
 
 def searcher(
