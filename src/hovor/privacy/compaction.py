@@ -125,6 +125,11 @@ def vacuum(engine: Any, tables: Iterable[str]) -> None:
             if table not in known:  # names from the metadata only, never from input
                 continue
             _rewrite(conn, f'"{table}"', "FULL, ANALYZE")
+            # VACUUM FULL leaves the new files without a visibility map, and autovacuum, seeing no
+            # dead rows, may not make one for months: until then every count that an index could
+            # answer alone visits the table (a list page's total at the large size, 4.6 → 19 ms).
+            # A plain VACUUM of the new files makes it; it writes no row.
+            conn.execute(text(f'VACUUM "{table}"'))
             if (
                 conn.execute(select(literal(1)).select_from(Base.metadata.tables[table]).limit(1)).first()
                 is None
