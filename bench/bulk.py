@@ -3,7 +3,9 @@ batches of work split evenly."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,3 +77,16 @@ def split(total: int, size: int) -> list[int]:
 def share(total: int, parts: int) -> list[int]:
     """``total`` shared out over ``parts`` as evenly as whole numbers allow."""
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def in_time_order(
+    now: dt.datetime, span: int, sizes: list[int], index: int, rnd: random.Random
+) -> list[dt.datetime]:
+    """The times of batch ``index`` of activities, oldest first, within the last ``span`` seconds
+    before ``now``: batch *i* of *n* covers the *i*-th *n*-th of the span, so the activities are
+    written in about the order of their times, as a contact centre writes them (a page of a
+    queue's newest then reads rows near each other, as it would in production; random times put
+    each on its own page)."""
+    lo, hi = span * index // len(sizes), span * (index + 1) // len(sizes)
+    seconds = sorted(rnd.randrange(lo, hi) for _ in range(sizes[index]))
+    return [now - dt.timedelta(seconds=span - s) for s in seconds]

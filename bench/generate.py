@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import random
 import time
+from argparse import RawDescriptionHelpFormatter
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, insert, text
 
 import hovor.models  # noqa: F401
-from bench.bulk import fast_writes, share, split, unsynced, write_rows
+from bench.bulk import fast_writes, in_time_order, share, split, unsynced, write_rows
 from bench.common import META, SIZES, TENANT, Size, data_dir_for, settings_for
 from hovor.activities.audio import synth_wav
 from hovor.activities.models import (
@@ -155,17 +156,6 @@ class Generator:
 
     def when(self, rnd: random.Random | None = None) -> dt.datetime:
         return self.now - dt.timedelta(seconds=(rnd or self.rnd).randrange(YEARS * 365 * 86400))
-
-    def times_of_batch(self, index: int, rnd: random.Random) -> list[dt.datetime]:
-        """The times of a batch of activities, oldest first: batch ``index`` of ``n`` covers the
-        ``index``-th ``n``-th of the years, so the activities are written in about the order of
-        their times, as a contact centre writes them (a page of a queue's newest then reads rows
-        near each other, as it would in production; random times put each on its own page)."""
-        sizes = self.plan["activities"]
-        span = YEARS * 365 * 86400
-        lo, hi = span * index // len(sizes), span * (index + 1) // len(sizes)
-        seconds = sorted(rnd.randrange(lo, hi) for _ in range(sizes[index]))
-        return [self.now - dt.timedelta(seconds=span - s) for s in seconds]
 
     def bulk(
         self, progress: Progress, label: str, model: Any, total: int, rows: Iterator[dict[str, Any]]
@@ -375,7 +365,7 @@ class Generator:
         calls: list[str] = []
         words = ["Dobrý den", "Děkuji", "Kdy dorazí zásilka?", "Posílám číslo objednávky", "Na shledanou"]
         batch: list[dict[str, Any]] = []
-        for when in self.times_of_batch(index, rnd):
+        for when in in_time_order(self.now, YEARS * 365 * 86400, self.plan["activities"], index, rnd):
             kind = rnd.choices(kinds, weights)[0]
             name = self.key("activities", rnd)
             duration = rnd.randrange(20, 900)
@@ -554,16 +544,12 @@ class Generator:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--db", required=True, help="SQLAlchemy URL of an empty database")
     parser.add_argument("--data-dir", help="blob store and keys (default var/bench/<db name>)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)"
-    )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (one per core)")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     data_dir = data_dir_for(args.db, args.data_dir)

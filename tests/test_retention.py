@@ -338,3 +338,13 @@ def test_a_tenant_without_a_ceiling_keeps_what_no_queue_limits(quiet: Any) -> No
         "/api/v6/tenant.json", json={"title": "ACME", "recordings_retention_days": None}, headers=h
     )
     assert r.status_code == 200 and tenant_now["recordings_retention_days"] is None
+
+
+def test_a_sweep_that_anonymizes_activities_compacts_what_goes_with_them() -> None:
+    """A contact's or a ticket's sweep anonymizes their activities, and with each activity its
+    channel item, messages and transcript: on PostgreSQL those tables are rewritten too, or the
+    old row versions (and their index entries) would stay in the files."""
+    for policy in ("contacts", "tickets"):
+        tables = set(retention.touched_tables({"policies": {policy: 1}}))
+        assert {"activities", "activity_emails", "messages", "call_transcripts", "activity_calls"} <= tables
+    assert "messages" not in retention.touched_tables({"policies": {"pausesTaken": 1}})

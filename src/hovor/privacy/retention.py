@@ -370,6 +370,10 @@ def touched_tables(progress: dict[str, Any]) -> list[str]:
     tables: set[str] = set()
     for name in done:
         tables |= set(_activity_tables() if name in CHANNEL_TYPES else TABLES.get(name, []))
+    if "activities" in tables:
+        # An activity anonymized with a contact or a ticket takes its channel item, messages and
+        # transcript with it (erasure's declaration): their old row versions are rewritten too.
+        tables |= set(_activity_tables())
     searched = {model.__tablename__ for model in search.SEARCHABLE}  # type: ignore[attr-defined]
     if tables & searched:  # their records' search entries were rewritten or dropped with them
         tables.add(SearchEntry.__tablename__)

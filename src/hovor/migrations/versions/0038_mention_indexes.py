@@ -7,7 +7,9 @@ Each index is of one expression per table: the lower-cased text of the table's f
 joined by spaces, as ``hovor.privacy.erasure.mentions.mention_text`` writes it (the planner uses an
 index only for the same expression). Like the columns, the expressions keep no statistics (0008):
 ANALYZE would copy sample values of them into pg_statistic. SQLite has none of these: its search
-for mentions reads the tables (its LIKE cannot use an index for a substring).
+for mentions reads the tables (its LIKE cannot use an index for a substring). The indexes are
+built in the migration's transaction: writes to these tables wait until it commits (minutes at the
+large size).
 
 Revision ID: 0038
 Revises: 0037
