@@ -24,6 +24,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,20 +71,21 @@ class _Follow:
         self.stmt = self.plan.base.where(
             *(remote.in_(bindparam(f"k{i}", expanding=True)) for i, (_, remote) in enumerate(pairs))
         )
+        # A row's key and its item's, alike (a tuple for a pair of columns).
+        self.local_key = attrgetter(*self.local)
+        self.remote_key = attrgetter(*self.remote)
 
-    def attach(self, conn: Connection, rows: list[Any]) -> None:
-        mine = [row for row in rows if getattr(row, self.test) == self.value]
-        if not mine:
-            return
+    def attach(self, conn: Connection, mine: list[Any]) -> None:
+        """Sets the item of each of ``mine``, the rows whose discriminator holds this value."""
         # Each column's distinct values (a row without one has no item to find).
         params = {
             f"k{i}": list({v for r in mine if (v := getattr(r, attr)) is not None})
             for i, attr in enumerate(self.local)
         }
-        local, remote = self.local, self.remote
-        by_key = {tuple(getattr(o, a) for a in remote): o for o in self.plan.fetch(conn, self.stmt, params)}
+        local_key, remote_key, key = self.local_key, self.remote_key, self.key
+        by_key = {remote_key(o): o for o in self.plan.fetch(conn, self.stmt, params)}
         for row in mine:
-            setattr(row, self.key, by_key.get(tuple(getattr(row, a) for a in local)))
+            setattr(row, key, by_key.get(local_key(row)))
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,19 @@ class FlatPlan:
             finally:
                 result.close()
         found = build(rows)
-        for follow in self.follows:
-            follow.attach(conn, found)
+        if self.follows:
+            # The rows by their discriminators' values, once: a page has followers for every kind.
+            groups: dict[str, dict[Any, list[Any]]] = {}
+            for follow in self.follows:
+                by_value = groups.get(follow.test)
+                if by_value is None:
+                    by_value = groups[follow.test] = {}
+                    get = attrgetter(follow.test)
+                    for row in found:
+                        by_value.setdefault(get(row), []).append(row)
+                mine = by_value.get(follow.value)
+                if mine:
+                    follow.attach(conn, mine)
         return found
 
     def _builder(self, dialect: Any, description: Any) -> Callable[[Sequence[Any]], list[Any]]:
@@ -209,8 +222,9 @@ class FlatPlan:
             out = []
             for i in range(node.first, node.first + len(node.columns)):
                 if i in memoized:
-                    out.append(f"{indent}t{i} = m.get(v[{i}])")
-                    out.append(f"{indent}if t{i} is None:")
+                    # An empty column is None without a call (the memo cannot tell it from a miss).
+                    out.append(f"{indent}t{i} = None if v[{i}] is None else m.get(v[{i}])")
+                    out.append(f"{indent}if t{i} is None and v[{i}] is not None:")
                     out.append(f"{indent}    t{i} = m[v[{i}]] = p{i}(v[{i}])")
             return out
 
@@ -357,6 +371,15 @@ def _driven(conn: Connection, stmt: Any) -> _Driven | None:
     if driven is None:
         driven = by_dialect[dialect] = _Driven(stmt, dialect)
     return driven if driven.usable else None
+
+
+def rows_of(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """The rows of a statement built once (``stmt`` is kept and run again), as the driver gives
+    them: run by the driver where it can be (:class:`_Driven`), else through SQLAlchemy."""
+    driven = _driven(conn, stmt)
+    if driven is not None:
+        return driven.run(conn, params)[0]
+    return list(conn.execute(stmt, params).all())
 
 
 _PLANS: dict[str, FlatPlan] = {}

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from hovor.api.flat import rows_of
 from hovor.api.resource import Ctx
 from hovor.core.references import model_of
 from hovor.core.wire import to_wire
@@ -29,7 +30,7 @@ def links_loader(
     they carry in the rows of ``link`` (``link.column`` the record's key, ``link.value`` the
     reference to ``target``), in ``ctx.cache[name][key]``, in one query. The statement is built
     once, on first use (the target's model is registered by then), and run on the connection:
-    a list page pays for the query, not for building it."""
+    a list page pays for the query, not for building it (and the driver runs it: hovor.api.flat)."""
     owner, linked = getattr(link, column), getattr(link, value)
     built: list[Any] = []
 
@@ -46,7 +47,7 @@ def links_loader(
 
     def attach(session: Session, ctx: Ctx, keys: list[Any]) -> None:
         found: dict[Any, list[dict[str, Any]]] = {}
-        rows = session.connection().execute(statement(), {"tenant": ctx.caller.tenant_id, "keys": keys})
+        rows = rows_of(session.connection(), statement(), {"tenant": ctx.caller.tenant_id, "keys": keys})
         for key, ref_name, title in rows:
             found.setdefault(key, []).append({"name": ref_name, "title": title})
         ctx.cache[name] = found
