@@ -35,8 +35,9 @@ def to_wire(value: dt.datetime | None, tz: str) -> str | None:
 
 
 def _convert(value: dt.datetime, tz: str) -> str:
-    # WIRE_FORMAT, by the faster route: ISO 8601 with a space, cut before fractions and offset.
-    return value.astimezone(zone(tz)).isoformat(" ")[:19]
+    # WIRE_FORMAT, by the faster route: ISO 8601 with a space and whole seconds, cut before the
+    # offset.
+    return value.astimezone(zone(tz)).isoformat(" ", "seconds")[:19]
 
 
 # A record often shows one instant several times (an activity's time, opening and creation), and

@@ -109,6 +109,8 @@ def _item(activity: Activity, ctx: Ctx) -> dict[str, Any] | None:
 
 
 def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
+    # The stamps written out rather than merged from stamps(): a list page builds a hundred.
+    tz = ctx.tz
     return {
         "name": a.name,
         "type": a.type,
@@ -121,13 +123,16 @@ def _wrapper(a: Activity, ctx: Ctx) -> dict[str, Any]:
         "description": a.description,
         "action": a.action,
         "important": a.important,
-        "time": to_wire(a.time, ctx.tz),
-        "time_open": to_wire(a.time_open, ctx.tz),
-        "time_close": to_wire(a.time_close, ctx.tz),
+        "time": to_wire(a.time, tz),
+        "time_open": to_wire(a.time_open, tz),
+        "time_close": to_wire(a.time_close, tz),
         "duration": a.duration,
         "anonymized": a.anonymized,
         "customFields": visible_custom_fields(a.custom_fields, ctx),
-        **stamps(a, ctx),
+        "created": to_wire(a.created, tz),
+        "edited": to_wire(a.edited, tz),
+        "created_by": a.created_by,
+        "edited_by": a.edited_by,
     }
 
 
