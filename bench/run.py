@@ -4,10 +4,10 @@ the ratio, all measured in the same run.
     python -m bench.run SCENARIO --db URL [--data-dir DIR] [--seconds N]
     python -m bench.run all --db URL
 
-Scenarios: api_get_contact, api_list_activities, api_ingest_calls (bench/feeds.py), resolve_phone,
-audit_overhead, q_search_contacts (bench/search.py), erase_subject, resolve_subject, retention_sweep
-(bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and restore, bench/backups.py),
-console_contact_card (bench/console.py).
+Scenarios: api_get_contact, api_list_activities (bench/lists.py), api_ingest_calls (bench/feeds.py),
+resolve_phone, audit_overhead, q_search_contacts (bench/search.py), erase_subject, resolve_subject,
+retention_sweep (bench/privacy.py), export_subject (bench/exports.py), backup_medium (backup and
+restore, bench/backups.py), console_contact_card (bench/console.py).
 HTTP load comes from wrk (Debian package ``wrk``), a separate C process, so the client does not
 compete with the server for the interpreter.
 """
@@ -237,110 +237,6 @@ def api_get_contact(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _windows(meta: dict[str, Any], n: int) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    rnd = random.Random(7)
-    now = dt.datetime.fromisoformat(meta["now"])
-    out = []
-    for _ in range(n):
-        end = now - dt.timedelta(days=rnd.randrange(0, 3 * 365 - 30))
-        out.append((rnd.choice(meta["queues"]), end - dt.timedelta(days=30), end))
-    return out
-
-
-@scenario
-def api_list_activities(args: argparse.Namespace) -> dict[str, Any]:
-    """A page of 100 activities of one queue in a 30-day window, newest first, with total."""
-    meta = load_meta(args.data_dir)
-    windows = _windows(meta, args.n)
-    port = free_port()
-    h = {"X-AUTH-TOKEN": meta["token"]}
-    samples: list[float] = []
-    totals: list[int] = []
-    with (
-        hovor_server(args, port, workers=1),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=h) as c,
-    ):
-        for queue, start, end in windows[:10]:
-            c.get("/api/v6/activities.json", params=_list_params(queue, start, end))
-        for queue, start, end in windows:
-            t0 = time.perf_counter()
-            r = c.get("/api/v6/activities.json", params=_list_params(queue, start, end))
-            samples.append(time.perf_counter() - t0)
-            assert r.status_code == 200, r.text[:300]
-            totals.append(r.json()["result"]["total"])
-    raw = Raw(args.db)
-    count_sql = "SELECT count(*) FROM activities WHERE tenant_id = ? AND queue = ? AND time >= ? AND time < ?"
-    page_sql = (
-        "SELECT * FROM activities WHERE tenant_id = ? AND queue = ? AND time >= ? AND time < ?"
-        " ORDER BY time DESC, name ASC LIMIT 100"
-    )
-    # What the page shows: each activity with its channel item, recording, queue, operator and
-    # contact (their titles), in one joined query.
-    joined_sql = (
-        "SELECT a.*, c.*, r.*, e.*, w.*, s.*, f.*, q.title, u.title, k.title, k.database"
-        " FROM activities a"
-        " LEFT JOIN activity_calls c ON c.tenant_id = a.tenant_id AND c.name = a.name"
-        " LEFT JOIN call_recordings r ON r.tenant_id = c.tenant_id AND r.name = c.name"
-        " LEFT JOIN activity_emails e ON e.tenant_id = a.tenant_id AND e.name = a.name"
-        " LEFT JOIN activity_webs w ON w.tenant_id = a.tenant_id AND w.name = a.name"
-        " LEFT JOIN activity_sms s ON s.tenant_id = a.tenant_id AND s.name = a.name"
-        " LEFT JOIN activity_fbm f ON f.tenant_id = a.tenant_id AND f.name = a.name"
-        " LEFT JOIN queues q ON q.tenant_id = a.tenant_id AND q.name = a.queue"
-        ' LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.name = a."user"'
-        " LEFT JOIN crm_contacts k ON k.tenant_id = a.tenant_id AND k.name = a.contact"
-        " WHERE a.tenant_id = ? AND a.queue = ? AND a.time >= ? AND a.time < ?"
-        " ORDER BY a.time DESC, a.name ASC LIMIT 100"
-    )
-
-    def measure(page: str) -> list[float]:
-        it = iter(windows)
-
-        def baseline() -> None:
-            queue, start, end = next(it)
-            params = ("bench", queue, _naive(start), _naive(end))
-            raw.q(count_sql, params)
-            raw.q(page, params)
-
-        return timed(baseline, len(windows))
-
-    hovor = stats_ms(samples)
-    sql = stats_ms(measure(page_sql))
-    joined = stats_ms(measure(joined_sql))
-    return {
-        "hovor": {**hovor, "mean_total": round(sum(totals) / len(totals))},
-        "sql": sql,
-        "sql_joined": joined,
-        "ratio_p50": ratio(hovor["p50_ms"], sql["p50_ms"]),
-        "ratio_p50_joined": ratio(hovor["p50_ms"], joined["p50_ms"]),
-        "targets": {
-            "p50<=25ms": hovor["p50_ms"] <= 25,
-            "ratio<=3 (activities only)": hovor["p50_ms"] <= 3 * sql["p50_ms"],
-            "ratio<=3 (the page's joins)": hovor["p50_ms"] <= 3 * joined["p50_ms"],
-        },
-    }
-
-
-def _naive(value: dt.datetime) -> Any:
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _list_params(queue: str, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
-    return {
-        "filter[0][field]": "queue",
-        "filter[0][operator]": "eq",
-        "filter[0][value]": queue,
-        "filter[1][field]": "time",
-        "filter[1][operator]": "gte",
-        "filter[1][value]": start.isoformat(),
-        "filter[2][field]": "time",
-        "filter[2][operator]": "lt",
-        "filter[2][value]": end.isoformat(),
-        "sort[0][field]": "time",
-        "sort[0][dir]": "desc",
-        "take": "100",
-    }
-
-
 @scenario
 def resolve_phone(args: argparse.Namespace) -> dict[str, Any]:
     """Every record carrying one phone number, through the resolver service; baseline: the same
@@ -494,9 +390,10 @@ def firewall_overhead(args: argparse.Namespace) -> dict[str, Any]:
 
 def _more_scenarios() -> None:
     """The scenarios kept in modules of their own."""
-    from bench import backups, console, exports, feeds, privacy, search
+    from bench import backups, console, exports, feeds, lists, privacy, search
 
     SCENARIOS["api_ingest_calls"] = feeds.api_ingest_calls
+    SCENARIOS["api_list_activities"] = lists.api_list_activities
     SCENARIOS["q_search_contacts"] = search.q_search_contacts
     SCENARIOS["erase_subject"] = privacy.erase_subject
     SCENARIOS["resolve_subject"] = privacy.resolve_subject

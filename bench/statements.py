@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.update(env_for(args.db, data_dir))
     from fastapi.testclient import TestClient
 
-    from bench.run import _list_params, _windows
+    from bench.lists import _list_params, _windows
     from hovor.app import create_app
 
     meta = load_meta(data_dir)
