@@ -108,3 +108,16 @@ def test_a_failed_read_gives_its_connection_back(reads: tuple[Engine, Any], orm_
     with _reading(reads) as (_engine, later):
         assert _count(later.connection()) >= 0
         later.scalars(select(Contact)).all()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_sqlite_read_takes_the_connection_given_back_last(reads: tuple[Engine, Any]) -> None:
+    """Each SQLite connection keeps a page cache of its own: reads one after another use one warm
+    connection, not every connection of the pool in turn (each filling its cache)."""
+    engine, _ = reads
+    first, second = engine.connect(), engine.connect()
+    kept = second.connection.dbapi_connection
+    first.close()
+    second.close()
+    with engine.connect() as third:
+        assert third.connection.dbapi_connection is kept
