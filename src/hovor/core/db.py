@@ -174,7 +174,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             pool_timeout=30,
             # The connection given back last is taken next: each connection keeps a page cache of
             # its own (2 MB), and taken in turn, all forty of them filled theirs. Under a read
-            # load (api_get_contact, medium) a worker held 194–201 MB this way, 156–161 MB LIFO.
+            # load (api_get_contact, medium) a worker held 194-201 MB this way, 156-161 MB LIFO.
             pool_use_lifo=True,
         )
         # SQLite has one writer at a time. Left to itself, every waiting thread retries the lock
