@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from alembic import command  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine, event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from hovor.app import create_app  # noqa: E402
@@ -211,3 +212,20 @@ def data(response: Any) -> Any:
     body = response.json()
     assert body["error"] == [], body
     return body["result"]
+
+
+@contextmanager
+def statements_on(engine: Engine, needle: str) -> Iterator[list[str]]:
+    """The statements run on ``engine`` inside the block that contain ``needle``, in order (a
+    listener also turns off hovor.api.flat's driver path, so every statement is seen)."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if needle in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)

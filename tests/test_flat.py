@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from conftest import TenantFixture, data, make_tenant, needs_postgres
+from conftest import TenantFixture, data, make_tenant, needs_postgres, statements_on
 from hovor.activities.models import Activity
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
@@ -301,26 +301,12 @@ def test_a_page_reads_its_keys_with_their_total_then_its_rows(
     and the total in one statement, then its rows by their keys: on SQLite by their rowids, read
     in the same transaction (the primary key's index is not read again)."""
     names = _calls(client, tenant, 5)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM activities" in statement:
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    query = {"filter[0][field]": "queue", "filter[0][value]": "100", "take": 2}
+    with statements_on(engine, "FROM activities") as statements:
         pages = [
-            data(
-                client.get(
-                    "/api/v6/activities.json",
-                    params={"filter[0][field]": "queue", "filter[0][value]": "100", "skip": skip, "take": 2},
-                    headers=tenant.h(),
-                )
-            )
+            data(client.get("/api/v6/activities.json", params={**query, "skip": skip}, headers=tenant.h()))
             for skip in (0, 2, 4, 6)
         ]
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert [page["total"] for page in pages] == [5, 5, 5, 5]
     assert [len(page["data"]) for page in pages] == [2, 2, 1, 0]
     assert sorted(row["name"] for page in pages for row in page["data"]) == sorted(names)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import TenantFixture, data, make_tenant, migrated_url
+from conftest import TenantFixture, data, make_tenant, migrated_url, statements_on
 from hovor.app import create_app
 from hovor.core.config import Settings
 from hovor.index.fold import fold, fold_all
@@ -166,14 +166,7 @@ def test_a_searched_page_counts_its_matches_in_the_same_statement(
     names = sorted(_contact(client, tenant, f"Jana {i}", "Nováková") for i in range(5))
     _contact(client, tenant, "Petr", "Dvořák")
     h = tenant.h()
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "search_entries" in statement:
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_on(engine, "search_entries") as statements:
         pages = [
             data(
                 client.get(
@@ -183,8 +176,6 @@ def test_a_searched_page_counts_its_matches_in_the_same_statement(
             for skip in (0, 2, 4, 6)
         ]
         none = data(client.get("/api/v6/contacts.json", params={"q": "zzzzz"}, headers=h))
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert [page["total"] for page in pages] == [5, 5, 5, 5]
     assert [len(page["data"]) for page in pages] == [2, 2, 1, 0]
     assert sorted(row["name"] for page in pages for row in page["data"]) == names
