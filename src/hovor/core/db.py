@@ -105,9 +105,10 @@ def _utc_from_text(value: str | None) -> dt.datetime | None:
 JSONType = JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 
-# Twenty digits in a row: perhaps an integer beyond 64 bits, which orjson would read as a float.
-_LONG_NUMBER = re.compile(r"\d{20}")
-_LONG_NUMBER_BYTES = re.compile(rb"\d{20}")
+# Nineteen digits in a row: perhaps an integer beyond 64 bits (below -2**63 they start at 19),
+# which orjson would read as a float. Any number of 18 digits fits.
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 
 def _json_loads(text: str | bytes) -> Any:
