@@ -290,6 +290,12 @@ class _Driven:
         compiled = stmt.compile(dialect=dialect)
         binds = compiled.binds.values()
         self.usable = all(b.type.dialect_impl(dialect).bind_processor(dialect) is None for b in binds)
+        # Whether the driver's values are the results as they are (no column's type processes
+        # them): what rows_of needs; a FlatPlan applies the processors itself.
+        self.raw_results = all(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) is None
+            for c in stmt.selected_columns
+        )
         if not self.usable:
             return
         self.compiled = compiled
@@ -374,10 +380,11 @@ def _driven(conn: Connection, stmt: Any) -> _Driven | None:
 
 
 def rows_of(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
-    """The rows of a statement built once (``stmt`` is kept and run again), as the driver gives
-    them: run by the driver where it can be (:class:`_Driven`), else through SQLAlchemy."""
+    """The rows of a statement built once (``stmt`` is kept and run again): run by the driver
+    where it can be (:class:`_Driven`) and no column it selects needs its type's result
+    processing (its values are the driver's as they are), else through SQLAlchemy."""
     driven = _driven(conn, stmt)
-    if driven is not None:
+    if driven is not None and driven.raw_results:
         return driven.run(conn, params)[0]
     return list(conn.execute(stmt, params).all())
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import Integer, bindparam, func, literal_column, select
+from sqlalchemy import Integer, Table, bindparam, column, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from hovor.api.flat import plan_for
@@ -82,7 +82,14 @@ def _rowid(resource: Resource) -> Any:
     """SQLite's own key of a row: a lookup by it reads the table alone, where one by a record's
     name reads the primary key's index first (a page of a hundred records spread over that index
     touches a hundred of its pages)."""
-    return literal_column(f"{resource.model.__table__.name}.rowid", Integer)
+    return column("rowid", Integer, _selectable=resource.model.__table__)
+
+
+def _has_rowid(resource: Resource) -> bool:
+    """Whether the resource's rows have SQLite rowids to be read by: a plain table, not one made
+    WITHOUT ROWID (nor a view or a join)."""
+    table = resource.model.__table__
+    return isinstance(table, Table) and table.dialect_options["sqlite"].get("with_rowid", True) is not False
 
 
 @lru_cache(maxsize=4096)
@@ -188,7 +195,7 @@ def list_result(
     # records of every matching row, and building a hundred-column join per request costs more
     # than running it. On SQLite the keys come with the rows' rowids, which the second statement
     # reads the rows by; both run in the read's one transaction, so they see the same rows.
-    by_rowid = conn.dialect.name == "sqlite"
+    by_rowid = conn.dialect.name == "sqlite" and _has_rowid(resource)
     columns = [resource.key_column, *([_rowid(resource)] if by_rowid else [])]
     if query.searched:
         # No index gives a search's order, so every match is read to order them anyway: they are
