@@ -52,10 +52,10 @@ def _list_params(queue: str, start: dt.datetime, end: dt.datetime) -> dict[str, 
 class KeepAlive:
     """GETs on one kept-alive HTTP/1.1 connection, with as little work as a client can do: the
     request written out, the answer read to its Content-Length. A page's latency is then the
-    server's (httpx's own parsing of a 90 KB answer added about 0.6 ms to each)."""
+    server's (httpx's own work on a 93 KB answer added about 0.5 ms to each)."""
 
     def __init__(self, port: int, token: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.head = f"Host: 127.0.0.1:{port}\r\nX-AUTH-TOKEN: {token}\r\n\r\n"
 
@@ -69,9 +69,12 @@ class KeepAlive:
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.split(b"\r\n")
-        length = next(
+        lengths = [
             int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:")
-        )
+        ]
+        if len(lengths) != 1:
+            raise ValueError(f"an answer this client cannot read (no single Content-Length): {lines[0]!r}")
+        length = lengths[0]
         parts = [body]
         size = len(body)
         while size < length:
@@ -80,6 +83,8 @@ class KeepAlive:
                 raise ConnectionError("the server closed the connection")
             parts.append(chunk)
             size += len(chunk)
+        if size != length:  # one request at a time: nothing may follow the answer
+            raise ValueError(f"{size - length} bytes past the answer's Content-Length")
         return int(lines[0].split()[1]), b"".join(parts)
 
     def close(self) -> None:
