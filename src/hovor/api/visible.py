@@ -98,8 +98,8 @@ def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False) -> 
     joins (see :func:`list_result`). The rights are checked again here: on PostgreSQL the keys
     were read by another statement."""
     resource = REGISTRY[endpoint]
-    column = _rowid(resource) if by_rowid else resource.key_column
-    keys = column.in_(bindparam("keys", expanding=True))
+    key = _rowid(resource) if by_rowid else resource.key_column
+    keys = key.in_(bindparam("keys", expanding=True))
     return plan_for(resource).base.where(*_visible_to(resource, rights)).where(keys)
 
 
