@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import TenantFixture, data, make_tenant, needs_postgres, statements_on
-from hovor.activities.models import Activity
+from hovor.activities.models import Activity, TranscriptSegment
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
 from hovor.api.visible import _by_keys, _rights, read_visible
@@ -375,13 +375,21 @@ def test_rows_of_gives_each_type_as_the_orm_does(client: Any, tenant: TenantFixt
     from hovor.api.flat import rows_of
 
     name = _calls(client, tenant, 1)[0]
+    segment = {"activity": name, "start": 0.0, "end": 1.5, "speaker": "customer", "text": "Dobrý den"}
+    r = client.post(
+        "/api/v6/activitiesCallTranscripts.json", json={**segment, "confidence": 0.5}, headers=tenant.h()
+    )
+    assert r.status_code == 201, r.text
     by_name = Activity.name == bindparam("name")
     plain = select(Activity.name, Activity.queue).where(by_name)
     stamped = select(Activity.name, Activity.time).where(by_name)
+    # psycopg's floats cannot say whether they process a value without the column described.
+    scored = select(TranscriptSegment.confidence).where(TranscriptSegment.activity == bindparam("name"))
     with app.state.read_session_factory() as session:
         conn = session.connection()
         assert [tuple(row) for row in rows_of(conn, plain, {"name": name})] == [(name, "100")]
         [(_, time)] = rows_of(conn, stamped, {"name": name})
+        assert [tuple(row) for row in rows_of(conn, scored, {"name": name})] == [(0.5,)]
     assert isinstance(time, dt.datetime) and time.tzinfo == dt.UTC
 
 

@@ -24,12 +24,13 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, inspect, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import aliased
 
 from hovor.core.db import UTCDateTime
@@ -290,12 +291,10 @@ class _Driven:
         compiled = stmt.compile(dialect=dialect)
         binds = compiled.binds.values()
         self.usable = all(b.type.dialect_impl(dialect).bind_processor(dialect) is None for b in binds)
-        # Whether the driver's values are the results as they are (no column's type processes
-        # them): what rows_of needs; a FlatPlan applies the processors itself.
-        self.raw_results = all(
-            c.type.dialect_impl(dialect).result_processor(dialect, None) is None
-            for c in stmt.selected_columns
-        )
+        # The selected columns' types, for raw_results (the types only: the statement is this
+        # object's key in a weak mapping and must not be held).
+        self._dialect = dialect
+        self._types = tuple(c.type for c in stmt.selected_columns)
         if not self.usable:
             return
         self.compiled = compiled
@@ -304,6 +303,18 @@ class _Driven:
         self.positional: bool = compiled.positional
         self._forms: dict[tuple[int, ...], _Form] = {}
         self._plain = None if self.lists else _Form(compiled, self.given, {})
+
+    @cached_property
+    def raw_results(self) -> bool:
+        """Whether the driver's values are the results as they are: no selected column's type
+        processes them, whatever the column the database describes (what rows_of needs; a
+        FlatPlan applies the processors itself). A type that cannot say without the described
+        column (psycopg's floats) counts as processing."""
+        dialect = self._dialect
+        try:
+            return all(t.dialect_impl(dialect).result_processor(dialect, None) is None for t in self._types)
+        except (TypeError, ValueError, LookupError, InvalidRequestError):
+            return False
 
     def _form(self, params: dict[str, Any]) -> tuple[_Form, dict[str, Any]]:
         """The form for these parameters, and the parameters as it takes them. A list is padded
