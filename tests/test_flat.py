@@ -355,8 +355,8 @@ def test_json_beyond_what_orjson_reads_comes_back_as_written(
     from hovor.activities.models import Queue
 
     big = 2**70 + 1  # not a float's
+    low = -(2**63) - 1  # nineteen digits
     with session_factory() as session:
-        low = -(2**63) - 1  # nineteen digits
         values = (("100", {"limit": big}), ("101", {"note": "Nováková"}), ("102", {"floor": low}))
         for name, options in values:
             session.add(Queue(tenant_id="acme", name=name, title="Line", type="in", options=options))
@@ -394,6 +394,8 @@ def test_rows_of_gives_each_type_as_the_orm_does(client: Any, tenant: TenantFixt
 
 
 def test_only_tables_with_rowids_are_read_by_them() -> None:
+    """A list page on SQLite reads its rows by rowid only where they have one (every registered
+    resource's table today); a table made WITHOUT ROWID would be read by name."""
     from types import SimpleNamespace
 
     from sqlalchemy import Column, MetaData, String, Table
