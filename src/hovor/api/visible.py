@@ -7,7 +7,7 @@ record a write reads back for its answer. Every read here goes through the calle
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -78,10 +78,14 @@ def _visible_where(endpoint: str, rights: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_visible_to(REGISTRY[endpoint], rights))
 
 
-def _rowid(resource: Resource) -> Any:
-    """SQLite's own key of a row: a lookup by it reads the table alone, where one by a record's
-    name reads the primary key's index first (a page of a hundred records spread over that index
-    touches a hundred of its pages)."""
+@cache
+def _rowid(endpoint: str) -> Any | None:
+    """SQLite's own key of the resource's rows, where they have one (None otherwise): a lookup by
+    it reads the table alone, where one by a record's name reads the primary key's index first (a
+    page of a hundred records spread over that index touches a hundred of its pages)."""
+    resource = REGISTRY[endpoint]
+    if not _has_rowid(resource):
+        return None
     return column("rowid", Integer, _selectable=resource.model.__table__)
 
 
@@ -98,7 +102,8 @@ def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False) -> 
     joins (see :func:`list_result`). The rights are checked again here: on PostgreSQL the keys
     were read by another statement."""
     resource = REGISTRY[endpoint]
-    key = _rowid(resource) if by_rowid else resource.key_column
+    key = _rowid(endpoint) if by_rowid else resource.key_column
+    assert key is not None, f"{endpoint}: its rows have no rowid"
     keys = key.in_(bindparam("keys", expanding=True))
     return plan_for(resource).base.where(*_visible_to(resource, rights)).where(keys)
 
@@ -195,8 +200,9 @@ def list_result(
     # records of every matching row, and building a hundred-column join per request costs more
     # than running it. On SQLite the keys come with the rows' rowids, which the second statement
     # reads the rows by; both run in the read's one transaction, so they see the same rows.
-    by_rowid = conn.dialect.name == "sqlite" and _has_rowid(resource)
-    columns = [resource.key_column, *([_rowid(resource)] if by_rowid else [])]
+    rowid = _rowid(resource.endpoint) if conn.dialect.name == "sqlite" else None
+    columns = [resource.key_column, *([] if rowid is None else [rowid])]
+    count = select(func.count()).select_from(resource.model).where(*where)
     if query.searched:
         # No index gives a search's order, so every match is read to order them anyway: they are
         # counted in the same pass (one statement; two read the matches twice, 19 against 11 ms
@@ -205,12 +211,11 @@ def list_result(
     else:
         # The count of every match, in the same statement as the page's keys: one statement to
         # run instead of two (the databases compute an uncorrelated subquery once).
-        counted = select(func.count()).select_from(resource.model).where(*where).correlate(None)
-        counted = counted.scalar_subquery()
+        counted = count.correlate(None).scalar_subquery()
     stmt = select(*columns, counted).where(*where).order_by(*query.order)
     found = conn.execute(stmt.offset(query.skip).limit(query.take)).all()
     keys = [row[0] for row in found]
-    rowids = [row[1] for row in found] if by_rowid else None
+    rowids = None if rowid is None else [row[1] for row in found]
     total: int | None
     if found:
         total = found[0][-1]
@@ -219,7 +224,7 @@ def list_result(
     else:
         total = None
     if total is None:  # a page past the end has no row to carry the count
-        total = conn.execute(select(func.count()).select_from(resource.model).where(*where)).scalar() or 0
+        total = conn.execute(count).scalar() or 0
     rows = serialize_keys(session, resource, caller, keys, ctx, rowids)
     if query.fields is not None:
         wanted = query.fields
