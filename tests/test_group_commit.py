@@ -303,6 +303,36 @@ def test_tenants_queue_apart(
         holder.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_creates_that_arrive_while_a_group_waits_for_the_write_lock_join_it(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A group begins its transaction before it takes its members: on SQLite that is where it waits
+    for the one write lock (another worker's group may hold it), and whoever arrives meanwhile rides
+    along instead of waiting for the group after it."""
+    group = GroupCommit(lambda: write_session(app.state))
+    holder = write_session(app.state)
+    holder.execute(text("UPDATE tenants SET title = title WHERE 1 = 0"))  # the one writer is busy
+
+    async def run() -> list[Any]:
+        first = asyncio.create_task(group.run("acme", *_queue_member(app, "acme", "w0")))
+        await asyncio.sleep(0.2)  # its group has begun and waits for the lock
+        later = [
+            asyncio.create_task(group.run("acme", *_queue_member(app, "acme", f"w{i}"))) for i in (1, 2, 3)
+        ]
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        await asyncio.to_thread(holder.rollback)
+        return list(await asyncio.gather(first, *later))
+
+    try:
+        assert asyncio.run(run()) == ["w0", "w1", "w2", "w3"]
+    finally:
+        holder.close()
+    assert (group.groups, group.members) == (1, 4)
+    assert _queues(app) == ["w0", "w1", "w2", "w3"]
+
+
 @pytest.mark.parametrize("size", [1, 3])
 def test_groups_never_exceed_their_size(client: Any, tenant: TenantFixture, app: Any, size: int) -> None:
     group = GroupCommit(lambda: write_session(app.state), max_size=size)

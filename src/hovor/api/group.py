@@ -5,12 +5,16 @@ tenant's audit-chain lock and head, the inserts one statement at a time, the com
 flush to disk. Those costs are per transaction, not per record, and a feed's requests arrive
 many at once. So a create of a feed-like resource (one that also offers ``batch.json``) does not
 open its own transaction. Its request joins its tenant's queue on the event loop and waits there;
-while no group of that tenant is running, a task takes every create waiting (up to
-:data:`MAX_GROUP`), runs them one after another in one session in the thread pool, commits once
-and hands each request its own answer. Requests that arrive meanwhile wait for the next group,
-as they would have waited for the database's write lock anyway, but without holding a thread
-each: a group costs one trip to the thread pool, not one per record. Tenants have queues of their
-own, so one tenant whose audit chain is busy (a long job holding its lock) holds up no other feed.
+while no group of that tenant is running, a task begins a transaction in the thread pool and, once
+it has begun, takes every create waiting (up to :data:`MAX_GROUP`), runs them one after another in
+that session, commits once and hands each request its own answer. Beginning first matters on
+SQLite: BEGIN IMMEDIATE is where a group waits for the database's one write lock while another
+worker's group holds it, and every create that arrives during that wait joins the group instead
+of waiting for the next one (docs/benchmarks.md, "Single-call ingest"). Requests that arrive while
+a group runs wait for the next one, as they would have waited for the database's write lock
+anyway, but without holding a thread each: a group costs one trip to the thread pool, not one per
+record. Tenants have queues of their own, so one tenant whose audit chain is busy (a long job
+holding its lock) holds up no other feed.
 
 - A lone request runs at once: there is no timer and no added wait.
 - Each member's answer is what it would have been alone. Members run in arrival order, each
@@ -33,8 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -77,8 +82,34 @@ class _Member:
 
 @dataclass(eq=False)
 class _Queue:
+    """A tenant's creates waiting for their group. The event loop adds and withdraws members; the
+    group's thread takes them once its transaction has begun, so both go through ``lock``."""
+
     waiting: list[_Member]
     drainer: asyncio.Task[None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, member: _Member) -> None:
+        with self.lock:
+            self.waiting.append(member)
+
+    def withdraw(self, member: _Member) -> bool:
+        """Takes a member out if its group has not taken it yet; whether it had."""
+        with self.lock:
+            if member in self.waiting:
+                self.waiting.remove(member)
+                return True
+            return False
+
+    def take(self, most: int) -> list[_Member]:
+        with self.lock:
+            taken = self.waiting[:most]
+            del self.waiting[:most]
+        return [m for m in taken if not m.future.done()]
+
+    def empty(self) -> bool:
+        with self.lock:
+            return not self.waiting
 
 
 class GroupCommit:
@@ -113,64 +144,74 @@ class GroupCommit:
         queue = self._queues.get((loop, tenant_id))
         if queue is None:
             queue = self._queues[(loop, tenant_id)] = _Queue([])
-        queue.waiting.append(member)
+        queue.add(member)
         if queue.drainer is None or queue.drainer.done():
             queue.drainer = asyncio.create_task(self._drain(loop, tenant_id, queue))
         try:
             return await asyncio.wait_for(asyncio.shield(member.future), WAIT_SECONDS)
         except TimeoutError:
-            if member in queue.waiting:  # its group never started: it never will
-                queue.waiting.remove(member)
+            if queue.withdraw(member):  # its group never started: it never will
                 raise OperationalError("group commit", None, TimeoutError("group queue timeout")) from None
             return await member.future  # it is running: its answer is on its way
         except asyncio.CancelledError:
-            if member in queue.waiting:  # the request went away before its group started
-                queue.waiting.remove(member)
+            queue.withdraw(member)  # the request went away before its group started
             raise
 
     async def _drain(self, loop: asyncio.AbstractEventLoop, tenant_id: str, queue: _Queue) -> None:
         try:
-            while queue.waiting:
-                group = [m for m in queue.waiting[: self._max] if not m.future.done()]
-                del queue.waiting[: self._max]
-                if not group:
-                    continue
+            while not queue.empty():
+                group: list[_Member] = []
                 try:
-                    await run_in_threadpool(self._run_group, group)
-                except Exception as exc:  # the session itself failed (a rollback, a close)
+                    await run_in_threadpool(self._run_next, queue, group)
+                except Exception as exc:  # the session itself failed (its BEGIN, a rollback, a close)
                     log.warning("a group of creates failed: %s", type(exc).__name__)
-                    for member in group:
-                        if not member.settled:
-                            member.settle(error=exc)
-                self.groups += 1
-                self.members += len(group)
+                    _settle_all([m for m in group if not m.settled], exc)
+                if group:
+                    self.groups += 1
+                    self.members += len(group)
                 for member in group:
                     _deliver(member)
         except BaseException:  # cancelled at shutdown: nobody may wait for nothing
-            for member in queue.waiting:
+            for member in queue.take(len(queue.waiting)):
                 member.future.cancel()
-            queue.waiting.clear()
             raise
         finally:
-            if not queue.waiting and self._queues.get((loop, tenant_id)) is queue:
+            if queue.empty() and self._queues.get((loop, tenant_id)) is queue:
                 del self._queues[(loop, tenant_id)]
 
-    def _run_group(self, group: list[_Member]) -> None:
-        if len(group) == 1:
-            self._alone(group[0])
-            return
-        failure = self._together(group)
+    def _run_next(self, queue: _Queue, group: list[_Member]) -> None:
+        """Begins a transaction, then takes the waiting members (into ``group``) and runs them in
+        it. Beginning is where a SQLite writer waits for the database's one write lock, which
+        another worker's group may hold: whoever arrives meanwhile joins this group instead of
+        waiting for the next. A failure before the members ran is every member's answer."""
+        try:
+            session = self._new_session()
+        except Exception:
+            group.extend(queue.take(self._max))
+            raise
+        try:
+            session.connection()  # BEGIN (IMMEDIATE on SQLite: the write lock)
+        except Exception:
+            _quietly(session.close)
+            group.extend(queue.take(self._max))
+            raise
+        try:
+            group.extend(queue.take(self._max))
+            if len(group) == 1:
+                self._alone(group[0], session)
+                return
+            failure = self._together(group, session) if group else None
+        finally:
+            _quietly(session.close)
         if failure is None:
             return
         if isinstance(failure, MEMBER_ERRORS):
             for member in group:
-                self._alone(member)
+                self._alone(member, self._new_session(), close=True)
         else:
-            for member in group:
-                member.settle(error=failure)
+            _settle_all(group, failure)
 
-    def _together(self, group: list[_Member]) -> Exception | None:
-        session = self._new_session()
+    def _together(self, group: list[_Member], session: Session) -> Exception | None:
         try:
             with memoizing(session):  # a queue, a form, hidden fields: looked up once per group
                 records = [member.create(session) for member in group]
@@ -180,14 +221,12 @@ class GroupCommit:
         except Exception as exc:
             _quietly(session.rollback)
             return exc
-        finally:
-            _quietly(session.close)
         for member, result in zip(group, results, strict=True):
             member.settle(result)
         return None
 
-    def _alone(self, member: _Member) -> None:
-        session = self._new_session()
+    @staticmethod
+    def _alone(member: _Member, session: Session, close: bool = False) -> None:
         try:
             record = member.create(session)
             result = member.answer(session, record)
@@ -198,7 +237,13 @@ class GroupCommit:
         else:
             member.settle(result)
         finally:
-            _quietly(session.close)
+            if close:
+                _quietly(session.close)
+
+
+def _settle_all(group: list[_Member], error: Exception) -> None:
+    for member in group:
+        member.settle(error=error)
 
 
 def _answers(session: Session, group: list[_Member], records: list[Any]) -> list[Any]:
