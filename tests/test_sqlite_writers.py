@@ -1,4 +1,4 @@
-"""SQLite writers queue on locks of hovor's (hovor.core.db): in-process first, then on a file lock
+"""SQLite writers queue on locks of hovor's (hovor.core.sqlite_writers): in-process first, then on a file lock
 shared by every hovor process on the same database, held until COMMIT or ROLLBACK has run."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +19,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-import hovor.core.db
+import hovor.core.sqlite_writers
 from hovor.core.db import make_engine, make_session_factory, unit_of_work
+from hovor.core.sqlite_writers import Checkpointer
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def test_a_writer_that_waits_too_long_is_refused_and_the_queue_moves_on(
     database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, path = database
-    monkeypatch.setattr(hovor.core.db, "WRITE_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(hovor.core.sqlite_writers, "WRITE_WAIT_SECONDS", 0.3)
     other = os.open(f"{path}.writers", os.O_RDWR | os.O_CREAT)
     fcntl.flock(other, fcntl.LOCK_EX)
     factory = make_session_factory(engine)
@@ -148,7 +150,7 @@ def test_a_failure_while_queueing_leaves_no_lock_behind(
 
     factory = make_session_factory(engine)
     with monkeypatch.context() as patch:
-        patch.setattr(hovor.core.db.WriterFileLock, "acquire", broken)
+        patch.setattr(hovor.core.sqlite_writers.WriterFileLock, "acquire", broken)
         with pytest.raises(OSError), unit_of_work(factory) as session:
             session.execute(text("INSERT INTO t VALUES (1)"))
     started = time.monotonic()
@@ -165,7 +167,7 @@ def test_without_a_usable_lock_file_writers_fall_back_to_sqlites_lock(
     def refused(self: Any) -> int:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(hovor.core.db.WriterFileLock, "_open", refused)
+    monkeypatch.setattr(hovor.core.sqlite_writers.WriterFileLock, "_open", refused)
     engine = make_engine(f"sqlite:///{tmp_path / 'ro.db'}")
     factory = make_session_factory(engine)
     for n in range(2):
@@ -197,6 +199,39 @@ def test_a_read_is_one_snapshot_and_a_failed_begin_is_sqlalchemys_error(
 
     # The read's BEGIN goes to the driver directly; its failure is still SQLAlchemy's
     # OperationalError, which the API answers 503.
-    monkeypatch.setattr(hovor.core.db._SQLiteConnection, "execute", failing, raising=False)
+    monkeypatch.setattr(hovor.core.sqlite_writers.SQLiteConnection, "execute", failing, raising=False)
     with reads() as reader, pytest.raises(OperationalError):
         reader.scalar(text("SELECT count(*) FROM t"))
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "hovor-checkpoint"]
+
+
+def test_the_log_reaches_the_database_file_in_a_thread_of_its_own(database: tuple[Any, Path]) -> None:
+    """Writers leave copying the write-ahead log into the database file to a thread beside them, so
+    that no commit holds the one write lock through a checkpoint. Far below the size at which
+    SQLite would checkpoint on its own (1,000 pages), the file takes the rows all the same."""
+    engine, path = database
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    already = set(_checkpoint_threads())
+    factory = make_session_factory(engine)
+    for i in range(Checkpointer.EVERY):
+        with unit_of_work(factory) as session:
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": i})
+    assert Path(f"{path}-wal").stat().st_size > 0  # the rows went to the log first
+    deadline = time.monotonic() + 10
+    while path.read_bytes() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.read_bytes() != before
+    raw = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)  # the file alone, no log
+    try:
+        assert raw.execute("SELECT count(*) FROM t").fetchone() == (Checkpointer.EVERY,)
+    finally:
+        raw.close()
+    (thread,) = set(_checkpoint_threads()) - already
+    engine.dispose()  # and the thread ends with its engine
+    thread.join(5)
+    assert not thread.is_alive()

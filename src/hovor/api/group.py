@@ -46,8 +46,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hovor.core.db import WRITE_WAIT_SECONDS, memoizing
+from hovor.core.db import memoizing
 from hovor.core.errors import ApiError
+from hovor.core.sqlite_writers import WRITE_WAIT_SECONDS
 
 log = logging.getLogger("hovor.group")
 

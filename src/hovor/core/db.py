@@ -7,16 +7,11 @@ stored as naive UTC and handed back as an aware UTC ``datetime``.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
 import re
 import secrets
 import sqlite3
-import threading
-import time
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -37,11 +32,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+from hovor.core.sqlite_writers import (
+    Checkpointer,
+    SQLiteConnection,
+    WriterFileLock,
+    WriterQueue,
+)
 
 _log = logging.getLogger("hovor.core.db")
 
@@ -169,7 +171,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             hide_parameters=True,  # errors and logs must not carry the values (personal data)
             json_serializer=_json,
             json_deserializer=_json_loads,
-            connect_args={"check_same_thread": False, "isolation_level": None, "factory": _SQLiteConnection},
+            connect_args={"check_same_thread": False, "isolation_level": None, "factory": SQLiteConnection},
             pool_size=POOL_SIZE,
             max_overflow=0,
             pool_timeout=30,
@@ -181,15 +183,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # SQLite has one writer at a time. Left to itself, every waiting thread retries the lock
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms: under load, writes spend
         # most of their time asleep. Instead the writers queue on locks of ours that wake the next
-        # one the moment they are free (_WriterQueue). Held from BEGIN IMMEDIATE until COMMIT or
+        # one the moment they are free (WriterQueue). Held from BEGIN IMMEDIATE until COMMIT or
         # ROLLBACK has run; code must not await between its first write statement and its commit.
-        queue = _WriterQueue(WriterFileLock.for_database(engine.url.database))
-        event.listen(engine, "engine_disposed", lambda _engine: queue.close())
+        queue = WriterQueue(WriterFileLock.for_database(engine.url.database))
+        checkpointer = Checkpointer(engine.url.database)
+
+        def _disposed(_engine: Any) -> None:
+            queue.close()
+            checkpointer.close()
+
+        event.listen(engine, "engine_disposed", _disposed)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, record: Any) -> None:
             _sqlite_pragmas(dbapi_connection, record)
             dbapi_connection.writer_queue = queue
+            dbapi_connection.checkpointer = checkpointer
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -285,195 +294,7 @@ def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
-class WriterFileLock:
-    """The queue of SQLite writers across the processes that share one database file.
-
-    An exclusive ``flock`` on ``<database>.writers``: a waiting process sleeps in the kernel and is
-    woken the moment the holder unlocks (SQLite's own busy handler polls with sleeps of up to
-    100 ms instead), and the kernel frees the lock of a process that dies. Each process takes it
-    only while holding its own in-process writer lock, so one thread per process waits here.
-    Processes that are not hovor's still meet SQLite's own lock and busy handler.
-
-    The file is opened at the first write, read-only (``flock`` needs no more), and made readable
-    by everyone who can read the directory, so a command run by another user creates nothing the
-    server cannot open. Where it cannot be opened at all (a read-only directory), writers fall back
-    to SQLite's own lock, once with a warning.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._fd: int | None = None
-        self._held: int | None = None  # the descriptor whose lock this process holds
-        self._unusable = False
-        _FORK_SENSITIVE.add(self)
-
-    def _open(self) -> int:
-        return os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
-    @classmethod
-    def for_database(cls, database: str | None) -> WriterFileLock | None:
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None  # an in-memory database has one process by definition
-        return cls(f"{database}.writers")
-
-    def acquire(self, timeout: float) -> bool:
-        if self._unusable:
-            return True
-        if self._fd is None:
-            try:
-                self._fd = self._open()
-            except OSError as exc:
-                self._unusable = True
-                _log.warning("writers' lock file unusable (%s); SQLite's own lock queues writers", exc.errno)
-                return True
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._held = self._fd
-            return True
-        except BlockingIOError:
-            pass
-        # flock has no deadline of its own: a helper thread waits on a descriptor of its own (so a
-        # wait given up cannot hand its lock to the next writer), this thread waits for it.
-        fd = self._open()
-        got = threading.Event()
-        guard = threading.Lock()
-        abandoned = False
-
-        def wait() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            with guard:
-                if not abandoned:
-                    got.set()
-                    return
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-        try:
-            threading.Thread(target=wait, name="hovor-sqlite-writer-wait", daemon=True).start()
-        except BaseException:
-            os.close(fd)
-            raise
-        got.wait(max(timeout, 0.0))
-        with guard:
-            if got.is_set():
-                self._held = fd
-                return True
-            abandoned = True
-        return False
-
-    def release(self) -> None:
-        fd, self._held = self._held, None
-        if fd is None:
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            if fd != self._fd:
-                os.close(fd)
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None and self._held is None:
-            os.close(fd)
-
-    def after_fork(self) -> None:
-        # A forked child shares the parent's open file, and so its lock: it needs one of its own.
-        fd, self._fd, self._held = self._fd, None, None
-        if fd is not None:
-            os.close(fd)
-
-
-class _WriterQueue:
-    """Where the SQLite writers of one engine wait: first on a lock of this process, then, the one
-    at its head, on the file lock it shares with the other hovor processes (server workers, the
-    CLI) on the same file. Both wake the next waiter the moment they are released."""
-
-    def __init__(self, shared: WriterFileLock | None) -> None:
-        self._local = threading.Lock()
-        self._shared = shared
-        _FORK_SENSITIVE.add(self)
-
-    def acquire(self) -> None:
-        deadline = time.monotonic() + WRITE_WAIT_SECONDS
-        if not self._local.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
-        try:
-            got = self._shared is None or self._shared.acquire(deadline - time.monotonic())
-        except BaseException:
-            self._local.release()
-            raise
-        if not got:
-            self._local.release()
-            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
-
-    def release(self) -> None:
-        try:
-            if self._shared is not None:
-                self._shared.release()
-        finally:
-            self._local.release()
-
-    def close(self) -> None:
-        if self._shared is not None:
-            self._shared.close()
-
-    def after_fork(self) -> None:
-        self._local = threading.Lock()  # a copy of a lock another thread of the parent held
-
-
-_FORK_SENSITIVE: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for item in list(_FORK_SENSITIVE):
-        item.after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class _SQLiteConnection(sqlite3.Connection):
-    """A driver connection that lets the writer queue go only once its COMMIT or ROLLBACK has run.
-
-    SQLAlchemy's commit and rollback events fire before the statement; releasing there would let
-    the next writer's BEGIN IMMEDIATE meet a transaction still open and fall back to SQLite's busy
-    handler and its sleeps."""
-
-    writer_queue: _WriterQueue | None = None
-    _holds_writer = False
-
-    def take_writer_lock(self) -> None:
-        if self.writer_queue is not None and not self._holds_writer:
-            self.writer_queue.acquire()
-            self._holds_writer = True
-
-    def release_writer_lock(self) -> None:
-        if self._holds_writer:
-            self._holds_writer = False
-            assert self.writer_queue is not None
-            self.writer_queue.release()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.release_writer_lock()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.release_writer_lock()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.release_writer_lock()
-
-
 BEGIN_OPTION = "hovor_sqlite_begin"
-WRITE_WAIT_SECONDS = 30
 
 
 def make_session_factory(
