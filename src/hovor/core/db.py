@@ -89,12 +89,27 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         return value.replace(tzinfo=dt.UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            # The text SQLAlchemy's SQLite DATETIME writes, in one step rather than through the
+            # decorator's chain (the zone, then the text): a feed's call binds five of them.
+            return _utc_to_text
+        return super().bind_processor(dialect)
+
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if dialect.name == "sqlite":
             # SQLite keeps the text SQLAlchemy wrote; read it in one step rather than through the
             # decorator's chain (the text's parser, then the zone): a list page reads hundreds.
             return _utc_from_text
         return super().result_processor(dialect, coltype)
+
+
+def _utc_to_text(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _utc_from_text(value: str | None) -> dt.datetime | None:
