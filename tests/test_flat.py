@@ -8,13 +8,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from conftest import TenantFixture, data, make_tenant, needs_postgres, statements_on
 from hovor.activities.models import Activity, TranscriptSegment
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
-from hovor.api.visible import _by_keys, _rights, read_visible
+from hovor.api.visible import _by_keys, _rights, read_visible, serialize_keys
 from hovor.auth.service import resolve_token
 from hovor.core.errors import NotFound
 from hovor.core.reads import read_session
@@ -315,8 +315,34 @@ def test_a_page_reads_its_keys_with_their_total_then_its_rows(
     rows = statements[1]
     if engine.dialect.name == "sqlite":
         assert "activities.rowid IN" in rows and "activities.name IN" not in rows
-    else:
-        assert "activities.name IN" in rows
+    else:  # one array of keys, whatever their number: one statement to prepare
+        assert "activities.name = ANY (" in rows and " IN (" not in rows
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_records_read_by_their_keys_are_planned_once_per_connection(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A page's rows, or a group of creates' answers, are read by one statement with seven joins
+    whose planning costs several times its run. On PostgreSQL it is one statement for any number of
+    keys, which the driver prepares after its fifth run on a connection, and it is planned once for
+    any keys (a generic plan); the connection's own planning mode is back after each read."""
+    needs_postgres()
+    names = _calls(client, tenant, 5)
+    admin = _caller(app, tenant.tokens["admin"])
+    resource = REGISTRY["activitiesCall"]
+    with app.state.session_factory() as session:
+        for keys in (names[:2], names[1:4], names, names[:1], names[2:], names[:3], names[3:]):
+            assert [r["name"] for r in serialize_keys(session, resource, admin, keys)] == keys
+        rows = session.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE '%= ANY (%' AND statement LIKE '%FROM activity_calls%'"
+            )
+        ).all()
+        mode = session.execute(text("SHOW plan_cache_mode")).scalar()
+    assert [tuple(r) for r in rows] == [(2, 0)]  # its sixth and seventh runs, on the generic plan
+    assert mode == "auto"
 
 
 def test_a_page_of_a_hundred_records_sets_off_no_collection(client: Any, tenant: TenantFixture) -> None:
