@@ -62,7 +62,7 @@ async def _call(app: Any, token: str, method: str, target: str, body: bytes = b"
     return status
 
 
-async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int) -> dict[str, Any]:
+async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int, burst: int = 1) -> dict[str, Any]:
     token, names, pick = meta["token"], meta["contacts"], random.Random(1)
     async with app.router.lifespan_context(app):
         for _ in range(200):  # warm-up: caches, the caller cache, compiled statements
@@ -73,11 +73,12 @@ async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int) -> dict[s
         read_us = (time.process_time() - started) / max(1, reads) * 1e6
         call = json.dumps({"direction": "in", "clid": "603123456"}).encode()
         status = await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
-        ingests = reads // 4
+        ingests = max(reads // 4, burst)
         started = time.process_time()
-        for _ in range(ingests):
-            await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
-        ingest_us = (time.process_time() - started) / max(1, ingests) * 1e6
+        for _ in range(0, ingests, burst):  # a burst's creates arrive together: one group
+            sends = [_call(app, token, "POST", "/api/v6/activitiesCall.json", call) for _ in range(burst)]
+            await asyncio.gather(*sends)
+        ingest_us = (time.process_time() - started) / max(1, ingests // burst * burst) * 1e6
         started = time.process_time()
         for i in range(lists):
             page = f"/api/v6/activities.json?take=100&skip={100 * (i % 20)}"
@@ -87,7 +88,8 @@ async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int) -> dict[s
     return {
         "scenario": "asgi_mix",
         "reads": reads,
-        "ingests": ingests,
+        "ingests": ingests // burst * burst,
+        "burst": burst,
         "ingest_status": status,
         "cpu_us_per_read": round(read_us, 1),
         "cpu_us_per_ingest": round(ingest_us, 1),
@@ -102,13 +104,15 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--reads", type=int, default=800)
     parser.add_argument("--lists", type=int, default=0, help="pages of activities and of tickets")
+    parser.add_argument("--burst", type=int, default=1, help="ingests sent together (a group of creates)")
     args = parser.parse_args()
     data_dir = data_dir_for(args.db, args.data_dir)
     os.environ.update(env_for(args.db, data_dir))
     # deferred: the application reads its settings from the environment set just above
     from hovor.app import create_app
 
-    print(json.dumps(asyncio.run(_run(create_app(), load_meta(data_dir), args.reads, args.lists))))
+    meta = load_meta(data_dir)
+    print(json.dumps(asyncio.run(_run(create_app(), meta, args.reads, args.lists, max(1, args.burst)))))
 
 
 if __name__ == "__main__":
