@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -331,6 +332,47 @@ def test_creates_that_arrive_while_a_group_waits_for_the_write_lock_join_it(
         holder.close()
     assert (group.groups, group.members) == (1, 4)
     assert _queues(app) == ["w0", "w1", "w2", "w3"]
+
+
+def test_a_failed_begin_answers_those_it_began_for_and_the_next_group_takes_the_rest(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A group whose BEGIN fails (the writer queue timing out behind a long writer, the pool
+    empty) fails the creates that were waiting when it began, as it would have failed them had
+    they begun it themselves. A create that arrived during the wait goes to the next group."""
+    began = threading.Event()
+
+    class FailingBegin:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def connection(self) -> Any:
+            began.set()
+            time.sleep(0.3)
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("writer queue timeout"))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    sessions = {"n": 0}
+
+    def new_session() -> Any:
+        sessions["n"] += 1
+        session = write_session(app.state)
+        return FailingBegin(session) if sessions["n"] == 1 else session
+
+    group = GroupCommit(new_session)
+
+    async def run() -> list[Any]:
+        first = asyncio.create_task(group.run("acme", *_queue_member(app, "acme", "b0")))
+        await asyncio.to_thread(began.wait, 5)
+        later = asyncio.create_task(group.run("acme", *_queue_member(app, "acme", "b1")))
+        return list(await asyncio.gather(first, later, return_exceptions=True))
+
+    failed, later = asyncio.run(run())
+    assert isinstance(failed, OperationalError)
+    assert later == "b1"
+    assert _queues(app) == ["b1"]
 
 
 @pytest.mark.parametrize("size", [1, 3])

@@ -232,6 +232,29 @@ def test_the_log_reaches_the_database_file_in_a_thread_of_its_own(database: tupl
     finally:
         raw.close()
     (thread,) = set(_checkpoint_threads()) - already
-    engine.dispose()  # and the thread ends with its engine
-    thread.join(5)
+    engine.dispose()  # and the thread ends with its engine, having let go of the file
     assert not thread.is_alive()
+    # An engine used again after it was disposed (as the application's is, by each lifespan)
+    # starts another.
+    for i in range(Checkpointer.EVERY):
+        with unit_of_work(factory) as session:
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": i})
+    assert len(set(_checkpoint_threads()) - already) == 1
+
+
+def test_a_commit_stands_when_its_checkpoint_cannot_start(
+    database: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _path = database
+
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    factory = make_session_factory(engine)
+    for i in range(Checkpointer.EVERY * 2):
+        with unit_of_work(factory) as session:  # would raise if the checkpoint's failure did
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": i})
+    monkeypatch.undo()
+    with make_session_factory(engine, writes=False)() as reader:
+        assert reader.scalar(text("SELECT count(*) FROM t")) == Checkpointer.EVERY * 2

@@ -108,6 +108,18 @@ class _Queue:
             del self.waiting[:most]
         return [m for m in taken if not m.future.done()]
 
+    def first(self, most: int) -> list[_Member]:
+        """The members a group would take now, left waiting."""
+        with self.lock:
+            return self.waiting[:most]
+
+    def take_these(self, members: list[_Member]) -> list[_Member]:
+        """Those of ``members`` still waiting, taken."""
+        with self.lock:
+            taken = [m for m in members if m in self.waiting]
+            self.waiting = [m for m in self.waiting if m not in taken]
+        return [m for m in taken if not m.future.done()]
+
     def empty(self) -> bool:
         with self.lock:
             return not self.waiting
@@ -159,9 +171,10 @@ class GroupCommit:
             raise
 
     async def _drain(self, loop: asyncio.AbstractEventLoop, tenant_id: str, queue: _Queue) -> None:
+        group: list[_Member] = []
         try:
             while not queue.empty():
-                group: list[_Member] = []
+                group = []
                 try:
                     await run_in_threadpool(self._run_next, queue, group)
                 except Exception as exc:  # the session itself failed (its BEGIN, a rollback, a close)
@@ -173,8 +186,11 @@ class GroupCommit:
                 for member in group:
                     _deliver(member)
         except BaseException:  # cancelled at shutdown: nobody may wait for nothing
-            for member in queue.take(len(queue.waiting)):
-                member.future.cancel()
+            with queue.lock:
+                rest = len(queue.waiting)
+            for member in [*group, *queue.take(rest)]:
+                if not member.future.done():
+                    member.future.cancel()
             raise
         finally:
             if queue.empty() and self._queues.get((loop, tenant_id)) is queue:
@@ -190,11 +206,14 @@ class GroupCommit:
         except Exception:
             group.extend(queue.take(self._max))
             raise
+        present = queue.first(self._max)
         try:
             session.connection()  # BEGIN (IMMEDIATE on SQLite: the write lock)
         except Exception:
+            # Its answer goes to those that were waiting when it began, as it would have if they
+            # had begun it themselves; those that came during the wait try in the next group.
             _quietly(session.close)
-            group.extend(queue.take(self._max))
+            group.extend(queue.take_these(present))
             raise
         try:
             group.extend(queue.take(self._max))

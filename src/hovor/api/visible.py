@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import Integer, Table, any_, bindparam, column, func, select
+from sqlalchemy import Integer, String, Table, any_, bindparam, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
@@ -111,7 +111,10 @@ def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False, arr
     key = _rowid(endpoint) if by_rowid else resource.key_column
     assert key is not None, f"{endpoint}: its rows have no rowid"
     if array:
-        keys = key == any_(bindparam("keys", type_=ARRAY(key.type)))
+        # Text keys as text[], not the column's varchar(64)[]: a cast to varchar(n) cuts longer
+        # values short instead of refusing them.
+        item = String() if isinstance(key.type, String) else key.type
+        keys = key == any_(bindparam("keys", type_=ARRAY(item)))
     else:
         keys = key.in_(bindparam("keys", expanding=True))
     return plan_for(resource).base.where(*_visible_to(resource, rights)).where(keys)

@@ -278,22 +278,33 @@ def planner_settings(session: Session, **settings: str) -> Iterator[None]:
         return
     conn = session.connection()
     before: dict[str, str] = {}
-    for name, value in settings.items():
-        before[name] = conn.execute(
-            text("SELECT current_setting(:n), set_config(:n, :v, false)"), {"n": name, "v": value}
-        ).scalar_one()
     failed = True
     try:
+        for name, value in settings.items():
+            before[name] = conn.execute(
+                text("SELECT current_setting(:n), set_config(:n, :v, false)"), {"n": name, "v": value}
+            ).scalar_one()
         yield
         failed = False
     finally:
-        try:
-            for name, value in before.items():
-                conn.execute(text("SELECT set_config(:n, :v, false)"), {"n": name, "v": value})
-        except Exception:
-            conn.invalidate()
-            if not failed:
-                raise
+        if failed and _aborted(conn):
+            pass  # a failed statement aborted the transaction: its rollback takes the settings back
+        else:
+            try:
+                for name, value in before.items():
+                    conn.execute(text("SELECT set_config(:n, :v, false)"), {"n": name, "v": value})
+            except Exception:
+                conn.invalidate()
+                if not failed:
+                    raise
+
+
+def _aborted(conn: Any) -> bool:
+    """Whether the PostgreSQL transaction on this connection failed (only a rollback may follow)."""
+    from psycopg.pq import TransactionStatus  # deferred: only PostgreSQL connections get here
+
+    status = conn.connection.dbapi_connection.info.transaction_status
+    return bool(status == TransactionStatus.INERROR)
 
 
 def without_parallel_workers(session: Session) -> Any:

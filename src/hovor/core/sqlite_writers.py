@@ -141,34 +141,53 @@ class Checkpointer:
     EVERY = 8
 
     def __init__(self, database: str | None) -> None:
-        self._database = database if database not in (None, "", ":memory:") else None
+        # An in-memory database has no log to copy; a URI names its file in a way of its own.
+        usable = database and database != ":memory:" and not database.startswith("file:")
+        self._database = database if usable else None
         self._commits = 0
-        self._due = threading.Event()
-        self._start = threading.Lock()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._closed = False
+        self._due = threading.Event()
+        self._stop = threading.Event()
         _FORK_SENSITIVE.add(self)
 
     def committed(self) -> None:
-        self._commits += 1  # writers commit one at a time (the writer queue), so no lock here
-        if self._commits % self.EVERY or self._database is None or self._closed:
+        """A write transaction of this process committed. Never raises: the commit stands whatever
+        happens to its checkpoint (the next one, or SQLite's own, copies the log)."""
+        # Commits counted from several threads may race; only the rhythm depends on the count.
+        self._commits += 1
+        if self._commits % self.EVERY or self._database is None:
             return
-        if self._thread is None:
-            with self._start:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="hovor-checkpoint", daemon=True)
-                    self._thread.start()
-        self._due.set()
-
-    def _run(self) -> None:
-        assert self._database is not None
-        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
         try:
-            while not self._closed:
-                self._due.wait()
-                self._due.clear()
-                if self._closed:
-                    break
+            with self._lock:
+                if self._thread is None:
+                    due, stop = threading.Event(), threading.Event()
+                    thread = threading.Thread(
+                        target=self._run, args=(due, stop), name="hovor-checkpoint", daemon=True
+                    )
+                    thread.start()
+                    self._thread, self._due, self._stop = thread, due, stop
+                due = self._due
+            due.set()
+        except Exception as exc:  # no thread to be had (a limit, the interpreter ending)
+            _log.warning("background checkpoint not started: %s", type(exc).__name__)
+
+    def _run(self, due: threading.Event, stop: threading.Event) -> None:
+        assert self._database is not None
+        try:
+            conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            _log.warning("background checkpoint: no connection (%s)", type(exc).__name__)
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None  # the next commit tries again
+            return
+        try:
+            while True:
+                due.wait()
+                due.clear()
+                if stop.is_set():
+                    return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:  # the next one tries again; SQLite's own remains
@@ -177,14 +196,21 @@ class Checkpointer:
             conn.close()
 
     def close(self) -> None:
-        self._closed = True
-        self._due.set()
+        """Ends the thread (the engine was disposed) and waits for it to let go of the file. An
+        engine that is used again afterwards starts a new one with its next commits."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            due, stop = self._due, self._stop
+        if thread is not None:
+            stop.set()
+            due.set()
+            thread.join(5)
 
     def after_fork(self) -> None:
         # The parent's thread did not come along; a child starts its own when it writes.
         self._thread = None
-        self._due = threading.Event()
-        self._start = threading.Lock()
+        self._lock = threading.Lock()
+        self._due, self._stop = threading.Event(), threading.Event()
 
 
 class WriterQueue:
