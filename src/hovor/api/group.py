@@ -200,7 +200,8 @@ class GroupCommit:
         """Begins a transaction, then takes the waiting members (into ``group``) and runs them in
         it. Beginning is where a SQLite writer waits for the database's one write lock, which
         another worker's group may hold: whoever arrives meanwhile joins this group instead of
-        waiting for the next. A failure before the members ran is every member's answer."""
+        waiting for the next. A failed BEGIN is the answer of those that were waiting when it
+        began; a failed session, of every member it took."""
         try:
             session = self._new_session()
         except Exception:

@@ -287,9 +287,8 @@ def planner_settings(session: Session, **settings: str) -> Iterator[None]:
         yield
         failed = False
     finally:
-        if failed and _aborted(conn):
-            pass  # a failed statement aborted the transaction: its rollback takes the settings back
-        else:
+        # After a statement that aborted the transaction, its rollback takes the settings back.
+        if not (failed and _aborted(conn)):
             try:
                 for name, value in before.items():
                     conn.execute(text("SELECT set_config(:n, :v, false)"), {"n": name, "v": value})
