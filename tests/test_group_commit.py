@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from conftest import TenantFixture, data
 from hovor.activities.models import Activity, CallItem, Queue
-from hovor.activities.schemas import QueueCreate
-from hovor.activities.service import create_queue
+from hovor.activities.schemas import CallCreate, QueueCreate
+from hovor.activities.service import create_queue, draft_activity
 from hovor.api.deps import write_session
 from hovor.api.group import GroupCommit
 from hovor.audit import log as audit
@@ -84,6 +84,61 @@ def test_concurrent_calls_each_get_their_own_answer_and_one_bad_call_sinks_no_ot
         a["name"] for a in answers
     )
     assert report.ok, report.as_dict()
+
+
+def test_a_call_whose_input_alone_is_wrong_is_refused_before_it_joins_a_group(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """A phone number that is none, a time that is no time: the draft of a call (parsed on the event
+    loop, hovor.activities.service.draft_activity) refuses it before it waits for a group, so it
+    never makes its neighbours' group roll back and run again one by one."""
+    client.post("/api/v6/queues.json", json={"name": "100", "title": "L", "type": "in"}, headers=tenant.h())
+    good = [{"queue": "100", "direction": "in", "clid": f"+420 602 000 0{i:02d}"} for i in range(8)]
+    bad = [
+        {"queue": "100", "direction": "in", "clid": "not a number"},
+        {"queue": "100", "direction": "in", "clid": "+420 602 000 099", "time": "yesterday"},
+    ]
+    alone = [client.post("/api/v6/activitiesCall.json", json=b, headers=tenant.h("integration")) for b in bad]
+    assert [r.status_code for r in alone] == [400, 400]
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hovor") as c:
+            sends = [
+                c.post("/api/v6/activitiesCall.json", json=body, headers=tenant.h("integration"))
+                for body in [*good[:4], bad[0], *good[4:], bad[1]]
+            ]
+            return list(await asyncio.gather(*sends))
+
+    grouping = app.state.group_commit
+    groups, members = grouping.groups, grouping.members
+    responses = asyncio.run(send_all())
+    refused = [responses.pop(9), responses.pop(4)]
+    assert [r.json()["error"] for r in refused] == [r.json()["error"] for r in reversed(alone)]
+    assert [r.status_code for r in responses] == [201] * 8
+    # Only the good calls waited for a group, and their groups never failed: no member ran twice.
+    assert grouping.members - members == 8
+    assert grouping.groups - groups < 8
+    assert sorted(data(r)["clid"] for r in responses) == sorted(b["clid"].replace(" ", "") for b in good)
+    assert _count(app, select(func.count()).select_from(CallItem)) == 8
+
+
+def test_a_drafted_call_is_built_anew_when_it_is_stored_again(tenant: TenantFixture, app: Any) -> None:
+    """A group that rolled back runs its members again, each alone: the second store of a draft gets
+    records of its own, with the same key and values, not the ones the rolled-back session held."""
+    with app.state.read_session_factory() as s:
+        caller = system_caller(s, "acme")
+    draft = draft_activity(caller, "CALL", CallCreate(direction="in", clid="601 000 001", duration=5))
+    first, second = draft.records(), draft.records()
+    assert first[0] is not second[0] and first[1] is not second[1]
+    for activity, item in (first, second):
+        assert (activity.name, item.name, item.clid, item.duration) == (
+            draft.name,
+            draft.name,
+            "+420601000001",
+            5,
+        )
+        assert activity.time_open == draft.at and activity.action == "CLOSE"
 
 
 def _queue_member(app: Any, tenant_id: str, name: str, fail: bool = False) -> tuple[Any, Any]:

@@ -164,60 +164,125 @@ def _record(session: Session, caller: Caller, name: str | None) -> str | None:
 
 
 WRAPPER = set(schemas.ActivityFields.model_fields)
+# Wrapper fields that name another record: resolved (and the caller's right to them checked) in the
+# record's transaction. The others are parsed from the input alone.
+REFERENCES = frozenset({"queue", "user", "contact", "ticket", "record"})
+TIMES = ("time", "time_close")
 
 
-def _wrapper_values(session: Session, caller: Caller, body: BaseModel, activity_type: str) -> dict[str, Any]:
-    """The sent wrapper fields, each checked and resolved."""
-    sent = body.model_fields_set & WRAPPER
+def _plain_values(caller: Caller, body: BaseModel) -> dict[str, Any]:
+    """The sent wrapper fields that need no database: times parsed, the rest as sent."""
+    sent = body.model_fields_set & WRAPPER - REFERENCES - {"customFields"}
     data: Any = body
-    values: dict[str, Any] = {}
+    return {k: time_field(getattr(data, k), caller, k) if k in TIMES else getattr(data, k) for k in sent}
+
+
+def _reference_values(
+    session: Session, caller: Caller, body: BaseModel, activity_type: str
+) -> dict[str, Any]:
+    """The sent references, each resolved and checked against the caller's rights."""
+    data: Any = body
     resolvers = {
         "queue": lambda v: _queue(session, caller, v, activity_type),
         "user": lambda v: user_ref(session, caller, v),
         "contact": lambda v: contact_ref(session, caller, v),
         "ticket": lambda v: _ticket(session, caller, v),
         "record": lambda v: _record(session, caller, v),
-        "time": lambda v: time_field(v, caller, "time"),
-        "time_close": lambda v: time_field(v, caller, "time_close"),
     }
-    for key in sent - {"customFields"}:
-        value = getattr(data, key)
-        values[key] = resolvers[key](value) if key in resolvers else value
-    return values
+    return {key: resolvers[key](getattr(data, key)) for key in body.model_fields_set & REFERENCES}
 
 
-def _new_activity(session: Session, caller: Caller, activity_type: str, body: BaseModel) -> Activity:
-    values = _wrapper_values(session, caller, body, activity_type)
+def _wrapper_values(session: Session, caller: Caller, body: BaseModel, activity_type: str) -> dict[str, Any]:
+    """The sent wrapper fields, each checked and resolved."""
+    return {**_plain_values(caller, body), **_reference_values(session, caller, body, activity_type)}
+
+
+@dataclass(eq=False)
+class ActivityDraft:
+    """A new activity (with its channel item, if it has one) as far as it is known without the
+    database: its key, its input parsed (phone numbers, times), its records built. What needs the
+    database (the references, the custom fields, the insert) is :func:`store_activity`'s, in the
+    record's transaction. Drafting first keeps the parsing and the building out of that transaction:
+    a grouped create drafts on the event loop before it joins its group (hovor.api.group), so the
+    group holds SQLite's one write lock only for the lookups, the inserts and the commit."""
+
+    tenant_id: str
+    user: str | None
+    type: str
+    body: Any
+    name: str
+    at: dt.datetime
+    values: dict[str, Any]
+    item_values: dict[str, Any] | None
+    built: tuple[Activity, Any] | None = None
+
+    def records(self) -> tuple[Activity, Any]:
+        """The records, as built when drafted; built anew if they were stored once already (a
+        group of creates that failed runs its members again, each in a transaction of its own)."""
+        built, self.built = self.built, None
+        return built or self._build()
+
+    def _build(self) -> tuple[Activity, Any]:
+        values = dict(self.values)
+        activity = Activity(
+            tenant_id=self.tenant_id,
+            name=self.name,
+            type=self.type,
+            created_by=self.user,
+            time=values.pop("time", None) or self.at,
+            time_open=self.at,
+            action=values.pop("action", None) or "CLOSE",
+            important=bool(values.pop("important", False)),
+            **values,
+        )
+        if activity.action == "CLOSE" and activity.time_close is None:
+            activity.time_close = self.at
+        if self.item_values is None:
+            return activity, None
+        item = CHANNELS[self.type].item(tenant_id=self.tenant_id, name=self.name, **self.item_values)
+        return activity, item
+
+
+def draft_activity(caller: Caller, activity_type: str, body: BaseModel) -> ActivityDraft:
+    """An activity of ``activity_type`` (with its channel item, for a channel's type) from its input,
+    before the database is asked anything; a form error if the input alone is wrong."""
+    item_values = _item_values(activity_type, body, caller) if activity_type in CHANNELS else None
+    draft = ActivityDraft(
+        caller.tenant_id,
+        caller.user,
+        activity_type,
+        body,
+        new_name("activities"),
+        utcnow(),
+        _plain_values(caller, body),
+        item_values,
+    )
+    draft.built = draft.records()
+    return draft
+
+
+def store_activity(session: Session, caller: Caller, draft: ActivityDraft) -> tuple[Activity, Any]:
+    """The drafted records, their references resolved and custom fields checked, added to the
+    session (flushed with the next query or the commit: a group's rows all at once)."""
+    activity, item = draft.records()
+    for key, value in _reference_values(session, caller, draft.body, draft.type).items():
+        setattr(activity, key, value)
     clean = validate_custom_fields(
         session,
         caller,
         "activities",
         None,
-        getattr(body, "customFields", None),
+        getattr(draft.body, "customFields", None),
         None,
         None,
         creating=True,
         may_edit_readonly=caller.can(Permission.CRM_FORMS_UPDATE),
     )
-    now = utcnow()
-    activity = Activity(
-        tenant_id=caller.tenant_id,
-        name=new_name("activities"),
-        type=activity_type,
-        created_by=caller.user,
-        time=values.pop("time", None) or now,
-        time_open=now,
-        action=values.pop("action", None) or "CLOSE",
-        important=bool(values.pop("important", False)),
-        custom_fields=clean.values,
-        consents=clean.consents,
-        **values,
-    )
-    if activity.action == "CLOSE" and activity.time_close is None:
-        activity.time_close = now
     session.add(activity)
     store_custom_fields(session, activity, "activities", clean, creating=True)
-    return activity
+    if item is not None:
+        session.add(item)
+    return activity, item
 
 
 def _update_wrapper(session: Session, caller: Caller, activity: Activity, body: BaseModel) -> None:
@@ -244,7 +309,7 @@ def _statuses(session: Session, caller: Caller, activity: Activity, names: list[
 
 
 def create_comment(session: Session, caller: Caller, body: schemas.CommentCreate) -> Activity:
-    activity = _new_activity(session, caller, "COMMENT", body)
+    activity, _ = store_activity(session, caller, draft_activity(caller, "COMMENT", body))
     if body.statuses:
         session.flush()
         _statuses(session, caller, activity, body.statuses)
@@ -412,11 +477,12 @@ def answers_of(session: Session, tenant_id: str, ticket: int | None) -> None:
 
 
 def create_channel_item(session: Session, caller: Caller, activity_type: str, body: Any) -> Any:
-    channel = CHANNELS[activity_type]
-    item_values = _item_values(activity_type, body, caller)
-    activity = _new_activity(session, caller, activity_type, body)
-    item = channel.item(tenant_id=caller.tenant_id, name=activity.name, **item_values)
-    session.add(item)  # flushed with the next query or the commit (a batch: all rows at once)
+    return store_channel_item(session, caller, draft_activity(caller, activity_type, body))
+
+
+def store_channel_item(session: Session, caller: Caller, draft: ActivityDraft) -> Any:
+    """:func:`create_channel_item`'s second step: the drafted call, e-mail, chat … stored."""
+    activity, item = store_activity(session, caller, draft)
     if activity.ticket is not None:
         answers_of(session, activity.tenant_id, activity.ticket)
     return item

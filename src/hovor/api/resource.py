@@ -47,6 +47,9 @@ class Relation:
 
 Serializer = Callable[[Any, Ctx], dict[str, Any]]
 Creator = Callable[[Session, Caller, Any], Any]
+# ``create`` in two steps: what needs no database, then the rest in the record's transaction.
+Drafter = Callable[[Caller, Any], Any]
+Storer = Callable[[Session, Caller, Any], Any]
 Updater = Callable[[Session, Caller, Any, Any], Any]
 Deleter = Callable[..., None]  # (session, caller, record[, files=])
 # Another meaning of DELETE chosen by the query (``contacts/{name}.json?anonymize=1`` is a GDPR
@@ -69,6 +72,11 @@ class Resource:
     create_schema: type[BaseModel] | None = None
     update_schema: type[BaseModel] | None = None
     create: Creator | None = None
+    # ``create`` in two steps, for a grouped create (``batch``): ``draft(caller, body)`` does what
+    # needs no database (parsing the input, building the records) on the event loop before the
+    # create joins its group, so that the group's transaction (on SQLite: the one write lock) holds
+    # only ``store(session, caller, draft)``, the lookups and the inserts (hovor.api.group).
+    draft: tuple[Drafter, Storer] | None = None
     update: Updater | None = None
     delete: Deleter | None = None
     key_type: type = str

@@ -184,7 +184,15 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
         # the thread pool.
         async def grouped_create(request: Request, body: Any) -> Any:
             caller = caller_of(request)
-            make, answer = _creation(request, caller, resource, creator, body)
+            create = creator
+            if resource.draft is not None:  # its first step now, outside the group's transaction
+                drafter, store = resource.draft
+                draft = drafter(caller, body)
+
+                def create(session: Session, caller: Caller, _body: Any) -> Any:
+                    return store(session, caller, draft)
+
+            make, answer = _creation(request, caller, resource, create, body)
             group = request.app.state.group_commit
 
             def answer_many(session: Session, objs: list[Any]) -> list[dict[str, Any]]:

@@ -165,6 +165,10 @@ def _channel(
     q_columns: tuple[Any, ...] = (),
 ) -> None:
     create, update, delete = service.channel_functions(activity_type)
+
+    def draft(caller: Any, body: Any) -> service.ActivityDraft:
+        return service.draft_activity(caller, activity_type, body)
+
     loads: list[tuple[Any, ...]] = [
         (model.activity, opt) for opt in (Activity.queue_obj, Activity.user_obj, Activity.contact_obj)
     ]
@@ -195,6 +199,7 @@ def _channel(
             create_schema=create_schema,
             update_schema=update_schema,
             create=create,
+            draft=(draft, service.store_channel_item),
             update=update,
             delete=delete,
             q_columns=q_columns,
