@@ -533,9 +533,10 @@ def test_members_sharing_a_key_are_answered_together(client: Any, tenant: Tenant
     group = GroupCommit(lambda: write_session(app.state))
     calls: list[list[str]] = []
 
-    def many(session: Any, queues: list[Any]) -> list[str]:
+    def many(session: Any, queues: list[Any]) -> Any:
         calls.append([q.name for q in queues])
-        return [f"together:{q.name}" for q in queues]
+        answers = [f"together:{q.name}" for q in queues]
+        return lambda: answers
 
     async def run() -> list[Any]:
         members = [_queue_member(app, "acme", f"t{i}") for i in range(5)]
@@ -567,3 +568,57 @@ def test_a_grouped_create_decides_its_caller_before_reading_the_body(
     allowed = {**broken["headers"], **tenant.h("integration")}
     refused = client.post(path, content=broken["content"], headers=allowed)
     assert refused.status_code == 400 and refused.json()["result"] is None
+
+
+def test_shared_answers_are_made_after_the_commit_and_their_failure_keeps_the_records(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """Members answered together are read in the group's transaction and serialized after its
+    commit: by then their records are there for any other reader, and another writer is not kept
+    waiting (on SQLite the write lock is free). Answers that cannot be made after the commit fail
+    every member with that error, but nothing is run again: the records stand."""
+    group = GroupCommit(lambda: write_session(app.state))
+    seen: list[Any] = []
+
+    def read_back(session: Any, queues: list[Any]) -> Any:
+        names = [str(q.name) for q in queues]
+
+        def finish() -> list[str]:
+            seen.append(_queues(app))  # another session's read: only what has committed
+            with write_session(app.state) as other:  # another writer, at once
+                other.execute(text("SELECT 1"))
+                audit.record(other, "acme", "activities.queue.create", audit.Actor.system("t"), "queues", "x")
+                create_queue(other, system_caller(other, "acme"), QueueCreate(name="x", title="X", type="in"))
+                other.commit()
+            if "boom" in names:
+                raise RuntimeError("answers cannot be made")
+            return [f"answer {n}" for n in names]
+
+        return finish
+
+    async def run(prefix: str) -> list[Any]:
+        members = [_queue_member(app, "acme", f"{prefix}{i}") for i in range(3)]
+        return list(
+            await asyncio.gather(
+                *(group.run("acme", c, a, ("same", read_back)) for c, a in members), return_exceptions=True
+            )
+        )
+
+    assert asyncio.run(run("a")) == ["answer a0", "answer a1", "answer a2"]
+    assert seen == [["a0", "a1", "a2"]]
+    with app.state.session_factory() as s:
+        s.execute(text("DELETE FROM queues WHERE name = 'x'"))
+        s.commit()
+
+    async def failing() -> list[Any]:
+        members = [_queue_member(app, "acme", n) for n in ("boom", "b1")]
+        return list(
+            await asyncio.gather(
+                *(group.run("acme", c, a, ("same", read_back)) for c, a in members), return_exceptions=True
+            )
+        )
+
+    results = asyncio.run(failing())
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+    assert (group.groups, group.members) == (2, 5)  # no member ran again
+    assert _queues(app) == ["a0", "a1", "a2", "b1", "boom", "x"]

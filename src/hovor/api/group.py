@@ -62,9 +62,11 @@ MEMBER_ERRORS = (ApiError, IntegrityError, DataError)
 
 Create = Callable[[Session], Any]
 Answer = Callable[[Session, Any], Any]
-# The answers of several members at once, in their order: members whose ``together`` keys are
-# equal (the same resource, the same caller) are answered by one read of all their records.
-AnswerMany = Callable[[Session, list[Any]], list[Any]]
+# The answers of several members at once: members whose ``together`` keys are equal (the same
+# resource, the same caller) are answered by one read of all their records, in the group's
+# transaction, which returns what makes their answers, in their order, once the group has committed
+# (serializing the records read asks the database nothing: no need to hold its lock for it).
+AnswerMany = Callable[[Session, list[Any]], Callable[[], list[Any]]]
 
 
 @dataclass(eq=False)
@@ -237,11 +239,17 @@ class GroupCommit:
             with memoizing(session):  # a queue, a form, hidden fields: looked up once per group
                 records = [member.create(session) for member in group]
                 session.flush()  # every member's rows in as few statements as the ORM can
-                results = _answers(session, group, records)
+                answers = _answers(session, group, records)
             session.commit()
         except Exception as exc:
             _quietly(session.rollback)
             return exc
+        try:
+            results = answers()  # serialized after the commit (on SQLite: the write lock is free)
+        except Exception as exc:  # nobody's input: the records stand, the answers cannot be made
+            log.error("answering a group of creates failed: %s", type(exc).__name__)
+            _settle_all(group, exc)
+            return None
         for member, result in zip(group, results, strict=True):
             member.settle(result)
         return None
@@ -267,9 +275,10 @@ def _settle_all(group: list[_Member], error: Exception) -> None:
         member.settle(error=error)
 
 
-def _answers(session: Session, group: list[_Member], records: list[Any]) -> list[Any]:
-    """Each member's answer: those that share a ``together`` key from one read of all their
-    records (a statement per group rather than per member), the others one by one."""
+def _answers(session: Session, group: list[_Member], records: list[Any]) -> Callable[[], list[Any]]:
+    """Each member's answer, read in the group's transaction: those that share a ``together`` key
+    from one read of all their records (a statement per group rather than per member), the others
+    one by one. Returns what finishes them, in the members' order, once the group has committed."""
     results: list[Any] = [None] * len(group)
     shared: dict[Hashable, list[int]] = {}
     for i, member in enumerate(group):
@@ -277,13 +286,19 @@ def _answers(session: Session, group: list[_Member], records: list[Any]) -> list
             results[i] = member.answer(session, records[i])
         else:
             shared.setdefault(member.together[0], []).append(i)
+    later: list[tuple[list[int], Callable[[], list[Any]]]] = []
     for indices in shared.values():
         together = group[indices[0]].together
         assert together is not None
-        answers = together[1](session, [records[i] for i in indices])
-        for i, answer in zip(indices, answers, strict=True):
-            results[i] = answer
-    return results
+        later.append((indices, together[1](session, [records[i] for i in indices])))
+
+    def finish() -> list[Any]:
+        for indices, make in later:
+            for i, answer in zip(indices, make(), strict=True):
+                results[i] = answer
+        return results
+
+    return finish
 
 
 def _quietly(step: Callable[[], None]) -> None:

@@ -195,7 +195,7 @@ def _add_create(router: APIRouter, resource: Resource, creator: Creator, schema:
             make, answer = _creation(request, caller, resource, create, body)
             group = request.app.state.group_commit
 
-            def answer_many(session: Session, objs: list[Any]) -> list[dict[str, Any]]:
+            def answer_many(session: Session, objs: list[Any]) -> Callable[[], list[dict[str, Any]]]:
                 return reload_many(session, resource, caller, objs)
 
             # Members of one caller creating the same kind of record are read back together.

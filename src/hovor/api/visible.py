@@ -7,6 +7,7 @@ record a write reads back for its answer. Every read here goes through the calle
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
@@ -152,8 +153,22 @@ def serialize_keys(
     list is (one statement for the rows with their joins, one for what ``attach`` adds). ``ctx``:
     the request's, where it was made already. ``rowids``: on SQLite, the rows' own keys, read in
     the same transaction as ``keys`` (one snapshot), to read the rows by."""
+    return read_keys(session, resource, caller, keys, ctx, rowids)()
+
+
+def read_keys(
+    session: Session,
+    resource: Resource,
+    caller: Caller,
+    keys: list[Any],
+    ctx: Ctx | None = None,
+    rowids: list[int] | None = None,
+) -> ReadRecords:
+    """:func:`serialize_keys` in its two steps: the records are read now, in the session's
+    transaction; calling what it returns serializes them, which asks the database nothing (a group
+    of creates serializes its answers after it has committed: hovor.api.group)."""
     if not keys:
-        return []
+        return ReadRecords(resource, [], {}, Ctx(caller))
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     stmt = _by_keys(resource.endpoint, _rights(caller), rowids is not None, postgres)
@@ -165,11 +180,29 @@ def serialize_keys(
     # is made once and kept: the keys are always found through the primary key. (SQLite: no-op.)
     with planner_settings(session, plan_cache_mode="force_generic_plan"):
         found = {obj.name: obj for obj in plan_for(resource).fetch(conn, stmt, {"keys": given})}
-    if ctx is None:
-        ctx = make_ctx(session, resource, caller)
+    made = make_ctx(session, resource, caller) if ctx is None else ctx
     if resource.attach is not None and found:
-        resource.attach(session, ctx, list(found))
-    return [resource.serialize(found[k], ctx) for k in keys if k in found]
+        resource.attach(session, made, list(found))
+    return ReadRecords(resource, keys, found, made)
+
+
+@dataclass(frozen=True)
+class ReadRecords:
+    """Records read by their keys (:func:`read_keys`), serialized when called."""
+
+    resource: Resource
+    keys: list[Any]
+    found: dict[Any, Any]
+    ctx: Ctx
+
+    def missing(self) -> bool:
+        """Whether a key was not found (or not visible to the caller)."""
+        return any(k not in self.found for k in self.keys)
+
+    def __call__(self) -> list[dict[str, Any]]:
+        """Their wire shapes, in the keys' order, leaving out those not found."""
+        serialize, found, ctx = self.resource.serialize, self.found, self.ctx
+        return [serialize(found[k], ctx) for k in self.keys if k in found]
 
 
 def list_result(
@@ -290,14 +323,12 @@ def reload(session: Session, resource: Resource, caller: Caller, obj: Any) -> di
     return serialize_one(session, resource, caller, str(obj.name))
 
 
-def reload_many(
-    session: Session, resource: Resource, caller: Caller, objs: list[Any]
-) -> list[dict[str, Any]]:
-    """:func:`reload` of several records at once, in their order: one read of them all
-    (:func:`serialize_keys`). A record the caller may not see is not found, as in :func:`reload`."""
+def reload_many(session: Session, resource: Resource, caller: Caller, objs: list[Any]) -> ReadRecords:
+    """:func:`reload` of several records at once, in their order: one read of them all, now, in the
+    transaction; calling what it returns serializes them (:func:`read_keys`). A record the caller
+    may not see is not found, as in :func:`reload`."""
     session.flush()
-    keys = [_key(resource, str(obj.name)) for obj in objs]
-    answers = serialize_keys(session, resource, caller, keys)
-    if len(answers) != len(keys):  # serialize_keys leaves out what the caller may not see
+    read = read_keys(session, resource, caller, [_key(resource, str(obj.name)) for obj in objs])
+    if read.missing():
         raise NotFound("Record not found.")
-    return answers
+    return read
