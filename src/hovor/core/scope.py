@@ -15,10 +15,10 @@ the caller's rights.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from hovor.core.caller import Caller
@@ -153,8 +153,19 @@ def may_use(caller: Caller, dimension: str, value: str | None) -> bool:
 def get_visible(
     session: Session, model: Any, caller: Caller, key: Any, scope: Scope = DECLARED
 ) -> Any | None:
-    stmt = visible_select(model, caller, scope).where(model.name == key)
-    return session.scalars(stmt).one_or_none()
+    if isinstance(scope, _Declared):
+        stmt = _by_key(model, caller)
+    else:
+        stmt = visible_select(model, caller, scope).where(model.name == bindparam("key"))
+    return session.scalars(stmt, {"key": key}).one_or_none()
+
+
+@lru_cache(maxsize=512)
+def _by_key(model: Any, caller: Caller) -> Select[Any]:
+    """:func:`get_visible`'s statement for a model and a caller (whose rights shape it), the key a
+    parameter: made once. Building it and working out its cache key took twice as long as running
+    it (90 of 135 µs for the queue a group of creates looks up)."""
+    return visible_select(model, caller).where(model.name == bindparam("key"))
 
 
 def find_visible(session: Session, model: Any, caller: Caller, raw_key: str) -> Any | None:
