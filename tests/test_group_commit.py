@@ -24,7 +24,7 @@ from hovor.audit.chain import verify_tenant
 from hovor.audit.log import lock_key
 from hovor.audit.models import AuditEntry
 from hovor.auth.service import system_caller
-from hovor.core.errors import ValidationFailed
+from hovor.core.errors import SavedWithoutAnswer, ValidationFailed
 
 
 def _count(app: Any, stmt: Any) -> int:
@@ -575,8 +575,8 @@ def test_shared_answers_are_made_after_the_commit_and_their_failure_keeps_the_re
 ) -> None:
     """Members answered together are read in the group's transaction and serialized after its
     commit: by then their records are there for any other reader, and another writer is not kept
-    waiting (on SQLite the write lock is free). Answers that cannot be made after the commit fail
-    every member with that error, but nothing is run again: the records stand."""
+    waiting (on SQLite the write lock is free). Members whose answers cannot be made after the
+    commit answer that their records were saved, and nothing runs again: the records stand."""
     group = GroupCommit(lambda: write_session(app.state))
     seen: list[Any] = []
 
@@ -587,8 +587,13 @@ def test_shared_answers_are_made_after_the_commit_and_their_failure_keeps_the_re
             seen.append(_queues(app))  # another session's read: only what has committed
             with write_session(app.state) as other:  # another writer, at once
                 other.execute(text("SELECT 1"))
-                audit.record(other, "acme", "activities.queue.create", audit.Actor.system("t"), "queues", "x")
-                create_queue(other, system_caller(other, "acme"), QueueCreate(name="x", title="X", type="in"))
+                name = f"w{len(seen)}"
+                audit.record(
+                    other, "acme", "activities.queue.create", audit.Actor.system("t"), "queues", name
+                )
+                create_queue(
+                    other, system_caller(other, "acme"), QueueCreate(name=name, title="W", type="in")
+                )
                 other.commit()
             if "boom" in names:
                 raise RuntimeError("answers cannot be made")
@@ -606,19 +611,35 @@ def test_shared_answers_are_made_after_the_commit_and_their_failure_keeps_the_re
 
     assert asyncio.run(run("a")) == ["answer a0", "answer a1", "answer a2"]
     assert seen == [["a0", "a1", "a2"]]
-    with app.state.session_factory() as s:
-        s.execute(text("DELETE FROM queues WHERE name = 'x'"))
-        s.commit()
+    runs: list[str] = []
+
+    def counted(name: str) -> tuple[Any, Any]:
+        create, answer = _queue_member(app, "acme", name)
+
+        def run_create(session: Any) -> Any:
+            runs.append(name)
+            return create(session)
+
+        return run_create, answer
 
     async def failing() -> list[Any]:
-        members = [_queue_member(app, "acme", n) for n in ("boom", "b1")]
+        # Two callers' members in one group: only the key whose answers fail gets the error.
+        members = [(counted(n), key) for n, key in (("boom", "k1"), ("b1", "k1"), ("c1", "k2"))]
         return list(
             await asyncio.gather(
-                *(group.run("acme", c, a, ("same", read_back)) for c, a in members), return_exceptions=True
+                *(group.run("acme", c, a, (key, read_back)) for (c, a), key in members),
+                return_exceptions=True,
             )
         )
 
-    results = asyncio.run(failing())
-    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
-    assert (group.groups, group.members) == (2, 5)  # no member ran again
-    assert _queues(app) == ["a0", "a1", "a2", "b1", "boom", "x"]
+    boom, b1, c1 = asyncio.run(failing())
+    assert c1 == "answer c1"
+    for failed, name in ((boom, "boom"), (b1, "b1")):
+        # A 500 that says the record was saved and names it: a client must not send it again.
+        assert isinstance(failed, SavedWithoutAnswer) and failed.status == 500
+        assert failed.messages == [
+            f"Saved as {name}, but the answer could not be made: read the record instead of sending it again."
+        ]
+    assert sorted(runs) == ["b1", "boom", "c1"]  # nobody ran again: the records had committed
+    assert (group.groups, group.members) == (2, 6)
+    assert _queues(app) == ["a0", "a1", "a2", "b1", "boom", "c1", "w1", "w2", "w3"]

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hovor.core.db import memoizing
-from hovor.core.errors import ApiError
+from hovor.core.errors import ApiError, SavedWithoutAnswer
 from hovor.core.sqlite_writers import WRITE_WAIT_SECONDS
 
 log = logging.getLogger("hovor.group")
@@ -244,14 +244,12 @@ class GroupCommit:
         except Exception as exc:
             _quietly(session.rollback)
             return exc
-        try:
-            results = answers()  # serialized after the commit (on SQLite: the write lock is free)
-        except Exception as exc:  # nobody's input: the records stand, the answers cannot be made
-            log.error("answering a group of creates failed: %s", type(exc).__name__)
-            _settle_all(group, exc)
-            return None
-        for member, result in zip(group, results, strict=True):
-            member.settle(result)
+        # Serialized after the commit (on SQLite: the write lock is free for the other writer).
+        for member, result in zip(group, answers(), strict=True):
+            if isinstance(result, SavedWithoutAnswer):
+                member.settle(error=result)
+            else:
+                member.settle(result)
         return None
 
     @staticmethod
@@ -278,7 +276,9 @@ def _settle_all(group: list[_Member], error: Exception) -> None:
 def _answers(session: Session, group: list[_Member], records: list[Any]) -> Callable[[], list[Any]]:
     """Each member's answer, read in the group's transaction: those that share a ``together`` key
     from one read of all their records (a statement per group rather than per member), the others
-    one by one. Returns what finishes them, in the members' order, once the group has committed."""
+    one by one. Returns what finishes them, in the members' order, once the group has committed:
+    members whose shared answers cannot be made then (their records stand) get
+    :class:`SavedWithoutAnswer` instead, the others their answers."""
     results: list[Any] = [None] * len(group)
     shared: dict[Hashable, list[int]] = {}
     for i, member in enumerate(group):
@@ -294,7 +294,17 @@ def _answers(session: Session, group: list[_Member], records: list[Any]) -> Call
 
     def finish() -> list[Any]:
         for indices, make in later:
-            for i, answer in zip(indices, make(), strict=True):
+            try:
+                made = make()
+            except Exception as exc:  # a defect, never input: the records stand, committed
+                log.error("answering created records failed: %s", type(exc).__name__)
+                for i in indices:
+                    results[i] = SavedWithoutAnswer(
+                        f"Saved as {getattr(records[i], 'name', '?')}, but the answer could not be made: "
+                        "read the record instead of sending it again."
+                    )
+                continue
+            for i, answer in zip(indices, made, strict=True):
                 results[i] = answer
         return results
 

@@ -23,7 +23,7 @@ from hovor.api.resource import REGISTRY, Ctx, Resource
 from hovor.core.caller import Caller
 from hovor.core.db import planner_settings
 from hovor.core.errors import NotFound
-from hovor.core.scope import visible
+from hovor.core.scope import Rights, rights_of, visible, with_rights
 from hovor.index.lookup import searcher
 
 
@@ -63,15 +63,11 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return obj
 
 
-def _rights(caller: Caller) -> tuple[Any, ...]:
-    """What :func:`hovor.core.scope.visible` reads of a caller: the key of statements built once."""
-    return (caller.tenant_id, caller.databases, caller.queues, caller.categories)
+_rights = rights_of  # the key of the statements below, built once per set of rights
 
 
-def _visible_to(resource: Resource, rights: tuple[Any, ...]) -> list[Any]:
-    tenant_id, databases, queues, categories = rights
-    caller = Caller(tenant_id, "", "", frozenset(), databases, "UTC", "", queues, categories)
-    return visible(resource.model, caller, resource.scope)
+def _visible_to(resource: Resource, rights: Rights) -> list[Any]:
+    return visible(resource.model, with_rights(rights), resource.scope)
 
 
 @lru_cache(maxsize=4096)

@@ -81,5 +81,12 @@ class HoldBlocked(Conflict):
         self.hold = hold
 
 
+class SavedWithoutAnswer(ApiError):
+    """The change was committed but its answer could not be made (a defect, never the input): the
+    answer says so and names the record, so that a client reads it instead of sending it again."""
+
+    status = 500
+
+
 class PayloadTooLarge(ApiError):
     status = 413
