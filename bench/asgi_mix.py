@@ -6,6 +6,13 @@ machine vary by more than the differences worth knowing)::
 
     valgrind --tool=callgrind python -m bench.asgi_mix --db URL --reads 800   # minus --reads 0
 
+With ``--separate-threads=yes`` the threads other than the first are the groups of creates (the
+reads run on the event loop): their instructions per ingest are what a group does per call, the
+work that holds SQLite's write lock::
+
+    valgrind --tool=callgrind --separate-threads=yes python -m bench.asgi_mix --db URL \
+        --reads 0 --ingests 800 --burst 8
+
 Prints JSON: CPU microseconds per read and per ingest (meaningful without valgrind)."""
 
 from __future__ import annotations
@@ -62,7 +69,9 @@ async def _call(app: Any, token: str, method: str, target: str, body: bytes = b"
     return status
 
 
-async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int, burst: int = 1) -> dict[str, Any]:
+async def _run(
+    app: Any, meta: dict[str, Any], reads: int, lists: int, burst: int = 1, ingests: int | None = None
+) -> dict[str, Any]:
     token, names, pick = meta["token"], meta["contacts"], random.Random(1)
     async with app.router.lifespan_context(app):
         for _ in range(200):  # warm-up: caches, the caller cache, compiled statements
@@ -73,7 +82,7 @@ async def _run(app: Any, meta: dict[str, Any], reads: int, lists: int, burst: in
         read_us = (time.process_time() - started) / max(1, reads) * 1e6
         call = json.dumps({"direction": "in", "clid": "603123456"}).encode()
         status = await _call(app, token, "POST", "/api/v6/activitiesCall.json", call)
-        ingests = max(reads // 4, burst)
+        ingests = max(reads // 4 if ingests is None else ingests, burst)
         started = time.process_time()
         for _ in range(0, ingests, burst):  # a burst's creates arrive together: one group
             sends = [_call(app, token, "POST", "/api/v6/activitiesCall.json", call) for _ in range(burst)]
@@ -105,6 +114,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=800)
     parser.add_argument("--lists", type=int, default=0, help="pages of activities and of tickets")
     parser.add_argument("--burst", type=int, default=1, help="ingests sent together (a group of creates)")
+    parser.add_argument("--ingests", type=int, help="single call ingests (default: a quarter of --reads)")
     args = parser.parse_args()
     data_dir = data_dir_for(args.db, args.data_dir)
     os.environ.update(env_for(args.db, data_dir))
@@ -112,7 +122,8 @@ def main() -> None:
     from hovor.app import create_app
 
     meta = load_meta(data_dir)
-    print(json.dumps(asyncio.run(_run(create_app(), meta, args.reads, args.lists, max(1, args.burst)))))
+    result = _run(create_app(), meta, args.reads, args.lists, max(1, args.burst), args.ingests)
+    print(json.dumps(asyncio.run(result)))
 
 
 if __name__ == "__main__":
