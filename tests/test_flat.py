@@ -14,7 +14,7 @@ from conftest import TenantFixture, data, make_tenant, needs_postgres, statement
 from hovor.activities.models import Activity, TranscriptSegment
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
-from hovor.api.visible import _by_keys, _rights, read_visible, serialize_keys
+from hovor.api.visible import _by_keys, _rights, read_keys, read_visible
 from hovor.auth.service import resolve_token
 from hovor.core.errors import NotFound
 from hovor.core.reads import read_session
@@ -334,7 +334,7 @@ def test_records_read_by_their_keys_are_planned_once_per_connection(
     with app.state.session_factory() as session:
         mode = session.execute(text("SHOW plan_cache_mode")).scalar()
         for keys in (names[:2], names[1:4], names, names[:1], names[2:], names[:3], names[3:]):
-            assert [r["name"] for r in serialize_keys(session, resource, admin, keys)] == keys
+            assert [r["name"] for r in read_keys(session, resource, admin, keys)()] == keys
         rows = session.execute(
             text(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements"

@@ -103,7 +103,7 @@ def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False, arr
 
     ``array`` (PostgreSQL): the keys as one array parameter (``= ANY(%s)``) rather than a parameter
     each, so that it is one statement for any number of keys, which the driver prepares and the
-    server plans once (:func:`serialize_keys`)."""
+    server plans once (:func:`read_keys`)."""
     resource = REGISTRY[endpoint]
     key = _rowid(endpoint) if by_rowid else resource.key_column
     assert key is not None, f"{endpoint}: its rows have no rowid"
@@ -137,21 +137,6 @@ def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return found[0]
 
 
-def serialize_keys(
-    session: Session,
-    resource: Resource,
-    caller: Caller,
-    keys: list[Any],
-    ctx: Ctx | None = None,
-    rowids: list[int] | None = None,
-) -> list[dict[str, Any]]:
-    """The wire shape of the visible records among ``keys``, in their order, read as a page of a
-    list is (one statement for the rows with their joins, one for what ``attach`` adds). ``ctx``:
-    the request's, where it was made already. ``rowids``: on SQLite, the rows' own keys, read in
-    the same transaction as ``keys`` (one snapshot), to read the rows by."""
-    return read_keys(session, resource, caller, keys, ctx, rowids)()
-
-
 def read_keys(
     session: Session,
     resource: Resource,
@@ -160,9 +145,12 @@ def read_keys(
     ctx: Ctx | None = None,
     rowids: list[int] | None = None,
 ) -> ReadRecords:
-    """:func:`serialize_keys` in its two steps: the records are read now, in the session's
-    transaction; calling what it returns serializes them, which asks the database nothing (a group
-    of creates serializes its answers after it has committed: hovor.api.group)."""
+    """The visible records among ``keys``, read as a page of a list is (one statement for the rows
+    with their joins, one for what ``attach`` adds), now, in the session's transaction. Calling what
+    it returns serializes them, in the keys' order, which asks the database nothing (a group of
+    creates serializes its answers after it has committed: hovor.api.group). ``ctx``: the
+    request's, where it was made already. ``rowids``: on SQLite, the rows' own keys, read in the
+    same transaction as ``keys`` (one snapshot), to read the rows by."""
     if not keys:
         return ReadRecords(resource, [], {}, Ctx(caller))
     conn = session.connection()
@@ -273,7 +261,7 @@ def list_result(
         total = None
     if total is None:  # a page past the end has no row to carry the count
         total = conn.execute(count).scalar() or 0
-    rows = serialize_keys(session, resource, caller, keys, ctx, rowids)
+    rows = read_keys(session, resource, caller, keys, ctx, rowids)()
     if query.fields is not None:
         wanted = query.fields
         rows = [{k: row.get(k) for k in wanted} for row in rows]

@@ -19,7 +19,7 @@ from hovor.activities import api as _activities_api  # noqa: F401
 from hovor.activities import channels
 from hovor.activities.models import Activity, Attachment, Message, Recording, TranscriptSegment
 from hovor.api.resource import REGISTRY
-from hovor.api.visible import serialize_keys
+from hovor.api.visible import read_keys
 from hovor.campaigns import api as _campaigns_api  # noqa: F401
 from hovor.core.caller import Caller
 from hovor.crm import api as _crm_api  # noqa: F401
@@ -126,4 +126,4 @@ def wire(session: Session, caller: Caller, endpoint: str, keys: list[str]) -> It
     resource = REGISTRY[endpoint]
     for chunk in in_chunks(keys):
         typed: list[Any] = [int(k) for k in chunk] if resource.key_type is int else chunk
-        yield from serialize_keys(session, resource, caller, typed)
+        yield from read_keys(session, resource, caller, typed)()
