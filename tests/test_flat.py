@@ -14,10 +14,11 @@ from conftest import TenantFixture, data, make_tenant, needs_postgres, statement
 from hovor.activities.models import Activity, TranscriptSegment
 from hovor.api.flat import plan_for
 from hovor.api.resource import REGISTRY
-from hovor.api.visible import _by_keys, _rights, read_keys, read_visible
+from hovor.api.visible import _by_keys, read_keys, read_visible
 from hovor.auth.service import resolve_token
 from hovor.core.errors import NotFound
 from hovor.core.reads import read_session
+from hovor.core.scope import rights_of
 
 
 def _caller(app: Any, token: str) -> Any:
@@ -61,7 +62,7 @@ def test_a_buffered_fetch_loses_no_row(client: Any, tenant: TenantFixture, app: 
         for _ in range(5)
     ]
     resource = REGISTRY["activitiesCall"]
-    stmt = _by_keys(resource.endpoint, _rights(_caller(app, tenant.tokens["admin"])))
+    stmt = _by_keys(resource.endpoint, rights_of(_caller(app, tenant.tokens["admin"])))
     with app.state.snapshot_session_factory() as session:
         conn = session.connection()
         for options in ({}, {"yield_per": 2}):
@@ -89,7 +90,7 @@ def test_a_page_reads_only_the_channel_items_it_shows(client: Any, tenant: Tenan
     web = data(client.post("/api/v6/activitiesWeb.json", json={"queue": "700", "title": "Petr"}, headers=h))
     names = [call["name"], sms["name"], web["name"]]
     resource = REGISTRY["activities"]
-    stmt = _by_keys(resource.endpoint, _rights(_caller(app, tenant.tokens["admin"])))
+    stmt = _by_keys(resource.endpoint, rights_of(_caller(app, tenant.tokens["admin"])))
     with app.state.read_session_factory() as session:
         conn = session.connection()
         statements: list[str] = []
@@ -227,7 +228,7 @@ def test_a_page_by_keys_runs_by_the_driver_for_any_number_of_keys(
     every = [*names["100"], *names["200"]]
     lengths = ([], every[:1], every[:3], [*every, foreign], every[:3], every[1:2], every[1:6], every[:5])
     for caller, sees in ((admin, set(every)), (line_100, set(names["100"]))):
-        stmt = _by_keys(resource.endpoint, _rights(caller))
+        stmt = _by_keys(resource.endpoint, rights_of(caller))
         for keys in lengths:
             with read_session(app.state.read_session_factory) as session:
                 conn = session.connection()

@@ -257,7 +257,7 @@ def draft_activity(caller: Caller, activity_type: str, body: BaseModel) -> Activ
         _plain_values(caller, body),
         item_values,
     )
-    draft.built = draft.records()
+    draft.built = draft._build()
     return draft
 
 

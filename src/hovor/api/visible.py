@@ -63,15 +63,12 @@ def load_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     return obj
 
 
-_rights = rights_of  # the key of the statements below, built once per set of rights
-
-
 def _visible_to(resource: Resource, rights: Rights) -> list[Any]:
     return visible(resource.model, with_rights(rights), resource.scope)
 
 
 @lru_cache(maxsize=4096)
-def _visible_where(endpoint: str, rights: tuple[Any, ...]) -> tuple[Any, ...]:
+def _visible_where(endpoint: str, rights: Rights) -> tuple[Any, ...]:
     """:func:`hovor.core.scope.visible`'s conditions for one set of rights, built once (they are
     immutable expressions; building them cost more than a page's other conditions together)."""
     return tuple(_visible_to(REGISTRY[endpoint], rights))
@@ -96,7 +93,7 @@ def _has_rowid(resource: Resource) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False, array: bool = False) -> Any:
+def _by_keys(endpoint: str, rights: Rights, by_rowid: bool = False, array: bool = False) -> Any:
     """The visible records with the given keys (their names, or on SQLite their rowids), with their
     joins (see :func:`list_result`). The rights are checked again here: on PostgreSQL the keys
     were read by another statement.
@@ -118,7 +115,7 @@ def _by_keys(endpoint: str, rights: tuple[Any, ...], by_rowid: bool = False, arr
 
 
 @lru_cache(maxsize=4096)
-def _read_statement(endpoint: str, rights: tuple[Any, ...]) -> Any:
+def _read_statement(endpoint: str, rights: Rights) -> Any:
     """A single read for one set of rights, built once: building it (and SQLAlchemy's cache key
     for it, which is memoized on the statement object) costs more than running it."""
     resource = REGISTRY[endpoint]
@@ -130,7 +127,7 @@ def read_visible(session: Session, resource: Resource, caller: Caller, raw_key: 
     """Like :func:`load_visible`, for serializing only: plain objects, no ORM identity (see
     hovor.api.flat)."""
     key = _key(resource, raw_key)
-    stmt = _read_statement(resource.endpoint, _rights(caller))
+    stmt = _read_statement(resource.endpoint, rights_of(caller))
     found = plan_for(resource).fetch(session.connection(), stmt, {"key": key})
     if not found:
         raise NotFound("Record not found.")
@@ -155,7 +152,7 @@ def read_keys(
         return ReadRecords(resource, [], {}, Ctx(caller))
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    stmt = _by_keys(resource.endpoint, _rights(caller), rowids is not None, postgres)
+    stmt = _by_keys(resource.endpoint, rights_of(caller), rowids is not None, postgres)
     given = keys if rowids is None else rowids
     # PostgreSQL: planning this statement (its joins, and the rights' EXISTS) took 5-8 ms against
     # 0.5 ms to run it, for a page or the eight answers of a group of creates, and the server
@@ -228,7 +225,7 @@ def list_result(
     query = compiler.compile(given, strict_fields=strict)
     if query.ignored:
         request.state.ignored_fields = query.ignored
-    where = [*_visible_where(resource.endpoint, _rights(caller)), *(extra or []), *query.where]
+    where = [*_visible_where(resource.endpoint, rights_of(caller)), *(extra or []), *query.where]
     # On the connection: nothing to flush, and Session's path cost more.
     conn = session.connection()
     # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
