@@ -49,3 +49,25 @@ def test_a_naive_timestamp_is_refused() -> None:
     assert bind is not None
     with pytest.raises(ValueError, match="naive"):
         bind(dt.datetime(2026, 12, 5, 10, 0))
+
+
+def test_stored_text_of_any_iso_form_reads_back_as_aware_utc(tmp_path: Path) -> None:
+    # Rows written by hand or by another tool: a date alone must not read its appended offset as
+    # a time of day and come back naive.
+    engine = make_engine(f"sqlite:///{tmp_path / 'times.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY, at DATETIME)"))
+            for n, stored in enumerate(["2026-12-05", "2026-12-05T10:20", "2026-12-05 10:20:30.5"]):
+                conn.execute(text("INSERT INTO t VALUES (:n, :at)"), {"n": n, "at": stored})
+        table = Table("t", MetaData(), Column("n", Integer, primary_key=True), Column("at", UTCDateTime()))
+        with engine.connect() as conn:
+            back = list(conn.scalars(select(table.c.at).order_by(table.c.n)))
+    finally:
+        engine.dispose()
+    assert back == [
+        dt.datetime(2026, 12, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 5, 10, 20, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 5, 10, 20, 30, 500000, tzinfo=dt.UTC),
+    ]
+    assert all(v.tzinfo is dt.UTC for v in back)

@@ -40,13 +40,47 @@ def _convert(value: dt.datetime, tz: str) -> str:
     return value.astimezone(zone(tz)).isoformat(" ", "seconds")[:19]
 
 
-# A record often shows one instant several times (an activity's time, opening and creation), and
-# the conversion is the costlier part of serializing a row. Only UTC values are kept: equal UTC
-# datetimes are one instant, whereas two local times in a fold compare (and hash) equal though an
-# hour apart.
-@lru_cache(maxsize=4096)
+# A page shows hundreds of instants, most of them distinct, and converting each into the zone
+# (astimezone, then the text) was the costlier part of serializing a row. Within one hour of UTC a
+# zone's offset rarely changes: each (zone, UTC hour) is converted once into the local date and
+# hour, and an instant in that hour adds its own minutes and seconds, which the zone keeps where its
+# offset is a whole number of hours. Hours whose offset is not (India's +05:30, an hour
+# with a change inside it, the seconds of a zone's old local mean time) are converted one instant
+# at a time.
+_HOURS: dict[str, dict[int, str | None]] = {}
+_HOURS_KEPT = 200_000  # hours per zone before the table starts anew (about 23 years of them)
+_MINUTES_SECONDS = tuple(f":{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+
+
 def _utc_to_wire(value: dt.datetime, tz: str) -> str:
-    return _convert(value, tz)
+    hour = value.toordinal() * 24 + value.hour
+    hours = _HOURS.get(tz)
+    local = "" if hours is None else hours.get(hour, "")
+    if local == "":
+        local = _local_hour(value.replace(minute=0, second=0, microsecond=0), tz)
+        if hours is None:
+            hours = _HOURS[tz] = {}
+        elif len(hours) >= _HOURS_KEPT:
+            hours.clear()
+        hours[hour] = local
+    if local is None:
+        return _convert(value, tz)
+    return local + _MINUTES_SECONDS[value.minute * 60 + value.second]
+
+
+def _local_hour(start: dt.datetime, tz: str) -> str | None:
+    """The local date and hour (``2025-01-11 16``) of the UTC hour beginning at ``start``, if every
+    instant of it is that local hour with the UTC minutes and seconds; None otherwise."""
+    place = zone(tz)
+    try:
+        first = start.astimezone(place).utcoffset()
+        end = start + dt.timedelta(hours=1, microseconds=-1)
+        last = end.astimezone(place).utcoffset()
+    except OverflowError:  # the first or last hour a datetime can hold
+        return None
+    if first is None or first != last or first % dt.timedelta(hours=1):
+        return None
+    return _convert(start, tz)[:13]
 
 
 def from_wire(text: str, tz: str) -> dt.datetime:
