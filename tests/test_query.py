@@ -165,6 +165,64 @@ def test_datetime_filters_use_the_tenant_zone(client: Any, tenant: TenantFixture
     assert "Novák" in lastnames(client, tenant, flat("created", "eq", utc))
 
 
+def test_pages_of_one_shape_share_a_statement_and_each_keeps_its_values(
+    client: Any, tenant: TenantFixture, people: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hovor.api import visible
+
+    monkeypatch.setattr(visible, "_PAGES", {})  # another test's pages may have had these shapes
+
+    def shapes() -> int:
+        return sum(1 for shape in visible._PAGES if shape[0] == "contacts")
+
+    assert lastnames(client, tenant, flat("lastname", "eq", "Novák")) == ["Novák"]
+    before = shapes()
+    assert lastnames(client, tenant, flat("lastname", "eq", "Dvořák")) == ["Dvořák"]
+    assert lastnames(client, tenant, flat("lastname", "eq", "Nikdo")) == []
+    assert shapes() == before  # the same statement, with each page's value
+    # Lists of any length, in one statement.
+    assert lastnames(client, tenant, flat("lastname", "in", ["Novák"])) == ["Novák"]
+    three = lastnames(client, tenant, flat("lastname", "in", ["Novák", "Černý", "Svobodová"]))
+    assert sorted(three) == ["Novák", "Svobodová", "Černý"]
+    assert shapes() == before + 1
+    # Times, processed into what the database holds, by the driver.
+    created = data(client.get(f"/api/v6/contacts/{people['Novák']}.json", headers=tenant.h()))["created"]
+    assert "Novák" in lastnames(client, tenant, flat("created", "gte", created))
+    assert lastnames(client, tenant, flat("created", "gte", "2100-01-01 00:00:00")) == []
+    assert shapes() == before + 2
+    # A page past the end counts every match by the shape's count, with its values.
+    for value, total in (("Novák", 4), ("Nikdo", 5)):
+        params = {**flat("lastname", "neq", value), "skip": "10", "sort[0][field]": "lastname"}
+        page = data(client.get("/api/v6/contacts.json", params=params, headers=tenant.h()))
+        assert page == {"data": [], "total": total}
+    # Another order is another shape.
+    r = client.get("/api/v6/contacts.json", params={**flat("lastname", "eq", "Novák")}, headers=tenant.h())
+    assert [c["lastname"] for c in data(r)["data"]] == ["Novák"]
+    assert shapes() == before + 4
+
+
+def test_the_oldest_page_shapes_make_way_for_new_ones(
+    client: Any, tenant: TenantFixture, people: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hovor.api import visible
+
+    monkeypatch.setattr(visible, "_PAGES", {})
+    monkeypatch.setattr(visible, "_PAGES_KEPT", 2)
+    assert lastnames(client, tenant, flat("lastname", "eq", "Novák")) == ["Novák"]
+    first = next(iter(visible._PAGES))
+    assert set(lastnames(client, tenant, flat("lastname", "neq", "Novák"))) == {
+        "Dvořák",
+        "Nováková",
+        "Svobodová",
+        "Černý",
+    }
+    assert lastnames(client, tenant, flat("lastname", "begins", "Nov")) == ["Novák", "Nováková"]
+    assert len(visible._PAGES) == 2 and first not in visible._PAGES
+    # The dropped shape is built again when asked for, with its values.
+    assert lastnames(client, tenant, flat("lastname", "eq", "Dvořák")) == ["Dvořák"]
+    assert len(visible._PAGES) == 2 and first in visible._PAGES
+
+
 @pytest.mark.parametrize(
     ("params", "needle"),
     [

@@ -278,7 +278,13 @@ class _Form:
     parameters comes from: ``(name, index, value)`` is the given ``name``'s value (its element
     ``index`` for a list), or, where ``name`` is None, the fixed ``value``."""
 
-    def __init__(self, compiled: Any, given: tuple[str, ...], lists: dict[str, int]) -> None:
+    def __init__(
+        self,
+        compiled: Any,
+        given: tuple[str, ...],
+        lists: dict[str, int],
+        processors: dict[str, Callable[[Any], Any]],
+    ) -> None:
         sample: dict[str, Any] = dict.fromkeys(given)
         sample.update((name, [None] * n) for name, n in lists.items())
         state = compiled.construct_expanded_state(sample)
@@ -286,11 +292,13 @@ class _Form:
         source: dict[str, tuple[str, int | None]] = {n: (n, None) for n in given if n not in lists}
         for name in lists:
             source.update((each, (name, i)) for i, each in enumerate(state.parameter_expansion[name]))
-        self.fixed = {n: v for n, v in state.parameters.items() if n not in source}
+        # The fixed values as the driver takes them (the given ones are processed as they come).
+        fixed = {n: v for n, v in state.parameters.items() if n not in source}
+        self.fixed = {n: v if n not in processors else processors[n](v) for n, v in fixed.items()}
         # Positional (SQLite's ?): each parameter in its place. Named (psycopg's %(name)s): the
         # fixed ones as they are, and where each given one comes from.
         self.order = tuple(
-            (*source[n], None) if n in source else (None, None, state.parameters[n])
+            (*source[n], None) if n in source else (None, None, self.fixed[n])
             for n in state.positiontup or ()
         )
         self.named = () if compiled.positional else tuple((n, *source[n]) for n in source)
@@ -302,26 +310,31 @@ class _Driven:
     object and its metadata) cost more than the statement: a single record's read through it took
     five times the driver's time on SQLite, and on PostgreSQL psycopg builds the result's
     description a column at a time for that metadata (about a tenth of a contact's read). Only for
-    parameters the driver takes as they are. A list given for ``IN`` (a page's keys) has its
-    statement's text made once per size of list (:meth:`_form`), as SQLAlchemy's own expansion
-    makes it."""
+    parameters the driver takes as they are, unless the caller asks for their types' processing
+    (``processed``: a list page's times; the keys of other reads stay on the path they were
+    measured on). A list given for ``IN`` (a page's keys) has its statement's text made once per
+    size of list (:meth:`_form`), as SQLAlchemy's own expansion makes it."""
 
     def __init__(self, stmt: Any, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
         binds = compiled.binds.values()
-        self.usable = all(b.type.dialect_impl(dialect).bind_processor(dialect) is None for b in binds)
+        # Each parameter's processing by its type (a time into the stored text), by its name.
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+        self.usable = not self.processors
         # The selected columns' types, for raw_results (the types only: the statement is this
         # object's key in a weak mapping and must not be held).
         self._dialect = dialect
         self._types = tuple(c.type for c in stmt.selected_columns)
-        if not self.usable:
-            return
         self.compiled = compiled
         self.given = tuple(sorted(b.key for b in binds if b.required))
         self.lists = tuple(sorted(b.key for b in binds if b.required and b.expanding))
         self.positional: bool = compiled.positional
         self._forms: dict[tuple[int, ...], _Form] = {}
-        self._plain = None if self.lists else _Form(compiled, self.given, {})
+        self._plain = None if self.lists else _Form(compiled, self.given, {}, self.processors)
 
     @cached_property
     def raw_results(self) -> bool:
@@ -340,6 +353,12 @@ class _Driven:
         with its last value up to the next power of two (a value twice in ``IN`` finds nothing
         more): a statement has a form for a handful of lengths, not one for every length a page,
         a last page or a group of creates can have."""
+        if self.processors:
+            params = dict(params)
+            for name, processor in self.processors.items():
+                if name in params:
+                    value = params[name]
+                    params[name] = [processor(v) for v in value] if name in self.lists else processor(value)
         if self._plain is not None:
             return self._plain, params
         params = dict(params)
@@ -353,7 +372,7 @@ class _Driven:
         form = self._forms.get(key)
         if form is None:
             form = self._forms[key] = _Form(
-                self.compiled, self.given, dict(zip(self.lists, key, strict=True))
+                self.compiled, self.given, dict(zip(self.lists, key, strict=True)), self.processors
             )
         return form, params
 
@@ -391,10 +410,11 @@ _WATCHED = ("before_execute", "after_execute", "before_cursor_execute", "after_c
 _DRIVERS = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
 
 
-def _driven(conn: Connection, stmt: Any) -> _Driven | None:
+def _driven(conn: Connection, stmt: Any, processed: bool = False) -> _Driven | None:
     """How ``stmt`` runs by the driver on this connection, or None where SQLAlchemy's path is
     needed: another driver, no transaction begun (the read would not be one snapshot), SQL echoed
-    or execution events listened to (they must see every statement)."""
+    or execution events listened to (they must see every statement), or parameters to process
+    and ``processed`` not asked for."""
     dialect = conn.dialect
     if (dialect.name, dialect.driver) not in _DRIVERS or not conn.in_transaction() or conn.engine.echo:
         return None
@@ -406,14 +426,15 @@ def _driven(conn: Connection, stmt: Any) -> _Driven | None:
     driven = by_dialect.get(dialect)
     if driven is None:
         driven = by_dialect[dialect] = _Driven(stmt, dialect)
-    return driven if driven.usable else None
+    return driven if driven.usable or processed else None
 
 
-def rows_of(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+def rows_of(conn: Connection, stmt: Any, params: dict[str, Any], processed: bool = False) -> list[Any]:
     """The rows of a statement built once (``stmt`` is kept and run again): run by the driver
     where it can be (:class:`_Driven`) and no column it selects needs its type's result
-    processing (its values are the driver's as they are), else through SQLAlchemy."""
-    driven = _driven(conn, stmt)
+    processing (its values are the driver's as they are), else through SQLAlchemy.
+    ``processed``: by the driver also where parameters need their types' processing."""
+    driven = _driven(conn, stmt, processed)
     if driven is not None and driven.raw_results:
         return driven.run(conn, params)[0]
     return list(conn.execute(stmt, params).all())

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, true
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, false, func, or_, true
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import True_
 
@@ -126,11 +127,29 @@ _POSITIVE = {
 }
 
 
+# Where a condition is built, it takes its values from here, in order: the values themselves
+# (ListQuery.where), or the bind parameters that stand for them (ListQuery.bound).
+Take = Iterator[Any]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A condition, or the order, of a list query before it is built. ``key`` holds everything it
+    is built from but its values, so parts with equal keys build alike, and a statement built for
+    one serves the other with the other's values (hovor.api.visible keeps a list's statements so).
+    ``values`` are those values, in the order ``make`` takes them. A part that cannot serve another
+    query (``q``, whose search reads the index as it is built) has no key."""
+
+    key: Any
+    values: tuple[Any, ...]
+    make: Callable[[Take], Any]
+
+
 @dataclass
 class ListQuery:
     fields: list[str] | None = None
-    where: list[ColumnElement[bool]] = field(default_factory=list)
-    order: list[Any] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    sorting: Part = field(default_factory=lambda: Part((), (), lambda take: []))
     skip: int = 0
     take: int = 100
     # Names in ``fields`` that are no field of the resource, left out as the reference does.
@@ -138,6 +157,50 @@ class ListQuery:
     # ``q`` went through the search index: every match is read to be ordered (no index gives a
     # search's order), so the page can count them in the same pass (hovor.api.visible).
     searched: bool = False
+
+    @cached_property
+    def where(self) -> list[ColumnElement[bool]]:
+        """The conditions, built with their values."""
+        return [part.make(iter(part.values)) for part in self.parts]
+
+    @cached_property
+    def order(self) -> list[Any]:
+        """The ORDER BY clauses (the key breaking ties last)."""
+        return list(self.sorting.make(iter(())))
+
+    @property
+    def key(self) -> tuple[Any, ...] | None:
+        """What the query's statement is built from but its values (None: it cannot be reused)."""
+        keys = tuple(part.key for part in self.parts)
+        if any(k is None for k in keys):
+            return None
+        return (keys, self.sorting.key)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The values, by the names :meth:`bound` gives their parameters."""
+        values = (v for part in self.parts for v in part.values)
+        return {f"p{i}": v for i, v in enumerate(values)}
+
+    def bound(self) -> tuple[list[ColumnElement[bool]], list[Any]]:
+        """The conditions and order built with a bind parameter for each value (a list's values:
+        one parameter for them all), named as :attr:`parameters` names them."""
+        values = [v for part in self.parts for v in part.values]
+        binds: Take = iter([bindparam(f"p{i}", expanding=isinstance(v, list)) for i, v in enumerate(values)])
+        return [part.make(binds) for part in self.parts], self.order
+
+
+def _joined(logic: str, parts: list[Part]) -> Part:
+    """Parts joined: ``and`` / ``or`` of a filter group, or ``all`` of a list of filters."""
+    values = tuple(v for part in parts for v in part.values)
+
+    def joined(take: Take) -> ColumnElement[bool]:
+        built = [part.make(take) for part in parts]  # in order: each takes its own values
+        if logic == "or":
+            return or_(*built)
+        return and_(*built) if logic == "and" else and_(true(), *built)
+
+    return Part((logic, tuple(part.key for part in parts)), values, joined)
 
 
 def _is_desc(clause: Any) -> bool:
@@ -239,12 +302,11 @@ class QueryCompiler:
             result.ignored = [n for n in names if n not in self.fields]
             result.fields = [n for n in names if n in self.fields]
         if "filter" in params:
-            result.where.append(self._filter(params["filter"], 0))
+            result.parts.append(self._filter(params["filter"], 0))
         if params.get("q"):
             condition, result.searched = self._q(params["q"])
-            result.where.append(condition)
-        order = self._sort(params.get("sort"), params.get("dir"))
-        result.order = order + self._tiebreak(order)
+            result.parts.append(Part(None, (), lambda take: condition))
+        result.sorting = self._sort(params.get("sort"), params.get("dir"))
         if "skip" in params:
             result.skip = _int(params["skip"], "skip")
             if result.skip > MAX_SKIP:
@@ -256,11 +318,13 @@ class QueryCompiler:
         return result
 
     # --- filters -------------------------------------------------------------------------
-    def _filter(self, node: Any, depth: int) -> ColumnElement[bool]:
+    # Each is checked and its values made here; building its SQL waits for its Part's make, which
+    # uses nothing but what its key holds and the values it takes.
+    def _filter(self, node: Any, depth: int) -> Part:
         if depth > 6:
             raise BadRequest("filter is nested too deeply.")
         if isinstance(node, list):
-            return and_(true(), *[self._filter(n, depth + 1) for n in node])
+            return _joined("all", [self._filter(n, depth + 1) for n in node])
         if not isinstance(node, dict):
             raise BadRequest("filter must be an object or a list of conditions.")
         if "filters" in node or "logic" in node:
@@ -275,13 +339,12 @@ class QueryCompiler:
                 children = [children]
             if not isinstance(children, list) or not children:
                 raise BadRequest("A filter group needs at least one filter.")
-            parts = [self._filter(child, depth + 1) for child in children]
-            return and_(*parts) if logic == "and" else or_(*parts)
+            return _joined(logic, [self._filter(child, depth + 1) for child in children])
         if "field" in node:
             return self._condition(node)
         raise BadRequest("A filter needs field and operator, or logic and filters.")
 
-    def _condition(self, node: dict[str, Any]) -> ColumnElement[bool]:
+    def _condition(self, node: dict[str, Any]) -> Part:
         self._conditions += 1
         if self._conditions > MAX_CONDITIONS:
             raise BadRequest(f"At most {MAX_CONDITIONS} filter conditions are allowed.")
@@ -293,20 +356,26 @@ class QueryCompiler:
         op = ALIASES.get(op, op)
         if op not in OPERATORS and op not in ("contains", "notcontains"):
             raise BadRequest(f"Unknown filter operator {op[:30]!r}.")
-        if f.many is not None:
+        many = f.many
+        if many is not None:
             positive = _POSITIVE.get(op, op)
-            has = f.many(self._compare(f, positive, node))
-            return has if positive == op else ~has
+            inner = self._compare(f, positive, node)
+
+            def has(take: Take) -> ColumnElement[bool]:
+                found = many(inner.make(take))
+                return found if positive == op else ~found
+
+            return Part(("many", f.name, op, inner.key), inner.values, has)
         return self._compare(f, op, node)
 
-    def _compare(self, f: QueryField, op: str, node: dict[str, Any]) -> ColumnElement[bool]:
+    def _compare(self, f: QueryField, op: str, node: dict[str, Any]) -> Part:
         """The condition ``op`` of a filter node on the field's column."""
         ignore_case = str(node.get("ignoreCase", "")).lower() in ("1", "true", "yes")
         col = f.column
         if op == "isnull":
-            return col.is_(None)
+            return Part(("isnull", f.name), (), lambda take: col.is_(None))
         if op == "isnotnull":
-            return col.is_not(None)
+            return Part(("isnotnull", f.name), (), lambda take: col.is_not(None))
         if "value" not in node:
             raise BadRequest(f"Filter on {f.name!r} with {op!r} needs a value.")
         raw = node["value"]
@@ -316,65 +385,87 @@ class QueryCompiler:
                 raise BadRequest(f"Operator {op!r} works on text fields; {f.name!r} is {f.type}.")
             if not isinstance(raw, str):
                 raise BadRequest(f"Filter value for {f.name!r} must be text.")
-            return self._text(col, op, raw, ignore_case)
+            return self._text(f, op, raw, ignore_case)
         if op in ("in", "notin"):
-            listed = _as_list(raw, f"value of {f.name!r}")
-            if len(listed) > MAX_IN_VALUES:
-                raise BadRequest(f"At most {MAX_IN_VALUES} values for {op!r}.")
-            if f.type == "datetime":
-                # Like the other operators: a wire timestamp names a whole second.
-                matches = (
-                    or_(*[self._second(col, "eq", self._coerce(f, v)) for v in listed]) if listed else false()
-                )
-                return matches if op == "in" else or_(~matches, col.is_(None))
-            values = [self._coerce(f, v) for v in listed]
-            if not values:
-                return false() if op == "in" else true()
-            if ignore_case and f.type == "str":
-                lowered = [str(v).lower() for v in values]
-                cond = func.lower(col).in_(lowered)
-            else:
-                cond = col.in_(values)
-            return cond if op == "in" else or_(~cond, col.is_(None))
+            return self._listed(f, op, _as_list(raw, f"value of {f.name!r}"), ignore_case)
         if isinstance(raw, (list, dict)):
             raise BadRequest(f"Filter value for {f.name!r} must be a single value.")
         value = self._coerce(f, raw)
         if f.type == "datetime":
-            return self._second(col, op, value)
-        left = col
-        if ignore_case and f.type == "str":
-            left, value = func.lower(col), str(value).lower()
-        if op == "eq":
-            return left == value
-        if op == "neq":
-            # NULL is "not equal" to anything for a caller, whatever SQL's three-valued logic says.
-            return or_(left != value, col.is_(None))
-        # Only the comparison asked for is built: each is an expression object, and building all
-        # four (six for a time) per filter was a tenth of a list page's Python.
-        comparisons: dict[str, Callable[[], ColumnElement[bool]]] = {
-            "gt": lambda: left > value,
-            "gte": lambda: left >= value,
-            "lt": lambda: left < value,
-            "lte": lambda: left <= value,
-        }
-        return comparisons[op]()
+            start, end = self._bounds(value)
+            return Part(("second", f.name, op), (start, end), lambda take: self._second(col, op, take))
+        lowered = ignore_case and f.type == "str"
+        if lowered:
+            value = str(value).lower()
+
+        def compared(take: Take) -> ColumnElement[bool]:
+            left, given = (func.lower(col) if lowered else col), next(take)
+            # Only the comparison asked for is built: each is an expression object.
+            if op == "eq":
+                return left == given
+            if op == "neq":
+                # NULL is "not equal" to anything for a caller, whatever SQL's three-valued logic says.
+                return or_(left != given, col.is_(None))
+            if op == "gt":
+                return left > given
+            if op == "gte":
+                return left >= given
+            if op == "lt":
+                return left < given
+            return left <= given
+
+        return Part(("compare", f.name, op, lowered), (value,), compared)
+
+    def _listed(self, f: QueryField, op: str, listed: list[Any], ignore_case: bool) -> Part:
+        """``in`` / ``notin``: a list's values, as one parameter (a time's: a second each)."""
+        if len(listed) > MAX_IN_VALUES:
+            raise BadRequest(f"At most {MAX_IN_VALUES} values for {op!r}.")
+        col = f.column
+        if f.type == "datetime":
+            # Like the other operators: a wire timestamp names a whole second.
+            bounds = tuple(b for v in listed for b in self._bounds(self._coerce(f, v)))
+            count = len(listed)
+
+            def seconds(take: Take) -> ColumnElement[bool]:
+                matches = or_(*[self._second(col, "eq", take) for _ in range(count)]) if count else false()
+                return matches if op == "in" else or_(~matches, col.is_(None))
+
+            return Part(("seconds", f.name, op, count), bounds, seconds)
+        values = [self._coerce(f, v) for v in listed]
+        if not values:
+            return Part(("none", f.name, op), (), lambda take: false() if op == "in" else true())
+        lowered = ignore_case and f.type == "str"
+        if lowered:
+            values = [str(v).lower() for v in values]
+
+        def among(take: Take) -> ColumnElement[bool]:
+            cond = (func.lower(col) if lowered else col).in_(next(take))
+            return cond if op == "in" else or_(~cond, col.is_(None))
+
+        return Part(("in", f.name, op, lowered), (values,), among)
+
+    def _bounds(self, value: dt.datetime) -> tuple[Any, Any]:
+        """A timestamp on the wire names a whole second: where it begins, and where the next does."""
+        start = value.replace(microsecond=0)
+        return start, start + dt.timedelta(seconds=1)
 
     @staticmethod
-    def _second(col: Any, op: str, value: dt.datetime) -> ColumnElement[bool]:
-        """A timestamp on the wire names a whole second; compare against that second."""
-        start = value.replace(microsecond=0)
-        end = start + dt.timedelta(seconds=1)
-        comparisons: dict[str, Callable[[], ColumnElement[bool]]] = {
-            "eq": lambda: and_(col >= start, col < end),
-            "neq": lambda: or_(~and_(col >= start, col < end), col.is_(None)),
-            "gt": lambda: col >= end,
-            "gte": lambda: col >= start,
-            "lt": lambda: col < start,
-            "lte": lambda: col < end,
-        }
-        return comparisons[op]()
+    def _second(col: Any, op: str, take: Take) -> ColumnElement[bool]:
+        """``op`` against the second from ``start`` to ``end`` (the next two values taken)."""
+        start, end = next(take), next(take)
+        if op == "eq":
+            return and_(col >= start, col < end)
+        if op == "neq":
+            return or_(~and_(col >= start, col < end), col.is_(None))
+        if op == "gt":
+            return col >= end
+        if op == "gte":
+            return col >= start
+        if op == "lt":
+            return col < start
+        return col < end  # lte
 
-    def _text(self, col: Any, op: str, raw: str, ignore_case: bool) -> ColumnElement[bool]:
+    def _text(self, f: QueryField, op: str, raw: str, ignore_case: bool) -> Part:
         escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         if op in ("like", "notlike"):
             pattern, escape = raw, None  # SQL LIKE as the reference defines it: caller places %
@@ -384,13 +475,16 @@ class QueryCompiler:
             pattern, escape = "%" + escaped, "\\"
         else:
             pattern, escape = "%" + escaped + "%", "\\"
-        left = col
         if ignore_case:
-            left, pattern = func.lower(col), pattern.lower()
-        cond = left.like(pattern, escape=escape) if escape else left.like(pattern)
-        if op.startswith("not"):
-            return or_(~cond, col.is_(None))
-        return cond
+            pattern = pattern.lower()
+        col = f.column
+
+        def like(take: Take) -> ColumnElement[bool]:
+            left = func.lower(col) if ignore_case else col
+            cond = left.like(next(take), escape=escape) if escape else left.like(next(take))
+            return or_(~cond, col.is_(None)) if op.startswith("not") else cond
+
+        return Part(("text", f.name, op, ignore_case), (pattern,), like)
 
     def _coerce(self, f: QueryField, value: Any) -> Any:
         if isinstance(value, (list, dict)):
@@ -445,9 +539,10 @@ class QueryCompiler:
         return [key.desc() if descending else key.asc() for key in self.tiebreak]
 
     # --- sort ----------------------------------------------------------------------------
-    def _sort(self, raw: Any, direction: Any) -> list[Any]:
+    def _sort(self, raw: Any, direction: Any) -> Part:
+        """The order asked for, then the key (:meth:`_tiebreak`)."""
         if raw is None or raw == "":
-            return list(self.default_order)
+            return Part(("default",), (), lambda take: self._ordered(list(self.default_order)))
         items: list[tuple[Any, Any]]
         if isinstance(raw, str):
             items = [(raw, direction or "asc")]
@@ -467,16 +562,26 @@ class QueryCompiler:
                     raise BadRequest("sort entries need field and dir.")
         else:
             raise BadRequest("sort must be a field name or a list of {field, dir}.")
-        order = []
+        fields = []
         for name, dir_ in items:
             f = self._field(name, "sort")
             dir_text = str(dir_).lower()
             if dir_text not in ("asc", "desc"):
                 raise BadRequest("sort dir must be 'asc' or 'desc'.")
-            clause = f.column.desc() if dir_text == "desc" else f.column.asc()
-            # NULLs last in both directions, so SQLite and PostgreSQL page identically. Only where
-            # a column can be NULL: on a NOT NULL column the clause would keep PostgreSQL from
-            # walking an index backwards.
-            nullable = getattr(getattr(f.column, "expression", f.column), "nullable", True)
-            order.append(clause.nulls_last() if nullable else clause)
-        return order
+            fields.append((f, dir_text))
+
+        def order(take: Take) -> list[Any]:
+            clauses = []
+            for f, dir_text in fields:
+                clause = f.column.desc() if dir_text == "desc" else f.column.asc()
+                # NULLs last in both directions, so SQLite and PostgreSQL page identically. Only
+                # where a column can be NULL: on a NOT NULL column the clause would keep PostgreSQL
+                # from walking an index backwards.
+                nullable = getattr(getattr(f.column, "expression", f.column), "nullable", True)
+                clauses.append(clause.nulls_last() if nullable else clause)
+            return self._ordered(clauses)
+
+        return Part(("sort", tuple((f.name, d) for f, d in fields)), (), order)
+
+    def _ordered(self, order: list[Any]) -> list[Any]:
+        return order + self._tiebreak(order)

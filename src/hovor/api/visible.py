@@ -7,6 +7,7 @@ record a write reads back for its answer. Every read here goes through the calle
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -17,8 +18,8 @@ from sqlalchemy import Integer, String, Table, any_, bindparam, column, func, se
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
 
-from hovor.api.flat import plan_for
-from hovor.api.query import QueryCompiler, parse_brackets
+from hovor.api.flat import plan_for, rows_of
+from hovor.api.query import ListQuery, QueryCompiler, parse_brackets
 from hovor.api.resource import REGISTRY, Ctx, Resource
 from hovor.core.caller import Caller
 from hovor.core.db import planner_settings
@@ -225,15 +226,77 @@ def list_result(
     query = compiler.compile(given, strict_fields=strict)
     if query.ignored:
         request.state.ignored_fields = query.ignored
-    where = [*_visible_where(resource.endpoint, rights_of(caller)), *(extra or []), *query.where]
     # On the connection: nothing to flush, and Session's path cost more.
     conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    rights = rights_of(caller)
+    key = None if extra else query.key
+    if key is None:
+        stmt, count = _page_statements(resource, rights, sqlite, query, extra or [])
+        binds: dict[str, Any] = {}
+    else:
+        # A page of the same shape as an earlier one (the same fields filtered with the same
+        # operators, the same order) runs the statements built for it with its own values:
+        # building them took as long as running them.
+        shape = (resource.endpoint, rights, sqlite, key)
+        found_statements = _PAGES.get(shape)
+        if found_statements is None:
+            found_statements = _page_statements(resource, rights, sqlite, query, None)
+            with _PAGES_LOCK:  # requests read in several threads
+                while len(_PAGES) >= _PAGES_KEPT:
+                    del _PAGES[next(iter(_PAGES))]  # the oldest shape first
+                _PAGES[shape] = found_statements
+        stmt, count = found_statements
+        binds = query.parameters
+    binds["skip"], binds["take"] = query.skip, query.take
+
+    def run(statement: Any) -> list[Any]:
+        if key is None:  # a statement made for this page alone: SQLAlchemy's cache compiles it
+            return list(conn.execute(statement, binds).all())
+        return rows_of(conn, statement, binds, processed=True)
+
+    found = run(stmt)
+    keys = [row[0] for row in found]
+    rowids = [row[1] for row in found] if sqlite and _rowid(resource.endpoint) is not None else None
+    total: int | None
+    if found:
+        total = found[0][-1]
+    elif not query.skip:
+        total = 0  # the first page is empty: nothing matched
+    else:
+        total = None
+    if total is None:  # a page past the end has no row to carry the count
+        total = run(count)[0][0] or 0
+    rows = read_keys(session, resource, caller, keys, ctx, rowids)()
+    if query.fields is not None:
+        wanted = query.fields
+        rows = [{k: row.get(k) for k in wanted} for row in rows]
+    return {"data": rows, "total": total}
+
+
+_PAGES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_PAGES_KEPT = 1024  # shapes of pages kept (per tenant and rights); the oldest go first
+_PAGES_LOCK = threading.Lock()
+
+
+def _page_statements(
+    resource: Resource, rights: Rights, sqlite: bool, query: ListQuery, extra: list[Any] | None
+) -> tuple[Any, Any]:
+    """A page's statements: its keys (on SQLite with the rows' rowids) with the count of every
+    match, and the count alone (for a page past the end). With ``extra`` None, every value is a
+    bind parameter (:meth:`ListQuery.bound`), ``skip`` and ``take`` too, so that pages of one shape
+    share them; else the values are in the statements."""
+    if extra is None:
+        conditions, order = query.bound()
+    else:
+        conditions, order = [*extra, *query.where], query.order
+    where = [*_visible_where(resource.endpoint, rights), *conditions]
     # The page's keys first (a small query, index-driven), then the joins for those rows only, by a
     # statement built once per resource: joining before the limit would look up the related
     # records of every matching row, and building a hundred-column join per request costs more
     # than running it. On SQLite the keys come with the rows' rowids, which the second statement
     # reads the rows by; both run in the read's one transaction, so they see the same rows.
-    rowid = _rowid(resource.endpoint) if conn.dialect.name == "sqlite" else None
+    rowid = _rowid(resource.endpoint) if sqlite else None
     columns = [resource.key_column, *([] if rowid is None else [rowid])]
     count = select(func.count()).select_from(resource.model).where(*where)
     if query.searched:
@@ -245,24 +308,8 @@ def list_result(
         # The count of every match, in the same statement as the page's keys: one statement to
         # run instead of two (the databases compute an uncorrelated subquery once).
         counted = count.correlate(None).scalar_subquery()
-    stmt = select(*columns, counted).where(*where).order_by(*query.order)
-    found = conn.execute(stmt.offset(query.skip).limit(query.take)).all()
-    keys = [row[0] for row in found]
-    rowids = None if rowid is None else [row[1] for row in found]
-    total: int | None
-    if found:
-        total = found[0][-1]
-    elif not query.skip:
-        total = 0  # the first page is empty: nothing matched
-    else:
-        total = None
-    if total is None:  # a page past the end has no row to carry the count
-        total = conn.execute(count).scalar() or 0
-    rows = read_keys(session, resource, caller, keys, ctx, rowids)()
-    if query.fields is not None:
-        wanted = query.fields
-        rows = [{k: row.get(k) for k in wanted} for row in rows]
-    return {"data": rows, "total": total}
+    stmt = select(*columns, counted).where(*where).order_by(*order)
+    return stmt.offset(bindparam("skip")).limit(bindparam("take")), count
 
 
 STRICT_FIELDS = "x-strict-fields"  # a request header: an unknown name in fields is a 400

@@ -48,7 +48,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
-from hovor.api.query import CUSTOM, CUSTOM_KEY, QueryCompiler, QueryField, parse_brackets
+from hovor.api.query import CUSTOM, CUSTOM_KEY, QueryCompiler, QueryField, Take, parse_brackets
 from hovor.api.resource import REGISTRY, Resource, relations_of
 from hovor.core.errors import NotFound
 from hovor.core.wire import to_wire
@@ -178,7 +178,12 @@ class _Compiler(QueryCompiler):
         coerced = super()._coerce(f, value)
         return to_wire(coerced, self.tz) if f.type == "datetime" else coerced
 
-    def _second(self, col: Any, op: str, value: Any) -> Any:  # type: ignore[override]
+    def _bounds(self, value: Any) -> tuple[Any, Any]:
+        return value, value  # the wire text names its second
+
+    @staticmethod
+    def _second(col: Any, op: str, take: Take) -> Any:
+        value, _ = next(take), next(take)
         comparisons: dict[str, Callable[[], Any]] = {
             "eq": lambda: col == value,
             "neq": lambda: (col != value) | col.is_(None),
