@@ -81,5 +81,7 @@ def contact_ref(contact: Any | None, ctx: Ctx) -> dict[str, Any] | None:
 
 def visible_custom_fields(values: dict[str, list[str]] | None, ctx: Ctx) -> dict[str, list[str]]:
     """``customFields`` on the wire, without the fields the caller may not see (see ``prepare``)."""
+    if not values:
+        return {}  # most records have none: a page's hundred rows skip the rest
     hidden = ctx.cache.get("hidden", frozenset())
-    return {k: list(v) for k, v in (values or {}).items() if k not in hidden}
+    return {k: list(v) for k, v in values.items() if k not in hidden}
