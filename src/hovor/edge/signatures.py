@@ -62,9 +62,6 @@ RULES: tuple[Rule, ...] = (
     _r("scanner", CRITICAL, r"\b(?:sqlmap|nikto|nmap|masscan|acunetix|nessus|dirbuster|gobuster|wpscan)\b"),
 )
 HEADERS = (b"user-agent", b"referer", b"x-forwarded-host", b"cookie")
-# One pass that says whether any rule may match: most text matches none, and one scan of it is
-# cheaper than fourteen.
-ANY = re.compile("|".join(f"(?:{r.pattern.pattern})" for r in RULES), re.IGNORECASE)
 # A URL of only these characters (and no "..") cannot match any rule, decoded or not: the common
 # case (``/api/v6/contacts/contacts_1f3a.json?take=20&filter[field]=time``) is not decoded at all.
 PLAIN_URL = re.compile(r"[A-Za-z0-9/_\-.=&,:~?\[\]]*")
@@ -81,9 +78,9 @@ def plain_url(raw: str) -> bool:
 
 
 def score(text: str, rules: tuple[Rule, ...] = RULES) -> tuple[int, list[str]]:
-    """The anomaly score of ``text`` and the names of the rules that matched."""
-    if ANY.search(text) is None:
-        return 0, []
+    """The anomaly score of ``text`` and the names of the rules that matched. Each rule searches
+    alone: most begin with a literal or a class the engine finds quickly, which one alternation of
+    them all cannot (it took 79 µs on a list page's URL, against 61 for the fourteen)."""
     total, names = 0, []
     for rule in rules:
         if rule.pattern.search(text):
