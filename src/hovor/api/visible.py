@@ -275,7 +275,7 @@ def list_result(
 
 
 _PAGES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-_PAGES_KEPT = 1024  # shapes of pages kept (per tenant and rights); the oldest go first
+_PAGES_KEPT = 512  # shapes kept (per tenant and rights; about 22 KB each); the oldest go first
 _PAGES_LOCK = threading.Lock()
 
 
