@@ -6,6 +6,9 @@ machine vary by more than the differences worth knowing)::
 
     valgrind --tool=callgrind python -m bench.asgi_mix --db URL --reads 800   # minus --reads 0
 
+With ``--pages N`` it runs ``api_list_activities``' pages (instructions per page: ``--reads 0
+--pages 40`` minus ``--reads 0 --pages 0``).
+
 With ``--separate-threads=yes`` the threads other than the first are the groups of creates (the
 reads run on the event loop): their instructions per ingest are what a group does per call, the
 work that holds SQLite's write lock::
@@ -24,8 +27,10 @@ import os
 import random
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.common import data_dir_for, env_for, load_meta
+from bench.lists import _list_params, _windows
 
 
 async def _call(app: Any, token: str, method: str, target: str, body: bytes = b"") -> int:
@@ -69,8 +74,18 @@ async def _call(app: Any, token: str, method: str, target: str, body: bytes = b"
     return status
 
 
+def _page(window: Any) -> str:
+    return f"/api/v6/activities.json?{urlencode(_list_params(*window))}"
+
+
 async def _run(
-    app: Any, meta: dict[str, Any], reads: int, lists: int, burst: int = 1, ingests: int | None = None
+    app: Any,
+    meta: dict[str, Any],
+    reads: int,
+    lists: int,
+    burst: int = 1,
+    ingests: int | None = None,
+    pages: int | None = None,
 ) -> dict[str, Any]:
     token, names, pick = meta["token"], meta["contacts"], random.Random(1)
     async with app.router.lifespan_context(app):
@@ -94,6 +109,15 @@ async def _run(
             assert await _call(app, token, "GET", page) == 200
             assert await _call(app, token, "GET", "/api/v6/tickets.json?take=100") == 200
         list_us = (time.process_time() - started) / max(1, lists) * 1e6
+        # api_list_activities' pages (a queue's 30 days, newest first, with total), after 30 that
+        # warm up the statements and the caches (with --pages 0 too, to be subtracted).
+        paths = [] if pages is None else [_page(w) for w in _windows(meta, 30 + pages)]
+        for page in paths[:30]:
+            assert await _call(app, token, "GET", page) == 200
+        started = time.process_time()
+        for page in paths[30:]:
+            assert await _call(app, token, "GET", page) == 200
+        page_us = (time.process_time() - started) / max(1, pages or 0) * 1e6
     return {
         "scenario": "asgi_mix",
         "reads": reads,
@@ -104,6 +128,8 @@ async def _run(
         "cpu_us_per_ingest": round(ingest_us, 1),
         "lists": lists,
         "cpu_us_per_list_pair": round(list_us, 1),
+        "pages": pages or 0,
+        "cpu_us_per_page": round(page_us, 1),
     }
 
 
@@ -115,6 +141,7 @@ def main() -> None:
     parser.add_argument("--lists", type=int, default=0, help="pages of activities and of tickets")
     parser.add_argument("--burst", type=int, default=1, help="ingests sent together (a group of creates)")
     parser.add_argument("--ingests", type=int, help="single call ingests (default: a quarter of --reads)")
+    parser.add_argument("--pages", type=int, help="api_list_activities' pages, after 30 to warm up")
     args = parser.parse_args()
     data_dir = data_dir_for(args.db, args.data_dir)
     os.environ.update(env_for(args.db, data_dir))
@@ -122,7 +149,7 @@ def main() -> None:
     from hovor.app import create_app
 
     meta = load_meta(data_dir)
-    result = _run(create_app(), meta, args.reads, args.lists, max(1, args.burst), args.ingests)
+    result = _run(create_app(), meta, args.reads, args.lists, max(1, args.burst), args.ingests, args.pages)
     print(json.dumps(asyncio.run(result)))
 
 
