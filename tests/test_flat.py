@@ -446,6 +446,32 @@ def test_rows_of_gives_each_type_as_the_orm_does(client: Any, tenant: TenantFixt
     assert isinstance(time, dt.datetime) and time.tzinfo == dt.UTC
 
 
+def test_rows_of_processes_the_parameters_it_is_asked_to(
+    client: Any, tenant: TenantFixture, app: Any
+) -> None:
+    """With ``processed``, the driver runs a statement whose parameters need their types'
+    processing (a time into what the database holds): the given ones, and the fixed ones, a list's
+    values included."""
+    from sqlalchemy import bindparam, select
+
+    from hovor.api.flat import _driven, rows_of
+
+    name = _calls(client, tenant, 1)[0]
+    with app.state.read_session_factory() as session:
+        [time] = session.scalars(select(Activity.time).where(Activity.name == name)).all()
+        stmt = select(Activity.name).where(
+            Activity.time.in_([time]), Activity.name == bindparam("name"), Activity.time <= bindparam("until")
+        )
+        conn = session.connection()
+        assert _driven(conn, stmt) is None  # not asked: SQLAlchemy's path
+        assert _driven(conn, stmt, processed=True) is not None
+        assert [tuple(row) for row in rows_of(conn, stmt, {"name": name, "until": time}, processed=True)] == [
+            (name,)
+        ]
+        before = time - dt.timedelta(seconds=1)
+        assert rows_of(conn, stmt, {"name": name, "until": before}, processed=True) == []
+
+
 def test_only_tables_with_rowids_are_read_by_them() -> None:
     """A list page on SQLite reads its rows by rowid only where they have one (every registered
     resource's table today); a table made WITHOUT ROWID would be read by name."""

@@ -294,7 +294,9 @@ class _Form:
             source.update((each, (name, i)) for i, each in enumerate(state.parameter_expansion[name]))
         # The fixed values as the driver takes them (the given ones are processed as they come).
         fixed = {n: v for n, v in state.parameters.items() if n not in source}
-        self.fixed = {n: v if n not in processors else processors[n](v) for n, v in fixed.items()}
+        # A fixed list's values by their expanded names (state.processors), the others by theirs.
+        processing = {**processors, **state.processors}
+        self.fixed = {n: v if n not in processing else processing[n](v) for n, v in fixed.items()}
         # Positional (SQLite's ?): each parameter in its place. Named (psycopg's %(name)s): the
         # fixed ones as they are, and where each given one comes from.
         self.order = tuple(

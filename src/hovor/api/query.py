@@ -394,6 +394,8 @@ class QueryCompiler:
         if f.type == "datetime":
             start, end = self._bounds(value)
             return Part(("second", f.name, op), (start, end), lambda take: self._second(col, op, take))
+        if f.type == "bool" and op not in ("eq", "neq"):
+            raise BadRequest(f"Operator {op!r} does not apply to {f.name!r}, a yes or no field.")
         lowered = ignore_case and f.type == "str"
         if lowered:
             value = str(value).lower()

@@ -230,7 +230,7 @@ def list_result(
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
     rights = rights_of(caller)
-    key = None if extra else query.key
+    key = None if extra or not _reusable(query) else query.key
     if key is None:
         stmt, count = _page_statements(resource, rights, sqlite, query, extra or [])
         binds: dict[str, Any] = {}
@@ -274,6 +274,15 @@ def list_result(
     return {"data": rows, "total": total}
 
 
+def _reusable(query: ListQuery) -> bool:
+    """Whether a page's statements may be kept for its shape: not where a value is a list (``in``:
+    the driver keeps a form of the statement per length of each list) nor where there are many
+    values (an ``in`` of times is two per time), so that what is kept stays small."""
+    values = [v for part in query.parts for v in part.values]
+    return len(values) <= _PAGE_VALUES and not any(isinstance(v, list) for v in values)
+
+
+_PAGE_VALUES = 32
 _PAGES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _PAGES_KEPT = 512  # shapes kept (per tenant and rights; about 22 KB each); the oldest go first
 _PAGES_LOCK = threading.Lock()
