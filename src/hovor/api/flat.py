@@ -355,15 +355,14 @@ class _Driven:
         with its last value up to the next power of two (a value twice in ``IN`` finds nothing
         more): a statement has a form for a handful of lengths, not one for every length a page,
         a last page or a group of creates can have."""
-        if self.processors:
-            params = dict(params)
-            for name, processor in self.processors.items():
-                if name in params:
-                    value = params[name]
-                    params[name] = [processor(v) for v in value] if name in self.lists else processor(value)
+        if self.processors or self._plain is None:
+            params = dict(params)  # the caller's stay as given
+        for name, processor in self.processors.items():
+            if name in params:
+                value = params[name]
+                params[name] = [processor(v) for v in value] if name in self.lists else processor(value)
         if self._plain is not None:
             return self._plain, params
-        params = dict(params)
         lengths = []
         for name in self.lists:
             values = list(params[name])

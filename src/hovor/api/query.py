@@ -177,15 +177,19 @@ class ListQuery:
         return (keys, self.sorting.key)
 
     @property
+    def values(self) -> list[Any]:
+        """Every part's values, in the order the parts take them."""
+        return [v for part in self.parts for v in part.values]
+
+    @property
     def parameters(self) -> dict[str, Any]:
         """The values, by the names :meth:`bound` gives their parameters."""
-        values = (v for part in self.parts for v in part.values)
-        return {f"p{i}": v for i, v in enumerate(values)}
+        return {f"p{i}": v for i, v in enumerate(self.values)}
 
     def bound(self) -> tuple[list[ColumnElement[bool]], list[Any]]:
         """The conditions and order built with a bind parameter for each value (a list's values:
         one parameter for them all), named as :attr:`parameters` names them."""
-        values = [v for part in self.parts for v in part.values]
+        values = self.values
         binds: Take = iter([bindparam(f"p{i}", expanding=isinstance(v, list)) for i, v in enumerate(values)])
         return [part.make(binds) for part in self.parts], self.order
 

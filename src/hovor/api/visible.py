@@ -278,7 +278,7 @@ def _reusable(query: ListQuery) -> bool:
     """Whether a page's statements may be kept for its shape: not where a value is a list (``in``:
     the driver keeps a form of the statement per length of each list) nor where there are many
     values (an ``in`` of times is two per time), so that what is kept stays small."""
-    values = [v for part in query.parts for v in part.values]
+    values = query.values
     return len(values) <= _PAGE_VALUES and not any(isinstance(v, list) for v in values)
 
 
